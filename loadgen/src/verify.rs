@@ -1,0 +1,343 @@
+//! The equivalence check against real Envoy: for each pair, one Envoy with a Lua listener and a
+//! Wasm listener (same route, same configuration); every scenario of the pair's corpus is sent to
+//! both, interleaved; the normalised outcomes must be equal to each other and each must meet the
+//! scenario's expectations.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use filterbench_bench::corpus::{Corpus, Scenario, UpstreamReply};
+use filterbench_bench::outcome::{check_expect, DiffLine, Outcome, SCENARIO_HEADER};
+use filterbench_bench::{Catalogue, Diff, Pair};
+
+use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
+use crate::client::{send, SendRequest};
+use crate::envoy::{Envoy, EnvoyOptions};
+use crate::services::{Auth, Echo};
+use crate::{Error, Result};
+
+/// How long a scenario's expected log lines may take to appear in Envoy's log.
+const LOG_WAIT: Duration = Duration::from_secs(3);
+
+/// The loopback services and a runtime to drive them; shared by every pair of a run.
+pub struct Rig {
+    pub rt: tokio::runtime::Runtime,
+    pub echo: Echo,
+    pub auth: Auth,
+    pub envoy_bin: PathBuf,
+}
+
+impl Rig {
+    pub fn new(envoy_bin: PathBuf) -> Result<Rig> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (echo, auth) = rt.block_on(async {
+            Ok::<_, std::io::Error>((Echo::start().await?, Auth::start().await?))
+        })?;
+        Ok(Rig {
+            rt,
+            echo,
+            auth,
+            envoy_bin,
+        })
+    }
+
+    pub fn services(&self) -> Services {
+        Services {
+            echo_port: self.echo.addr.port(),
+            auth_port: self.auth.addr.port(),
+        }
+    }
+}
+
+/// The verdict on one scenario (or one `before` repetition of it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: String,
+    /// Where the Lua and Wasm outcomes differ (after normalising).
+    pub diff: Vec<DiffLine>,
+    /// Expectations the Lua variant missed.
+    pub lua_misses: Vec<String>,
+    /// Expectations the Wasm variant missed.
+    pub wasm_misses: Vec<String>,
+    /// The raw outcomes (not normalised).
+    #[serde(skip)]
+    pub lua: Outcome,
+    #[serde(skip)]
+    pub wasm: Outcome,
+}
+
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.diff.is_empty() && self.lua_misses.is_empty() && self.wasm_misses.is_empty()
+    }
+}
+
+/// The verdict on one pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairReport {
+    pub pair: String,
+    /// Scenarios in the corpus.
+    pub scenarios: usize,
+    /// Requests sent per variant (scenarios plus their `before` repetitions).
+    pub requests: usize,
+    pub equivalent: bool,
+    /// Every scenario that did not pass.
+    pub failures: Vec<ScenarioReport>,
+    /// All results, passing ones included.
+    #[serde(skip)]
+    pub results: Vec<ScenarioReport>,
+}
+
+/// The two listeners of a pair.
+pub fn pair_listeners(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<ListenerSpec>> {
+    let source = catalogue.lua_source(&pair.name)?;
+    catalogue.wasm_module(&pair.name)?; // a clear error for a missing or non-Wasm module
+    let config = pair.config_json();
+    Ok(vec![
+        ListenerSpec {
+            name: "lua".into(),
+            pair: pair.name.clone(),
+            config: config.clone(),
+            variant: Variant::Lua { source },
+        },
+        ListenerSpec {
+            name: "wasm".into(),
+            pair: pair.name.clone(),
+            config,
+            variant: Variant::Wasm {
+                module: catalogue.wasm_module_path(&pair.name),
+            },
+        },
+    ])
+}
+
+/// Starts Envoy for these listeners; when Envoy refuses the configuration, names the twin whose
+/// filter it rejected by trying each listener alone.
+pub fn start_for(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+    options: &EnvoyOptions,
+) -> Result<Envoy> {
+    match Envoy::start(
+        &rig.envoy_bin,
+        &bootstrap(listeners, rig.services()),
+        options,
+    ) {
+        Ok(envoy) => Ok(envoy),
+        Err(Error::EnvoyExited { log, .. }) => {
+            for spec in listeners {
+                let alone = std::slice::from_ref(spec);
+                if let Err(Error::EnvoyExited { log, .. }) =
+                    Envoy::start(&rig.envoy_bin, &bootstrap(alone, rig.services()), options)
+                {
+                    let (file, what) = match &spec.variant {
+                        Variant::Lua { .. } => (catalogue.lua_path(&pair.name), "the Lua script"),
+                        Variant::Wasm { module } => (module.clone(), "the Wasm module"),
+                        Variant::Baseline => (catalogue.path.clone(), "the baseline listener"),
+                    };
+                    return Err(Error::Envoy(format!(
+                        "{}: Envoy rejected {what}: {log}",
+                        file.display()
+                    )));
+                }
+            }
+            Err(Error::Envoy(format!(
+                "pair {}: Envoy refused the bootstrap: {log}",
+                pair.name
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Replays the pair's corpus through the Lua and Wasm listeners of a fresh Envoy.
+pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<PairReport> {
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let listeners = pair_listeners(catalogue, pair)?;
+    let mut envoy = start_for(rig, catalogue, pair, &listeners, &EnvoyOptions::default())?;
+    rig.auth.clear();
+    for (token, reply) in corpus.auth_replies() {
+        rig.auth.script(&token, reply);
+    }
+    let lua = envoy
+        .listener("lua")
+        .ok_or_else(|| Error::Envoy("no lua listener".into()))?;
+    let wasm = envoy
+        .listener("wasm")
+        .ok_or_else(|| Error::Envoy("no wasm listener".into()))?;
+    let mut results = Vec::new();
+    let mut requests = 0;
+    for scenario in &corpus.scenarios {
+        for k in 0..=scenario.before {
+            let last = k == scenario.before;
+            let label = if last {
+                scenario.name.clone()
+            } else {
+                format!("{}#{}", scenario.name, k + 1)
+            };
+            let mut run = |variant: &str, addr| -> Result<(Outcome, Vec<String>)> {
+                let id = format!("{}/{label}@{variant}", pair.name);
+                let log_from = envoy.log().len();
+                let sent_at = now_ms();
+                let outcome = replay(rig, addr, &id, scenario)?;
+                let mut misses = Vec::new();
+                if last {
+                    misses = check_expect(&scenario.expect, &outcome, sent_at);
+                    misses.extend(missing_logs(&envoy, log_from, &scenario.expect.logs));
+                }
+                envoy.check_alive()?;
+                Ok((outcome, misses))
+            };
+            let (lua_outcome, lua_misses) = run("lua", lua)?;
+            let (wasm_outcome, wasm_misses) = run("wasm", wasm)?;
+            requests += 1;
+            let diff = Diff::between(
+                &lua_outcome.normalised(&pair.normalise, &scenario.headers),
+                &wasm_outcome.normalised(&pair.normalise, &scenario.headers),
+            );
+            results.push(ScenarioReport {
+                scenario: label,
+                diff: diff.lines,
+                lua_misses,
+                wasm_misses,
+                lua: lua_outcome,
+                wasm: wasm_outcome,
+            });
+        }
+    }
+    envoy.stop();
+    let failures: Vec<ScenarioReport> = results.iter().filter(|r| !r.passed()).cloned().collect();
+    Ok(PairReport {
+        pair: pair.name.clone(),
+        scenarios: corpus.scenarios.len(),
+        requests,
+        equivalent: failures.is_empty(),
+        failures,
+        results,
+    })
+}
+
+/// Sends one scenario request to a listener and assembles its outcome.
+pub fn replay(
+    rig: &Rig,
+    addr: std::net::SocketAddr,
+    id: &str,
+    scenario: &Scenario,
+) -> Result<Outcome> {
+    rig.echo
+        .expect(id, scenario.upstream.clone().unwrap_or_else(default_reply));
+    let mut headers = scenario.headers.clone();
+    headers.push((SCENARIO_HEADER.to_string(), id.to_string()));
+    let request = SendRequest {
+        method: scenario.method.clone(),
+        path: scenario.path.clone(),
+        headers,
+        body: scenario.body_bytes(),
+    };
+    let received = rig
+        .rt
+        .block_on(send(addr, &request))
+        .map_err(|e| Error::Http(format!("scenario {id}: {e}")))?;
+    Ok(Outcome {
+        status: received.status,
+        response_headers: received.headers,
+        body: received.body,
+        upstream: rig.echo.take(id),
+    })
+}
+
+fn default_reply() -> UpstreamReply {
+    UpstreamReply {
+        status: 200,
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+fn missing_logs(envoy: &Envoy, from: usize, wanted: &[String]) -> Vec<String> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let deadline = Instant::now() + LOG_WAIT;
+    loop {
+        let log = envoy.log();
+        let new = log.get(from..).unwrap_or("");
+        let missing: Vec<&String> = wanted
+            .iter()
+            .filter(|w| !new.contains(w.as_str()))
+            .collect();
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() > deadline {
+            return missing
+                .into_iter()
+                .map(|w| format!("logs: expected a line containing {w:?}, Envoy logged none within {LOG_WAIT:?}"))
+                .collect();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The totals over pairs, as printed on the summary line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub pairs: usize,
+    pub scenarios: usize,
+    pub equivalent: usize,
+    pub differ: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[PairReport]) -> Summary {
+        let equivalent = reports.iter().filter(|r| r.equivalent).count();
+        Summary {
+            pairs: reports.len(),
+            scenarios: reports.iter().map(|r| r.scenarios).sum(),
+            equivalent,
+            differ: reports.len() - equivalent,
+        }
+    }
+
+    /// `12 pairs, 163 scenarios: 12 equivalent, 0 differ`
+    pub fn line(&self) -> String {
+        format!(
+            "{} pairs, {} scenarios: {} equivalent, {} differ",
+            self.pairs, self.scenarios, self.equivalent, self.differ
+        )
+    }
+}
+
+/// Human-readable lines for a pair's failures: scenario, field, Lua value, Wasm value.
+pub fn describe_failures(report: &PairReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &report.failures {
+        for d in &f.diff {
+            out.push(format!(
+                "  {} / {}: {}: lua {} | wasm {}",
+                report.pair, f.scenario, d.field, d.left, d.right
+            ));
+        }
+        for m in &f.lua_misses {
+            out.push(format!("  {} / {}: lua: {m}", report.pair, f.scenario));
+        }
+        for m in &f.wasm_misses {
+            out.push(format!("  {} / {}: wasm: {m}", report.pair, f.scenario));
+        }
+    }
+    out
+}
