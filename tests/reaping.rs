@@ -1,0 +1,88 @@
+//! No Envoy outlives the run that started it: not after a panic, not after Ctrl-C, not after the
+//! runner is killed outright.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use filterbench_loadgen::bootstrap::{bootstrap, Services};
+use filterbench_loadgen::envoy::{find_envoy, Envoy, EnvoyOptions};
+
+use crate::support::envoy_processes;
+
+fn alive(pid: u32) -> bool {
+    envoy_processes().iter().any(|(p, _)| *p == pid)
+}
+
+fn wait_gone(pid: u32, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_panic_while_envoy_runs_still_reaps_it() {
+    let bin = find_envoy().unwrap();
+    let result = std::thread::spawn(move || {
+        let config = bootstrap(&[], Services { echo_port: 9, auth_port: 9 });
+        let envoy = Envoy::start(&bin, &config, &EnvoyOptions::default()).unwrap();
+        let pid = envoy.pid().unwrap();
+        assert!(alive(pid));
+        std::panic::panic_any(pid);
+    })
+    .join();
+    let pid = *result.unwrap_err().downcast::<u32>().unwrap();
+    assert!(wait_gone(pid, Duration::from_secs(5)), "envoy {pid} survived the panic");
+}
+
+/// Starts `filterbench verify --envoy` on every pair and waits for its Envoy child to appear.
+fn cli_with_envoy() -> (std::process::Child, u32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_filterbench"))
+        .args(["verify", "--envoy"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some((pid, _)) = envoy_processes().into_iter().find(|(_, ppid)| *ppid == child.id()) {
+            return (child, pid);
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "filterbench never started an Envoy");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stop_and_check(signal: i32) {
+    let (mut child, envoy) = cli_with_envoy();
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("filterbench did not stop within 10 s of signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(!status.success());
+    assert!(wait_gone(envoy, Duration::from_secs(5)), "envoy {envoy} outlived filterbench (signal {signal})");
+}
+
+#[test]
+fn ctrl_c_reaps_envoy() {
+    stop_and_check(libc::SIGINT);
+}
+
+#[test]
+fn killing_the_runner_outright_still_kills_envoy() {
+    stop_and_check(libc::SIGKILL);
+}

@@ -1,0 +1,103 @@
+//! Shared helpers: a disposable copy of the project's inputs (to break things in), and running the
+//! CLI with a time limit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use filterbench_bench::project_root;
+
+/// A copy of the catalogue, corpora, Lua scripts and Wasm crate manifests in a temp dir, usable
+/// as `FILTERBENCH_ROOT` (the built modules stay where the build put them).
+pub struct ProjectCopy {
+    pub dir: tempfile::TempDir,
+}
+
+impl ProjectCopy {
+    pub fn new() -> ProjectCopy {
+        let dir = tempfile::tempdir().unwrap();
+        let root = project_root();
+        let to = dir.path();
+        for sub in ["bench/corpus", "filters-lua", "filters-wasm"] {
+            std::fs::create_dir_all(to.join(sub)).unwrap();
+        }
+        std::fs::copy(root.join("bench/catalogue.toml"), to.join("bench/catalogue.toml")).unwrap();
+        for (sub, ext) in [("bench/corpus", "toml"), ("filters-lua", "lua")] {
+            for entry in std::fs::read_dir(root.join(sub)).unwrap().flatten() {
+                if entry.path().extension().is_some_and(|e| e == ext) {
+                    std::fs::copy(entry.path(), to.join(sub).join(entry.file_name())).unwrap();
+                }
+            }
+        }
+        for entry in std::fs::read_dir(root.join("filters-wasm")).unwrap().flatten() {
+            if entry.path().join("Cargo.toml").is_file() {
+                let crate_dir = to.join("filters-wasm").join(entry.file_name());
+                std::fs::create_dir_all(&crate_dir).unwrap();
+                std::fs::copy(entry.path().join("Cargo.toml"), crate_dir.join("Cargo.toml")).unwrap();
+            }
+        }
+        ProjectCopy { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Replaces `from` with `to` in a file of the copy (which must contain it).
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let path = self.path(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs `filterbench` with `args` and extra environment; fails the test if it takes longer than
+/// `limit` (the child is killed first).
+pub fn filterbench(args: &[&str], env: &[(&str, &std::ffi::OsStr)], limit: Duration) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_filterbench"));
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("run filterbench");
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output().expect("wait for filterbench"));
+    let start = Instant::now();
+    while !waiter.is_finished() {
+        if start.elapsed() > limit {
+            // SAFETY: killing the child we started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let _ = waiter.join();
+            panic!("filterbench {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    waiter.join().unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Process ids of running processes whose executable name is `envoy`, with their parent ids.
+pub fn envoy_processes() -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid ...
+        let Some((comm_part, rest)) = stat.rsplit_once(") ") else { continue };
+        let comm = comm_part.split_once(" (").map(|(_, c)| c).unwrap_or("");
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let state = rest.split_whitespace().next().unwrap_or("");
+        if comm == "envoy" && state != "Z" {
+            found.push((pid, ppid));
+        }
+    }
+    found
+}

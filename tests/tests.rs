@@ -1,0 +1,11 @@
+//! filterbench's integration tests: the real-Envoy equivalence of every pair, that every twin
+//! loads in Envoy, the one-line errors for bad input, and that no Envoy outlives its run.
+//!
+//! These tests start real Envoy 1.40 processes (found or installed as `filterbench` does) and talk
+//! to them over 127.0.0.1 only.
+
+mod support;
+
+mod bad_input;
+mod equivalence;
+mod reaping;
