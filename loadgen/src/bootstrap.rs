@@ -134,7 +134,7 @@ fn listener(spec: &ListenerSpec) -> Value {
                         "domains": ["*"],
                         "routes": [ {
                             "match": { "prefix": "/" },
-                            "route": { "cluster": "echo", "timeout": "15s" },
+                            "route": { "cluster": "echo", "timeout": "8s" },
                             "metadata": { "filter_metadata": { LUA_FILTER_NAME: spec.config } },
                         } ],
                     } ],

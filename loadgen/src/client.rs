@@ -18,7 +18,7 @@ use crate::services::MAX_BODY;
 use crate::{Error, Result};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(20);
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request to send.
 #[derive(Debug, Clone)]
