@@ -10,22 +10,38 @@ use filterbench_loadgen::verify::{describe_failures, pair_listeners, verify_pair
 
 fn rig() -> &'static Rig {
     static RIG: OnceLock<Rig> = OnceLock::new();
-    RIG.get_or_init(|| Rig::new(find_envoy().expect("an Envoy (ENVOY_BIN or the project's venv)")).unwrap())
+    RIG.get_or_init(|| {
+        Rig::new(find_envoy().expect("an Envoy (ENVOY_BIN or the project's venv)")).unwrap()
+    })
 }
 
 #[test]
 fn every_pair_is_equivalent_in_real_envoy() {
     let catalogue = Catalogue::load(&project_root()).unwrap();
-    assert_eq!(catalogue.pairs.len(), 12, "the design's catalogue has 12 pairs");
+    assert_eq!(
+        catalogue.pairs.len(),
+        12,
+        "the design's catalogue has 12 pairs"
+    );
     let mut reports = Vec::new();
     for pair in &catalogue.pairs {
         let report = verify_pair(rig(), &catalogue, pair).unwrap();
-        assert!(report.scenarios >= 8, "{}: only {} scenarios (at least 8 wanted)", pair.name, report.scenarios);
+        assert!(
+            report.scenarios >= 8,
+            "{}: only {} scenarios (at least 8 wanted)",
+            pair.name,
+            report.scenarios
+        );
         reports.push(report);
     }
     let failures: Vec<String> = reports.iter().flat_map(describe_failures).collect();
     let summary = Summary::of(&reports);
-    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), summary.line());
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("\n"),
+        summary.line()
+    );
     assert_eq!(summary.differ, 0);
 }
 
@@ -39,10 +55,17 @@ fn every_twin_loads_in_envoy_on_its_own() {
                 Variant::Lua { .. } => catalogue.lua_path(&pair.name),
                 _ => catalogue.wasm_module_path(&pair.name),
             };
-            let bootstrap = filterbench_loadgen::bootstrap::bootstrap(std::slice::from_ref(&spec), rig.services());
+            let bootstrap = filterbench_loadgen::bootstrap::bootstrap(
+                std::slice::from_ref(&spec),
+                rig.services(),
+            );
             let envoy = Envoy::start(&rig.envoy_bin, &bootstrap, &EnvoyOptions::default())
                 .unwrap_or_else(|e| panic!("{}: does not load: {e}", what.display()));
-            assert!(envoy.listener(&spec.name).is_some(), "{}: no listener", what.display());
+            assert!(
+                envoy.listener(&spec.name).is_some(),
+                "{}: no listener",
+                what.display()
+            );
         }
     }
 }

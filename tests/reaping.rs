@@ -28,7 +28,13 @@ fn wait_gone(pid: u32, limit: Duration) -> bool {
 fn a_panic_while_envoy_runs_still_reaps_it() {
     let bin = find_envoy().unwrap();
     let result = std::thread::spawn(move || {
-        let config = bootstrap(&[], Services { echo_port: 9, auth_port: 9 });
+        let config = bootstrap(
+            &[],
+            Services {
+                echo_port: 9,
+                auth_port: 9,
+            },
+        );
         let envoy = Envoy::start(&bin, &config, &EnvoyOptions::default()).unwrap();
         let pid = envoy.pid().unwrap();
         assert!(alive(pid));
@@ -36,7 +42,10 @@ fn a_panic_while_envoy_runs_still_reaps_it() {
     })
     .join();
     let pid = *result.unwrap_err().downcast::<u32>().unwrap();
-    assert!(wait_gone(pid, Duration::from_secs(5)), "envoy {pid} survived the panic");
+    assert!(
+        wait_gone(pid, Duration::from_secs(5)),
+        "envoy {pid} survived the panic"
+    );
 }
 
 /// Starts `filterbench verify --envoy` on every pair and waits for its Envoy child to appear.
@@ -50,10 +59,16 @@ fn cli_with_envoy() -> (std::process::Child, u32) {
         .unwrap();
     let start = Instant::now();
     loop {
-        if let Some((pid, _)) = envoy_processes().into_iter().find(|(_, ppid)| *ppid == child.id()) {
+        if let Some((pid, _)) = envoy_processes()
+            .into_iter()
+            .find(|(_, ppid)| *ppid == child.id())
+        {
             return (child, pid);
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "filterbench never started an Envoy");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "filterbench never started an Envoy"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -74,7 +89,10 @@ fn stop_and_check(signal: i32) {
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(!status.success());
-    assert!(wait_gone(envoy, Duration::from_secs(5)), "envoy {envoy} outlived filterbench (signal {signal})");
+    assert!(
+        wait_gone(envoy, Duration::from_secs(5)),
+        "envoy {envoy} outlived filterbench (signal {signal})"
+    );
 }
 
 #[test]

@@ -108,7 +108,7 @@ impl Catalogue {
         })?;
         let file: CatalogueFile = toml::from_str(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            message: crate::one_line(&e.to_string()),
+            message: crate::toml_error(&text, &e),
         })?;
         if file.schema_version != 1 {
             return Err(Error::invalid(

@@ -156,7 +156,7 @@ impl Corpus {
         })?;
         let mut corpus: Corpus = toml::from_str(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            message: crate::one_line(&e.to_string()),
+            message: crate::toml_error(&text, &e),
         })?;
         corpus.path = path.to_path_buf();
         if corpus.pair != pair {

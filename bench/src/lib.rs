@@ -66,6 +66,19 @@ pub fn wasm_dir() -> PathBuf {
     }
 }
 
+/// A TOML error as one line: `line L, column C: message`.
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line}, column {column}: {}", one_line(e.message()))
+        }
+        None => one_line(e.message()),
+    }
+}
+
 /// One line, for error messages: the first line of a possibly multi-line text, trimmed.
 pub fn one_line(text: &str) -> String {
     text.lines()

@@ -459,7 +459,11 @@ impl Envoy {
             lines = log.lines().collect();
         }
         let start = lines.len().saturating_sub(n);
-        let text = lines[start..].join(" | ");
+        let text = lines[start..]
+            .iter()
+            .map(|l| strip_log_prefix(l))
+            .collect::<Vec<_>>()
+            .join(" | ");
         if text.is_empty() {
             "(empty)".into()
         } else {
@@ -492,6 +496,27 @@ impl Drop for Envoy {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A log line without its `[time][level][logger] ` prefix, and a config-load error reduced to
+/// the quoted error itself.
+fn strip_log_prefix(line: &str) -> String {
+    let mut rest = line;
+    for _ in 0..3 {
+        match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((_, after)) => rest = after,
+            None => break,
+        }
+    }
+    let rest = rest.trim();
+    // `error `<what>` initializing config '<path>'`
+    if let Some(inner) = rest
+        .strip_prefix("error `")
+        .and_then(|r| r.rsplit_once("` initializing config"))
+    {
+        return inner.0.to_string();
+    }
+    rest.to_string()
 }
 
 /// A GET on Envoy's admin port: (status, body). Bounded by a 5 s timeout.

@@ -18,7 +18,7 @@ pub mod verify;
 /// Errors of the real-Envoy path.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    #[error(transparent)]
     Input(#[from] filterbench_bench::Error),
     #[error("envoy: {0}")]
     Envoy(String),
@@ -26,7 +26,7 @@ pub enum Error {
     EnvoyExited { status: String, log: String },
     #[error("http: {0}")]
     Http(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

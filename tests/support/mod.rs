@@ -21,7 +21,11 @@ impl ProjectCopy {
         for sub in ["bench/corpus", "filters-lua", "filters-wasm"] {
             std::fs::create_dir_all(to.join(sub)).unwrap();
         }
-        std::fs::copy(root.join("bench/catalogue.toml"), to.join("bench/catalogue.toml")).unwrap();
+        std::fs::copy(
+            root.join("bench/catalogue.toml"),
+            to.join("bench/catalogue.toml"),
+        )
+        .unwrap();
         for (sub, ext) in [("bench/corpus", "toml"), ("filters-lua", "lua")] {
             for entry in std::fs::read_dir(root.join(sub)).unwrap().flatten() {
                 if entry.path().extension().is_some_and(|e| e == ext) {
@@ -29,11 +33,18 @@ impl ProjectCopy {
                 }
             }
         }
-        for entry in std::fs::read_dir(root.join("filters-wasm")).unwrap().flatten() {
+        for entry in std::fs::read_dir(root.join("filters-wasm"))
+            .unwrap()
+            .flatten()
+        {
             if entry.path().join("Cargo.toml").is_file() {
                 let crate_dir = to.join("filters-wasm").join(entry.file_name());
                 std::fs::create_dir_all(&crate_dir).unwrap();
-                std::fs::copy(entry.path().join("Cargo.toml"), crate_dir.join("Cargo.toml")).unwrap();
+                std::fs::copy(
+                    entry.path().join("Cargo.toml"),
+                    crate_dir.join("Cargo.toml"),
+                )
+                .unwrap();
             }
         }
         ProjectCopy { dir }
@@ -60,13 +71,17 @@ impl ProjectCopy {
 /// `limit` (the child is killed first).
 pub fn filterbench(args: &[&str], env: &[(&str, &std::ffi::OsStr)], limit: Duration) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_filterbench"));
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("run filterbench");
     let pid = child.id();
-    let waiter = std::thread::spawn(move || child.wait_with_output().expect("wait for filterbench"));
+    let waiter =
+        std::thread::spawn(move || child.wait_with_output().expect("wait for filterbench"));
     let start = Instant::now();
     while !waiter.is_finished() {
         if start.elapsed() > limit {
@@ -88,12 +103,22 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn envoy_processes() -> Vec<(u32, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
         // pid (comm) state ppid ...
-        let Some((comm_part, rest)) = stat.rsplit_once(") ") else { continue };
+        let Some((comm_part, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
         let comm = comm_part.split_once(" (").map(|(_, c)| c).unwrap_or("");
-        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         let state = rest.split_whitespace().next().unwrap_or("");
         if comm == "envoy" && state != "Z" {
             found.push((pid, ppid));
