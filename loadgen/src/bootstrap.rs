@@ -107,6 +107,9 @@ fn listener(spec: &ListenerSpec) -> Value {
                         "value": spec.config.to_string(),
                     },
                     "fail_open": false,
+                    // Without it Envoy turns a Pause from on_http_request_headers into "stop all
+                    // iteration" and the body callbacks never run (body_rewrite would hang).
+                    "allow_on_headers_stop_iteration": true,
                 },
             },
         })),

@@ -1,0 +1,146 @@
+//! body_rewrite: buffers the whole request body; when it parses as JSON (serde_json's grammar,
+//! at most 127 nested arrays/objects) and is an object, sets `server_timestamp` (ms since the epoch,
+//! Envoy's clock) and `request_id` (the value of `x-request-id`, else 32 random lowercase hex
+//! characters), re-serialises it compactly with serde_json (`arbitrary_precision`: numbers keep
+//! their digits; the default map keeps keys sorted), replaces the body and sets `content-length`.
+//! Empty bodies, non-JSON and non-object JSON pass unchanged.
+//!
+//! The headers are held (Pause) until the body is complete so that `content-length` can still be
+//! changed. Envoy turns a Pause from the headers callback into "stop all iteration" (the body
+//! callback never runs) unless the Wasm `PluginConfig` sets `allow_on_headers_stop_iteration:
+//! true`, which this filter requires.
+//! Wasm twin of `filters-lua/body_rewrite.lua`; behaviour contract in `bench/catalogue.toml`.
+
+use std::time::UNIX_EPOCH;
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+use serde_json::Value;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Warn);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(BodyRewriteRoot) });
+}}
+
+/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
+/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
+/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
+fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
+    let mut values = headers
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value);
+    let mut joined = values.next()?.clone();
+    for value in values {
+        joined.push(b',');
+        joined.extend_from_slice(value);
+    }
+    Some(joined)
+}
+
+/// 32 random lowercase hex characters (16 bytes from WASI `random_get`). Should the host refuse
+/// randomness, a splitmix64 stream seeded from `seed` (the clock) and a per-VM counter is used.
+fn random_hex(seed: u64) -> String {
+    use std::cell::Cell;
+    use std::fmt::Write;
+
+    thread_local!(static COUNTER: Cell<u64> = const { Cell::new(0) });
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        let mut state = seed
+            ^ COUNTER.with(|c| {
+                c.set(c.get().wrapping_add(1));
+                c.get().wrapping_mul(0xD1B5_4A32_D192_ED03)
+            });
+        for chunk in bytes.chunks_mut(8) {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+    let mut hex = String::with_capacity(32);
+    for byte in bytes {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+struct BodyRewriteRoot;
+
+impl Context for BodyRewriteRoot {}
+
+impl RootContext for BodyRewriteRoot {
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(BodyRewrite { body_size: 0 }))
+    }
+}
+
+struct BodyRewrite {
+    /// Size of the buffered body at the last body callback.
+    body_size: usize,
+}
+
+impl BodyRewrite {
+    /// Rewrites the buffered body once it is complete.
+    fn rewrite(&self, body_size: usize) {
+        if body_size == 0 {
+            return;
+        }
+        let Some(body) = self.get_http_request_body(0, body_size) else {
+            return;
+        };
+        let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(&body) else {
+            return;
+        };
+        let now = self.get_current_time().duration_since(UNIX_EPOCH);
+        let now_ms = now.as_ref().map_or(0, |d| d.as_millis() as u64);
+        let request_id = match joined_header(&self.get_http_request_headers_bytes(), "x-request-id")
+        {
+            Some(value) => String::from_utf8_lossy(&value).into_owned(),
+            None => random_hex(now.map_or(0, |d| d.as_nanos() as u64)),
+        };
+        object.insert("server_timestamp".to_string(), Value::from(now_ms));
+        object.insert("request_id".to_string(), Value::String(request_id));
+        let Ok(new_body) = serde_json::to_vec(&Value::Object(object)) else {
+            return;
+        };
+        self.set_http_request_body(0, body_size, &new_body);
+        self.set_http_request_header("content-length", Some(&new_body.len().to_string()));
+    }
+}
+
+impl Context for BodyRewrite {}
+
+impl HttpContext for BodyRewrite {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        // Hold the headers while a body follows: content-length is set once the body is known.
+        if end_of_stream {
+            Action::Continue
+        } else {
+            Action::Pause
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.body_size = body_size;
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.rewrite(body_size);
+        Action::Continue
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // A body followed by trailers never sees end_of_stream in the body callback.
+        self.rewrite(self.body_size);
+        Action::Continue
+    }
+}
