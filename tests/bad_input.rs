@@ -197,3 +197,22 @@ fn breaking_one_twin_fails_with_a_diff_naming_the_scenario() {
         "{last}"
     );
 }
+
+#[test]
+fn a_lua_counter_that_miscounts_fails_the_counter_check() {
+    let copy = ProjectCopy::new();
+    copy.edit(
+        "filters-lua/custom_metrics.lua",
+        "local count = (counts[name] or 0) + 1",
+        "local count = (counts[name] or 0) + (status == \"404\" and 2 or 1)",
+    );
+    let (code, stdout, stderr) = verify(&copy, "custom_metrics", &[]);
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("(counters after the corpus)")
+                && l.contains(".404]: lua 2 | wasm 1")),
+        "{stdout}"
+    );
+}

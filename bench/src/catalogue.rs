@@ -77,6 +77,11 @@ pub struct Pair {
     /// A capability the Lua side cannot provide, when there is one.
     #[serde(default)]
     pub capability_gap: Option<String>,
+    /// Counters the pair keeps, by name prefix: the Wasm twin as proxy-wasm counters (Envoy shows
+    /// them as `wasmcustom.<name>`), the Lua twin as `<name> = <count>` log lines. At the end of a
+    /// corpus run both must report the same counts.
+    #[serde(default)]
+    pub counters: Option<String>,
 }
 
 impl Pair {

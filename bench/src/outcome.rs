@@ -36,7 +36,7 @@ pub struct UpstreamSeen {
 }
 
 /// The outcome of one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Status the client got.
     pub status: u16,

@@ -265,7 +265,7 @@ where
             let _ = stream.set_nodelay(true);
             let handler = handler.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| handler(req));
+                let service = service_fn(handler);
                 let _ = http1::Builder::new()
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), service)

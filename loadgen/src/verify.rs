@@ -3,6 +3,7 @@
 //! both, interleaved; the normalised outcomes must be equal to each other and each must meet the
 //! scenario's expectations.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +15,7 @@ use filterbench_bench::{Catalogue, Diff, Pair};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
 use crate::client::{send, SendRequest};
-use crate::envoy::{Envoy, EnvoyOptions};
+use crate::envoy::{admin_get, Envoy, EnvoyOptions};
 use crate::services::{Auth, Echo};
 use crate::{Error, Result};
 
@@ -212,6 +213,17 @@ pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<Pair
             });
         }
     }
+    if let Some(prefix) = &pair.counters {
+        let diff = counter_diff(&envoy, prefix)?;
+        results.push(ScenarioReport {
+            scenario: "(counters after the corpus)".into(),
+            diff,
+            lua_misses: Vec::new(),
+            wasm_misses: Vec::new(),
+            lua: Outcome::default(),
+            wasm: Outcome::default(),
+        });
+    }
     envoy.stop();
     let failures: Vec<ScenarioReport> = results.iter().filter(|r| !r.passed()).cloned().collect();
     Ok(PairReport {
@@ -288,6 +300,58 @@ fn missing_logs(envoy: &Envoy, from: usize, wanted: &[String]) -> Vec<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The pair's counters as the Lua twin logged them (last `<name> = <n>` line per name) against
+/// the Wasm twin's proxy-wasm counters in Envoy's `/stats`.
+fn counter_diff(envoy: &Envoy, prefix: &str) -> Result<Vec<DiffLine>> {
+    let mut lua: BTreeMap<String, u64> = BTreeMap::new();
+    let log = envoy.log();
+    for line in log.lines() {
+        let Some(at) = line.find(prefix) else {
+            continue;
+        };
+        if let Some((name, count)) = line[at..].split_once(" = ") {
+            if let Ok(count) = count.trim().parse() {
+                lua.insert(name.to_string(), count);
+            }
+        }
+    }
+    let (status, stats) = admin_get(envoy.admin, "/stats?usedonly")?;
+    if status != 200 {
+        return Err(Error::Envoy(format!("admin /stats answered {status}")));
+    }
+    let mut wasm: BTreeMap<String, u64> = BTreeMap::new();
+    for line in stats.lines() {
+        let Some(rest) = line.strip_prefix("wasmcustom.") else {
+            continue;
+        };
+        if let Some((name, value)) = rest.split_once(": ") {
+            if name.starts_with(prefix) {
+                if let Ok(value) = value.trim().parse() {
+                    wasm.insert(name.to_string(), value);
+                }
+            }
+        }
+    }
+    if lua.is_empty() && wasm.is_empty() {
+        return Ok(vec![DiffLine {
+            field: format!("counters[{prefix}*]"),
+            left: "(none logged)".into(),
+            right: "(none in /stats)".into(),
+        }]);
+    }
+    let names: BTreeSet<&String> = lua.keys().chain(wasm.keys()).collect();
+    let show = |v: Option<&u64>| v.map_or("(absent)".to_string(), u64::to_string);
+    Ok(names
+        .into_iter()
+        .filter(|n| lua.get(*n) != wasm.get(*n))
+        .map(|n| DiffLine {
+            field: format!("counter[{n}]"),
+            left: show(lua.get(n)),
+            right: show(wasm.get(n)),
+        })
+        .collect())
 }
 
 fn now_ms() -> u64 {
