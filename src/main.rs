@@ -40,6 +40,9 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// With --json: include every scenario's raw Lua and Wasm outcomes.
+        #[arg(long, requires = "json")]
+        outcomes: bool,
     },
 }
 
@@ -60,11 +63,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             envoy: _,
             pair,
             json,
-        } => verify_envoy(pair.as_deref(), json),
+            outcomes,
+        } => verify_envoy(pair.as_deref(), json, outcomes),
     }
 }
 
-fn verify_envoy(pair: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
     let pairs = catalogue.select(pair)?;
@@ -103,10 +107,20 @@ fn verify_envoy(pair: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     }
     let summary = Summary::of(&reports);
     if json {
+        let mut pairs = serde_json::to_value(&reports)?;
+        if outcomes {
+            for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(&reports) {
+                value["outcomes"] = report
+                    .results
+                    .iter()
+                    .map(|r| serde_json::json!({"scenario": r.scenario, "lua": r.lua, "wasm": r.wasm}))
+                    .collect();
+            }
+        }
         let out = serde_json::json!({
             "mode": "envoy",
             "envoy_version": version,
-            "pairs": reports,
+            "pairs": pairs,
             "summary": summary,
             "line": summary.line(),
         });

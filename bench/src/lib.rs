@@ -13,6 +13,7 @@
 
 pub mod catalogue;
 pub mod corpus;
+pub mod harness;
 pub mod outcome;
 
 pub use catalogue::{Catalogue, Pair};
