@@ -12,9 +12,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use filterbench_bench::verdict::Summary;
 use filterbench_bench::{project_root, Catalogue};
 use filterbench_loadgen::envoy::{envoy_version, find_envoy};
-use filterbench_loadgen::verify::{describe_failures, verify_pair, Rig, Summary};
+use filterbench_loadgen::verify::{verify_pair, Rig};
 
 #[derive(Parser)]
 #[command(
@@ -98,7 +99,7 @@ fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Resul
                     report.failures.len(),
                     report.requests
                 );
-                for line in describe_failures(&report) {
+                for line in report.failure_lines() {
                     println!("{line}");
                 }
             }

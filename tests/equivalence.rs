@@ -3,10 +3,11 @@
 
 use std::sync::OnceLock;
 
+use filterbench_bench::verdict::Summary;
 use filterbench_bench::{project_root, Catalogue};
 use filterbench_loadgen::bootstrap::Variant;
 use filterbench_loadgen::envoy::{find_envoy, Envoy, EnvoyOptions};
-use filterbench_loadgen::verify::{describe_failures, pair_listeners, verify_pair, Rig, Summary};
+use filterbench_loadgen::verify::{pair_listeners, verify_pair, Rig};
 
 fn rig() -> &'static Rig {
     static RIG: OnceLock<Rig> = OnceLock::new();
@@ -34,7 +35,7 @@ fn every_pair_is_equivalent_in_real_envoy() {
         );
         reports.push(report);
     }
-    let failures: Vec<String> = reports.iter().flat_map(describe_failures).collect();
+    let failures: Vec<String> = reports.iter().flat_map(|r| r.failure_lines()).collect();
     let summary = Summary::of(&reports);
     assert!(
         failures.is_empty(),

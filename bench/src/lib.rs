@@ -15,6 +15,7 @@ pub mod catalogue;
 pub mod corpus;
 pub mod harness;
 pub mod outcome;
+pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};
 pub use corpus::{Corpus, Scenario};

@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-
 use filterbench_bench::corpus::{Corpus, Scenario, UpstreamReply};
 use filterbench_bench::outcome::{check_expect, DiffLine, Outcome, SCENARIO_HEADER};
+use filterbench_bench::verdict::{PairReport, ScenarioReport};
 use filterbench_bench::{Catalogue, Diff, Pair};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
@@ -53,45 +52,6 @@ impl Rig {
             auth_port: self.auth.addr.port(),
         }
     }
-}
-
-/// The verdict on one scenario (or one `before` repetition of it).
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioReport {
-    pub scenario: String,
-    /// Where the Lua and Wasm outcomes differ (after normalising).
-    pub diff: Vec<DiffLine>,
-    /// Expectations the Lua variant missed.
-    pub lua_misses: Vec<String>,
-    /// Expectations the Wasm variant missed.
-    pub wasm_misses: Vec<String>,
-    /// The raw outcomes (not normalised).
-    #[serde(skip)]
-    pub lua: Outcome,
-    #[serde(skip)]
-    pub wasm: Outcome,
-}
-
-impl ScenarioReport {
-    pub fn passed(&self) -> bool {
-        self.diff.is_empty() && self.lua_misses.is_empty() && self.wasm_misses.is_empty()
-    }
-}
-
-/// The verdict on one pair.
-#[derive(Debug, Clone, Serialize)]
-pub struct PairReport {
-    pub pair: String,
-    /// Scenarios in the corpus.
-    pub scenarios: usize,
-    /// Requests sent per variant (scenarios plus their `before` repetitions).
-    pub requests: usize,
-    pub equivalent: bool,
-    /// Every scenario that did not pass.
-    pub failures: Vec<ScenarioReport>,
-    /// All results, passing ones included.
-    #[serde(skip)]
-    pub results: Vec<ScenarioReport>,
 }
 
 /// The two listeners of a pair.
@@ -225,15 +185,12 @@ pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<Pair
         });
     }
     envoy.stop();
-    let failures: Vec<ScenarioReport> = results.iter().filter(|r| !r.passed()).cloned().collect();
-    Ok(PairReport {
-        pair: pair.name.clone(),
-        scenarios: corpus.scenarios.len(),
+    Ok(PairReport::new(
+        &pair.name,
+        corpus.scenarios.len(),
         requests,
-        equivalent: failures.is_empty(),
-        failures,
         results,
-    })
+    ))
 }
 
 /// Sends one scenario request to a listener and assembles its outcome.
@@ -359,53 +316,4 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// The totals over pairs, as printed on the summary line.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub pairs: usize,
-    pub scenarios: usize,
-    pub equivalent: usize,
-    pub differ: usize,
-}
-
-impl Summary {
-    pub fn of(reports: &[PairReport]) -> Summary {
-        let equivalent = reports.iter().filter(|r| r.equivalent).count();
-        Summary {
-            pairs: reports.len(),
-            scenarios: reports.iter().map(|r| r.scenarios).sum(),
-            equivalent,
-            differ: reports.len() - equivalent,
-        }
-    }
-
-    /// `12 pairs, 163 scenarios: 12 equivalent, 0 differ`
-    pub fn line(&self) -> String {
-        format!(
-            "{} pairs, {} scenarios: {} equivalent, {} differ",
-            self.pairs, self.scenarios, self.equivalent, self.differ
-        )
-    }
-}
-
-/// Human-readable lines for a pair's failures: scenario, field, Lua value, Wasm value.
-pub fn describe_failures(report: &PairReport) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in &report.failures {
-        for d in &f.diff {
-            out.push(format!(
-                "  {} / {}: {}: lua {} | wasm {}",
-                report.pair, f.scenario, d.field, d.left, d.right
-            ));
-        }
-        for m in &f.lua_misses {
-            out.push(format!("  {} / {}: lua: {m}", report.pair, f.scenario));
-        }
-        for m in &f.wasm_misses {
-            out.push(format!("  {} / {}: wasm: {m}", report.pair, f.scenario));
-        }
-    }
-    out
 }

@@ -1,0 +1,114 @@
+//! Verdicts of an equivalence run, whichever driver produced them (real Envoy or in-process):
+//! per scenario, per pair, the summary line, and the readable failure lines.
+
+use serde::Serialize;
+
+use crate::outcome::{DiffLine, Outcome};
+
+/// The verdict on one scenario (or one `before` repetition of it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: String,
+    /// Where the Lua and Wasm outcomes differ (after normalising).
+    pub diff: Vec<DiffLine>,
+    /// Expectations the Lua variant missed.
+    pub lua_misses: Vec<String>,
+    /// Expectations the Wasm variant missed.
+    pub wasm_misses: Vec<String>,
+    /// The raw outcomes (not normalised).
+    #[serde(skip)]
+    pub lua: Outcome,
+    #[serde(skip)]
+    pub wasm: Outcome,
+}
+
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.diff.is_empty() && self.lua_misses.is_empty() && self.wasm_misses.is_empty()
+    }
+}
+
+/// The verdict on one pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairReport {
+    pub pair: String,
+    /// Scenarios in the corpus.
+    pub scenarios: usize,
+    /// Requests sent per variant (scenarios plus their `before` repetitions).
+    pub requests: usize,
+    pub equivalent: bool,
+    /// Every scenario that did not pass.
+    pub failures: Vec<ScenarioReport>,
+    /// All results, passing ones included.
+    #[serde(skip)]
+    pub results: Vec<ScenarioReport>,
+}
+
+impl PairReport {
+    pub fn new(
+        pair: &str,
+        scenarios: usize,
+        requests: usize,
+        results: Vec<ScenarioReport>,
+    ) -> PairReport {
+        let failures: Vec<ScenarioReport> =
+            results.iter().filter(|r| !r.passed()).cloned().collect();
+        PairReport {
+            pair: pair.to_string(),
+            scenarios,
+            requests,
+            equivalent: failures.is_empty(),
+            failures,
+            results,
+        }
+    }
+
+    /// Human-readable lines for the failures: scenario, field, Lua value, Wasm value.
+    pub fn failure_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.failures {
+            for d in &f.diff {
+                out.push(format!(
+                    "  {} / {}: {}: lua {} | wasm {}",
+                    self.pair, f.scenario, d.field, d.left, d.right
+                ));
+            }
+            for m in &f.lua_misses {
+                out.push(format!("  {} / {}: lua: {m}", self.pair, f.scenario));
+            }
+            for m in &f.wasm_misses {
+                out.push(format!("  {} / {}: wasm: {m}", self.pair, f.scenario));
+            }
+        }
+        out
+    }
+}
+
+/// The totals over pairs, as printed on the summary line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub pairs: usize,
+    pub scenarios: usize,
+    pub equivalent: usize,
+    pub differ: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[PairReport]) -> Summary {
+        let equivalent = reports.iter().filter(|r| r.equivalent).count();
+        Summary {
+            pairs: reports.len(),
+            scenarios: reports.iter().map(|r| r.scenarios).sum(),
+            equivalent,
+            differ: reports.len() - equivalent,
+        }
+    }
+
+    /// `12 pairs, 163 scenarios: 12 equivalent, 0 differ`
+    pub fn line(&self) -> String {
+        format!(
+            "{} pairs, {} scenarios: {} equivalent, {} differ",
+            self.pairs, self.scenarios, self.equivalent, self.differ
+        )
+    }
+}
