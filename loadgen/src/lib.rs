@@ -12,6 +12,7 @@
 pub mod bootstrap;
 pub mod client;
 pub mod envoy;
+pub mod load;
 pub mod services;
 pub mod verify;
 

@@ -293,3 +293,37 @@ pub trait FilterVm {
     /// Bytes of memory the VM holds now (Wasm linear memory; Lua `used_memory`).
     fn memory_bytes(&self) -> usize;
 }
+
+/// The auth service of `loadgen::services`, in-process: answers a call whose JSON body carries
+/// `token` with the corpus' scripted reply for that token (`{"valid":false}` for unknown
+/// tokens); a reply slower than the call's timeout is a `Timeout`, `reset = true` a `Reset`.
+pub fn corpus_responder(corpus: &crate::corpus::Corpus) -> Responder {
+    let replies = corpus.auth_replies();
+    Arc::new(move |call: &CallRequest| {
+        let token = serde_json::from_slice::<serde_json::Value>(&call.body)
+            .ok()
+            .and_then(|v| v.get("token").and_then(|t| t.as_str()).map(str::to_string));
+        let json = vec![("content-type".to_string(), "application/json".to_string())];
+        let Some(token) = token else {
+            return CallReply::Response {
+                status: 400,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: b"auth: body must be {\"token\": string}".to_vec(),
+            };
+        };
+        match replies.get(&token) {
+            None => CallReply::Response {
+                status: 200,
+                headers: json,
+                body: br#"{"valid":false}"#.to_vec(),
+            },
+            Some(reply) if reply.delay_ms >= call.timeout_ms => CallReply::Timeout,
+            Some(reply) if reply.reset => CallReply::Reset,
+            Some(reply) => CallReply::Response {
+                status: reply.status,
+                headers: json,
+                body: reply.body.clone().into_bytes(),
+            },
+        }
+    })
+}
