@@ -9,4 +9,5 @@ mod support;
 mod bad_input;
 mod cli;
 mod equivalence;
+mod load;
 mod reaping;

@@ -11,6 +11,7 @@
 
 pub mod bootstrap;
 pub mod client;
+pub mod compare;
 pub mod envoy;
 pub mod load;
 pub mod services;
