@@ -225,7 +225,23 @@ const SLOTS: usize = 64;
 static LIVE: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static HANDLER: std::sync::Once = std::sync::Once::new();
 
+static GRACEFUL: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::OnceLock::new();
+
+/// Makes the first SIGINT/SIGTERM only raise the returned flag (so a load run can stop, write
+/// its partial results and reap its Envoys); a second one kills every Envoy and exits at once.
+pub fn graceful_interrupts() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = GRACEFUL.get_or_init(Default::default).clone();
+    install_signal_handler();
+    flag
+}
+
 extern "C" fn on_signal(sig: libc::c_int) {
+    if let Some(flag) = GRACEFUL.get() {
+        if !flag.swap(true, Ordering::SeqCst) {
+            return;
+        }
+    }
     for slot in &LIVE {
         let pid = slot.load(Ordering::SeqCst);
         if pid > 0 {
