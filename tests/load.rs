@@ -93,3 +93,72 @@ fn compare_measures_every_variant_at_every_worker_count() {
     let back: CompareResult = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(back.by_workers.len(), 2);
 }
+
+#[test]
+fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("add_header.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_filterbench"))
+        .args([
+            "load",
+            "--pair",
+            "add_header",
+            "--workers",
+            "1",
+            "--rounds",
+            "100",
+            "--round-secs",
+            "0.5",
+        ])
+        .args(["--warmup-secs", "0.1", "--connections", "2", "--out"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first finished round, then interrupt.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let start = Instant::now();
+    while !line.contains("round 1/100") {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 || start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no round finished; last line {line:?}");
+        }
+    }
+    let envoys: Vec<u32> = crate::support::envoy_processes()
+        .into_iter()
+        .filter(|(_, ppid)| *ppid == child.id())
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(envoys.len(), 3, "base, lua and wasm Envoys");
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("filterbench load did not stop after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let result: CompareResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(result.partial);
+    assert!(!result.by_workers.is_empty() && !result.by_workers[0].rounds.is_empty());
+    std::thread::sleep(Duration::from_millis(200));
+    let left: Vec<(u32, u32)> = crate::support::envoy_processes()
+        .into_iter()
+        .filter(|(pid, _)| envoys.contains(pid))
+        .collect();
+    assert!(left.is_empty(), "Envoys left behind: {left:?}");
+}
