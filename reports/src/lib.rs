@@ -1,1 +1,4 @@
-//! filterbench-reports
+//! filterbench's reports: the migration decision tree ([`decision`]), fed by the equivalence,
+//! in-process and real-Envoy results, with thresholds from `reports/policy.toml`.
+
+pub mod decision;
