@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod client;
 pub mod compare;
 pub mod envoy;
+pub mod k8s;
 pub mod load;
 pub mod services;
 pub mod verify;

@@ -1,0 +1,730 @@
+//! The Kubernetes/Istio side of filterbench: one pair's twins as the objects a mesh operator
+//! applies, for a kind cluster (or any cluster running Istio).
+//!
+//! `loadgen k8s manifests --pair NAME --out DIR` writes, for the pair `NAME` of
+//! `bench/catalogue.toml`:
+//!
+//! - `DIR/envoyfilter.yaml`: the **Lua twin** as an Istio `EnvoyFilter` (`networking.istio.io/v1alpha3`):
+//!   `envoy.filters.http.lua` inserted before the router with `filters-lua/NAME.lua` inline, byte
+//!   for byte, plus an `HTTP_ROUTE` merge that puts the pair's configuration into the route
+//!   metadata under `envoy.filters.http.lua`, where the script reads it with
+//!   `handle:metadata():get(key)` ([`envoyfilter`]);
+//! - `DIR/wasmplugin.yaml`: the **Wasm twin** as an Istio `WasmPlugin` (`extensions.istio.io/v1alpha1`)
+//!   with the same configuration as `pluginConfig` ([`wasmplugin`]);
+//! - `DIR/oci/`: the built module `target/filters-wasm/.../NAME.wasm` packaged as an OCI image
+//!   layout in the Wasm OCI artifact format Istio pulls ([`oci`]);
+//! - `DIR/README.txt`: how to push the image and apply one variant at a time.
+//!
+//! Every file is written atomically (a temporary file in the same directory, then a rename), so
+//! an interrupted run never leaves a half-written manifest behind.
+//!
+//! [`crd`] validates manifests against the `openAPIV3Schema` of Istio's own CRDs (kept in
+//! `../shared/istio-crds/`), translated to JSON Schema with Kubernetes' structural rules (unknown
+//! fields rejected, `nullable`, int-or-string, the CEL rules those CRDs carry): the tests run
+//! every pair's manifests through it.
+//!
+//! The two variants are meant to be applied **one at a time** to the same workload: both at once
+//! would run the filter twice.
+
+pub mod cli;
+pub mod crd;
+pub mod envoyfilter;
+pub mod oci;
+pub mod wasmplugin;
+mod write;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use filterbench_bench::{Catalogue, Pair};
+use serde_json::Value;
+
+pub use write::write_atomic;
+
+/// Envoy's name of the Lua filter: the name the filter is inserted under, and so the key of its
+/// route metadata (`handle:metadata()` reads `filter_metadata[<filter config name>]`).
+pub const LUA_FILTER: &str = filterbench_bench::catalogue::LUA_FILTER_NAME;
+
+/// Labels every generated object carries, so `kubectl delete -l app.kubernetes.io/part-of=filterbench`
+/// removes them all.
+pub const PART_OF_LABEL: (&str, &str) = ("app.kubernetes.io/part-of", "filterbench");
+/// Label with the pair's name.
+pub const PAIR_LABEL: &str = "filterbench/pair";
+/// Label with the variant (`lua` or `wasm`).
+pub const VARIANT_LABEL: &str = "filterbench/variant";
+
+/// Errors of the Kubernetes side. Each names the pair or the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] filterbench_bench::Error),
+    #[error("unknown pair {name:?} (known: {known})")]
+    UnknownPair { name: String, known: String },
+    #[error(
+        "pair {pair}: built Wasm module {} is missing; build it with `cargo build -p filterbench-bench` \
+         (its build script builds every filters-wasm crate)",
+        path.display()
+    )]
+    MissingModule { pair: String, path: PathBuf },
+    #[error("pair {pair}: {message}")]
+    Option { pair: String, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Crd { path: PathBuf, message: String },
+    #[error("{what}: {violations}")]
+    Invalid {
+        what: String,
+        violations: crd::Violations,
+    },
+    #[error("{what}: YAML: {message}")]
+    Yaml { what: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Where the filter runs: Istio's `EnvoyFilter` patch context, which also fixes the `WasmPlugin`
+/// traffic selector, the default namespace and the default workload selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Context {
+    /// The inbound side of a workload's sidecar (the application pod's istio-proxy).
+    #[default]
+    #[value(alias = "SIDECAR_INBOUND")]
+    SidecarInbound,
+    /// An Istio gateway, e.g. the ingress gateway a `--url` run drives.
+    #[value(alias = "GATEWAY")]
+    Gateway,
+}
+
+impl Context {
+    /// The `EnvoyFilter` `match.context` value.
+    pub fn istio_name(self) -> &'static str {
+        match self {
+            Context::SidecarInbound => "SIDECAR_INBOUND",
+            Context::Gateway => "GATEWAY",
+        }
+    }
+
+    /// Where the objects go when `--namespace` is not given: a gateway's proxy config comes from
+    /// objects in the gateway's namespace.
+    pub fn default_namespace(self) -> &'static str {
+        match self {
+            Context::SidecarInbound => "default",
+            Context::Gateway => "istio-system",
+        }
+    }
+
+    /// The workload selector when no `--selector` is given: the benchmark's echo workload, or
+    /// the label Istio's default ingress gateway carries.
+    pub fn default_selector(self) -> (&'static str, &'static str) {
+        match self {
+            Context::SidecarInbound => ("app", "filterbench-echo"),
+            Context::Gateway => ("istio", "ingressgateway"),
+        }
+    }
+
+    /// The `WasmPlugin` `match[].mode` that puts the plugin on the same traffic as the
+    /// `EnvoyFilter`: `SERVER` is a sidecar's inbound side; gateways only have the `CLIENT` side.
+    pub fn wasm_traffic_mode(self) -> &'static str {
+        match self {
+            Context::SidecarInbound => "SERVER",
+            Context::Gateway => "CLIENT",
+        }
+    }
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.istio_name())
+    }
+}
+
+/// `WasmPlugin.spec.imagePullPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull once per (URL, sha256); with the pinned sha256 a rebuilt module is pulled again.
+    #[default]
+    #[value(name = "IfNotPresent", alias = "if-not-present")]
+    IfNotPresent,
+    /// Pull on every configuration push.
+    #[value(name = "Always", alias = "always")]
+    Always,
+}
+
+impl PullPolicy {
+    pub fn istio_name(self) -> &'static str {
+        match self {
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Always => "Always",
+        }
+    }
+}
+
+/// Where Istio fetches the Wasm module from (`WasmPlugin.spec.url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WasmUrl {
+    /// `oci://REGISTRY/REPO[:TAG|@sha256:DIGEST]`.
+    Oci {
+        url: String,
+        /// The tag (`latest` when none is given); names the image in `oci/index.json`.
+        tag: String,
+        /// The digest when the URL pins one (`@sha256:...`).
+        digest: Option<String>,
+    },
+    /// `file:///absolute/path.wasm`: a file inside the proxy container.
+    File { url: String },
+    /// `http://` or `https://`: Istio downloads the module and checks `sha256`.
+    Http { url: String },
+}
+
+impl WasmUrl {
+    /// The default: the pair's image in a local registry (kind's usual `localhost:5000`).
+    pub fn default_for(pair: &str) -> WasmUrl {
+        WasmUrl::parse(&format!("oci://localhost:5000/filterbench/{pair}:latest"))
+            .expect("the default URL is valid")
+    }
+
+    /// Parses a `--wasm-url` (`oci://`, `file://`, `http(s)://`).
+    pub fn parse(url: &str) -> Result<WasmUrl, String> {
+        if url.chars().any(char::is_whitespace) || url.is_empty() {
+            return Err(format!(
+                "--wasm-url {url:?} must be a non-empty URL without spaces"
+            ));
+        }
+        if let Some(rest) = url.strip_prefix("oci://") {
+            let (name, digest) = match rest.split_once('@') {
+                Some((name, digest)) => {
+                    let hex = digest.strip_prefix("sha256:").unwrap_or("");
+                    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(format!(
+                            "--wasm-url {url:?}: a digest must be @sha256:<64 hex digits>"
+                        ));
+                    }
+                    (name, Some(hex.to_ascii_lowercase()))
+                }
+                None => (rest, None),
+            };
+            let Some((registry, repo_tag)) = name.split_once('/') else {
+                return Err(format!(
+                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
+                ));
+            };
+            if registry.is_empty() || repo_tag.is_empty() {
+                return Err(format!(
+                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
+                ));
+            }
+            let last = repo_tag.rsplit('/').next().unwrap_or(repo_tag);
+            let tag = match last.split_once(':') {
+                Some((_, tag)) if !valid_tag(tag) => {
+                    return Err(format!(
+                        "--wasm-url {url:?}: {tag:?} is not a valid image tag"
+                    ));
+                }
+                Some((_, tag)) => tag.to_string(),
+                None => "latest".to_string(),
+            };
+            return Ok(WasmUrl::Oci {
+                url: url.to_string(),
+                tag,
+                digest,
+            });
+        }
+        if let Some(path) = url.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "--wasm-url {url:?}: a file URL needs an absolute path (file:///path/to/module.wasm)"
+                ));
+            }
+            return Ok(WasmUrl::File {
+                url: url.to_string(),
+            });
+        }
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Ok(WasmUrl::Http {
+                url: url.to_string(),
+            });
+        }
+        Err(format!(
+            "--wasm-url {url:?}: unsupported scheme (use oci://REGISTRY/REPO:TAG, file:///path or https://...)"
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            WasmUrl::Oci { url, .. } | WasmUrl::File { url } | WasmUrl::Http { url } => url,
+        }
+    }
+}
+
+fn valid_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// What to generate for one pair.
+#[derive(Debug, Clone)]
+pub struct ManifestOptions {
+    pub pair: String,
+    /// `metadata.namespace`; [`Context::default_namespace`] when `None`.
+    pub namespace: Option<String>,
+    /// Workload labels both objects select; [`Context::default_selector`] when empty.
+    pub selector: Vec<(String, String)>,
+    pub context: Context,
+    /// [`WasmUrl::default_for`] the pair when `None`.
+    pub wasm_url: Option<WasmUrl>,
+    pub image_pull_policy: PullPolicy,
+    /// Configuration keys replaced for both twins alike (e.g. `ext_authz_call`'s `cluster`, whose
+    /// Envoy name in a mesh is `outbound|PORT||HOST`).
+    pub config_overrides: Vec<(String, Value)>,
+    /// Pin `WasmPlugin.spec.sha256` for `oci://` URLs to the manifest digest of the generated
+    /// layout (what Istio compares for images). Off when a different build will be pushed.
+    pub pin_oci_digest: bool,
+}
+
+impl ManifestOptions {
+    /// Defaults for `pair`: sidecar inbound, default namespace, selector and URL.
+    pub fn new(pair: impl Into<String>) -> Self {
+        ManifestOptions {
+            pair: pair.into(),
+            namespace: None,
+            selector: Vec::new(),
+            context: Context::default(),
+            wasm_url: None,
+            image_pull_policy: PullPolicy::default(),
+            config_overrides: Vec::new(),
+            pin_oci_digest: true,
+        }
+    }
+}
+
+/// Everything that is shared by the two manifests, resolved from the options and the catalogue.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub pair: String,
+    /// `metadata.name` of both objects: `filterbench-<pair with - for _>`.
+    pub name: String,
+    pub namespace: String,
+    pub selector: Vec<(String, String)>,
+    pub context: Context,
+    /// The configuration both twins get.
+    pub config: Value,
+}
+
+/// A generated bundle, not yet written.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub target: Target,
+    /// `envoyfilter.yaml` (with its header comment).
+    pub envoy_filter_yaml: String,
+    /// `wasmplugin.yaml` (with its header comment).
+    pub wasm_plugin_yaml: String,
+    pub wasm_url: WasmUrl,
+    /// The `sha256` the WasmPlugin carries, if any.
+    pub wasm_sha256: Option<String>,
+    pub oci: oci::Layout,
+    /// `README.txt`, with `@DIR@` standing for the output directory.
+    readme_template: String,
+}
+
+/// What [`Bundle::write`] wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub envoy_filter: PathBuf,
+    pub wasm_plugin: PathBuf,
+    pub oci_dir: PathBuf,
+    pub readme: PathBuf,
+}
+
+/// The catalogue of the project this binary belongs to (`FILTERBENCH_ROOT` overrides).
+pub fn load_catalogue() -> Result<Catalogue> {
+    Ok(Catalogue::load(&filterbench_bench::project_root())?)
+}
+
+/// Finds a pair, or a one-line error listing the known ones.
+pub fn find_pair<'c>(catalogue: &'c Catalogue, name: &str) -> Result<&'c Pair> {
+    catalogue.get(name).ok_or_else(|| Error::UnknownPair {
+        name: name.to_string(),
+        known: catalogue
+            .pairs
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// `metadata.name` for a pair: Kubernetes names are DNS subdomains (no `_`).
+pub fn object_name(pair: &str) -> String {
+    format!("filterbench-{}", pair.replace('_', "-"))
+}
+
+/// Generates the bundle of one pair (reads the Lua script and the built module).
+pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle> {
+    let pair = find_pair(catalogue, &opts.pair)?;
+    let option_error = |message: String| Error::Option {
+        pair: pair.name.clone(),
+        message,
+    };
+
+    let mut config = pair.config_json();
+    for (key, value) in &opts.config_overrides {
+        match config.as_object_mut() {
+            Some(map) => {
+                map.insert(key.clone(), value.clone());
+            }
+            None => return Err(option_error("the catalogue config is not a table".into())),
+        }
+    }
+
+    let selector = if opts.selector.is_empty() {
+        let (k, v) = opts.context.default_selector();
+        vec![(k.to_string(), v.to_string())]
+    } else {
+        opts.selector.clone()
+    };
+    for (key, value) in &selector {
+        if key.is_empty() || key.contains('*') || value.contains('*') {
+            return Err(option_error(format!(
+                "--selector {key}={value}: label keys must be non-empty and neither may contain `*`"
+            )));
+        }
+    }
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| opts.context.default_namespace().to_string());
+    if !is_dns_label(&namespace) {
+        return Err(option_error(format!(
+            "--namespace {namespace:?} is not a Kubernetes namespace name (lowercase letters, digits, `-`, at most 63)"
+        )));
+    }
+    let target = Target {
+        pair: pair.name.clone(),
+        name: object_name(&pair.name),
+        namespace,
+        selector,
+        context: opts.context,
+        config,
+    };
+
+    let lua = catalogue.lua_source(&pair.name)?;
+    let wasm = read_module(catalogue, &pair.name)?;
+
+    let wasm_url = opts
+        .wasm_url
+        .clone()
+        .unwrap_or_else(|| WasmUrl::default_for(&pair.name));
+    let tag = match &wasm_url {
+        WasmUrl::Oci { tag, .. } => tag.clone(),
+        _ => "latest".to_string(),
+    };
+    let layout = oci::Layout::package(&pair.name, &wasm, &tag);
+    let wasm_sha256 = match &wasm_url {
+        WasmUrl::File { .. } | WasmUrl::Http { .. } => Some(oci::sha256_hex(&wasm)),
+        WasmUrl::Oci {
+            digest: Some(_), ..
+        } => None,
+        WasmUrl::Oci { digest: None, .. } if opts.pin_oci_digest => {
+            Some(layout.manifest_digest_hex().to_string())
+        }
+        WasmUrl::Oci { .. } => None,
+    };
+
+    let envoy_filter_yaml = envoyfilter::render(&target, &lua)?;
+    let wasm_plugin_yaml = wasmplugin::render(
+        &target,
+        pair.traits.custom_metrics,
+        &wasmplugin::Source {
+            url: &wasm_url,
+            sha256: wasm_sha256.as_deref(),
+            image_pull_policy: opts.image_pull_policy,
+            module_sha256: &oci::sha256_hex(&wasm),
+            manifest_digest: layout.manifest_digest(),
+        },
+    )?;
+    let readme_template = readme(&target, &wasm_url, &layout);
+    Ok(Bundle {
+        target,
+        envoy_filter_yaml,
+        wasm_plugin_yaml,
+        wasm_url,
+        wasm_sha256,
+        oci: layout,
+        readme_template,
+    })
+}
+
+fn read_module(catalogue: &Catalogue, pair: &str) -> Result<Vec<u8>> {
+    let path = catalogue.wasm_module_path(pair);
+    match catalogue.wasm_module(pair) {
+        Ok(bytes) => Ok(bytes),
+        Err(filterbench_bench::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(Error::MissingModule {
+                pair: pair.to_string(),
+                path,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Bundle {
+    /// `README.txt` for a bundle written to `dir`.
+    pub fn readme(&self, dir: &Path) -> String {
+        self.readme_template
+            .replace("@DIR@", &dir.display().to_string())
+    }
+
+    /// Writes the bundle into `dir` (created if needed), every file atomically. The OCI layout's
+    /// `index.json` is written last, so it never names a blob that is not there.
+    pub fn write(&self, dir: &Path) -> Result<Written> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        let envoy_filter = dir.join("envoyfilter.yaml");
+        write_atomic(&envoy_filter, self.envoy_filter_yaml.as_bytes())?;
+        let wasm_plugin = dir.join("wasmplugin.yaml");
+        write_atomic(&wasm_plugin, self.wasm_plugin_yaml.as_bytes())?;
+        let oci_dir = dir.join("oci");
+        self.oci.write(&oci_dir)?;
+        let readme = dir.join("README.txt");
+        write_atomic(&readme, self.readme(&dir).as_bytes())?;
+        Ok(Written {
+            dir,
+            envoy_filter,
+            wasm_plugin,
+            oci_dir,
+            readme,
+        })
+    }
+}
+
+/// Generates and writes one pair's bundle: what `loadgen k8s manifests` does.
+pub fn write_manifests(opts: &ManifestOptions, out: &Path) -> Result<(Bundle, Written)> {
+    let catalogue = load_catalogue()?;
+    let bundle = generate(&catalogue, opts)?;
+    let written = bundle.write(out)?;
+    Ok((bundle, written))
+}
+
+/// A Kubernetes namespace name (RFC 1123 label).
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// `metadata` of a generated object.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Metadata {
+    name: String,
+    namespace: String,
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The common `metadata` of both objects.
+pub(crate) fn metadata(target: &Target, variant: &str) -> Metadata {
+    Metadata {
+        name: target.name.clone(),
+        namespace: target.namespace.clone(),
+        labels: [
+            (PART_OF_LABEL.0, PART_OF_LABEL.1),
+            (PAIR_LABEL, target.pair.as_str()),
+            (VARIANT_LABEL, variant),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    }
+}
+
+/// A Kubernetes object as written: the fields in the order people expect to read them.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Object<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: Metadata,
+    pub spec: S,
+}
+
+/// The selector as a JSON map.
+pub(crate) fn selector_map(target: &Target) -> Value {
+    Value::Object(
+        target
+            .selector
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// YAML of a manifest, after a `#` comment block.
+pub(crate) fn to_yaml(
+    what: &str,
+    comment: &str,
+    manifest: &impl serde::Serialize,
+) -> Result<String> {
+    let body = serde_yaml_ng::to_string(manifest).map_err(|e| Error::Yaml {
+        what: what.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut out = String::new();
+    for line in comment.lines() {
+        if line.is_empty() {
+            out.push_str("#\n");
+        } else {
+            out.push_str("# ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&body);
+    Ok(out)
+}
+
+fn readme(target: &Target, url: &WasmUrl, layout: &oci::Layout) -> String {
+    let pair = &target.pair;
+    let tag = layout.tag();
+    let push = match url {
+        WasmUrl::Oci { url, .. } => {
+            let reference = url.trim_start_matches("oci://");
+            let dest = match reference.split_once('@') {
+                Some((name, _)) => format!("{name}:{tag}"),
+                None => reference.to_string(),
+            };
+            format!(
+                "The WasmPlugin pulls {url}. Push the layout there with its digest unchanged\n\
+                 (WasmPlugin.spec.sha256 pins manifest {digest}):\n\
+                 \n    oras cp --from-oci-layout @DIR@/oci:{tag} {dest}\n\
+                 \nor\n\
+                 \n    skopeo copy --preserve-digests oci:@DIR@/oci:{tag} docker://{dest}\n\
+                 \nAdd `--to-plain-http` (oras) or `--dest-tls-verify=false` (skopeo) for a plain-HTTP registry\n\
+                 such as kind's local registry. The registry must be reachable from the istio-proxy\n\
+                 container (istio-agent pulls the module itself, not the kubelet): in kind,\n\
+                 `localhost:5000` is the pod's own loopback, so regenerate with\n\
+                 `--wasm-url oci://kind-registry:5000/filterbench/{pair}:{tag}` when the registry container\n\
+                 is attached to the `kind` network.\n",
+                digest = layout.manifest_digest(),
+            )
+        }
+        WasmUrl::File { url } => format!(
+            "The WasmPlugin loads {url}: copy the module there inside the istio-proxy container\n\
+             (e.g. a volume mounted into the sidecar); WasmPlugin.spec.sha256 is the module's sha256.\n\
+             The same module is in the OCI layout as blob {module}.\n",
+            module = layout.wasm_digest(),
+        ),
+        WasmUrl::Http { url } => format!(
+            "The WasmPlugin downloads {url}: serve the module there; WasmPlugin.spec.sha256 is the\n\
+             module's sha256. The same module is in the OCI layout as blob {module}.\n",
+            module = layout.wasm_digest(),
+        ),
+    };
+    let selector = target
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "filterbench pair `{pair}` for Istio ({context}, namespace {ns}, workloads -l {selector})\n\
+         Generated by `loadgen k8s manifests --pair {pair}`; regenerate rather than edit.\n\
+         \n\
+         envoyfilter.yaml  the Lua twin: EnvoyFilter with filters-lua/{pair}.lua inline, its config in route metadata\n\
+         wasmplugin.yaml   the Wasm twin: WasmPlugin, the same config as pluginConfig\n\
+         oci/              the Wasm module as an OCI image layout (Wasm OCI artifact format)\n\
+         \n\
+         1. Push the Wasm module\n\
+         \n\
+         {push}\
+         \n\
+         2. Apply ONE variant at a time (both at once would run the filter twice)\n\
+         \n    kubectl apply -f @DIR@/envoyfilter.yaml     # Lua\n\
+         \x20   # ... measure ...\n\
+         \x20   kubectl delete -f @DIR@/envoyfilter.yaml\n\
+         \x20   kubectl apply -f @DIR@/wasmplugin.yaml      # Wasm\n\
+         \x20   # ... measure ...\n\
+         \x20   kubectl delete -f @DIR@/wasmplugin.yaml\n\
+         \n\
+         Check that a variant is in place (the sidecar or gateway's Envoy config):\n\
+         \n    istioctl proxy-config listener deploy/<workload> -n {ns} -o json | grep -c envoy.filters.http.lua\n\
+         \x20   istioctl proxy-config listener deploy/<workload> -n {ns} -o json | grep -c envoy.filters.http.wasm\n\
+         \n\
+         Remove everything filterbench applied:\n\
+         \n    kubectl delete envoyfilter,wasmplugin -n {ns} -l {part_of}={part_of_value}\n",
+        context = target.context,
+        ns = target.namespace,
+        part_of = PART_OF_LABEL.0,
+        part_of_value = PART_OF_LABEL.1,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_urls_parse() {
+        let u = WasmUrl::parse("oci://localhost:5000/filterbench/add_header:v1").unwrap();
+        assert_eq!(
+            u,
+            WasmUrl::Oci {
+                url: "oci://localhost:5000/filterbench/add_header:v1".into(),
+                tag: "v1".into(),
+                digest: None
+            }
+        );
+        let u = WasmUrl::parse("oci://localhost:5000/filterbench/add_header").unwrap();
+        assert!(matches!(u, WasmUrl::Oci { ref tag, .. } if tag == "latest"));
+        let d = "ab".repeat(32);
+        let u = WasmUrl::parse(&format!("oci://r.io/x/y@sha256:{d}")).unwrap();
+        assert!(matches!(u, WasmUrl::Oci { digest: Some(ref x), .. } if *x == d));
+        assert!(WasmUrl::parse("oci://r.io/x@sha256:zz").is_err());
+        assert!(WasmUrl::parse("oci://noslash").is_err());
+        assert!(WasmUrl::parse("oci://r.io/x:bad tag").is_err());
+        assert!(WasmUrl::parse("ftp://x/y").is_err());
+        assert!(WasmUrl::parse("file://relative.wasm").is_err());
+        assert!(matches!(
+            WasmUrl::parse("file:///var/lib/x.wasm"),
+            Ok(WasmUrl::File { .. })
+        ));
+        assert!(matches!(
+            WasmUrl::parse("https://h/x.wasm"),
+            Ok(WasmUrl::Http { .. })
+        ));
+    }
+
+    #[test]
+    fn names_are_dns_subdomains() {
+        assert_eq!(object_name("jwt_auth"), "filterbench-jwt-auth");
+        assert!(is_dns_label("istio-system"));
+        assert!(!is_dns_label("Istio"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label(""));
+    }
+}

@@ -1,0 +1,7 @@
+//! `loadgen k8s`: manifests, schema validation, OCI layout, CLI.
+
+mod cli;
+mod manifests;
+mod oci;
+mod schema;
+mod support;

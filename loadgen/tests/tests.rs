@@ -1,0 +1,10 @@
+//! filterbench-loadgen's integration tests, one module per topic.
+//!
+//! - `k8s`: `loadgen k8s manifests` for every pair: the EnvoyFilter/WasmPlugin manifests validated
+//!   against Istio's CRD schemas (`../shared/istio-crds/`, or `$FILTERBENCH_SHARED/istio-crds`;
+//!   the tests fail when they are missing), the validator's negative cases, the OCI image layout,
+//!   and the `loadgen` binary's exit codes and messages.
+//!
+//! Run with `cargo test -p filterbench-loadgen`.
+
+mod k8s;
