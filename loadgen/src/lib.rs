@@ -10,6 +10,7 @@
 //! Everything talks to 127.0.0.1 only.
 
 pub mod bootstrap;
+pub mod cli_run;
 pub mod client;
 pub mod compare;
 pub mod envoy;

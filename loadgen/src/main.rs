@@ -11,6 +11,14 @@
 //! as an OCI image layout and a README with the push/apply commands (see
 //! `filterbench_loadgen::k8s`). Run it with `cargo run -p filterbench-loadgen --bin loadgen -- ...`.
 //!
+//! ```text
+//! loadgen run --url http://127.0.0.1:10000/ [--host H] [--pair NAME] [-c 16] [-d 10] [--rate R]
+//! loadgen envoy --pair NAME --variant base|lua|wasm [--workers N] [--cpus 1]
+//! ```
+//!
+//! `run` drives any HTTP endpoint (closed loop, or open loop with `--rate`), `envoy` starts one
+//! variant of a pair in Envoy with the loopback services and prints its URL (for wrk and friends).
+//!
 //! Exit codes: 0 success, 1 an error (one line on stderr, naming the pair or file), 2 a usage
 //! error (from clap).
 
@@ -36,15 +44,23 @@ enum Command {
     /// Kubernetes/Istio: manifests for a kind cluster (EnvoyFilter, WasmPlugin, OCI image layout).
     #[command(subcommand)]
     K8s(K8sCommand),
+    /// Drive an HTTP endpoint (a gateway, an Envoy) and report latency, throughput and errors.
+    Run(filterbench_loadgen::cli_run::RunArgs),
+    /// Start one variant of a pair in Envoy with the loopback services; print its URL.
+    Envoy(filterbench_loadgen::cli_run::EnvoyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::K8s(command) => filterbench_loadgen::k8s::cli::run(command),
+        Command::K8s(command) => {
+            filterbench_loadgen::k8s::cli::run(command).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Run(args) => filterbench_loadgen::cli_run::run(args),
+        Command::Envoy(args) => filterbench_loadgen::cli_run::envoy(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!(
                 "loadgen: {}",

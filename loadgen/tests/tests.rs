@@ -5,6 +5,9 @@
 //!   the tests fail when they are missing), the validator's negative cases, the OCI image layout,
 //!   and the `loadgen` binary's exit codes and messages.
 //!
+//! - `run`: `loadgen run --url` against a loopback echo server and a dead port.
+//!
 //! Run with `cargo test -p filterbench-loadgen`.
 
 mod k8s;
+mod run;
