@@ -12,6 +12,7 @@
 //! limiter's table persists across the exchanges run on it.
 
 pub mod envoy;
+pub mod wasm;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
