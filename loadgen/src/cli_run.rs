@@ -142,10 +142,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
         timeout: Duration::from_secs_f64(args.timeout.max(0.001)),
     };
     let stop = graceful_interrupts();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()?;
+    // One thread: a current-thread runtime (no cross-thread wake-ups), as wrk's one event loop.
+    let rt = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
     let done = Arc::new(AtomicU64::new(0));
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new((args.duration * 10.0) as u64);
