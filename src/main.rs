@@ -35,10 +35,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Prove each Lua/Wasm pair behaves the same on its scenario corpus.
+    #[command(group(clap::ArgGroup::new("driver").required(true).args(["envoy", "in_process"])))]
     Verify {
         /// Run the corpus through a real Envoy (Lua listener vs Wasm listener).
-        #[arg(long, required = true)]
+        #[arg(long)]
         envoy: bool,
+        /// Run the corpus in-process (LuaJIT and wasmtime hosts), no Envoy needed.
+        #[arg(long)]
+        in_process: bool,
         /// Only this pair.
         #[arg(long, value_name = "NAME")]
         pair: Option<String>,
@@ -51,6 +55,27 @@ enum Command {
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
     Load(LoadArgs),
+    /// Run one filter of your own on one request, in-process; print the outcome as JSON.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A Lua script as Envoy's Lua filter would load it.
+    #[arg(long, value_name = "FILE", conflicts_with = "wasm")]
+    lua: Option<std::path::PathBuf>,
+    /// A proxy-wasm module as Envoy's Wasm filter would load it.
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<std::path::PathBuf>,
+    /// The configuration (JSON): plugin configuration for Wasm, route metadata for Lua.
+    #[arg(long, value_name = "JSON")]
+    config: Option<String>,
+    /// The request: {"method", "path", "headers": [[name, value]], "body"}.
+    #[arg(long, value_name = "REQ.json")]
+    request: std::path::PathBuf,
+    /// The upstream's reply: {"status", "headers", "body"}.
+    #[arg(long, value_name = "RESP.json")]
+    upstream: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -98,12 +123,20 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify {
-            envoy: _,
+            envoy,
+            in_process: _,
             pair,
             json,
             outcomes,
-        } => verify_envoy(pair.as_deref(), json, outcomes),
+        } => {
+            if envoy {
+                verify_envoy(pair.as_deref(), json, outcomes)
+            } else {
+                verify_in_process(pair.as_deref(), json, outcomes)
+            }
+        }
         Command::Load(args) => load(args),
+        Command::Run(args) => run_one(args),
     }
 }
 
@@ -125,30 +158,80 @@ fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Resul
     for pair in pairs {
         let report = verify_pair(&rig, &catalogue, pair)?;
         if !json {
-            if report.equivalent {
-                println!(
-                    "{}: equivalent ({} scenarios)",
-                    report.pair, report.scenarios
-                );
-            } else {
-                println!(
-                    "{}: DIFFER ({} of {} checks failed)",
-                    report.pair,
-                    report.failures.len(),
-                    report.requests
-                );
-                for line in report.failure_lines() {
-                    println!("{line}");
-                }
-            }
+            print_pair(&report);
         }
         reports.push(report);
     }
-    let summary = Summary::of(&reports);
+    finish_verify(
+        &reports,
+        serde_json::json!({"mode": "envoy", "envoy_version": version}),
+        json,
+        outcomes,
+    )
+}
+
+fn verify_in_process(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Result<ExitCode> {
+    use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
+
+    let root = project_root();
+    let catalogue = Catalogue::load(&root)?;
+    let pairs = catalogue.select(pair)?;
+    if !json {
+        println!(
+            "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime)",
+            pairs.len()
+        );
+    }
+    let mut reports = Vec::new();
+    for pair in pairs {
+        let loaded = LoadedPair::load(&catalogue, pair)?;
+        let corpus =
+            filterbench_bench::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+        let report = in_process_report(&loaded, &corpus)?;
+        if !json {
+            print_pair(&report);
+        }
+        reports.push(report);
+    }
+    finish_verify(
+        &reports,
+        serde_json::json!({"mode": "in_process"}),
+        json,
+        outcomes,
+    )
+}
+
+fn print_pair(report: &filterbench_bench::verdict::PairReport) {
+    if report.equivalent {
+        println!(
+            "{}: equivalent ({} scenarios)",
+            report.pair, report.scenarios
+        );
+    } else {
+        println!(
+            "{}: DIFFER ({} of {} checks failed)",
+            report.pair,
+            report.failures.len(),
+            report.requests
+        );
+        for line in report.failure_lines() {
+            println!("{line}");
+        }
+    }
+}
+
+/// Prints the summary line last (or the JSON document) and picks the exit code.
+fn finish_verify(
+    reports: &[filterbench_bench::verdict::PairReport],
+    mut header: serde_json::Value,
+    json: bool,
+    outcomes: bool,
+) -> anyhow::Result<ExitCode> {
+    let summary = Summary::of(reports);
     if json {
-        let mut pairs = serde_json::to_value(&reports)?;
+        let mut pairs = serde_json::to_value(reports)?;
         if outcomes {
-            for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(&reports) {
+            for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(reports) {
                 value["outcomes"] = report
                     .results
                     .iter()
@@ -156,14 +239,10 @@ fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Resul
                     .collect();
             }
         }
-        let out = serde_json::json!({
-            "mode": "envoy",
-            "envoy_version": version,
-            "pairs": pairs,
-            "summary": summary,
-            "line": summary.line(),
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        header["pairs"] = pairs;
+        header["summary"] = serde_json::to_value(&summary)?;
+        header["line"] = summary.line().into();
+        println!("{}", serde_json::to_string_pretty(&header)?);
     } else {
         println!("{}", summary.line());
     }
@@ -172,6 +251,94 @@ fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Resul
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `filterbench run`: one user filter, one request, in-process; the outcome as JSON.
+fn run_one(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use filterbench_bench::harness::lua::LuaFilter;
+    use filterbench_bench::harness::wasm::WasmFilter;
+    use filterbench_bench::harness::{Env, Exchange, FilterVm};
+
+    let config: serde_json::Value = match &args.config {
+        Some(text) => serde_json::from_str(text).context("--config is not JSON")?,
+        None => serde_json::json!({}),
+    };
+    let request: RunRequest = read_json(&args.request)?;
+    let upstream: filterbench_bench::corpus::UpstreamReply = match &args.upstream {
+        Some(path) => read_json(path)?,
+        None => filterbench_bench::corpus::UpstreamReply {
+            status: 200,
+            headers: Vec::new(),
+            body: None,
+        },
+    };
+    let exchange = Exchange {
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body.into_bytes(),
+        upstream,
+    };
+    let env = Env::new(config);
+    let (name, mut vm): (String, Box<dyn FilterVm>) = match (&args.lua, &args.wasm) {
+        (Some(path), None) => {
+            let name = path.display().to_string();
+            let source =
+                std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
+            let filter = LuaFilter::load(&name, &source)?;
+            (name, Box::new(filter.vm(env.clone())?))
+        }
+        (None, Some(path)) => {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+            let filter = WasmFilter::compile(&name, &bytes)?;
+            (name, Box::new(filter.vm(env.clone())?))
+        }
+        _ => anyhow::bail!("give exactly one of --lua FILE or --wasm FILE"),
+    };
+    let outcome = vm.run(&exchange).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let logs: Vec<serde_json::Value> = env
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(level, message)| serde_json::json!({"level": level, "message": message}))
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &serde_json::json!({"filter": name, "outcome": outcome, "logs": logs})
+        )?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The request of `filterbench run --request`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunRequest {
+    #[serde(default = "default_method")]
+    method: String,
+    #[serde(default = "default_path")]
+    path: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    body: String,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+fn default_path() -> String {
+    "/".into()
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {

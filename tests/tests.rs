@@ -9,5 +9,6 @@ mod support;
 mod bad_input;
 mod cli;
 mod equivalence;
+mod fidelity;
 mod load;
 mod reaping;

@@ -144,7 +144,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
     let stop = graceful_interrupts();
     // One thread: a current-thread runtime (no cross-thread wake-ups), as wrk's one event loop.
     let rt = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.threads)

@@ -11,7 +11,10 @@
 //! A [`FilterVm`] is one Wasm VM or one Lua state (Envoy has one per worker): state such as a rate
 //! limiter's table persists across the exchanges run on it.
 
+pub mod driver;
 pub mod envoy;
+pub mod generate;
+pub mod lua;
 pub mod wasm;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,5 @@
 //! Tests of the Wasm host: bad filters (tiny WAT modules), bounds checks, Envoy behaviours, the
-//! whole scenario corpus through the 12 real modules, and a rough per-request timing.
+//! whole scenario corpus through the 12 real modules.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -754,76 +754,4 @@ fn the_sdk_imports_are_all_provided() {
             assert!(known, "{}: import {module}::{name}", pair.name);
         }
     }
-}
-
-// ---- timing ------------------------------------------------------------------------------------
-
-fn time_per_run(vm: &mut WasmVm, ex: &Exchange, n: u32) -> Duration {
-    for _ in 0..n / 10 {
-        vm.run(ex).unwrap();
-    }
-    let start = Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(vm.run(ex).unwrap());
-    }
-    start.elapsed() / n
-}
-
-/// Not asserted: `cargo test --release -p filterbench-bench harness::wasm::tests::timing -- --nocapture`.
-#[test]
-fn timing_of_one_request() {
-    let n = if cfg!(debug_assertions) {
-        2_000
-    } else {
-        200_000
-    };
-    let catalogue = catalogue();
-    let f = real_filter(&catalogue, "add_header");
-    let mut vm = f.vm(env()).unwrap();
-    let ex = get("/get");
-    let full = time_per_run(&mut vm, &ex, n);
-
-    // The same host with a guest that does nothing (only the callbacks' entry and exit).
-    let noop = compile(
-        "noop",
-        r#"(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))
-             (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 0))
-             (func (export "proxy_on_context_create") (param i32 i32))
-             (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
-             (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 0))
-             (func (export "proxy_on_log") (param i32))
-             (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
-             (func (export "proxy_on_delete") (param i32)))"#,
-    );
-    let mut noop_vm = noop.vm(env()).unwrap();
-    let host_only = time_per_run(&mut noop_vm, &ex, n);
-
-    // The Envoy model alone (what every outcome costs, whatever the host).
-    let start = Instant::now();
-    for _ in 0..n {
-        let headers = envoy::filter_request_headers(&ex);
-        let seen = envoy::upstream_seen(&headers, &ex.body);
-        let (rh, rb) = envoy::upstream_response(&ex.upstream);
-        std::hint::black_box(envoy::client_outcome(&rh, &rb, Some(seen)));
-    }
-    let model = start.elapsed() / n;
-    // One guest call (the no-op `proxy_on_log`), with the budget reset as before every callback.
-    let start = Instant::now();
-    for _ in 0..n {
-        let r = call_guest(
-            &mut noop_vm.store,
-            noop_vm.fuel,
-            noop_vm.exports.log.as_ref(),
-            1,
-            1,
-            Phase::Log,
-            "proxy_on_log",
-        );
-        std::hint::black_box(r.unwrap());
-    }
-    let call = start.elapsed() / n;
-    println!(
-        "wasm run of add_header: {full:?} per request (no-op guest: {host_only:?}, of which 6 guest calls at {call:?} each; Envoy model alone: {model:?}; {} build)",
-        if cfg!(debug_assertions) { "debug" } else { "release" }
-    );
 }

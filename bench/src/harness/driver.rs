@@ -1,0 +1,228 @@
+//! One driver for both hosts: load a pair's twins, run scenarios or generated exchanges through
+//! them, and compare. This is what `filterbench verify --in-process`, `filterbench run`, the
+//! equivalence tests and the benches use.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::catalogue::{Catalogue, Pair};
+use crate::corpus::Corpus;
+use crate::outcome::{check_expect, Diff, DiffLine, Outcome};
+
+use super::lua::LuaFilter;
+use super::wasm::WasmFilter;
+use super::{corpus_responder, Env, Exchange, FilterError, FilterVm, Phase};
+
+/// Which twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Lua,
+    Wasm,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Lua => "lua",
+            Side::Wasm => "wasm",
+        }
+    }
+}
+
+/// A pair's two twins, loaded (script checked, module compiled) once; VMs are made from them.
+pub struct LoadedPair {
+    pub pair: Pair,
+    pub lua: LuaFilter,
+    pub wasm: WasmFilter,
+}
+
+impl LoadedPair {
+    pub fn load(catalogue: &Catalogue, pair: &Pair) -> Result<LoadedPair, crate::Error> {
+        let lua_path = catalogue.lua_path(&pair.name);
+        let source = catalogue.lua_source(&pair.name)?;
+        let lua = LuaFilter::load(&pair.name, &source)
+            .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+        let wasm_path = catalogue.wasm_module_path(&pair.name);
+        let bytes = catalogue.wasm_module(&pair.name)?;
+        let wasm = WasmFilter::compile(&pair.name, &bytes)
+            .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
+        Ok(LoadedPair {
+            pair: pair.clone(),
+            lua,
+            wasm,
+        })
+    }
+
+    /// A fresh VM of one twin.
+    pub fn vm(&self, side: Side, env: Env) -> Result<Box<dyn FilterVm>, FilterError> {
+        Ok(match side {
+            Side::Lua => Box::new(self.lua.vm(env)?),
+            Side::Wasm => Box::new(self.wasm.vm(env)?),
+        })
+    }
+
+    /// The environment both twins get for a corpus run: the pair's config, the corpus' auth
+    /// replies, the real clock (the corpus' `now_ms` checks want real time).
+    pub fn corpus_env(&self, corpus: &Corpus) -> Env {
+        let mut env = Env::new(self.pair.config_json());
+        env.responder = corpus_responder(corpus);
+        env
+    }
+}
+
+/// One scenario's in-process verdict.
+#[derive(Debug, Clone)]
+pub struct InProcessResult {
+    pub scenario: String,
+    pub lua: Result<Outcome, FilterError>,
+    pub wasm: Result<Outcome, FilterError>,
+    pub diff: Vec<DiffLine>,
+    pub lua_misses: Vec<String>,
+    pub wasm_misses: Vec<String>,
+}
+
+impl InProcessResult {
+    pub fn passed(&self) -> bool {
+        self.lua.is_ok()
+            && self.wasm.is_ok()
+            && self.diff.is_empty()
+            && self.lua_misses.is_empty()
+            && self.wasm_misses.is_empty()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn error_outcome(e: &FilterError) -> Outcome {
+    Outcome {
+        status: 0,
+        body: format!("(filter error: {e})"),
+        ..Outcome::default()
+    }
+}
+
+/// Runs the whole corpus through one Lua VM and one Wasm VM (state carries across scenarios, as
+/// in one Envoy worker), comparing normalised outcomes and checking expectations.
+pub fn run_corpus(
+    loaded: &LoadedPair,
+    corpus: &Corpus,
+) -> Result<Vec<InProcessResult>, FilterError> {
+    let env = loaded.corpus_env(corpus);
+    let mut lua = loaded.vm(Side::Lua, env.clone())?;
+    let mut wasm = loaded.vm(Side::Wasm, env)?;
+    let mut results = Vec::new();
+    for scenario in &corpus.scenarios {
+        let exchange = Exchange::from_scenario(scenario);
+        for k in 0..=scenario.before {
+            let last = k == scenario.before;
+            let label = if last {
+                scenario.name.clone()
+            } else {
+                format!("{}#{}", scenario.name, k + 1)
+            };
+            let sent = now_ms();
+            let l = lua.run(&exchange);
+            let w = wasm.run(&exchange);
+            let (lo, wo) = (
+                l.as_ref().cloned().unwrap_or_else(error_outcome),
+                w.as_ref().cloned().unwrap_or_else(error_outcome),
+            );
+            let diff = Diff::between(
+                &lo.normalised(&loaded.pair.normalise, &scenario.headers),
+                &wo.normalised(&loaded.pair.normalise, &scenario.headers),
+            );
+            let (lua_misses, wasm_misses) = if last {
+                (
+                    check_expect(&scenario.expect, &lo, sent),
+                    check_expect(&scenario.expect, &wo, sent),
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            results.push(InProcessResult {
+                scenario: label,
+                lua: l,
+                wasm: w,
+                diff: diff.lines,
+                lua_misses,
+                wasm_misses,
+            });
+        }
+    }
+    Ok(results)
+}
+
+/// Runs a sequence of exchanges through fresh VMs of both twins and returns the first
+/// difference (index, diff lines), if any.
+pub fn diff_sequence(
+    loaded: &LoadedPair,
+    env: &Env,
+    exchanges: &[Exchange],
+) -> Result<Option<(usize, Vec<DiffLine>)>, FilterError> {
+    let mut lua = loaded.vm(Side::Lua, env.clone())?;
+    let mut wasm = loaded.vm(Side::Wasm, env.clone())?;
+    for (i, ex) in exchanges.iter().enumerate() {
+        let lo = lua.run(ex).unwrap_or_else(|e| error_outcome(&e));
+        let wo = wasm.run(ex).unwrap_or_else(|e| error_outcome(&e));
+        let diff = Diff::between(
+            &lo.normalised(&loaded.pair.normalise, &ex.headers),
+            &wo.normalised(&loaded.pair.normalise, &ex.headers),
+        );
+        if !diff.is_empty() {
+            return Ok(Some((i, diff.lines)));
+        }
+    }
+    Ok(None)
+}
+
+/// A load-phase error for a filter given by path (`filterbench run --lua/--wasm`).
+pub fn load_error(filter: &str, message: impl Into<String>) -> FilterError {
+    FilterError {
+        filter: filter.to_string(),
+        phase: Phase::Load,
+        kind: super::FailureKind::Invalid,
+        message: message.into(),
+    }
+}
+
+/// The in-process corpus run as a verdict, in the same shape as the real-Envoy one. A filter
+/// error (the VM could not go on) counts as a miss on that side.
+pub fn in_process_report(
+    loaded: &LoadedPair,
+    corpus: &Corpus,
+) -> Result<crate::verdict::PairReport, crate::Error> {
+    let results = run_corpus(loaded, corpus)
+        .map_err(|e| crate::Error::invalid(&corpus.path, e.to_string()))?;
+    let requests = results.len();
+    let reports = results
+        .into_iter()
+        .map(|r| {
+            let mut lua_misses = r.lua_misses;
+            let mut wasm_misses = r.wasm_misses;
+            if let Err(e) = &r.lua {
+                lua_misses.insert(0, format!("filter error: {e}"));
+            }
+            if let Err(e) = &r.wasm {
+                wasm_misses.insert(0, format!("filter error: {e}"));
+            }
+            crate::verdict::ScenarioReport {
+                scenario: r.scenario,
+                diff: r.diff,
+                lua_misses,
+                wasm_misses,
+                lua: r.lua.unwrap_or_else(|e| error_outcome(&e)),
+                wasm: r.wasm.unwrap_or_else(|e| error_outcome(&e)),
+            }
+        })
+        .collect();
+    Ok(crate::verdict::PairReport::new(
+        &loaded.pair.name,
+        corpus.scenarios.len(),
+        requests,
+        reports,
+    ))
+}

@@ -1,0 +1,73 @@
+//! In-process equivalence: every pair's corpus through the Lua host and the Wasm host, and at
+//! least 1,000 generated request sequences per pair (seeded from the pair's own corpus) diffed
+//! Lua vs Wasm, with proptest shrinking a failure to a small readable case.
+
+use std::time::SystemTime;
+
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use filterbench_bench::harness::driver::{diff_sequence, in_process_report, LoadedPair};
+use filterbench_bench::harness::generate::{sequence, Vocabulary};
+use filterbench_bench::harness::{corpus_responder, Clock, Env};
+use filterbench_bench::{project_root, Catalogue, Corpus};
+
+/// Generated cases per pair (the issue asks for at least 1,000).
+const CASES: u32 = 1000;
+
+fn loaded() -> Vec<(LoadedPair, Corpus)> {
+    let catalogue = Catalogue::load(&project_root()).unwrap();
+    catalogue
+        .pairs
+        .iter()
+        .map(|pair| {
+            let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name).unwrap();
+            (LoadedPair::load(&catalogue, pair).unwrap(), corpus)
+        })
+        .collect()
+}
+
+#[test]
+fn every_pair_is_equivalent_in_process_on_its_corpus() {
+    let mut failures = Vec::new();
+    for (pair, corpus) in loaded() {
+        let report = in_process_report(&pair, &corpus).unwrap();
+        failures.extend(report.failure_lines());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn generated_requests_agree_lua_vs_wasm() {
+    for (pair, corpus) in loaded() {
+        let vocab = Vocabulary::of(&corpus);
+        let mut config = Config::with_cases(CASES);
+        config.failure_persistence = None;
+        let mut runner = TestRunner::new(config);
+        let result = runner.run(&sequence(&vocab), |exchanges| {
+            let mut env = Env::new(pair.pair.config_json());
+            env.responder = corpus_responder(&corpus);
+            env.clock = Clock::pinned(SystemTime::now());
+            match diff_sequence(&pair, &env, &exchanges) {
+                Ok(None) => Ok(()),
+                Ok(Some((i, lines))) => {
+                    let diff: Vec<String> = lines
+                        .iter()
+                        .map(|d| format!("    {}: lua {} | wasm {}", d.field, d.left, d.right))
+                        .collect();
+                    Err(TestCaseError::fail(format!(
+                        "request {} of the sequence differs:\n{}",
+                        i + 1,
+                        diff.join("\n")
+                    )))
+                }
+                Err(e) => Err(TestCaseError::fail(format!("filter error: {e}"))),
+            }
+        });
+        if let Err(e) = result {
+            panic!(
+                "{}: Lua and Wasm disagree on a generated request sequence:\n{e}",
+                pair.pair.name
+            );
+        }
+    }
+}
