@@ -300,7 +300,7 @@ pub fn check_wasm_magic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -315,8 +315,4 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     Ok(paths)
-}
-
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    valid_name(name)
 }

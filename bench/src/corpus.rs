@@ -178,7 +178,7 @@ impl Corpus {
         let mut tokens: BTreeMap<String, (&str, &AuthReply)> = BTreeMap::new();
         for s in &self.scenarios {
             let at = |msg: String| Error::invalid(path, format!("scenario {:?}: {msg}", s.name));
-            if !crate::catalogue::is_valid_name(&s.name) {
+            if !crate::catalogue::valid_name(&s.name) {
                 return Err(at("name must be [a-z0-9_]+".into()));
             }
             if names.insert(s.name.as_str(), ()).is_some() {

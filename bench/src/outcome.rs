@@ -353,46 +353,35 @@ pub fn check_expect(expect: &Expect, outcome: &Outcome, sent_at_ms: u64) -> Vec<
         &expect.response_headers_absent,
         &expect.response_headers_match,
     );
-    let wants_upstream = !expect.request_headers.is_empty()
-        || !expect.request_headers_absent.is_empty()
-        || !expect.request_headers_match.is_empty()
-        || !expect.propagated.is_empty()
-        || expect.upstream_body.is_some()
-        || expect.upstream_json.is_some()
-        || !expect.upstream_json_match.is_empty();
-    match &outcome.upstream {
-        None if wants_upstream && expect.upstream_reached => {}
-        None => {}
-        Some(up) => {
-            check_headers(
-                &mut fail,
-                "upstream.header",
-                &up.headers,
-                &expect.request_headers,
-                &expect.request_headers_absent,
-                &expect.request_headers_match,
+    if let Some(up) = &outcome.upstream {
+        check_headers(
+            &mut fail,
+            "upstream.header",
+            &up.headers,
+            &expect.request_headers,
+            &expect.request_headers_absent,
+            &expect.request_headers_match,
+        );
+        for name in &expect.propagated {
+            let (u, r) = (
+                values_of(&up.headers, name),
+                values_of(&outcome.response_headers, name),
             );
-            for name in &expect.propagated {
-                let (u, r) = (
-                    values_of(&up.headers, name),
-                    values_of(&outcome.response_headers, name),
+            if u.is_empty() || u.join(",") != r.join(",") {
+                fail(
+                    &format!("propagated[{name}]"),
+                    format!("response value = upstream value {}", show_values(&u)),
+                    show_values(&r),
                 );
-                if u.is_empty() || u.join(",") != r.join(",") {
-                    fail(
-                        &format!("propagated[{name}]"),
-                        format!("response value = upstream value {}", show_values(&u)),
-                        show_values(&r),
-                    );
-                }
             }
-            if let Some(body) = &expect.upstream_body {
-                if &up.body != body {
-                    fail("upstream.body", show(body), show(&up.body));
-                }
+        }
+        if let Some(body) = &expect.upstream_body {
+            if &up.body != body {
+                fail("upstream.body", show(body), show(&up.body));
             }
-            if expect.upstream_json.is_some() || !expect.upstream_json_match.is_empty() {
-                check_json(&mut fail, expect, &up.body, sent_at_ms);
-            }
+        }
+        if expect.upstream_json.is_some() || !expect.upstream_json_match.is_empty() {
+            check_json(&mut fail, expect, &up.body, sent_at_ms);
         }
     }
     failures
