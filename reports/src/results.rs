@@ -1,0 +1,377 @@
+//! The result files the report reads, under `reports/results/`:
+//!
+//! - `bench/summary.json`: [`BenchSummary`], written by the in-process benches (`cargo bench`,
+//!   `filterbench all`);
+//! - `verify/envoy.json` and `verify/in_process.json`: [`VerifyRecord`], written by
+//!   `filterbench verify --save` / `filterbench all`;
+//! - `load/<pair>.json`: written by `filterbench load` (loadgen's `CompareResult`); the report
+//!   reads it through [`LoadView`], the subset of fields it uses (loadgen tests that every
+//!   `CompareResult` parses as a `LoadView`).
+//!
+//! Every file carries a `schema_version`; a reader refuses another version with an error that
+//! names the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of [`BenchSummary`]'s JSON shape.
+pub const BENCH_SCHEMA: u32 = 1;
+/// Version of [`VerifyRecord`]'s JSON shape.
+pub const VERIFY_SCHEMA: u32 = 1;
+/// Version of the load result (loadgen's `COMPARE_SCHEMA`) this reader understands.
+pub const LOAD_SCHEMA: u32 = 1;
+
+/// `reports/results` under the project root.
+pub fn results_dir(root: &Path) -> PathBuf {
+    root.join("reports").join("results")
+}
+
+pub fn bench_summary_path(results: &Path) -> PathBuf {
+    results.join("bench").join("summary.json")
+}
+
+/// `mode` is `envoy` or `in_process`.
+pub fn verify_path(results: &Path, mode: &str) -> PathBuf {
+    results.join("verify").join(format!("{mode}.json"))
+}
+
+pub fn load_path(results: &Path, pair: &str) -> PathBuf {
+    results.join("load").join(format!("{pair}.json"))
+}
+
+/// A criterion estimate of one benchmark: the median time per iteration and its 95% confidence
+/// interval, nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub median_ns: f64,
+    pub ci_low_ns: f64,
+    pub ci_high_ns: f64,
+}
+
+/// One full request through each twin, in-process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairBench {
+    pub pair: String,
+    pub lua: Estimate,
+    pub wasm: Estimate,
+}
+
+/// One row of the claimed Lua-vs-Wasm operation table, measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationBench {
+    /// Stable id: `header_read`, `header_set`, `json_parse`, `regex_match`, `string_concat`.
+    pub op: String,
+    /// What one iteration does, in words.
+    pub description: String,
+    pub claimed_lua_ns: f64,
+    pub claimed_wasm_ns: f64,
+    pub lua: Estimate,
+    pub wasm: Estimate,
+}
+
+/// VM start-up cost per pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartupBench {
+    pub pair: String,
+    /// Lua state creation + script load (+ Envoy's library set-up).
+    pub lua_load: Estimate,
+    /// Wasm module compile (once per module in Envoy).
+    pub wasm_compile: Estimate,
+    /// Instantiate + `_initialize` + VM start + plugin configure (once per worker).
+    pub wasm_instantiate: Estimate,
+}
+
+/// Memory a VM holds, bytes, after start and after 10,000 requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryBench {
+    pub pair: String,
+    pub requests: u64,
+    /// Lua `used_memory()`.
+    pub lua_after_start_bytes: u64,
+    pub lua_after_requests_bytes: u64,
+    /// Wasm linear memory size.
+    pub wasm_after_start_bytes: u64,
+    pub wasm_after_requests_bytes: u64,
+}
+
+/// Everything the in-process benches measured; `reports/results/bench/summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchSummary {
+    pub schema_version: u32,
+    /// Milliseconds since the Unix epoch when the run finished.
+    pub created_ms: u64,
+    /// The measurement profile (`default`, `quick`, `full`).
+    pub profile: String,
+    pub machine: MachineInfo,
+    pub pairs: Vec<PairBench>,
+    pub operations: Vec<OperationBench>,
+    pub startup: Vec<StartupBench>,
+    pub memory: Vec<MemoryBench>,
+    /// The harness's own cost: a pass-through filter (no operations) on each side.
+    pub baseline: Option<PairBench>,
+}
+
+/// Where numbers were measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_bytes: u64,
+}
+
+impl MachineInfo {
+    /// This machine, from std and /proc.
+    pub fn probe() -> MachineInfo {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map_or_else(|| "unknown".to_string(), |(_, v)| v.trim().to_string());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_bytes = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024);
+        MachineInfo {
+            cpus,
+            cpu_model,
+            memory_bytes,
+        }
+    }
+}
+
+/// An equivalence run; `reports/results/verify/<mode>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRecord {
+    pub schema_version: u32,
+    /// `envoy` or `in_process`.
+    pub mode: String,
+    /// Envoy's version for `envoy` runs.
+    pub envoy_version: Option<String>,
+    pub created_ms: u64,
+    pub pairs: Vec<VerifyPair>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyPair {
+    pub pair: String,
+    pub scenarios: usize,
+    pub equivalent: bool,
+    /// Readable lines for what differed (scenario, field, Lua value, Wasm value).
+    pub failures: Vec<String>,
+}
+
+/// The fields of a load result (`reports/results/load/<pair>.json`) the report reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LoadView {
+    pub schema_version: u32,
+    pub pair: String,
+    pub envoy_version: String,
+    pub machine: LoadMachine,
+    pub started_ms: u64,
+    pub spec: LoadSpecView,
+    pub by_workers: Vec<LoadWorkers>,
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LoadMachine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LoadSpecView {
+    pub workers: Vec<u32>,
+    pub rounds: usize,
+    pub round_secs: f64,
+    pub connections: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LoadWorkers {
+    pub workers: u32,
+    /// Medians over rounds per variant: `base`, `lua`, `wasm`.
+    pub variants: Vec<LoadVariant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LoadVariant {
+    pub variant: String,
+    pub throughput_rps: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+    pub envoy_cpu_us_per_request: f64,
+    pub errors: u64,
+    pub non_2xx: u64,
+    pub memory: LoadMemory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct LoadMemory {
+    pub rss_bytes: u64,
+    pub peak_rss_bytes: u64,
+    pub allocated_bytes: u64,
+    pub heap_bytes: u64,
+    pub wasm_vms: u64,
+}
+
+/// Why a result file could not be used; the message names the file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadError {
+    Missing(PathBuf),
+    Unreadable(PathBuf, String),
+    Corrupt(PathBuf, String),
+    WrongVersion {
+        path: PathBuf,
+        found: u64,
+        expected: u32,
+    },
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Missing(p) => write!(f, "{}: missing", p.display()),
+            ReadError::Unreadable(p, e) => write!(f, "{}: cannot read: {e}", p.display()),
+            ReadError::Corrupt(p, e) => write!(f, "{}: not a valid result file: {e}", p.display()),
+            ReadError::WrongVersion {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{}: schema_version {found}, this filterbench reads version {expected}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads a result file of schema `expected`: checks `schema_version` first (so a file of another
+/// version gets that error, not a confusing field error), then the shape.
+pub fn read_result<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: u32,
+) -> Result<T, ReadError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReadError::Missing(path.to_path_buf()))
+        }
+        Err(e) => return Err(ReadError::Unreadable(path.to_path_buf(), e.to_string())),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ReadError::Corrupt(path.to_path_buf(), e.to_string()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(expected) => {}
+        Some(found) => {
+            return Err(ReadError::WrongVersion {
+                path: path.to_path_buf(),
+                found,
+                expected,
+            })
+        }
+        None => {
+            return Err(ReadError::Corrupt(
+                path.to_path_buf(),
+                "no schema_version".into(),
+            ))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| ReadError::Corrupt(path.to_path_buf(), e.to_string()))
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (a temp file in the same directory, then a
+/// rename), creating the directory.
+pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("result"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_version_missing_and_corrupt_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Missing(_)));
+        assert!(e.to_string().contains("summary.json: missing"), "{e}");
+
+        std::fs::write(&p, "{ not json").unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
+
+        std::fs::write(&p, r#"{"schema_version": 7, "pairs": []}"#).unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(e.to_string().contains("schema_version 7"), "{e}");
+
+        std::fs::write(&p, r#"{"schema_version": 1, "pairs": 3}"#).unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
+    }
+
+    #[test]
+    fn a_written_summary_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = bench_summary_path(dir.path());
+        let est = Estimate {
+            median_ns: 1.0,
+            ci_low_ns: 0.5,
+            ci_high_ns: 1.5,
+        };
+        let s = BenchSummary {
+            schema_version: BENCH_SCHEMA,
+            created_ms: now_ms(),
+            profile: "quick".into(),
+            machine: MachineInfo::probe(),
+            pairs: vec![PairBench {
+                pair: "add_header".into(),
+                lua: est,
+                wasm: est,
+            }],
+            operations: vec![],
+            startup: vec![],
+            memory: vec![],
+            baseline: None,
+        };
+        write_json_atomically(&p, &s).unwrap();
+        assert_eq!(read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap(), s);
+        let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+}
