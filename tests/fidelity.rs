@@ -50,15 +50,6 @@ fn in_process_outcomes_equal_real_envoy_outcomes() {
                 };
                 compared += 1;
                 for d in Diff::between(&norm(envoy), &norm(in_process)).lines {
-                    // Known gap of the Envoy model, kept visible here rather than hidden in the
-                    // normaliser: a local reply sent before Envoy read the request body closes the
-                    // HTTP/1 connection (`connection: close`); the hosts do not model it yet.
-                    if d.field == "response.header[connection]"
-                        && d.left == "\"close\""
-                        && envoy.upstream.is_none()
-                    {
-                        continue;
-                    }
                     failures.push(format!(
                         "{} / {} / {side}: {}: envoy {} | in-process {}",
                         pair.name, r.scenario, d.field, d.left, d.right

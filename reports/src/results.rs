@@ -301,7 +301,9 @@ pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Re
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("result"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("result"),
         std::process::id()
     ));
     std::fs::write(&tmp, text + "\n")?;

@@ -121,7 +121,15 @@ pub fn upstream_response(reply: &UpstreamReply) -> (Vec<HeaderPair>, Vec<u8>) {
 
 /// The response headers (with `:status`) and body of a local reply a filter sends: Envoy adds
 /// `content-length`, and `content-type: text/plain` when there is a body and no content type.
-pub fn local_reply(status: u16, headers: &[HeaderPair], body: &[u8]) -> (Vec<HeaderPair>, Vec<u8>) {
+/// A reply sent before Envoy read the whole request (`request_complete` false: sent from the
+/// request-headers callback of a request with a body) makes the connection manager close the
+/// HTTP/1 connection: it adds `connection: close`.
+pub fn local_reply(
+    status: u16,
+    headers: &[HeaderPair],
+    body: &[u8],
+    request_complete: bool,
+) -> (Vec<HeaderPair>, Vec<u8>) {
     let mut out: Vec<HeaderPair> = vec![(":status".into(), status.to_string())];
     out.extend(
         headers
@@ -134,6 +142,10 @@ pub fn local_reply(status: u16, headers: &[HeaderPair], body: &[u8]) -> (Vec<Hea
     }
     out.retain(|(n, _)| n != "content-length");
     out.push(("content-length".into(), body.len().to_string()));
+    if !request_complete {
+        out.retain(|(n, _)| n != "connection");
+        out.push(("connection".into(), "close".into()));
+    }
     (out, body.to_vec())
 }
 

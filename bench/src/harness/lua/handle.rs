@@ -37,6 +37,9 @@ pub(super) fn register(lua: &Lua, p: &Table, shared: &Rc<Shared>) -> mlua::Resul
     set_fn(lua, p, "wait", move |_, (side_ix, kind): (usize, u8)| {
         let side_ix = side(side_ix);
         let mut st = s.stream.borrow_mut();
+        if side_ix == 0 {
+            st.request_waited = true;
+        }
         st.phase = match (side_ix, kind) {
             (_, WAIT_CALL) => Phase::HttpCallResponse,
             (0, WAIT_BODY | WAIT_STREAM) => Phase::RequestBody,
@@ -127,8 +130,9 @@ fn respond(
         ));
     }
     let body = body.unwrap_or_default();
-    let (headers, body) = envoy::local_reply(status as u16, &headers, &body);
     let mut st = shared.stream.borrow_mut();
+    let request_complete = st.request_waited || st.bodies[0].is_empty();
+    let (headers, body) = envoy::local_reply(status as u16, &headers, &body, request_complete);
     st.headers[1] = headers;
     st.bodies[1] = body;
     st.responded = true;

@@ -228,6 +228,9 @@ pub(crate) struct Stream {
     pub reply: UpstreamReply,
     /// respond() was called: the response is the local reply.
     pub responded: bool,
+    /// envoy_on_request waited (for the body, a chunk or a call): by then Envoy has read the
+    /// whole request.
+    pub request_waited: bool,
     /// What the upstream received.
     pub upstream: Option<UpstreamSeen>,
     /// Where the filter is, for errors.
@@ -242,6 +245,7 @@ impl Default for Stream {
             sent: [None, None],
             reply: UpstreamReply::default(),
             responded: false,
+            request_waited: false,
             upstream: None,
             phase: Phase::RequestHeaders,
         }
@@ -347,6 +351,7 @@ impl FilterVm for LuaVm {
             st.sent = [None, None];
             st.reply.clone_from(&exchange.upstream);
             st.responded = false;
+            st.request_waited = false;
             st.upstream = None;
             st.phase = Phase::RequestHeaders;
         }

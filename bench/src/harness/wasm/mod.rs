@@ -573,7 +573,11 @@ enum Direction {
 /// How the request side ended.
 enum DecodeEnd {
     Upstream,
-    LocalReply(LocalReply),
+    /// A local reply; `request_complete`: Envoy had the whole request when it was sent.
+    LocalReply {
+        reply: LocalReply,
+        request_complete: bool,
+    },
     /// Paused and never resumed.
     Hung,
 }
@@ -610,7 +614,7 @@ fn failure_outcome(upstream: Option<UpstreamSeen>) -> Outcome {
     envoy::client_outcome(&headers, &body, upstream)
 }
 
-fn local_reply_parts(lr: &LocalReply) -> (HeaderMap, Vec<u8>) {
+fn local_reply_parts(lr: &LocalReply, request_complete: bool) -> (HeaderMap, Vec<u8>) {
     let headers: Vec<(String, String)> = lr
         .headers
         .iter()
@@ -622,7 +626,7 @@ fn local_reply_parts(lr: &LocalReply) -> (HeaderMap, Vec<u8>) {
         })
         .collect();
     let status = u16::try_from(lr.status).unwrap_or(500);
-    let (h, b) = envoy::local_reply(status, &headers, &lr.body);
+    let (h, b) = envoy::local_reply(status, &headers, &lr.body, request_complete);
     (HeaderMap::from_pairs(h), b)
 }
 
@@ -899,7 +903,7 @@ impl WasmVm {
                 match self.encode(ctx, response, body, true)? {
                     EncodeEnd::Done => Ok(self.response_outcome(upstream.take())),
                     EncodeEnd::Direct(lr) => {
-                        let (h, b) = local_reply_parts(&lr);
+                        let (h, b) = local_reply_parts(&lr, true);
                         let s = &mut self.host().stream;
                         s.response_headers = h;
                         s.response_body = b;
@@ -907,8 +911,11 @@ impl WasmVm {
                     }
                 }
             }
-            DecodeEnd::LocalReply(lr) => {
-                let (h, b) = local_reply_parts(&lr);
+            DecodeEnd::LocalReply {
+                reply,
+                request_complete,
+            } => {
+                let (h, b) = local_reply_parts(&reply, request_complete);
                 self.encode(ctx, h, b, false)?;
                 Ok(self.response_outcome(None))
             }
@@ -918,7 +925,7 @@ impl WasmVm {
                     LogLevel::Warn,
                     format!("{name}: the filter paused the request and never resumed it: Envoy answers at the stream idle timeout"),
                 );
-                let (h, b) = envoy::local_reply(408, &[], b"stream timeout");
+                let (h, b) = envoy::local_reply(408, &[], b"stream timeout", true);
                 self.encode(ctx, HeaderMap::from_pairs(h), b, false)?;
                 Ok(self.response_outcome(None))
             }
@@ -1085,15 +1092,27 @@ impl WasmVm {
         if let Some(lr) =
             self.after_callback(&mut dir, Direction::Request, ctx, Phase::RequestHeaders)?
         {
-            return Ok(DecodeEnd::LocalReply(lr));
+            // Sent while Envoy dispatched the request headers: a request body is still to come.
+            return Ok(DecodeEnd::LocalReply {
+                reply: lr,
+                request_complete: ex.body.is_empty(),
+            });
         }
+        // From here on Envoy has read the whole request (the body callback has end_of_stream,
+        // and a paused request's body arrives while the filter waits).
         if dir.body_pending && !dir.stop_all {
             if let Some(lr) = self.deliver_body(&mut dir, Direction::Request, ctx)? {
-                return Ok(DecodeEnd::LocalReply(lr));
+                return Ok(DecodeEnd::LocalReply {
+                    reply: lr,
+                    request_complete: true,
+                });
             }
         }
         if let Some(lr) = self.pump(&mut dir, Direction::Request, ctx)? {
-            return Ok(DecodeEnd::LocalReply(lr));
+            return Ok(DecodeEnd::LocalReply {
+                reply: lr,
+                request_complete: true,
+            });
         }
         // Envoy keeps `request_headers_` when the headers were paused and the body continued
         // them: the filter can still read them later. Nothing to close here.
