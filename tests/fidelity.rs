@@ -65,3 +65,143 @@ fn in_process_outcomes_equal_real_envoy_outcomes() {
         failures.join("\n")
     );
 }
+
+/// A proxy-wasm module (ABI 0.2.1, no imports) whose request-headers callback traps, as a Rust
+/// filter's panic does.
+const TRAPPING_MODULE: &str = r#"(module
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 65536))
+  (func (export "_initialize"))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable))"#;
+
+/// A Lua filter that raises in envoy_on_request.
+const RAISING_SCRIPT: &str =
+    "function envoy_on_request(handle)\n  error('raised by the fidelity test')\nend\n";
+
+/// Envoy's answers to a broken filter, pinned in real Envoy, and the in-process hosts give the
+/// same: a Lua runtime error is logged and the request goes on to the upstream (fail-open); a
+/// Wasm trap answers 503 with an empty body, and the VM stays dead: every later request gets
+/// 503 too (fail-closed, no recovery).
+#[test]
+fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
+    use filterbench_bench::catalogue::Normalise;
+    use filterbench_bench::corpus::Scenario;
+    use filterbench_bench::harness::lua::LuaFilter;
+    use filterbench_bench::harness::wasm::WasmFilter;
+    use filterbench_bench::harness::{Env, Exchange, FilterVm};
+    use filterbench_loadgen::bootstrap::{bootstrap, ListenerSpec, Variant};
+    use filterbench_loadgen::envoy::{Envoy, EnvoyOptions};
+    use filterbench_loadgen::verify::replay;
+
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("trapping.wasm");
+    let binary = wat::parse_str(TRAPPING_MODULE).unwrap();
+    std::fs::write(&module, &binary).unwrap();
+    let rig = Rig::new(find_envoy().unwrap()).unwrap();
+    let listener = |name: &str, variant| ListenerSpec {
+        name: name.into(),
+        pair: "broken".into(),
+        config: serde_json::json!({}),
+        variant,
+    };
+    let listeners = [
+        listener(
+            "lua",
+            Variant::Lua {
+                source: RAISING_SCRIPT.into(),
+            },
+        ),
+        listener("wasm", Variant::Wasm { module }),
+    ];
+    let mut envoy = Envoy::start(
+        &rig.envoy_bin,
+        &bootstrap(&listeners, rig.services()),
+        &EnvoyOptions::default(),
+    )
+    .unwrap();
+    let mut lua_vm = LuaFilter::load("raising", RAISING_SCRIPT)
+        .unwrap()
+        .vm(Env::new(serde_json::json!({})))
+        .unwrap();
+    let wasm_vm_env = Env::new(serde_json::json!({}));
+    let mut wasm_vm = WasmFilter::compile("trapping", &binary)
+        .unwrap()
+        .vm(wasm_vm_env.clone())
+        .unwrap();
+
+    let normalise = Normalise::default();
+    for (k, (method, body)) in [("GET", None), ("POST", Some("a body")), ("GET", None)]
+        .into_iter()
+        .enumerate()
+    {
+        let scenario: Scenario = serde_json::from_value(serde_json::json!({
+            "name": format!("request {k}"),
+            "method": method,
+            "path": "/broken",
+            "headers": [["x-test", "1"]],
+            "body": body,
+            "expect": {"status": 200, "upstream_reached": true},
+        }))
+        .unwrap();
+        let exchange = Exchange::from_scenario(&scenario);
+        let norm = |o: &Outcome| o.normalised(&normalise, &scenario.headers);
+
+        let real = replay(
+            &rig,
+            envoy.listener("lua").unwrap(),
+            &format!("lua{k}"),
+            &scenario,
+        );
+        assert_eq!(real.status, 200, "request {k}: Lua fails open: {real:?}");
+        assert!(real.upstream.is_some(), "request {k}: reached the upstream");
+        let local = lua_vm.run(&exchange).unwrap();
+        assert_eq!(
+            Diff::between(&norm(&real), &norm(&local)).lines,
+            vec![],
+            "request {k}: Lua in-process = Envoy"
+        );
+
+        let real = replay(
+            &rig,
+            envoy.listener("wasm").unwrap(),
+            &format!("wasm{k}"),
+            &scenario,
+        );
+        assert_eq!(
+            real.status, 503,
+            "request {k}: a dead Wasm VM answers 503: {real:?}"
+        );
+        assert_eq!(real.body, "", "request {k}: with an empty body");
+        assert!(
+            real.upstream.is_none(),
+            "request {k}: nothing reaches the upstream"
+        );
+        let local = wasm_vm.run(&exchange).unwrap();
+        assert_eq!(
+            Diff::between(&norm(&real), &norm(&local)).lines,
+            vec![],
+            "request {k}: Wasm in-process = Envoy"
+        );
+        envoy.check_alive().unwrap();
+    }
+    assert!(
+        envoy.log().contains("raised by the fidelity test"),
+        "Envoy logs the Lua error"
+    );
+    assert!(wasm_vm_env
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, m)| m.contains("request_headers") && m.contains("unreachable")));
+    envoy.stop();
+}

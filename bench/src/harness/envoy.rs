@@ -202,12 +202,7 @@ pub fn client_outcome(
 
 /// What the client gets when a Wasm filter panics or traps: Envoy answers 503 with an empty body,
 /// and the VM stays broken (every later request on it gets the same). Observed in Envoy 1.40.
-pub fn wasm_failure_reply() -> (Vec<HeaderPair>, Vec<u8>) {
-    (
-        vec![
-            (":status".into(), "503".into()),
-            ("content-length".into(), "0".into()),
-        ],
-        Vec::new(),
-    )
+/// Like any local reply, it closes the connection when Envoy had not read the whole request.
+pub fn wasm_failure_reply(request_complete: bool) -> (Vec<HeaderPair>, Vec<u8>) {
+    local_reply(503, &[], &[], request_complete)
 }

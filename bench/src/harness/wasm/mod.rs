@@ -609,8 +609,8 @@ impl std::fmt::Debug for WasmVm {
     }
 }
 
-fn failure_outcome(upstream: Option<UpstreamSeen>) -> Outcome {
-    let (headers, body) = envoy::wasm_failure_reply();
+fn failure_outcome(upstream: Option<UpstreamSeen>, request_complete: bool) -> Outcome {
+    let (headers, body) = envoy::wasm_failure_reply(request_complete);
     envoy::client_outcome(&headers, &body, upstream)
 }
 
@@ -799,11 +799,12 @@ impl WasmVm {
     fn run_exchange(&mut self, ex: &Exchange) -> Result<Outcome, FilterError> {
         match &self.state {
             VmState::Ready => {}
-            VmState::Failed => return Ok(failure_outcome(None)),
+            // The dead VM's 503 goes out as the request headers arrive.
+            VmState::Failed => return Ok(failure_outcome(None, ex.body.is_empty())),
             VmState::Fatal(e) => return Err(e.clone()),
         }
         if let Err(stop) = self.maybe_tick() {
-            return self.stopped(stop, None);
+            return self.stopped(stop, None, !ex.body.is_empty());
         }
         let ctx = self.host().new_context_id();
         {
@@ -822,14 +823,14 @@ impl WasmVm {
         let result = self.drive(ctx, ex, &mut upstream);
         let outcome = match result {
             Ok(outcome) => outcome,
-            Err(stop) => return self.stopped(stop, upstream),
+            Err(stop) => return self.stopped(stop, upstream, !ex.body.is_empty()),
         };
         // The access log, then the end of the context.
         let finished = self.finish(ctx);
         self.end_stream();
         if let Err(stop) = finished {
             // The response is out already: only the VM is affected.
-            let _ = self.stopped(stop, None);
+            let _ = self.stopped(stop, None, false);
         }
         Ok(outcome)
     }
@@ -845,11 +846,13 @@ impl WasmVm {
             .retain(|ev| !matches!(ev, Event::HttpCall { context, .. } if *context != root));
     }
 
-    /// Turns an early stop into `run`'s result, failing the VM as Envoy does.
+    /// Turns an early stop into `run`'s result, failing the VM as Envoy does. `request_body`:
+    /// the request has a body (a failure before Envoy read it closes the connection).
     fn stopped(
         &mut self,
         stop: Stop,
         upstream: Option<UpstreamSeen>,
+        request_body: bool,
     ) -> Result<Outcome, FilterError> {
         self.end_stream();
         match stop {
@@ -859,7 +862,11 @@ impl WasmVm {
                     .env
                     .log(LogLevel::Critical, format!("{name}: {phase}: {message}"));
                 self.state = VmState::Failed;
-                Ok(failure_outcome(upstream))
+                let before_body = matches!(
+                    phase,
+                    Phase::Start | Phase::Configure | Phase::RequestHeaders
+                );
+                Ok(failure_outcome(upstream, !(request_body && before_body)))
             }
             Stop::Fatal(e) => {
                 self.state = VmState::Fatal(e.clone());
