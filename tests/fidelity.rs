@@ -8,6 +8,15 @@ use filterbench_bench::{project_root, Catalogue, Corpus};
 use filterbench_loadgen::envoy::find_envoy;
 use filterbench_loadgen::verify::{verify_pair, Rig};
 
+use filterbench_bench::catalogue::Normalise;
+use filterbench_bench::corpus::Scenario;
+use filterbench_bench::harness::lua::LuaFilter;
+use filterbench_bench::harness::wasm::WasmFilter;
+use filterbench_bench::harness::{Env, Exchange, FilterVm};
+use filterbench_loadgen::bootstrap::{bootstrap, ListenerSpec, Variant};
+use filterbench_loadgen::envoy::{Envoy, EnvoyOptions};
+use filterbench_loadgen::verify::replay;
+
 #[test]
 fn in_process_outcomes_equal_real_envoy_outcomes() {
     let catalogue = Catalogue::load(&project_root()).unwrap();
@@ -93,41 +102,23 @@ const RAISING_SCRIPT: &str =
 /// 503 too (fail-closed, no recovery).
 #[test]
 fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
-    use filterbench_bench::catalogue::Normalise;
-    use filterbench_bench::corpus::Scenario;
-    use filterbench_bench::harness::lua::LuaFilter;
-    use filterbench_bench::harness::wasm::WasmFilter;
-    use filterbench_bench::harness::{Env, Exchange, FilterVm};
-    use filterbench_loadgen::bootstrap::{bootstrap, ListenerSpec, Variant};
-    use filterbench_loadgen::envoy::{Envoy, EnvoyOptions};
-    use filterbench_loadgen::verify::replay;
-
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("trapping.wasm");
     let binary = wat::parse_str(TRAPPING_MODULE).unwrap();
     std::fs::write(&module, &binary).unwrap();
     let rig = Rig::new(find_envoy().unwrap()).unwrap();
-    let listener = |name: &str, variant| ListenerSpec {
-        name: name.into(),
-        pair: "broken".into(),
-        config: serde_json::json!({}),
-        variant,
-    };
-    let listeners = [
-        listener(
-            "lua",
-            Variant::Lua {
-                source: RAISING_SCRIPT.into(),
-            },
-        ),
-        listener("wasm", Variant::Wasm { module }),
-    ];
-    let mut envoy = Envoy::start(
-        &rig.envoy_bin,
-        &bootstrap(&listeners, rig.services()),
-        &EnvoyOptions::default(),
-    )
-    .unwrap();
+    let mut envoy = start_envoy(
+        &rig,
+        vec![
+            (
+                "lua",
+                Variant::Lua {
+                    source: RAISING_SCRIPT.into(),
+                },
+            ),
+            ("wasm", Variant::Wasm { module }),
+        ],
+    );
     let mut lua_vm = LuaFilter::load("raising", RAISING_SCRIPT)
         .unwrap()
         .vm(Env::new(serde_json::json!({})))
@@ -143,15 +134,13 @@ fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
         .into_iter()
         .enumerate()
     {
-        let scenario: Scenario = serde_json::from_value(serde_json::json!({
+        let scenario = scenario(serde_json::json!({
             "name": format!("request {k}"),
             "method": method,
             "path": "/broken",
             "headers": [["x-test", "1"]],
             "body": body,
-            "expect": {"status": 200, "upstream_reached": true},
-        }))
-        .unwrap();
+        }));
         let exchange = Exchange::from_scenario(&scenario);
         let norm = |o: &Outcome| o.normalised(&normalise, &scenario.headers);
 
@@ -204,4 +193,85 @@ fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
         .iter()
         .any(|(_, m)| m.contains("request_headers") && m.contains("unreachable")));
     envoy.stop();
+}
+
+/// An Envoy with these listeners (name, filter), configured with `{}`.
+fn start_envoy(rig: &Rig, listeners: Vec<(&str, Variant)>) -> Envoy {
+    let listeners: Vec<ListenerSpec> = listeners
+        .into_iter()
+        .map(|(name, variant)| ListenerSpec {
+            name: name.into(),
+            pair: "fidelity".into(),
+            config: serde_json::json!({}),
+            variant,
+        })
+        .collect();
+    Envoy::start(
+        &rig.envoy_bin,
+        &bootstrap(&listeners, rig.services()),
+        &EnvoyOptions::default(),
+    )
+    .unwrap()
+}
+
+/// A scenario from JSON (no expectations: these tests assert on outcomes themselves).
+fn scenario(mut value: serde_json::Value) -> Scenario {
+    value["expect"] = serde_json::json!({"status": 0, "upstream_reached": false});
+    serde_json::from_value(value).unwrap()
+}
+
+/// importPublicKey / verifySignature (bench/testdata/signatures.lua: fixed RSA, ECDSA P-256 and
+/// Ed25519 keys and signatures) give the same answers in real Envoy and in-process, and those
+/// answers are pinned here.
+#[test]
+fn public_key_signature_checks_equal_real_envoy() {
+    let source =
+        std::fs::read_to_string(project_root().join("bench/testdata/signatures.lua")).unwrap();
+    let rig = Rig::new(find_envoy().unwrap()).unwrap();
+    let envoy = start_envoy(
+        &rig,
+        vec![(
+            "lua",
+            Variant::Lua {
+                source: source.clone(),
+            },
+        )],
+    );
+    let mut vm = LuaFilter::load("signatures", &source)
+        .unwrap()
+        .vm(Env::new(serde_json::json!({})))
+        .unwrap();
+    let verify_failed = "false Failed to verify digest. Error code: 0";
+    let cases = [
+        ("rsa", "true nil"),
+        ("rsa_upper_case_hash", "true nil"),
+        ("rsa_other_hash", verify_failed),
+        ("rsa_tampered_text", verify_failed),
+        ("rsa_md5", "false md5 is not supported."),
+        ("ec", "true nil"),
+        ("ec_tampered_text", verify_failed),
+        ("ec_rsa_signature", verify_failed),
+        ("ed25519", "false Failed to initialize digest verify."),
+        ("not_a_key", "no key"),
+    ];
+    for (case, want) in cases {
+        let scenario = scenario(serde_json::json!({
+            "name": case,
+            "headers": [["x-case", case]],
+        }));
+        let real = replay(&rig, envoy.listener("lua").unwrap(), case, &scenario);
+        let local = vm.run(&Exchange::from_scenario(&scenario)).unwrap();
+        let result = |o: &Outcome| {
+            o.response_headers
+                .iter()
+                .find(|(n, _)| n == "x-result")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            result(&real).as_deref(),
+            Some(want),
+            "{case}: Envoy: {real:?}"
+        );
+        assert_eq!(result(&local).as_deref(), Some(want), "{case}: in-process");
+    }
 }

@@ -1,12 +1,7 @@
 //! Logging (`logTrace` .. `logCritical` to `env.logs`), time (`timestamp`, `timestampString`
 //! from `env.clock`), `base64Escape`, and `importPublicKey` / `verifySignature`.
 //!
-//! Public keys: Envoy imports a DER SubjectPublicKeyInfo with BoringSSL and verifies with
-//! `EVP_DigestVerify`. No RSA/ECDSA implementation is available to this crate, so every import
-//! fails the way Envoy reports a failed import: the key object's `get()` returns nil, and
-//! `verifySignature` with a key that was not imported raises "invalid public key" (Envoy's
-//! behaviour for an unknown key). `verify_signature` below is therefore unreachable from scripts
-//! today; it answers like Envoy does for an unsupported hash.
+//! Public keys: see [`super::crypto`].
 
 use std::rc::Rc;
 
@@ -41,20 +36,33 @@ pub(super) fn register(lua: &Lua, p: &Table, shared: &Rc<Shared>) -> mlua::Resul
     set_fn(lua, p, "base64_escape", |lua, input: mlua::LuaString| {
         lua.create_string(base64(&input.as_bytes()))
     })?;
-    set_fn(lua, p, "import_public_key", |_, der: mlua::LuaString| {
-        Ok(import_public_key(&der.as_bytes()))
+    set_fn(lua, p, "import_public_key", |lua, der: mlua::LuaString| {
+        // The handle `get()` gives is the DER itself, as in Envoy.
+        let der = der.as_bytes();
+        if super::crypto::importable(&der) {
+            Ok(Some(lua.create_string(&*der)?))
+        } else {
+            Ok(None)
+        }
     })?;
     set_fn(
         lua,
         p,
         "verify_signature",
         |_,
-         (hash, _key, _signature, _text): (
-            String,
+         (hash, key, signature, text): (
             mlua::LuaString,
             mlua::LuaString,
             mlua::LuaString,
-        )| { Ok(verify_signature(&hash)) },
+            mlua::LuaString,
+        )| {
+            Ok(super::crypto::verify_signature(
+                &hash.to_string_lossy(),
+                &key.as_bytes(),
+                &signature.as_bytes(),
+                &text.as_bytes(),
+            ))
+        },
     )?;
     Ok(())
 }
@@ -108,20 +116,4 @@ pub(super) fn base64(input: &[u8]) -> String {
         });
     }
     out
-}
-
-/// The key's handle when it can be imported: never, here (see the module docs).
-fn import_public_key(_der: &[u8]) -> Option<String> {
-    None
-}
-
-/// Envoy's answer for a hash it does not support (and for any verification that fails).
-fn verify_signature(hash: &str) -> (bool, Option<String>) {
-    match hash {
-        "sha1" | "sha224" | "sha256" | "sha384" | "sha512" => (
-            false,
-            Some("Failed to verify digital signature.".to_string()),
-        ),
-        other => (false, Some(format!("{other} is not supported."))),
-    }
 }

@@ -29,6 +29,7 @@
 //! `env.limits.memory_bytes` through mlua's allocator.
 
 mod body;
+mod crypto;
 mod handle;
 mod headers;
 mod http_call;
