@@ -201,6 +201,13 @@ pub struct LoadWorkers {
     pub variants: Vec<LoadVariant>,
 }
 
+impl LoadWorkers {
+    /// The medians of `variant` (`base`, `lua`, `wasm`) at this worker count.
+    pub fn variant(&self, variant: &str) -> Option<&LoadVariant> {
+        self.variants.iter().find(|v| v.variant == variant)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LoadVariant {
     pub variant: String,
