@@ -117,14 +117,14 @@ fn header<DB: DrawingBackend>(
     series: &[Series],
 ) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let title_style = TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
+    let title_style = TextStyle::from((FONT, 22).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
     root.draw(&Text::new(title.to_string(), (12, 8), title_style))
         .map_err(e)?;
     let mut x = 14;
     for s in series {
         root.draw(&Rectangle::new([(x, 38), (x + 12, 50)], s.color.filled()))
             .map_err(e)?;
-        let style = TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         root.draw(&Text::new(s.name.clone(), (x + 17, 44), style))
             .map_err(e)?;
         x += 30 + 9 * s.name.chars().count() as i32;
@@ -185,8 +185,8 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
         .y_label_formatter(&y_fmt)
         .x_desc(c.x_desc.as_str())
         .y_desc(c.y_desc.as_str())
-        .axis_desc_style((FONT, 15))
-        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 16))
+        .label_style((FONT, 14))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(e)?;
@@ -200,9 +200,8 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
     }
     let k = c.series.len().max(1) as f64;
     let slot = 0.8 / k;
-    let label = |anchor: VPos| {
-        TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, anchor))
-    };
+    let label =
+        |anchor: VPos| TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Center, anchor));
     for (j, s) in c.series.iter().enumerate() {
         for (i, v) in s.values.iter().enumerate() {
             let x0 = i as f64 - 0.4 + j as f64 * slot + slot * 0.06;
@@ -224,7 +223,10 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
                     s.color.filled(),
                 )))
                 .map_err(e)?;
-            let interval = s.intervals.as_ref().and_then(|iv| iv.get(i).copied().flatten());
+            let interval = s
+                .intervals
+                .as_ref()
+                .and_then(|iv| iv.get(i).copied().flatten());
             let top = match interval {
                 Some((a, b)) => {
                     let w = slot * 0.18;
@@ -263,12 +265,15 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
 /// Draws each category's label under the x axis at its position.
 fn category_labels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    chart: &ChartContext<
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
     categories: &[String],
     positions: &[f64],
     y_min: f64,
 ) -> Result<(), String> {
-    let style = TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
     for (label, x) in categories.iter().zip(positions) {
         let (px, py) = chart.backend_coord(&(*x, y_min));
         root.draw(&Text::new(label.clone(), (px, py + 6), style.clone()))
@@ -321,8 +326,8 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
         .y_label_formatter(&y_fmt)
         .x_desc(c.x_desc.as_str())
         .y_desc(c.y_desc.as_str())
-        .axis_desc_style((FONT, 15))
-        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 16))
+        .label_style((FONT, 14))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(e)?;
@@ -340,8 +345,7 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
             .map_err(e)?;
         // Stagger the labels so equal values of different series stay readable.
         let dy = [-10, 16, 30][j % 3];
-        let style =
-            TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let style = TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         for p in &pts {
             let (px, py) = chart.backend_coord(p);
             root.draw(&Text::new(axis_num(p.1), (px + 7, py + dy), style.clone()))
@@ -477,6 +481,27 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
     tag(&svg, "tree", title)
 }
 
+/// The text content of every `<text>` element of an SVG, unescaped of surrounding whitespace (for
+/// checking what a chart says).
+pub fn svg_texts(svg: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = svg;
+    while let Some(start) = rest.find("<text") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let Some(close) = rest.find("</text>") else {
+            break;
+        };
+        if close > open_end {
+            out.push(rest[open_end + 1..close].trim().to_string());
+        }
+        rest = &rest[close + 7..];
+    }
+    out
+}
+
 /// Splits text into lines of at most `max` characters at spaces.
 fn wrap(text: &str, max: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -516,9 +541,27 @@ mod tests {
             ],
         };
         let svg = bars(&c).unwrap();
-        assert!(svg.starts_with("<svg class=\"chart\" data-chart=\"latency\""), "{svg}");
-        for label in ["Latency at 1 worker", "percentile", "latency, µs", "p50", "p99", "Lua", "Wasm", "480", "n/a"] {
-            assert!(svg.contains(&format!(">{label}")), "no label {label}");
+        assert!(
+            svg.starts_with("<svg class=\"chart\" data-chart=\"latency\""),
+            "{svg}"
+        );
+        let texts = svg_texts(&svg);
+        for label in [
+            "Latency at 1 worker",
+            "percentile",
+            "latency, µs",
+            "p50",
+            "p99",
+            "Lua",
+            "Wasm",
+            "120",
+            "480",
+            "n/a",
+        ] {
+            assert!(
+                texts.iter().any(|t| t == label),
+                "no label {label}: {texts:?}"
+            );
         }
         assert!(svg.matches("<rect").count() >= 3 + 2, "{svg}");
     }
@@ -543,7 +586,10 @@ mod tests {
         let r = decide(&e, &Policy::default_policy());
         let svg = tree(&r.path, &r.leaf);
         assert!(svg.contains("data-chart=\"tree\""));
-        assert!(svg.contains("data-node=\"slower_simple\" data-taken=\"true\""), "{svg}");
+        assert!(
+            svg.contains("data-node=\"slower_simple\" data-taken=\"true\""),
+            "{svg}"
+        );
         assert!(svg.contains("data-node=\"faster_fits\" data-taken=\"false\""));
         assert!(svg.contains("data-node=\"capability\" data-taken=\"true\""));
         assert!(svg.contains("-80.0%"), "the branch numbers are drawn");

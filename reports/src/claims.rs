@@ -113,11 +113,7 @@ pub fn judge(op: &OperationBench) -> ClaimCheck {
             if claimed != measured {
                 (
                     Outcome::NotHeld,
-                    format!(
-                        "claimed {}, measured {}",
-                        claimed.words(),
-                        measured.words()
-                    ),
+                    format!("claimed {}, measured {}", claimed.words(), measured.words()),
                 )
             } else if off <= HELD_FACTOR {
                 (
@@ -177,17 +173,36 @@ mod tests {
     #[test]
     fn the_rule() {
         // Claimed 4x, measured 3x: held.
-        let c = judge(&op((400.0, 100.0), (300.0, 290.0, 310.0), (100.0, 95.0, 105.0)));
-        assert_eq!((c.claimed, c.measured, c.outcome), (Faster::Wasm, Faster::Wasm, Outcome::Held));
+        let c = judge(&op(
+            (400.0, 100.0),
+            (300.0, 290.0, 310.0),
+            (100.0, 95.0, 105.0),
+        ));
+        assert_eq!(
+            (c.claimed, c.measured, c.outcome),
+            (Faster::Wasm, Faster::Wasm, Outcome::Held)
+        );
         // Claimed 6x, measured 1.5x: direction only.
-        let c = judge(&op((600.0, 100.0), (150.0, 145.0, 155.0), (100.0, 95.0, 105.0)));
+        let c = judge(&op(
+            (600.0, 100.0),
+            (150.0, 145.0, 155.0),
+            (100.0, 95.0, 105.0),
+        ));
         assert_eq!(c.outcome, Outcome::DirectionOnly);
         assert!(c.why.contains("4.0x away"), "{}", c.why);
         // Claimed Wasm faster, measured Lua faster: not held.
-        let c = judge(&op((400.0, 100.0), (80.0, 78.0, 82.0), (100.0, 95.0, 105.0)));
+        let c = judge(&op(
+            (400.0, 100.0),
+            (80.0, 78.0, 82.0),
+            (100.0, 95.0, 105.0),
+        ));
         assert_eq!((c.measured, c.outcome), (Faster::Lua, Outcome::NotHeld));
         // Overlapping intervals against a claimed difference: not held.
-        let c = judge(&op((400.0, 100.0), (100.0, 90.0, 110.0), (98.0, 95.0, 105.0)));
+        let c = judge(&op(
+            (400.0, 100.0),
+            (100.0, 90.0, 110.0),
+            (98.0, 95.0, 105.0),
+        ));
         assert_eq!((c.measured, c.outcome), (Faster::Neither, Outcome::NotHeld));
         // No ratio.
         assert_eq!(

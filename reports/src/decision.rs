@@ -276,7 +276,8 @@ pub const TREE: TreeNode = TreeNode {
                                     "no",
                                     TreeNode {
                                         id: "data_processing",
-                                        question: "Does the filter process data (JSON, JWT, regex)?",
+                                        question:
+                                            "Does the filter process data (JSON, JWT, regex)?",
                                         branches: &[
                                             ("yes", leaf_node("slower_complex")),
                                             ("no", leaf_node("slower_simple")),

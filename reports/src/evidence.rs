@@ -184,11 +184,9 @@ impl ResultSet {
                 None
             }
             Some(l) => {
-                let at_one = l
-                    .by_workers
-                    .iter()
-                    .find(|w| w.workers == 1)
-                    .and_then(|w| Some((w.variant("base")?, w.variant("lua")?, w.variant("wasm")?)));
+                let at_one = l.by_workers.iter().find(|w| w.workers == 1).and_then(|w| {
+                    Some((w.variant("base")?, w.variant("lua")?, w.variant("wasm")?))
+                });
                 match at_one {
                     Some((b, lu, wa)) => Some(EnvoyEvidence {
                         base_p50_us: b.p50_us,
@@ -197,8 +195,7 @@ impl ResultSet {
                         base_p99_us: b.p99_us,
                         lua_p99_us: lu.p99_us,
                         wasm_p99_us: wa.p99_us,
-                        wasm_extra_mib_per_worker: memory_per_worker(&l.by_workers)
-                            .map(|m| m.mib),
+                        wasm_extra_mib_per_worker: memory_per_worker(&l.by_workers).map(|m| m.mib),
                     }),
                     None => {
                         missing.push(Missing {
@@ -354,7 +351,10 @@ pub fn memory_per_worker(series: &[LoadWorkers]) -> Option<MemoryPerWorker> {
                 .iter()
                 .map(|(w, d)| (f64::from(*w) - mx) * (d - my))
                 .sum();
-            let sxx: f64 = points.iter().map(|(w, _)| (f64::from(*w) - mx).powi(2)).sum();
+            let sxx: f64 = points
+                .iter()
+                .map(|(w, _)| (f64::from(*w) - mx).powi(2))
+                .sum();
             Some(MemoryPerWorker {
                 mib: sxy / sxx,
                 method: MemoryMethod::Slope,
@@ -403,7 +403,11 @@ mod tests {
     fn workers(n: u32, lua: f64, wasm: f64) -> LoadWorkers {
         LoadWorkers {
             workers: n,
-            variants: vec![variant("base", 30.0), variant("lua", lua), variant("wasm", wasm)],
+            variants: vec![
+                variant("base", 30.0),
+                variant("lua", lua),
+                variant("wasm", wasm),
+            ],
         }
     }
 

@@ -73,7 +73,10 @@ pub enum RenderError {
     Input(String),
     Chart(ChartError),
     /// Writing the site failed.
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 impl std::fmt::Display for RenderError {
@@ -142,10 +145,7 @@ pub fn render(input: &SiteInput, out: &Path) -> Result<RenderSummary, RenderErro
         let ev = results.evidence(pair);
         let rec = decide(&ev.evidence, &input.policy);
         let page = PathBuf::from("pairs").join(format!("{}.html", page_slug(&pair.name)));
-        pages.push((
-            page.clone(),
-            pair_page(input, &results, pair, &ev, &rec)?,
-        ));
+        pages.push((page.clone(), pair_page(input, &results, pair, &ev, &rec)?));
         rows.push(index_row(&results, pair, &ev, &rec, &page));
         outcomes.push(PairOutcome {
             name: pair.name.clone(),
@@ -237,9 +237,15 @@ fn index_row(
     let memory = ev.memory.as_ref().map_or("n/a".to_string(), |m| {
         format!("{} MiB", html::signed(m.mib))
     });
-    let in_process = results.pair_bench(&pair.name).map_or("n/a".to_string(), |b| {
-        format!("{} / {}", html::num(b.lua.median_ns), html::num(b.wasm.median_ns))
-    });
+    let in_process = results
+        .pair_bench(&pair.name)
+        .map_or("n/a".to_string(), |b| {
+            format!(
+                "{} / {}",
+                html::num(b.lua.median_ns),
+                html::num(b.wasm.median_ns)
+            )
+        });
     let link = format!(
         "<a href=\"{}\">{}</a>",
         esc(&page.to_string_lossy()),
@@ -255,7 +261,9 @@ fn index_row(
             Cell::Html(link),
             Cell::Text(pair.description.clone()),
             Cell::Html(verdict_html(rec.verdict)),
-            Cell::Num(overhead(&|e| (e.lua_p50_us - e.base_p50_us, e.lua_p99_us - e.base_p99_us))),
+            Cell::Num(overhead(&|e| {
+                (e.lua_p50_us - e.base_p50_us, e.lua_p99_us - e.base_p99_us)
+            })),
             Cell::Num(overhead(&|e| {
                 (e.wasm_p50_us - e.base_p50_us, e.wasm_p99_us - e.base_p99_us)
             })),
@@ -294,9 +302,8 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
          page for how it is worked out). In-process: criterion medians of one full request \
          through each twin, without Envoy.",
     ));
-    let _ = write!(
-        b,
-        "<p>Also: <a href=\"claims.html\">the widely quoted Lua-vs-Wasm operation table, checked</a>.</p>\n"
+    b.push_str(
+        "<p>Also: <a href=\"claims.html\">the widely quoted Lua-vs-Wasm operation table, checked</a>.</p>\n",
     );
 
     b.push_str("<h2>Where and when the numbers come from</h2>\n");
@@ -309,7 +316,11 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
                 path(&bench_summary_path(&results.dir)),
                 Cell::Text(format!("in-process benchmarks (profile {})", s.profile)),
                 Cell::Text(html::utc(s.created_ms)),
-                Cell::Text(machine_words(&s.machine.cpu_model, s.machine.cpus, s.machine.memory_bytes)),
+                Cell::Text(machine_words(
+                    &s.machine.cpu_model,
+                    s.machine.cpus,
+                    s.machine.memory_bytes,
+                )),
                 Cell::Text("no Envoy (LuaJIT and wasmtime hosts)".into()),
             ],
         )),
@@ -355,10 +366,18 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
                     path(&load_path(&results.dir, pair)),
                     Cell::Text(format!(
                         "real-Envoy load{}",
-                        if l.partial { " (PARTIAL: the run was stopped early)" } else { "" }
+                        if l.partial {
+                            " (PARTIAL: the run was stopped early)"
+                        } else {
+                            ""
+                        }
                     )),
                     Cell::Text(html::utc(l.started_ms)),
-                    Cell::Text(machine_words(&l.machine.cpu_model, l.machine.cpus, l.machine.memory_bytes)),
+                    Cell::Text(machine_words(
+                        &l.machine.cpu_model,
+                        l.machine.cpus,
+                        l.machine.memory_bytes,
+                    )),
                     Cell::Text(format!("Envoy {}", l.envoy_version)),
                 ],
             ));
@@ -376,11 +395,19 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
         html::utc(input.rendered_ms),
         input.results_dir.display()
     )));
-    html::page(PageKind::Index, "Lua or Wasm? Recommendations per filter", "", &b)
+    html::page(
+        PageKind::Index,
+        "Lua or Wasm? Recommendations per filter",
+        "",
+        &b,
+    )
 }
 
 fn machine_words(cpu_model: &str, cpus: usize, memory_bytes: u64) -> String {
-    format!("{cpu_model}, {cpus} cores, {} memory", html::gib(memory_bytes))
+    format!(
+        "{cpu_model}, {cpus} cores, {} memory",
+        html::gib(memory_bytes)
+    )
 }
 
 fn policy_html(input: &SiteInput) -> String {
@@ -438,13 +465,23 @@ fn pair_page(
     let mut trait_rows: Vec<(String, Vec<Cell>)> = pair
         .traits
         .iter()
-        .map(|(k, v)| (String::new(), vec![Cell::Text(k.clone()), Cell::Text(v.clone())]))
+        .map(|(k, v)| {
+            (
+                String::new(),
+                vec![Cell::Text(k.clone()), Cell::Text(v.clone())],
+            )
+        })
         .collect();
     trait_rows.push((
         String::new(),
         vec![
             Cell::Text("capability Lua lacks".into()),
-            Cell::Text(pair.needs.capability_gap.clone().unwrap_or_else(|| "none".into())),
+            Cell::Text(
+                pair.needs
+                    .capability_gap
+                    .clone()
+                    .unwrap_or_else(|| "none".into()),
+            ),
         ],
     ));
     b.push_str(&html::table(&["catalogue trait", "value"], &trait_rows));
@@ -623,8 +660,14 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
             })?);
             if let (Some(base), Some(lua), Some(wasm)) = (at[0], at[1], at[2]) {
                 let red = |i: usize| {
-                    overhead_reduction_pct(percentiles(base)[i], percentiles(lua)[i], percentiles(wasm)[i])
-                        .map_or("n/a (Lua adds no measurable overhead)".to_string(), |p| format!("{p:+.1}%"))
+                    overhead_reduction_pct(
+                        percentiles(base)[i],
+                        percentiles(lua)[i],
+                        percentiles(wasm)[i],
+                    )
+                    .map_or("n/a (Lua adds no measurable overhead)".to_string(), |p| {
+                        format!("{p:+.1}%")
+                    })
                 };
                 b.push_str(&html::para(&format!(
                     "Wasm cuts the filter's overhead by {} at p50 and {} at p99 (negative: Wasm adds more than Lua). \
@@ -646,7 +689,13 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
 
     let categories: Vec<String> = by_workers
         .iter()
-        .map(|w| format!("{} worker{}", w.workers, if w.workers == 1 { "" } else { "s" }))
+        .map(|w| {
+            format!(
+                "{} worker{}",
+                w.workers,
+                if w.workers == 1 { "" } else { "s" }
+            )
+        })
         .collect();
     let per_worker = |f: &dyn Fn(&LoadVariant) -> f64| -> Vec<Series> {
         (0..3)
@@ -767,19 +816,22 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
         categories.push("pass-through filter (harness cost)".into());
         rows.push(base);
     }
-    let series = |label: &str, color, pick: &dyn Fn(&crate::results::PairBench) -> crate::results::Estimate| {
-        let mut s = Series::new(
-            label,
-            color,
-            rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
-        );
-        s.intervals = Some(
-            rows.iter()
-                .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
-                .collect(),
-        );
-        s
-    };
+    let series =
+        |label: &str,
+         color,
+         pick: &dyn Fn(&crate::results::PairBench) -> crate::results::Estimate| {
+            let mut s = Series::new(
+                label,
+                color,
+                rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
+            );
+            s.intervals = Some(
+                rows.iter()
+                    .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
+                    .collect(),
+            );
+            s
+        };
     b.push_str(&charts::bars(&Chart {
         id: "inprocess",
         title: "In-process time per request (median, 95% confidence interval)".into(),
@@ -806,30 +858,71 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
         } else {
             pb.wasm.median_ns / pb.lua.median_ns.max(1e-9)
         },
-        if pb.wasm.median_ns <= pb.lua.median_ns { "faster" } else { "slower" },
+        if pb.wasm.median_ns <= pb.lua.median_ns {
+            "faster"
+        } else {
+            "slower"
+        },
         summary.profile,
         html::utc(summary.created_ms)
     )));
-    let est = |e: &crate::results::Estimate| {
-        Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)))
-    };
+    let est =
+        |e: &crate::results::Estimate| Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)));
     if let Some(s) = summary.startup.iter().find(|s| s.pair == name) {
         b.push_str(&html::table(
             &["start-up step", "median"],
             &[
-                (String::new(), vec![Cell::Text("Lua: state + script load".into()), est(&s.lua_load)]),
-                (String::new(), vec![Cell::Text("Wasm: module compile (once per module)".into()), est(&s.wasm_compile)]),
-                (String::new(), vec![Cell::Text("Wasm: instantiate + start + configure (once per worker)".into()), est(&s.wasm_instantiate)]),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Lua: state + script load".into()),
+                        est(&s.lua_load),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Wasm: module compile (once per module)".into()),
+                        est(&s.wasm_compile),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text(
+                            "Wasm: instantiate + start + configure (once per worker)".into(),
+                        ),
+                        est(&s.wasm_instantiate),
+                    ],
+                ),
             ],
         ));
     }
     if let Some(m) = summary.memory.iter().find(|m| m.pair == name) {
         let kib = |x: u64| Cell::Num(format!("{} KiB", html::num(x as f64 / 1024.0)));
         b.push_str(&html::table(
-            &["VM memory", "after start", &format!("after {} requests", m.requests)],
             &[
-                (String::new(), vec![Cell::Text("Lua (used_memory)".into()), kib(m.lua_after_start_bytes), kib(m.lua_after_requests_bytes)]),
-                (String::new(), vec![Cell::Text("Wasm (linear memory)".into()), kib(m.wasm_after_start_bytes), kib(m.wasm_after_requests_bytes)]),
+                "VM memory",
+                "after start",
+                &format!("after {} requests", m.requests),
+            ],
+            &[
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Lua (used_memory)".into()),
+                        kib(m.lua_after_start_bytes),
+                        kib(m.lua_after_requests_bytes),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Wasm (linear memory)".into()),
+                        kib(m.wasm_after_start_bytes),
+                        kib(m.wasm_after_requests_bytes),
+                    ],
+                ),
             ],
         ));
     }
@@ -931,8 +1024,16 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
                 categories: ops.iter().map(|o| o.op.clone()).collect(),
                 x_positions: None,
                 series: vec![
-                    Series::new("claimed", BASE_COLOR, checks.iter().map(|c| c.claimed_ratio).collect()),
-                    Series::new("measured", WASM_COLOR, checks.iter().map(|c| c.measured_ratio).collect()),
+                    Series::new(
+                        "claimed",
+                        BASE_COLOR,
+                        checks.iter().map(|c| c.claimed_ratio).collect(),
+                    ),
+                    Series::new(
+                        "measured",
+                        WASM_COLOR,
+                        checks.iter().map(|c| c.measured_ratio).collect(),
+                    ),
                 ],
             })?);
             if let Some(s) = &results.bench {
@@ -959,7 +1060,12 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
         }
     }
     Ok((
-        html::page(PageKind::Claims, "The quoted Lua-vs-Wasm table, checked", "", &b),
+        html::page(
+            PageKind::Claims,
+            "The quoted Lua-vs-Wasm table, checked",
+            "",
+            &b,
+        ),
         missing,
     ))
 }
