@@ -75,6 +75,8 @@ pub struct Chart {
     /// For a line chart: the x position of each category (e.g. worker counts); `None` for bars.
     pub x_positions: Option<Vec<f64>>,
     pub series: Vec<Series>,
+    /// A labelled horizontal line, e.g. ratio 1 = "equal speed".
+    pub reference: Option<(f64, &'static str)>,
 }
 
 fn err(chart: &str) -> impl Fn(String) -> ChartError + '_ {
@@ -198,6 +200,20 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
             )))
             .map_err(e)?;
     }
+    if let Some((y, text)) = c.reference {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(-0.5, y), (n - 0.5, y)],
+                RGBColor(192, 57, 43).stroke_width(2),
+            )))
+            .map_err(e)?;
+        let (px, py) = chart.backend_coord(&(n - 0.5, y));
+        let style = TextStyle::from((FONT, 14).into_font())
+            .color(&RGBColor(192, 57, 43))
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        root.draw(&Text::new(text.to_string(), (px - 4, py - 3), style))
+            .map_err(e)?;
+    }
     let k = c.series.len().max(1) as f64;
     let slot = 0.8 / k;
     let label =
@@ -246,13 +262,14 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
                 }
                 None => v,
             };
-            let anchor = if v >= 0.0 { VPos::Bottom } else { VPos::Top };
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    axis_num(v),
-                    (cx, top),
-                    label(anchor),
-                )))
+            // A few pixels off the bar end (or the whisker), on the outside.
+            let (anchor, dy) = if v >= 0.0 {
+                (VPos::Bottom, -4)
+            } else {
+                (VPos::Top, 4)
+            };
+            let (px, py) = chart.backend_coord(&(cx, top));
+            root.draw(&Text::new(axis_num(v), (px, py + dy), label(anchor)))
                 .map_err(e)?;
         }
     }
@@ -331,7 +348,7 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(e)?;
-    for (j, s) in c.series.iter().enumerate() {
+    for s in &c.series {
         let pts: Vec<(f64, f64)> = positions
             .iter()
             .zip(&s.values)
@@ -343,12 +360,11 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 5, s.color.filled())))
             .map_err(e)?;
-        // Stagger the labels so equal values of different series stay readable.
-        let dy = [-10, 16, 30][j % 3];
-        let style = TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let style =
+            TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
         for p in &pts {
             let (px, py) = chart.backend_coord(p);
-            root.draw(&Text::new(axis_num(p.1), (px + 7, py + dy), style.clone()))
+            root.draw(&Text::new(axis_num(p.1), (px, py - 8), style.clone()))
                 .map_err(e)?;
         }
     }
@@ -392,7 +408,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
     let mut rows = Vec::new();
     walk(&TREE, 0, None, true, path, leaf, &mut rows);
 
-    const INDENT: usize = 34;
+    const INDENT: usize = 54;
     const ROW: usize = 30;
     const LINE: usize = 15;
     const CHARS_PER_LINE: usize = 96;
@@ -400,6 +416,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
     let mut y = 24usize;
     // (depth, y of the node's box centre) of the last node at each depth, for the connectors.
     let mut parents: Vec<usize> = Vec::new();
+    let mut right = 0usize;
     for row in &rows {
         let x = 12 + row.depth * INDENT;
         let cy = y;
@@ -444,7 +461,10 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
             )
         };
         let box_x = x + 8;
-        let box_w = 14 + 7 * text.chars().count();
+        // Bold text runs wider; boxes are sized generously from the character count.
+        let per_char = if row.taken { 8.2 } else { 7.4 };
+        let box_w = 16 + (per_char * text.chars().count() as f64) as usize;
+        right = right.max(box_x + box_w);
         body.push_str(&format!(
             "<g data-node=\"{}\" data-taken=\"{}\"><rect x=\"{box_x}\" y=\"{}\" width=\"{box_w}\" height=\"20\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\
              <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"{weight}\" font-family=\"{FONT}\">{}</text></g>\n",
@@ -472,7 +492,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
         parents.push(cy);
     }
     let height = y + 8;
-    let width = 940;
+    let width = (right + 12).max(940);
     let title = "The decision tree, the path taken highlighted";
     let svg = format!(
         "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n\
@@ -539,6 +559,7 @@ mod tests {
                 Series::new("Lua", LUA_COLOR, vec![Some(120.0), Some(480.4)]),
                 Series::new("Wasm", WASM_COLOR, vec![Some(130.0), None]),
             ],
+            reference: None,
         };
         let svg = bars(&c).unwrap();
         assert!(

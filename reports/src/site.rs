@@ -640,6 +640,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
                 categories: PERCENTILES.iter().map(|s| s.to_string()).collect(),
                 x_positions: None,
                 series,
+                reference: None,
             })?);
             let overhead = |i: usize| -> Vec<Option<f64>> {
                 (0..4)
@@ -657,6 +658,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
                     Series::new("Lua", LUA_COLOR, overhead(1)),
                     Series::new("Wasm", WASM_COLOR, overhead(2)),
                 ],
+                reference: None,
             })?);
             if let (Some(base), Some(lua), Some(wasm)) = (at[0], at[1], at[2]) {
                 let red = |i: usize| {
@@ -727,6 +729,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
         categories: categories.clone(),
         x_positions: None,
         series: per_worker(&|v| v.throughput_rps),
+        reference: None,
     })?);
     b.push_str(&charts::bars(&Chart {
         id: "cpu",
@@ -736,6 +739,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
         categories: categories.clone(),
         x_positions: None,
         series: per_worker(&|v| v.envoy_cpu_us_per_request),
+        reference: None,
     })?);
     b.push_str(&charts::lines(&Chart {
         id: "memory",
@@ -745,6 +749,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
         categories: by_workers.iter().map(|w| w.workers.to_string()).collect(),
         x_positions: Some(by_workers.iter().map(|w| f64::from(w.workers)).collect()),
         series: per_worker(&|v| v.memory.rss_bytes as f64 / (1024.0 * 1024.0)),
+        reference: None,
     })?);
     match &ev.memory {
         Some(m) => b.push_str(&html::para(&format!(
@@ -843,6 +848,7 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
             series("Lua (LuaJIT)", LUA_COLOR, &|r| r.lua),
             series("Wasm (wasmtime)", WASM_COLOR, &|r| r.wasm),
         ],
+        reference: None,
     })?);
     b.push_str(&html::para(&format!(
         "Lua {} ns [{} – {}], Wasm {} ns [{} – {}] per request: Wasm is {:.2}x {} in-process \
@@ -1035,6 +1041,7 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
                         checks.iter().map(|c| c.measured_ratio).collect(),
                     ),
                 ],
+                reference: Some((1.0, "1 = equal speed")),
             })?);
             if let Some(s) = &results.bench {
                 b.push_str(&html::note(&format!(
