@@ -736,4 +736,11 @@ mod tests {
         }
         assert_eq!(leaves.len(), LEAVES.len());
     }
+
+    #[test]
+    fn verdict_ids_are_the_serde_names() {
+        for (_, v, _) in LEAVES {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.id());
+        }
+    }
 }
