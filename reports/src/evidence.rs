@@ -37,9 +37,24 @@ pub struct PairInput {
     pub traits: Vec<(String, String)>,
 }
 
+/// Which kind of data is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    Equivalence,
+    /// Real-Envoy latency, throughput, CPU (the load file, or its 1-worker run).
+    Load,
+    /// The memory-vs-workers series.
+    Memory,
+    InProcess,
+    /// The measured operation table (claims page).
+    Operations,
+}
+
 /// A piece of data the report could not show, and the file it should have come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Missing {
+    pub kind: DataKind,
     /// The result file that is absent or lacks the data.
     pub path: PathBuf,
     /// What is missing, in words.
@@ -162,6 +177,7 @@ impl ResultSet {
         let equivalence = self.equivalence(name);
         if equivalence.is_none() {
             missing.push(Missing {
+                kind: DataKind::Equivalence,
                 path: verify_path(&self.dir, "envoy"),
                 what: format!(
                     "no equivalence result for `{name}` (neither this file nor {} has it)",
@@ -177,6 +193,7 @@ impl ResultSet {
         let envoy = match load {
             None => {
                 missing.push(Missing {
+                    kind: DataKind::Load,
                     path: load_file.clone(),
                     what: "no real-Envoy load results (latency, throughput, CPU, memory)".into(),
                     how: how_load.clone(),
@@ -199,6 +216,7 @@ impl ResultSet {
                     }),
                     None => {
                         missing.push(Missing {
+                            kind: DataKind::Load,
                             path: load_file.clone(),
                             what: "no run at 1 worker with all of base, lua and wasm (the tree \
                                    compares latency at 1 worker)"
@@ -213,6 +231,7 @@ impl ResultSet {
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
         if load.is_some() && memory.is_none() {
             missing.push(Missing {
+                kind: DataKind::Memory,
                 path: load_file.clone(),
                 what: "no worker count with both a lua and a wasm memory sample".into(),
                 how: how_load,
@@ -226,6 +245,7 @@ impl ResultSet {
         });
         if in_process.is_none() {
             missing.push(Missing {
+                kind: DataKind::InProcess,
                 path: bench_file,
                 what: if self.bench.is_none() {
                     "no in-process benchmark results".into()

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::charts::{self, Chart, ChartError, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
 use crate::claims::{self, HELD_FACTOR};
 use crate::decision::{decide, overhead_reduction_pct, Policy, Recommendation, Verdict};
-use crate::evidence::{Missing, PairEvidence, PairInput, ResultSet};
+use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
 use crate::results::{bench_summary_path, load_path, LoadVariant, LoadView, ReadError};
 
@@ -325,6 +325,7 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
             ],
         )),
         None => b.push_str(&html::missing(&Missing {
+            kind: DataKind::InProcess,
             path: bench_summary_path(&results.dir),
             what: "no in-process benchmark results".into(),
             how: "`cargo bench -p filterbench-bench`".into(),
@@ -353,6 +354,7 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
     }
     if results.verify_envoy.is_none() && results.verify_in_process.is_none() {
         b.push_str(&html::missing(&Missing {
+            kind: DataKind::Equivalence,
             path: crate::results::verify_path(&results.dir, "envoy"),
             what: "no equivalence results (nor in the in_process.json beside it)".into(),
             how: "`filterbench verify --envoy --save`".into(),
@@ -541,7 +543,11 @@ fn pair_page(
             }
         }
         None => {
-            for m in ev.missing.iter().filter(|m| m.what.contains("equivalence")) {
+            for m in ev
+                .missing
+                .iter()
+                .filter(|m| m.kind == DataKind::Equivalence)
+            {
                 b.push_str(&html::missing(m));
             }
         }
@@ -552,7 +558,7 @@ fn pair_page(
     let load_file = load_path(&results.dir, name);
     match results.load(name) {
         None => {
-            for m in ev.missing.iter().filter(|m| m.path == load_file) {
+            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Load) {
                 b.push_str(&html::missing(m));
             }
         }
@@ -683,6 +689,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
             }
         }
         None => b.push_str(&html::missing(&Missing {
+            kind: DataKind::Load,
             path: file.to_path_buf(),
             what: "no run at 1 worker, so no latency or overhead chart".into(),
             how: format!("`filterbench load --pair {}`", l.pair),
@@ -715,6 +722,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
     };
     if by_workers.is_empty() {
         b.push_str(&html::missing(&Missing {
+            kind: DataKind::Load,
             path: file.to_path_buf(),
             what: "no worker counts measured, so no throughput, CPU or memory chart".into(),
             how: format!("`filterbench load --pair {}`", l.pair),
@@ -758,7 +766,7 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
             m.explain()
         ))),
         None => {
-            for m in ev.missing.iter().filter(|m| m.what.contains("memory")) {
+            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Memory) {
                 b.push_str(&html::missing(m));
             }
         }
@@ -802,6 +810,7 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
     let file = bench_summary_path(&results.dir);
     let Some(summary) = &results.bench else {
         return Ok(html::missing(&Missing {
+            kind: DataKind::InProcess,
             path: file,
             what: "no in-process benchmark results".into(),
             how: "`cargo bench -p filterbench-bench`".into(),
@@ -809,6 +818,7 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
     };
     let Some(pb) = results.pair_bench(name) else {
         return Ok(html::missing(&Missing {
+            kind: DataKind::InProcess,
             path: file,
             what: format!("no in-process numbers for `{name}`"),
             how: "`cargo bench -p filterbench-bench`".into(),
@@ -1054,6 +1064,7 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
         }
         _ => {
             let m = Missing {
+                kind: DataKind::Operations,
                 path: file,
                 what: if results.bench.is_none() {
                     "no in-process benchmark results, so no measured operation table".into()

@@ -2,6 +2,7 @@
 
 use filterbench_reports::charts::svg_texts;
 use filterbench_reports::decision::Verdict;
+use filterbench_reports::evidence::DataKind;
 use filterbench_reports::results::{load_path, write_json_atomically};
 use filterbench_reports::site::{render, RenderError};
 
@@ -206,6 +207,7 @@ fn a_pair_without_a_load_file_says_so_and_draws_no_envoy_chart() {
         .unwrap();
     assert_eq!(pair.missing.len(), 1, "{:?}", pair.missing);
     assert_eq!(pair.missing[0].path, missing_file);
+    assert_eq!(pair.missing[0].kind, DataKind::Load);
 }
 
 #[test]
