@@ -82,6 +82,9 @@ pub struct InProcessEvidence {
 pub struct Evidence {
     /// Equivalence of the twins, if it was checked.
     pub equivalent: Option<bool>,
+    /// Where equivalence was checked (`real Envoy`, `in-process`), said on the path.
+    #[serde(default)]
+    pub equivalence_source: Option<String>,
     pub envoy: Option<EnvoyEvidence>,
     pub in_process: Option<InProcessEvidence>,
     pub needs: Needs,
@@ -97,6 +100,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Stable id, the serde name: `migrate`, `keep_lua`, `migrate_if_capability_needed`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Verdict::Migrate => "migrate",
+            Verdict::KeepLua => "keep_lua",
+            Verdict::MigrateIfCapabilityNeeded => "migrate_if_capability_needed",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Migrate => "migrate to Wasm",
@@ -191,6 +203,115 @@ pub const LEAVES: &[(&str, Verdict, &str)] = &[
     ),
 ];
 
+/// The tree's shape, for drawing: a question with its answers, or a leaf (an id of [`LEAVES`],
+/// no branches). Node ids and answers are the ones [`decide`] puts on its path (a test walks this
+/// shape along `decide`'s paths to every leaf).
+#[derive(Debug)]
+pub struct TreeNode {
+    pub id: &'static str,
+    /// The question, short; empty for a leaf.
+    pub question: &'static str,
+    pub branches: &'static [(&'static str, TreeNode)],
+}
+
+const fn leaf_node(id: &'static str) -> TreeNode {
+    TreeNode {
+        id,
+        question: "",
+        branches: &[],
+    }
+}
+
+pub const TREE: TreeNode = TreeNode {
+    id: "equivalent",
+    question: "Is the Wasm twin proven equivalent?",
+    branches: &[
+        ("no", leaf_node("unproven")),
+        (
+            "yes",
+            TreeNode {
+                id: "capability",
+                question: "Does the filter need a capability Lua lacks?",
+                branches: &[
+                    (
+                        "yes",
+                        TreeNode {
+                            id: "rust_for_capability",
+                            question: "Does the team know Rust?",
+                            branches: &[
+                                ("yes", leaf_node("capability_rust")),
+                                ("no", leaf_node("capability_no_rust")),
+                            ],
+                        },
+                    ),
+                    (
+                        "no",
+                        TreeNode {
+                            id: "faster",
+                            question: "Is Wasm faster by the policy's threshold?",
+                            branches: &[
+                                ("unknown", leaf_node("no_measurements")),
+                                (
+                                    "yes",
+                                    TreeNode {
+                                        id: "memory",
+                                        question: "Does Wasm's memory per worker fit the budget?",
+                                        branches: &[
+                                            ("no", leaf_node("faster_memory")),
+                                            (
+                                                "yes",
+                                                TreeNode {
+                                                    id: "rust",
+                                                    question: "Does the team know Rust?",
+                                                    branches: &[
+                                                        ("yes", leaf_node("faster_fits")),
+                                                        ("no", leaf_node("faster_no_rust")),
+                                                    ],
+                                                },
+                                            ),
+                                        ],
+                                    },
+                                ),
+                                (
+                                    "no",
+                                    TreeNode {
+                                        id: "data_processing",
+                                        question:
+                                            "Does the filter process data (JSON, JWT, regex)?",
+                                        branches: &[
+                                            ("yes", leaf_node("slower_complex")),
+                                            ("no", leaf_node("slower_simple")),
+                                        ],
+                                    },
+                                ),
+                            ],
+                        },
+                    ),
+                ],
+            },
+        ),
+    ],
+};
+
+impl TreeNode {
+    pub fn is_leaf(&self) -> bool {
+        self.branches.is_empty()
+    }
+
+    /// Follows a path of steps from this node; the node reached, or `None` when a step does not
+    /// match the shape.
+    pub fn follow(&self, path: &[Step]) -> Option<&TreeNode> {
+        let mut node = self;
+        for step in path {
+            if node.id != step.id {
+                return None;
+            }
+            node = &node.branches.iter().find(|(a, _)| *a == step.answer)?.1;
+        }
+        Some(node)
+    }
+}
+
 /// Walks the tree.
 pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
     let mut path = Vec::new();
@@ -223,8 +344,20 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
         "Is the Wasm twin proven equivalent?",
         if proven { "yes" } else { "no" },
         match evidence.equivalent {
-            Some(true) => "every scenario equal in real Envoy".into(),
-            Some(false) => "some scenario differs".into(),
+            Some(true) => format!(
+                "every scenario equal ({})",
+                evidence
+                    .equivalence_source
+                    .as_deref()
+                    .unwrap_or("where not stated")
+            ),
+            Some(false) => format!(
+                "some scenario differs ({})",
+                evidence
+                    .equivalence_source
+                    .as_deref()
+                    .unwrap_or("where not stated")
+            ),
             None => "equivalence not checked".into(),
         },
     );
@@ -408,6 +541,7 @@ mod tests {
     fn evidence(envoy: Option<EnvoyEvidence>) -> Evidence {
         Evidence {
             equivalent: Some(true),
+            equivalence_source: Some("real Envoy".into()),
             envoy,
             in_process: None,
             needs: Needs::default(),
@@ -572,5 +706,41 @@ mod tests {
         ];
         let all: Vec<&str> = LEAVES.iter().map(|(id, _, _)| *id).collect();
         assert_eq!(all, reached);
+    }
+
+    #[test]
+    fn the_drawn_tree_follows_every_path_decide_takes() {
+        let mut cases = vec![];
+        let mut e = evidence(Some(envoy(50.0, 10.0, Some(1.0))));
+        e.equivalent = Some(false);
+        cases.push((e, policy(true)));
+        let mut e = evidence(None);
+        e.needs.capability_gap = Some("no stats API".into());
+        cases.push((e.clone(), policy(true)));
+        cases.push((e, policy(false)));
+        cases.push((evidence(None), policy(true)));
+        cases.push((evidence(Some(envoy(50.0, 10.0, Some(2.0)))), policy(true)));
+        cases.push((evidence(Some(envoy(50.0, 10.0, Some(40.0)))), policy(true)));
+        cases.push((evidence(Some(envoy(50.0, 10.0, None))), policy(false)));
+        let mut e = evidence(Some(envoy(10.0, 9.0, Some(1.0))));
+        e.needs.data_processing = true;
+        cases.push((e, policy(true)));
+        cases.push((evidence(Some(envoy(10.0, 18.0, Some(1.0)))), policy(true)));
+        let mut leaves = std::collections::BTreeSet::new();
+        for (e, p) in &cases {
+            let r = decide(e, p);
+            let reached = TREE.follow(&r.path).expect("path fits the tree");
+            assert!(reached.is_leaf(), "{:?}", r.path);
+            assert_eq!(reached.id, r.leaf);
+            leaves.insert(r.leaf);
+        }
+        assert_eq!(leaves.len(), LEAVES.len());
+    }
+
+    #[test]
+    fn verdict_ids_are_the_serde_names() {
+        for (_, v, _) in LEAVES {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.id());
+        }
     }
 }

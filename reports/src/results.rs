@@ -6,7 +6,7 @@
 //!   `filterbench verify --save` / `filterbench all`;
 //! - `load/<pair>.json`: written by `filterbench load` (loadgen's `CompareResult`); the report
 //!   reads it through [`LoadView`], the subset of fields it uses (loadgen tests that every
-//!   `CompareResult` parses as a `LoadView`).
+//!   `CompareResult` parses as a `LoadView`). It serialises too, for tests that write load files.
 //!
 //! Every file carries a `schema_version`; a reader refuses another version with an error that
 //! names the file.
@@ -167,7 +167,7 @@ pub struct VerifyPair {
 }
 
 /// The fields of a load result (`reports/results/load/<pair>.json`) the report reads.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadView {
     pub schema_version: u32,
     pub pair: String,
@@ -179,14 +179,14 @@ pub struct LoadView {
     pub partial: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadMachine {
     pub cpus: usize,
     pub cpu_model: String,
     pub memory_bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadSpecView {
     pub workers: Vec<u32>,
     pub rounds: usize,
@@ -194,14 +194,21 @@ pub struct LoadSpecView {
     pub connections: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadWorkers {
     pub workers: u32,
     /// Medians over rounds per variant: `base`, `lua`, `wasm`.
     pub variants: Vec<LoadVariant>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl LoadWorkers {
+    /// The medians of `variant` (`base`, `lua`, `wasm`) at this worker count.
+    pub fn variant(&self, variant: &str) -> Option<&LoadVariant> {
+        self.variants.iter().find(|v| v.variant == variant)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadVariant {
     pub variant: String,
     pub throughput_rps: f64,
@@ -216,7 +223,7 @@ pub struct LoadVariant {
     pub memory: LoadMemory,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LoadMemory {
     pub rss_bytes: u64,
     pub peak_rss_bytes: u64,

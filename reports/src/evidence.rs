@@ -1,0 +1,461 @@
+//! From result files to the decision tree's [`Evidence`], per pair, with a note for every piece
+//! of data that is missing (naming the file) instead of a made-up number.
+//!
+//! The catalogue (what a filter needs) lives in a heavier crate; its caller fills [`PairInput`].
+//!
+//! Sources, per pair:
+//! - equivalence: `verify/envoy.json` when it has the pair (real Envoy is the stronger proof),
+//!   else `verify/in_process.json`; [`PairEvidence::equivalence`] says which;
+//! - latency (p50, p99) of base / Lua / Wasm at **one worker** from `load/<pair>.json`;
+//! - Wasm's extra memory per worker from the same file's worker-count series, see
+//!   [`memory_per_worker`];
+//! - in-process ns per request (criterion medians) from `bench/summary.json`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::decision::{EnvoyEvidence, Evidence, InProcessEvidence, Needs};
+use crate::results::{
+    bench_summary_path, load_path, read_result, verify_path, BenchSummary, LoadView, LoadWorkers,
+    PairBench, ReadError, VerifyPair, VerifyRecord, BENCH_SCHEMA, LOAD_SCHEMA, VERIFY_SCHEMA,
+};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// One pair as the caller's catalogue describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairInput {
+    /// The name that finds the pair everywhere (`load/<name>.json`, `pairs/<name>.html`).
+    pub name: String,
+    /// One sentence: what the filter does.
+    pub description: String,
+    /// The decision tree's non-measured inputs.
+    pub needs: Needs,
+    /// Catalogue traits to show on the pair's page, as (label, value) in words, e.g.
+    /// `("change frequency", "high")`.
+    pub traits: Vec<(String, String)>,
+}
+
+/// Which kind of data is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    Equivalence,
+    /// Real-Envoy latency, throughput, CPU (the load file, or its 1-worker run).
+    Load,
+    /// The memory-vs-workers series.
+    Memory,
+    InProcess,
+    /// The measured operation table (claims page).
+    Operations,
+}
+
+/// A piece of data the report could not show, and the file it should have come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    pub kind: DataKind,
+    /// The result file that is absent or lacks the data.
+    pub path: PathBuf,
+    /// What is missing, in words.
+    pub what: String,
+    /// The command that produces it.
+    pub how: String,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} (produce it with {})",
+            self.path.display(),
+            self.what,
+            self.how
+        )
+    }
+}
+
+/// Every result file of a run, read once. `None` for a file that does not exist; a file that
+/// exists but cannot be used is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultSet {
+    pub dir: PathBuf,
+    pub bench: Option<BenchSummary>,
+    pub verify_envoy: Option<VerifyRecord>,
+    pub verify_in_process: Option<VerifyRecord>,
+    /// `load/<pair>.json` per requested pair, in the order asked.
+    pub loads: Vec<(String, Option<LoadView>)>,
+}
+
+fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ReadError::Missing(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl ResultSet {
+    /// Reads `bench/summary.json`, `verify/{envoy,in_process}.json` and `load/<pair>.json` for
+    /// each of `pairs` under `dir` (`reports/results`). A missing file is `None`; a corrupt file,
+    /// one of another schema version, or one that holds another pair's or mode's results is an
+    /// error naming the file.
+    pub fn read(dir: &Path, pairs: &[&str]) -> Result<ResultSet, ReadError> {
+        let bench: Option<BenchSummary> =
+            optional(read_result(&bench_summary_path(dir), BENCH_SCHEMA))?;
+        let mut verify = Vec::new();
+        for mode in ["envoy", "in_process"] {
+            let path = verify_path(dir, mode);
+            let record: Option<VerifyRecord> = optional(read_result(&path, VERIFY_SCHEMA))?;
+            if let Some(r) = &record {
+                if r.mode != mode {
+                    return Err(ReadError::Corrupt(
+                        path,
+                        format!("holds a `{}` run, expected `{mode}`", r.mode),
+                    ));
+                }
+            }
+            verify.push(record);
+        }
+        let verify_in_process = verify.pop().flatten();
+        let verify_envoy = verify.pop().flatten();
+        let mut loads = Vec::new();
+        for pair in pairs {
+            let path = load_path(dir, pair);
+            let load: Option<LoadView> = optional(read_result(&path, LOAD_SCHEMA))?;
+            if let Some(l) = &load {
+                if l.pair != *pair {
+                    return Err(ReadError::Corrupt(
+                        path,
+                        format!("holds results of pair `{}`, expected `{pair}`", l.pair),
+                    ));
+                }
+            }
+            loads.push((pair.to_string(), load));
+        }
+        Ok(ResultSet {
+            dir: dir.to_path_buf(),
+            bench,
+            verify_envoy,
+            verify_in_process,
+            loads,
+        })
+    }
+
+    pub fn load(&self, pair: &str) -> Option<&LoadView> {
+        self.loads
+            .iter()
+            .find(|(p, _)| p == pair)
+            .and_then(|(_, l)| l.as_ref())
+    }
+
+    pub fn pair_bench(&self, pair: &str) -> Option<&PairBench> {
+        self.bench.as_ref()?.pairs.iter().find(|p| p.pair == pair)
+    }
+
+    /// The verify result for `pair`: real Envoy's when it has the pair, else in-process.
+    pub fn equivalence(&self, pair: &str) -> Option<Equivalence> {
+        let find = |r: &Option<VerifyRecord>, source: EquivalenceSource| {
+            let record = r.as_ref()?;
+            let p = record.pairs.iter().find(|p| p.pair == pair)?;
+            Some(Equivalence {
+                source,
+                envoy_version: record.envoy_version.clone(),
+                created_ms: record.created_ms,
+                result: p.clone(),
+            })
+        };
+        find(&self.verify_envoy, EquivalenceSource::Envoy)
+            .or_else(|| find(&self.verify_in_process, EquivalenceSource::InProcess))
+    }
+
+    /// Everything the report and the tree know about `input`'s pair.
+    pub fn evidence(&self, input: &PairInput) -> PairEvidence {
+        let name = input.name.as_str();
+        let mut missing = Vec::new();
+
+        let equivalence = self.equivalence(name);
+        if equivalence.is_none() {
+            missing.push(Missing {
+                kind: DataKind::Equivalence,
+                path: verify_path(&self.dir, "envoy"),
+                what: format!(
+                    "no equivalence result for `{name}` (neither this file nor {} has it)",
+                    verify_path(&self.dir, "in_process").display()
+                ),
+                how: format!("`filterbench verify --envoy --pair {name} --save`"),
+            });
+        }
+
+        let load_file = load_path(&self.dir, name);
+        let load = self.load(name);
+        let how_load = format!("`filterbench load --pair {name}`");
+        let envoy = match load {
+            None => {
+                missing.push(Missing {
+                    kind: DataKind::Load,
+                    path: load_file.clone(),
+                    what: "no real-Envoy load results (latency, throughput, CPU, memory)".into(),
+                    how: how_load.clone(),
+                });
+                None
+            }
+            Some(l) => {
+                let at_one = l.by_workers.iter().find(|w| w.workers == 1).and_then(|w| {
+                    Some((w.variant("base")?, w.variant("lua")?, w.variant("wasm")?))
+                });
+                match at_one {
+                    Some((b, lu, wa)) => Some(EnvoyEvidence {
+                        base_p50_us: b.p50_us,
+                        lua_p50_us: lu.p50_us,
+                        wasm_p50_us: wa.p50_us,
+                        base_p99_us: b.p99_us,
+                        lua_p99_us: lu.p99_us,
+                        wasm_p99_us: wa.p99_us,
+                        wasm_extra_mib_per_worker: memory_per_worker(&l.by_workers).map(|m| m.mib),
+                    }),
+                    None => {
+                        missing.push(Missing {
+                            kind: DataKind::Load,
+                            path: load_file.clone(),
+                            what: "no run at 1 worker with all of base, lua and wasm (the tree \
+                                   compares latency at 1 worker)"
+                                .into(),
+                            how: how_load.clone(),
+                        });
+                        None
+                    }
+                }
+            }
+        };
+        let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
+        if load.is_some() && memory.is_none() {
+            missing.push(Missing {
+                kind: DataKind::Memory,
+                path: load_file.clone(),
+                what: "no worker count with both a lua and a wasm memory sample".into(),
+                how: how_load,
+            });
+        }
+
+        let bench_file = bench_summary_path(&self.dir);
+        let in_process = self.pair_bench(name).map(|b| InProcessEvidence {
+            lua_ns: b.lua.median_ns,
+            wasm_ns: b.wasm.median_ns,
+        });
+        if in_process.is_none() {
+            missing.push(Missing {
+                kind: DataKind::InProcess,
+                path: bench_file,
+                what: if self.bench.is_none() {
+                    "no in-process benchmark results".into()
+                } else {
+                    format!("no in-process numbers for `{name}`")
+                },
+                how: "`cargo bench -p filterbench-bench`".into(),
+            });
+        }
+
+        PairEvidence {
+            evidence: Evidence {
+                equivalent: equivalence.as_ref().map(|e| e.result.equivalent),
+                equivalence_source: equivalence.as_ref().map(|e| e.source.words().to_string()),
+                envoy,
+                in_process,
+                needs: input.needs.clone(),
+            },
+            equivalence,
+            memory,
+            missing,
+        }
+    }
+}
+
+/// Which run proved (or disproved) equivalence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EquivalenceSource {
+    Envoy,
+    InProcess,
+}
+
+impl EquivalenceSource {
+    pub fn words(self) -> &'static str {
+        match self {
+            EquivalenceSource::Envoy => "real Envoy",
+            EquivalenceSource::InProcess => "in-process only, not in real Envoy",
+        }
+    }
+}
+
+/// A pair's equivalence result and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Equivalence {
+    pub source: EquivalenceSource,
+    pub envoy_version: Option<String>,
+    pub created_ms: u64,
+    pub result: VerifyPair,
+}
+
+/// How Wasm's extra memory per worker was worked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryMethod {
+    /// Least-squares slope of (Wasm RSS − Lua RSS) over the worker counts: the cost each added
+    /// worker brings, with the once-per-process cost (engine, module compile) in the intercept.
+    Slope,
+    /// One worker count only: (Wasm RSS − Lua RSS) / workers, an upper bound that includes the
+    /// once-per-process cost.
+    SinglePoint,
+}
+
+/// Wasm's extra resident memory per Envoy worker, over Lua.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryPerWorker {
+    pub mib: f64,
+    pub method: MemoryMethod,
+    /// The (workers, Wasm RSS − Lua RSS in MiB) points it was computed from.
+    pub points: Vec<(u32, f64)>,
+}
+
+impl MemoryPerWorker {
+    /// The method and the points, in words, for the page.
+    pub fn explain(&self) -> String {
+        let pts = self
+            .points
+            .iter()
+            .map(|(w, d)| format!("{w} worker{}: {d:+.1} MiB", if *w == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.method {
+            MemoryMethod::Slope => format!(
+                "slope of Wasm RSS minus Lua RSS across worker counts ({pts}): what each added \
+                 worker costs; the once-per-process cost is left out"
+            ),
+            MemoryMethod::SinglePoint => format!(
+                "Wasm RSS minus Lua RSS divided by the worker count ({pts}); only one worker \
+                 count was measured, so this upper bound includes the once-per-process cost"
+            ),
+        }
+    }
+}
+
+/// Wasm's extra RSS per worker over Lua from a worker-count series (see [`MemoryMethod`]):
+/// the slope across worker counts when there are two or more, because every worker holds its own
+/// Wasm VM while the engine and compiled module are paid once per process, and the policy budget
+/// is per worker. `None` when no worker count has both a Lua and a Wasm sample.
+pub fn memory_per_worker(series: &[LoadWorkers]) -> Option<MemoryPerWorker> {
+    let mut points: Vec<(u32, f64)> = series
+        .iter()
+        .filter_map(|w| {
+            let lua = w.variant("lua")?.memory.rss_bytes as f64;
+            let wasm = w.variant("wasm")?.memory.rss_bytes as f64;
+            Some((w.workers, (wasm - lua) / MIB))
+        })
+        .filter(|(w, _)| *w > 0)
+        .collect();
+    points.sort_by_key(|(w, _)| *w);
+    points.dedup_by_key(|(w, _)| *w);
+    match points.as_slice() {
+        [] => None,
+        [(w, d)] => Some(MemoryPerWorker {
+            mib: d / f64::from(*w),
+            method: MemoryMethod::SinglePoint,
+            points,
+        }),
+        _ => {
+            let n = points.len() as f64;
+            let mx = points.iter().map(|(w, _)| f64::from(*w)).sum::<f64>() / n;
+            let my = points.iter().map(|(_, d)| d).sum::<f64>() / n;
+            let sxy: f64 = points
+                .iter()
+                .map(|(w, d)| (f64::from(*w) - mx) * (d - my))
+                .sum();
+            let sxx: f64 = points
+                .iter()
+                .map(|(w, _)| (f64::from(*w) - mx).powi(2))
+                .sum();
+            Some(MemoryPerWorker {
+                mib: sxy / sxx,
+                method: MemoryMethod::Slope,
+                points,
+            })
+        }
+    }
+}
+
+/// A pair's evidence for the tree, with where it came from and what was missing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairEvidence {
+    pub evidence: Evidence,
+    pub equivalence: Option<Equivalence>,
+    pub memory: Option<MemoryPerWorker>,
+    pub missing: Vec<Missing>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{LoadMemory, LoadVariant};
+
+    fn variant(name: &str, rss_mib: f64) -> LoadVariant {
+        LoadVariant {
+            variant: name.into(),
+            throughput_rps: 1000.0,
+            p50_us: 100.0,
+            p90_us: 150.0,
+            p99_us: 300.0,
+            p999_us: 500.0,
+            max_us: 900.0,
+            envoy_cpu_us_per_request: 50.0,
+            errors: 0,
+            non_2xx: 0,
+            memory: LoadMemory {
+                rss_bytes: (rss_mib * MIB) as u64,
+                peak_rss_bytes: (rss_mib * MIB) as u64,
+                allocated_bytes: 0,
+                heap_bytes: 0,
+                wasm_vms: 0,
+            },
+        }
+    }
+
+    fn workers(n: u32, lua: f64, wasm: f64) -> LoadWorkers {
+        LoadWorkers {
+            workers: n,
+            variants: vec![
+                variant("base", 30.0),
+                variant("lua", lua),
+                variant("wasm", wasm),
+            ],
+        }
+    }
+
+    #[test]
+    fn memory_per_worker_is_the_slope_without_the_fixed_cost() {
+        // 20 MiB once per process, 3 MiB per worker.
+        let s = [
+            workers(1, 40.0, 63.0),
+            workers(2, 41.0, 67.0),
+            workers(4, 43.0, 75.0),
+        ];
+        let m = memory_per_worker(&s).unwrap();
+        assert_eq!(m.method, MemoryMethod::Slope);
+        assert!((m.mib - 3.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(m.points.len(), 3);
+    }
+
+    #[test]
+    fn one_worker_count_gives_an_upper_bound_and_none_gives_none() {
+        let m = memory_per_worker(&[workers(2, 40.0, 50.0)]).unwrap();
+        assert_eq!(m.method, MemoryMethod::SinglePoint);
+        assert!((m.mib - 5.0).abs() < 1e-9);
+        assert!(m.explain().contains("upper bound"));
+        let lua_only = LoadWorkers {
+            workers: 1,
+            variants: vec![variant("lua", 40.0)],
+        };
+        assert_eq!(memory_per_worker(&[lua_only]), None);
+        assert_eq!(memory_per_worker(&[]), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! A result set written with the real types: four pairs covering the verdicts, a missing load
+//! file, an in-process-only equivalence failure and a name that needs HTML escaping.
+
+use std::path::{Path, PathBuf};
+
+use filterbench_reports::decision::{Needs, Policy};
+use filterbench_reports::evidence::PairInput;
+use filterbench_reports::results::*;
+use filterbench_reports::site::SiteInput;
+
+pub const MIB: u64 = 1024 * 1024;
+/// A name with every character HTML cares about.
+pub const ODD: &str = "odd<b>&\"q\"";
+
+pub fn est(median: f64) -> Estimate {
+    Estimate {
+        median_ns: median,
+        ci_low_ns: median * 0.97,
+        ci_high_ns: median * 1.03,
+    }
+}
+
+fn machine() -> MachineInfo {
+    MachineInfo {
+        cpus: 2,
+        cpu_model: "Test CPU 3000".into(),
+        memory_bytes: 8 * 1024 * MIB,
+    }
+}
+
+/// Latency of one variant: p50 given, the other percentiles derived.
+fn variant(name: &str, p50: f64, rps: f64, cpu: f64, rss_mib: u64) -> LoadVariant {
+    LoadVariant {
+        variant: name.into(),
+        throughput_rps: rps,
+        p50_us: p50,
+        p90_us: p50 * 1.5,
+        p99_us: p50 * 3.0,
+        p999_us: p50 * 5.0,
+        max_us: p50 * 9.0,
+        envoy_cpu_us_per_request: cpu,
+        errors: 0,
+        non_2xx: 0,
+        memory: LoadMemory {
+            rss_bytes: rss_mib * MIB,
+            peak_rss_bytes: (rss_mib + 2) * MIB,
+            allocated_bytes: rss_mib / 2 * MIB,
+            heap_bytes: rss_mib / 2 * MIB,
+            wasm_vms: if name == "wasm" { 1 } else { 0 },
+        },
+    }
+}
+
+/// A load file: p50 of base/lua/wasm at every worker count; Wasm's RSS grows 3 MiB per worker
+/// more than Lua's, on top of a fixed 20 MiB.
+pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadView {
+    LoadView {
+        schema_version: LOAD_SCHEMA,
+        pair: pair.into(),
+        envoy_version: "1.40.0".into(),
+        machine: LoadMachine {
+            cpus: 2,
+            cpu_model: "Test CPU 3000".into(),
+            memory_bytes: 8 * 1024 * MIB,
+        },
+        started_ms: 1_709_251_200_000,
+        spec: LoadSpecView {
+            workers: vec![1, 2, 4],
+            rounds: 3,
+            round_secs: 10.0,
+            connections: 16,
+        },
+        by_workers: [1u32, 2, 4]
+            .iter()
+            .map(|&w| LoadWorkers {
+                workers: w,
+                variants: vec![
+                    variant(
+                        "base",
+                        base,
+                        20_000.0 * f64::from(w),
+                        40.0,
+                        30 + u64::from(w),
+                    ),
+                    variant("lua", lua, 18_000.0 * f64::from(w), 48.0, 40 + u64::from(w)),
+                    variant(
+                        "wasm",
+                        wasm,
+                        17_000.0 * f64::from(w),
+                        55.0,
+                        60 + 4 * u64::from(w),
+                    ),
+                ],
+            })
+            .collect(),
+        partial: false,
+    }
+}
+
+fn op(name: &str, claimed: (f64, f64), lua: f64, wasm: f64) -> OperationBench {
+    OperationBench {
+        op: name.into(),
+        description: format!("one {name}"),
+        claimed_lua_ns: claimed.0,
+        claimed_wasm_ns: claimed.1,
+        lua: est(lua),
+        wasm: est(wasm),
+    }
+}
+
+pub fn bench() -> BenchSummary {
+    let pair = |p: &str, lua: f64, wasm: f64| PairBench {
+        pair: p.into(),
+        lua: est(lua),
+        wasm: est(wasm),
+    };
+    BenchSummary {
+        schema_version: BENCH_SCHEMA,
+        created_ms: 1_709_251_200_000,
+        profile: "quick".into(),
+        machine: machine(),
+        pairs: vec![
+            pair("add_header", 2_100.0, 3_400.0),
+            pair("jwt_auth", 19_000.0, 6_000.0),
+            pair("custom_metrics", 2_500.0, 3_000.0),
+        ],
+        operations: vec![
+            // held: claimed 4x, measured 3x
+            op("header_read", (400.0, 100.0), 300.0, 100.0),
+            // direction only: claimed 5x, measured 1.5x
+            op("header_set", (500.0, 100.0), 150.0, 100.0),
+            // did not hold: claimed Wasm 5x faster, measured Lua faster
+            op("json_parse", (2_000.0, 400.0), 80.0, 100.0),
+            // did not hold: no clear difference
+            op("regex_match", (1_000.0, 200.0), 100.0, 101.0),
+            // held: claimed 3x, measured 2.8x
+            op("string_concat", (300.0, 100.0), 280.0, 100.0),
+        ],
+        startup: vec![StartupBench {
+            pair: "add_header".into(),
+            lua_load: est(80_000.0),
+            wasm_compile: est(9_000_000.0),
+            wasm_instantiate: est(300_000.0),
+        }],
+        memory: vec![MemoryBench {
+            pair: "add_header".into(),
+            requests: 10_000,
+            lua_after_start_bytes: 300_000,
+            lua_after_requests_bytes: 320_000,
+            wasm_after_start_bytes: 1_114_112,
+            wasm_after_requests_bytes: 1_179_648,
+        }],
+        baseline: Some(PairBench {
+            pair: "pass_through".into(),
+            lua: est(900.0),
+            wasm: est(1_400.0),
+        }),
+    }
+}
+
+fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
+    VerifyPair {
+        pair: pair.into(),
+        scenarios: 12,
+        equivalent,
+        failures,
+    }
+}
+
+pub fn pairs() -> Vec<PairInput> {
+    let input = |name: &str, needs: Needs| PairInput {
+        name: name.into(),
+        description: format!("The {name} filter <script>alert(1)</script>."),
+        needs,
+        traits: vec![("change frequency".into(), "low".into())],
+    };
+    vec![
+        input("add_header", Needs::default()),
+        input(
+            "jwt_auth",
+            Needs {
+                data_processing: true,
+                ..Needs::default()
+            },
+        ),
+        input(
+            "custom_metrics",
+            Needs {
+                capability_gap: Some("Envoy's Lua has no stats API".into()),
+                ..Needs::default()
+            },
+        ),
+        input(ODD, Needs::default()),
+    ]
+}
+
+/// Writes the whole result set under `root/results`; returns the render input.
+pub fn write_all(root: &Path) -> SiteInput {
+    let results = root.join("results");
+    write_json_atomically(&bench_summary_path(&results), &bench()).unwrap();
+    let envoy = VerifyRecord {
+        schema_version: VERIFY_SCHEMA,
+        mode: "envoy".into(),
+        envoy_version: Some("1.40.0".into()),
+        created_ms: 1_709_251_200_000,
+        pairs: vec![
+            verify_pair("add_header", true, vec![]),
+            verify_pair("jwt_auth", true, vec![]),
+            verify_pair("custom_metrics", true, vec![]),
+        ],
+    };
+    write_json_atomically(&verify_path(&results, "envoy"), &envoy).unwrap();
+    let in_process = VerifyRecord {
+        schema_version: VERIFY_SCHEMA,
+        mode: "in_process".into(),
+        envoy_version: None,
+        created_ms: 1_709_251_200_000,
+        pairs: vec![
+            // Envoy's record wins for this pair.
+            verify_pair("add_header", false, vec!["should not be shown".into()]),
+            verify_pair(
+                ODD,
+                false,
+                vec!["scenario s1: header <x-a> Lua \"1\" Wasm \"2\"".into()],
+            ),
+        ],
+    };
+    write_json_atomically(&verify_path(&results, "in_process"), &in_process).unwrap();
+    // add_header: Wasm adds more than Lua (keep Lua). jwt_auth: Wasm cuts 80% (migrate).
+    // custom_metrics: no load file. ODD: has one.
+    write_json_atomically(
+        &load_path(&results, "add_header"),
+        &load("add_header", 100.0, 110.0, 118.0),
+    )
+    .unwrap();
+    write_json_atomically(
+        &load_path(&results, "jwt_auth"),
+        &load("jwt_auth", 100.0, 150.0, 110.0),
+    )
+    .unwrap();
+    write_json_atomically(&load_path(&results, ODD), &load(ODD, 100.0, 105.0, 104.0)).unwrap();
+    SiteInput {
+        results_dir: results,
+        pairs: pairs(),
+        policy: Policy::default_policy(),
+        policy_source: "reports/policy.toml".into(),
+        rendered_ms: 1_709_251_260_000,
+    }
+}
+
+pub fn read(out: &Path, page: &str) -> String {
+    std::fs::read_to_string(out.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"))
+}
+
+/// The `<svg data-chart="ID">…</svg>` element of a page.
+pub fn chart<'a>(page: &'a str, id: &str) -> Option<&'a str> {
+    let start = page.find(&format!("data-chart=\"{id}\""))?;
+    let start = page[..start].rfind("<svg")?;
+    let end = start + page[start..].find("</svg>")? + "</svg>".len();
+    Some(&page[start..end])
+}
+
+/// `(data-pair, data-verdict)` of every index row.
+pub fn index_rows(index: &str) -> Vec<(String, String)> {
+    index
+        .split("<tr data-pair=\"")
+        .skip(1)
+        .map(|rest| {
+            let (pair, rest) = rest.split_once('"').unwrap();
+            let verdict = rest
+                .split_once("data-verdict=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (pair.to_string(), verdict.to_string())
+        })
+        .collect()
+}
+
+/// Every file and directory name directly in `dir`.
+pub fn names_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| PathBuf::from(e.unwrap().file_name()))
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,366 @@
+//! `site::render` on hand-made result sets.
+
+use filterbench_reports::charts::svg_texts;
+use filterbench_reports::decision::Verdict;
+use filterbench_reports::evidence::DataKind;
+use filterbench_reports::results::{load_path, write_json_atomically};
+use filterbench_reports::site::{render, RenderError};
+
+use crate::fixtures::*;
+
+#[test]
+fn every_page_is_written_with_one_index_row_per_pair_and_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    let summary = render(&input, &out).unwrap();
+
+    let pages: Vec<String> = summary
+        .pages
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "index.html",
+            "pairs/add_header.html",
+            "pairs/jwt_auth.html",
+            "pairs/custom_metrics.html",
+            "pairs/odd_b___q_.html",
+            "claims.html"
+        ]
+    );
+    for p in &summary.pages {
+        assert!(out.join(p).is_file(), "{}", p.display());
+    }
+
+    let verdicts: Vec<(&str, Verdict, &str)> = summary
+        .pairs
+        .iter()
+        .map(|p| (p.name.as_str(), p.verdict, p.leaf.as_str()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("add_header", Verdict::KeepLua, "slower_simple"),
+            ("jwt_auth", Verdict::Migrate, "faster_fits"),
+            ("custom_metrics", Verdict::Migrate, "capability_rust"),
+            (ODD, Verdict::KeepLua, "unproven"),
+        ]
+    );
+
+    let index = read(&out, "index.html");
+    assert!(index.contains("<main data-page=\"index\">"));
+    assert_eq!(
+        index_rows(&index),
+        [
+            ("add_header".to_string(), "keep_lua".to_string()),
+            ("jwt_auth".into(), "migrate".into()),
+            ("custom_metrics".into(), "migrate".into()),
+            ("odd&lt;b&gt;&amp;&quot;q&quot;".into(), "keep_lua".into()),
+        ]
+    );
+    // Overheads over base (p50 / p99, µs), memory per worker, where and when.
+    assert!(
+        index.contains("+10.0 / +30.0"),
+        "Lua overhead of add_header"
+    );
+    assert!(
+        index.contains("+18.0 / +54.0"),
+        "Wasm overhead of add_header"
+    );
+    assert!(index.contains("+3.00 MiB"), "memory per worker (slope)");
+    assert!(index.contains("Test CPU 3000, 2 cores, 8.0 GiB memory"));
+    assert!(index.contains("Envoy 1.40.0"));
+    assert!(index.contains("2024-03-01 00:00 UTC"));
+    assert!(index.contains("href=\"pairs/jwt_auth.html\""));
+    // No network, no script.
+    for page in &summary.pages {
+        let text = read(&out, &page.to_string_lossy());
+        assert!(!text.contains("<script"), "{}", page.display());
+        let without_ns = text.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        assert!(!without_ns.contains("http://"), "{}", page.display());
+        assert!(!text.contains("https://"), "{}", page.display());
+    }
+}
+
+#[test]
+fn a_pair_page_has_every_chart_from_the_measured_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("<main data-page=\"pair\">"));
+
+    let expect = [
+        (
+            "latency",
+            vec![
+                "Latency percentiles at 1 worker",
+                "latency, µs",
+                "p50",
+                "p99.9",
+                "Lua",
+                "Wasm",
+                "100",
+                "110",
+                "118",
+            ],
+        ),
+        (
+            "overhead",
+            vec!["latency over baseline, µs", "p99", "10.0", "18.0"],
+        ),
+        (
+            "throughput",
+            vec![
+                "requests per second",
+                "Envoy worker threads",
+                "1 worker",
+                "4 workers",
+                "72000",
+            ],
+        ),
+        (
+            "cpu",
+            vec!["CPU time per request, µs", "2 workers", "48.0", "55.0"],
+        ),
+        (
+            "memory",
+            vec!["resident memory, MiB", "1", "2", "4", "64.0", "76.0"],
+        ),
+        (
+            "inprocess",
+            vec![
+                "time per request, ns",
+                "add_header (full request)",
+                "pass-through filter (harness cost)",
+                "2100",
+                "3400",
+            ],
+        ),
+        ("tree", vec![]),
+    ];
+    for (id, labels) in expect {
+        let svg = chart(&page, id).unwrap_or_else(|| panic!("no {id} chart"));
+        assert!(svg.contains("class=\"chart\""));
+        let texts = svg_texts(svg);
+        for l in labels {
+            assert!(
+                texts.iter().any(|t| t == l),
+                "{id}: no label {l:?} in {texts:?}"
+            );
+        }
+        if id != "tree" {
+            // Bars or points for the data, beyond the background and the legend swatches.
+            assert!(
+                svg.matches("<rect").count() + svg.matches("<circle").count() > 6,
+                "{id}"
+            );
+        }
+    }
+    // The tree: the path taken, with its numbers.
+    let tree = chart(&page, "tree").unwrap();
+    assert!(tree.contains("data-node=\"slower_simple\" data-taken=\"true\""));
+    assert!(tree.contains("data-node=\"faster_fits\" data-taken=\"false\""));
+    assert!(
+        tree.contains("-80.0%"),
+        "overhead reduction on the faster branch"
+    );
+    // Reasons in words, equivalence from Envoy (not the in-process record's failure).
+    assert!(page.contains("The measurements do not favour Wasm."));
+    assert!(page.contains("equivalent on 12 scenarios (real Envoy)"));
+    assert!(!page.contains("should not be shown"));
+    assert!(page.contains("+3.00 MiB — slope of Wasm RSS minus Lua RSS"));
+    assert!(
+        !page.contains("class=\"missing\""),
+        "add_header has every file"
+    );
+}
+
+#[test]
+fn a_pair_without_a_load_file_says_so_and_draws_no_envoy_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    let summary = render(&input, &out).unwrap();
+    let page = read(&out, "pairs/custom_metrics.html");
+    let missing_file = load_path(&input.results_dir, "custom_metrics");
+    assert!(missing_file.ends_with("load/custom_metrics.json"));
+    let note = page
+        .split("<p class=\"missing\">")
+        .nth(1)
+        .expect("a missing-data note");
+    assert!(note.contains(&missing_file.display().to_string()), "{note}");
+    assert!(note.contains("filterbench load --pair custom_metrics"));
+    for id in ["latency", "overhead", "throughput", "cpu", "memory"] {
+        assert!(chart(&page, id).is_none(), "{id} chart drawn without data");
+    }
+    assert!(chart(&page, "inprocess").is_some());
+    assert!(chart(&page, "tree").is_some());
+    let pair = summary
+        .pairs
+        .iter()
+        .find(|p| p.name == "custom_metrics")
+        .unwrap();
+    assert_eq!(pair.missing.len(), 1, "{:?}", pair.missing);
+    assert_eq!(pair.missing[0].path, missing_file);
+    assert_eq!(pair.missing[0].kind, DataKind::Load);
+}
+
+#[test]
+fn names_and_result_text_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let index = read(&out, "index.html");
+    assert!(index.contains("data-pair=\"odd&lt;b&gt;&amp;&quot;q&quot;\""));
+    assert!(index.contains(">odd&lt;b&gt;&amp;&quot;q&quot;</a>"));
+    assert!(!index.contains("odd<b>"));
+    assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let page = read(&out, "pairs/odd_b___q_.html");
+    assert!(
+        page.contains("<title>odd&lt;b&gt;&amp;&quot;q&quot;: Lua or Wasm? · filterbench</title>")
+    );
+    assert!(page
+        .contains("<li>scenario s1: header &lt;x-a&gt; Lua &quot;1&quot; Wasm &quot;2&quot;</li>"));
+    assert!(page.contains("(in-process only, not in real Envoy)"));
+    assert!(!page.contains("<b>"));
+    // Its in-process numbers are not in the bench summary: said, with the file.
+    assert!(page.contains("no in-process numbers for `odd&lt;b&gt;&amp;&quot;q&quot;`"));
+}
+
+#[test]
+fn the_claims_page_judges_every_row_by_the_stated_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "claims.html");
+    assert!(page.contains("<main data-page=\"claims\">"));
+    assert!(page.contains("within a factor of 2 of the claimed ratio"));
+    for (op, claim) in [
+        ("header_read", "held"),
+        ("header_set", "direction_only"),
+        ("json_parse", "not_held"),
+        ("regex_match", "not_held"),
+        ("string_concat", "held"),
+    ] {
+        assert!(
+            page.contains(&format!("data-op=\"{op}\" data-claim=\"{claim}\"")),
+            "{op}"
+        );
+    }
+    assert!(page.contains("2 of 5 claims held"));
+    let svg = chart(&page, "claims").unwrap();
+    let texts = svg_texts(svg);
+    for l in [
+        "header_read",
+        "string_concat",
+        "claimed",
+        "measured",
+        "4.0",
+        "3.0",
+        "0.80",
+    ] {
+        assert!(texts.iter().any(|t| t == l), "no {l} in {texts:?}");
+    }
+}
+
+#[test]
+fn a_wrong_version_file_fails_naming_it_and_keeps_the_previous_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let before = read(&out, "index.html");
+    let names_before = names_in(dir.path());
+
+    let bad = load_path(&input.results_dir, "jwt_auth");
+    std::fs::write(&bad, r#"{"schema_version": 99, "pair": "jwt_auth"}"#).unwrap();
+    let err = render(&input, &out).unwrap_err();
+    assert!(matches!(err, RenderError::Read(_)), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&bad.display().to_string()), "{msg}");
+    assert!(msg.contains("schema_version 99"), "{msg}");
+    assert_eq!(read(&out, "index.html"), before);
+    assert_eq!(names_in(dir.path()), names_before, "no temp dirs left");
+
+    // A corrupt bench summary: the same.
+    write_json_atomically(&bad, &load("jwt_auth", 100.0, 150.0, 110.0)).unwrap();
+    let summary = filterbench_reports::results::bench_summary_path(&input.results_dir);
+    std::fs::write(&summary, "{ broken").unwrap();
+    let msg = render(&input, &out).unwrap_err().to_string();
+    assert!(
+        msg.contains("summary.json: not a valid result file"),
+        "{msg}"
+    );
+    assert_eq!(read(&out, "index.html"), before);
+
+    // A load file holding another pair's results.
+    write_json_atomically(&summary, &bench()).unwrap();
+    write_json_atomically(&bad, &load("add_header", 1.0, 2.0, 3.0)).unwrap();
+    let msg = render(&input, &out).unwrap_err().to_string();
+    assert!(
+        msg.contains("jwt_auth.json") && msg.contains("`add_header`"),
+        "{msg}"
+    );
+    assert_eq!(read(&out, "index.html"), before);
+}
+
+#[test]
+fn a_new_render_replaces_the_old_site_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = write_all(dir.path());
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    std::fs::write(out.join("stale.html"), "old").unwrap();
+    input.pairs.truncate(1);
+    let summary = render(&input, &out).unwrap();
+    assert_eq!(summary.pages.len(), 3);
+    assert!(!out.join("stale.html").exists());
+    assert!(!out.join("pairs/jwt_auth.html").exists());
+    assert_eq!(index_rows(&read(&out, "index.html")).len(), 1);
+    assert_eq!(
+        names_in(dir.path()),
+        [std::path::PathBuf::from("results"), "site".into()]
+    );
+}
+
+#[test]
+fn with_no_results_every_page_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = write_all(dir.path());
+    input.results_dir = dir.path().join("empty");
+    let out = dir.path().join("site");
+    let summary = render(&input, &out).unwrap();
+    for p in &summary.pairs {
+        // Nothing proves equivalence, so nothing migrates.
+        assert_eq!(p.leaf, "unproven", "{}", p.name);
+        assert_eq!(p.missing.len(), 3, "{:?}", p.missing);
+    }
+    assert_eq!(summary.missing.len(), 1);
+    assert!(summary.missing[0].path.ends_with("bench/summary.json"));
+    let claims = read(&out, "claims.html");
+    assert!(claims.contains("<p class=\"missing\">"));
+    assert!(claims.contains("bench/summary.json"));
+    assert!(chart(&claims, "claims").is_none());
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("verify/envoy.json"));
+    assert!(page.contains("load/add_header.json"));
+    assert!(page.contains("bench/summary.json"));
+    assert_eq!(chart(&page, "latency").or(chart(&page, "inprocess")), None);
+}
+
+#[test]
+fn a_pair_name_that_cannot_be_a_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = write_all(dir.path());
+    input.pairs[0].name = "../etc".into();
+    let err = render(&input, &dir.path().join("site")).unwrap_err();
+    assert!(matches!(err, RenderError::Input(_)), "{err}");
+    assert!(!dir.path().join("site").exists());
+}
