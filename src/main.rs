@@ -16,7 +16,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use filterbench_bench::verdict::Summary;
+mod all;
+mod report;
+
+use filterbench_bench::verdict::{PairReport, Summary};
 use filterbench_bench::{project_root, Catalogue};
 use filterbench_loadgen::envoy::{envoy_version, find_envoy};
 use filterbench_loadgen::verify::{verify_pair, Rig};
@@ -52,11 +55,20 @@ enum Command {
         /// With --json: include every scenario's raw Lua and Wasm outcomes.
         #[arg(long, requires = "json")]
         outcomes: bool,
+        /// Also save the result where the report reads it (reports/results/verify/<mode>.json).
+        #[arg(long)]
+        save: bool,
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
     Load(LoadArgs),
     /// Run one filter of your own on one request, in-process; print the outcome as JSON.
     Run(RunArgs),
+    /// Render the HTML report from the results already measured (reports/results/).
+    Report(report::ReportArgs),
+    /// The whole job: set up, prove equivalence, bench in-process, load in real Envoy, report.
+    All(all::AllArgs),
+    /// The in-process benches (criterion), writing reports/results/bench/summary.json.
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -76,6 +88,24 @@ struct RunArgs {
     /// The upstream's reply: {"status", "headers", "body"}.
     #[arg(long, value_name = "RESP.json")]
     upstream: Option<std::path::PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// quick (about 3 minutes), default (what `cargo bench` runs) or full.
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Only this pair (the baseline and the operations always run).
+    #[arg(long, value_name = "NAME")]
+    pair: Option<String>,
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use filterbench_bench::perf;
+    let profile: perf::Profile = args.profile.parse()?;
+    let summary = perf::run(profile, args.pair.as_deref())?;
+    println!("{}", perf::table(&summary));
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -128,26 +158,58 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pair,
             json,
             outcomes,
+            save,
         } => {
+            let out = Output { json, outcomes };
             if envoy {
-                verify_envoy(pair.as_deref(), json, outcomes)
+                verify_envoy(pair.as_deref(), out, save)
             } else {
-                verify_in_process(pair.as_deref(), json, outcomes)
+                verify_in_process(pair.as_deref(), out, save)
             }
         }
         Command::Load(args) => load(args),
         Command::Run(args) => run_one(args),
+        Command::Report(args) => report::report(&project_root(), args),
+        Command::All(args) => all::all(&project_root(), args),
+        Command::Bench(args) => bench(args),
     }
 }
 
-fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Result<ExitCode> {
+/// How verify prints.
+#[derive(Clone, Copy)]
+struct Output {
+    json: bool,
+    outcomes: bool,
+}
+
+fn verify_envoy(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
+    let (reports, version) = verify_envoy_reports(&catalogue, pair, !out.json)?;
+    if save {
+        let path = report::save_verify(&root, "envoy", Some(version.clone()), &reports)?;
+        if !out.json {
+            println!("saved {}", path.display());
+        }
+    }
+    finish_verify(
+        &reports,
+        serde_json::json!({"mode": "envoy", "envoy_version": version}),
+        out,
+    )
+}
+
+/// Every selected pair through real Envoy; with `print`, a line per pair as it finishes.
+fn verify_envoy_reports(
+    catalogue: &Catalogue,
+    pair: Option<&str>,
+    print: bool,
+) -> anyhow::Result<(Vec<PairReport>, String)> {
     let pairs = catalogue.select(pair)?;
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
     let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
-    if !json {
+    if print {
         println!(
             "verifying {} pair(s) in Envoy {version} ({})",
             pairs.len(),
@@ -156,27 +218,38 @@ fn verify_envoy(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Resul
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let report = verify_pair(&rig, &catalogue, pair)?;
-        if !json {
+        let report = verify_pair(&rig, catalogue, pair)?;
+        if print {
             print_pair(&report);
         }
         reports.push(report);
     }
-    finish_verify(
-        &reports,
-        serde_json::json!({"mode": "envoy", "envoy_version": version}),
-        json,
-        outcomes,
-    )
+    Ok((reports, version))
 }
 
-fn verify_in_process(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::Result<ExitCode> {
-    use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
-
+fn verify_in_process(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
+    let reports = verify_in_process_reports(&catalogue, pair, !out.json)?;
+    if save {
+        let path = report::save_verify(&root, "in_process", None, &reports)?;
+        if !out.json {
+            println!("saved {}", path.display());
+        }
+    }
+    finish_verify(&reports, serde_json::json!({"mode": "in_process"}), out)
+}
+
+/// Every selected pair in-process; with `print`, a line per pair as it finishes.
+fn verify_in_process_reports(
+    catalogue: &Catalogue,
+    pair: Option<&str>,
+    print: bool,
+) -> anyhow::Result<Vec<PairReport>> {
+    use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
+
     let pairs = catalogue.select(pair)?;
-    if !json {
+    if print {
         println!(
             "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime)",
             pairs.len()
@@ -184,24 +257,19 @@ fn verify_in_process(pair: Option<&str>, json: bool, outcomes: bool) -> anyhow::
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let loaded = LoadedPair::load(&catalogue, pair)?;
+        let loaded = LoadedPair::load(catalogue, pair)?;
         let corpus =
             filterbench_bench::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
         let report = in_process_report(&loaded, &corpus)?;
-        if !json {
+        if print {
             print_pair(&report);
         }
         reports.push(report);
     }
-    finish_verify(
-        &reports,
-        serde_json::json!({"mode": "in_process"}),
-        json,
-        outcomes,
-    )
+    Ok(reports)
 }
 
-fn print_pair(report: &filterbench_bench::verdict::PairReport) {
+fn print_pair(report: &PairReport) {
     if report.equivalent {
         println!(
             "{}: equivalent ({} scenarios)",
@@ -222,15 +290,14 @@ fn print_pair(report: &filterbench_bench::verdict::PairReport) {
 
 /// Prints the summary line last (or the JSON document) and picks the exit code.
 fn finish_verify(
-    reports: &[filterbench_bench::verdict::PairReport],
+    reports: &[PairReport],
     mut header: serde_json::Value,
-    json: bool,
-    outcomes: bool,
+    out: Output,
 ) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(reports);
-    if json {
+    if out.json {
         let mut pairs = serde_json::to_value(reports)?;
-        if outcomes {
+        if out.outcomes {
             for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(reports) {
                 value["outcomes"] = report
                     .results

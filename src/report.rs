@@ -1,0 +1,157 @@
+//! `filterbench report`: re-render the HTML report from the result files under
+//! `reports/results/`, without running anything.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use filterbench_bench::catalogue::ChangeFrequency;
+use filterbench_bench::verdict::PairReport;
+use filterbench_bench::Catalogue;
+use filterbench_reports::decision::{Needs, Policy};
+use filterbench_reports::evidence::PairInput;
+use filterbench_reports::results::{
+    now_ms, read_result, results_dir, verify_path, write_json_atomically, VerifyPair, VerifyRecord,
+    VERIFY_SCHEMA,
+};
+use filterbench_reports::site::{default_out, render, RenderSummary, SiteInput};
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The migration policy (thresholds, team profile); default reports/policy.toml.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Where to write the site (default reports/site).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// The policy named on the command line, or the project's `reports/policy.toml`.
+pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, String)> {
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("reports").join("policy.toml"));
+    let policy = Policy::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    Ok((policy, path.display().to_string()))
+}
+
+/// What the report needs to know about each pair from the catalogue.
+pub fn pair_inputs(catalogue: &Catalogue) -> Vec<PairInput> {
+    catalogue
+        .pairs
+        .iter()
+        .map(|p| {
+            let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+            let frequency = match p.traits.change_frequency {
+                ChangeFrequency::Low => "low",
+                ChangeFrequency::Medium => "medium",
+                ChangeFrequency::High => "high",
+            };
+            PairInput {
+                name: p.name.clone(),
+                description: p.summary.clone(),
+                needs: Needs {
+                    capability_gap: p.capability_gap.clone(),
+                    data_processing: p.traits.data_processing,
+                    external_call: p.traits.external_call,
+                    frequent_changes: p.traits.change_frequency == ChangeFrequency::High,
+                },
+                traits: vec![
+                    ("behaviour".into(), p.behaviour.clone()),
+                    ("external call".into(), yes_no(p.traits.external_call)),
+                    ("data processing".into(), yes_no(p.traits.data_processing)),
+                    ("custom metrics".into(), yes_no(p.traits.custom_metrics)),
+                    ("state across requests".into(), yes_no(p.traits.state)),
+                    ("change frequency".into(), frequency.into()),
+                    (
+                        "capability Lua lacks".into(),
+                        p.capability_gap.clone().unwrap_or_else(|| "none".into()),
+                    ),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// Renders the site; errors name the result file that could not be used.
+pub fn render_site(
+    root: &Path,
+    catalogue: &Catalogue,
+    policy_file: Option<&Path>,
+    out: Option<&Path>,
+) -> anyhow::Result<RenderSummary> {
+    let (policy, policy_source) = policy(root, policy_file)?;
+    let input = SiteInput {
+        results_dir: results_dir(root),
+        pairs: pair_inputs(catalogue),
+        policy,
+        policy_source,
+        rendered_ms: now_ms(),
+    };
+    let out = out.map_or_else(|| default_out(root), Path::to_path_buf);
+    render(&input, &out).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Prints what was rendered: the verdict per pair and which data were missing.
+pub fn print_summary(summary: &RenderSummary) {
+    for p in &summary.pairs {
+        let missing = if p.missing.is_empty() {
+            String::new()
+        } else {
+            let what: Vec<&str> = p.missing.iter().map(|m| m.what.as_str()).collect();
+            format!("  (missing: {})", what.join("; "))
+        };
+        println!("  {:<16} {}{missing}", p.name, p.verdict.label());
+    }
+    for m in &summary.missing {
+        println!("  missing: {} ({}): {}", m.what, m.path.display(), m.how);
+    }
+    println!("report: {}", summary.out.join("index.html").display());
+}
+
+pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = Catalogue::load(root)?;
+    let summary = render_site(root, &catalogue, args.policy.as_deref(), args.out.as_deref())?;
+    print_summary(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Saves an equivalence run where the report reads it (`reports/results/verify/<mode>.json`).
+pub fn save_verify(
+    root: &Path,
+    mode: &str,
+    envoy_version: Option<String>,
+    reports: &[PairReport],
+) -> anyhow::Result<PathBuf> {
+    let path = verify_path(&results_dir(root), mode);
+    let mut pairs: Vec<VerifyPair> = reports
+        .iter()
+        .map(|r| VerifyPair {
+            pair: r.pair.clone(),
+            scenarios: r.scenarios,
+            equivalent: r.equivalent,
+            failures: r.failure_lines(),
+        })
+        .collect();
+    // A run of some pairs keeps the other pairs of an earlier record of the same mode (an
+    // unreadable earlier record is replaced).
+    if let Ok(old) = read_result::<VerifyRecord>(&path, VERIFY_SCHEMA) {
+        if old.mode == mode {
+            let kept: Vec<VerifyPair> = old
+                .pairs
+                .into_iter()
+                .filter(|o| !pairs.iter().any(|p| p.pair == o.pair))
+                .collect();
+            pairs.extend(kept);
+        }
+    }
+    let record = VerifyRecord {
+        schema_version: VERIFY_SCHEMA,
+        mode: mode.into(),
+        envoy_version,
+        created_ms: now_ms(),
+        pairs,
+    };
+    write_json_atomically(&path, &record)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(path)
+}
