@@ -210,7 +210,11 @@ fn bench_subject<M: criterion::measurement::Measurement<Value = Duration>>(
     id: BenchmarkId,
     subject: &mut Subject,
 ) {
-    group.bench_function(id, |b| b.iter(|| black_box(subject.request_or_panic())));
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            black_box(subject.request_or_panic());
+        })
+    });
 }
 
 /// Runs every benchmark (all pairs, or only `only_pair`; the baseline, the ops and their

@@ -49,6 +49,8 @@ pub struct Subject {
     exchange: Exchange,
     env: Env,
     clock_step: Option<Duration>,
+    /// The last outcome; the host overwrites it in place (see [`FilterVm::run_into`]).
+    outcome: Outcome,
 }
 
 impl Subject {
@@ -59,30 +61,34 @@ impl Subject {
             exchange,
             env,
             clock_step: None,
+            outcome: Outcome::default(),
         }
     }
 
-    /// The timed unit: one full request through every callback of the filter.
+    /// The timed unit: one full request through every callback of the filter, its outcome
+    /// built (into the previous one's strings).
     #[inline]
-    pub fn request(&mut self) -> Result<Outcome, FilterError> {
+    pub fn request(&mut self) -> Result<&Outcome, FilterError> {
         if let Some(step) = self.clock_step {
             self.env.clock.advance(step);
         }
-        let outcome = self.vm.run(&self.exchange);
-        let mut logs = self.env.logs.lock().unwrap();
-        if logs.len() >= LOG_TRIM {
-            logs.clear();
+        let result = self.vm.run_into(&self.exchange, &mut self.outcome);
+        {
+            let mut logs = self.env.logs.lock().unwrap();
+            if logs.len() >= LOG_TRIM {
+                logs.clear();
+            }
         }
-        outcome
+        result.map(|()| &self.outcome)
     }
 
     /// [`Subject::request`] for the timed loop: a filter error there is a broken benchmark.
     #[inline]
-    pub fn request_or_panic(&mut self) -> Outcome {
-        match self.request() {
-            Ok(outcome) => outcome,
-            Err(e) => panic!("{}: {e}", self.label),
+    pub fn request_or_panic(&mut self) -> &Outcome {
+        if let Err(e) = self.request() {
+            panic!("{}: {e}", self.label);
         }
+        &self.outcome
     }
 
     pub fn exchange(&self) -> &Exchange {
@@ -200,8 +206,8 @@ fn check_pair_once(
     wasm: &mut Subject,
 ) -> Result<(), String> {
     let sent = lua.now_ms();
-    let lo = lua.request().map_err(|e| format!("lua: {e}"))?;
-    let wo = wasm.request().map_err(|e| format!("wasm: {e}"))?;
+    let lo = lua.request().map_err(|e| format!("lua: {e}"))?.clone();
+    let wo = wasm.request().map_err(|e| format!("wasm: {e}"))?.clone();
     let diff = Diff::between(
         &lo.normalised(&pair.normalise, &scenario.headers),
         &wo.normalised(&pair.normalise, &scenario.headers),
@@ -296,7 +302,7 @@ pub fn plain_request() -> Exchange {
 
 /// The pass-through subjects: the outcome must be the plain request passed on unchanged.
 pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
-    let outcome = subject.request()?;
+    let outcome = subject.request()?.clone();
     let fail = |message: String| Error::Check {
         bench: subject.label.clone(),
         message,
@@ -315,7 +321,7 @@ pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
 /// The ops subjects: `x-bench-result` says what the last repetition produced, and a header set
 /// is visible upstream exactly when the op ran.
 pub fn check_op(subject: &mut Subject, op: &Op, n: u32) -> Result<(), Error> {
-    let outcome = subject.request()?;
+    let outcome = subject.request()?.clone();
     let fail = |message: String| Error::Check {
         bench: subject.label.clone(),
         message,
