@@ -1,6 +1,9 @@
-//! Builds every Wasm filter (`filters-wasm/*/`) for `wasm32-wasip1` with the workspace's `filter`
-//! profile into `<workspace>/target/filters-wasm`, the way wasmtime builds its test programs: a
-//! nested cargo with its own target directory (so it never waits on the outer build's lock).
+//! Builds every Wasm filter (`filters-wasm/*/`) and every bench-only guest (`bench/guests/*/`:
+//! the pass-through baseline and the per-operation guest) for `wasm32-wasip1` with the
+//! workspace's `filter` profile into `<workspace>/target/filters-wasm`, the way wasmtime builds its
+//! test programs: a nested cargo with its own target directory (so it never waits on the outer
+//! build's lock). Filters and guests are two cargo invocations, so that features one side enables
+//! (e.g. serde_json's `arbitrary_precision` in some filters) do not change the other's code.
 //! Installs the `wasm32-wasip1` target with rustup when it is missing. The module directory
 //! reaches the crate as `FILTERBENCH_WASM_DIR`.
 
@@ -13,10 +16,12 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let filters = root.join("filters-wasm");
+    let guests = manifest_dir.join("guests");
     let target_dir = root.join("target").join("filters-wasm");
     let out = target_dir.join(TARGET).join("filter");
     println!("cargo:rustc-env=FILTERBENCH_WASM_DIR={}", out.display());
     println!("cargo:rerun-if-changed={}", filters.display());
+    println!("cargo:rerun-if-changed={}", guests.display());
     println!(
         "cargo:rerun-if-changed={}",
         root.join("Cargo.toml").display()
@@ -27,22 +32,40 @@ fn main() {
     );
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
 
-    let crates = filter_crates(&filters);
-    for dir in &crates {
-        println!("cargo:rerun-if-changed={}", dir.display());
-        println!("cargo:rerun-if-changed={}", dir.join("src").display());
-        for file in walk(&dir.join("src")) {
-            println!("cargo:rerun-if-changed={}", file.display());
+    let groups = [
+        ("the Wasm filters (filters-wasm/*)", crates_in(&filters)),
+        ("the bench guests (bench/guests/*)", crates_in(&guests)),
+    ];
+    for (_, crates) in &groups {
+        for dir in crates {
+            println!("cargo:rerun-if-changed={}", dir.display());
+            println!("cargo:rerun-if-changed={}", dir.join("src").display());
+            for file in walk(&dir.join("src")) {
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
         }
     }
-    if std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some() || crates.is_empty() {
+    if std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some() {
         return;
     }
-    ensure_target();
+    let mut target_checked = false;
+    for (what, crates) in &groups {
+        if crates.is_empty() {
+            continue;
+        }
+        if !target_checked {
+            ensure_target();
+            target_checked = true;
+        }
+        build(&root, &target_dir, what, crates);
+    }
+}
 
+/// One nested `cargo build --profile filter --target wasm32-wasip1 -p ...` for `crates`.
+fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
+    cmd.current_dir(root)
         .args([
             "build",
             "--profile",
@@ -51,11 +74,11 @@ fn main() {
             TARGET,
             "--target-dir",
         ])
-        .arg(&target_dir);
+        .arg(target_dir);
     if std::env::var_os("CARGO_NET_OFFLINE").is_some() {
         cmd.arg("--offline");
     }
-    for dir in &crates {
+    for dir in crates {
         cmd.arg("-p").arg(dir.file_name().unwrap());
     }
     // The outer build's settings are for the host, not for the guests.
@@ -76,7 +99,7 @@ fn main() {
     }
     let output = cmd
         .output()
-        .expect("could not run cargo to build the Wasm filters");
+        .unwrap_or_else(|e| panic!("could not run cargo to build {what}: {e}"));
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let errors: Vec<&str> = stderr
@@ -85,15 +108,15 @@ fn main() {
             .take(20)
             .collect();
         panic!(
-            "building the Wasm filters (filters-wasm/*, profile `filter`, target {TARGET}) failed:\n{}\n\nfull output:\n{stderr}",
+            "building {what} (profile `filter`, target {TARGET}) failed:\n{}\n\nfull output:\n{stderr}",
             errors.join("\n")
         );
     }
 }
 
-/// Every `filters-wasm/<name>/` with a Cargo.toml, sorted.
-fn filter_crates(filters: &Path) -> Vec<PathBuf> {
-    let mut crates: Vec<PathBuf> = std::fs::read_dir(filters)
+/// Every `<dir>/<name>/` with a Cargo.toml, sorted.
+fn crates_in(dir: &Path) -> Vec<PathBuf> {
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     crates.retain(|p| p.join("Cargo.toml").is_file());

@@ -5,7 +5,8 @@
 //!   each twin lives on disk;
 //! - [`corpus`]: the hand-written scenarios of each pair (`bench/corpus/<pair>.toml`);
 //! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
-//!   outcome against a scenario's expectations.
+//!   outcome against a scenario's expectations;
+//! - [`perf`]: the in-process benchmarks (criterion), run by `cargo bench` and the CLI.
 //!
 //! The crate's build script builds every `filters-wasm/<pair>` crate for `wasm32-wasip1` (profile
 //! `filter`) into `target/filters-wasm`, installing the target with rustup when it is missing, so
@@ -15,6 +16,7 @@ pub mod catalogue;
 pub mod corpus;
 pub mod harness;
 pub mod outcome;
+pub mod perf;
 pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};

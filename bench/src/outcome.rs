@@ -27,7 +27,7 @@ pub const VOLATILE_REQUEST_HEADERS: &[&str] = &[
 pub const SCENARIO_HEADER: &str = "x-filterbench-scenario";
 
 /// What the upstream received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamSeen {
     pub method: String,
     pub path: String,
@@ -50,17 +50,24 @@ pub struct Outcome {
 
 /// Bytes as text: UTF-8 as it is, other bytes as `\xNN` (lossless for comparison and display).
 pub fn display_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    fill_display_bytes(bytes, &mut out);
+    out
+}
+
+/// [`display_bytes`] written into `out` (re-using its allocation).
+pub fn fill_display_bytes(bytes: &[u8], out: &mut String) {
+    out.clear();
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
+        Ok(s) => out.push_str(s),
         Err(_) => {
-            let mut out = String::with_capacity(bytes.len());
+            use std::fmt::Write;
             for chunk in bytes.utf8_chunks() {
                 out.push_str(chunk.valid());
                 for b in chunk.invalid() {
-                    out.push_str(&format!("\\x{b:02x}"));
+                    let _ = write!(out, "\\x{b:02x}");
                 }
             }
-            out
         }
     }
 }

@@ -294,6 +294,14 @@ pub trait FilterVm {
     /// returned only when the VM cannot go on (it could not load, or it ran out of budget/memory).
     fn run(&mut self, exchange: &Exchange) -> Result<Outcome, FilterError>;
 
+    /// [`FilterVm::run`] writing the outcome into `out`, whose strings and lists the host may
+    /// re-use (the benches run one request millions of times: fresh strings would dominate the
+    /// harness's cost). The outcome is exactly `run`'s; after an error `out` is unspecified.
+    fn run_into(&mut self, exchange: &Exchange, out: &mut Outcome) -> Result<(), FilterError> {
+        *out = self.run(exchange)?;
+        Ok(())
+    }
+
     /// Bytes of memory the VM holds now (Wasm linear memory; Lua `used_memory`).
     fn memory_bytes(&self) -> usize;
 }

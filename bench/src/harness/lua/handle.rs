@@ -61,14 +61,11 @@ pub(super) fn register(lua: &Lua, p: &Table, shared: &Rc<Shared>) -> mlua::Resul
     set_fn(lua, p, "upstream", move |_, ()| {
         let mut st = s.stream.borrow_mut();
         if !st.responded {
-            let seen = {
-                let headers = st.sent[0].as_deref().unwrap_or(&st.headers[0]);
-                envoy::upstream_seen(headers, &st.bodies[0])
-            };
-            st.upstream = Some(seen);
-            let (headers, body) = envoy::upstream_response(&st.reply);
-            st.headers[1] = headers;
-            st.bodies[1] = body;
+            let st = &mut *st;
+            let headers = st.sent[0].as_deref().unwrap_or(&st.headers[0]);
+            envoy::fill_upstream_seen(headers, &st.bodies[0], &mut st.upstream);
+            st.reached = true;
+            envoy::fill_upstream_response(&st.reply, &mut st.headers[1], &mut st.bodies[1]);
         }
         st.phase = Phase::ResponseHeaders;
         s.used.set(0);
@@ -136,7 +133,7 @@ fn respond(
     st.headers[1] = headers;
     st.bodies[1] = body;
     st.responded = true;
-    st.upstream = None;
+    st.reached = false;
     Ok(None)
 }
 

@@ -232,8 +232,9 @@ pub(crate) struct Stream {
     /// envoy_on_request waited (for the body, a chunk or a call): by then Envoy has read the
     /// whole request.
     pub request_waited: bool,
-    /// What the upstream received.
-    pub upstream: Option<UpstreamSeen>,
+    /// What the upstream received, when `reached` (kept as a buffer between exchanges).
+    pub upstream: UpstreamSeen,
+    pub reached: bool,
     /// Where the filter is, for errors.
     pub phase: Phase,
 }
@@ -247,7 +248,8 @@ impl Default for Stream {
             reply: UpstreamReply::default(),
             responded: false,
             request_waited: false,
-            upstream: None,
+            upstream: UpstreamSeen::default(),
+            reached: false,
             phase: Phase::RequestHeaders,
         }
     }
@@ -343,17 +345,26 @@ impl LuaVm {
 
 impl FilterVm for LuaVm {
     fn run(&mut self, exchange: &Exchange) -> Result<Outcome, FilterError> {
+        let mut out = Outcome::default();
+        self.run_into(exchange, &mut out)?;
+        Ok(out)
+    }
+
+    fn run_into(&mut self, exchange: &Exchange, out: &mut Outcome) -> Result<(), FilterError> {
         {
             let mut st = self.shared.stream.borrow_mut();
-            st.headers[0] = envoy::filter_request_headers(exchange);
+            envoy::fill_request_headers(exchange, &mut st.headers[0]);
             st.bodies[0].clone_from(&exchange.body);
             st.headers[1].clear();
             st.bodies[1].clear();
             st.sent = [None, None];
-            st.reply.clone_from(&exchange.upstream);
+            // Field by field: the derived clone_from would clone afresh; these re-use strings.
+            st.reply.status = exchange.upstream.status;
+            st.reply.headers.clone_from(&exchange.upstream.headers);
+            st.reply.body.clone_from(&exchange.upstream.body);
             st.responded = false;
             st.request_waited = false;
-            st.upstream = None;
+            st.reached = false;
             st.phase = Phase::RequestHeaders;
         }
         let _current = Current::enter(&self.shared);
@@ -371,13 +382,14 @@ impl FilterVm for LuaVm {
             }
             Ok(()) => None,
         };
-        let mut st = self.shared.stream.borrow_mut();
+        let st = self.shared.stream.borrow_mut();
         if let Some(e) = failed {
             return Err(self.shared.failure(&e, st.phase));
         }
-        let upstream = st.upstream.take();
         let headers = st.sent[1].as_deref().unwrap_or(&st.headers[1]);
-        Ok(envoy::client_outcome(headers, &st.bodies[1], upstream))
+        let upstream = st.reached.then_some(&st.upstream);
+        envoy::fill_client_outcome(headers, &st.bodies[1], upstream, out);
+        Ok(())
     }
 
     fn memory_bytes(&self) -> usize {

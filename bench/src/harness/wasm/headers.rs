@@ -34,6 +34,14 @@ impl Field {
         }
     }
 
+    /// The text's string to overwrite (raw bytes: an empty one).
+    fn into_string(self) -> String {
+        match self {
+            Field::Text(s) => s,
+            Field::Raw(_) => String::new(),
+        }
+    }
+
     fn lossy(&self) -> String {
         match self {
             Field::Text(s) => s.clone(),
@@ -46,9 +54,14 @@ impl Field {
 #[derive(Debug, Clone, Default)]
 pub struct HeaderMap {
     entries: Vec<(Field, Field)>,
-    /// Reused by `with_pairs`.
+    /// Reused by `with_pairs` and `refill`.
     scratch: Vec<HeaderPair>,
+    /// Strings of cleared entries, kept for `refill` to overwrite.
+    spare: Vec<HeaderPair>,
 }
+
+/// Spare strings a map keeps at most.
+const SPARE: usize = 64;
 
 impl PartialEq for HeaderMap {
     fn eq(&self, other: &HeaderMap) -> bool {
@@ -91,7 +104,35 @@ impl HeaderMap {
         }
     }
 
+    /// Replaces the content with what `fill` writes into a list of `(name, value)` strings
+    /// (names are lower-cased), handing it this map's own strings to overwrite, so that refilling
+    /// a map with headers of similar sizes allocates nothing.
+    pub fn refill(&mut self, fill: impl FnOnce(&mut Vec<HeaderPair>)) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(
+            self.entries
+                .drain(..)
+                .map(|(k, v)| (k.into_string(), v.into_string())),
+        );
+        scratch.append(&mut self.spare);
+        fill(&mut scratch);
+        self.entries.extend(scratch.drain(..).map(|(mut k, v)| {
+            k.make_ascii_lowercase();
+            (Field::Text(k), Field::Text(v))
+        }));
+        self.scratch = scratch;
+    }
+
+    /// Empties the map (its strings are kept for a later `refill`).
     pub fn clear(&mut self) {
+        let room = SPARE.saturating_sub(self.spare.len());
+        self.spare.extend(
+            self.entries
+                .drain(..)
+                .take(room)
+                .map(|(k, v)| (k.into_string(), v.into_string())),
+        );
         self.entries.clear();
     }
 

@@ -317,6 +317,7 @@ impl WasmFilter {
             allow_on_headers_stop_iteration: self.allow_on_headers_stop_iteration,
             state: VmState::Ready,
             last_tick_ns: 0,
+            spare: Outcome::default(),
         };
         vm.start().map_err(|stop| vm.stop_to_error(stop))?;
         Ok(vm)
@@ -598,6 +599,8 @@ pub struct WasmVm {
     allow_on_headers_stop_iteration: bool,
     state: VmState,
     last_tick_ns: u64,
+    /// The previous outcome of [`FilterVm::run_into`], whose strings the next one overwrites.
+    spare: Outcome,
 }
 
 impl std::fmt::Debug for WasmVm {
@@ -815,7 +818,7 @@ impl WasmVm {
             s.id = ctx;
             s.start_ns = host.env.clock.now_ns();
             s.request_headers
-                .set_from_pairs(envoy::filter_request_headers(ex));
+                .refill(|h| envoy::fill_request_headers(ex, h));
             s.request_body.extend_from_slice(&ex.body);
             s.request_body_size = ex.body.len();
         }
@@ -896,17 +899,17 @@ impl WasmVm {
         )?;
         match self.decode(ctx, ex)? {
             DecodeEnd::Upstream => {
-                let (seen, (headers, body)) = {
+                let mut seen = self.spare.upstream.take().unwrap_or_default();
+                let mut body = Vec::new();
+                let mut response = {
                     let s = &mut self.host().stream;
-                    let body = &s.request_body;
-                    let seen = s
-                        .request_headers
-                        .with_pairs(|h| envoy::upstream_seen(h, body));
-                    (seen, envoy::upstream_response(&ex.upstream))
+                    let request_body = &s.request_body;
+                    s.request_headers
+                        .with_pairs(|h| envoy::fill_upstream_seen(h, request_body, &mut seen));
+                    std::mem::take(&mut s.response_headers)
                 };
+                response.refill(|h| envoy::fill_upstream_response(&ex.upstream, h, &mut body));
                 *upstream = Some(seen);
-                let mut response = std::mem::take(&mut self.host().stream.response_headers);
-                response.set_from_pairs(headers);
                 match self.encode(ctx, response, body, true)? {
                     EncodeEnd::Done => Ok(self.response_outcome(upstream.take())),
                     EncodeEnd::Direct(lr) => {
@@ -940,10 +943,13 @@ impl WasmVm {
     }
 
     fn response_outcome(&mut self, upstream: Option<UpstreamSeen>) -> Outcome {
-        let s = &mut self.host().stream;
+        let mut out = std::mem::take(&mut self.spare);
+        let s = &mut self.store.data_mut().stream;
         let body = &s.response_body;
         s.response_headers
-            .with_pairs(|h| envoy::client_outcome(h, body, upstream))
+            .with_pairs(|h| envoy::fill_client_outcome(h, body, None, &mut out));
+        out.upstream = upstream;
+        out
     }
 
     /// Actions the last callback asked for, as Envoy runs them after the VM call. Returns how
@@ -1227,6 +1233,12 @@ impl WasmVm {
 impl FilterVm for WasmVm {
     fn run(&mut self, exchange: &Exchange) -> Result<Outcome, FilterError> {
         self.run_exchange(exchange)
+    }
+
+    fn run_into(&mut self, exchange: &Exchange, out: &mut Outcome) -> Result<(), FilterError> {
+        self.spare = std::mem::take(out);
+        *out = self.run_exchange(exchange)?;
+        Ok(())
     }
 
     fn memory_bytes(&self) -> usize {

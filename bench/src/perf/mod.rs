@@ -1,0 +1,610 @@
+//! The in-process benchmarks: Lua vs Wasm on every pair, the five operations of the widely
+//! quoted Lua-vs-Wasm table, VM start-up, VM memory, and the harness's own cost. Criterion does
+//! the timing (programmatically, so the same code serves `cargo bench` and the `filterbench`
+//! CLI); [`run`] writes `reports/results/bench/summary.json` from criterion's estimates.
+//!
+//! Criterion groups (HTML reports under `<target>/criterion/report/`):
+//! - `<pair>` with ids `lua` and `wasm`: one full request (every callback of the request and
+//!   response path, bodies where the scenario has one) of the pair's representative scenario on
+//!   one VM re-used across iterations (see [`subjects`]);
+//! - `baseline` with ids `lua` and `wasm`: the same on filters that do nothing
+//!   (`bench/guests/`), i.e. the harness's cost per request;
+//! - `op_<op>` with ids `lua/<N>` and `wasm/<N>`, N = 0 and the op's count: see [`ops`];
+//! - `startup` with ids `lua_load/<pair>`, `wasm_compile/<pair>`, `wasm_instantiate/<pair>`.
+//!
+//! Memory is measured once per pair (not timed): a fresh VM after start, and after 10,000
+//! requests of the pair's scenario (Lua after a full garbage collection, so growth means live
+//! data; Wasm linear memory, which never shrinks).
+//!
+//! Lua runs with the JIT on: bench VMs have no instruction budget ([`UNLIMITED_INSTRUCTIONS`]),
+//! because the budget's count hook turns LuaJIT's JIT off. Wasm runs on wasmtime with Cranelift
+//! at `OptLevel::Speed`; the harness's engine meters fuel (its budget), which stays on.
+//!
+//! [`UNLIMITED_INSTRUCTIONS`]: crate::harness::lua::UNLIMITED_INSTRUCTIONS
+
+pub mod ops;
+pub mod subjects;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use filterbench_reports::results::{
+    self, BenchSummary, Estimate, MachineInfo, MemoryBench, OperationBench, PairBench, StartupBench,
+};
+
+use crate::catalogue::Catalogue;
+use crate::corpus::Corpus;
+use crate::harness::driver::{LoadedPair, Side};
+use crate::harness::lua::LuaVm;
+use crate::harness::wasm::{WasmFilter, WasmVm};
+use crate::harness::{FilterError, FilterVm};
+
+use self::subjects::{GuestPair, PairSubjects, Subject};
+
+/// Requests run before the second memory reading.
+pub const MEMORY_REQUESTS: u64 = 10_000;
+
+/// Why a benchmark could not run. Each names the bench, filter or file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Project(#[from] crate::Error),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// A set-up check failed (the timed request would not do what it should).
+    #[error("bench {bench}: {message}")]
+    Check { bench: String, message: String },
+    /// Criterion's estimates could not be read.
+    #[error("{path}: {message}")]
+    Estimates { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unknown bench profile {0:?} (known: quick, default, full)")]
+    Profile(String),
+}
+
+/// How long and how tightly to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// For `filterbench all`: about 3 minutes in all, no criterion plots.
+    Quick,
+    /// What `cargo bench` runs: under 10 minutes on a 2-core machine.
+    Default,
+    /// Longer and tighter.
+    Full,
+}
+
+/// Criterion settings of a profile.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    warm_up: Duration,
+    measurement: Duration,
+    samples: usize,
+    resamples: usize,
+    plots: bool,
+    /// Measurement time of a module compile (tens to hundreds of ms each, flat sampling).
+    compile_measurement: Duration,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Default => "default",
+            Profile::Full => "full",
+        }
+    }
+
+    /// `FILTERBENCH_BENCH_PROFILE`, `default` when unset.
+    pub fn from_env() -> Result<Profile, Error> {
+        match std::env::var("FILTERBENCH_BENCH_PROFILE") {
+            Ok(name) => name.parse(),
+            Err(_) => Ok(Profile::Default),
+        }
+    }
+
+    fn settings(self) -> Settings {
+        let s = |warm_ms, measure_ms, samples, resamples, plots, compile_ms| Settings {
+            warm_up: Duration::from_millis(warm_ms),
+            measurement: Duration::from_millis(measure_ms),
+            samples,
+            resamples,
+            plots,
+            compile_measurement: Duration::from_millis(compile_ms),
+        };
+        match self {
+            // Calibrated on 2 noisy cores: 800 ms / 2.5 s / 40 samples took 10m07s in all.
+            Profile::Quick => s(200, 700, 15, 10_000, false, 700),
+            Profile::Default => s(500, 2000, 30, 50_000, true, 2000),
+            Profile::Full => s(3000, 10_000, 100, 100_000, true, 10_000),
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Profile, Error> {
+        match s {
+            "quick" => Ok(Profile::Quick),
+            "default" => Ok(Profile::Default),
+            "full" => Ok(Profile::Full),
+            other => Err(Error::Profile(other.to_string())),
+        }
+    }
+}
+
+/// Where criterion writes: `CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
+/// `<project>/target/criterion`.
+pub fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::project_root().join("target"));
+    target.join("criterion")
+}
+
+/// Everything the benches use, loaded and checked (every timed request is run once and its
+/// outcome checked before any timing starts).
+struct Plan {
+    pairs: Vec<PairSubjects>,
+    passthrough: GuestPair,
+    ops: GuestPair,
+}
+
+impl Plan {
+    fn load(only_pair: Option<&str>) -> Result<Plan, Error> {
+        let root = crate::project_root();
+        let catalogue = Catalogue::load(&root)?;
+        let mut pairs = Vec::new();
+        for pair in catalogue.select(only_pair)? {
+            let loaded = LoadedPair::load(&catalogue, pair)?;
+            let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+            pairs.push(PairSubjects::new(loaded, corpus)?);
+        }
+        let passthrough =
+            GuestPair::load(&root, subjects::PASSTHROUGH_LUA, subjects::PASSTHROUGH_WASM)?;
+        let ops = GuestPair::load(&root, subjects::OPS_LUA, subjects::OPS_WASM)?;
+        Ok(Plan {
+            pairs,
+            passthrough,
+            ops,
+        })
+    }
+
+    fn passthrough_subject(&self, side: Side) -> Result<Subject, Error> {
+        let mut s = self.passthrough.subject(
+            "baseline",
+            side,
+            serde_json::json!({}),
+            subjects::plain_request(),
+        )?;
+        subjects::check_passthrough(&mut s)?;
+        Ok(s)
+    }
+
+    fn op_subject(&self, op: &ops::Op, side: Side, n: u32) -> Result<Subject, Error> {
+        let mut s = self.ops.subject(
+            &format!("op_{}/{n}", op.id),
+            side,
+            ops::config(op, n),
+            subjects::plain_request(),
+        )?;
+        subjects::check_op(&mut s, op, n)?;
+        Ok(s)
+    }
+}
+
+const SIDES: [Side; 2] = [Side::Lua, Side::Wasm];
+
+/// Times one subject in `group` under `id`.
+fn bench_subject<M: criterion::measurement::Measurement<Value = Duration>>(
+    group: &mut BenchmarkGroup<'_, M>,
+    id: BenchmarkId,
+    subject: &mut Subject,
+) {
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            black_box(subject.request_or_panic());
+        })
+    });
+}
+
+/// Runs every benchmark (all pairs, or only `only_pair`; the baseline, the ops and their
+/// summary always run), then writes `reports/results/bench/summary.json` and returns it.
+pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Error> {
+    let settings = profile.settings();
+    let plan = Plan::load(only_pair)?;
+    let out = criterion_dir();
+    let mut c = Criterion::default()
+        .output_directory(&out)
+        .warm_up_time(settings.warm_up)
+        .measurement_time(settings.measurement)
+        .sample_size(settings.samples)
+        .nresamples(settings.resamples);
+    if !settings.plots {
+        c = c.without_plots();
+    }
+
+    // The harness's own cost first: it is the yardstick for everything else.
+    {
+        let mut subjects = SIDES
+            .iter()
+            .map(|&side| plan.passthrough_subject(side))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut group = c.benchmark_group("baseline");
+        for (side, s) in SIDES.iter().zip(&mut subjects) {
+            bench_subject(&mut group, BenchmarkId::from_parameter(side.name()), s);
+        }
+        group.finish();
+        for s in &mut subjects {
+            subjects::check_passthrough(s)?;
+        }
+    }
+
+    for p in &plan.pairs {
+        let name = &p.loaded.pair.name;
+        let mut lua = p.subject(Side::Lua)?;
+        let mut wasm = p.subject(Side::Wasm)?;
+        let mut group = c.benchmark_group(name.as_str());
+        if p.body_len() > 0 {
+            group.throughput(Throughput::Bytes(p.body_len() as u64));
+        }
+        bench_subject(&mut group, BenchmarkId::from_parameter("lua"), &mut lua);
+        bench_subject(&mut group, BenchmarkId::from_parameter("wasm"), &mut wasm);
+        group.finish();
+        p.recheck(&mut lua, &mut wasm)?;
+    }
+
+    for op in &ops::OPS {
+        let mut group = c.benchmark_group(format!("op_{}", op.id));
+        for side in SIDES {
+            for n in [0, op.n] {
+                let mut s = plan.op_subject(op, side, n)?;
+                bench_subject(&mut group, BenchmarkId::new(side.name(), n), &mut s);
+                subjects::check_op(&mut s, op, n)?;
+            }
+        }
+        group.finish();
+    }
+
+    {
+        let mut group = c.benchmark_group("startup");
+        for p in &plan.pairs {
+            startup_benches(&mut group, p, &settings)?;
+        }
+        group.finish();
+    }
+
+    let memory = plan
+        .pairs
+        .iter()
+        .map(|p| memory(p, MEMORY_REQUESTS))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    c.final_summary();
+    let summary = summary(&out, profile, &plan, memory)?;
+    let path = results::bench_summary_path(&results::results_dir(&crate::project_root()));
+    results::write_json_atomically(&path, &summary).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    println!("{}", table(&summary));
+    println!("summary written to {}", path.display());
+    Ok(summary)
+}
+
+/// Times `f` per call, excluding the drop of what it returns (a whole VM).
+fn time_each<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        let made = black_box(f());
+        total += start.elapsed();
+        drop(made);
+    }
+    total
+}
+
+fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
+    group: &mut BenchmarkGroup<'_, M>,
+    p: &PairSubjects,
+    settings: &Settings,
+) -> Result<(), Error> {
+    let name = p.loaded.pair.name.as_str();
+    let env = subjects::bench_env(p.loaded.pair.config_json());
+    let lua = &p.loaded.lua;
+    let wasm = &p.loaded.wasm;
+    // Every body is run once untimed first, so a failure is an error here, not a panic inside
+    // criterion.
+    lua.vm(env.clone())?;
+    wasm.vm(env.clone())?;
+    let bytes = wasm_bytes(name)?;
+    WasmFilter::compile(name, &bytes)?;
+
+    group.sampling_mode(SamplingMode::Auto);
+    group.measurement_time(settings.measurement);
+    group.sample_size(settings.samples);
+    group.bench_function(BenchmarkId::new("lua_load", name), |b| {
+        b.iter_custom(|iters| time_each(iters, || lua.vm(env.clone()).expect("checked above")))
+    });
+    group.bench_function(BenchmarkId::new("wasm_instantiate", name), |b| {
+        b.iter_custom(|iters| time_each(iters, || wasm.vm(env.clone()).expect("checked above")))
+    });
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(settings.compile_measurement);
+    group.bench_function(BenchmarkId::new("wasm_compile", name), |b| {
+        b.iter_custom(|iters| {
+            time_each(iters, || {
+                WasmFilter::compile(name, &bytes).expect("checked above")
+            })
+        })
+    });
+    group.sampling_mode(SamplingMode::Auto);
+    group.measurement_time(settings.measurement);
+    group.sample_size(settings.samples);
+    Ok(())
+}
+
+fn wasm_bytes(pair: &str) -> Result<Vec<u8>, Error> {
+    let catalogue = Catalogue::load(&crate::project_root())?;
+    Ok(catalogue.wasm_module(pair)?)
+}
+
+/// Memory of a fresh VM of each twin, and after `requests` requests of the pair's scenario.
+pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
+    let env = subjects::bench_env(p.loaded.pair.config_json());
+    let mut lua_env = p.loaded.corpus_env(&p.corpus);
+    lua_env.clock = env.clock.clone();
+    lua_env.limits = env.limits;
+    let wasm_env = lua_env.clone();
+    let exchange = crate::harness::Exchange::from_scenario(&p.scenario);
+    let step = p.loaded.pair.config_json()["window_seconds"].as_u64();
+
+    let mut lua: LuaVm = p.loaded.lua.vm(lua_env.clone())?;
+    let lua_used = |vm: &LuaVm| -> u64 {
+        // A full collection (twice: finalisers) so that the reading is live data, not garbage.
+        let _ = vm.lua().gc_collect();
+        let _ = vm.lua().gc_collect();
+        vm.memory_bytes() as u64
+    };
+    let lua_after_start_bytes = lua_used(&lua);
+    let mut wasm: WasmVm = p.loaded.wasm.vm(wasm_env.clone())?;
+    let wasm_after_start_bytes = wasm.memory_bytes() as u64;
+    for (vm, env) in [
+        (&mut lua as &mut dyn FilterVm, &lua_env),
+        (&mut wasm as &mut dyn FilterVm, &wasm_env),
+    ] {
+        for _ in 0..requests {
+            if let Some(s) = step {
+                env.clock.advance(Duration::from_secs(s));
+            }
+            vm.run(&exchange)?;
+            let mut logs = env.logs.lock().unwrap();
+            if logs.len() >= subjects::LOG_TRIM {
+                logs.clear();
+            }
+        }
+    }
+    Ok(MemoryBench {
+        pair: p.loaded.pair.name.clone(),
+        requests,
+        lua_after_start_bytes,
+        lua_after_requests_bytes: lua_used(&lua),
+        wasm_after_start_bytes,
+        wasm_after_requests_bytes: wasm.memory_bytes() as u64,
+    })
+}
+
+/// Criterion's estimate of one benchmark: the median and its 95% interval, from
+/// `<out>/<group>/<id>/new/estimates.json`.
+pub fn read_estimate(out: &Path, group: &str, id: &str) -> Result<Estimate, Error> {
+    let path = out.join(group).join(id).join("new").join("estimates.json");
+    let bad = |message: String| Error::Estimates {
+        path: path.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let median = &v["median"];
+    let num = |x: &serde_json::Value, what: &str| {
+        x.as_f64()
+            .ok_or_else(|| bad(format!("no number at median.{what}")))
+    };
+    Ok(Estimate {
+        median_ns: num(&median["point_estimate"], "point_estimate")?,
+        ci_low_ns: num(
+            &median["confidence_interval"]["lower_bound"],
+            "confidence_interval.lower_bound",
+        )?,
+        ci_high_ns: num(
+            &median["confidence_interval"]["upper_bound"],
+            "confidence_interval.upper_bound",
+        )?,
+    })
+}
+
+fn summary(
+    out: &Path,
+    profile: Profile,
+    plan: &Plan,
+    memory: Vec<MemoryBench>,
+) -> Result<BenchSummary, Error> {
+    let pair_bench = |group: &str| -> Result<PairBench, Error> {
+        Ok(PairBench {
+            pair: group.to_string(),
+            lua: read_estimate(out, group, "lua")?,
+            wasm: read_estimate(out, group, "wasm")?,
+        })
+    };
+    let pairs = plan
+        .pairs
+        .iter()
+        .map(|p| pair_bench(&p.loaded.pair.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let operations = ops::OPS
+        .iter()
+        .map(|op| {
+            let group = format!("op_{}", op.id);
+            let side = |side: &str| -> Result<Estimate, Error> {
+                let with = read_estimate(out, &group, &format!("{side}/{}", op.n))?;
+                let without = read_estimate(out, &group, &format!("{side}/0"))?;
+                Ok(ops::per_op(&with, &without, op.n))
+            };
+            Ok(OperationBench {
+                op: op.id.to_string(),
+                description: op.description.to_string(),
+                claimed_lua_ns: op.claimed_lua_ns,
+                claimed_wasm_ns: op.claimed_wasm_ns,
+                lua: side("lua")?,
+                wasm: side("wasm")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let startup = plan
+        .pairs
+        .iter()
+        .map(|p| {
+            let name = &p.loaded.pair.name;
+            Ok(StartupBench {
+                pair: name.clone(),
+                lua_load: read_estimate(out, "startup", &format!("lua_load/{name}"))?,
+                wasm_compile: read_estimate(out, "startup", &format!("wasm_compile/{name}"))?,
+                wasm_instantiate: read_estimate(
+                    out,
+                    "startup",
+                    &format!("wasm_instantiate/{name}"),
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(BenchSummary {
+        schema_version: results::BENCH_SCHEMA,
+        created_ms: results::now_ms(),
+        profile: profile.name().to_string(),
+        machine: MachineInfo::probe(),
+        pairs,
+        operations,
+        startup,
+        memory,
+        baseline: Some(pair_bench("baseline")?),
+    })
+}
+
+/// The summary as plain-text tables.
+pub fn table(s: &BenchSummary) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let ns = |e: &Estimate| format!("{:.0}", e.median_ns);
+    let _ = writeln!(
+        t,
+        "\nper request (median ns)      lua       wasm   wasm/lua"
+    );
+    for p in s.baseline.iter().chain(&s.pairs) {
+        let name = if s.baseline.as_ref() == Some(p) {
+            "(baseline)"
+        } else {
+            p.pair.as_str()
+        };
+        let _ = writeln!(
+            t,
+            "{name:<22} {:>10} {:>10} {:>10.2}",
+            ns(&p.lua),
+            ns(&p.wasm),
+            p.wasm.median_ns / p.lua.median_ns
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nper operation (ns)   claimed lua  claimed wasm   lua [95% CI]            wasm [95% CI]"
+    );
+    for o in &s.operations {
+        let ci = |e: &Estimate| {
+            format!(
+                "{:.1} [{:.1}, {:.1}]",
+                e.median_ns, e.ci_low_ns, e.ci_high_ns
+            )
+        };
+        let _ = writeln!(
+            t,
+            "{:<20} {:>11.0} {:>13.0}   {:<23} {}",
+            o.op,
+            o.claimed_lua_ns,
+            o.claimed_wasm_ns,
+            ci(&o.lua),
+            ci(&o.wasm)
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nstart-up (median us)   lua load   wasm compile   wasm instantiate"
+    );
+    for p in &s.startup {
+        let us = |e: &Estimate| e.median_ns / 1000.0;
+        let _ = writeln!(
+            t,
+            "{:<20} {:>10.1} {:>14.1} {:>18.1}",
+            p.pair,
+            us(&p.lua_load),
+            us(&p.wasm_compile),
+            us(&p.wasm_instantiate)
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nmemory (KiB)       lua start  lua after N  wasm start  wasm after N   (N requests)"
+    );
+    for m in &s.memory {
+        let kib = |b: u64| b as f64 / 1024.0;
+        let _ = writeln!(
+            t,
+            "{:<16} {:>11.1} {:>12.1} {:>11.1} {:>13.1}   ({})",
+            m.pair,
+            kib(m.lua_after_start_bytes),
+            kib(m.lua_after_requests_bytes),
+            kib(m.wasm_after_start_bytes),
+            kib(m.wasm_after_requests_bytes),
+            m.requests
+        );
+    }
+    t
+}
+
+/// Every benchmark body once, untimed, with its checks (what `cargo test` and a bench binary in
+/// test mode run): the pairs (all, or only `only_pair`), the baseline, the ops (with and
+/// without repetitions), the start-up bodies and a short memory run. Writes nothing.
+pub fn smoke(only_pair: Option<&str>, memory_requests: u64) -> Result<Vec<MemoryBench>, Error> {
+    let plan = Plan::load(only_pair)?;
+    for side in SIDES {
+        let mut s = plan.passthrough_subject(side)?;
+        black_box(s.request()?);
+        for op in &ops::OPS {
+            for n in [0, op.n] {
+                let mut s = plan.op_subject(op, side, n)?;
+                black_box(s.request()?);
+            }
+        }
+    }
+    let mut memories = Vec::new();
+    for p in &plan.pairs {
+        let mut lua = p.subject(Side::Lua)?;
+        let mut wasm = p.subject(Side::Wasm)?;
+        black_box(lua.request()?);
+        black_box(wasm.request()?);
+        p.recheck(&mut lua, &mut wasm)?;
+        let env = subjects::bench_env(p.loaded.pair.config_json());
+        p.loaded.lua.vm(env.clone())?;
+        p.loaded.wasm.vm(env)?;
+        memories.push(memory(p, memory_requests)?);
+    }
+    Ok(memories)
+}

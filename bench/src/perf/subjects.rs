@@ -1,0 +1,359 @@
+//! What the benches time, set up outside the timed part and checked before and after timing:
+//! a [`Subject`] is one VM (Lua state or Wasm VM) with the one request it runs again and again.
+//!
+//! The VM is re-used across iterations, as a worker's VM is in Envoy, so per-worker state
+//! persists. To keep iterations equal: the clock is pinned (no timer ticks, no window changes),
+//! except that a pair whose configuration has `window_seconds` (rate_limit) moves the clock on by
+//! one window per request, so every request is the first of a new window (the allowed path, and
+//! the per-client table does not grow); the log lines a filter writes are dropped every
+//! [`LOG_TRIM`] requests so the log does not grow without bound.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::catalogue::Pair;
+use crate::corpus::{Corpus, Scenario};
+use crate::harness::driver::{LoadedPair, Side};
+use crate::harness::lua::{LuaFilter, UNLIMITED_INSTRUCTIONS};
+use crate::harness::wasm::WasmFilter;
+use crate::harness::{Clock, Env, Exchange, FilterError, FilterVm};
+use crate::outcome::{check_expect, Diff, Outcome};
+
+use super::ops::{self, Op};
+use super::Error;
+
+/// Log lines kept before they are dropped.
+pub const LOG_TRIM: usize = 4096;
+
+/// The bench-only pass-through filters (the harness's own cost) and the per-operation filters.
+pub const PASSTHROUGH_LUA: &str = "bench/guests/passthrough.lua";
+pub const PASSTHROUGH_WASM: &str = "bench_passthrough";
+pub const OPS_LUA: &str = "bench/guests/ops.lua";
+pub const OPS_WASM: &str = "bench_ops";
+
+/// The environment of a benchmarked VM: the given configuration, a pinned clock, no
+/// instruction budget (LuaJIT's JIT is on only without the budget hook: see
+/// [`UNLIMITED_INSTRUCTIONS`]; the Wasm engine still meters fuel, it just never runs out).
+pub fn bench_env(config: serde_json::Value) -> Env {
+    let mut env = Env::new(config);
+    env.clock = Clock::pinned(SystemTime::now());
+    env.limits.instructions = UNLIMITED_INSTRUCTIONS;
+    env
+}
+
+/// One VM and the request it runs.
+pub struct Subject {
+    /// `<bench>/<side>`, for messages.
+    pub label: String,
+    vm: Box<dyn FilterVm>,
+    exchange: Exchange,
+    env: Env,
+    clock_step: Option<Duration>,
+    /// The last outcome; the host overwrites it in place (see [`FilterVm::run_into`]).
+    outcome: Outcome,
+}
+
+impl Subject {
+    pub fn new(label: String, vm: Box<dyn FilterVm>, exchange: Exchange, env: Env) -> Subject {
+        Subject {
+            label,
+            vm,
+            exchange,
+            env,
+            clock_step: None,
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// The timed unit: one full request through every callback of the filter, its outcome
+    /// built (into the previous one's strings).
+    #[inline]
+    pub fn request(&mut self) -> Result<&Outcome, FilterError> {
+        if let Some(step) = self.clock_step {
+            self.env.clock.advance(step);
+        }
+        let result = self.vm.run_into(&self.exchange, &mut self.outcome);
+        {
+            let mut logs = self.env.logs.lock().unwrap();
+            if logs.len() >= LOG_TRIM {
+                logs.clear();
+            }
+        }
+        result.map(|()| &self.outcome)
+    }
+
+    /// [`Subject::request`] for the timed loop: a filter error there is a broken benchmark.
+    #[inline]
+    pub fn request_or_panic(&mut self) -> &Outcome {
+        if let Err(e) = self.request() {
+            panic!("{}: {e}", self.label);
+        }
+        &self.outcome
+    }
+
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    /// The clock's now, ms (for checking time-stamped outcomes).
+    pub fn now_ms(&self) -> u64 {
+        self.env.clock.now_ms()
+    }
+
+    /// Bytes the VM holds now.
+    pub fn memory_bytes(&self) -> usize {
+        self.vm.memory_bytes()
+    }
+}
+
+/// A pair's benchmark: its twins loaded, and the scenario both run.
+pub struct PairSubjects {
+    pub loaded: LoadedPair,
+    pub corpus: Corpus,
+    /// The corpus scenario that is timed.
+    pub scenario: Scenario,
+}
+
+impl PairSubjects {
+    /// Chooses the representative request: the first corpus scenario (without `before`
+    /// requests) that reaches the upstream and passes on fresh bench VMs of both twins (their
+    /// outcomes equal, the scenario's expectations met); else the first that passes at all.
+    pub fn new(loaded: LoadedPair, corpus: Corpus) -> Result<PairSubjects, Error> {
+        let candidates = corpus
+            .scenarios
+            .iter()
+            .filter(|s| s.before == 0 && s.expect.upstream_reached)
+            .chain(corpus.scenarios.iter().filter(|s| s.before == 0));
+        let mut failures = Vec::new();
+        for scenario in candidates {
+            let mut lua = subject(&loaded, &corpus, scenario, Side::Lua)?;
+            let mut wasm = subject(&loaded, &corpus, scenario, Side::Wasm)?;
+            match check_pair_once(&loaded.pair, scenario, &mut lua, &mut wasm) {
+                Ok(()) => {
+                    return Ok(PairSubjects {
+                        scenario: scenario.clone(),
+                        loaded,
+                        corpus,
+                    })
+                }
+                Err(message) => failures.push(format!("{}: {message}", scenario.name)),
+            }
+        }
+        Err(Error::Check {
+            bench: loaded.pair.name.clone(),
+            message: format!(
+                "no corpus scenario of {} passes on both twins in the bench set-up: {}",
+                corpus.path.display(),
+                failures.join("; ")
+            ),
+        })
+    }
+
+    /// A fresh VM of one twin, ready to run the chosen scenario.
+    pub fn subject(&self, side: Side) -> Result<Subject, Error> {
+        subject(&self.loaded, &self.corpus, &self.scenario, side)
+    }
+
+    /// Runs the scenario once more on the (already used) VMs and checks it still passes: a VM
+    /// that failed or changed path during timing would have been timed on the wrong path.
+    pub fn recheck(&self, lua: &mut Subject, wasm: &mut Subject) -> Result<(), Error> {
+        check_pair_once(&self.loaded.pair, &self.scenario, lua, wasm).map_err(|message| {
+            Error::Check {
+                bench: self.loaded.pair.name.clone(),
+                message: format!("after timing, scenario {}: {message}", self.scenario.name),
+            }
+        })
+    }
+
+    pub fn body_len(&self) -> usize {
+        self.scenario.body_bytes().len()
+    }
+}
+
+fn subject(
+    loaded: &LoadedPair,
+    corpus: &Corpus,
+    scenario: &Scenario,
+    side: Side,
+) -> Result<Subject, Error> {
+    let mut env = loaded.corpus_env(corpus);
+    let bench = bench_env(env.config.clone());
+    env.clock = bench.clock;
+    env.limits = bench.limits;
+    let vm = loaded.vm(side, env.clone())?;
+    let mut s = Subject::new(
+        format!("{}/{}", loaded.pair.name, side.name()),
+        vm,
+        Exchange::from_scenario(scenario),
+        env,
+    );
+    s.clock_step = window_step(&loaded.pair);
+    Ok(s)
+}
+
+/// One window of a windowed limiter's configuration (`window_seconds`), if the pair has one.
+fn window_step(pair: &Pair) -> Option<Duration> {
+    let seconds = pair.config_json().get("window_seconds")?.as_u64()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// One request on each side: both succeed, their normalised outcomes are equal, and both meet
+/// the scenario's expectations.
+fn check_pair_once(
+    pair: &Pair,
+    scenario: &Scenario,
+    lua: &mut Subject,
+    wasm: &mut Subject,
+) -> Result<(), String> {
+    let sent = lua.now_ms();
+    let lo = lua.request().map_err(|e| format!("lua: {e}"))?.clone();
+    let wo = wasm.request().map_err(|e| format!("wasm: {e}"))?.clone();
+    let diff = Diff::between(
+        &lo.normalised(&pair.normalise, &scenario.headers),
+        &wo.normalised(&pair.normalise, &scenario.headers),
+    );
+    if !diff.is_empty() {
+        return Err(format!("Lua and Wasm differ: {:?}", diff.lines));
+    }
+    for (side, outcome, sent) in [("lua", &lo, sent), ("wasm", &wo, wasm.now_ms())] {
+        let misses = check_expect(&scenario.expect, outcome, sent);
+        if !misses.is_empty() {
+            return Err(format!("{side}: {}", misses.join("; ")));
+        }
+    }
+    Ok(())
+}
+
+/// A bench-only filter pair (pass-through, ops), loaded from `bench/guests/`.
+pub struct GuestPair {
+    pub lua: LuaFilter,
+    pub wasm: WasmFilter,
+}
+
+impl GuestPair {
+    pub fn load(root: &Path, lua: &str, wasm: &str) -> Result<GuestPair, Error> {
+        let lua_path = root.join(lua);
+        let source = std::fs::read_to_string(&lua_path).map_err(|source| {
+            Error::Project(crate::Error::Io {
+                path: lua_path.clone(),
+                source,
+            })
+        })?;
+        let name = Path::new(lua)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(lua);
+        let lua = LuaFilter::load(name, &source)
+            .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+        let wasm_path = crate::wasm_dir().join(format!("{wasm}.wasm"));
+        let bytes = std::fs::read(&wasm_path).map_err(|source| {
+            Error::Project(crate::Error::Io {
+                path: wasm_path.clone(),
+                source,
+            })
+        })?;
+        let wasm = WasmFilter::compile(wasm, &bytes)
+            .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
+        Ok(GuestPair { lua, wasm })
+    }
+
+    pub fn subject(
+        &self,
+        label: &str,
+        side: Side,
+        config: serde_json::Value,
+        exchange: Exchange,
+    ) -> Result<Subject, Error> {
+        let env = bench_env(config);
+        let vm: Box<dyn FilterVm> = match side {
+            Side::Lua => Box::new(self.lua.vm(env.clone())?),
+            Side::Wasm => Box::new(self.wasm.vm(env.clone())?),
+        };
+        Ok(Subject::new(
+            format!("{label}/{}", side.name()),
+            vm,
+            exchange,
+            env,
+        ))
+    }
+}
+
+/// The request of the baseline and the ops benches: a plain GET as a browser-ish client sends it.
+pub fn plain_request() -> Exchange {
+    let header = |n: &str, v: &str| (n.to_string(), v.to_string());
+    Exchange {
+        method: "GET".into(),
+        path: ops::PATH.into(),
+        headers: vec![
+            header("host", "filterbench.test"),
+            header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) filterbench"),
+            header("accept", "application/json"),
+            header("x-request-id", "0f4c8a2e-bench-0000-0000-000000000001"),
+            header(ops::READ_HEADER, ops::READ_VALUE),
+        ],
+        body: Vec::new(),
+        upstream: crate::corpus::UpstreamReply {
+            status: 200,
+            headers: vec![header("content-type", "application/json")],
+            body: Some(r#"{"items":[]}"#.into()),
+        },
+    }
+}
+
+/// The pass-through subjects: the outcome must be the plain request passed on unchanged.
+pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
+    let outcome = subject.request()?.clone();
+    let fail = |message: String| Error::Check {
+        bench: subject.label.clone(),
+        message,
+    };
+    let upstream = outcome.upstream.as_ref().ok_or_else(|| {
+        fail(format!(
+            "the request did not reach the upstream: {outcome:?}"
+        ))
+    })?;
+    if outcome.status != 200 || upstream.path != ops::PATH {
+        return Err(fail(format!("not passed through unchanged: {outcome:?}")));
+    }
+    Ok(())
+}
+
+/// The ops subjects: `x-bench-result` says what the last repetition produced, and a header set
+/// is visible upstream exactly when the op ran.
+pub fn check_op(subject: &mut Subject, op: &Op, n: u32) -> Result<(), Error> {
+    let outcome = subject.request()?.clone();
+    let fail = |message: String| Error::Check {
+        bench: subject.label.clone(),
+        message,
+    };
+    let upstream = outcome.upstream.as_ref().ok_or_else(|| {
+        fail(format!(
+            "the request did not reach the upstream: {outcome:?}"
+        ))
+    })?;
+    let value = |name: &str| {
+        upstream
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let expected = ops::expected_result(op, n);
+    if value(ops::RESULT_HEADER) != Some(expected.as_str()) {
+        return Err(fail(format!(
+            "{} is {:?}, expected {expected:?} ({} x{n})",
+            ops::RESULT_HEADER,
+            value(ops::RESULT_HEADER),
+            op.id
+        )));
+    }
+    let set = value(ops::SET_HEADER);
+    let want_set = (op.id == "header_set" && n > 0).then_some(ops::SET_VALUE);
+    if set != want_set {
+        return Err(fail(format!(
+            "{} is {set:?}, expected {want_set:?}",
+            ops::SET_HEADER
+        )));
+    }
+    Ok(())
+}
