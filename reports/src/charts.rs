@@ -75,7 +75,7 @@ pub struct Chart {
     /// For a line chart: the x position of each category (e.g. worker counts); `None` for bars.
     pub x_positions: Option<Vec<f64>>,
     pub series: Vec<Series>,
-    /// A labelled horizontal line, e.g. ratio 1 = "equal speed".
+    /// A horizontal line at a value, labelled in the legend, e.g. ratio 1 = "equal speed".
     pub reference: Option<(f64, &'static str)>,
 }
 
@@ -112,11 +112,16 @@ fn axis_num(v: f64) -> String {
     }
 }
 
-/// The title and legend across the top of a chart.
+/// The colour of a chart's reference line and its legend entry.
+const REFERENCE_COLOR: RGBColor = RGBColor(192, 57, 43);
+
+/// The title and legend across the top of a chart; the legend ends with the reference line, if
+/// there is one (in the legend its label never collides with a bar).
 fn header<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     series: &[Series],
+    reference: Option<&str>,
 ) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let title_style = TextStyle::from((FONT, 22).into_font()).pos(Pos::new(HPos::Left, VPos::Top));
@@ -130,6 +135,18 @@ fn header<DB: DrawingBackend>(
         root.draw(&Text::new(s.name.clone(), (x + 17, 44), style))
             .map_err(e)?;
         x += 30 + 9 * s.name.chars().count() as i32;
+    }
+    if let Some(text) = reference {
+        root.draw(&PathElement::new(
+            vec![(x, 44), (x + 16, 44)],
+            REFERENCE_COLOR.stroke_width(2),
+        ))
+        .map_err(e)?;
+        let style = TextStyle::from((FONT, 16).into_font())
+            .color(&REFERENCE_COLOR)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        root.draw(&Text::new(text.to_string(), (x + 21, 44), style))
+            .map_err(e)?;
     }
     Ok(())
 }
@@ -166,7 +183,7 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
     root.fill(&WHITE).map_err(e)?;
-    header(&root, &c.title, &c.series)?;
+    header(&root, &c.title, &c.series, c.reference.map(|r| r.1))?;
     let n = c.categories.len().max(1) as f64;
     let (lo, hi) = value_range(&c.series);
     let y_fmt = |v: &f64| axis_num(*v);
@@ -200,18 +217,12 @@ fn draw_bars(svg: &mut String, c: &Chart) -> Result<(), String> {
             )))
             .map_err(e)?;
     }
-    if let Some((y, text)) = c.reference {
+    if let Some((y, _)) = c.reference {
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(-0.5, y), (n - 0.5, y)],
-                RGBColor(192, 57, 43).stroke_width(2),
+                REFERENCE_COLOR.stroke_width(2),
             )))
-            .map_err(e)?;
-        let (px, py) = chart.backend_coord(&(n - 0.5, y));
-        let style = TextStyle::from((FONT, 14).into_font())
-            .color(&RGBColor(192, 57, 43))
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
-        root.draw(&Text::new(text.to_string(), (px - 4, py - 3), style))
             .map_err(e)?;
     }
     let k = c.series.len().max(1) as f64;
@@ -315,7 +326,7 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
     root.fill(&WHITE).map_err(e)?;
-    header(&root, &c.title, &c.series)?;
+    header(&root, &c.title, &c.series, c.reference.map(|r| r.1))?;
     let x_lo = positions.iter().copied().fold(f64::INFINITY, f64::min);
     let x_hi = positions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (x_lo, x_hi) = if x_lo.is_finite() && x_hi > x_lo {
@@ -408,7 +419,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
     let mut rows = Vec::new();
     walk(&TREE, 0, None, true, path, leaf, &mut rows);
 
-    const INDENT: usize = 54;
+    const INDENT: usize = 62;
     const ROW: usize = 30;
     const LINE: usize = 15;
     const CHARS_PER_LINE: usize = 96;

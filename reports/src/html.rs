@@ -31,7 +31,7 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #d
 table{border-collapse:collapse;margin:.8em 0;background:#fff}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#eef1f5}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .verdict-migrate{color:#0a6b2d;font-weight:600}
 .verdict-keep_lua{color:#8a1c1c;font-weight:600}
 .verdict-migrate_if_capability_needed{color:#8a5a00;font-weight:600}

@@ -1036,7 +1036,7 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
                 id: "claims",
                 title: "How many times faster Wasm is than Lua, claimed vs measured".into(),
                 x_desc: "operation".into(),
-                y_desc: "Lua time ÷ Wasm time (above 1: Wasm faster)".into(),
+                y_desc: "Lua time ÷ Wasm time".into(),
                 categories: ops.iter().map(|o| o.op.clone()).collect(),
                 x_positions: None,
                 series: vec![
@@ -1051,7 +1051,7 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
                         checks.iter().map(|c| c.measured_ratio).collect(),
                     ),
                 ],
-                reference: Some((1.0, "1 = equal speed")),
+                reference: Some((1.0, "1 = equal speed; above: Wasm faster")),
             })?);
             if let Some(s) = &results.bench {
                 b.push_str(&html::note(&format!(

@@ -288,3 +288,40 @@ pub fn names_in(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// [`write_all`] plus a fifth pair, `body_transform`: a data-processing filter whose Wasm twin is
+/// slower, so the site shows all three verdicts (`migrate_if_capability_needed` too).
+pub fn write_all_verdicts(root: &Path) -> SiteInput {
+    const PAIR: &str = "body_transform";
+    let mut input = write_all(root);
+    let results = &input.results_dir;
+    let mut summary = bench();
+    summary.pairs.push(PairBench {
+        pair: PAIR.into(),
+        lua: est(7_000.0),
+        wasm: est(9_500.0),
+    });
+    write_json_atomically(&bench_summary_path(results), &summary).unwrap();
+    let envoy = VerifyRecord {
+        schema_version: VERIFY_SCHEMA,
+        mode: "envoy".into(),
+        envoy_version: Some("1.40.0".into()),
+        created_ms: 1_709_251_200_000,
+        pairs: ["add_header", "jwt_auth", "custom_metrics", PAIR]
+            .into_iter()
+            .map(|p| verify_pair(p, true, vec![]))
+            .collect(),
+    };
+    write_json_atomically(&verify_path(results, "envoy"), &envoy).unwrap();
+    write_json_atomically(&load_path(results, PAIR), &load(PAIR, 100.0, 130.0, 145.0)).unwrap();
+    input.pairs.push(PairInput {
+        name: PAIR.into(),
+        description: "Rewrites JSON bodies.".into(),
+        needs: Needs {
+            data_processing: true,
+            ..Needs::default()
+        },
+        traits: vec![],
+    });
+    input
+}
