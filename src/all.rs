@@ -132,8 +132,7 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     let t = Instant::now();
     let only = (pairs.len() == 1).then(|| names[0]);
-    let summary = perf::run(profile, only).context("in-process benches")?;
-    println!("{}", perf::table(&summary));
+    perf::run(profile, only).context("in-process benches")?;
     println!("  benches done ({})", elapsed(t));
 
     let spec = load_spec(args.full);
@@ -165,7 +164,7 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
         })?;
         let out = load_path(&results_dir(root), &p.name);
         write_json_atomically(&out, &result)?;
-        bar.println(format!(
+        let line = format!(
             "  {}: {}",
             p.name,
             result
@@ -178,7 +177,12 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join(", "))
                 .unwrap_or_default()
-        ));
+        );
+        if bar.is_hidden() {
+            println!("{line}");
+        } else {
+            bar.println(line);
+        }
         bar.inc(1);
         if result.partial || stop.load(Ordering::SeqCst) {
             interrupted = true;

@@ -103,8 +103,7 @@ struct BenchArgs {
 fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     use filterbench_bench::perf;
     let profile: perf::Profile = args.profile.parse()?;
-    let summary = perf::run(profile, args.pair.as_deref())?;
-    println!("{}", perf::table(&summary));
+    perf::run(profile, args.pair.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -62,10 +62,6 @@ pub fn pair_inputs(catalogue: &Catalogue) -> Vec<PairInput> {
                     ("custom metrics".into(), yes_no(p.traits.custom_metrics)),
                     ("state across requests".into(), yes_no(p.traits.state)),
                     ("change frequency".into(), frequency.into()),
-                    (
-                        "capability Lua lacks".into(),
-                        p.capability_gap.clone().unwrap_or_else(|| "none".into()),
-                    ),
                 ],
             }
         })

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use filterbench_bench::corpus::Corpus;
+use filterbench_bench::corpus::{Corpus, Scenario};
 use filterbench_bench::{Catalogue, Pair};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Variant};
@@ -131,8 +131,11 @@ pub struct Machine {
 
 impl Machine {
     pub fn probe() -> Machine {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
+        // Online CPUs, not this thread's affinity (the caller may be pinned already).
+        // SAFETY: sysconf has no preconditions.
+        let cpus = usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) })
+            .ok()
+            .filter(|&n| n > 0)
             .unwrap_or(1);
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
@@ -215,13 +218,26 @@ pub fn memory_of(envoy: &Envoy) -> Memory {
     memory
 }
 
-/// The request mix of a pair: every scenario's request, except those that only exist to make
-/// the auth service slow or drop the connection (they measure timeouts, not the filter).
+/// The request mix of a pair: the requests its filter lets through to the upstream, so that the
+/// baseline (which forwards everything) does the same upstream work and the difference between
+/// the variants is the filter's own cost (a mix with denied requests would make an auth filter
+/// look faster than no filter at all: a local 403 is cheaper than a trip upstream). Scenarios
+/// that only exist to make the auth service slow or drop the connection are left out (they
+/// measure timeouts, not the filter). A pair without any forwarded scenario uses all the others.
 pub fn request_mix(corpus: &Corpus) -> Vec<SendRequest> {
-    corpus
+    let usable: Vec<&Scenario> = corpus
         .scenarios
         .iter()
         .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
+        .collect();
+    let forwarded: Vec<&Scenario> = usable
+        .iter()
+        .copied()
+        .filter(|s| s.expect.upstream_reached)
+        .collect();
+    let chosen = if forwarded.is_empty() { usable } else { forwarded };
+    chosen
+        .into_iter()
         .map(|s| SendRequest {
             method: s.method.clone(),
             path: s.path.clone(),

@@ -673,12 +673,16 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
                         percentiles(lua)[i],
                         percentiles(wasm)[i],
                     )
-                    .map_or("n/a (Lua adds no measurable overhead)".to_string(), |p| {
-                        format!("{p:+.1}%")
+                    .map_or("Lua adds no measurable overhead here".to_string(), |p| {
+                        if p >= 0.0 {
+                            format!("Wasm cuts the filter's overhead by {p:.1}%")
+                        } else {
+                            format!("Wasm adds {:.1}% more overhead than Lua", -p)
+                        }
                     })
                 };
                 b.push_str(&html::para(&format!(
-                    "Wasm cuts the filter's overhead by {} at p50 and {} at p99 (negative: Wasm adds more than Lua). \
+                    "At p50: {}. At p99: {}. \
                      Maximum latency: baseline {} µs, Lua {} µs, Wasm {} µs.",
                     red(0),
                     red(2),
