@@ -104,7 +104,11 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let mut in_process = Vec::new();
     for p in &pairs {
-        in_process.extend(crate::verify_in_process_reports(&catalogue, Some(&p.name), false)?);
+        in_process.extend(crate::verify_in_process_reports(
+            &catalogue,
+            Some(&p.name),
+            false,
+        )?);
     }
     report::save_verify(root, "in_process", None, &in_process)?;
     println!("  in-process: {}", Summary::of(&in_process).line());
@@ -113,7 +117,11 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
         envoy.extend(crate::verify_envoy_reports(&catalogue, Some(&p.name), false)?.0);
     }
     report::save_verify(root, "envoy", Some(version.clone()), &envoy)?;
-    println!("  real Envoy: {}  ({})", Summary::of(&envoy).line(), elapsed(t));
+    println!(
+        "  real Envoy: {}  ({})",
+        Summary::of(&envoy).line(),
+        elapsed(t)
+    );
     let differ: Vec<&str> = envoy
         .iter()
         .chain(&in_process)
@@ -159,9 +167,17 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     let mut interrupted = false;
     for p in &pairs {
         bar.set_message(format!("{}: starting", p.name));
-        let result = compare(&rig, &catalogue, p, &spec, &version, stop.clone(), &mut |line| {
-            bar.set_message(format!("{}: {line}", p.name));
-        })?;
+        let result = compare(
+            &rig,
+            &catalogue,
+            p,
+            &spec,
+            &version,
+            stop.clone(),
+            &mut |line| {
+                bar.set_message(format!("{}: {line}", p.name));
+            },
+        )?;
         let out = load_path(&results_dir(root), &p.name);
         write_json_atomically(&out, &result)?;
         let line = format!(
@@ -194,7 +210,12 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     println!("  load done ({})", elapsed(t));
 
     step(5, "report");
-    let rendered = report::render_site(root, &catalogue, args.policy.as_deref(), args.out.as_deref())?;
+    let rendered = report::render_site(
+        root,
+        &catalogue,
+        args.policy.as_deref(),
+        args.out.as_deref(),
+    )?;
     report::print_summary(&rendered);
     println!("all done in {}", elapsed(started));
     if interrupted {
@@ -202,7 +223,10 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if !differ.is_empty() {
-        println!("not equivalent: {} (the report keeps Lua for them)", differ.join(", "));
+        println!(
+            "not equivalent: {} (the report keeps Lua for them)",
+            differ.join(", ")
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -106,7 +106,12 @@ pub fn print_summary(summary: &RenderSummary) {
 
 pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::load(root)?;
-    let summary = render_site(root, &catalogue, args.policy.as_deref(), args.out.as_deref())?;
+    let summary = render_site(
+        root,
+        &catalogue,
+        args.policy.as_deref(),
+        args.out.as_deref(),
+    )?;
     print_summary(&summary);
     Ok(ExitCode::SUCCESS)
 }

@@ -235,7 +235,11 @@ pub fn request_mix(corpus: &Corpus) -> Vec<SendRequest> {
         .copied()
         .filter(|s| s.expect.upstream_reached)
         .collect();
-    let chosen = if forwarded.is_empty() { usable } else { forwarded };
+    let chosen = if forwarded.is_empty() {
+        usable
+    } else {
+        forwarded
+    };
     chosen
         .into_iter()
         .map(|s| SendRequest {

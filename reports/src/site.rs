@@ -673,13 +673,16 @@ fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, 
                         percentiles(lua)[i],
                         percentiles(wasm)[i],
                     )
-                    .map_or("Lua adds no measurable overhead here".to_string(), |p| {
-                        if p >= 0.0 {
-                            format!("Wasm cuts the filter's overhead by {p:.1}%")
-                        } else {
-                            format!("Wasm adds {:.1}% more overhead than Lua", -p)
-                        }
-                    })
+                    .map_or(
+                        "Lua adds no measurable overhead here".to_string(),
+                        |p| {
+                            if p >= 0.0 {
+                                format!("Wasm cuts the filter's overhead by {p:.1}%")
+                            } else {
+                                format!("Wasm adds {:.1}% more overhead than Lua", -p)
+                            }
+                        },
+                    )
                 };
                 b.push_str(&html::para(&format!(
                     "At p50: {}. At p99: {}. \

@@ -9,7 +9,7 @@ use crate::corpus::Corpus;
 use crate::outcome::{check_expect, Diff, DiffLine, Outcome};
 
 use super::lua::LuaFilter;
-use super::wasm::WasmFilter;
+use super::wasm::{Metering, WasmFilter};
 use super::{corpus_responder, Env, Exchange, FilterError, FilterVm, Phase};
 
 /// Which twin.
@@ -37,13 +37,22 @@ pub struct LoadedPair {
 
 impl LoadedPair {
     pub fn load(catalogue: &Catalogue, pair: &Pair) -> Result<LoadedPair, crate::Error> {
+        LoadedPair::load_with(catalogue, pair, Metering::Fuel)
+    }
+
+    /// [`LoadedPair::load`] with a choice of Wasm instruction metering (benches: none).
+    pub fn load_with(
+        catalogue: &Catalogue,
+        pair: &Pair,
+        metering: Metering,
+    ) -> Result<LoadedPair, crate::Error> {
         let lua_path = catalogue.lua_path(&pair.name);
         let source = catalogue.lua_source(&pair.name)?;
         let lua = LuaFilter::load(&pair.name, &source)
             .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
         let wasm_path = catalogue.wasm_module_path(&pair.name);
         let bytes = catalogue.wasm_module(&pair.name)?;
-        let wasm = WasmFilter::compile(&pair.name, &bytes)
+        let wasm = WasmFilter::compile_with(&pair.name, &bytes, metering)
             .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
         Ok(LoadedPair {
             pair: pair.clone(),

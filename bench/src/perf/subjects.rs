@@ -15,7 +15,7 @@ use crate::catalogue::Pair;
 use crate::corpus::{Corpus, Scenario};
 use crate::harness::driver::{LoadedPair, Side};
 use crate::harness::lua::{LuaFilter, UNLIMITED_INSTRUCTIONS};
-use crate::harness::wasm::WasmFilter;
+use crate::harness::wasm::{Metering, WasmFilter};
 use crate::harness::{Clock, Env, Exchange, FilterError, FilterVm};
 use crate::outcome::{check_expect, Diff, Outcome};
 
@@ -32,8 +32,9 @@ pub const OPS_LUA: &str = "bench/guests/ops.lua";
 pub const OPS_WASM: &str = "bench_ops";
 
 /// The environment of a benchmarked VM: the given configuration, a pinned clock, no
-/// instruction budget (LuaJIT's JIT is on only without the budget hook: see
-/// [`UNLIMITED_INSTRUCTIONS`]; the Wasm engine still meters fuel, it just never runs out).
+/// instruction budget on either side, as in Envoy (LuaJIT's JIT is on only without the budget
+/// hook: see [`UNLIMITED_INSTRUCTIONS`]; the benches compile Wasm with [`Metering::Off`], no
+/// fuel counting, as V8 in Envoy does not count either).
 pub fn bench_env(config: serde_json::Value) -> Env {
     let mut env = Env::new(config);
     env.clock = Clock::pinned(SystemTime::now());
@@ -252,7 +253,7 @@ impl GuestPair {
                 source,
             })
         })?;
-        let wasm = WasmFilter::compile(wasm, &bytes)
+        let wasm = WasmFilter::compile_with(wasm, &bytes, Metering::Off)
             .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
         Ok(GuestPair { lua, wasm })
     }

@@ -81,23 +81,37 @@ pub use host::ENV_FUNCTIONS;
 /// The WASI preview1 functions the host defines.
 pub use wasi::FUNCTIONS as WASI_FUNCTIONS;
 
-fn engine() -> Result<&'static Engine, String> {
-    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| {
-            let mut config = Config::new();
-            config.consume_fuel(true);
-            // A debug build of the harness (tests) runs an unoptimised Cranelift, for which
-            // optimising the 12 modules takes minutes; the generated code does not matter there.
-            config.cranelift_opt_level(if cfg!(debug_assertions) {
-                OptLevel::None
-            } else {
-                OptLevel::Speed
-            });
-            Engine::new(&config).map_err(|e| format!("{e:#}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+/// Whether VMs count instructions (wasmtime fuel) to stop endless loops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metering {
+    /// `Limits::instructions` per callback (the default: verification, `filterbench run`).
+    Fuel,
+    /// No instruction counting, as in Envoy's V8: for benchmarks of filters already verified.
+    /// `Limits::instructions` is ignored (the memory limit still holds).
+    Off,
+}
+
+fn engine(metering: Metering) -> Result<&'static Engine, String> {
+    static FUEL: OnceLock<Result<Engine, String>> = OnceLock::new();
+    static OFF: OnceLock<Result<Engine, String>> = OnceLock::new();
+    let cell = match metering {
+        Metering::Fuel => &FUEL,
+        Metering::Off => &OFF,
+    };
+    cell.get_or_init(|| {
+        let mut config = Config::new();
+        config.consume_fuel(metering == Metering::Fuel);
+        // A debug build of the harness (tests) runs an unoptimised Cranelift, for which
+        // optimising the 12 modules takes minutes; the generated code does not matter there.
+        config.cranelift_opt_level(if cfg!(debug_assertions) {
+            OptLevel::None
+        } else {
+            OptLevel::Speed
+        });
+        Engine::new(&config).map_err(|e| format!("{e:#}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 fn error(name: &str, phase: Phase, kind: FailureKind, message: impl Into<String>) -> FilterError {
@@ -147,6 +161,7 @@ fn signature(ty: &FuncType) -> String {
 
 struct Compiled {
     name: Arc<str>,
+    metering: Metering,
     module: Module,
     pre: InstancePre<Host>,
     shared: Arc<Shared>,
@@ -174,9 +189,18 @@ impl WasmFilter {
     /// `proxy_abi_version_0_2_1` marker), a callback with a wrong signature, or an import the
     /// host does not provide are `Invalid` errors in phase `Load`.
     pub fn compile(name: &str, bytes: &[u8]) -> Result<WasmFilter, FilterError> {
+        WasmFilter::compile_with(name, bytes, Metering::Fuel)
+    }
+
+    /// [`WasmFilter::compile`] with a choice of instruction metering.
+    pub fn compile_with(
+        name: &str,
+        bytes: &[u8],
+        metering: Metering,
+    ) -> Result<WasmFilter, FilterError> {
         let invalid = |message: String| error(name, Phase::Load, FailureKind::Invalid, message);
         let engine =
-            engine().map_err(|e| invalid(format!("cannot create the Wasm engine: {e}")))?;
+            engine(metering).map_err(|e| invalid(format!("cannot create the Wasm engine: {e}")))?;
         let module = Module::new(engine, bytes).map_err(|e| {
             invalid(format!(
                 "not a valid Wasm module: {}",
@@ -236,6 +260,7 @@ impl WasmFilter {
         Ok(WasmFilter {
             compiled: Arc::new(Compiled {
                 name: Arc::from(name),
+                metering,
                 module,
                 pre,
                 shared: Arc::new(Shared::default()),
@@ -276,13 +301,15 @@ impl WasmFilter {
     pub fn vm(&self, env: Env) -> Result<WasmVm, FilterError> {
         let c = &self.compiled;
         let name = c.name.clone();
-        let fuel = env.limits.instructions;
+        let fuel = (c.metering == Metering::Fuel).then_some(env.limits.instructions);
         let host = Host::new(name.clone(), env, c.shared.clone(), self.log_level);
         let mut store = Store::new(c.module.engine(), host);
         store.limiter(|h| &mut h.limiter);
-        store
-            .set_fuel(fuel)
-            .map_err(|e| error(&name, Phase::Start, FailureKind::Invalid, format!("{e:#}")))?;
+        if let Some(fuel) = fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| error(&name, Phase::Start, FailureKind::Invalid, format!("{e:#}")))?;
+        }
         let instance = match c.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => {
@@ -473,7 +500,7 @@ fn classify(store: &Store<Host>, err: &wasmtime::Error, phase: Phase, callback: 
 /// `Ok(None)` when the module does not export it.
 fn call_guest<P: WasmParams, R: WasmResults>(
     store: &mut Store<Host>,
-    fuel: u64,
+    fuel: Option<u64>,
     f: Option<&TypedFunc<P, R>>,
     ctx: u32,
     params: P,
@@ -486,7 +513,7 @@ fn call_guest<P: WasmParams, R: WasmResults>(
     let host = store.data_mut();
     host.current = ctx;
     host.effective = ctx;
-    if let Err(e) = store.set_fuel(fuel) {
+    if let Some(Err(e)) = fuel.map(|fuel| store.set_fuel(fuel)) {
         return Err(Stop::Trap {
             phase,
             message: format!("cannot set the instruction budget: {e:#}"),
@@ -595,7 +622,8 @@ pub struct WasmVm {
     name: Arc<str>,
     store: Store<Host>,
     exports: Exports,
-    fuel: u64,
+    /// The instruction budget per callback; `None` without metering.
+    fuel: Option<u64>,
     allow_on_headers_stop_iteration: bool,
     state: VmState,
     last_tick_ns: u64,
