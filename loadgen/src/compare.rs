@@ -25,7 +25,7 @@ use crate::verify::Rig;
 use crate::{Error, Result};
 
 /// The version of [`CompareResult`]'s JSON shape.
-pub const COMPARE_SCHEMA: u32 = 1;
+pub const COMPARE_SCHEMA: u32 = filterbench_reports::results::LOAD_SCHEMA;
 
 /// What to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -449,15 +449,10 @@ pub fn pin_current_thread(cpus: &[usize]) {
 
 /// Writes JSON atomically: a temp file in the same directory, then a rename.
 pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, value)
-        .map_err(|e| Error::Http(format!("{}: {e}", path.display())))?;
-    std::io::Write::write_all(&mut tmp, b"\n")?;
-    tmp.persist(path).map_err(|e| Error::Io(e.error))?;
-    Ok(())
+    filterbench_reports::results::write_json_atomically(path, value).map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })
 }

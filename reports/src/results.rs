@@ -303,15 +303,20 @@ pub fn read_result<T: serde::de::DeserializeOwned>(
 /// Writes `value` as pretty JSON to `path` atomically (a temp file in the same directory, then a
 /// rename), creating the directory.
 pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.{}.{}.tmp",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("result"),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&tmp, text + "\n")?;
     std::fs::rename(&tmp, path).inspect_err(|_| {

@@ -9,6 +9,7 @@
 
 pub mod stats;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -91,7 +92,7 @@ pub struct LoadResult {
 #[derive(Clone)]
 struct Prepared {
     method: Method,
-    path: String,
+    uri: hyper::Uri,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -117,9 +118,13 @@ fn prepare(req: &SendRequest, host: &str) -> Result<Prepared> {
             .map_err(|e| Error::Http(format!("header {name}: {e}")))?;
         headers.append(name, value);
     }
+    let uri: hyper::Uri = req
+        .path
+        .parse()
+        .map_err(|e| Error::Http(format!("path {:?}: {e}", req.path)))?;
     Ok(Prepared {
         method,
-        path: req.path.clone(),
+        uri,
         headers,
         body: Bytes::from(req.body.clone()),
     })
@@ -247,8 +252,12 @@ pub async fn run(
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+/// hyper's half of a connection (reads and writes the socket). The connection's own task polls
+/// it together with its requests, instead of a task of its own: no cross-task wake-up per request.
+type Conn =
+    std::pin::Pin<Box<hyper::client::conn::http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
 
-async fn connect(target: SocketAddr) -> Result<Sender, ErrorKind> {
+async fn connect(target: SocketAddr) -> Result<(Sender, Conn), ErrorKind> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Ok(Ok(s)) => s,
         _ => return Err(ErrorKind::Connect),
@@ -257,8 +266,45 @@ async fn connect(target: SocketAddr) -> Result<Sender, ErrorKind> {
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|_| ErrorKind::Connect)?;
-    tokio::spawn(conn);
-    Ok(sender)
+    Ok((sender, Box::pin(conn)))
+}
+
+/// Sends one request and reads the whole response, polling the connection meanwhile. The flag
+/// is true when the connection has ended (it must not be used, nor polled, again).
+async fn exchange(
+    sender: &mut Sender,
+    conn: &mut Conn,
+    request: Request<Full<Bytes>>,
+) -> (std::result::Result<u16, hyper::Error>, bool) {
+    let work = async {
+        sender.ready().await?;
+        let resp = sender.send_request(request).await?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            frame?;
+        }
+        Ok::<u16, hyper::Error>(status)
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        r = &mut work => {
+            // Let the connection act on what it just read (a `connection: close` reply ends
+            // it): one poll, no waiting.
+            let ended = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(conn.as_mut().poll(cx).is_ready())
+            })
+            .await;
+            (r, ended)
+        }
+        // The connection ended (closed or failed): the request future has its answer or its
+        // error by now.
+        c = conn.as_mut() => match c {
+            Err(e) => (Err(e), true),
+            Ok(()) => ((&mut work).await, true),
+        },
+    }
 }
 
 fn classify(e: &hyper::Error) -> ErrorKind {
@@ -285,7 +331,7 @@ fn classify(e: &hyper::Error) -> ErrorKind {
 /// One connection's loop.
 async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<AtomicU64>>) -> Stats {
     let mut stats = Stats::default();
-    let mut sender: Option<Sender> = None;
+    let mut link: Option<(Sender, Conn)> = None;
     let n = shared.requests.len();
     let mut next = index % n;
     let open_rate = match shared.spec.mode {
@@ -312,9 +358,9 @@ async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<Atom
             }
             None => Instant::now(),
         };
-        if sender.as_ref().is_none_or(|s| s.is_closed()) {
+        if link.as_ref().is_none_or(|(s, _)| s.is_closed()) {
             match connect(shared.spec.target).await {
-                Ok(s) => sender = Some(s),
+                Ok(l) => link = Some(l),
                 Err(kind) => {
                     stats.push_error(kind, shared.start.elapsed());
                     // Do not spin on a dead target.
@@ -323,39 +369,32 @@ async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<Atom
                 }
             }
         }
-        let s = sender.as_mut().expect("connected");
+        let (sender, conn) = link.as_mut().expect("connected");
         let p = &shared.requests[next];
         next = (next + 1) % n;
-        let mut builder = Request::builder()
-            .method(p.method.clone())
-            .uri(p.path.as_str());
-        *builder.headers_mut().expect("fresh builder") = p.headers.clone();
-        let request = builder
-            .body(Full::new(p.body.clone()))
-            .expect("prepared request");
-        let exchange = async {
-            s.ready().await?;
-            let resp = s.send_request(request).await?;
-            let status = resp.status().as_u16();
-            resp.into_body().collect().await?;
-            Ok::<u16, hyper::Error>(status)
-        };
-        match tokio::time::timeout(shared.spec.timeout, exchange).await {
-            Ok(Ok(status)) => {
+        let mut request = Request::new(Full::new(p.body.clone()));
+        *request.method_mut() = p.method.clone();
+        *request.uri_mut() = p.uri.clone();
+        *request.headers_mut() = p.headers.clone();
+        match tokio::time::timeout(shared.spec.timeout, exchange(sender, conn, request)).await {
+            Ok((Ok(status), ended)) => {
                 let now = Instant::now();
                 stats.push_response(status, now - due, now - shared.start);
                 shared.completed.fetch_add(1, Ordering::Relaxed);
                 if let Some(p) = &progress {
                     p.fetch_add(1, Ordering::Relaxed);
                 }
+                if ended {
+                    link = None;
+                }
             }
-            Ok(Err(e)) => {
+            Ok((Err(e), _)) => {
                 stats.push_error(classify(&e), shared.start.elapsed());
-                sender = None;
+                link = None;
             }
             Err(_) => {
                 stats.push_error(ErrorKind::Timeout, shared.start.elapsed());
-                sender = None;
+                link = None;
             }
         }
     }
