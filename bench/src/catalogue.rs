@@ -82,12 +82,26 @@ pub struct Pair {
     /// corpus run both must report the same counts.
     #[serde(default)]
     pub counters: Option<String>,
+    /// Keys that replace `config`'s for load runs (real-Envoy comparisons), so that the load mix
+    /// takes the path it was chosen for: e.g. rate_limit's limit raised so the forwarded mix is
+    /// not turned into local 429s that would make the filter look cheaper than no filter.
+    #[serde(default)]
+    pub load_config: Option<toml::Table>,
 }
 
 impl Pair {
     /// The configuration as JSON: the Wasm plugin configuration and the Lua route metadata.
     pub fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.config).expect("TOML tables are valid JSON")
+    }
+
+    /// The configuration for load runs: `config` with `load_config`'s keys replaced.
+    pub fn load_config_json(&self) -> serde_json::Value {
+        let mut config = self.config.clone();
+        if let Some(over) = &self.load_config {
+            config.extend(over.clone());
+        }
+        serde_json::to_value(&config).expect("TOML tables are valid JSON")
     }
 }
 

@@ -131,23 +131,11 @@ pub struct Machine {
 
 impl Machine {
     pub fn probe() -> Machine {
-        // Online CPUs, not this thread's affinity (the caller may be pinned already).
-        // SAFETY: sysconf has no preconditions.
-        let cpus = usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) })
-            .ok()
-            .filter(|&n| n > 0)
-            .unwrap_or(1);
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu_model = cpuinfo
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("model name")
-                    .and_then(|r| r.split_once(':'))
-                    .map(|(_, m)| m.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into());
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let memory_bytes = kb_field(&meminfo, "MemTotal:") * 1024;
+        let filterbench_reports::results::MachineInfo {
+            cpus,
+            cpu_model,
+            memory_bytes,
+        } = filterbench_reports::results::MachineInfo::probe();
         let (envoy_cpus, loadgen_cpus) = if cpus >= 2 {
             (Some(vec![cpus - 1]), Some((0..cpus - 1).collect()))
         } else {
@@ -266,7 +254,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// The three variants of a pair, each as its own listener spec.
 pub fn variants(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<ListenerSpec>> {
-    let config = pair.config_json();
+    let config = pair.load_config_json();
     let source = catalogue.lua_source(&pair.name)?;
     catalogue.wasm_module(&pair.name)?;
     Ok([

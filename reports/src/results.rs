@@ -123,8 +123,16 @@ pub struct MachineInfo {
 impl MachineInfo {
     /// This machine, from std and /proc.
     pub fn probe() -> MachineInfo {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        // The machine's CPUs, not this thread's affinity (the caller may be pinned already).
+        let cpus = match cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count()
+        {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         let cpu_model = cpuinfo
             .lines()
             .find(|l| l.starts_with("model name"))
