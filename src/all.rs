@@ -2,10 +2,11 @@
 //! every pair equivalent (in-process and in real Envoy), runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
-//! Profiles: the default fits in about 15 minutes on a 2-core machine (benches `quick`, load
-//! rounds of 1.5 s); `--full` measures longer and tighter (benches `full`, the `load` command's
-//! default rounds). Ctrl-C stops the load step, keeps what was measured (the interrupted pair's
-//! result is marked partial), renders the report from it and exits 130.
+//! Profiles: the default fits in about 12 minutes on a 2-core machine after the build (benches
+//! `quick`, three load rounds of 1.5 s per variant and worker count); `--full` measures longer and
+//! tighter (benches `full`, the `load` command's default rounds). Ctrl-C stops the load step, keeps
+//! what was measured (the interrupted pair's result is marked partial), renders the report from
+//! it and exits 130.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,7 +53,8 @@ fn load_spec(full: bool) -> CompareSpec {
     } else {
         CompareSpec {
             workers: vec![1, 2, 4],
-            rounds: 2,
+            // Three rounds: a median of two is a mean, and one noisy round moves it.
+            rounds: 3,
             round_secs: 1.5,
             warmup_secs: 0.5,
             connections: 16,

@@ -143,10 +143,23 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", filterbench_bench::one_line(&format!("{e:#}")));
+            eprintln!("error: {}", filterbench_bench::one_line(&error_chain(&e)));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each cause once (many errors already print their source).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,7 @@
 //! These tests start real Envoy 1.40 processes (found or installed as `filterbench` does) and talk
 //! to them over 127.0.0.1 only.
 
+mod all;
 mod support;
 
 mod bad_input;
@@ -12,3 +13,4 @@ mod equivalence;
 mod fidelity;
 mod load;
 mod reaping;
+mod report;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use filterbench_bench::project_root;
 
-/// A copy of the catalogue, corpora, Lua scripts and Wasm crate manifests in a temp dir, usable
-/// as `FILTERBENCH_ROOT` (the built modules stay where the build put them).
+/// A copy of the catalogue, corpora, Lua scripts (pairs and bench guests), Wasm crate manifests
+/// and the report policy in a temp dir, usable as `FILTERBENCH_ROOT` (the built modules stay
+/// where the build put them).
 pub struct ProjectCopy {
     pub dir: tempfile::TempDir,
 }
@@ -18,7 +19,12 @@ impl ProjectCopy {
         let dir = tempfile::tempdir().unwrap();
         let root = project_root();
         let to = dir.path();
-        for sub in ["bench/corpus", "filters-lua", "filters-wasm"] {
+        for sub in [
+            "bench/corpus",
+            "bench/guests",
+            "filters-lua",
+            "filters-wasm",
+        ] {
             std::fs::create_dir_all(to.join(sub)).unwrap();
         }
         std::fs::copy(
@@ -26,7 +32,17 @@ impl ProjectCopy {
             to.join("bench/catalogue.toml"),
         )
         .unwrap();
-        for (sub, ext) in [("bench/corpus", "toml"), ("filters-lua", "lua")] {
+        std::fs::create_dir_all(to.join("reports")).unwrap();
+        std::fs::copy(
+            root.join("reports/policy.toml"),
+            to.join("reports/policy.toml"),
+        )
+        .unwrap();
+        for (sub, ext) in [
+            ("bench/corpus", "toml"),
+            ("bench/guests", "lua"),
+            ("filters-lua", "lua"),
+        ] {
             for entry in std::fs::read_dir(root.join(sub)).unwrap().flatten() {
                 if entry.path().extension().is_some_and(|e| e == ext) {
                     std::fs::copy(entry.path(), to.join(sub).join(entry.file_name())).unwrap();
