@@ -30,44 +30,45 @@ pub const COALESCED_REQUEST_HEADERS: &[&str] = &[
 /// allocations), the list is cut to the slots written when done. The harness runs the same
 /// request millions of times in benches, and re-using the strings makes its own cost per request
 /// a fraction of what fresh strings cost; the content is exactly what a fresh list would hold.
-pub(crate) struct Slots<'a> {
-    list: &'a mut Vec<HeaderPair>,
+pub(crate) struct Slots<'a, S: PairSlot = HeaderPair> {
+    list: &'a mut Vec<S>,
     n: usize,
 }
 
-impl<'a> Slots<'a> {
-    pub(crate) fn new(list: &'a mut Vec<HeaderPair>) -> Slots<'a> {
+impl<'a, S: PairSlot> Slots<'a, S> {
+    pub(crate) fn new(list: &'a mut Vec<S>) -> Slots<'a, S> {
         Slots { list, n: 0 }
     }
 
-    /// The next slot, emptied.
-    pub(crate) fn next(&mut self) -> &mut HeaderPair {
+    /// The next slot's name and value, emptied.
+    pub(crate) fn next(&mut self) -> (&mut String, &mut String) {
         if self.n == self.list.len() {
-            self.list.push((String::new(), String::new()));
+            self.list.push(S::empty());
         }
         let slot = &mut self.list[self.n];
         self.n += 1;
-        slot.0.clear();
-        slot.1.clear();
-        slot
+        let (name, value) = slot.strings();
+        name.clear();
+        value.clear();
+        (name, value)
     }
 
     pub(crate) fn push(&mut self, name: &str, value: &str) {
-        let slot = self.next();
-        slot.0.push_str(name);
-        slot.1.push_str(value);
+        let (n, v) = self.next();
+        n.push_str(name);
+        v.push_str(value);
     }
 
     /// A header whose value is a number.
     pub(crate) fn push_number(&mut self, name: &str, value: impl std::fmt::Display) {
         use std::fmt::Write;
-        let slot = self.next();
-        slot.0.push_str(name);
-        let _ = write!(slot.1, "{value}");
+        let (n, v) = self.next();
+        n.push_str(name);
+        let _ = write!(v, "{value}");
     }
 
     /// The slots written so far.
-    pub(crate) fn written(&mut self) -> &mut [HeaderPair] {
+    pub(crate) fn written(&mut self) -> &mut [S] {
         &mut self.list[..self.n]
     }
 
@@ -75,6 +76,62 @@ impl<'a> Slots<'a> {
     pub(crate) fn finish(self) {
         self.list.truncate(self.n);
     }
+}
+
+/// A header entry the model reads by name and value: a `(String, String)` pair, or a host's own
+/// entry type (the Wasm host lends its map's entries as they are, without moving strings out).
+pub trait PairView {
+    fn name(&self) -> &str;
+    fn value(&self) -> &str;
+}
+
+impl PairView for HeaderPair {
+    #[inline]
+    fn name(&self) -> &str {
+        &self.0
+    }
+    #[inline]
+    fn value(&self) -> &str {
+        &self.1
+    }
+}
+
+/// A header entry the model writes in place: its name and value strings (a `(String, String)`
+/// pair, or a host's own entry type, so that a host's map is refilled without moving strings).
+pub trait PairSlot: PairView {
+    /// A new, empty entry.
+    fn empty() -> Self;
+    /// The entry's name and value strings, to overwrite.
+    fn strings(&mut self) -> (&mut String, &mut String);
+}
+
+impl PairSlot for HeaderPair {
+    #[inline]
+    fn empty() -> Self {
+        (String::new(), String::new())
+    }
+    #[inline]
+    fn strings(&mut self) -> (&mut String, &mut String) {
+        (&mut self.0, &mut self.1)
+    }
+}
+
+/// `dst` made equal to `src`, overwriting `dst`'s strings in place (`Vec::clone_from` would
+/// clone every pair afresh: tuples have no in-place `clone_from`).
+pub fn copy_pairs(src: &[HeaderPair], dst: &mut Vec<HeaderPair>) {
+    let mut slots = Slots::new(dst);
+    for (n, v) in src {
+        slots.push(n, v);
+    }
+    slots.finish();
+}
+
+/// `dst` made equal to `src`, re-using `dst`'s strings (the derived `clone_from` clones afresh).
+pub fn copy_upstream_seen(src: &UpstreamSeen, dst: &mut UpstreamSeen) {
+    dst.method.clone_from(&src.method);
+    dst.path.clone_from(&src.path);
+    copy_pairs(&src.headers, &mut dst.headers);
+    dst.body.clone_from(&src.body);
 }
 
 /// The request headers the filter chain sees: pseudo-headers first (`:authority` from `host`),
@@ -88,7 +145,7 @@ pub fn filter_request_headers(ex: &Exchange) -> Vec<HeaderPair> {
 }
 
 /// [`filter_request_headers`] written into `out` (re-using its strings).
-pub fn fill_request_headers(ex: &Exchange, out: &mut Vec<HeaderPair>) {
+pub fn fill_request_headers<S: PairSlot>(ex: &Exchange, out: &mut Vec<S>) {
     let authority = ex
         .headers
         .iter()
@@ -112,30 +169,31 @@ pub fn fill_request_headers(ex: &Exchange, out: &mut Vec<HeaderPair>) {
             if let Some(existing) = slots
                 .written()
                 .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .find(|h| h.name().eq_ignore_ascii_case(name))
             {
-                existing.1.push(',');
-                existing.1.push_str(value);
+                let (_, v) = existing.strings();
+                v.push(',');
+                v.push_str(value);
                 continue;
             }
         }
-        let slot = slots.next();
-        slot.0.push_str(name);
-        slot.0.make_ascii_lowercase();
-        slot.1.push_str(value);
+        let (n, v) = slots.next();
+        n.push_str(name);
+        n.make_ascii_lowercase();
+        v.push_str(value);
     }
     // The test client (hyper) sends a content-length for every body, and `content-length: 0`
     // for an empty one on methods that carry a body.
     let body_method = matches!(ex.method.as_str(), "POST" | "PUT" | "PATCH");
     if (!ex.body.is_empty() || body_method)
-        && !slots.written().iter().any(|(n, _)| n == "content-length")
+        && !slots.written().iter().any(|h| h.name() == "content-length")
     {
         slots.push_number("content-length", ex.body.len());
     }
     if !slots
         .written()
         .iter()
-        .any(|(n, _)| n == "x-forwarded-proto")
+        .any(|h| h.name() == "x-forwarded-proto")
     {
         slots.push("x-forwarded-proto", "http");
     }
@@ -143,11 +201,11 @@ pub fn fill_request_headers(ex: &Exchange, out: &mut Vec<HeaderPair>) {
 }
 
 /// The value of a pseudo-header (or any header) in a header list.
-pub fn header<'a>(headers: &'a [HeaderPair], name: &str) -> Option<&'a str> {
+pub fn header<'a, H: PairView>(headers: &'a [H], name: &str) -> Option<&'a str> {
     headers
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+        .find(|h| h.name() == name)
+        .map(|h| h.value())
 }
 
 /// What the upstream receives once the filter chain let the request through with these headers
@@ -160,13 +218,13 @@ pub fn upstream_seen(headers: &[HeaderPair], body: &[u8]) -> UpstreamSeen {
 }
 
 /// [`upstream_seen`] written into `out` (re-using its strings).
-pub fn fill_upstream_seen(headers: &[HeaderPair], body: &[u8], out: &mut UpstreamSeen) {
+pub fn fill_upstream_seen<H: PairView>(headers: &[H], body: &[u8], out: &mut UpstreamSeen) {
     let mut slots = Slots::new(&mut out.headers);
     if let Some(authority) = header(headers, ":authority") {
         slots.push("host", authority);
     }
-    for (n, v) in headers.iter().filter(|(n, _)| !n.starts_with(':')) {
-        slots.push(n, v);
+    for h in headers.iter().filter(|h| !h.name().starts_with(':')) {
+        slots.push(h.name(), h.value());
     }
     slots.push_number("x-envoy-expected-rq-timeout-ms", ROUTE_TIMEOUT_MS);
     slots.finish();
@@ -187,9 +245,9 @@ pub fn upstream_response(reply: &UpstreamReply) -> (Vec<HeaderPair>, Vec<u8>) {
 }
 
 /// [`upstream_response`] written into `headers` and `body` (re-using their allocations).
-pub fn fill_upstream_response(
+pub fn fill_upstream_response<S: PairSlot>(
     reply: &UpstreamReply,
-    headers: &mut Vec<HeaderPair>,
+    headers: &mut Vec<S>,
     body: &mut Vec<u8>,
 ) {
     body.clear();
@@ -202,11 +260,11 @@ pub fn fill_upstream_response(
     );
     let mut slots = Slots::new(headers);
     slots.push_number(":status", reply.status);
-    for (n, v) in &reply.headers {
-        let slot = slots.next();
-        slot.0.push_str(n);
-        slot.0.make_ascii_lowercase();
-        slot.1.push_str(v);
+    for (name, value) in &reply.headers {
+        let (n, v) = slots.next();
+        n.push_str(name);
+        n.make_ascii_lowercase();
+        v.push_str(value);
     }
     slots.push_number("content-length", body.len());
     slots.push("x-envoy-upstream-service-time", "0");
@@ -284,8 +342,8 @@ pub fn client_outcome(
 }
 
 /// [`client_outcome`] written into `out` (re-using its strings); `upstream` is copied in.
-pub fn fill_client_outcome(
-    response_headers: &[HeaderPair],
+pub fn fill_client_outcome<H: PairView>(
+    response_headers: &[H],
     body: &[u8],
     upstream: Option<&UpstreamSeen>,
     out: &mut Outcome,
@@ -294,15 +352,15 @@ pub fn fill_client_outcome(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut slots = Slots::new(&mut out.response_headers);
-    for (n, v) in response_headers.iter().filter(|(n, _)| !n.starts_with(':')) {
-        slots.push(n, v);
+    for h in response_headers.iter().filter(|h| !h.name().starts_with(':')) {
+        slots.push(h.name(), h.value());
     }
     slots.push("server", "envoy");
     slots.finish();
     crate::outcome::fill_display_bytes(body, &mut out.body);
     match (upstream, &mut out.upstream) {
         (None, slot) => *slot = None,
-        (Some(seen), Some(slot)) => slot.clone_from(seen),
+        (Some(seen), Some(slot)) => copy_upstream_seen(seen, slot),
         (Some(seen), slot) => *slot = Some(seen.clone()),
     }
 }

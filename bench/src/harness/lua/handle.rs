@@ -4,6 +4,7 @@
 //! `script_error` (Envoy's `scriptError`: log and go on, unless the budget or the memory ran out)
 //! and `upstream` (between the two callbacks: what the upstream receives and answers).
 
+use std::os::raw::c_int;
 use std::rc::Rc;
 
 use mlua::{Lua, Table, Value};
@@ -11,7 +12,9 @@ use mlua::{Lua, Table, Value};
 use crate::corpus::HeaderPair;
 use crate::harness::{envoy, LogLevel, Phase};
 
-use super::{error_message, is_memory_error, set_fn, side, Shared, LUA_OUT_OF_MEMORY};
+use super::{
+    error_message, is_memory_error, raw, set_fn, set_raw, side, Shared, LUA_OUT_OF_MEMORY,
+};
 
 /// Kinds of wait (`WAIT_*` in handle.lua).
 const WAIT_BODY: u8 = 1;
@@ -57,21 +60,32 @@ pub(super) fn register(lua: &Lua, p: &Table, shared: &Rc<Shared>) -> mlua::Resul
     set_fn(lua, p, "script_error", move |_, error: Value| {
         Ok(script_error(&s, &error))
     })?;
-    let s = shared.clone();
-    set_fn(lua, p, "upstream", move |_, ()| {
-        let mut st = s.stream.borrow_mut();
-        if !st.responded {
-            let st = &mut *st;
-            let headers = st.sent[0].as_deref().unwrap_or(&st.headers[0]);
-            envoy::fill_upstream_seen(headers, &st.bodies[0], &mut st.upstream);
-            st.reached = true;
-            envoy::fill_upstream_response(&st.reply, &mut st.headers[1], &mut st.bodies[1]);
-        }
-        st.phase = Phase::ResponseHeaders;
-        s.used.set(0);
-        Ok(!st.bodies[1].is_empty())
-    })?;
+    set_raw(lua, p, "upstream", upstream)?;
     Ok(())
+}
+
+/// P.upstream(), between the two callbacks (a raw primitive: once per request): unless the
+/// request callback replied locally, the upstream receives the request as it left the filter;
+/// the upstream's answer is already in the response side (made by `run_into`). Returns whether
+/// the response has a body.
+unsafe extern "C-unwind" fn upstream(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    unsafe {
+        raw(l, |l, s| {
+            let Ok(mut st) = s.stream.try_borrow_mut() else {
+                return 0;
+            };
+            let st = &mut *st;
+            if !st.responded {
+                let headers = st.sent[0].as_deref().unwrap_or(&st.headers[0]);
+                envoy::fill_upstream_seen(headers, &st.bodies[0], &mut st.upstream);
+                st.reached = true;
+            }
+            st.phase = Phase::ResponseHeaders;
+            s.used.set(0);
+            mlua::ffi::lua_pushboolean(l, c_int::from(!st.bodies[1].is_empty()));
+            1
+        })
+    }
 }
 
 /// Envoy's `Filter::scriptError`: the error is logged and the stream goes on (fail-open).

@@ -49,7 +49,7 @@ use std::sync::Arc;
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
-use crate::corpus::{HeaderPair, UpstreamReply};
+use crate::corpus::HeaderPair;
 use crate::outcome::{Outcome, UpstreamSeen};
 
 use super::{envoy, Env, Exchange, FailureKind, FilterError, FilterVm, Phase};
@@ -225,8 +225,6 @@ pub(crate) struct Stream {
     /// The headers as they were when they continued before the end of the callback (waiting for
     /// a body chunk or trailers): what went on the wire.
     pub sent: [Option<Vec<HeaderPair>>; 2],
-    /// How the upstream answers.
-    pub reply: UpstreamReply,
     /// respond() was called: the response is the local reply.
     pub responded: bool,
     /// envoy_on_request waited (for the body, a chunk or a call): by then Envoy has read the
@@ -245,7 +243,6 @@ impl Default for Stream {
             headers: [Vec::new(), Vec::new()],
             bodies: [Vec::new(), Vec::new()],
             sent: [None, None],
-            reply: UpstreamReply::default(),
             responded: false,
             request_waited: false,
             upstream: UpstreamSeen::default(),
@@ -355,13 +352,13 @@ impl FilterVm for LuaVm {
             let mut st = self.shared.stream.borrow_mut();
             envoy::fill_request_headers(exchange, &mut st.headers[0]);
             st.bodies[0].clone_from(&exchange.body);
-            st.headers[1].clear();
-            st.bodies[1].clear();
+            // The upstream's answer depends on the exchange only, so it is made now, in place
+            // (re-using the strings), into the response side, which nothing reads before the
+            // response callback: P.upstream hands it on unless respond() replaced it with the
+            // local reply.
+            let st = &mut *st;
+            envoy::fill_upstream_response(&exchange.upstream, &mut st.headers[1], &mut st.bodies[1]);
             st.sent = [None, None];
-            // Field by field: the derived clone_from would clone afresh; these re-use strings.
-            st.reply.status = exchange.upstream.status;
-            st.reply.headers.clone_from(&exchange.upstream.headers);
-            st.reply.body.clone_from(&exchange.upstream.body);
             st.responded = false;
             st.request_waited = false;
             st.reached = false;

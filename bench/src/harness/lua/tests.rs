@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::*;
 use std::time::Instant;
 
+use crate::corpus::UpstreamReply;
 use crate::harness::{CallReply, CallRequest, Env, Exchange, Limits, LogLevel};
 
 fn exchange(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {

@@ -10,11 +10,12 @@
 //! value length, then per pair the key bytes, NUL, the value bytes, NUL; little-endian.
 
 use crate::corpus::HeaderPair;
+use crate::harness::envoy::{PairSlot, PairView};
 
 /// A header name or value: text (what clients and the Envoy model produce, lent to the model
 /// without copying) or raw bytes (a guest may set any bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     Text(String),
     Raw(Vec<u8>),
 }
@@ -34,14 +35,6 @@ impl Field {
         }
     }
 
-    /// The text's string to overwrite (raw bytes: an empty one).
-    fn into_string(self) -> String {
-        match self {
-            Field::Text(s) => s,
-            Field::Raw(_) => String::new(),
-        }
-    }
-
     fn lossy(&self) -> String {
         match self {
             Field::Text(s) => s.clone(),
@@ -50,14 +43,52 @@ impl Field {
     }
 }
 
+/// An entry lent by [`HeaderMap::with_entries`] is all text (raw bytes read as empty, which
+/// `with_entries` never lends).
+impl PairView for (Field, Field) {
+    #[inline]
+    fn name(&self) -> &str {
+        match &self.0 {
+            Field::Text(s) => s,
+            Field::Raw(_) => "",
+        }
+    }
+    #[inline]
+    fn value(&self) -> &str {
+        match &self.1 {
+            Field::Text(s) => s,
+            Field::Raw(_) => "",
+        }
+    }
+}
+
+/// Refilling writes the entries in place: raw bytes become an empty text to overwrite.
+impl PairSlot for (Field, Field) {
+    #[inline]
+    fn empty() -> Self {
+        (Field::Text(String::new()), Field::Text(String::new()))
+    }
+    #[inline]
+    fn strings(&mut self) -> (&mut String, &mut String) {
+        if let Field::Raw(_) = self.0 {
+            self.0 = Field::Text(String::new());
+        }
+        if let Field::Raw(_) = self.1 {
+            self.1 = Field::Text(String::new());
+        }
+        match (&mut self.0, &mut self.1) {
+            (Field::Text(n), Field::Text(v)) => (n, v),
+            _ => unreachable!("both made text above"),
+        }
+    }
+}
+
 /// One header map (request/response headers, an http call's response headers).
 #[derive(Debug, Clone, Default)]
 pub struct HeaderMap {
     entries: Vec<(Field, Field)>,
-    /// Reused by `with_pairs` and `refill`.
-    scratch: Vec<HeaderPair>,
-    /// Strings of cleared entries, kept for `refill` to overwrite.
-    spare: Vec<HeaderPair>,
+    /// Cleared entries, kept for `refill` to overwrite.
+    spare: Vec<(Field, Field)>,
 }
 
 /// Spare strings a map keeps at most.
@@ -104,35 +135,35 @@ impl HeaderMap {
         }
     }
 
-    /// Replaces the content with what `fill` writes into a list of `(name, value)` strings
-    /// (names are lower-cased), handing it this map's own strings to overwrite, so that refilling
-    /// a map with headers of similar sizes allocates nothing.
-    pub fn refill(&mut self, fill: impl FnOnce(&mut Vec<HeaderPair>)) {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        scratch.extend(
-            self.entries
-                .drain(..)
-                .map(|(k, v)| (k.into_string(), v.into_string())),
-        );
-        scratch.append(&mut self.spare);
-        fill(&mut scratch);
-        self.entries.extend(scratch.drain(..).map(|(mut k, v)| {
-            k.make_ascii_lowercase();
-            (Field::Text(k), Field::Text(v))
-        }));
-        self.scratch = scratch;
+    /// Replaces the content with what `fill` writes into the list of entries (names are
+    /// lower-cased after), handing it this map's own entries (and the spare ones) to overwrite in
+    /// place, so that refilling a map with headers of similar sizes allocates and moves nothing.
+    /// `fill` overwrites the list from its start and cuts it to what it wrote (as
+    /// [`crate::harness::envoy`]'s fill functions do).
+    pub fn refill(&mut self, fill: impl FnOnce(&mut Vec<(Field, Field)>)) {
+        if self.entries.is_empty() {
+            std::mem::swap(&mut self.entries, &mut self.spare);
+        } else {
+            self.entries.append(&mut self.spare);
+        }
+        fill(&mut self.entries);
+        for (k, _) in &mut self.entries {
+            match k {
+                Field::Text(k) => k.make_ascii_lowercase(),
+                Field::Raw(k) => k.make_ascii_lowercase(),
+            }
+        }
     }
 
-    /// Empties the map (its strings are kept for a later `refill`).
+    /// Empties the map (its entries are kept, up to [`SPARE`], for a later `refill`).
     pub fn clear(&mut self) {
-        let room = SPARE.saturating_sub(self.spare.len());
-        self.spare.extend(
-            self.entries
-                .drain(..)
-                .take(room)
-                .map(|(k, v)| (k.into_string(), v.into_string())),
-        );
+        if self.spare.is_empty() {
+            std::mem::swap(&mut self.entries, &mut self.spare);
+            self.spare.truncate(SPARE);
+        } else {
+            let room = SPARE.saturating_sub(self.spare.len());
+            self.spare.extend(self.entries.drain(..).take(room));
+        }
         self.entries.clear();
     }
 
@@ -219,29 +250,30 @@ impl HeaderMap {
         serialize_into(self.iter(), out)
     }
 
-    /// Lends the headers as strings to `f` (for the Envoy model) without copying them: the
-    /// strings are moved out and back. A map holding non-UTF-8 bytes is lent as a lossy copy.
+    /// Lends the headers as strings to `f` (a copy; non-UTF-8 bytes shown lossily). Tests only:
+    /// the host lends its entries with [`HeaderMap::with_entries`].
+    #[cfg(test)]
     pub fn with_pairs<R>(&mut self, f: impl FnOnce(&[HeaderPair]) -> R) -> R {
+        f(&self.to_pairs())
+    }
+
+    /// Lends the entries to `f` as they are (for the Envoy model, which reads them through
+    /// [`PairView`]): no string moves. A map holding non-UTF-8 bytes is lent as a lossy copy,
+    /// as [`HeaderMap::with_pairs`] does.
+    pub fn with_entries<R>(&self, f: impl FnOnce(&[(Field, Field)]) -> R) -> R {
         let all_text = self
             .entries
             .iter()
             .all(|(k, v)| matches!((k, v), (Field::Text(_), Field::Text(_))));
-        if !all_text {
-            return f(&self.to_pairs());
+        if all_text {
+            return f(&self.entries);
         }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.extend(self.entries.drain(..).map(|(k, v)| match (k, v) {
-            (Field::Text(k), Field::Text(v)) => (k, v),
-            (k, v) => (k.lossy(), v.lossy()),
-        }));
-        let result = f(&scratch);
-        self.entries.extend(
-            scratch
-                .drain(..)
-                .map(|(k, v)| (Field::Text(k), Field::Text(v))),
-        );
-        self.scratch = scratch;
-        result
+        let lossy: Vec<(Field, Field)> = self
+            .entries
+            .iter()
+            .map(|(k, v)| (Field::Text(k.lossy()), Field::Text(v.lossy())))
+            .collect();
+        f(&lossy)
     }
 
     /// The headers as strings (invalid UTF-8 shown lossily), for the Envoy model.

@@ -928,13 +928,16 @@ impl WasmVm {
         match self.decode(ctx, ex)? {
             DecodeEnd::Upstream => {
                 let mut seen = self.spare.upstream.take().unwrap_or_default();
-                let mut body = Vec::new();
-                let mut response = {
+                let (mut response, mut body) = {
                     let s = &mut self.host().stream;
                     let request_body = &s.request_body;
                     s.request_headers
-                        .with_pairs(|h| envoy::fill_upstream_seen(h, request_body, &mut seen));
-                    std::mem::take(&mut s.response_headers)
+                        .with_entries(|h| envoy::fill_upstream_seen(h, request_body, &mut seen));
+                    // The response side is empty until now; its buffers are refilled in place.
+                    (
+                        std::mem::take(&mut s.response_headers),
+                        std::mem::take(&mut s.response_body),
+                    )
                 };
                 response.refill(|h| envoy::fill_upstream_response(&ex.upstream, h, &mut body));
                 *upstream = Some(seen);
@@ -975,7 +978,7 @@ impl WasmVm {
         let s = &mut self.store.data_mut().stream;
         let body = &s.response_body;
         s.response_headers
-            .with_pairs(|h| envoy::fill_client_outcome(h, body, None, &mut out));
+            .with_entries(|h| envoy::fill_client_outcome(h, body, None, &mut out));
         out.upstream = upstream;
         out
     }
