@@ -104,20 +104,10 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
 
     step(2, "equivalence: in-process, then in real Envoy");
     let t = Instant::now();
-    let mut in_process = Vec::new();
-    for p in &pairs {
-        in_process.extend(crate::verify_in_process_reports(
-            &catalogue,
-            Some(&p.name),
-            false,
-        )?);
-    }
+    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, false)?;
     report::save_verify(root, "in_process", None, &in_process)?;
     println!("  in-process: {}", Summary::of(&in_process).line());
-    let mut envoy = Vec::new();
-    for p in &pairs {
-        envoy.extend(crate::verify_envoy_reports(&catalogue, Some(&p.name), false)?.0);
-    }
+    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, false)?;
     report::save_verify(root, "envoy", Some(version.clone()), &envoy)?;
     println!(
         "  real Envoy: {}  ({})",

@@ -20,7 +20,7 @@ mod all;
 mod report;
 
 use filterbench_bench::verdict::{PairReport, Summary};
-use filterbench_bench::{project_root, Catalogue};
+use filterbench_bench::{project_root, Catalogue, Pair};
 use filterbench_loadgen::envoy::{envoy_version, find_envoy};
 use filterbench_loadgen::verify::{verify_pair, Rig};
 
@@ -197,7 +197,7 @@ struct Output {
 fn verify_envoy(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
-    let (reports, version) = verify_envoy_reports(&catalogue, pair, !out.json)?;
+    let (reports, version) = verify_envoy_reports(&catalogue, &catalogue.select(pair)?, !out.json)?;
     if save {
         let path = report::save_verify(&root, "envoy", Some(version.clone()), &reports)?;
         if !out.json {
@@ -214,10 +214,9 @@ fn verify_envoy(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<E
 /// Every selected pair through real Envoy; with `print`, a line per pair as it finishes.
 fn verify_envoy_reports(
     catalogue: &Catalogue,
-    pair: Option<&str>,
+    pairs: &[&Pair],
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
-    let pairs = catalogue.select(pair)?;
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
     let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
@@ -242,7 +241,7 @@ fn verify_envoy_reports(
 fn verify_in_process(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
-    let reports = verify_in_process_reports(&catalogue, pair, !out.json)?;
+    let reports = verify_in_process_reports(&catalogue, &catalogue.select(pair)?, !out.json)?;
     if save {
         let path = report::save_verify(&root, "in_process", None, &reports)?;
         if !out.json {
@@ -255,12 +254,11 @@ fn verify_in_process(pair: Option<&str>, out: Output, save: bool) -> anyhow::Res
 /// Every selected pair in-process; with `print`, a line per pair as it finishes.
 fn verify_in_process_reports(
     catalogue: &Catalogue,
-    pair: Option<&str>,
+    pairs: &[&Pair],
     print: bool,
 ) -> anyhow::Result<Vec<PairReport>> {
     use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
 
-    let pairs = catalogue.select(pair)?;
     if print {
         println!(
             "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime)",

@@ -202,10 +202,7 @@ pub fn fill_request_headers<S: PairSlot>(ex: &Exchange, out: &mut Vec<S>) {
 
 /// The value of a pseudo-header (or any header) in a header list.
 pub fn header<'a, H: PairView>(headers: &'a [H], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|h| h.name() == name)
-        .map(|h| h.value())
+    headers.iter().find(|h| h.name() == name).map(|h| h.value())
 }
 
 /// What the upstream receives once the filter chain let the request through with these headers
@@ -352,7 +349,10 @@ pub fn fill_client_outcome<H: PairView>(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut slots = Slots::new(&mut out.response_headers);
-    for h in response_headers.iter().filter(|h| !h.name().starts_with(':')) {
+    for h in response_headers
+        .iter()
+        .filter(|h| !h.name().starts_with(':'))
+    {
         slots.push(h.name(), h.value());
     }
     slots.push("server", "envoy");

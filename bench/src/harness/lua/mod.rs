@@ -357,7 +357,11 @@ impl FilterVm for LuaVm {
             // response callback: P.upstream hands it on unless respond() replaced it with the
             // local reply.
             let st = &mut *st;
-            envoy::fill_upstream_response(&exchange.upstream, &mut st.headers[1], &mut st.bodies[1]);
+            envoy::fill_upstream_response(
+                &exchange.upstream,
+                &mut st.headers[1],
+                &mut st.bodies[1],
+            );
             st.sent = [None, None];
             st.responded = false;
             st.request_waited = false;
