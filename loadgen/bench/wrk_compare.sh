@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares `loadgen run` with wrk on the same Envoy baseline listener, same connection count,
-# same core, interleaved rounds (wrk, loadgen, wrk, loadgen, ...): closed-loop throughput and
+# same core, interleaved rounds in ABBA order (wrk, loadgen, loadgen, wrk, ...): closed-loop throughput and
 # p50 latency, then open-loop rate accuracy. Loopback only.
 #
 #   bash loadgen/bench/wrk_compare.sh [ROUNDS] [SECONDS] [CONNECTIONS]
@@ -55,7 +55,9 @@ loadgen_round() {
 
 : > "$work/rounds"
 for r in $(seq 1 "$ROUNDS"); do
-  w=$(wrk_round); l=$(loadgen_round)
+  # ABBA order (wrk first on odd rounds, loadgen first on even ones): a machine whose speed drifts
+  # during the run does not always favour the tool that runs first.
+  if [ $((r % 2)) -eq 1 ]; then w=$(wrk_round); l=$(loadgen_round); else l=$(loadgen_round); w=$(wrk_round); fi
   echo "round $r: wrk $w | loadgen $l   (req/s p50us)"
   echo "$w $l" >> "$work/rounds"
 done
