@@ -301,18 +301,27 @@ pub fn plain_request() -> Exchange {
     }
 }
 
-/// The pass-through subjects: the outcome must be the plain request passed on unchanged.
-pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
+/// Runs the subject's request once; it must reach the upstream. Returns the outcome and a maker of
+/// check errors labelled with the subject.
+fn forwarded(subject: &mut Subject) -> Result<(Outcome, impl Fn(String) -> Error), Error> {
     let outcome = subject.request()?.clone();
-    let fail = |message: String| Error::Check {
-        bench: subject.label.clone(),
+    let bench = subject.label.clone();
+    let fail = move |message: String| Error::Check {
+        bench: bench.clone(),
         message,
     };
-    let upstream = outcome.upstream.as_ref().ok_or_else(|| {
-        fail(format!(
+    if outcome.upstream.is_none() {
+        return Err(fail(format!(
             "the request did not reach the upstream: {outcome:?}"
-        ))
-    })?;
+        )));
+    }
+    Ok((outcome, fail))
+}
+
+/// The pass-through subjects: the outcome must be the plain request passed on unchanged.
+pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
+    let (outcome, fail) = forwarded(subject)?;
+    let upstream = outcome.upstream.as_ref().expect("checked by forwarded");
     if outcome.status != 200 || upstream.path != ops::PATH {
         return Err(fail(format!("not passed through unchanged: {outcome:?}")));
     }
@@ -322,16 +331,8 @@ pub fn check_passthrough(subject: &mut Subject) -> Result<(), Error> {
 /// The ops subjects: `x-bench-result` says what the last repetition produced, and a header set
 /// is visible upstream exactly when the op ran.
 pub fn check_op(subject: &mut Subject, op: &Op, n: u32) -> Result<(), Error> {
-    let outcome = subject.request()?.clone();
-    let fail = |message: String| Error::Check {
-        bench: subject.label.clone(),
-        message,
-    };
-    let upstream = outcome.upstream.as_ref().ok_or_else(|| {
-        fail(format!(
-            "the request did not reach the upstream: {outcome:?}"
-        ))
-    })?;
+    let (outcome, fail) = forwarded(subject)?;
+    let upstream = outcome.upstream.as_ref().expect("checked by forwarded");
     let value = |name: &str| {
         upstream
             .headers
