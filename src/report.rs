@@ -31,7 +31,23 @@ pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, Strin
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("reports").join("policy.toml"));
     let policy = Policy::load(&path).map_err(|e| anyhow::anyhow!(e))?;
-    Ok((policy, path.display().to_string()))
+    Ok((policy, shown_path(root, &path)))
+}
+
+/// `path` as the published pages show it: relative to the project (or workspace) `root` when it
+/// lies inside it, else its file name alone. A page never shows the machine's own paths.
+pub fn shown_path(root: &Path, path: &Path) -> String {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let rel = path
+        .strip_prefix(root)
+        .map(Path::to_path_buf)
+        .or_else(|_| canonical(path).strip_prefix(canonical(root)).map(Path::to_path_buf));
+    match rel {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+    }
 }
 
 /// What the report needs to know about each pair from the catalogue.
@@ -78,6 +94,7 @@ pub fn render_site(
     let (policy, policy_source) = policy(root, policy_file)?;
     let input = SiteInput {
         results_dir: results_dir(root),
+        results_shown: shown_path(root, &results_dir(root)).into(),
         pairs: pair_inputs(catalogue),
         policy,
         policy_source,

@@ -99,12 +99,13 @@ fn compare_measures_every_variant_at_every_worker_count() {
 #[test]
 fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("add_header.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_filterbench"))
+    crate::support::ensure_envoy();
+    let mut child = crate::support::filterbench_command()
         .args([
             "load",
             "--pair",

@@ -1,7 +1,7 @@
 //! No Envoy outlives the run that started it: not after a panic, not after Ctrl-C, not after the
 //! runner is killed outright.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use filterbench_loadgen::bootstrap::{bootstrap, Services};
@@ -52,7 +52,8 @@ fn a_panic_while_envoy_runs_still_reaps_it() {
 /// The caller waits for the child (clippy cannot see that across the return).
 #[allow(clippy::zombie_processes)]
 fn cli_with_envoy() -> (std::process::Child, u32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_filterbench"))
+    crate::support::ensure_envoy();
+    let mut child = crate::support::filterbench_command()
         .args(["verify", "--envoy"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

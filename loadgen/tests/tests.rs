@@ -1,7 +1,7 @@
 //! filterbench-loadgen's integration tests, one module per topic.
 //!
 //! - `k8s`: `loadgen k8s manifests` for every pair: the EnvoyFilter/WasmPlugin manifests validated
-//!   against Istio's CRD schemas (`../shared/istio-crds/`, or `$FILTERBENCH_SHARED/istio-crds`;
+//!   against Istio's CRD schemas (`loadgen/istio-crds/`, or `$FILTERBENCH_ISTIO_CRDS`;
 //!   the tests fail when they are missing), the validator's negative cases, the OCI image layout,
 //!   and the `loadgen` binary's exit codes and messages.
 //!

@@ -79,6 +79,9 @@ impl std::fmt::Display for Missing {
 /// exists but cannot be used is an error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultSet {
+    /// The results directory as the pages name it: where it was read from, or, after
+    /// [`ResultSet::shown_as`], a path relative to the project or workspace (the published site
+    /// must not show the paths of the machine it was rendered on).
     pub dir: PathBuf,
     pub bench: Option<BenchSummary>,
     pub verify_envoy: Option<VerifyRecord>,
@@ -100,6 +103,12 @@ impl ResultSet {
     /// each of `pairs` under `dir` (`reports/results`). A missing file is `None`; a corrupt file,
     /// one of another schema version, or one that holds another pair's or mode's results is an
     /// error naming the file.
+    /// Names the results directory `shown` on the pages (every file path derived from it too).
+    pub fn shown_as(mut self, shown: &Path) -> ResultSet {
+        self.dir = shown.to_path_buf();
+        self
+    }
+
     pub fn read(dir: &Path, pairs: &[&str]) -> Result<ResultSet, ReadError> {
         let bench: Option<BenchSummary> =
             optional(read_result(&bench_summary_path(dir), BENCH_SCHEMA))?;

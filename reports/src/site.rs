@@ -30,6 +30,9 @@ use crate::results::{bench_summary_path, load_path, LoadVariant, LoadView, ReadE
 pub struct SiteInput {
     /// `reports/results` (see [`crate::results::results_dir`]).
     pub results_dir: PathBuf,
+    /// How the pages name the results directory: relative to the project or workspace (for
+    /// example `reports/results`), never a path of the machine the site was rendered on.
+    pub results_shown: PathBuf,
     /// The pairs to report, in the order of the index; from the catalogue.
     pub pairs: Vec<PairInput>,
     pub policy: Policy,
@@ -136,7 +139,7 @@ pub fn page_slug(name: &str) -> String {
 pub fn render(input: &SiteInput, out: &Path) -> Result<RenderSummary, RenderError> {
     check_names(&input.pairs)?;
     let names: Vec<&str> = input.pairs.iter().map(|p| p.name.as_str()).collect();
-    let results = ResultSet::read(&input.results_dir, &names)?;
+    let results = ResultSet::read(&input.results_dir, &names)?.shown_as(&input.results_shown);
 
     let mut pages: Vec<(PathBuf, String)> = Vec::new();
     let mut outcomes = Vec::new();
@@ -395,7 +398,7 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
     b.push_str(&html::note(&format!(
         "Rendered {} from {}.",
         html::utc(input.rendered_ms),
-        input.results_dir.display()
+        input.results_shown.display()
     )));
     html::page(
         PageKind::Index,

@@ -241,6 +241,7 @@ pub fn write_all(root: &Path) -> SiteInput {
     write_json_atomically(&load_path(&results, ODD), &load(ODD, 100.0, 105.0, 104.0)).unwrap();
     SiteInput {
         results_dir: results,
+        results_shown: "reports/results".into(),
         pairs: pairs(),
         policy: Policy::default_policy(),
         policy_source: "reports/policy.toml".into(),

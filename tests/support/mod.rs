@@ -83,10 +83,35 @@ impl ProjectCopy {
     }
 }
 
-/// Runs `filterbench` with `args` and extra environment; fails the test if it takes longer than
-/// `limit` (the child is killed first).
-pub fn filterbench(args: &[&str], env: &[(&str, &std::ffi::OsStr)], limit: Duration) -> Output {
+/// Installs Envoy on first use (or finds it), so that no test's time limit includes an install:
+/// limits in these tests only stop hangs, and a first `pip install` is not a hang.
+pub fn ensure_envoy() {
+    filterbench_loadgen::envoy::find_envoy().expect("an Envoy (ENVOY_BIN or the project's venv)");
+}
+
+/// A `filterbench` command whose child starts with SIGINT at its default disposition, whatever
+/// the test run inherited: a run started in the background by a shell (`nohup cargo test &`)
+/// ignores SIGINT, filterbench rightly keeps an inherited SIG_IGN, and the Ctrl-C tests would
+/// then signal a process that ignores them.
+pub fn filterbench_command() -> Command {
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_filterbench"));
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Runs `filterbench` with `args` and extra environment; fails the test if it takes longer than
+/// `limit` (the child is killed first). Envoy is installed first when it is missing, outside the
+/// limit.
+pub fn filterbench(args: &[&str], env: &[(&str, &std::ffi::OsStr)], limit: Duration) -> Output {
+    ensure_envoy();
+    let mut cmd = filterbench_command();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

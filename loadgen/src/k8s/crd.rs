@@ -1,5 +1,6 @@
 //! Validation of manifests against the `openAPIV3Schema` of CustomResourceDefinitions (Istio's
-//! `EnvoyFilter` and `WasmPlugin` CRDs in `../shared/istio-crds/`), without a cluster.
+//! `EnvoyFilter` and `WasmPlugin` CRDs, carried in `loadgen/istio-crds/` with their source in
+//! each file's first line), without a cluster.
 //!
 //! A CRD's schema is OpenAPI v3 with Kubernetes extensions, not JSON Schema; [`to_json_schema`]
 //! translates it to JSON Schema draft 7 the way the API server reads it:
@@ -31,18 +32,16 @@ use serde_json::{json, Map, Value};
 
 use super::{Error, Result};
 
-/// The environment variable naming the shared directory (the one holding `istio-crds/`).
-pub const SHARED_ENV: &str = "FILTERBENCH_SHARED";
+/// The environment variable naming another directory of CRDs to validate against (for example
+/// the CRDs of a newer Istio release).
+pub const CRD_DIR_ENV: &str = "FILTERBENCH_ISTIO_CRDS";
 
-/// Where the Istio CRDs are: `$FILTERBENCH_SHARED/istio-crds`, else
-/// `<project root>/../shared/istio-crds`.
+/// Where the Istio CRDs are: `$FILTERBENCH_ISTIO_CRDS`, else the copies this project carries in
+/// `loadgen/istio-crds/` (each names its upstream source and commit in its first line).
 pub fn default_dir() -> PathBuf {
-    match std::env::var_os(SHARED_ENV) {
-        Some(shared) => PathBuf::from(shared).join("istio-crds"),
-        None => filterbench_bench::project_root()
-            .join("..")
-            .join("shared")
-            .join("istio-crds"),
+    match std::env::var_os(CRD_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("istio-crds"),
     }
 }
 
@@ -189,9 +188,9 @@ impl CrdSchemas {
             return Err(Error::Crd {
                 path: dir.to_path_buf(),
                 message: format!(
-                    "Istio CRD directory not found: set {SHARED_ENV} to the shared directory holding \
-                     istio-crds/ (envoyfilter.crd.yaml, wasmplugin.crd.yaml), or keep it at \
-                     <project>/../shared/istio-crds"
+                    "Istio CRD directory not found: the project carries its CRDs in \
+                     loadgen/istio-crds/ (envoyfilter.crd.yaml, wasmplugin.crd.yaml); \
+                     {CRD_DIR_ENV} may name another directory of CRD YAML files"
                 ),
             });
         }
@@ -775,6 +774,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("Istio CRD directory not found"), "{err}");
-        assert!(err.contains(SHARED_ENV), "{err}");
+        assert!(err.contains(CRD_DIR_ENV), "{err}");
     }
 }

@@ -19,7 +19,7 @@
 //! an interrupted run never leaves a half-written manifest behind.
 //!
 //! [`crd`] validates manifests against the `openAPIV3Schema` of Istio's own CRDs (kept in
-//! `../shared/istio-crds/`), translated to JSON Schema with Kubernetes' structural rules (unknown
+//! `loadgen/istio-crds/`), translated to JSON Schema with Kubernetes' structural rules (unknown
 //! fields rejected, `nullable`, int-or-string, the CEL rules those CRDs carry): the tests run
 //! every pair's manifests through it.
 //!
