@@ -2,11 +2,13 @@
 //! every pair equivalent (in-process and in real Envoy), runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
-//! Profiles: the default fits in about 12 minutes on a 2-core machine after the build (benches
-//! `quick`, three load rounds of 1.5 s per variant and worker count); `--full` measures longer and
-//! tighter (benches `full`, the `load` command's default rounds). Ctrl-C stops the load step, keeps
-//! what was measured (the interrupted pair's result is marked partial), renders the report from
-//! it and exits 130.
+//! Profiles: the default fits in about 20 minutes on a 2-core machine after the build (benches
+//! `quick`; per pair, closed-loop capacity then paired open-loop rounds until the policy's target
+//! interval width or its time budget); `--full` measures longer and tighter (benches `full`,
+//! longer rounds, three times the budget). The pass-through Lua and Wasm filters are measured
+//! like a pair (`load/passthrough.json`): what merely having each kind of filter costs. Ctrl-C
+//! stops the load step, keeps what was measured (the interrupted pair's result is marked
+//! partial), renders the report from it and exits 130.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,10 +22,9 @@ use filterbench_bench::perf::{self, Profile};
 use filterbench_bench::verdict::Summary;
 use filterbench_bench::Catalogue;
 use filterbench_loadgen::compare::{
-    compare, pin_current_thread, write_json_atomically, CompareSpec, Machine,
+    compare, pin_current_thread, placement, plan, write_json_atomically, Subject,
 };
 use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_loadgen::load::Mode;
 use filterbench_loadgen::verify::Rig;
 use filterbench_reports::results::{load_path, results_dir};
 
@@ -31,8 +32,8 @@ use crate::report;
 
 #[derive(clap::Args)]
 pub struct AllArgs {
-    /// Longer, tighter measurements (benches: criterion's `full` profile; load: 3 rounds of 3 s
-    /// per variant and worker count).
+    /// Longer, tighter measurements (benches: the `full` profile; load: 2 s rounds and three
+    /// times the policy's time budget per pair).
     #[arg(long)]
     pub full: bool,
     /// Only this pair (repeatable); default every pair of the catalogue.
@@ -44,23 +45,6 @@ pub struct AllArgs {
     /// Where to write the site (default reports/site).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// The load comparison of a profile.
-fn load_spec(full: bool) -> CompareSpec {
-    if full {
-        CompareSpec::default()
-    } else {
-        CompareSpec {
-            workers: vec![1, 2, 4],
-            // Three rounds: a median of two is a mean, and one noisy round moves it.
-            rounds: 3,
-            round_secs: 1.5,
-            warmup_secs: 0.5,
-            connections: 16,
-            mode: Mode::Closed,
-        }
-    }
 }
 
 fn step(n: usize, what: &str) {
@@ -75,7 +59,7 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let catalogue = Catalogue::load(root)?;
     // Check the policy before spending a quarter of an hour measuring.
-    report::policy(root, args.policy.as_deref())?;
+    let (policy, _) = report::policy(root, args.policy.as_deref())?;
     let pairs = if args.pairs.is_empty() {
         catalogue.pairs.iter().collect::<Vec<_>>()
     } else {
@@ -135,57 +119,50 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     perf::run(profile, only).context("in-process benches")?;
     println!("  benches done ({})", elapsed(t));
 
-    let spec = load_spec(args.full);
+    let load_plan = plan(&policy.measurement, args.full);
     step(
         4,
         &format!(
-            "real-Envoy load: base / Lua / Wasm, workers {:?}, {} rounds of {} s, {} connections",
-            spec.workers, spec.rounds, spec.round_secs, spec.connections
+            "real-Envoy load: base / Lua / Wasm, {}",
+            crate::load::plan_words(&load_plan)
         ),
     );
     let t = Instant::now();
-    if let Some(cpus) = Machine::probe().loadgen_cpus {
+    // Pinned before the rig's runtime starts, so every thread of the driver inherits the mask.
+    if let Some(cpus) = placement().driver_cpus {
         pin_current_thread(&cpus);
     }
     let stop = graceful_interrupts();
     let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
-    let bar = ProgressBar::new(pairs.len() as u64);
+    let mut subjects = Vec::new();
+    for p in &pairs {
+        subjects.push(Subject::of_pair(&catalogue, p)?);
+    }
+    // What merely having a Lua or a Wasm filter costs, measured like a pair.
+    subjects.push(Subject::passthrough(root)?);
+    let bar = ProgressBar::new(subjects.len() as u64);
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
-        ProgressStyle::with_template("  {bar:24} {pos}/{len} pairs  {elapsed_precise}  {msg}")
+        ProgressStyle::with_template("  {bar:24} {pos}/{len} runs  {elapsed_precise}  {msg}")
             .expect("a valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     let mut interrupted = false;
-    for p in &pairs {
-        bar.set_message(format!("{}: starting", p.name));
+    for subject in &subjects {
+        bar.set_message(format!("{}: starting", subject.name));
         let result = compare(
             &rig,
-            &catalogue,
-            p,
-            &spec,
+            subject,
+            &load_plan,
             &version,
             stop.clone(),
             &mut |line| {
-                bar.set_message(format!("{}: {line}", p.name));
+                bar.set_message(format!("{}: {line}", subject.name));
             },
         )?;
-        let out = load_path(&results_dir(root), &p.name);
+        let out = load_path(&results_dir(root), &subject.name);
         write_json_atomically(&out, &result)?;
-        let line = format!(
-            "  {}: {}",
-            p.name,
-            result
-                .by_workers
-                .first()
-                .map(|w| w
-                    .variants
-                    .iter()
-                    .map(|v| format!("{} p50 {:.0} us", v.variant, v.p50_us))
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
-        );
+        let line = format!("  {}: {}", subject.name, crate::load::one_line(&result));
         if bar.is_hidden() {
             println!("{line}");
         } else {

@@ -17,6 +17,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod all;
+mod load;
 mod report;
 
 use filterbench_bench::verdict::{PairReport, Summary};
@@ -60,7 +61,7 @@ enum Command {
         save: bool,
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
-    Load(LoadArgs),
+    Load(load::LoadArgs),
     /// Run one filter of your own on one request, in-process; print the outcome as JSON.
     Run(RunArgs),
     /// Render the HTML report from the results already measured (reports/results/).
@@ -107,37 +108,6 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(clap::Args)]
-struct LoadArgs {
-    /// The pair to measure.
-    #[arg(long, value_name = "NAME")]
-    pair: String,
-    /// Envoy worker counts, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
-    workers: Vec<u32>,
-    /// Interleaved rounds per variant.
-    #[arg(long, default_value_t = 3)]
-    rounds: usize,
-    /// Seconds per round.
-    #[arg(long, default_value_t = 3.0)]
-    round_secs: f64,
-    /// Warm-up seconds per variant.
-    #[arg(long, default_value_t = 1.0)]
-    warmup_secs: f64,
-    /// Connections.
-    #[arg(long, default_value_t = 16)]
-    connections: usize,
-    /// Open loop at this many requests per second (default: closed loop).
-    #[arg(long)]
-    rate: Option<f64>,
-    /// Where to write the JSON result (default reports/results/load/<pair>.json).
-    #[arg(long)]
-    out: Option<std::path::PathBuf>,
-    /// Print the result as JSON instead of a table.
-    #[arg(long)]
-    json: bool,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -179,7 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verify_in_process(pair.as_deref(), out, save)
             }
         }
-        Command::Load(args) => load(args),
+        Command::Load(args) => load::load(args),
         Command::Run(args) => run_one(args),
         Command::Report(args) => report::report(&project_root(), args),
         Command::All(args) => all::all(&project_root(), args),
@@ -418,115 +388,3 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    use filterbench_loadgen::compare::{
-        compare, pin_current_thread, write_json_atomically, CompareSpec, Machine,
-    };
-    use filterbench_loadgen::load::Mode;
-
-    let root = project_root();
-    let catalogue = Catalogue::load(&root)?;
-    let pair = catalogue.select(Some(&args.pair))?[0];
-    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
-        anyhow::bail!("--workers must list worker counts between 1 and 64");
-    }
-    if !(args.round_secs > 0.0
-        && args.round_secs <= 600.0
-        && args.warmup_secs >= 0.0
-        && args.warmup_secs <= 600.0)
-    {
-        anyhow::bail!("--round-secs must be in (0, 600] and --warmup-secs in [0, 600]");
-    }
-    let spec = CompareSpec {
-        workers: args.workers,
-        rounds: args.rounds.max(1),
-        round_secs: args.round_secs,
-        warmup_secs: args.warmup_secs,
-        connections: args.connections.max(1),
-        mode: match args.rate {
-            Some(rate) => Mode::Open { rate },
-            None => Mode::Closed,
-        },
-    };
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    // The load generator and the loopback services stay off the core Envoy is pinned to.
-    if let Some(cpus) = Machine::probe().loadgen_cpus {
-        pin_current_thread(&cpus);
-    }
-    let stop = filterbench_loadgen::envoy::graceful_interrupts();
-    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
-    let quiet = args.json;
-    let result = compare(&rig, &catalogue, pair, &spec, &version, stop, &mut |line| {
-        if !quiet {
-            eprintln!("  {line}");
-        }
-    })?;
-    let out = args.out.unwrap_or_else(|| {
-        root.join("reports")
-            .join("results")
-            .join("load")
-            .join(format!("{}.json", pair.name))
-    });
-    write_json_atomically(&out, &result)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        println!(
-            "{} in Envoy {version}, {} requests in the mix, {:?}",
-            pair.name, result.requests_in_mix, spec.mode
-        );
-        println!(
-            "{:>7} {:>5} {:>10} {:>9} {:>9} {:>11} {:>9} {:>7} {:>8}",
-            "workers",
-            "var",
-            "req/s",
-            "p50 us",
-            "p99 us",
-            "cpu us/req",
-            "RSS MiB",
-            "VMs",
-            "vs base"
-        );
-        for w in &result.by_workers {
-            let base = w
-                .variants
-                .iter()
-                .find(|v| v.variant == "base")
-                .map(|v| v.throughput_rps)
-                .unwrap_or(0.0);
-            for v in &w.variants {
-                println!(
-                    "{:>7} {:>5} {:>10.0} {:>9.0} {:>9.0} {:>11.1} {:>9.1} {:>7} {:>7.2}x",
-                    w.workers,
-                    v.variant,
-                    v.throughput_rps,
-                    v.p50_us,
-                    v.p99_us,
-                    v.envoy_cpu_us_per_request,
-                    v.memory.rss_bytes as f64 / 1048576.0,
-                    v.memory.wasm_vms,
-                    if base > 0.0 {
-                        v.throughput_rps / base
-                    } else {
-                        0.0
-                    }
-                );
-            }
-        }
-        println!(
-            "wrote {}{}",
-            out.display(),
-            if result.partial {
-                " (partial: stopped early)"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(if result.partial {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
-}

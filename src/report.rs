@@ -30,7 +30,7 @@ pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, Strin
     let path = path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("reports").join("policy.toml"));
-    let policy = Policy::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let policy = Policy::load(&path)?;
     Ok((policy, shown_path(root, &path)))
 }
 
@@ -104,7 +104,8 @@ pub fn render_site(
     render(&input, &out).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Prints what was rendered: the verdict per pair and which data were missing.
+/// Prints what was rendered: the call per pair with its confidence and the Wasm-minus-Lua CPU
+/// interval it rests on, and which data were missing.
 pub fn print_summary(summary: &RenderSummary) {
     for p in &summary.pairs {
         let missing = if p.missing.is_empty() {
@@ -113,13 +114,18 @@ pub fn print_summary(summary: &RenderSummary) {
             let what: Vec<&str> = p.missing.iter().map(|m| m.what.as_str()).collect();
             format!("  (missing: {})", what.join("; "))
         };
-        println!("  {:<16} {}{missing}", p.name, p.verdict.label());
+        let confidence = match (&p.split, p.confidence) {
+            (Some(split), _) if p.call != p.verdict => format!(" ({split})"),
+            (_, Some(c)) => format!(" ({:.0}%)", c * 100.0),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<16} {}{confidence}  Wasm - Lua CPU/req {} us{missing}",
+            p.name,
+            p.call.label(),
+            p.wasm_minus_lua_cpu
+        );
     }
-    for m in &summary.missing {
-        println!("  missing: {} ({}): {}", m.what, m.path.display(), m.how);
-    }
-    println!("report: {}", summary.out.join("index.html").display());
-}
 
 pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::load(root)?;

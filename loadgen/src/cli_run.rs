@@ -17,7 +17,7 @@ use filterbench_bench::{project_root, Catalogue};
 
 use crate::bootstrap::{bootstrap, ListenerSpec};
 use crate::client::SendRequest;
-use crate::compare::{pin_current_thread, request_mix, variants, write_json_atomically};
+use crate::compare::{pin_current_thread, request_mix, write_json_atomically, Subject};
 use crate::envoy::{find_envoy, graceful_interrupts, Envoy, EnvoyOptions};
 use crate::load::{self, LoadResult, LoadSpec, Mode};
 use crate::verify::Rig;
@@ -227,15 +227,26 @@ fn print_text(r: &LoadResult) {
 pub fn envoy(args: &EnvoyArgs) -> anyhow::Result<std::process::ExitCode> {
     let catalogue = Catalogue::load(&project_root())?;
     let pair = catalogue.select(Some(&args.pair))?[0];
-    let spec: ListenerSpec = variants(&catalogue, pair)?
+    let subject = Subject::of_pair(&catalogue, pair)?;
+    let spec: ListenerSpec = subject
+        .listeners()
         .into_iter()
-        .find(|s| s.name == args.variant)
+        .find(|(v, _)| v.id() == args.variant)
+        .map(|(_, s)| s)
         .with_context(|| format!("--variant {:?}: expected base, lua or wasm", args.variant))?;
     let stop = graceful_interrupts();
+    // Envoy gets `--cpus`; this process (echo upstream, auth service, every thread of the
+    // runtime started below) keeps off them.
+    if !args.cpus.is_empty() {
+        let cpus = filterbench_reports::results::MachineInfo::probe().cpus;
+        let others: Vec<usize> = (0..cpus).filter(|c| !args.cpus.contains(c)).collect();
+        if !others.is_empty() {
+            pin_current_thread(&others);
+        }
+    }
     let rig = Rig::new(find_envoy()?)?;
-    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-    for (token, reply) in corpus.auth_replies() {
-        rig.auth.script(&token, reply);
+    for (token, reply) in &subject.auth {
+        rig.auth.script(token, reply.clone());
     }
     let options = EnvoyOptions {
         concurrency: args.workers,

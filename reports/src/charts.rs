@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::decision::{Step, TreeNode, LEAVES, TREE};
+use crate::decision::{Leaf, Step, TreeNode, Verdict, TREE};
 use crate::html::esc;
 
 pub const BASE_COLOR: RGBColor = RGBColor(136, 136, 136);
@@ -387,33 +387,43 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
 /// The decision tree as an indented outline: every question and leaf, the path `decide` took
 /// highlighted (thick lines, coloured boxes), the answer on every branch, and under each question
 /// on the path the numbers it was answered with.
-pub fn tree(path: &[Step], leaf: &str) -> String {
-    struct Row<'a> {
+pub fn tree(path: &[Step], leaf: Leaf) -> String {
+    struct Row {
         depth: usize,
-        answer: Option<&'static str>,
-        node: &'a TreeNode,
+        answer: Option<String>,
+        node: &'static TreeNode,
         taken: bool,
     }
-    fn walk<'a>(
-        node: &'a TreeNode,
+    fn walk(
+        node: &'static TreeNode,
         depth: usize,
-        answer: Option<&'static str>,
+        answer: Option<String>,
         taken: bool,
         path: &[Step],
-        leaf: &str,
-        rows: &mut Vec<Row<'a>>,
+        leaf: Leaf,
+        rows: &mut Vec<Row>,
     ) {
-        let taken = taken && (!node.is_leaf() || node.id == leaf);
+        let taken = taken
+            && match node {
+                TreeNode::Leaf(l) => *l == leaf,
+                TreeNode::Ask(..) => true,
+            };
         rows.push(Row {
             depth,
             answer,
             node,
             taken,
         });
-        let step = path.iter().find(|s| s.id == node.id);
-        for (a, child) in node.branches {
-            let child_taken = taken && step.is_some_and(|s| s.answer == *a);
-            walk(child, depth + 1, Some(a), child_taken, path, leaf, rows);
+        let step = path.iter().find(|s| s.id == node.id());
+        for (answers, child) in node.branches() {
+            let child_taken =
+                taken && step.is_some_and(|s| answers.iter().any(|a| a.label() == s.answer));
+            let label = answers
+                .iter()
+                .map(|a| a.label())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            walk(child, depth + 1, Some(label), child_taken, path, leaf, rows);
         }
     }
     let mut rows = Vec::new();
@@ -434,7 +444,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
         parents.truncate(row.depth);
         let stroke = if row.taken { "#c0392b" } else { "#bbbbbb" };
         let width = if row.taken { 3 } else { 1 };
-        if let (Some(parent_y), Some(answer)) = (parents.last(), row.answer) {
+        if let (Some(parent_y), Some(answer)) = (parents.last(), row.answer.as_deref()) {
             let px = x - INDENT + 10;
             body.push_str(&format!(
                 "<path d=\"M{px} {} V{cy} H{x}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\n",
@@ -447,29 +457,25 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
                 esc(answer)
             ));
         }
-        let (text, fill, weight) = if row.node.is_leaf() {
-            let (_, verdict, meaning) = LEAVES
-                .iter()
-                .find(|(id, _, _)| *id == row.node.id)
-                .copied()
-                .unwrap_or((row.node.id, crate::decision::Verdict::KeepLua, ""));
-            let fill = match (row.taken, verdict) {
-                (false, _) => "#f4f4f4",
-                (true, crate::decision::Verdict::Migrate) => "#d5f0dd",
-                (true, crate::decision::Verdict::KeepLua) => "#f6d6d6",
-                (true, crate::decision::Verdict::MigrateIfCapabilityNeeded) => "#fbe8c8",
-            };
-            (
-                format!("→ {}: {meaning}", verdict.label().to_uppercase()),
-                fill,
-                if row.taken { "bold" } else { "normal" },
-            )
-        } else {
-            (
-                row.node.question.to_string(),
+        let (text, fill, weight) = match row.node {
+            TreeNode::Leaf(l) => {
+                let fill = match (row.taken, l.verdict()) {
+                    (false, _) => "#f4f4f4",
+                    (true, Verdict::Migrate) => "#d5f0dd",
+                    (true, Verdict::KeepLua) => "#f6d6d6",
+                    (true, _) => "#fbe8c8",
+                };
+                (
+                    format!("→ {}: {}", l.verdict().label().to_uppercase(), l.meaning()),
+                    fill,
+                    if row.taken { "bold" } else { "normal" },
+                )
+            }
+            TreeNode::Ask(q, _) => (
+                q.text().to_string(),
                 if row.taken { "#fde9e7" } else { "#ffffff" },
                 if row.taken { "bold" } else { "normal" },
-            )
+            ),
         };
         let box_x = x + 8;
         // Bold text runs wider; boxes are sized generously from the character count.
@@ -479,7 +485,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
         body.push_str(&format!(
             "<g data-node=\"{}\" data-taken=\"{}\"><rect x=\"{box_x}\" y=\"{}\" width=\"{box_w}\" height=\"20\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\
              <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"{weight}\" font-family=\"{FONT}\">{}</text></g>\n",
-            esc(row.node.id),
+            esc(row.node.id()),
             row.taken,
             cy - 10,
             box_x + 7,
@@ -487,7 +493,7 @@ pub fn tree(path: &[Step], leaf: &str) -> String {
             esc(&text)
         ));
         y += ROW;
-        if let Some(step) = path.iter().find(|s| s.id == row.node.id && row.taken) {
+        if let Some(step) = path.iter().find(|s| s.id == row.node.id() && row.taken) {
             let words = format!("answer: {} — {}", step.answer, step.evidence);
             for line in wrap(&words, CHARS_PER_LINE) {
                 body.push_str(&format!(
@@ -555,7 +561,7 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::{decide, EnvoyEvidence, Evidence, Needs, Policy};
+    use crate::decision::{decide, Evidence, Needs, PairedRounds, Policy, Triple};
 
     #[test]
     fn bar_chart_has_labels_bars_and_hooks() {
@@ -603,28 +609,40 @@ mod tests {
         let e = Evidence {
             equivalent: Some(true),
             equivalence_source: Some("real Envoy".into()),
-            envoy: Some(EnvoyEvidence {
-                base_p50_us: 100.0,
-                lua_p50_us: 110.0,
-                wasm_p50_us: 118.0,
-                base_p99_us: 300.0,
-                lua_p99_us: 320.0,
-                wasm_p99_us: 336.0,
-                wasm_extra_mib_per_worker: Some(2.0),
+            rounds: Some(PairedRounds {
+                rate_rps: 3000.0,
+                cpu_us: (0..8)
+                    .map(|i| Triple {
+                        base: Some(100.0 + i as f64),
+                        lua: Some(130.0 + i as f64),
+                        wasm: Some(170.0 + i as f64),
+                    })
+                    .collect(),
+                p50_us: vec![Triple::default(); 8]
+                    .into_iter()
+                    .map(|_| Triple {
+                        base: Some(300.0),
+                        lua: Some(330.0),
+                        wasm: Some(360.0),
+                    })
+                    .collect(),
+                p90_us: vec![],
+                p99_us: vec![],
             }),
-            in_process: None,
+            wasm_extra_mib_per_worker: Some(2.0),
             needs: Needs::default(),
         };
         let r = decide(&e, &Policy::default_policy());
-        let svg = tree(&r.path, &r.leaf);
+        assert_eq!(r.leaf, Leaf::NotCheaperSimple);
+        let svg = tree(&r.path, r.leaf);
         assert!(svg.contains("data-chart=\"tree\""));
         assert!(
-            svg.contains("data-node=\"slower_simple\" data-taken=\"true\""),
+            svg.contains("data-node=\"not_cheaper_simple\" data-taken=\"true\""),
             "{svg}"
         );
-        assert!(svg.contains("data-node=\"faster_fits\" data-taken=\"false\""));
+        assert!(svg.contains("data-node=\"cheaper_fits\" data-taken=\"false\""));
         assert!(svg.contains("data-node=\"capability\" data-taken=\"true\""));
-        assert!(svg.contains("-80.0%"), "the branch numbers are drawn");
+        assert!(svg.contains("+40.0 [+40.0, +40.0]"), "the branch numbers are drawn");
         assert_eq!(svg.matches("data-taken=\"true\"").count(), r.path.len() + 1);
     }
 

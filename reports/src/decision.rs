@@ -1,31 +1,83 @@
-//! The migration decision tree: the widely quoted questions (capability Lua lacks? faster?
-//! memory? team knows Rust? complex data processing?) answered from measurements and the pair's
-//! catalogue traits, with thresholds from a policy file. Output: a recommendation, the path
-//! taken with the numbers on each branch, and the reasons in words. Missing measurements are said
-//! to be missing; no number is made up.
+//! The migration decision tree: the widely quoted questions (capability Lua lacks? does the
+//! filter cost enough to matter? is Wasm cheaper? memory? team knows Rust? complex data
+//! processing?) answered from measurements **with their intervals** and the pair's catalogue
+//! traits, with thresholds from a policy file (`reports/policy.toml`).
+//!
+//! The tree is one data structure, [`TREE`]: [`decide`] walks it (each [`Question`] is answered
+//! by one function, the answer picks the branch) and the report draws the same value, so the
+//! drawing cannot drift from the decision. Leaves are a [`Leaf`] enum.
+//!
+//! A measured difference only decides when its whole 95% interval lies beyond the policy's
+//! threshold; otherwise the answer is "no measurable difference" and the tree goes on as for
+//! "not cheaper" (the status quo: keep Lua, unless a capability or the data-processing branch
+//! says otherwise). [`decide`] also resamples the load rounds ([`crate::stats::resamples`]) and
+//! re-runs the tree on each resample: the share that reaches the same verdict is the verdict's
+//! confidence, and below the policy's minimum the call is "too close to call".
 
 use serde::{Deserialize, Serialize};
+
+use crate::stats::{paired, resamples, Interval};
 
 /// Thresholds and team profile (`reports/policy.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    pub performance: PerformancePolicy,
+    pub lua_cost: LuaCostPolicy,
+    pub saving: SavingPolicy,
     pub memory: MemoryPolicy,
+    pub confidence: ConfidencePolicy,
+    pub measurement: MeasurementPolicy,
     pub team: TeamPolicy,
 }
 
+/// "Does the Lua filter cost enough to matter?": below both, a migration can save at most that.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PerformancePolicy {
-    pub min_overhead_reduction_pct: f64,
-    pub min_inprocess_speedup: f64,
+pub struct LuaCostPolicy {
+    /// Envoy CPU per request the Lua filter adds over the baseline, microseconds.
+    pub min_cpu_us: f64,
+    /// Latency the Lua filter adds at p50 (open loop), microseconds.
+    pub min_latency_us: f64,
+}
+
+/// "Does Wasm cost measurably less than Lua?"
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavingPolicy {
+    /// The saving (Lua minus Wasm, Envoy CPU per request) must exceed this, microseconds...
+    pub min_cpu_us: f64,
+    /// ...and this share of the Lua filter's added cost, percent.
+    pub min_pct: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryPolicy {
     pub max_extra_mib_per_worker: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfidencePolicy {
+    /// Resamples of the rounds the tree is re-run on.
+    pub resamples: usize,
+    /// Below this share reaching the same verdict, the call is "too close to call".
+    pub min_share: f64,
+}
+
+/// How many rounds the load comparison runs (read by `filterbench load` and `all`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementPolicy {
+    /// Stop adding rounds when the Wasm-minus-Lua CPU interval's half-width is at most this
+    /// (microseconds)...
+    pub target_half_width_us: f64,
+    /// ...or this share of the smaller of the two filters' added costs, percent.
+    pub target_half_width_pct: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    /// Seconds of paired open-loop rounds per pair before giving up on the target.
+    pub pair_budget_secs: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,9 +92,15 @@ impl Policy {
         toml::from_str(include_str!("../policy.toml")).expect("the shipped policy parses")
     }
 
-    pub fn load(path: &std::path::Path) -> Result<Policy, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+    pub fn load(path: &std::path::Path) -> Result<Policy, crate::Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Policy {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| crate::Error::Policy {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })
     }
 }
 
@@ -56,25 +114,100 @@ pub struct Needs {
     pub frequent_changes: bool,
 }
 
-/// Latency and memory of the three variants in real Envoy at one worker count.
+/// One measure of one round for the three variants; `None` where a variant was not measured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct EnvoyEvidence {
-    pub base_p50_us: f64,
-    pub lua_p50_us: f64,
-    pub wasm_p50_us: f64,
-    pub base_p99_us: f64,
-    pub lua_p99_us: f64,
-    pub wasm_p99_us: f64,
-    /// Extra resident memory of the Wasm variant over the Lua variant per worker, MiB (from
-    /// the worker-count series when there is one).
-    pub wasm_extra_mib_per_worker: Option<f64>,
+pub struct Triple {
+    pub base: Option<f64>,
+    pub lua: Option<f64>,
+    pub wasm: Option<f64>,
 }
 
-/// In-process cost of one request, nanoseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct InProcessEvidence {
-    pub lua_ns: f64,
-    pub wasm_ns: f64,
+/// The paired open-loop rounds of a pair in real Envoy (one worker, all variants at one rate).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairedRounds {
+    /// The fixed request rate of every round, requests per second.
+    pub rate_rps: f64,
+    /// Envoy CPU time per request, microseconds, one entry per round.
+    pub cpu_us: Vec<Triple>,
+    pub p50_us: Vec<Triple>,
+    pub p90_us: Vec<Triple>,
+    pub p99_us: Vec<Triple>,
+}
+
+impl PairedRounds {
+    pub fn len(&self) -> usize {
+        self.cpu_us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cpu_us.is_empty()
+    }
+
+    /// The rounds at `indices` (a bootstrap resample).
+    pub fn select(&self, indices: &[usize]) -> PairedRounds {
+        let pick = |v: &Vec<Triple>| indices.iter().filter_map(|&i| v.get(i).copied()).collect();
+        PairedRounds {
+            rate_rps: self.rate_rps,
+            cpu_us: pick(&self.cpu_us),
+            p50_us: pick(&self.p50_us),
+            p90_us: pick(&self.p90_us),
+            p99_us: pick(&self.p99_us),
+        }
+    }
+}
+
+fn side(v: &[Triple], f: fn(&Triple) -> Option<f64>) -> Vec<Option<f64>> {
+    v.iter().map(f).collect()
+}
+
+/// Paired differences of one measure: which variant minus which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diff {
+    LuaOverBase,
+    WasmOverBase,
+    WasmMinusLua,
+}
+
+impl Diff {
+    /// The median of the per-round differences and its interval; `None` without paired rounds.
+    pub fn of(self, rounds: &[Triple]) -> Option<Interval> {
+        let (a, b) = match self {
+            Diff::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
+            Diff::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
+            Diff::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
+        };
+        Interval::of_median(&paired(&a, &b))
+    }
+}
+
+/// Every difference the report shows for a pair, each with its interval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Costs {
+    pub rounds: usize,
+    pub rate_rps: f64,
+    pub lua_cpu_us: Option<Interval>,
+    pub wasm_cpu_us: Option<Interval>,
+    pub wasm_minus_lua_cpu_us: Option<Interval>,
+    /// Added latency over the baseline at p50, p90, p99 (open loop).
+    pub lua_latency_us: [Option<Interval>; 3],
+    pub wasm_latency_us: [Option<Interval>; 3],
+    pub wasm_minus_lua_latency_us: [Option<Interval>; 3],
+}
+
+impl Costs {
+    pub fn of(r: &PairedRounds) -> Costs {
+        let lat = |d: Diff| [d.of(&r.p50_us), d.of(&r.p90_us), d.of(&r.p99_us)];
+        Costs {
+            rounds: r.len(),
+            rate_rps: r.rate_rps,
+            lua_cpu_us: Diff::LuaOverBase.of(&r.cpu_us),
+            wasm_cpu_us: Diff::WasmOverBase.of(&r.cpu_us),
+            wasm_minus_lua_cpu_us: Diff::WasmMinusLua.of(&r.cpu_us),
+            lua_latency_us: lat(Diff::LuaOverBase),
+            wasm_latency_us: lat(Diff::WasmOverBase),
+            wasm_minus_lua_latency_us: lat(Diff::WasmMinusLua),
+        }
+    }
 }
 
 /// Everything the tree looks at for one pair.
@@ -85,27 +218,32 @@ pub struct Evidence {
     /// Where equivalence was checked (`real Envoy`, `in-process`), said on the path.
     #[serde(default)]
     pub equivalence_source: Option<String>,
-    pub envoy: Option<EnvoyEvidence>,
-    pub in_process: Option<InProcessEvidence>,
+    /// The paired open-loop rounds in real Envoy, if measured.
+    pub rounds: Option<PairedRounds>,
+    /// Extra resident memory of the Wasm variant over the Lua variant per worker, MiB.
+    pub wasm_extra_mib_per_worker: Option<f64>,
     pub needs: Needs,
 }
 
-/// The three answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The answers a recommendation can give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Migrate,
     KeepLua,
     MigrateIfCapabilityNeeded,
+    /// Resampling the rounds reaches different verdicts too often (see [`Confidence`]).
+    TooCloseToCall,
 }
 
 impl Verdict {
-    /// Stable id, the serde name: `migrate`, `keep_lua`, `migrate_if_capability_needed`.
+    /// Stable id, the serde name.
     pub fn id(self) -> &'static str {
         match self {
             Verdict::Migrate => "migrate",
             Verdict::KeepLua => "keep_lua",
             Verdict::MigrateIfCapabilityNeeded => "migrate_if_capability_needed",
+            Verdict::TooCloseToCall => "too_close_to_call",
         }
     }
 
@@ -114,12 +252,291 @@ impl Verdict {
             Verdict::Migrate => "migrate to Wasm",
             Verdict::KeepLua => "keep Lua",
             Verdict::MigrateIfCapabilityNeeded => "migrate only if a capability is needed",
+            Verdict::TooCloseToCall => "too close to call",
+        }
+    }
+}
+
+/// Where the tree ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leaf {
+    Unproven,
+    CapabilityRust,
+    CapabilityNoRust,
+    NoMeasurements,
+    LuaCheap,
+    NoWasmMeasurements,
+    CheaperFits,
+    CheaperMemory,
+    CheaperMemoryUnknown,
+    CheaperNoRust,
+    NotCheaperComplex,
+    NotCheaperSimple,
+}
+
+impl Leaf {
+    pub const ALL: [Leaf; 12] = [
+        Leaf::Unproven,
+        Leaf::CapabilityRust,
+        Leaf::CapabilityNoRust,
+        Leaf::NoMeasurements,
+        Leaf::LuaCheap,
+        Leaf::NoWasmMeasurements,
+        Leaf::CheaperFits,
+        Leaf::CheaperMemory,
+        Leaf::CheaperMemoryUnknown,
+        Leaf::CheaperNoRust,
+        Leaf::NotCheaperComplex,
+        Leaf::NotCheaperSimple,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Leaf::Unproven => "unproven",
+            Leaf::CapabilityRust => "capability_rust",
+            Leaf::CapabilityNoRust => "capability_no_rust",
+            Leaf::NoMeasurements => "no_measurements",
+            Leaf::LuaCheap => "lua_cheap",
+            Leaf::NoWasmMeasurements => "no_wasm_measurements",
+            Leaf::CheaperFits => "cheaper_fits",
+            Leaf::CheaperMemory => "cheaper_memory",
+            Leaf::CheaperMemoryUnknown => "cheaper_memory_unknown",
+            Leaf::CheaperNoRust => "cheaper_no_rust",
+            Leaf::NotCheaperComplex => "not_cheaper_complex",
+            Leaf::NotCheaperSimple => "not_cheaper_simple",
+        }
+    }
+
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Leaf::CapabilityRust | Leaf::CheaperFits => Verdict::Migrate,
+            Leaf::CapabilityNoRust | Leaf::NotCheaperComplex => Verdict::MigrateIfCapabilityNeeded,
+            Leaf::Unproven
+            | Leaf::NoMeasurements
+            | Leaf::LuaCheap
+            | Leaf::NoWasmMeasurements
+            | Leaf::CheaperMemory
+            | Leaf::CheaperMemoryUnknown
+            | Leaf::CheaperNoRust
+            | Leaf::NotCheaperSimple => Verdict::KeepLua,
+        }
+    }
+
+    /// What reaching this leaf means, in words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Leaf::Unproven => "the Wasm twin is not proven equivalent",
+            Leaf::CapabilityRust => "needs a capability Lua lacks; the team knows Rust",
+            Leaf::CapabilityNoRust => "needs a capability Lua lacks; the team does not know Rust",
+            Leaf::NoMeasurements => "no real-Envoy measurements of the Lua filter",
+            Leaf::LuaCheap => "the Lua filter costs too little for a migration to save much",
+            Leaf::NoWasmMeasurements => "no real-Envoy measurements of a Wasm twin",
+            Leaf::CheaperFits => "Wasm is measurably cheaper, its memory fits, the team knows Rust",
+            Leaf::CheaperMemory => "Wasm is measurably cheaper but costs too much memory per worker",
+            Leaf::CheaperMemoryUnknown => {
+                "Wasm is measurably cheaper but its memory per worker was not measured"
+            }
+            Leaf::CheaperNoRust => "Wasm is measurably cheaper but the team does not know Rust",
+            Leaf::NotCheaperComplex => {
+                "Wasm is not measurably cheaper; the filter processes data (Lua carries hand-written libraries)"
+            }
+            Leaf::NotCheaperSimple => "Wasm is not measurably cheaper and the filter is simple",
+        }
+    }
+}
+
+/// The questions of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    Equivalent,
+    Capability,
+    RustForCapability,
+    LuaMatters,
+    WasmCheaper,
+    Memory,
+    Rust,
+    DataProcessing,
+}
+
+impl Question {
+    /// Stable id (the drawing marks nodes with it).
+    pub fn id(self) -> &'static str {
+        match self {
+            Question::Equivalent => "equivalent",
+            Question::Capability => "capability",
+            Question::RustForCapability => "rust_for_capability",
+            Question::LuaMatters => "lua_matters",
+            Question::WasmCheaper => "wasm_cheaper",
+            Question::Memory => "memory",
+            Question::Rust => "rust",
+            Question::DataProcessing => "data_processing",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Question::Equivalent => "Is the Wasm twin proven equivalent?",
+            Question::Capability => "Does the filter need a capability Lua lacks?",
+            Question::RustForCapability | Question::Rust => "Does the team know Rust?",
+            Question::LuaMatters => "Does the Lua filter cost enough to matter?",
+            Question::WasmCheaper => {
+                "Does Wasm cost measurably less Envoy CPU per request than Lua?"
+            }
+            Question::Memory => "Does Wasm's memory per worker fit the budget?",
+            Question::DataProcessing => "Does the filter process data (JSON, JWT, regex)?",
+        }
+    }
+}
+
+/// An answer to a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// The interval straddles the threshold.
+    NoMeasurableDifference,
+    Unknown,
+}
+
+impl Answer {
+    pub fn label(self) -> &'static str {
+        match self {
+            Answer::Yes => "yes",
+            Answer::No => "no",
+            Answer::NoMeasurableDifference => "no measurable difference",
+            Answer::Unknown => "not measured",
+        }
+    }
+}
+
+/// A node of the tree: a question whose answers lead on, or a leaf.
+#[derive(Debug)]
+pub enum TreeNode {
+    Ask(Question, &'static [Branch]),
+    Leaf(Leaf),
+}
+
+/// The answers that lead to one child.
+pub type Branch = (&'static [Answer], TreeNode);
+
+use Answer::{No, NoMeasurableDifference as Same, Unknown, Yes};
+
+const fn leaf(l: Leaf) -> TreeNode {
+    TreeNode::Leaf(l)
+}
+
+/// The tree. [`decide`] walks it; the report draws it.
+pub const TREE: TreeNode = TreeNode::Ask(
+    Question::Equivalent,
+    &[
+        (&[No, Unknown], leaf(Leaf::Unproven)),
+        (
+            &[Yes],
+            TreeNode::Ask(
+                Question::Capability,
+                &[
+                    (
+                        &[Yes],
+                        TreeNode::Ask(
+                            Question::RustForCapability,
+                            &[
+                                (&[Yes], leaf(Leaf::CapabilityRust)),
+                                (&[No], leaf(Leaf::CapabilityNoRust)),
+                            ],
+                        ),
+                    ),
+                    (
+                        &[No],
+                        TreeNode::Ask(
+                            Question::LuaMatters,
+                            &[
+                                (&[Unknown], leaf(Leaf::NoMeasurements)),
+                                (&[No], leaf(Leaf::LuaCheap)),
+                                (
+                                    &[Yes],
+                                    TreeNode::Ask(
+                                        Question::WasmCheaper,
+                                        &[
+                                            (&[Unknown], leaf(Leaf::NoWasmMeasurements)),
+                                            (
+                                                &[Yes],
+                                                TreeNode::Ask(
+                                                    Question::Memory,
+                                                    &[
+                                                        (&[No], leaf(Leaf::CheaperMemory)),
+                                                        (
+                                                            &[Unknown],
+                                                            leaf(Leaf::CheaperMemoryUnknown),
+                                                        ),
+                                                        (
+                                                            &[Yes],
+                                                            TreeNode::Ask(
+                                                                Question::Rust,
+                                                                &[
+                                                                    (
+                                                                        &[Yes],
+                                                                        leaf(Leaf::CheaperFits),
+                                                                    ),
+                                                                    (
+                                                                        &[No],
+                                                                        leaf(Leaf::CheaperNoRust),
+                                                                    ),
+                                                                ],
+                                                            ),
+                                                        ),
+                                                    ],
+                                                ),
+                                            ),
+                                            (
+                                                &[No, Same],
+                                                TreeNode::Ask(
+                                                    Question::DataProcessing,
+                                                    &[
+                                                        (&[Yes], leaf(Leaf::NotCheaperComplex)),
+                                                        (&[No], leaf(Leaf::NotCheaperSimple)),
+                                                    ],
+                                                ),
+                                            ),
+                                        ],
+                                    ),
+                                ),
+                            ],
+                        ),
+                    ),
+                ],
+            ),
+        ),
+    ],
+);
+
+impl TreeNode {
+    /// Stable id: the question's or the leaf's.
+    pub fn id(&self) -> &'static str {
+        match self {
+            TreeNode::Ask(q, _) => q.id(),
+            TreeNode::Leaf(l) => l.id(),
+        }
+    }
+
+    pub fn branches(&self) -> &'static [Branch] {
+        match self {
+            TreeNode::Ask(_, b) => b,
+            TreeNode::Leaf(_) => &[],
+        }
+    }
+
+    /// Every leaf under this node, in drawing order.
+    pub fn leaves(&self) -> Vec<Leaf> {
+        match self {
+            TreeNode::Leaf(l) => vec![*l],
+            TreeNode::Ask(_, b) => b.iter().flat_map(|(_, n)| n.leaves()).collect(),
         }
     }
 }
 
 /// One question on the path, its answer and the numbers behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
     /// Stable id of the question (the report draws the tree with it).
     pub id: String,
@@ -128,619 +545,283 @@ pub struct Step {
     pub evidence: String,
 }
 
+/// How stable a verdict is: the tree re-run on resamples of the rounds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Confidence {
+    pub resamples: usize,
+    /// Share of resamples reaching each verdict, largest first.
+    pub shares: Vec<(Verdict, f64)>,
+    /// Share reaching the verdict of all rounds.
+    pub share: f64,
+}
+
+impl Confidence {
+    /// `62% migrate / 38% keep Lua`.
+    pub fn split_words(&self) -> String {
+        self.shares
+            .iter()
+            .map(|(v, s)| format!("{:.0}% {}", s * 100.0, v.label()))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
 /// The tree's output for one pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
+    /// What the tree says on all rounds.
     pub verdict: Verdict,
-    /// Stable id of the leaf reached.
-    pub leaf: String,
+    /// What the report says: `verdict`, or [`Verdict::TooCloseToCall`] when its confidence is
+    /// below the policy's minimum.
+    pub call: Verdict,
+    pub leaf: Leaf,
     pub path: Vec<Step>,
     pub reasons: Vec<String>,
+    /// `None` when no load rounds were measured (nothing to resample).
+    pub confidence: Option<Confidence>,
+    /// The paired differences behind the path.
+    pub costs: Option<Costs>,
 }
 
-/// How much Wasm cuts the overhead a filter adds over the baseline, percent; `None` when the
-/// Lua filter adds no measurable overhead (nothing to cut).
-pub fn overhead_reduction_pct(base: f64, lua: f64, wasm: f64) -> Option<f64> {
-    let lua_over = lua - base;
-    if lua_over <= 0.0 {
-        return None;
-    }
-    Some((lua_over - (wasm - base)) / lua_over * 100.0)
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.map_or("n/a (Lua adds no measurable overhead)".into(), |p| {
-        format!("{p:+.1}%")
-    })
-}
-
-/// Every leaf the tree can reach, with what it means (the report draws them all).
-pub const LEAVES: &[(&str, Verdict, &str)] = &[
-    (
-        "unproven",
-        Verdict::KeepLua,
-        "the Wasm twin is not proven equivalent",
-    ),
-    (
-        "capability_rust",
-        Verdict::Migrate,
-        "needs a capability Lua lacks; the team knows Rust",
-    ),
-    (
-        "capability_no_rust",
-        Verdict::MigrateIfCapabilityNeeded,
-        "needs a capability Lua lacks; the team does not know Rust",
-    ),
-    (
-        "no_measurements",
-        Verdict::KeepLua,
-        "no performance measurements",
-    ),
-    (
-        "faster_fits",
-        Verdict::Migrate,
-        "Wasm is faster, its memory fits, the team knows Rust",
-    ),
-    (
-        "faster_memory",
-        Verdict::KeepLua,
-        "Wasm is faster but costs too much memory per worker",
-    ),
-    (
-        "faster_no_rust",
-        Verdict::KeepLua,
-        "Wasm is faster but the team does not know Rust",
-    ),
-    (
-        "slower_complex",
-        Verdict::MigrateIfCapabilityNeeded,
-        "Wasm is not faster; the filter processes data (Lua carries hand-written libraries)",
-    ),
-    (
-        "slower_simple",
-        Verdict::KeepLua,
-        "Wasm is not faster and the filter is simple",
-    ),
-];
-
-/// The tree's shape, for drawing: a question with its answers, or a leaf (an id of [`LEAVES`],
-/// no branches). Node ids and answers are the ones [`decide`] puts on its path (a test walks this
-/// shape along `decide`'s paths to every leaf).
-#[derive(Debug)]
-pub struct TreeNode {
-    pub id: &'static str,
-    /// The question, short; empty for a leaf.
-    pub question: &'static str,
-    pub branches: &'static [(&'static str, TreeNode)],
-}
-
-const fn leaf_node(id: &'static str) -> TreeNode {
-    TreeNode {
-        id,
-        question: "",
-        branches: &[],
-    }
-}
-
-pub const TREE: TreeNode = TreeNode {
-    id: "equivalent",
-    question: "Is the Wasm twin proven equivalent?",
-    branches: &[
-        ("no", leaf_node("unproven")),
-        (
-            "yes",
-            TreeNode {
-                id: "capability",
-                question: "Does the filter need a capability Lua lacks?",
-                branches: &[
-                    (
-                        "yes",
-                        TreeNode {
-                            id: "rust_for_capability",
-                            question: "Does the team know Rust?",
-                            branches: &[
-                                ("yes", leaf_node("capability_rust")),
-                                ("no", leaf_node("capability_no_rust")),
-                            ],
-                        },
-                    ),
-                    (
-                        "no",
-                        TreeNode {
-                            id: "faster",
-                            question: "Is Wasm faster by the policy's threshold?",
-                            branches: &[
-                                ("unknown", leaf_node("no_measurements")),
-                                (
-                                    "yes",
-                                    TreeNode {
-                                        id: "memory",
-                                        question: "Does Wasm's memory per worker fit the budget?",
-                                        branches: &[
-                                            ("no", leaf_node("faster_memory")),
-                                            (
-                                                "yes",
-                                                TreeNode {
-                                                    id: "rust",
-                                                    question: "Does the team know Rust?",
-                                                    branches: &[
-                                                        ("yes", leaf_node("faster_fits")),
-                                                        ("no", leaf_node("faster_no_rust")),
-                                                    ],
-                                                },
-                                            ),
-                                        ],
-                                    },
-                                ),
-                                (
-                                    "no",
-                                    TreeNode {
-                                        id: "data_processing",
-                                        question:
-                                            "Does the filter process data (JSON, JWT, regex)?",
-                                        branches: &[
-                                            ("yes", leaf_node("slower_complex")),
-                                            ("no", leaf_node("slower_simple")),
-                                        ],
-                                    },
-                                ),
-                            ],
-                        },
-                    ),
-                ],
-            },
-        ),
-    ],
-};
-
-impl TreeNode {
-    pub fn is_leaf(&self) -> bool {
-        self.branches.is_empty()
-    }
-
-    /// Follows a path of steps from this node; the node reached, or `None` when a step does not
-    /// match the shape.
-    pub fn follow(&self, path: &[Step]) -> Option<&TreeNode> {
-        let mut node = self;
-        for step in path {
-            if node.id != step.id {
-                return None;
-            }
-            node = &node.branches.iter().find(|(a, _)| *a == step.answer)?.1;
-        }
-        Some(node)
-    }
-}
-
-/// Walks the tree.
-pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
-    let mut path = Vec::new();
-    let mut step = |id: &str, question: &str, answer: &str, ev: String| {
-        path.push(Step {
-            id: id.into(),
-            question: question.into(),
-            answer: answer.into(),
-            evidence: ev,
-        })
-    };
-    let finish = |leaf: &str, path: Vec<Step>, mut reasons: Vec<String>| {
-        let (_, verdict, meaning) = LEAVES
-            .iter()
-            .find(|(id, _, _)| *id == leaf)
-            .expect("known leaf");
-        reasons.insert(0, format!("{}: {meaning}.", verdict.label()));
-        Recommendation {
-            verdict: *verdict,
-            leaf: leaf.into(),
-            path,
-            reasons,
-        }
-    };
-
-    // 1. Is there anything to migrate to?
-    let proven = evidence.equivalent == Some(true);
-    step(
-        "equivalent",
-        "Is the Wasm twin proven equivalent?",
-        if proven { "yes" } else { "no" },
-        match evidence.equivalent {
-            Some(true) => format!(
-                "every scenario equal ({})",
-                evidence
-                    .equivalence_source
-                    .as_deref()
-                    .unwrap_or("where not stated")
-            ),
-            Some(false) => format!(
-                "some scenario differs ({})",
-                evidence
-                    .equivalence_source
-                    .as_deref()
-                    .unwrap_or("where not stated")
-            ),
-            None => "equivalence not checked".into(),
-        },
-    );
-    if !proven {
-        return finish(
-            "unproven",
-            path,
-            vec![
-                "Fix the twin until `filterbench verify` passes before weighing a migration."
-                    .into(),
-            ],
-        );
-    }
-
-    // 2. A capability Lua cannot give settles it.
-    let gap = evidence.needs.capability_gap.clone();
-    step(
-        "capability",
-        "Does the filter need a capability Lua lacks?",
-        if gap.is_some() { "yes" } else { "no" },
-        gap.clone()
-            .unwrap_or_else(|| "none in the catalogue".into()),
-    );
-    if let Some(gap) = gap {
-        let knows = policy.team.knows_rust;
-        step(
-            "rust_for_capability",
-            "Does the team know Rust?",
-            if knows { "yes" } else { "no" },
-            "policy: team.knows_rust".into(),
-        );
-        return if knows {
-            finish(
-                "capability_rust",
-                path,
-                vec![format!("Lua cannot do it: {gap}")],
-            )
-        } else {
-            finish(
-                "capability_no_rust",
-                path,
-                vec![
-                    format!("Lua cannot do it: {gap}"),
-                    "Weigh the capability against owning a Rust build.".into(),
-                ],
-            )
-        };
-    }
-
-    // 3. Is Wasm faster, by the numbers?
-    let faster = if let Some(e) = &evidence.envoy {
-        let p50 = overhead_reduction_pct(e.base_p50_us, e.lua_p50_us, e.wasm_p50_us);
-        let p99 = overhead_reduction_pct(e.base_p99_us, e.lua_p99_us, e.wasm_p99_us);
-        let min = policy.performance.min_overhead_reduction_pct;
-        let faster = p50.is_some_and(|p| p >= min) && p99.is_some_and(|p| p >= min);
-        step(
-            "faster",
-            "Does Wasm cut the filter's overhead enough (real Envoy, p50 and p99)?",
-            if faster { "yes" } else { "no" },
-            format!(
-                "overhead over baseline p50: Lua {:.0} us, Wasm {:.0} us ({}); p99: Lua {:.0} us, Wasm {:.0} us ({}); threshold {min:.0}%",
-                e.lua_p50_us - e.base_p50_us,
-                e.wasm_p50_us - e.base_p50_us,
-                pct(p50),
-                e.lua_p99_us - e.base_p99_us,
-                e.wasm_p99_us - e.base_p99_us,
-                pct(p99)
-            ),
-        );
-        faster
-    } else if let Some(ip) = &evidence.in_process {
-        let speedup = ip.lua_ns / ip.wasm_ns.max(1e-9);
-        let faster = speedup >= policy.performance.min_inprocess_speedup;
-        step(
-            "faster",
-            "Is Wasm faster in-process (no Envoy measurements)?",
-            if faster { "yes" } else { "no" },
-            format!(
-                "Lua {:.0} ns, Wasm {:.0} ns per request: {speedup:.2}x; threshold {:.2}x",
-                ip.lua_ns, ip.wasm_ns, policy.performance.min_inprocess_speedup
-            ),
-        );
-        faster
+fn yes_no(b: bool) -> Answer {
+    if b {
+        Yes
     } else {
-        step(
-            "faster",
-            "Is Wasm faster?",
-            "unknown",
-            "no measurements (run `filterbench load` and `cargo bench`)".into(),
-        );
-        return finish(
-            "no_measurements",
-            path,
-            vec!["Without numbers there is no performance case for migrating.".into()],
-        );
-    };
+        No
+    }
+}
 
-    if faster {
-        // 4. What does it cost in memory?
-        let extra = evidence.envoy.and_then(|e| e.wasm_extra_mib_per_worker);
-        let fits = extra.is_none_or(|x| x <= policy.memory.max_extra_mib_per_worker);
-        step(
-            "memory",
-            "Does the Wasm VM's memory per worker fit the budget?",
-            if fits { "yes" } else { "no" },
-            match extra {
-                Some(x) => format!(
+/// The answer to one question and the words saying why.
+fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
+    let rounds = e.rounds.as_ref().filter(|r| !r.is_empty());
+    let method = |r: &PairedRounds| {
+        format!(
+            "median over {} paired open-loop rounds at {:.0} req/s, [95% bootstrap interval]",
+            r.len(),
+            r.rate_rps
+        )
+    };
+    match q {
+        Question::Equivalent => {
+            let source = e.equivalence_source.as_deref().unwrap_or("where not stated");
+            match e.equivalent {
+                Some(true) => (Yes, format!("every scenario equal ({source})")),
+                Some(false) => (No, format!("some scenario differs ({source})")),
+                None => (Unknown, "equivalence not checked".into()),
+            }
+        }
+        Question::Capability => (
+            yes_no(e.needs.capability_gap.is_some()),
+            e.needs
+                .capability_gap
+                .clone()
+                .unwrap_or_else(|| "none in the catalogue".into()),
+        ),
+        Question::RustForCapability | Question::Rust => {
+            (yes_no(policy.team.knows_rust), "policy: team.knows_rust".into())
+        }
+        Question::LuaMatters => {
+            let Some(r) = rounds else {
+                return (
+                    Unknown,
+                    "no real-Envoy load rounds (run `filterbench load`)".into(),
+                );
+            };
+            let (Some(cpu), Some(p50)) = (Diff::LuaOverBase.of(&r.cpu_us), Diff::LuaOverBase.of(&r.p50_us))
+            else {
+                return (Unknown, "no paired baseline and Lua rounds".into());
+            };
+            let p = &policy.lua_cost;
+            let small = cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us);
+            (
+                yes_no(!small),
+                format!(
+                    "Lua adds {} us of Envoy CPU per request and {} us at p50 ({}); \
+                     it matters unless both whole intervals lie below {} us CPU and {} us latency",
+                    cpu.signed(1),
+                    p50.signed(0),
+                    method(r),
+                    p.min_cpu_us,
+                    p.min_latency_us
+                ),
+            )
+        }
+        Question::WasmCheaper => {
+            let Some(r) = rounds else {
+                return (Unknown, "no real-Envoy load rounds".into());
+            };
+            let (Some(lua), Some(diff)) = (
+                Diff::LuaOverBase.of(&r.cpu_us),
+                Diff::WasmMinusLua.of(&r.cpu_us),
+            ) else {
+                return (Unknown, "no paired Lua and Wasm rounds".into());
+            };
+            let s = &policy.saving;
+            let threshold = s.min_cpu_us.max(s.min_pct / 100.0 * lua.median.max(0.0));
+            // The saving is Lua minus Wasm: the negated difference.
+            let answer = if diff.below(-threshold) {
+                Yes
+            } else if diff.above(threshold) {
+                No
+            } else {
+                Same
+            };
+            let said = match answer {
+                Yes => "Wasm is cheaper: the whole interval lies below -threshold",
+                No => "Lua is cheaper: the whole interval lies above +threshold",
+                _ => "the interval reaches inside ±threshold",
+            };
+            (
+                answer,
+                format!(
+                    "Wasm minus Lua: {} us of Envoy CPU per request ({}); threshold {threshold:.1} us \
+                     (the larger of {} us and {}% of Lua's added {:.1} us): {said}",
+                    diff.signed(1),
+                    method(r),
+                    s.min_cpu_us,
+                    s.min_pct,
+                    lua.median
+                ),
+            )
+        }
+        Question::Memory => match e.wasm_extra_mib_per_worker {
+            Some(x) => (
+                yes_no(x <= policy.memory.max_extra_mib_per_worker),
+                format!(
                     "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
                     policy.memory.max_extra_mib_per_worker
                 ),
-                None => "not measured".into(),
-            },
-        );
-        if !fits {
-            return finish(
-                "faster_memory",
-                path,
-                vec!["The latency gain is paid for with memory on every worker.".into()],
-            );
-        }
-        let knows = policy.team.knows_rust;
-        step(
-            "rust",
-            "Does the team know Rust?",
-            if knows { "yes" } else { "no" },
-            "policy: team.knows_rust".into(),
-        );
-        let mut reasons = Vec::new();
-        if evidence.needs.frequent_changes {
-            reasons.push(
-                "The filter changes often: every change becomes a build and a module push.".into(),
-            );
-        }
-        return if knows {
-            finish("faster_fits", path, reasons)
-        } else {
-            reasons.push("The gain does not pay for a new language and toolchain.".into());
-            finish("faster_no_rust", path, reasons)
-        };
+            ),
+            None => (Unknown, "memory per worker not measured".into()),
+        },
+        Question::DataProcessing => (
+            yes_no(e.needs.data_processing),
+            "catalogue trait data_processing".into(),
+        ),
     }
+}
 
-    // 5. Not faster: only a data-processing filter has a reason left to move.
-    let complex = evidence.needs.data_processing;
-    step(
-        "data_processing",
-        "Does the filter process data (JSON, JWT, regex)?",
-        if complex { "yes" } else { "no" },
-        "catalogue trait data_processing".into(),
-    );
-    if complex {
-        finish(
-            "slower_complex",
-            path,
-            vec!["Rust's libraries would replace hand-written Lua code, but the numbers do not call for it.".into()],
-        )
-    } else {
-        finish(
-            "slower_simple",
-            path,
-            vec!["The measurements do not favour Wasm.".into()],
-        )
+/// Walks [`TREE`] on `evidence`: the leaf and the path.
+fn walk(evidence: &Evidence, policy: &Policy) -> (Leaf, Vec<Step>) {
+    let mut node = &TREE;
+    let mut path = Vec::new();
+    loop {
+        match node {
+            TreeNode::Leaf(l) => return (*l, path),
+            TreeNode::Ask(q, branches) => {
+                let (a, words) = answer(*q, evidence, policy);
+                path.push(Step {
+                    id: q.id().into(),
+                    question: q.text().into(),
+                    answer: a.label().into(),
+                    evidence: words,
+                });
+                node = &branches
+                    .iter()
+                    .find(|(answers, _)| answers.contains(&a))
+                    .unwrap_or_else(|| panic!("{}: no branch for {a:?}", q.id()))
+                    .1;
+            }
+        }
+    }
+}
+
+fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
+    let mut r = vec![format!("{}: {}.", leaf.verdict().label(), leaf.meaning())];
+    match leaf {
+        Leaf::Unproven => r.push(
+            "Fix the twin until `filterbench verify` passes before weighing a migration.".into(),
+        ),
+        Leaf::CapabilityRust | Leaf::CapabilityNoRust => {
+            if let Some(gap) = &e.needs.capability_gap {
+                r.push(format!("Lua cannot do it: {gap}"));
+            }
+        }
+        Leaf::NoMeasurements | Leaf::NoWasmMeasurements => {
+            r.push("Without numbers there is no performance case for migrating.".into())
+        }
+        Leaf::LuaCheap => r.push(
+            "A migration can save at most what the Lua filter adds, and that is below the policy's bar."
+                .into(),
+        ),
+        Leaf::CheaperMemory => {
+            r.push("The CPU saving is paid for with memory on every worker.".into())
+        }
+        Leaf::CheaperFits if e.needs.frequent_changes => r.push(
+            "The filter changes often: every change becomes a build and a module push.".into(),
+        ),
+        Leaf::CheaperNoRust => {
+            r.push("The gain does not pay for a new language and toolchain.".into())
+        }
+        Leaf::NotCheaperComplex => r.push(
+            "Rust's libraries would replace hand-written Lua code, but the numbers do not call for it."
+                .into(),
+        ),
+        Leaf::NotCheaperSimple => r.push("The measurements do not favour Wasm.".into()),
+        _ => {}
+    }
+    r
+}
+
+/// Walks the tree on all rounds, then on resamples of them for the verdict's confidence.
+pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
+    let (leaf, path) = walk(evidence, policy);
+    let verdict = leaf.verdict();
+    let rounds = evidence.rounds.as_ref().filter(|r| !r.is_empty());
+    let confidence = rounds.map(|r| {
+        let count = policy.confidence.resamples.max(1);
+        let mut tally: Vec<(Verdict, usize)> = Vec::new();
+        for indices in resamples(r.len(), count, r.len() as u64) {
+            let resampled = Evidence {
+                rounds: Some(r.select(&indices)),
+                ..evidence.clone()
+            };
+            let v = walk(&resampled, policy).0.verdict();
+            match tally.iter_mut().find(|(t, _)| *t == v) {
+                Some((_, n)) => *n += 1,
+                None => tally.push((v, 1)),
+            }
+        }
+        tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let shares: Vec<(Verdict, f64)> = tally
+            .into_iter()
+            .map(|(v, n)| (v, n as f64 / count as f64))
+            .collect();
+        let share = shares
+            .iter()
+            .find(|(v, _)| *v == verdict)
+            .map_or(0.0, |(_, s)| *s);
+        Confidence {
+            resamples: count,
+            shares,
+            share,
+        }
+    });
+    let call = match &confidence {
+        Some(c) if c.share < policy.confidence.min_share => Verdict::TooCloseToCall,
+        _ => verdict,
+    };
+    let mut reasons = reasons(leaf, evidence);
+    if let (Verdict::TooCloseToCall, Some(c)) = (call, &confidence) {
+        reasons.insert(
+            0,
+            format!(
+                "Too close to call: on resamples of the rounds the tree answers {} (needs {:.0}% for one answer).",
+                c.split_words(),
+                policy.confidence.min_share * 100.0
+            ),
+        );
+    }
+    Recommendation {
+        verdict,
+        call,
+        leaf,
+        path,
+        reasons,
+        confidence,
+        costs: rounds.map(Costs::of),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn envoy(lua_over: f64, wasm_over: f64, extra_mib: Option<f64>) -> EnvoyEvidence {
-        EnvoyEvidence {
-            base_p50_us: 100.0,
-            lua_p50_us: 100.0 + lua_over,
-            wasm_p50_us: 100.0 + wasm_over,
-            base_p99_us: 400.0,
-            lua_p99_us: 400.0 + 2.0 * lua_over,
-            wasm_p99_us: 400.0 + 2.0 * wasm_over,
-            wasm_extra_mib_per_worker: extra_mib,
-        }
-    }
-
-    fn evidence(envoy: Option<EnvoyEvidence>) -> Evidence {
-        Evidence {
-            equivalent: Some(true),
-            equivalence_source: Some("real Envoy".into()),
-            envoy,
-            in_process: None,
-            needs: Needs::default(),
-        }
-    }
-
-    fn policy(knows_rust: bool) -> Policy {
-        let mut p = Policy::default_policy();
-        p.team.knows_rust = knows_rust;
-        p
-    }
-
-    fn leaf(e: &Evidence, p: &Policy) -> String {
-        decide(e, p).leaf
-    }
-
-    #[test]
-    fn the_shipped_policy_parses() {
-        let p = Policy::default_policy();
-        assert!(p.performance.min_overhead_reduction_pct > 0.0);
-    }
-
-    #[test]
-    fn an_unproven_twin_keeps_lua() {
-        let mut e = evidence(Some(envoy(50.0, 10.0, Some(1.0))));
-        e.equivalent = Some(false);
-        assert_eq!(leaf(&e, &policy(true)), "unproven");
-        e.equivalent = None;
-        let r = decide(&e, &policy(true));
-        assert_eq!((r.leaf.as_str(), r.verdict), ("unproven", Verdict::KeepLua));
-    }
-
-    #[test]
-    fn a_capability_gap_migrates_when_the_team_knows_rust() {
-        let mut e = evidence(None);
-        e.needs.capability_gap = Some("no stats API".into());
-        assert_eq!(decide(&e, &policy(true)).verdict, Verdict::Migrate);
-        assert_eq!(leaf(&e, &policy(true)), "capability_rust");
-        let r = decide(&e, &policy(false));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("capability_no_rust", Verdict::MigrateIfCapabilityNeeded)
-        );
-    }
-
-    #[test]
-    fn no_numbers_no_migration() {
-        let r = decide(&evidence(None), &policy(true));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("no_measurements", Verdict::KeepLua)
-        );
-        assert_eq!(r.path.last().unwrap().answer, "unknown");
-    }
-
-    #[test]
-    fn faster_and_small_migrates() {
-        let r = decide(&evidence(Some(envoy(50.0, 10.0, Some(2.0)))), &policy(true));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("faster_fits", Verdict::Migrate)
-        );
-        assert!(
-            r.path
-                .iter()
-                .any(|s| s.id == "faster" && s.evidence.contains("+80.0%")),
-            "{:?}",
-            r.path
-        );
-    }
-
-    #[test]
-    fn faster_but_memory_hungry_keeps_lua() {
-        let r = decide(
-            &evidence(Some(envoy(50.0, 10.0, Some(40.0)))),
-            &policy(true),
-        );
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("faster_memory", Verdict::KeepLua)
-        );
-    }
-
-    #[test]
-    fn faster_without_rust_keeps_lua() {
-        let r = decide(&evidence(Some(envoy(50.0, 10.0, None))), &policy(false));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("faster_no_rust", Verdict::KeepLua)
-        );
-    }
-
-    #[test]
-    fn slower_wasm_keeps_lua_for_simple_filters() {
-        // The probe's shape: Wasm adds more overhead than Lua.
-        let r = decide(&evidence(Some(envoy(10.0, 18.0, Some(1.0)))), &policy(true));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("slower_simple", Verdict::KeepLua)
-        );
-        assert!(
-            r.path.iter().any(|s| s.evidence.contains("-80.0%")),
-            "{:?}",
-            r.path
-        );
-    }
-
-    #[test]
-    fn slower_wasm_for_data_processing_migrates_only_for_a_capability() {
-        let mut e = evidence(Some(envoy(10.0, 9.0, Some(1.0))));
-        e.needs.data_processing = true;
-        let r = decide(&e, &policy(true));
-        assert_eq!(
-            (r.leaf.as_str(), r.verdict),
-            ("slower_complex", Verdict::MigrateIfCapabilityNeeded)
-        );
-    }
-
-    #[test]
-    fn p99_must_improve_too() {
-        let mut e = envoy(50.0, 10.0, Some(1.0));
-        e.wasm_p99_us = e.lua_p99_us; // p99 no better
-        let r = decide(&evidence(Some(e)), &policy(true));
-        assert_eq!(r.leaf, "slower_simple");
-    }
-
-    #[test]
-    fn in_process_numbers_decide_when_envoy_ones_are_missing() {
-        let mut e = evidence(None);
-        e.in_process = Some(InProcessEvidence {
-            lua_ns: 3000.0,
-            wasm_ns: 1000.0,
-        });
-        assert_eq!(leaf(&e, &policy(true)), "faster_fits");
-        e.in_process = Some(InProcessEvidence {
-            lua_ns: 1000.0,
-            wasm_ns: 900.0,
-        });
-        assert_eq!(leaf(&e, &policy(true)), "slower_simple");
-    }
-
-    #[test]
-    fn no_lua_overhead_means_nothing_to_cut() {
-        assert_eq!(overhead_reduction_pct(100.0, 100.0, 90.0), None);
-        let r = decide(&evidence(Some(envoy(0.0, -5.0, Some(1.0)))), &policy(true));
-        assert_eq!(r.leaf, "slower_simple");
-    }
-
-    #[test]
-    fn every_leaf_is_reachable_by_these_tests() {
-        // Keep this list in step with the tests above: each leaf has a test that reaches it.
-        let reached = [
-            "unproven",
-            "capability_rust",
-            "capability_no_rust",
-            "no_measurements",
-            "faster_fits",
-            "faster_memory",
-            "faster_no_rust",
-            "slower_complex",
-            "slower_simple",
-        ];
-        let all: Vec<&str> = LEAVES.iter().map(|(id, _, _)| *id).collect();
-        assert_eq!(all, reached);
-    }
-
-    #[test]
-    fn the_drawn_tree_follows_every_path_decide_takes() {
-        let mut cases = vec![];
-        let mut e = evidence(Some(envoy(50.0, 10.0, Some(1.0))));
-        e.equivalent = Some(false);
-        cases.push((e, policy(true)));
-        let mut e = evidence(None);
-        e.needs.capability_gap = Some("no stats API".into());
-        cases.push((e.clone(), policy(true)));
-        cases.push((e, policy(false)));
-        cases.push((evidence(None), policy(true)));
-        cases.push((evidence(Some(envoy(50.0, 10.0, Some(2.0)))), policy(true)));
-        cases.push((evidence(Some(envoy(50.0, 10.0, Some(40.0)))), policy(true)));
-        cases.push((evidence(Some(envoy(50.0, 10.0, None))), policy(false)));
-        let mut e = evidence(Some(envoy(10.0, 9.0, Some(1.0))));
-        e.needs.data_processing = true;
-        cases.push((e, policy(true)));
-        cases.push((evidence(Some(envoy(10.0, 18.0, Some(1.0)))), policy(true)));
-        let mut leaves = std::collections::BTreeSet::new();
-        for (e, p) in &cases {
-            let r = decide(e, p);
-            let reached = TREE.follow(&r.path).expect("path fits the tree");
-            assert!(reached.is_leaf(), "{:?}", r.path);
-            assert_eq!(reached.id, r.leaf);
-            leaves.insert(r.leaf);
-        }
-        assert_eq!(leaves.len(), LEAVES.len());
-    }
-
-    #[test]
-    fn verdict_ids_are_the_serde_names() {
-        for (_, v, _) in LEAVES {
-            assert_eq!(serde_json::to_value(v).unwrap(), v.id());
-        }
-    }
-}
+mod tests;

@@ -6,7 +6,8 @@
 //! Sources, per pair:
 //! - equivalence: `verify/envoy.json` when it has the pair (real Envoy is the stronger proof),
 //!   else `verify/in_process.json`; [`PairEvidence::equivalence`] says which;
-//! - latency (p50, p99) of base / Lua / Wasm at **one worker** from `load/<pair>.json`;
+//! - the paired open-loop rounds (Envoy CPU per request, p50/p90/p99) of base / Lua / Wasm at
+//!   **one worker** from `load/<pair>.json`;
 //! - Wasm's extra memory per worker from the same file's worker-count series, see
 //!   [`memory_per_worker`];
 //! - in-process ns per request (criterion medians) from `bench/summary.json`.
@@ -15,13 +16,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::decision::{EnvoyEvidence, Evidence, InProcessEvidence, Needs};
+use crate::decision::{Evidence, Needs, PairedRounds, Triple};
 use crate::results::{
-    bench_summary_path, load_path, read_result, verify_path, BenchSummary, LoadView, LoadWorkers,
-    PairBench, ReadError, VerifyPair, VerifyRecord, BENCH_SCHEMA, LOAD_SCHEMA, VERIFY_SCHEMA,
+    bench_summary_path, load_path, read_result, verify_path, BenchSummary, LoadRun, PairBench,
+    ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA,
+    VERIFY_SCHEMA,
 };
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// The name of the pass-through run's load file (`load/passthrough.json`), which is not a pair.
+pub const PASSTHROUGH: &str = "passthrough";
 
 /// One pair as the caller's catalogue describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,7 +92,10 @@ pub struct ResultSet {
     pub verify_envoy: Option<VerifyRecord>,
     pub verify_in_process: Option<VerifyRecord>,
     /// `load/<pair>.json` per requested pair, in the order asked.
-    pub loads: Vec<(String, Option<LoadView>)>,
+    pub loads: Vec<(String, Option<LoadRun>)>,
+    /// `load/passthrough.json`: the pass-through Lua and Wasm filters, the fixed cost of each
+    /// mechanism.
+    pub passthrough: Option<LoadRun>,
 }
 
 fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
@@ -131,7 +139,7 @@ impl ResultSet {
         let mut loads = Vec::new();
         for pair in pairs {
             let path = load_path(dir, pair);
-            let load: Option<LoadView> = optional(read_result(&path, LOAD_SCHEMA))?;
+            let load: Option<LoadRun> = optional(read_result(&path, LOAD_SCHEMA))?;
             if let Some(l) = &load {
                 if l.pair != *pair {
                     return Err(ReadError::Corrupt(
@@ -142,16 +150,18 @@ impl ResultSet {
             }
             loads.push((pair.to_string(), load));
         }
+        let passthrough = optional(read_result(&load_path(dir, PASSTHROUGH), LOAD_SCHEMA))?;
         Ok(ResultSet {
             dir: dir.to_path_buf(),
             bench,
             verify_envoy,
             verify_in_process,
             loads,
+            passthrough,
         })
     }
 
-    pub fn load(&self, pair: &str) -> Option<&LoadView> {
+    pub fn load(&self, pair: &str) -> Option<&LoadRun> {
         self.loads
             .iter()
             .find(|(p, _)| p == pair)
@@ -199,46 +209,35 @@ impl ResultSet {
         let load_file = load_path(&self.dir, name);
         let load = self.load(name);
         let how_load = format!("`filterbench load --pair {name}`");
-        let envoy = match load {
+        let rounds = match load {
             None => {
                 missing.push(Missing {
                     kind: DataKind::Load,
                     path: load_file.clone(),
-                    what: "no real-Envoy load results (latency, throughput, CPU, memory)".into(),
+                    what: "no real-Envoy load results (CPU per request, latency, throughput, \
+                           memory)"
+                        .into(),
                     how: how_load.clone(),
                 });
                 None
             }
-            Some(l) => {
-                let at_one = l.by_workers.iter().find(|w| w.workers == 1).and_then(|w| {
-                    Some((w.variant("base")?, w.variant("lua")?, w.variant("wasm")?))
-                });
-                match at_one {
-                    Some((b, lu, wa)) => Some(EnvoyEvidence {
-                        base_p50_us: b.p50_us,
-                        lua_p50_us: lu.p50_us,
-                        wasm_p50_us: wa.p50_us,
-                        base_p99_us: b.p99_us,
-                        lua_p99_us: lu.p99_us,
-                        wasm_p99_us: wa.p99_us,
-                        wasm_extra_mib_per_worker: memory_per_worker(&l.by_workers).map(|m| m.mib),
-                    }),
-                    None => {
-                        missing.push(Missing {
-                            kind: DataKind::Load,
-                            path: load_file.clone(),
-                            what: "no run at 1 worker with all of base, lua and wasm (the tree \
-                                   compares latency at 1 worker)"
-                                .into(),
-                            how: how_load.clone(),
-                        });
-                        None
-                    }
+            Some(l) => match paired_rounds(l) {
+                Some(r) => Some(r),
+                None => {
+                    missing.push(Missing {
+                        kind: DataKind::Load,
+                        path: load_file.clone(),
+                        what: "no paired open-loop round with both the baseline and Lua (the \
+                               tree compares them at 1 worker)"
+                            .into(),
+                        how: how_load.clone(),
+                    });
+                    None
                 }
-            }
+            },
         };
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
-        if load.is_some() && memory.is_none() {
+        if load.is_some_and(|l| l.variants.contains(&Variant::Wasm)) && memory.is_none() {
             missing.push(Missing {
                 kind: DataKind::Memory,
                 path: load_file.clone(),
@@ -248,11 +247,7 @@ impl ResultSet {
         }
 
         let bench_file = bench_summary_path(&self.dir);
-        let in_process = self.pair_bench(name).map(|b| InProcessEvidence {
-            lua_ns: b.lua.median_ns,
-            wasm_ns: b.wasm.median_ns,
-        });
-        if in_process.is_none() {
+        if self.pair_bench(name).is_none() {
             missing.push(Missing {
                 kind: DataKind::InProcess,
                 path: bench_file,
@@ -261,7 +256,7 @@ impl ResultSet {
                 } else {
                     format!("no in-process numbers for `{name}`")
                 },
-                how: "`cargo bench -p filterbench-bench`".into(),
+                how: "`filterbench bench`".into(),
             });
         }
 
@@ -269,8 +264,8 @@ impl ResultSet {
             evidence: Evidence {
                 equivalent: equivalence.as_ref().map(|e| e.result.equivalent),
                 equivalence_source: equivalence.as_ref().map(|e| e.source.words().to_string()),
-                envoy,
-                in_process,
+                rounds,
+                wasm_extra_mib_per_worker: memory.as_ref().map(|m| m.mib),
                 needs: input.needs.clone(),
             },
             equivalence,
@@ -353,12 +348,12 @@ impl MemoryPerWorker {
 /// the slope across worker counts when there are two or more, because every worker holds its own
 /// Wasm VM while the engine and compiled module are paid once per process, and the policy budget
 /// is per worker. `None` when no worker count has both a Lua and a Wasm sample.
-pub fn memory_per_worker(series: &[LoadWorkers]) -> Option<MemoryPerWorker> {
+pub fn memory_per_worker(series: &[WorkersRun]) -> Option<MemoryPerWorker> {
     let mut points: Vec<(u32, f64)> = series
         .iter()
         .filter_map(|w| {
-            let lua = w.variant("lua")?.memory.rss_bytes as f64;
-            let wasm = w.variant("wasm")?.memory.rss_bytes as f64;
+            let lua = w.memory_of(Variant::Lua)?.rss_bytes as f64;
+            let wasm = w.memory_of(Variant::Wasm)?.rss_bytes as f64;
             Some((w.workers, (wasm - lua) / MIB))
         })
         .filter(|(w, _)| *w > 0)
@@ -393,6 +388,32 @@ pub fn memory_per_worker(series: &[LoadWorkers]) -> Option<MemoryPerWorker> {
     }
 }
 
+/// The paired open-loop rounds of a load run, as the tree reads them; `None` without a round
+/// that has both the baseline and Lua.
+pub fn paired_rounds(l: &LoadRun) -> Option<PairedRounds> {
+    let per = |f: fn(&Sample) -> f64| -> Vec<Triple> {
+        let [b, lu, wa] = Variant::ALL.map(|v| l.per_round(v, f));
+        (0..l.round_count())
+            .map(|i| Triple {
+                base: b[i],
+                lua: lu[i],
+                wasm: wa[i],
+            })
+            .collect()
+    };
+    let r = PairedRounds {
+        rate_rps: l.open_rate_rps,
+        cpu_us: per(|s| s.envoy_cpu_us_per_request),
+        p50_us: per(|s| s.p50_us),
+        p90_us: per(|s| s.p90_us),
+        p99_us: per(|s| s.p99_us),
+    };
+    r.cpu_us
+        .iter()
+        .any(|t| t.base.is_some() && t.lua.is_some())
+        .then_some(r)
+}
+
 /// A pair's evidence for the tree, with where it came from and what was missing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairEvidence {
@@ -405,37 +426,27 @@ pub struct PairEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{LoadMemory, LoadVariant};
+    use crate::results::VariantMemory;
 
-    fn variant(name: &str, rss_mib: f64) -> LoadVariant {
-        LoadVariant {
-            variant: name.into(),
-            throughput_rps: 1000.0,
-            p50_us: 100.0,
-            p90_us: 150.0,
-            p99_us: 300.0,
-            p999_us: 500.0,
-            max_us: 900.0,
-            envoy_cpu_us_per_request: 50.0,
-            errors: 0,
-            non_2xx: 0,
-            memory: LoadMemory {
-                rss_bytes: (rss_mib * MIB) as u64,
-                peak_rss_bytes: (rss_mib * MIB) as u64,
-                allocated_bytes: 0,
-                heap_bytes: 0,
-                wasm_vms: 0,
-            },
+    fn memory(variant: Variant, rss_mib: f64) -> VariantMemory {
+        VariantMemory {
+            variant,
+            rss_bytes: (rss_mib * MIB) as u64,
+            peak_rss_bytes: (rss_mib * MIB) as u64,
+            allocated_bytes: 0,
+            heap_bytes: 0,
+            wasm_vms: 0,
         }
     }
 
-    fn workers(n: u32, lua: f64, wasm: f64) -> LoadWorkers {
-        LoadWorkers {
+    fn workers(n: u32, lua: f64, wasm: f64) -> WorkersRun {
+        WorkersRun {
             workers: n,
-            variants: vec![
-                variant("base", 30.0),
-                variant("lua", lua),
-                variant("wasm", wasm),
+            capacity: vec![],
+            memory: vec![
+                memory(Variant::Base, 30.0),
+                memory(Variant::Lua, lua),
+                memory(Variant::Wasm, wasm),
             ],
         }
     }
@@ -460,9 +471,10 @@ mod tests {
         assert_eq!(m.method, MemoryMethod::SinglePoint);
         assert!((m.mib - 5.0).abs() < 1e-9);
         assert!(m.explain().contains("upper bound"));
-        let lua_only = LoadWorkers {
+        let lua_only = WorkersRun {
             workers: 1,
-            variants: vec![variant("lua", 40.0)],
+            capacity: vec![],
+            memory: vec![memory(Variant::Lua, 40.0)],
         };
         assert_eq!(memory_per_worker(&[lua_only]), None);
         assert_eq!(memory_per_worker(&[]), None);

@@ -1,5 +1,5 @@
 //! filterbench's reports: the result files ([`results`]), the migration decision tree
-//! ([`decision`]), fed by the equivalence, in-process and real-Envoy results ([`evidence`]), with
+//! ([`decision`]) over medians with bootstrap intervals ([`stats`]), fed by the equivalence, in-process and real-Envoy results ([`evidence`]), with
 //! thresholds from `reports/policy.toml`, and the static HTML report ([`site`]) with its SVG
 //! charts ([`charts`]) and the check of the quoted operation table ([`claims`]).
 //!
@@ -13,3 +13,14 @@ pub mod evidence;
 pub mod html;
 pub mod results;
 pub mod site;
+pub mod stats;
+
+use std::path::PathBuf;
+
+/// Errors of this crate that are not a result file's ([`results::ReadError`]) or a render's.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The migration policy file cannot be read or parsed.
+    #[error("{}: {message}", path.display())]
+    Policy { path: PathBuf, message: String },
+}

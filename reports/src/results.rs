@@ -4,9 +4,8 @@
 //!   `filterbench all`);
 //! - `verify/envoy.json` and `verify/in_process.json`: [`VerifyRecord`], written by
 //!   `filterbench verify --save` / `filterbench all`;
-//! - `load/<pair>.json`: written by `filterbench load` (loadgen's `CompareResult`); the report
-//!   reads it through [`LoadView`], the subset of fields it uses (loadgen tests that every
-//!   `CompareResult` parses as a `LoadView`). It serialises too, for tests that write load files.
+//! - `load/<pair>.json`: [`LoadRun`], written by `filterbench load` / `filterbench all` (the
+//!   load comparison builds this very type, so writer and reader share one schema).
 //!
 //! Every file carries a `schema_version`; a reader refuses another version with an error that
 //! names the file.
@@ -20,7 +19,7 @@ pub const BENCH_SCHEMA: u32 = 1;
 /// Version of [`VerifyRecord`]'s JSON shape.
 pub const VERIFY_SCHEMA: u32 = 1;
 /// Version of the load result (loadgen's `COMPARE_SCHEMA`) this reader understands.
-pub const LOAD_SCHEMA: u32 = 1;
+pub const LOAD_SCHEMA: u32 = 2;
 
 /// `reports/results` under the project root.
 pub fn results_dir(root: &Path) -> PathBuf {
@@ -174,70 +173,227 @@ pub struct VerifyPair {
     pub failures: Vec<String>,
 }
 
-/// The fields of a load result (`reports/results/load/<pair>.json`) the report reads.
+/// The three Envoys a load comparison runs side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// The router alone, no filter.
+    Base,
+    Lua,
+    Wasm,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Base, Variant::Lua, Variant::Wasm];
+
+    /// The serde name: `base`, `lua`, `wasm` (also the listener's name in the bootstrap).
+    pub fn id(self) -> &'static str {
+        match self {
+            Variant::Base => "base",
+            Variant::Lua => "lua",
+            Variant::Wasm => "wasm",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Base => "baseline (router only)",
+            Variant::Lua => "Lua",
+            Variant::Wasm => "Wasm",
+        }
+    }
+}
+
+/// A real-Envoy load comparison of one pair: `reports/results/load/<pair>.json`, written by
+/// `filterbench load` and `filterbench all`. The raw per-round samples are kept; every interval
+/// the report shows is computed from them ([`crate::stats`]), so writer and reader cannot
+/// disagree on a figure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadView {
+pub struct LoadRun {
     pub schema_version: u32,
     pub pair: String,
     pub envoy_version: String,
     pub machine: LoadMachine,
+    /// ms since the Unix epoch.
     pub started_ms: u64,
-    pub spec: LoadSpecView,
-    pub by_workers: Vec<LoadWorkers>,
+    pub plan: LoadPlan,
+    /// Requests in the pair's load mix (sent round-robin).
+    pub requests_in_mix: usize,
+    /// The variants measured: base and Lua always, Wasm when the pair has a twin.
+    pub variants: Vec<Variant>,
+    /// Closed-loop capacity rounds at the comparison's worker count (1): throughput only.
+    pub capacity: Vec<Sample>,
+    /// The fixed open-loop rate of the paired rounds: `plan.rate_fraction` of the slowest
+    /// variant's median capacity.
+    pub open_rate_rps: f64,
+    /// The paired open-loop rounds at 1 worker (every variant once per round, rotating order):
+    /// Envoy CPU per request and latency, the figures the decision tree uses.
+    pub rounds: Vec<Sample>,
+    /// Why the rounds stopped.
+    pub stopped: StopReason,
+    /// The half-width the Wasm-minus-Lua CPU interval had to reach, microseconds.
+    pub target_half_width_us: f64,
+    /// Capacity and memory at each worker count of `plan.workers`.
+    pub by_workers: Vec<WorkersRun>,
+    /// True when stopped early (Ctrl-C).
     pub partial: bool,
 }
 
+/// Why a comparison stopped adding rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The Wasm-minus-Lua interval became narrow enough.
+    TargetReached,
+    /// The pair's time budget was spent first.
+    Budget,
+    /// The policy's maximum number of rounds.
+    MaxRounds,
+    /// A Lua-only pair: nothing to narrow, the minimum rounds ran.
+    NoTwin,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl StopReason {
+    pub fn words(self) -> &'static str {
+        match self {
+            StopReason::TargetReached => "target width reached",
+            StopReason::Budget => "time budget spent before the target width",
+            StopReason::MaxRounds => "maximum rounds reached before the target width",
+            StopReason::NoTwin => "no Wasm twin: minimum rounds",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Where the processes ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadMachine {
     pub cpus: usize,
     pub cpu_model: String,
     pub memory_bytes: u64,
+    /// The CPUs Envoy was pinned to.
+    pub envoy_cpus: Option<Vec<usize>>,
+    /// The CPUs the load generator, the echo upstream and the auth service (every thread of the
+    /// driving process) were pinned to.
+    pub driver_cpus: Option<Vec<usize>>,
 }
 
+/// What a comparison was asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadSpecView {
+pub struct LoadPlan {
     pub workers: Vec<u32>,
-    pub rounds: usize,
+    pub capacity_rounds: usize,
+    pub capacity_secs: f64,
+    pub warmup_secs: f64,
     pub round_secs: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    pub budget_secs: f64,
+    pub target_half_width_us: f64,
+    pub target_half_width_pct: f64,
+    /// The open-loop rate as a share of the slowest variant's capacity.
+    pub rate_fraction: f64,
     pub connections: usize,
 }
 
+/// One variant in one round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadWorkers {
-    pub workers: u32,
-    /// Medians over rounds per variant: `base`, `lua`, `wasm`.
-    pub variants: Vec<LoadVariant>,
-}
-
-impl LoadWorkers {
-    /// The medians of `variant` (`base`, `lua`, `wasm`) at this worker count.
-    pub fn variant(&self, variant: &str) -> Option<&LoadVariant> {
-        self.variants.iter().find(|v| v.variant == variant)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadVariant {
-    pub variant: String,
+pub struct Sample {
+    pub variant: Variant,
+    pub round: usize,
+    /// Position in the round's order (0 first).
+    pub slot: usize,
+    /// Closed loop (capacity) or open loop (fixed rate).
+    pub open_loop: bool,
+    /// The measured window, seconds.
+    pub secs: f64,
+    pub responses: u64,
     pub throughput_rps: f64,
+    /// Latency percentiles, microseconds (open loop: from each request's intended send time).
     pub p50_us: f64,
     pub p90_us: f64,
     pub p99_us: f64,
-    pub p999_us: f64,
-    pub max_us: f64,
-    pub envoy_cpu_us_per_request: f64,
+    /// Transport errors and timeouts.
     pub errors: u64,
     pub non_2xx: u64,
-    pub memory: LoadMemory,
+    /// Envoy CPU time (user + system, all threads) over the window per response, microseconds.
+    pub envoy_cpu_us_per_request: f64,
+    /// Envoy CPU time over the window / (window x Envoy's CPUs): 1.0 is saturated.
+    pub envoy_busy: f64,
+    /// The driving process (load generator, echo upstream, auth service) likewise.
+    pub driver_busy: f64,
 }
 
+impl Sample {
+    /// A closed-loop sample where Envoy was not the bottleneck: its capacity figure measures
+    /// the driver or the machine, not the filter.
+    pub fn envoy_not_bottleneck(&self) -> bool {
+        !self.open_loop && self.envoy_busy < ENVOY_BUSY_MIN
+    }
+}
+
+/// Below this share of its CPUs busy in a closed loop, Envoy was not the bottleneck.
+pub const ENVOY_BUSY_MIN: f64 = 0.9;
+
+/// Capacity and memory at one worker count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkersRun {
+    pub workers: u32,
+    /// Closed-loop rounds (throughput, with their spread).
+    pub capacity: Vec<Sample>,
+    /// Memory of each variant's Envoy after its rounds.
+    pub memory: Vec<VariantMemory>,
+}
+
+impl WorkersRun {
+    pub fn memory_of(&self, v: Variant) -> Option<&VariantMemory> {
+        self.memory.iter().find(|m| m.variant == v)
+    }
+}
+
+/// Envoy's memory as seen from outside and from its allocator.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LoadMemory {
+pub struct VariantMemory {
+    pub variant: Variant,
+    /// Resident set size, bytes (/proc VmRSS).
     pub rss_bytes: u64,
+    /// Peak resident set size, bytes (/proc VmHWM).
     pub peak_rss_bytes: u64,
+    /// Bytes the allocator has handed out (admin /memory `allocated`).
     pub allocated_bytes: u64,
+    /// Bytes the allocator holds from the OS (admin /memory `heap_size`).
     pub heap_bytes: u64,
+    /// Live Wasm VMs (admin /stats `wasm.envoy.wasm.runtime.v8.active`), 0 when none.
     pub wasm_vms: u64,
+}
+
+impl LoadRun {
+    /// Number of paired rounds (0-based round indices below it).
+    pub fn round_count(&self) -> usize {
+        self.rounds.iter().map(|s| s.round + 1).max().unwrap_or(0)
+    }
+
+    /// One measure of `variant` per round, `None` where that round lacks it.
+    pub fn per_round(&self, variant: Variant, f: impl Fn(&Sample) -> f64) -> Vec<Option<f64>> {
+        let mut out = vec![None; self.round_count()];
+        for s in self.rounds.iter().filter(|s| s.variant == variant) {
+            out[s.round] = Some(f(s));
+        }
+        out
+    }
+
+    /// Capacity samples of `variant` at `workers`.
+    pub fn capacity_of(&self, workers: u32, variant: Variant) -> Vec<&Sample> {
+        self.by_workers
+            .iter()
+            .filter(|w| w.workers == workers)
+            .flat_map(|w| w.capacity.iter())
+            .chain(if workers == 1 { self.capacity.iter() } else { [].iter() })
+            .filter(|s| s.variant == variant)
+            .collect()
+    }
 }
 
 /// Why a result file could not be used; the message names the file.
@@ -265,14 +421,33 @@ impl std::fmt::Display for ReadError {
                 expected,
             } => write!(
                 f,
-                "{}: schema_version {found}, this filterbench reads version {expected}",
-                path.display()
+                "{}: schema_version {found}, this filterbench reads version {expected}; \
+                 regenerate it with {}",
+                path.display(),
+                regenerate_command(path)
             ),
         }
     }
 }
 
 impl std::error::Error for ReadError {}
+
+/// The command that writes a result file again, from where it lies.
+fn regenerate_command(path: &Path) -> String {
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let stem = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+    match parent {
+        "load" => format!("`filterbench load --pair {stem}`"),
+        _ if stem == "summary" => "`filterbench bench`".into(),
+        "verify" if stem == "in_process" => "`filterbench verify --in-process --save`".into(),
+        "verify" => "`filterbench verify --envoy --save`".into(),
+        _ => "`filterbench all`".into(),
+    }
+}
 
 /// Reads a result file of schema `expected`: checks `schema_version` first (so a file of another
 /// version gets that error, not a confusing field error), then the shape.
@@ -358,6 +533,7 @@ mod tests {
         std::fs::write(&p, r#"{"schema_version": 7, "pairs": []}"#).unwrap();
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
         assert!(e.to_string().contains("schema_version 7"), "{e}");
+        assert!(e.to_string().contains("regenerate it with `filterbench bench`"), "{e}");
 
         std::fs::write(&p, r#"{"schema_version": 1, "pairs": 3}"#).unwrap();
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();

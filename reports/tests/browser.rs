@@ -404,10 +404,10 @@ struct Expect {
 
 const FULL_PAIR: &[&str] = &[
     "tree",
-    "latency",
     "overhead",
-    "throughput",
+    "latency",
     "cpu",
+    "throughput",
     "memory",
     "inprocess",
 ];
@@ -442,7 +442,7 @@ const EXPECT: &[Expect] = &[
     Expect {
         page: "pairs/odd_b___q_.html",
         kind: "pair",
-        charts: &["tree", "latency", "overhead", "throughput", "cpu", "memory"],
+        charts: &["tree", "overhead", "latency", "cpu", "throughput", "memory"],
         missing: true,
     },
     Expect {

@@ -28,33 +28,71 @@ fn machine() -> MachineInfo {
     }
 }
 
-/// Latency of one variant: p50 given, the other percentiles derived.
-fn variant(name: &str, p50: f64, rps: f64, cpu: f64, rss_mib: u64) -> LoadVariant {
-    LoadVariant {
-        variant: name.into(),
+/// One sample: CPU per request given; latency p50 = 3 x CPU (p90 1.5x, p99 3x that).
+fn sample(variant: Variant, round: usize, slot: usize, open: bool, cpu: f64, rps: f64) -> Sample {
+    Sample {
+        variant,
+        round,
+        slot,
+        open_loop: open,
+        secs: 1.0,
+        responses: rps as u64,
         throughput_rps: rps,
-        p50_us: p50,
-        p90_us: p50 * 1.5,
-        p99_us: p50 * 3.0,
-        p999_us: p50 * 5.0,
-        max_us: p50 * 9.0,
-        envoy_cpu_us_per_request: cpu,
+        p50_us: cpu * 3.0,
+        p90_us: cpu * 4.5,
+        p99_us: cpu * 9.0,
         errors: 0,
         non_2xx: 0,
-        memory: LoadMemory {
-            rss_bytes: rss_mib * MIB,
-            peak_rss_bytes: (rss_mib + 2) * MIB,
-            allocated_bytes: rss_mib / 2 * MIB,
-            heap_bytes: rss_mib / 2 * MIB,
-            wasm_vms: if name == "wasm" { 1 } else { 0 },
-        },
+        envoy_cpu_us_per_request: cpu,
+        envoy_busy: if open { 0.5 } else { 0.97 },
+        driver_busy: 0.4,
     }
 }
 
-/// A load file: p50 of base/lua/wasm at every worker count; Wasm's RSS grows 3 MiB per worker
-/// more than Lua's, on top of a fixed 20 MiB.
-pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadView {
-    LoadView {
+/// A load file: 8 paired open-loop rounds whose baseline drifts by ±10% between rounds while
+/// the filters add (lua - base) and (wasm - base) microseconds of CPU per request, with a small
+/// jitter; capacity at 1, 2 and 4 workers; Wasm's RSS grows 3 MiB per worker more than Lua's, on
+/// top of a fixed 20 MiB.
+pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
+    let variants = Variant::ALL.to_vec();
+    let mut rounds = Vec::new();
+    for r in 0..8 {
+        let drift = base * 0.1 * ((r as f64) * 1.3).sin();
+        let jitter = 0.3 * ((r as f64) * 2.1).cos();
+        for (slot, v) in variants.iter().enumerate() {
+            let cpu = drift
+                + match v {
+                    Variant::Base => base,
+                    Variant::Lua => lua + jitter,
+                    Variant::Wasm => wasm - jitter,
+                };
+            rounds.push(sample(*v, r, slot, true, cpu, 5_000.0));
+        }
+    }
+    let capacity = |w: u32| -> Vec<Sample> {
+        (0..2)
+            .flat_map(|r| {
+                variants.iter().enumerate().map(move |(slot, v)| {
+                    let rps = match v {
+                        Variant::Base => 20_000.0,
+                        Variant::Lua => 18_000.0,
+                        Variant::Wasm => 17_000.0,
+                    } * f64::from(w)
+                        + r as f64 * 100.0;
+                    sample(*v, r, slot, false, 40.0, rps)
+                })
+            })
+            .collect()
+    };
+    let memory = |v: Variant, rss_mib: u64| VariantMemory {
+        variant: v,
+        rss_bytes: rss_mib * MIB,
+        peak_rss_bytes: (rss_mib + 2) * MIB,
+        allocated_bytes: rss_mib / 2 * MIB,
+        heap_bytes: rss_mib / 2 * MIB,
+        wasm_vms: u64::from(v == Variant::Wasm),
+    };
+    LoadRun {
         schema_version: LOAD_SCHEMA,
         pair: pair.into(),
         envoy_version: "1.40.0".into(),
@@ -62,34 +100,40 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadView {
             cpus: 2,
             cpu_model: "Test CPU 3000".into(),
             memory_bytes: 8 * 1024 * MIB,
+            envoy_cpus: Some(vec![1]),
+            driver_cpus: Some(vec![0]),
         },
         started_ms: 1_709_251_200_000,
-        spec: LoadSpecView {
+        plan: LoadPlan {
             workers: vec![1, 2, 4],
-            rounds: 3,
-            round_secs: 10.0,
+            capacity_rounds: 2,
+            capacity_secs: 1.0,
+            warmup_secs: 0.5,
+            round_secs: 1.0,
+            min_rounds: 6,
+            max_rounds: 40,
+            budget_secs: 36.0,
+            target_half_width_us: 2.0,
+            target_half_width_pct: 10.0,
+            rate_fraction: 0.5,
             connections: 16,
         },
+        requests_in_mix: 3,
+        variants: variants.clone(),
+        capacity: capacity(1),
+        open_rate_rps: 5_000.0,
+        rounds,
+        stopped: StopReason::TargetReached,
+        target_half_width_us: 2.0,
         by_workers: [1u32, 2, 4]
             .iter()
-            .map(|&w| LoadWorkers {
+            .map(|&w| WorkersRun {
                 workers: w,
-                variants: vec![
-                    variant(
-                        "base",
-                        base,
-                        20_000.0 * f64::from(w),
-                        40.0,
-                        30 + u64::from(w),
-                    ),
-                    variant("lua", lua, 18_000.0 * f64::from(w), 48.0, 40 + u64::from(w)),
-                    variant(
-                        "wasm",
-                        wasm,
-                        17_000.0 * f64::from(w),
-                        55.0,
-                        60 + 4 * u64::from(w),
-                    ),
+                capacity: if w == 1 { vec![] } else { capacity(w) },
+                memory: vec![
+                    memory(Variant::Base, 30 + u64::from(w)),
+                    memory(Variant::Lua, 40 + u64::from(w)),
+                    memory(Variant::Wasm, 60 + 4 * u64::from(w)),
                 ],
             })
             .collect(),
@@ -239,6 +283,12 @@ pub fn write_all(root: &Path) -> SiteInput {
     )
     .unwrap();
     write_json_atomically(&load_path(&results, ODD), &load(ODD, 100.0, 105.0, 104.0)).unwrap();
+    // The pass-through filters: what merely having each kind of filter costs.
+    write_json_atomically(
+        &load_path(&results, "passthrough"),
+        &load("passthrough", 100.0, 120.0, 112.0),
+    )
+    .unwrap();
     SiteInput {
         results_dir: results,
         results_shown: "reports/results".into(),

@@ -1,8 +1,9 @@
 //! `site::render` on hand-made result sets.
 
 use filterbench_reports::charts::svg_texts;
-use filterbench_reports::decision::Verdict;
-use filterbench_reports::evidence::DataKind;
+use filterbench_reports::decision::{Costs, Verdict};
+use filterbench_reports::evidence::{paired_rounds, DataKind};
+use filterbench_reports::site::interval_words;
 use filterbench_reports::results::{load_path, write_json_atomically};
 use filterbench_reports::site::{render, RenderError};
 
@@ -38,13 +39,13 @@ fn every_page_is_written_with_one_index_row_per_pair_and_its_verdict() {
     let verdicts: Vec<(&str, Verdict, &str)> = summary
         .pairs
         .iter()
-        .map(|p| (p.name.as_str(), p.verdict, p.leaf.as_str()))
+        .map(|p| (p.name.as_str(), p.verdict, p.leaf.id()))
         .collect();
     assert_eq!(
         verdicts,
         [
-            ("add_header", Verdict::KeepLua, "slower_simple"),
-            ("jwt_auth", Verdict::Migrate, "faster_fits"),
+            ("add_header", Verdict::KeepLua, "not_cheaper_simple"),
+            ("jwt_auth", Verdict::Migrate, "cheaper_fits"),
             ("custom_metrics", Verdict::Migrate, "capability_rust"),
             (ODD, Verdict::KeepLua, "unproven"),
         ]
@@ -61,15 +62,25 @@ fn every_page_is_written_with_one_index_row_per_pair_and_its_verdict() {
             ("odd&lt;b&gt;&amp;&quot;q&quot;".into(), "keep_lua".into()),
         ]
     );
-    // Overheads over base (p50 / p99, µs), memory per worker, where and when.
-    assert!(
-        index.contains("+10.0 / +30.0"),
-        "Lua overhead of add_header"
-    );
-    assert!(
-        index.contains("+18.0 / +54.0"),
-        "Wasm overhead of add_header"
-    );
+    // Each filter's added CPU with its interval, computed from the rounds of the load file.
+    let costs = Costs::of(&paired_rounds(&load("add_header", 100.0, 110.0, 118.0)).unwrap());
+    for (what, i) in [
+        ("Lua adds", costs.lua_cpu_us),
+        ("Wasm adds", costs.wasm_cpu_us),
+        ("Wasm - Lua", costs.wasm_minus_lua_cpu_us),
+    ] {
+        let words = interval_words(i);
+        assert!(words.starts_with('+') && words.contains(" ["), "{words}");
+        assert!(index.contains(&words), "{what} of add_header: {words}");
+    }
+    // The confidence beside every measured verdict.
+    assert!(index.contains("% of resamples)"), "confidence shown");
+    // The fixed cost of each mechanism, from the pass-through run.
+    assert!(index.contains("What merely having a Lua or a Wasm filter costs"));
+    let pass = Costs::of(&paired_rounds(&load("passthrough", 100.0, 120.0, 112.0)).unwrap());
+    assert!(index.contains(&interval_words(pass.lua_cpu_us)));
+    // No machine paths on a published page.
+    assert!(!index.contains(&dir.path().display().to_string()));
     assert!(index.contains("+3.00 MiB"), "memory per worker (slope)");
     assert!(index.contains("Test CPU 3000, 2 cores, 8.0 GiB memory"));
     assert!(index.contains("Envoy 1.40.0"));
@@ -97,21 +108,11 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
     let expect = [
         (
             "latency",
-            vec![
-                "Latency percentiles at 1 worker",
-                "latency, µs",
-                "p50",
-                "p99.9",
-                "Lua",
-                "Wasm",
-                "100",
-                "110",
-                "118",
-            ],
+            vec!["latency, µs", "p50", "p90", "p99", "Lua", "Wasm"],
         ),
         (
             "overhead",
-            vec!["latency over baseline, µs", "p99", "10.0", "18.0"],
+            vec!["added over baseline, µs", "CPU per request", "p99"],
         ),
         (
             "throughput",
@@ -120,12 +121,12 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
                 "Envoy worker threads",
                 "1 worker",
                 "4 workers",
-                "72000",
+                "72050",
             ],
         ),
         (
             "cpu",
-            vec!["CPU time per request, µs", "2 workers", "48.0", "55.0"],
+            vec!["CPU time per request, µs", "round", "1", "8"],
         ),
         (
             "memory",
@@ -163,11 +164,11 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
     }
     // The tree: the path taken, with its numbers.
     let tree = chart(&page, "tree").unwrap();
-    assert!(tree.contains("data-node=\"slower_simple\" data-taken=\"true\""));
-    assert!(tree.contains("data-node=\"faster_fits\" data-taken=\"false\""));
+    assert!(tree.contains("data-node=\"not_cheaper_simple\" data-taken=\"true\""));
+    assert!(tree.contains("data-node=\"cheaper_fits\" data-taken=\"false\""));
     assert!(
-        tree.contains("-80.0%"),
-        "overhead reduction on the faster branch"
+        tree.contains("Wasm minus Lua: +8."),
+        "the Wasm-minus-Lua interval on the branch taken"
     );
     // Reasons in words, equivalence from Envoy (not the in-process record's failure).
     assert!(page.contains("The measurements do not favour Wasm."));
@@ -193,7 +194,11 @@ fn a_pair_without_a_load_file_says_so_and_draws_no_envoy_chart() {
         .split("<p class=\"missing\">")
         .nth(1)
         .expect("a missing-data note");
-    assert!(note.contains(&missing_file.display().to_string()), "{note}");
+    assert!(
+        note.contains("reports/results/load/custom_metrics.json"),
+        "the path relative to the project: {note}"
+    );
+    assert!(!note.contains(&dir.path().display().to_string()), "{note}");
     assert!(note.contains("filterbench load --pair custom_metrics"));
     for id in ["latency", "overhead", "throughput", "cpu", "memory"] {
         assert!(chart(&page, id).is_none(), "{id} chart drawn without data");
@@ -206,7 +211,10 @@ fn a_pair_without_a_load_file_says_so_and_draws_no_envoy_chart() {
         .find(|p| p.name == "custom_metrics")
         .unwrap();
     assert_eq!(pair.missing.len(), 1, "{:?}", pair.missing);
-    assert_eq!(pair.missing[0].path, missing_file);
+    assert_eq!(
+        pair.missing[0].path,
+        std::path::Path::new("reports/results/load/custom_metrics.json")
+    );
     assert_eq!(pair.missing[0].kind, DataKind::Load);
 }
 
@@ -339,7 +347,7 @@ fn with_no_results_every_page_says_what_is_missing() {
     let summary = render(&input, &out).unwrap();
     for p in &summary.pairs {
         // Nothing proves equivalence, so nothing migrates.
-        assert_eq!(p.leaf, "unproven", "{}", p.name);
+        assert_eq!(p.leaf.id(), "unproven", "{}", p.name);
         assert_eq!(p.missing.len(), 3, "{:?}", p.missing);
     }
     assert_eq!(summary.missing.len(), 1);

@@ -9,7 +9,7 @@
 //!
 //! Hooks for a browser test: `<main data-page="index|pair|claims">`, `<svg class="chart"
 //! data-chart="latency|overhead|throughput|cpu|memory|inprocess|claims|tree">`, index rows
-//! `<tr data-pair="NAME" data-verdict="migrate|keep_lua|migrate_if_capability_needed">`,
+//! `<tr data-pair="NAME" data-verdict="migrate|keep_lua|migrate_if_capability_needed|too_close_to_call">`,
 //! tree nodes `<g data-node="ID" data-taken="true|false">`, claims rows
 //! `<tr data-op="OP" data-claim="held|direction_only|not_held|cannot_judge">`.
 
@@ -20,10 +20,14 @@ use serde::Serialize;
 
 use crate::charts::{self, Chart, ChartError, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
 use crate::claims::{self, HELD_FACTOR};
-use crate::decision::{decide, overhead_reduction_pct, Policy, Recommendation, Verdict};
+use crate::decision::{decide, Leaf, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use crate::results::{bench_summary_path, load_path, LoadVariant, LoadView, ReadError};
+use crate::results::{bench_summary_path, load_path, ReadError};
+
+mod load;
+
+pub use load::{interval_words, method_words};
 
 /// Everything the CLI hands over.
 #[derive(Debug, Clone)]
@@ -61,9 +65,18 @@ pub struct PairOutcome {
     pub name: String,
     /// Its page, relative to the output directory.
     pub page: PathBuf,
+    /// What the tree says on all rounds.
     pub verdict: Verdict,
+    /// What the report says: the verdict, or too close to call.
+    pub call: Verdict,
+    /// Share of resamples of the rounds reaching `verdict` (`None` without load rounds).
+    pub confidence: Option<f64>,
+    /// The split over verdicts, e.g. `62% migrate to Wasm / 38% keep Lua`.
+    pub split: Option<String>,
+    /// Wasm minus Lua, Envoy CPU per request, with its interval, in words.
+    pub wasm_minus_lua_cpu: String,
     /// The decision tree's leaf.
-    pub leaf: String,
+    pub leaf: Leaf,
     pub missing: Vec<Missing>,
 }
 
@@ -154,7 +167,13 @@ pub fn render(input: &SiteInput, out: &Path) -> Result<RenderSummary, RenderErro
             name: pair.name.clone(),
             page,
             verdict: rec.verdict,
-            leaf: rec.leaf.clone(),
+            call: rec.call,
+            confidence: rec.confidence.as_ref().map(|c| c.share),
+            split: rec.confidence.as_ref().map(|c| c.split_words()),
+            wasm_minus_lua_cpu: interval_words(
+                rec.costs.as_ref().and_then(|c| c.wasm_minus_lua_cpu_us),
+            ),
+            leaf: rec.leaf,
             missing: ev.missing.clone(),
         });
     }
@@ -207,6 +226,17 @@ fn verdict_html(v: Verdict) -> String {
     )
 }
 
+/// The call with its confidence: `keep Lua (97%)`, or `too close to call (62% migrate to Wasm /
+/// 38% keep Lua)`.
+fn call_html(rec: &Recommendation) -> String {
+    let conf = match (&rec.confidence, rec.call) {
+        (Some(c), Verdict::TooCloseToCall) => format!(" ({})", c.split_words()),
+        (Some(c), _) => format!(" ({:.0}% of resamples)", c.share * 100.0),
+        (None, _) => String::new(),
+    };
+    format!("{}{}", verdict_html(rec.call), esc(&conf))
+}
+
 fn equivalence_words(ev: &PairEvidence) -> String {
     match &ev.equivalence {
         None => "not checked".into(),
@@ -231,11 +261,9 @@ fn index_row(
     rec: &Recommendation,
     page: &Path,
 ) -> (String, Vec<Cell>) {
-    let overhead = |f: &dyn Fn(&crate::decision::EnvoyEvidence) -> (f64, f64)| {
-        ev.evidence.envoy.as_ref().map_or("n/a".to_string(), |e| {
-            let (p50, p99) = f(e);
-            format!("{} / {}", html::signed(p50), html::signed(p99))
-        })
+    let costs = rec.costs.as_ref();
+    let cpu = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
+        interval_words(costs.and_then(f))
     };
     let memory = ev.memory.as_ref().map_or("n/a".to_string(), |m| {
         format!("{} MiB", html::signed(m.mib))
@@ -258,18 +286,16 @@ fn index_row(
         format!(
             "data-pair=\"{}\" data-verdict=\"{}\"",
             esc(&pair.name),
-            rec.verdict.id()
+            rec.call.id()
         ),
         vec![
             Cell::Html(link),
             Cell::Text(pair.description.clone()),
-            Cell::Html(verdict_html(rec.verdict)),
-            Cell::Num(overhead(&|e| {
-                (e.lua_p50_us - e.base_p50_us, e.lua_p99_us - e.base_p99_us)
-            })),
-            Cell::Num(overhead(&|e| {
-                (e.wasm_p50_us - e.base_p50_us, e.wasm_p99_us - e.base_p99_us)
-            })),
+            Cell::Html(call_html(rec)),
+            Cell::Num(cpu(|c| c.lua_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_minus_lua_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_minus_lua_latency_us[0])),
             Cell::Num(memory),
             Cell::Num(in_process),
             Cell::Text(equivalence_words(ev)),
@@ -289,21 +315,32 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
         &[
             "pair",
             "what it does",
-            "recommendation",
-            "Lua overhead over base, p50 / p99 (µs)",
-            "Wasm overhead over base, p50 / p99 (µs)",
+            "recommendation (confidence)",
+            "Lua adds, Envoy CPU µs per request",
+            "Wasm adds, Envoy CPU µs per request",
+            "Wasm − Lua, CPU µs per request",
+            "Wasm − Lua, p50 latency µs",
             "Wasm memory per worker over Lua",
             "in-process Lua / Wasm (ns per request)",
             "equivalence",
         ],
         &rows,
     ));
-    b.push_str(&html::note(
-        "Overhead: the variant's latency minus the baseline Envoy's (router only), real Envoy, \
-         1 worker, medians over interleaved rounds. Memory per worker: how much more resident \
-         memory each Envoy worker costs with the Wasm filter than with the Lua one (see a pair's \
-         page for how it is worked out). In-process: criterion medians of one full request \
-         through each twin, without Envoy.",
+    b.push_str(&html::note(&format!(
+        "Costs: real Envoy, 1 worker, median [95% interval] of what each filter adds over the \
+         baseline Envoy (router only) in the same round. {} Confidence: the share of {} \
+         bootstrap resamples of the rounds on which the decision tree reaches the same verdict; \
+         below {:.0}% the verdict reads \"too close to call\" with the split. Memory per worker: \
+         how much more resident memory each Envoy worker costs with the Wasm filter than with \
+         the Lua one. In-process: one full request through each twin without Envoy (wasmtime \
+         and LuaJIT, not Envoy's V8): see each pair's page for where the two disagree.",
+        method_words(),
+        input.policy.confidence.resamples,
+        input.policy.confidence.min_share * 100.0
+    )));
+    b.push_str(&load::mechanism_section(
+        results.passthrough.as_ref(),
+        &load_path(&results.dir, crate::evidence::PASSTHROUGH),
     ));
     b.push_str(
         "<p>Also: <a href=\"claims.html\">the widely quoted Lua-vs-Wasm operation table, checked</a>.</p>\n",
@@ -331,7 +368,7 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
             kind: DataKind::InProcess,
             path: bench_summary_path(&results.dir),
             what: "no in-process benchmark results".into(),
-            how: "`cargo bench -p filterbench-bench`".into(),
+            how: "`filterbench bench`".into(),
         })),
     }
     for (mode, record) in [
@@ -418,36 +455,51 @@ fn machine_words(cpu_model: &str, cpus: usize, memory_bytes: u64) -> String {
 fn policy_html(input: &SiteInput) -> String {
     let p = &input.policy;
     let mut b = format!("<h2>Policy ({})</h2>\n", esc(&input.policy_source));
+    let row = |k: &str, v: String| (String::new(), vec![Cell::Text(k.into()), Cell::Num(v)]);
     b.push_str(&html::table(
         &["threshold", "value"],
         &[
-            (
-                String::new(),
-                vec![
-                    Cell::Text("Wasm must cut the filter's overhead over baseline, at p50 and p99, by at least".into()),
-                    Cell::Num(format!("{}%", p.performance.min_overhead_reduction_pct)),
-                ],
+            row(
+                "the Lua filter matters unless its added Envoy CPU per request (whole interval) is below",
+                format!("{} µs", p.lua_cost.min_cpu_us),
             ),
-            (
-                String::new(),
-                vec![
-                    Cell::Text("without Envoy numbers: in-process speed-up (Lua ns / Wasm ns) of at least".into()),
-                    Cell::Num(format!("{}x", p.performance.min_inprocess_speedup)),
-                ],
+            row(
+                "... and its added p50 latency (whole interval) is below",
+                format!("{} µs", p.lua_cost.min_latency_us),
             ),
-            (
-                String::new(),
-                vec![
-                    Cell::Text("Wasm's extra memory per worker over Lua at most".into()),
-                    Cell::Num(format!("{} MiB", p.memory.max_extra_mib_per_worker)),
-                ],
+            row(
+                "Wasm is cheaper when the whole interval of the CPU saving exceeds the larger of",
+                format!(
+                    "{} µs and {}% of Lua's added cost",
+                    p.saving.min_cpu_us, p.saving.min_pct
+                ),
             ),
-            (
-                String::new(),
-                vec![
-                    Cell::Text("the team knows Rust".into()),
-                    Cell::Text(if p.team.knows_rust { "yes" } else { "no" }.into()),
-                ],
+            row(
+                "Wasm's extra memory per worker over Lua at most",
+                format!("{} MiB", p.memory.max_extra_mib_per_worker),
+            ),
+            row(
+                "a verdict needs this share of bootstrap resamples of the rounds",
+                format!(
+                    "{:.0}% of {}",
+                    p.confidence.min_share * 100.0,
+                    p.confidence.resamples
+                ),
+            ),
+            row(
+                "rounds: until the Wasm − Lua CPU interval's half-width is at most",
+                format!(
+                    "{} µs or {}% of the smaller added cost ({}-{} rounds, {} s per pair)",
+                    p.measurement.target_half_width_us,
+                    p.measurement.target_half_width_pct,
+                    p.measurement.min_rounds,
+                    p.measurement.max_rounds,
+                    p.measurement.pair_budget_secs
+                ),
+            ),
+            row(
+                "the team knows Rust",
+                if p.team.knows_rust { "yes" } else { "no" }.into(),
             ),
         ],
     ));
@@ -495,7 +547,7 @@ fn pair_page(
     let _ = write!(
         b,
         "<h2>Recommendation: {}</h2>\n<ul class=\"reasons\">\n",
-        verdict_html(rec.verdict)
+        call_html(rec)
     );
     for r in &rec.reasons {
         let _ = writeln!(b, "<li>{}</li>", esc(r));
@@ -517,7 +569,7 @@ fn pair_page(
             })
             .collect::<Vec<_>>(),
     ));
-    b.push_str(&charts::tree(&rec.path, &rec.leaf));
+    b.push_str(&charts::tree(&rec.path, rec.leaf));
     b.push_str(&html::note(&format!(
         "Thresholds from {}; the highlighted boxes are the questions asked for this pair, with \
          the measured numbers under them.",
@@ -565,12 +617,13 @@ fn pair_page(
                 b.push_str(&html::missing(m));
             }
         }
-        Some(l) => b.push_str(&load_section(l, ev, &load_file)?),
+        Some(l) => b.push_str(&load::load_section(l, ev, &load_file)?),
     }
 
     // In-process.
     b.push_str("<h2>In-process, one request per iteration</h2>\n");
     b.push_str(&in_process_section(results, name)?);
+    b.push_str(&drivers_side_by_side(results, name, rec));
 
     Ok(html::page(
         PageKind::Pair,
@@ -580,240 +633,86 @@ fn pair_page(
     ))
 }
 
-const PERCENTILES: [&str; 4] = ["p50", "p90", "p99", "p99.9"];
-
-fn percentiles(v: &LoadVariant) -> [f64; 4] {
-    [v.p50_us, v.p90_us, v.p99_us, v.p999_us]
+/// Which way a difference points, only when its interval says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    WasmCheaper,
+    LuaCheaper,
+    Unclear,
 }
 
-fn load_section(l: &LoadView, ev: &PairEvidence, file: &Path) -> Result<String, RenderError> {
-    let mut b = String::new();
-    b.push_str(&html::para(&format!(
-        "Envoy {}, {} ({} cores, {}), started {}: {} interleaved round(s) of {} s per variant \
-         and worker count, {} connections, closed loop. Numbers are medians over rounds.",
-        l.envoy_version,
-        l.machine.cpu_model,
-        l.machine.cpus,
-        html::gib(l.machine.memory_bytes),
-        html::utc(l.started_ms),
-        l.spec.rounds,
-        l.spec.round_secs,
-        l.spec.connections
-    )));
-    if l.partial {
-        b.push_str(&format!(
-            "<p class=\"missing\">This run was stopped before it finished (<code>{}</code> is \
-             marked partial): some worker counts or rounds are missing.</p>\n",
-            esc(&file.display().to_string())
-        ));
+impl Direction {
+    fn words(self) -> &'static str {
+        match self {
+            Direction::WasmCheaper => "Wasm is cheaper",
+            Direction::LuaCheaper => "Lua is cheaper",
+            Direction::Unclear => "no measurable difference",
+        }
     }
-    let mut by_workers = l.by_workers.clone();
-    by_workers.sort_by_key(|w| w.workers);
-    let variants = ["base", "lua", "wasm"];
-    let names = ["baseline (router only)", "Lua", "Wasm"];
-    let colors = [BASE_COLOR, LUA_COLOR, WASM_COLOR];
+}
 
-    let errors: u64 = by_workers
-        .iter()
-        .flat_map(|w| &w.variants)
-        .map(|v| v.errors + v.non_2xx)
-        .sum();
-    if errors > 0 {
-        b.push_str(&html::para(&format!(
-            "Note: {errors} request(s) failed or got a non-2xx status during the run; latency \
-             counts them too."
-        )));
-    }
-
-    match by_workers.iter().find(|w| w.workers == 1) {
-        Some(one) => {
-            let at: Vec<Option<&LoadVariant>> = variants.iter().map(|v| one.variant(v)).collect();
-            let series = (0..3)
-                .map(|i| {
-                    Series::new(
-                        names[i],
-                        colors[i],
-                        PERCENTILES
-                            .iter()
-                            .enumerate()
-                            .map(|(p, _)| at[i].map(|v| percentiles(v)[p]))
-                            .collect(),
-                    )
-                })
-                .collect();
-            b.push_str(&charts::bars(&Chart {
-                id: "latency",
-                title: "Latency percentiles at 1 worker".into(),
-                x_desc: "percentile".into(),
-                y_desc: "latency, µs".into(),
-                categories: PERCENTILES.iter().map(|s| s.to_string()).collect(),
-                x_positions: None,
-                series,
-                reference: None,
-            })?);
-            let overhead = |i: usize| -> Vec<Option<f64>> {
-                (0..4)
-                    .map(|p| Some(percentiles(at[i]?)[p] - percentiles(at[0]?)[p]))
-                    .collect()
+/// The in-process difference (wasmtime, LuaJIT) beside the real-Envoy one (V8, LuaJIT), and
+/// whether their directions agree.
+fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -> String {
+    let envoy = rec
+        .costs
+        .as_ref()
+        .and_then(|c| c.wasm_minus_lua_cpu_us)
+        .map(|d| {
+            let dir = if d.high < 0.0 {
+                Direction::WasmCheaper
+            } else if d.low > 0.0 {
+                Direction::LuaCheaper
+            } else {
+                Direction::Unclear
             };
-            b.push_str(&charts::bars(&Chart {
-                id: "overhead",
-                title: "What the filter adds over the baseline, 1 worker".into(),
-                x_desc: "percentile".into(),
-                y_desc: "latency over baseline, µs".into(),
-                categories: PERCENTILES.iter().map(|s| s.to_string()).collect(),
-                x_positions: None,
-                series: vec![
-                    Series::new("Lua", LUA_COLOR, overhead(1)),
-                    Series::new("Wasm", WASM_COLOR, overhead(2)),
-                ],
-                reference: None,
-            })?);
-            if let (Some(base), Some(lua), Some(wasm)) = (at[0], at[1], at[2]) {
-                let red = |i: usize| {
-                    overhead_reduction_pct(
-                        percentiles(base)[i],
-                        percentiles(lua)[i],
-                        percentiles(wasm)[i],
-                    )
-                    .map_or(
-                        "Lua adds no measurable overhead here".to_string(),
-                        |p| {
-                            if p >= 0.0 {
-                                format!("Wasm cuts the filter's overhead by {p:.1}%")
-                            } else {
-                                format!("Wasm adds {:.1}% more overhead than Lua", -p)
-                            }
-                        },
-                    )
-                };
-                b.push_str(&html::para(&format!(
-                    "At p50: {}. At p99: {}. \
-                     Maximum latency: baseline {} µs, Lua {} µs, Wasm {} µs.",
-                    red(0),
-                    red(2),
-                    html::num(base.max_us),
-                    html::num(lua.max_us),
-                    html::num(wasm.max_us)
-                )));
-            }
-        }
-        None => b.push_str(&html::missing(&Missing {
-            kind: DataKind::Load,
-            path: file.to_path_buf(),
-            what: "no run at 1 worker, so no latency or overhead chart".into(),
-            how: format!("`filterbench load --pair {}`", l.pair),
-        })),
-    }
-
-    let categories: Vec<String> = by_workers
-        .iter()
-        .map(|w| {
+            (dir, format!("{} µs of Envoy CPU per request", d.signed(1)))
+        });
+    let in_process = results.pair_bench(name).map(|pb| {
+        let dir = if pb.wasm.ci_high_ns < pb.lua.ci_low_ns {
+            Direction::WasmCheaper
+        } else if pb.wasm.ci_low_ns > pb.lua.ci_high_ns {
+            Direction::LuaCheaper
+        } else {
+            Direction::Unclear
+        };
+        (
+            dir,
             format!(
-                "{} worker{}",
-                w.workers,
-                if w.workers == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    let per_worker = |f: &dyn Fn(&LoadVariant) -> f64| -> Vec<Series> {
-        (0..3)
-            .map(|i| {
-                Series::new(
-                    names[i],
-                    colors[i],
-                    by_workers
-                        .iter()
-                        .map(|w| w.variant(variants[i]).map(f))
-                        .collect(),
-                )
-            })
-            .collect()
+                "{} ns per request (Lua {} ns, Wasm {} ns)",
+                html::signed(pb.wasm.median_ns - pb.lua.median_ns),
+                html::num(pb.lua.median_ns),
+                html::num(pb.wasm.median_ns)
+            ),
+        )
+    });
+    let mut b = String::from("<h2>The two drivers side by side</h2>\n");
+    let (Some((e_dir, e_words)), Some((i_dir, i_words))) = (envoy, in_process) else {
+        b.push_str(&html::para(
+            "Needs both the real-Envoy rounds and the in-process benches (see the missing-data \
+             notes above).",
+        ));
+        return b;
     };
-    if by_workers.is_empty() {
-        b.push_str(&html::missing(&Missing {
-            kind: DataKind::Load,
-            path: file.to_path_buf(),
-            what: "no worker counts measured, so no throughput, CPU or memory chart".into(),
-            how: format!("`filterbench load --pair {}`", l.pair),
-        }));
-        return Ok(b);
-    }
-    b.push_str(&charts::bars(&Chart {
-        id: "throughput",
-        title: "Throughput by Envoy worker count".into(),
-        x_desc: "Envoy worker threads".into(),
-        y_desc: "requests per second".into(),
-        categories: categories.clone(),
-        x_positions: None,
-        series: per_worker(&|v| v.throughput_rps),
-        reference: None,
-    })?);
-    b.push_str(&charts::bars(&Chart {
-        id: "cpu",
-        title: "Envoy CPU time per request".into(),
-        x_desc: "Envoy worker threads".into(),
-        y_desc: "CPU time per request, µs".into(),
-        categories: categories.clone(),
-        x_positions: None,
-        series: per_worker(&|v| v.envoy_cpu_us_per_request),
-        reference: None,
-    })?);
-    b.push_str(&charts::lines(&Chart {
-        id: "memory",
-        title: "Envoy resident memory (RSS) by worker count".into(),
-        x_desc: "Envoy worker threads".into(),
-        y_desc: "resident memory, MiB".into(),
-        categories: by_workers.iter().map(|w| w.workers.to_string()).collect(),
-        x_positions: Some(by_workers.iter().map(|w| f64::from(w.workers)).collect()),
-        series: per_worker(&|v| v.memory.rss_bytes as f64 / (1024.0 * 1024.0)),
-        reference: None,
-    })?);
-    match &ev.memory {
-        Some(m) => b.push_str(&html::para(&format!(
-            "Wasm's extra memory per worker over Lua: {} MiB — {}.",
-            html::signed(m.mib),
-            m.explain()
-        ))),
-        None => {
-            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Memory) {
-                b.push_str(&html::missing(m));
-            }
-        }
-    }
-    let mem_rows: Vec<(String, Vec<Cell>)> = by_workers
-        .iter()
-        .flat_map(|w| {
-            w.variants.iter().map(move |v| {
-                let mib = |x: u64| Cell::Num(html::num(x as f64 / (1024.0 * 1024.0)));
-                (
-                    String::new(),
-                    vec![
-                        Cell::Num(w.workers.to_string()),
-                        Cell::Text(v.variant.clone()),
-                        mib(v.memory.rss_bytes),
-                        mib(v.memory.peak_rss_bytes),
-                        mib(v.memory.allocated_bytes),
-                        mib(v.memory.heap_bytes),
-                        Cell::Num(v.memory.wasm_vms.to_string()),
-                    ],
-                )
-            })
-        })
-        .collect();
-    b.push_str(&html::table(
-        &[
-            "workers",
-            "variant",
-            "RSS, MiB",
-            "peak RSS, MiB",
-            "allocated (allocator), MiB",
-            "heap (allocator), MiB",
-            "Wasm VMs",
-        ],
-        &mem_rows,
-    ));
-    Ok(b)
+    let verdict = if e_dir == i_dir {
+        "The two agree.".to_string()
+    } else {
+        format!(
+            "They DISAGREE: in-process {}, in Envoy {}. The in-process host runs Wasm on \
+             wasmtime and none of Envoy's own work around a filter (coroutine per request for \
+             Lua, context creation and ABI copies through V8 for Wasm); the decision uses the \
+             real-Envoy figure.",
+            i_dir.words(),
+            e_dir.words()
+        )
+    };
+    b.push_str(&html::para(&format!(
+        "Wasm minus Lua in-process (wasmtime, LuaJIT): {i_words}: {}. In real Envoy (V8, \
+         LuaJIT): {e_words}: {}. {verdict}",
+        i_dir.words(),
+        e_dir.words()
+    )));
+    b
 }
 
 fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderError> {
@@ -823,7 +722,7 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
             kind: DataKind::InProcess,
             path: file,
             what: "no in-process benchmark results".into(),
-            how: "`cargo bench -p filterbench-bench`".into(),
+            how: "`filterbench bench`".into(),
         }));
     };
     let Some(pb) = results.pair_bench(name) else {
@@ -831,7 +730,7 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
             kind: DataKind::InProcess,
             path: file,
             what: format!("no in-process numbers for `{name}`"),
-            how: "`cargo bench -p filterbench-bench`".into(),
+            how: "`filterbench bench`".into(),
         }));
     };
     let mut b = String::new();
@@ -1081,7 +980,7 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
                 } else {
                     "no operation measurements in this file".into()
                 },
-                how: "`cargo bench -p filterbench-bench`".into(),
+                how: "`filterbench bench`".into(),
             };
             b.push_str(&html::missing(&m));
             missing.push(m);

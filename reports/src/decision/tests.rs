@@ -1,0 +1,197 @@
+use super::*;
+
+/// Rounds whose base CPU drifts like a noisy machine (±20% between rounds) while the filters add
+/// `lua` and `wasm` microseconds with per-round jitter of `noise`.
+fn rounds(n: usize, lua: f64, wasm: Option<f64>, noise: f64) -> PairedRounds {
+    let mut r = PairedRounds {
+        rate_rps: 4000.0,
+        ..PairedRounds::default()
+    };
+    for i in 0..n {
+        // Deterministic "noise": a fixed pseudo-random walk.
+        let base = 120.0 * (1.0 + 0.2 * ((i as f64 * 1.7).sin()));
+        let j = |k: f64| noise * ((i as f64 * k).sin());
+        let t = Triple {
+            base: Some(base),
+            lua: Some(base + lua + j(2.3)),
+            wasm: wasm.map(|w| base + w + j(3.1)),
+        };
+        r.cpu_us.push(t);
+        let lat = Triple {
+            base: Some(400.0 + base),
+            lua: Some(400.0 + base + lua + j(1.1)),
+            wasm: wasm.map(|w| 400.0 + base + w + j(0.7)),
+        };
+        r.p50_us.push(lat);
+        r.p90_us.push(lat);
+        r.p99_us.push(lat);
+    }
+    r
+}
+
+fn evidence(r: Option<PairedRounds>) -> Evidence {
+    Evidence {
+        equivalent: Some(true),
+        equivalence_source: Some("real Envoy".into()),
+        rounds: r,
+        wasm_extra_mib_per_worker: Some(2.0),
+        needs: Needs::default(),
+    }
+}
+
+fn policy(knows_rust: bool) -> Policy {
+    let mut p = Policy::default_policy();
+    p.team.knows_rust = knows_rust;
+    p
+}
+
+fn step<'a>(r: &'a Recommendation, id: &str) -> &'a Step {
+    r.path
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id} in {:?}", r.path))
+}
+
+#[test]
+fn the_shipped_policy_parses() {
+    let p = Policy::default_policy();
+    assert!(p.confidence.min_share > 0.5 && p.confidence.min_share <= 1.0);
+    assert!(p.measurement.min_rounds >= 5);
+}
+
+#[test]
+fn a_difference_inside_the_noise_is_no_measurable_difference() {
+    // Wasm 3 us cheaper than Lua, with 15 us of jitter per round: inside the noise.
+    let r = decide(&evidence(Some(rounds(10, 40.0, Some(37.0), 15.0))), &policy(true));
+    assert_eq!(step(&r, "wasm_cheaper").answer, "no measurable difference");
+    assert_eq!(r.leaf, Leaf::NotCheaperSimple);
+    assert_eq!(r.verdict, Verdict::KeepLua);
+    let costs = r.costs.as_ref().unwrap();
+    let d = costs.wasm_minus_lua_cpu_us.unwrap();
+    assert!(d.low < 0.0 && d.high > 0.0 || d.high - d.low > 5.0, "{d:?}");
+}
+
+#[test]
+fn a_clear_saving_says_wasm_is_cheaper_and_migrates() {
+    let r = decide(&evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))), &policy(true));
+    assert_eq!(step(&r, "wasm_cheaper").answer, "yes");
+    assert_eq!(r.leaf, Leaf::CheaperFits);
+    assert_eq!(r.verdict, Verdict::Migrate);
+    assert_eq!(r.call, Verdict::Migrate);
+    assert!(r.confidence.as_ref().unwrap().share >= 0.9);
+}
+
+#[test]
+fn a_clear_extra_cost_says_lua_is_cheaper() {
+    let r = decide(&evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))), &policy(true));
+    assert_eq!(step(&r, "wasm_cheaper").answer, "no");
+    assert_eq!(r.verdict, Verdict::KeepLua);
+    let mut e = evidence(Some(rounds(10, 20.0, Some(60.0), 3.0)));
+    e.needs.data_processing = true;
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::NotCheaperComplex);
+}
+
+#[test]
+fn a_cheap_lua_filter_keeps_lua_before_any_twin_is_weighed() {
+    let r = decide(&evidence(Some(rounds(10, 1.0, Some(0.5), 0.5))), &policy(true));
+    assert_eq!(step(&r, "lua_matters").answer, "no");
+    assert_eq!(r.leaf, Leaf::LuaCheap);
+    assert!(r.path.iter().all(|s| s.id != "wasm_cheaper"));
+}
+
+#[test]
+fn a_lua_only_run_answers_whether_lua_matters_and_stops_at_the_missing_twin() {
+    let r = decide(&evidence(Some(rounds(8, 50.0, None, 2.0))), &policy(true));
+    assert_eq!(step(&r, "lua_matters").answer, "yes");
+    assert_eq!(r.leaf, Leaf::NoWasmMeasurements);
+    assert_eq!(r.verdict, Verdict::KeepLua);
+}
+
+#[test]
+fn a_saving_that_straddles_its_threshold_is_too_close_to_call_or_no_difference() {
+    // A saving near the policy bar: the verdict must not be a confident "migrate".
+    let p = policy(true);
+    let r = decide(&evidence(Some(rounds(8, 40.0, Some(31.0), 4.0))), &p);
+    assert!(
+        r.call == Verdict::TooCloseToCall || r.verdict == Verdict::KeepLua,
+        "{:?} {:?}",
+        r.call,
+        r.confidence
+    );
+    if r.call == Verdict::TooCloseToCall {
+        assert!(r.reasons[0].contains("Too close to call"), "{:?}", r.reasons);
+    }
+}
+
+#[test]
+fn the_same_rounds_give_the_same_recommendation() {
+    let e = evidence(Some(rounds(9, 40.0, Some(30.0), 6.0)));
+    assert_eq!(decide(&e, &policy(true)), decide(&e, &policy(true)));
+}
+
+#[test]
+fn unproven_capability_and_missing_numbers() {
+    let mut e = evidence(Some(rounds(8, 60.0, Some(20.0), 2.0)));
+    e.equivalent = Some(false);
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::Unproven);
+    let mut e = evidence(None);
+    e.needs.capability_gap = Some("no stats API".into());
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CapabilityRust);
+    assert_eq!(decide(&e, &policy(false)).leaf, Leaf::CapabilityNoRust);
+    let r = decide(&evidence(None), &policy(true));
+    assert_eq!(r.leaf, Leaf::NoMeasurements);
+    assert_eq!(r.confidence, None);
+}
+
+#[test]
+fn memory_and_team_gate_a_cheaper_wasm() {
+    let mut e = evidence(Some(rounds(10, 60.0, Some(20.0), 3.0)));
+    e.wasm_extra_mib_per_worker = Some(40.0);
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CheaperMemory);
+    e.wasm_extra_mib_per_worker = None;
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CheaperMemoryUnknown);
+    e.wasm_extra_mib_per_worker = Some(1.0);
+    assert_eq!(decide(&e, &policy(false)).leaf, Leaf::CheaperNoRust);
+}
+
+#[test]
+fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
+    let mut drawn = TREE.leaves();
+    drawn.sort();
+    let mut all = Leaf::ALL.to_vec();
+    all.sort();
+    assert_eq!(drawn, all);
+    // Every path decide takes follows the tree's branches to the leaf it reports.
+    let cases = [
+        evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))),
+        evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))),
+        evidence(Some(rounds(10, 1.0, Some(0.5), 0.5))),
+        evidence(None),
+    ];
+    for e in &cases {
+        let r = decide(e, &policy(true));
+        let mut node = &TREE;
+        for s in &r.path {
+            assert_eq!(node.id(), s.id);
+            node = &node
+                .branches()
+                .iter()
+                .find(|(answers, _)| answers.iter().any(|a| a.label() == s.answer))
+                .expect("the answer is a branch")
+                .1;
+        }
+        assert_eq!(node.id(), r.leaf.id());
+    }
+}
+
+#[test]
+fn ids_are_the_serde_names() {
+    for l in Leaf::ALL {
+        assert_eq!(serde_json::to_value(l).unwrap(), l.id());
+        assert_eq!(serde_json::to_value(l.verdict()).unwrap(), l.verdict().id());
+    }
+    assert_eq!(
+        serde_json::to_value(Verdict::TooCloseToCall).unwrap(),
+        "too_close_to_call"
+    );
+}

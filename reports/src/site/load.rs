@@ -1,0 +1,435 @@
+//! The real-Envoy section of a pair's page (and the index's fixed cost of each mechanism): what
+//! the filter adds over the baseline, with intervals, from the paired open-loop rounds; capacity
+//! with its spread and the rounds where Envoy was not the bottleneck flagged; memory by worker
+//! count. Every difference is drawn with its interval: a negative "overhead" is shown as what it
+//! is, a median with an interval around it, never as a saving on its own.
+
+use std::path::Path;
+
+use super::RenderError;
+use crate::charts::{self, Chart, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
+use crate::decision::Costs;
+use crate::evidence::{paired_rounds, DataKind, PairEvidence};
+use crate::html::{self, esc, Cell};
+use crate::results::{LoadRun, Variant};
+use crate::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn color(v: Variant) -> plotters::style::RGBColor {
+    match v {
+        Variant::Base => BASE_COLOR,
+        Variant::Lua => LUA_COLOR,
+        Variant::Wasm => WASM_COLOR,
+    }
+}
+
+/// `+12.3 [+10.1, +14.0]` or `n/a`.
+pub fn interval_words(i: Option<Interval>) -> String {
+    i.map_or_else(|| "n/a".into(), |i| i.signed(1))
+}
+
+/// How the intervals are made, for every page that shows one.
+pub fn method_words() -> String {
+    format!(
+        "Each figure is the median of per-round differences (a variant minus the baseline, or \
+         Wasm minus Lua, measured in the same round, so that drift between rounds cancels), with \
+         a 95% percentile-bootstrap interval over the rounds ({BOOTSTRAP_RESAMPLES} resamples, \
+         fixed seed: the same rounds always give the same interval). Rounds run every variant \
+         once, in a rotating order, in an open loop at one fixed rate below saturation."
+    )
+}
+
+fn series_with_intervals(name: &str, v: Variant, values: &[Option<Interval>]) -> Series {
+    let mut s = Series::new(name, color(v), values.iter().map(|i| i.map(|i| i.median)).collect());
+    s.intervals = Some(values.iter().map(|i| i.map(|i| (i.low, i.high))).collect());
+    s
+}
+
+/// The section for one pair's load file.
+pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<String, RenderError> {
+    let mut b = String::new();
+    let placement = match (&l.machine.envoy_cpus, &l.machine.driver_cpus) {
+        (Some(e), Some(d)) => format!(
+            "Envoy pinned to CPU {e:?}, the load generator, echo upstream and auth service (every \
+             thread) to CPU {d:?}"
+        ),
+        _ => "no pinning (one CPU)".into(),
+    };
+    b.push_str(&html::para(&format!(
+        "Envoy {}, {} ({} cores, {}), started {}. {placement}. Capacity: {} closed-loop round(s) \
+         of {} s per variant, {} connections. Then {} paired open-loop round(s) of {} s per \
+         variant at {:.0} requests/s ({:.0}% of the slowest variant's capacity), 1 worker: {} \
+         (target half-width of the Wasm-minus-Lua CPU interval: {:.1} µs).",
+        l.envoy_version,
+        l.machine.cpu_model,
+        l.machine.cpus,
+        html::gib(l.machine.memory_bytes),
+        html::utc(l.started_ms),
+        l.plan.capacity_rounds,
+        l.plan.capacity_secs,
+        l.plan.connections,
+        l.round_count(),
+        l.plan.round_secs,
+        l.open_rate_rps,
+        l.plan.rate_fraction * 100.0,
+        l.stopped.words(),
+        l.target_half_width_us,
+    )));
+    b.push_str(&html::note(&method_words()));
+    if l.partial {
+        b.push_str(&format!(
+            "<p class=\"missing\">This run was stopped before it finished (<code>{}</code> is \
+             marked partial): some rounds or worker counts are missing.</p>\n",
+            esc(&file.display().to_string())
+        ));
+    }
+    let failed: u64 = l
+        .rounds
+        .iter()
+        .chain(&l.capacity)
+        .map(|s| s.errors + s.non_2xx)
+        .sum();
+    if failed > 0 {
+        b.push_str(&html::para(&format!(
+            "Note: {failed} request(s) failed or got a non-2xx status during the run; latency \
+             counts them too."
+        )));
+    }
+
+    match paired_rounds(l) {
+        Some(rounds) => {
+            let c = Costs::of(&rounds);
+            b.push_str(&costs_table(&c));
+            b.push_str(&charts::bars(&Chart {
+                id: "overhead",
+                title: "What the filter adds over the baseline (median, 95% interval)".into(),
+                x_desc: "measure (1 worker, open loop)".into(),
+                y_desc: "added over baseline, µs".into(),
+                categories: ["CPU per request", "p50", "p90", "p99"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                x_positions: None,
+                series: vec![
+                    series_with_intervals(
+                        "Lua",
+                        Variant::Lua,
+                        &[c.lua_cpu_us, c.lua_latency_us[0], c.lua_latency_us[1], c.lua_latency_us[2]],
+                    ),
+                    series_with_intervals(
+                        "Wasm",
+                        Variant::Wasm,
+                        &[
+                            c.wasm_cpu_us,
+                            c.wasm_latency_us[0],
+                            c.wasm_latency_us[1],
+                            c.wasm_latency_us[2],
+                        ],
+                    ),
+                ],
+                reference: None,
+            })?);
+            b.push_str(&latency_chart(l)?);
+            b.push_str(&per_round_chart(l)?);
+        }
+        None => {
+            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Load) {
+                b.push_str(&html::missing(m));
+            }
+        }
+    }
+
+    b.push_str(&capacity(l)?);
+    b.push_str(&memory(l, ev)?);
+    Ok(b)
+}
+
+fn costs_table(c: &Costs) -> String {
+    let row = |label: &str, cpu: Option<Interval>, lat: &[Option<Interval>; 3]| {
+        (
+            String::new(),
+            vec![
+                Cell::Text(label.into()),
+                Cell::Num(interval_words(cpu)),
+                Cell::Num(interval_words(lat[0])),
+                Cell::Num(interval_words(lat[1])),
+                Cell::Num(interval_words(lat[2])),
+            ],
+        )
+    };
+    let mut rows = vec![row("Lua over baseline", c.lua_cpu_us, &c.lua_latency_us)];
+    if c.wasm_cpu_us.is_some() {
+        rows.push(row("Wasm over baseline", c.wasm_cpu_us, &c.wasm_latency_us));
+        rows.push(row(
+            "Wasm minus Lua",
+            c.wasm_minus_lua_cpu_us,
+            &c.wasm_minus_lua_latency_us,
+        ));
+    }
+    let mut b = html::table(
+        &[
+            "paired difference",
+            "Envoy CPU per request (µs)",
+            "p50 (µs)",
+            "p90 (µs)",
+            "p99 (µs)",
+        ],
+        &rows,
+    );
+    if let Some(d) = c.wasm_minus_lua_cpu_us {
+        let words = if d.high < 0.0 {
+            format!(
+                "Wasm costs {} µs less Envoy CPU per request than Lua (the whole interval is \
+                 below zero).",
+                d.words(1).trim_start_matches('-')
+            )
+        } else if d.low > 0.0 {
+            format!(
+                "Wasm costs {} µs more Envoy CPU per request than Lua (the whole interval is \
+                 above zero).",
+                d.words(1)
+            )
+        } else {
+            format!(
+                "No measurable difference in Envoy CPU per request between Wasm and Lua: \
+                 {} µs, the interval contains zero.",
+                d.signed(1)
+            )
+        };
+        b.push_str(&html::para(&words));
+    }
+    b
+}
+
+/// Absolute open-loop latency percentiles, medians over rounds.
+fn latency_chart(l: &LoadRun) -> Result<String, RenderError> {
+    let pick: [fn(&crate::results::Sample) -> f64; 3] = [|s| s.p50_us, |s| s.p90_us, |s| s.p99_us];
+    let series = l
+        .variants
+        .iter()
+        .map(|v| {
+            Series::new(
+                v.label(),
+                color(*v),
+                pick.iter()
+                    .map(|f| {
+                        let vals: Vec<f64> = l.per_round(*v, f).into_iter().flatten().collect();
+                        (!vals.is_empty()).then(|| median(&vals))
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(charts::bars(&Chart {
+        id: "latency",
+        title: format!(
+            "Latency percentiles at {:.0} requests/s, 1 worker (median over rounds)",
+            l.open_rate_rps
+        ),
+        x_desc: "percentile".into(),
+        y_desc: "latency, µs".into(),
+        categories: ["p50", "p90", "p99"].iter().map(|s| s.to_string()).collect(),
+        x_positions: None,
+        series,
+        reference: None,
+    })?)
+}
+
+/// Envoy CPU per request of every variant, round by round: the noise the pairing removes.
+fn per_round_chart(l: &LoadRun) -> Result<String, RenderError> {
+    let n = l.round_count();
+    let series = l
+        .variants
+        .iter()
+        .map(|v| {
+            Series::new(
+                v.label(),
+                color(*v),
+                l.per_round(*v, |s| s.envoy_cpu_us_per_request),
+            )
+        })
+        .collect();
+    Ok(charts::lines(&Chart {
+        id: "cpu",
+        title: "Envoy CPU time per request, round by round (1 worker, open loop)".into(),
+        x_desc: "round".into(),
+        y_desc: "CPU time per request, µs".into(),
+        categories: (1..=n).map(|r| r.to_string()).collect(),
+        x_positions: Some((1..=n).map(|r| r as f64).collect()),
+        series,
+        reference: None,
+    })?)
+}
+
+fn capacity(l: &LoadRun) -> Result<String, RenderError> {
+    let mut workers: Vec<u32> = l.by_workers.iter().map(|w| w.workers).collect();
+    workers.sort_unstable();
+    let mut b = String::new();
+    let spread = |w: u32, v: Variant| {
+        let t: Vec<f64> = l.capacity_of(w, v).iter().map(|s| s.throughput_rps).collect();
+        (!t.is_empty()).then(|| {
+            let lo = t.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.iter().copied().fold(0.0, f64::max);
+            (median(&t), lo, hi)
+        })
+    };
+    let series = l
+        .variants
+        .iter()
+        .map(|v| {
+            let pts: Vec<Option<(f64, f64, f64)>> = workers.iter().map(|w| spread(*w, *v)).collect();
+            let mut s = Series::new(v.label(), color(*v), pts.iter().map(|p| p.map(|p| p.0)).collect());
+            s.intervals = Some(pts.iter().map(|p| p.map(|p| (p.1, p.2))).collect());
+            s
+        })
+        .collect();
+    b.push_str(&charts::bars(&Chart {
+        id: "throughput",
+        title: "Closed-loop capacity by worker count (median, range over rounds)".into(),
+        x_desc: "Envoy worker threads".into(),
+        y_desc: "requests per second".into(),
+        categories: workers
+            .iter()
+            .map(|w| format!("{w} worker{}", if *w == 1 { "" } else { "s" }))
+            .collect(),
+        x_positions: None,
+        series,
+        reference: None,
+    })?);
+    let flagged: Vec<String> = l
+        .capacity
+        .iter()
+        .chain(l.by_workers.iter().flat_map(|w| w.capacity.iter()))
+        .filter(|s| s.envoy_not_bottleneck())
+        .map(|s| {
+            format!(
+                "{} round {} ({:.0}% busy)",
+                s.variant.id(),
+                s.round + 1,
+                s.envoy_busy * 100.0
+            )
+        })
+        .collect();
+    b.push_str(&html::para(&if flagged.is_empty() {
+        "In every closed-loop round Envoy was the bottleneck (at least 90% busy on its CPU): the \
+         capacity figures measure Envoy, not the load generator."
+            .to_string()
+    } else {
+        format!(
+            "Flagged: in {} closed-loop round(s) Envoy was less than 90% busy, so the load \
+             generator or the machine limited the throughput, not the filter: {}. Capacity is \
+             shown for context only; no decision uses it.",
+            flagged.len(),
+            flagged.join(", ")
+        )
+    }));
+    Ok(b)
+}
+
+fn memory(l: &LoadRun, ev: &PairEvidence) -> Result<String, RenderError> {
+    let mut by_workers = l.by_workers.clone();
+    by_workers.sort_by_key(|w| w.workers);
+    let mut b = String::new();
+    let series = l
+        .variants
+        .iter()
+        .map(|v| {
+            Series::new(
+                v.label(),
+                color(*v),
+                by_workers
+                    .iter()
+                    .map(|w| w.memory_of(*v).map(|m| m.rss_bytes as f64 / MIB))
+                    .collect(),
+            )
+        })
+        .collect();
+    b.push_str(&charts::lines(&Chart {
+        id: "memory",
+        title: "Envoy resident memory (RSS) by worker count".into(),
+        x_desc: "Envoy worker threads".into(),
+        y_desc: "resident memory, MiB".into(),
+        categories: by_workers.iter().map(|w| w.workers.to_string()).collect(),
+        x_positions: Some(by_workers.iter().map(|w| f64::from(w.workers)).collect()),
+        series,
+        reference: None,
+    })?);
+    match &ev.memory {
+        Some(m) => b.push_str(&html::para(&format!(
+            "Wasm's extra memory per worker over Lua: {} MiB — {} (one sample per worker count, \
+             no interval).",
+            html::signed(m.mib),
+            m.explain()
+        ))),
+        None => {
+            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Memory) {
+                b.push_str(&html::missing(m));
+            }
+        }
+    }
+    let rows: Vec<(String, Vec<Cell>)> = by_workers
+        .iter()
+        .flat_map(|w| {
+            w.memory.iter().map(move |m| {
+                let mib = |x: u64| Cell::Num(html::num(x as f64 / MIB));
+                (
+                    String::new(),
+                    vec![
+                        Cell::Num(w.workers.to_string()),
+                        Cell::Text(m.variant.id().into()),
+                        mib(m.rss_bytes),
+                        mib(m.peak_rss_bytes),
+                        mib(m.allocated_bytes),
+                        mib(m.heap_bytes),
+                        Cell::Num(m.wasm_vms.to_string()),
+                    ],
+                )
+            })
+        })
+        .collect();
+    b.push_str(&html::table(
+        &[
+            "workers",
+            "variant",
+            "RSS, MiB",
+            "peak RSS, MiB",
+            "allocated (allocator), MiB",
+            "heap (allocator), MiB",
+            "Wasm VMs",
+        ],
+        &rows,
+    ));
+    Ok(b)
+}
+
+/// The index's "what merely having a filter costs" table, from `load/passthrough.json`.
+pub fn mechanism_section(l: Option<&LoadRun>, file: &Path) -> String {
+    let mut b = String::from("<h2>What merely having a Lua or a Wasm filter costs</h2>\n");
+    let Some(l) = l else {
+        b.push_str(&html::missing(&crate::evidence::Missing {
+            kind: DataKind::Load,
+            path: file.to_path_buf(),
+            what: "no real-Envoy run of the pass-through filters".into(),
+            how: "`filterbench load --pair passthrough`".into(),
+        }));
+        return b;
+    };
+    b.push_str(&html::para(
+        "A Lua filter and a Wasm filter that do nothing (both callbacks return at once), measured \
+         like a pair in real Envoy: the fixed cost of each mechanism on every request, before the \
+         filter does any work.",
+    ));
+    match paired_rounds(l) {
+        Some(r) => b.push_str(&costs_table(&Costs::of(&r))),
+        None => b.push_str(&html::para("The run has no paired rounds.")),
+    }
+    b.push_str(&html::note(&format!(
+        "{} paired round(s) at {:.0} requests/s, Envoy {}, measured {}.",
+        l.round_count(),
+        l.open_rate_rps,
+        l.envoy_version,
+        html::utc(l.started_ms)
+    )));
+    b
+}

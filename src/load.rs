@@ -1,0 +1,241 @@
+//! `filterbench load`: the real-Envoy comparison of one pair (see `filterbench_loadgen::compare`
+//! for the method), its table, and the one-line summary `filterbench all` prints per pair.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use filterbench_bench::{project_root, Catalogue};
+use filterbench_loadgen::compare::{
+    compare, pin_current_thread, placement, plan, write_json_atomically, Subject, PASSTHROUGH,
+};
+use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_loadgen::verify::Rig;
+use filterbench_reports::decision::{Costs, PairedRounds};
+use filterbench_reports::evidence::paired_rounds;
+use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, Variant};
+use filterbench_reports::stats::{median, Interval};
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// The pair to measure (`passthrough`: the pass-through Lua and Wasm filters, what merely
+    /// having each kind of filter costs).
+    #[arg(long, value_name = "NAME")]
+    pair: String,
+    /// Envoy worker counts, comma-separated (the comparison runs at 1; the others measure
+    /// capacity and memory).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    workers: Vec<u32>,
+    /// Exactly this many paired rounds (default: the policy's adaptive rule).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Seconds per variant per round.
+    #[arg(long)]
+    round_secs: Option<f64>,
+    /// Warm-up seconds per variant.
+    #[arg(long)]
+    warmup_secs: Option<f64>,
+    /// Connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Longer rounds and three times the policy's time budget.
+    #[arg(long)]
+    full: bool,
+    /// The policy whose [measurement] section sets the rounds (default reports/policy.toml).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Where to write the JSON result (default reports/results/load/<pair>.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the result as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let root = project_root();
+    let catalogue = Catalogue::load(&root)?;
+    let subject = if args.pair == PASSTHROUGH {
+        Subject::passthrough(&root)?
+    } else {
+        Subject::of_pair(&catalogue, catalogue.select(Some(&args.pair))?[0])?
+    };
+    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
+        anyhow::bail!("--workers must list worker counts between 1 and 64");
+    }
+    let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
+    let mut plan = plan(&policy.measurement, args.full);
+    plan.workers = args.workers.clone();
+    plan.connections = args.connections.max(1);
+    if let Some(n) = args.rounds {
+        anyhow::ensure!(n >= 1, "--rounds must be at least 1");
+        (plan.min_rounds, plan.max_rounds, plan.budget_secs) = (n, n, f64::INFINITY);
+    }
+    for (flag, value, slot) in [
+        ("--round-secs", args.round_secs, &mut plan.round_secs),
+        ("--warmup-secs", args.warmup_secs, &mut plan.warmup_secs),
+    ] {
+        if let Some(v) = value {
+            anyhow::ensure!(v > 0.0 && v <= 600.0, "{flag} must be in (0, 600]");
+            *slot = v;
+        }
+    }
+    plan.capacity_secs = plan.capacity_secs.min(plan.round_secs.max(0.2));
+    let bin = find_envoy()?;
+    let version = envoy_version(&bin)?;
+    // The load generator and the loopback services stay off the core Envoy is pinned to: pinned
+    // before the rig's runtime starts, so every thread of it inherits the mask.
+    if let Some(cpus) = placement().driver_cpus {
+        pin_current_thread(&cpus);
+    }
+    let stop = graceful_interrupts();
+    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
+    let quiet = args.json;
+    let result = compare(&rig, &subject, &plan, &version, stop, &mut |line| {
+        if !quiet {
+            eprintln!("  {line}");
+        }
+    })?;
+    let out = args
+        .out
+        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
+    write_json_atomically(&out, &result)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&result)?)?;
+    } else {
+        print_run(&mut stdout, &result)?;
+        writeln!(
+            stdout,
+            "wrote {}{}",
+            out.display(),
+            if result.partial {
+                " (partial: stopped early)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(if result.partial {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The plan in words, for `all`'s step line.
+pub fn plan_words(plan: &LoadPlan) -> String {
+    format!(
+        "capacity {} x {} s, then paired open-loop rounds of {} s at {:.0}% of capacity \
+         ({}-{} rounds, {} s budget per pair), workers {:?}",
+        plan.capacity_rounds,
+        plan.capacity_secs,
+        plan.round_secs,
+        plan.rate_fraction * 100.0,
+        plan.min_rounds,
+        plan.max_rounds,
+        plan.budget_secs,
+        plan.workers
+    )
+}
+
+fn interval(i: Option<Interval>) -> String {
+    i.map_or_else(|| "-".into(), |i| i.signed(1))
+}
+
+/// The costs of a run with their intervals, and capacity and memory per worker count.
+pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{} in Envoy {}, {} requests in the mix",
+        run.pair, run.envoy_version, run.requests_in_mix
+    )?;
+    let rounds = paired_rounds(run).unwrap_or_else(|| PairedRounds::default());
+    let c = Costs::of(&rounds);
+    writeln!(
+        w,
+        "paired open-loop rounds at {:.0} req/s: {} ({}; target half-width {:.1} us)",
+        run.open_rate_rps,
+        c.rounds,
+        run.stopped.words(),
+        run.target_half_width_us
+    )?;
+    writeln!(
+        w,
+        "  median [95% bootstrap interval], microseconds, each round's variant minus its baseline"
+    )?;
+    writeln!(
+        w,
+        "  {:<14} {:>24} {:>24} {:>24}",
+        "", "CPU per request", "added p50", "added p99"
+    )?;
+    for (label, cpu, lat) in [
+        ("Lua", c.lua_cpu_us, c.lua_latency_us),
+        ("Wasm", c.wasm_cpu_us, c.wasm_latency_us),
+        ("Wasm - Lua", c.wasm_minus_lua_cpu_us, c.wasm_minus_lua_latency_us),
+    ] {
+        writeln!(
+            w,
+            "  {label:<14} {:>24} {:>24} {:>24}",
+            interval(cpu),
+            interval(lat[0]),
+            interval(lat[2])
+        )?;
+    }
+    writeln!(
+        w,
+        "{:>7} {:>5} {:>18} {:>9} {:>5}  flags",
+        "workers", "var", "req/s [min-max]", "RSS MiB", "VMs"
+    )?;
+    for wr in &run.by_workers {
+        for v in &run.variants {
+            let caps = run.capacity_of(wr.workers, *v);
+            let tput: Vec<f64> = caps.iter().map(|s| s.throughput_rps).collect();
+            let (lo, hi) = tput
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+            let mem = wr.memory_of(*v);
+            let idle = caps.iter().filter(|s| s.envoy_not_bottleneck()).count();
+            writeln!(
+                w,
+                "{:>7} {:>5} {:>18} {:>9} {:>5}  {}",
+                wr.workers,
+                v.id(),
+                if tput.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:.0} [{lo:.0}-{hi:.0}]", median(&tput))
+                },
+                mem.map_or("-".into(), |m| format!("{:.1}", m.rss_bytes as f64 / 1048576.0)),
+                mem.map_or("-".into(), |m| m.wasm_vms.to_string()),
+                if idle > 0 {
+                    format!("{idle} capacity round(s) with Envoy < 90% busy")
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// One line per pair for `all`: Wasm minus Lua with its interval, and the rounds.
+pub fn one_line(run: &LoadRun) -> String {
+    let c = paired_rounds(run).map(|r| Costs::of(&r));
+    let lua = c.as_ref().and_then(|c| c.lua_cpu_us);
+    let diff = c.as_ref().and_then(|c| c.wasm_minus_lua_cpu_us);
+    format!(
+        "Lua adds {} us CPU/req, Wasm - Lua {} us ({} rounds at {:.0} req/s, {})",
+        interval(lua),
+        interval(diff),
+        c.as_ref().map_or(0, |c| c.rounds),
+        run.open_rate_rps,
+        run.stopped.words()
+    ) + if run.variants.contains(&Variant::Wasm) {
+        ""
+    } else {
+        " (Lua only)"
+    }
+}
