@@ -25,7 +25,7 @@ use crate::fixtures::*;
 /// One Chromium launch may take this long, then it is killed and the test fails.
 const LIMIT: Duration = Duration::from_secs(60);
 /// The screenshot's window: wide enough for the tables, tall enough for several charts.
-const WINDOW: (u32, u32) = (1280, 2400);
+const WINDOW: (u32, u32) = (1280, 3400);
 
 /// The Chromium binary, installed on first use (once per test process; the script's lock keeps
 /// concurrent test processes from installing twice).

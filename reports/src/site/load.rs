@@ -179,10 +179,16 @@ fn costs_table(c: &Costs) -> String {
     );
     if let Some(d) = c.wasm_minus_lua_cpu_us {
         let words = if d.high < 0.0 {
+            let saving = Interval {
+                median: -d.median,
+                low: -d.high,
+                high: -d.low,
+                n: d.n,
+            };
             format!(
-                "Wasm costs {} µs less Envoy CPU per request than Lua (the whole interval is \
-                 below zero).",
-                d.words(1).trim_start_matches('-')
+                "Wasm costs {} µs less Envoy CPU per request than Lua (the whole interval of \
+                 the difference is below zero).",
+                saving.words(1)
             )
         } else if d.low > 0.0 {
             format!(
