@@ -126,6 +126,11 @@ pub fn print_summary(summary: &RenderSummary) {
             p.wasm_minus_lua_cpu
         );
     }
+    for m in &summary.missing {
+        println!("  missing: {} ({}): {}", m.what, m.path.display(), m.how);
+    }
+    println!("report: {}", summary.out.join("index.html").display());
+}
 
 pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::load(root)?;

@@ -1,99 +1,110 @@
-//! The compare runner against real Envoys: every variant and worker count measured, with CPU
-//! and memory figures that come from the processes (no timing is asserted, only that the
-//! figures exist and are consistent).
+//! The compare runner against real Envoys: capacity and paired open-loop rounds of every variant,
+//! memory at every worker count, with CPU and memory figures that come from the processes (no
+//! timing is asserted, only that the figures exist and are consistent), and the report reading
+//! the very file written.
 
-use filterbench_reports::results::{read_result, LoadView, LOAD_SCHEMA};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::compare::{compare, write_json_atomically, CompareResult, CompareSpec};
+use filterbench_loadgen::compare::{compare, plan, write_json_atomically, Subject};
 use filterbench_loadgen::envoy::find_envoy;
-use filterbench_loadgen::load::Mode;
 use filterbench_loadgen::verify::Rig;
+use filterbench_reports::decision::{Costs, Policy};
+use filterbench_reports::evidence::paired_rounds;
+use filterbench_reports::results::{read_result, LoadRun, StopReason, Variant, LOAD_SCHEMA};
 
 #[test]
-fn compare_measures_every_variant_at_every_worker_count() {
+fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     let catalogue = Catalogue::load(&project_root()).unwrap();
     let pair = catalogue.get("header_auth").unwrap();
     let rig = Rig::new(find_envoy().unwrap()).unwrap();
-    let spec = CompareSpec {
-        workers: vec![1, 2],
-        rounds: 2,
-        round_secs: 0.3,
-        warmup_secs: 0.1,
-        connections: 4,
-        mode: Mode::Closed,
-    };
+    let mut p = plan(&Policy::default_policy().measurement, false);
+    p.workers = vec![1, 2];
+    p.capacity_rounds = 1;
+    p.capacity_secs = 0.3;
+    p.warmup_secs = 0.1;
+    p.round_secs = 0.3;
+    p.connections = 4;
+    (p.min_rounds, p.max_rounds, p.budget_secs) = (3, 3, f64::INFINITY);
     let mut seen = Vec::new();
+    let subject = Subject::of_pair(&catalogue, pair).unwrap();
     let result = compare(
         &rig,
-        &catalogue,
-        pair,
-        &spec,
+        &subject,
+        &p,
         "test",
         Arc::new(AtomicBool::new(false)),
         &mut |m| seen.push(m.to_string()),
     )
     .unwrap();
     assert!(!result.partial);
-    assert_eq!(seen.len(), 2 * 2 * 3, "{seen:?}");
-    assert_eq!(
-        result
-            .by_workers
+    assert_eq!(result.stopped, StopReason::MaxRounds);
+    assert_eq!(result.variants, Variant::ALL.to_vec());
+    // Capacity: one closed-loop round per variant at each worker count.
+    assert_eq!(result.capacity.len(), 3);
+    assert!(result.capacity.iter().all(|s| !s.open_loop && s.throughput_rps > 0.0));
+    // Paired rounds: every variant once per round, in a rotating order, at one open-loop rate.
+    assert_eq!(result.round_count(), 3);
+    assert_eq!(result.rounds.len(), 9);
+    assert!(result.open_rate_rps > 0.0);
+    for r in 0..3 {
+        let order: Vec<Variant> = result
+            .rounds
             .iter()
-            .map(|w| w.workers)
-            .collect::<Vec<_>>(),
+            .filter(|s| s.round == r)
+            .map(|s| s.variant)
+            .collect();
+        let mut expected = Variant::ALL.to_vec();
+        expected.rotate_left(r);
+        assert_eq!(order, expected, "round {r}");
+    }
+    for s in &result.rounds {
+        assert!(s.open_loop, "{s:?}");
+        assert!(s.envoy_cpu_us_per_request > 0.0, "{s:?}");
+        assert!(s.envoy_busy > 0.0 && s.driver_busy > 0.0, "{s:?}");
+        assert!(s.p50_us > 0.0 && s.p50_us <= s.p99_us, "{s:?}");
+        // The mix is the requests header_auth lets through (the baseline does the same
+        // upstream work): no variant answers anything but 2xx.
+        assert_eq!((s.errors, s.non_2xx), (0, 0), "{s:?}");
+    }
+    assert_eq!(
+        result.by_workers.iter().map(|w| w.workers).collect::<Vec<_>>(),
         [1, 2]
     );
     for w in &result.by_workers {
-        let names: Vec<&str> = w.variants.iter().map(|v| v.variant.as_str()).collect();
-        assert_eq!(names, ["base", "lua", "wasm"]);
-        assert_eq!(w.rounds.len(), 6);
-        for v in &w.variants {
-            assert!(v.throughput_rps > 0.0, "{v:?}");
-            assert!(v.p50_us > 0.0 && v.p50_us <= v.max_us, "{v:?}");
-            assert!(v.envoy_cpu_us_per_request > 0.0, "{v:?}");
-            assert!(
-                v.memory.rss_bytes > 0 && v.memory.peak_rss_bytes >= v.memory.rss_bytes,
-                "{v:?}"
-            );
-            assert!(v.memory.allocated_bytes > 0, "{v:?}");
-            assert_eq!(v.errors, 0, "{v:?}");
+        for v in Variant::ALL {
+            let m = w.memory_of(v).unwrap();
+            assert!(m.rss_bytes > 0 && m.peak_rss_bytes >= m.rss_bytes, "{m:?}");
+            assert!(m.allocated_bytes > 0, "{m:?}");
         }
         // One Wasm VM per worker (plus the main thread's), none without the Wasm filter.
-        let vms = |name: &str| {
-            w.variants
-                .iter()
-                .find(|v| v.variant == name)
-                .unwrap()
-                .memory
-                .wasm_vms
-        };
-        assert_eq!(vms("base"), 0);
-        assert!(
-            vms("wasm") >= u64::from(w.workers),
-            "{} workers, {} VMs",
-            w.workers,
-            vms("wasm")
-        );
-        // The mix is the requests header_auth lets through (the baseline does the same upstream
-        // work): no variant answers anything but 2xx.
-        for v in &w.variants {
-            assert_eq!(v.non_2xx, 0, "{} workers, {}", w.workers, v.variant);
-            assert_eq!(v.errors, 0, "{} workers, {}", w.workers, v.variant);
-        }
+        assert_eq!(w.memory_of(Variant::Base).unwrap().wasm_vms, 0);
+        let vms = w.memory_of(Variant::Wasm).unwrap().wasm_vms;
+        assert!(vms >= u64::from(w.workers), "{} workers, {vms} VMs", w.workers);
     }
+    assert_eq!(result.by_workers[1].capacity.len(), 3, "capacity at 2 workers");
+    assert!(seen.iter().any(|m| m.contains("round 3")), "{seen:?}");
+    // What the report reads of it: the same type, and intervals from its rounds.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("results/header_auth.json");
     write_json_atomically(&path, &result).unwrap();
-    let back: CompareResult = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(back.by_workers.len(), 2);
-    // What the report reads of it.
-    let view: LoadView = read_result(&path, LOAD_SCHEMA).unwrap();
-    assert_eq!(view.pair, "header_auth");
-    assert_eq!(view.by_workers.len(), 2);
-    assert_eq!(view.by_workers[0].variants.len(), 3);
+    let back: LoadRun = read_result(&path, LOAD_SCHEMA).unwrap();
+    assert_eq!(back, result);
+    let costs = Costs::of(&paired_rounds(&back).unwrap());
+    assert_eq!(costs.rounds, 3);
+    assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+}
+
+#[test]
+fn an_old_load_file_is_refused_naming_the_command_that_regenerates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("load/add_header.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 1, "pair": "add_header"}"#).unwrap();
+    let e = read_result::<LoadRun>(&path, LOAD_SCHEMA).unwrap_err().to_string();
+    assert!(e.contains("add_header.json"), "{e}");
+    assert!(e.contains("filterbench load --pair add_header"), "{e}");
 }
 
 #[test]
@@ -128,7 +139,7 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     let start = Instant::now();
-    while !line.contains("round 1/100") {
+    while !line.contains("round 1 at") {
         line.clear();
         if stderr.read_line(&mut line).unwrap() == 0 || start.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
@@ -155,9 +166,10 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
-    let result: CompareResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let result: LoadRun = read_result(&out, LOAD_SCHEMA).unwrap();
     assert!(result.partial);
-    assert!(!result.by_workers.is_empty() && !result.by_workers[0].rounds.is_empty());
+    assert_eq!(result.stopped, StopReason::Interrupted);
+    assert!(!result.rounds.is_empty());
     std::thread::sleep(Duration::from_millis(200));
     let left: Vec<(u32, u32)> = crate::support::envoy_processes()
         .into_iter()

@@ -293,7 +293,8 @@ pub fn memory_of(variant: Variant, envoy: &Envoy) -> VariantMemory {
 pub fn round_order(variants: &[Variant], round: usize) -> Vec<Variant> {
     let mut v = variants.to_vec();
     if !v.is_empty() {
-        v.rotate_left(round % v.len());
+        let n = v.len();
+        v.rotate_left(round % n);
     }
     v
 }
@@ -353,7 +354,7 @@ impl Window<'_> {
         ))
     }
 
-    fn sample(&self, r: &Running, mode: Mode, secs: f64, round: usize, slot: usize) -> Result<(Sample, bool)> {
+    fn sample(&self, r: &mut Running, mode: Mode, secs: f64, round: usize, slot: usize) -> Result<(Sample, bool)> {
         r.envoy.check_alive()?;
         let pid = r.envoy.pid().unwrap_or(0);
         let envoy_before = cpu_time_ns(pid);
@@ -464,7 +465,7 @@ pub fn compare(
         let mut capacity = Vec::new();
         for round in 0..plan.capacity_rounds {
             for (slot, v) in round_order(&variants, round).into_iter().enumerate() {
-                let r = running.iter().find(|r| r.variant == v).expect("started");
+                let r = running.iter_mut().find(|r| r.variant == v).expect("started");
                 let (s, partial) = window.sample(r, Mode::Closed, plan.capacity_secs, round, slot)?;
                 on_progress(&format!(
                     "{workers} worker(s), capacity {}/{}, {}: {:.0} req/s",
@@ -483,7 +484,7 @@ pub fn compare(
             }
         }
         if workers == 1 && !run.partial {
-            paired_rounds(&window, &running, &variants, &capacity, plan, &mut run, on_progress)?;
+            paired_rounds(&window, &mut running, &variants, &capacity, plan, &mut run, on_progress)?;
         }
         let memory = running
             .iter()
@@ -514,7 +515,7 @@ pub fn compare(
 /// Step 2: the paired open-loop rounds, added until the interval is narrow enough.
 fn paired_rounds(
     window: &Window,
-    running: &[Running],
+    running: &mut [Running],
     variants: &[Variant],
     capacity: &[Sample],
     plan: &LoadPlan,
@@ -546,7 +547,7 @@ fn paired_rounds(
     let mut round = 0;
     loop {
         for (slot, v) in round_order(variants, round).into_iter().enumerate() {
-            let r = running.iter().find(|r| r.variant == v).expect("started");
+            let r = running.iter_mut().find(|r| r.variant == v).expect("started");
             let (s, partial) = window.sample(r, Mode::Open { rate }, plan.round_secs, round, slot)?;
             run.rounds.push(s);
             if partial {
