@@ -71,7 +71,7 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
     plan.connections = args.connections.max(1);
     if let Some(n) = args.rounds {
         anyhow::ensure!(n >= 1, "--rounds must be at least 1");
-        (plan.min_rounds, plan.max_rounds, plan.budget_secs) = (n, n, f64::INFINITY);
+        (plan.min_rounds, plan.max_rounds, plan.budget_secs) = (n, n, None);
     }
     for (flag, value, slot) in [
         ("--round-secs", args.round_secs, &mut plan.round_secs),
@@ -129,14 +129,14 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
 pub fn plan_words(plan: &LoadPlan) -> String {
     format!(
         "capacity {} x {} s, then paired open-loop rounds of {} s at {:.0}% of capacity \
-         ({}-{} rounds, {} s budget per pair), workers {:?}",
+         ({}-{} rounds, {} budget per pair), workers {:?}",
         plan.capacity_rounds,
         plan.capacity_secs,
         plan.round_secs,
         plan.rate_fraction * 100.0,
         plan.min_rounds,
         plan.max_rounds,
-        plan.budget_secs,
+        plan.budget_secs.map_or("no".into(), |b| format!("{b} s")),
         plan.workers
     )
 }

@@ -54,10 +54,10 @@ pub fn plan(m: &MeasurementPolicy, full: bool) -> LoadPlan {
         round_secs: k,
         min_rounds: m.min_rounds.max(2),
         max_rounds: m.max_rounds.max(m.min_rounds.max(2)),
-        budget_secs: m.pair_budget_secs * if full { 3.0 } else { 1.0 },
+        budget_secs: Some(m.pair_budget_secs * if full { 3.0 } else { 1.0 }),
         target_half_width_us: m.target_half_width_us,
         target_half_width_pct: m.target_half_width_pct,
-        rate_fraction: 0.5,
+        rate_fraction: 0.4,
         connections: 16,
     }
 }
@@ -585,7 +585,10 @@ fn paired_rounds(
         }
         // Another round must fit in the budget.
         let per_round = started.elapsed().as_secs_f64() / round as f64;
-        if started.elapsed().as_secs_f64() + per_round > plan.budget_secs {
+        if plan
+            .budget_secs
+            .is_some_and(|b| started.elapsed().as_secs_f64() + per_round > b)
+        {
             run.stopped = StopReason::Budget;
             return Ok(());
         }

@@ -290,7 +290,9 @@ pub struct LoadPlan {
     pub round_secs: f64,
     pub min_rounds: usize,
     pub max_rounds: usize,
-    pub budget_secs: f64,
+    /// Seconds of paired rounds before giving up on the target; `None`: no budget (a fixed
+    /// number of rounds was asked for).
+    pub budget_secs: Option<f64>,
     pub target_half_width_us: f64,
     pub target_half_width_pct: f64,
     /// The open-loop rate as a share of the slowest variant's capacity.

@@ -112,7 +112,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
             round_secs: 1.0,
             min_rounds: 6,
             max_rounds: 40,
-            budget_secs: 36.0,
+            budget_secs: Some(36.0),
             target_half_width_us: 2.0,
             target_half_width_pct: 10.0,
             rate_fraction: 0.5,

@@ -372,3 +372,26 @@ fn a_pair_name_that_cannot_be_a_file_is_refused() {
     assert!(matches!(err, RenderError::Input(_)), "{err}");
     assert!(!dir.path().join("site").exists());
 }
+
+#[test]
+fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut l = load("add_header", 100.0, 110.0, 118.0);
+    l.capacity[1].envoy_busy = 0.55;
+    assert!(l.capacity[1].envoy_not_bottleneck());
+    assert!(!l.capacity[0].envoy_not_bottleneck());
+    assert!(!l.rounds[0].envoy_not_bottleneck(), "open-loop rounds are never flagged");
+    write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(
+        page.contains("Flagged: in 1 closed-loop round(s) Envoy was less than 90% busy"),
+        "no flag on the page"
+    );
+    assert!(page.contains("lua round 1 (55% busy)"), "names the round");
+    // The unflagged pair says its capacity rounds measured Envoy.
+    let other = read(&out, "pairs/jwt_auth.html");
+    assert!(other.contains("In every closed-loop round Envoy was the bottleneck"));
+}
