@@ -13,3 +13,5 @@ pub mod evidence;
 pub mod html;
 pub mod results;
 pub mod site;
+pub mod swap;
+pub mod swap_chart;
