@@ -15,7 +15,7 @@ use anyhow::Context;
 
 use filterbench_bench::{project_root, Catalogue};
 use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_loadgen::swap::{swap, SwapSpec};
+use filterbench_loadgen::swap::{pin_off_envoy_core, swap, SwapSpec};
 use filterbench_loadgen::verify::Rig;
 use filterbench_reports::results::{results_dir, write_json_atomically};
 use filterbench_reports::swap::swap_path;
@@ -67,6 +67,7 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
     let stop = graceful_interrupts();
+    pin_off_envoy_core();
     let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
     eprintln!("swap {} in Envoy {version}", pair.name);
     let result = swap(&rig, &catalogue, pair, &spec, &version, stop, &mut |line| {
@@ -109,7 +110,10 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
                 s.window.requests,
                 s.window.p99_before_us as f64 / 1000.0,
                 s.window.p99_us as f64 / 1000.0,
-                format!("{} -> {}", s.memory_before.wasm_vms, s.memory_after.wasm_vms),
+                format!(
+                    "{} -> {}",
+                    s.memory_before.wasm_vms, s.memory_after.wasm_vms
+                ),
             );
         }
         println!(

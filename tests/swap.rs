@@ -68,7 +68,10 @@ fn lua_wasm_lua_under_load_loses_nothing_and_a_corrupt_module_is_rejected() {
     // The Wasm twin really ran on the workers and was really dropped afterwards.
     let (to_wasm, to_lua) = (&run.switches[0], &run.switches[1]);
     assert!(to_wasm.converged_ms.is_some(), "{to_wasm:#?}");
-    assert!(to_wasm.memory_after.wasm_vms > u64::from(run.workers), "{to_wasm:#?}");
+    assert!(
+        to_wasm.memory_after.wasm_vms > u64::from(run.workers),
+        "{to_wasm:#?}"
+    );
     assert!(to_lua.converged_ms.is_some(), "{to_lua:#?}");
     assert_eq!(to_lua.memory_after.wasm_vms, 0, "{to_lua:#?}");
     // The corrupt module: rejected, said so in the stats and the log, Lua kept serving.

@@ -152,12 +152,7 @@ fn draw(svg: &mut String, r: &SwapResult, run: &SwapRun, title: &str) -> Result<
         .timeline
         .iter()
         .filter(|p| p.responses > 0)
-        .map(|p| {
-            (
-                secs(p.t_ms + r.interval_ms / 2.0),
-                p.p99_us as f64 / 1000.0,
-            )
-        })
+        .map(|p| (secs(p.t_ms + r.interval_ms / 2.0), p.p99_us as f64 / 1000.0))
         .collect();
     chart
         .draw_series(LineSeries::new(pts, P99_COLOR.stroke_width(2)))

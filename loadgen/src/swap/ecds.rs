@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
@@ -74,7 +74,13 @@ impl Slot {
                 Variant::Wasm { module } => Some(module.clone()),
                 _ => None,
             };
-            let b = bootstrap(std::slice::from_ref(spec), Services { echo_port: 1, auth_port: 1 });
+            let b = bootstrap(
+                std::slice::from_ref(spec),
+                Services {
+                    echo_port: 1,
+                    auth_port: 1,
+                },
+            );
             Ok((http_filters(&b)[0]["typed_config"].clone(), module))
         };
         let (lua, _) = typed("lua")?;
@@ -121,7 +127,10 @@ impl Slot {
                 "typed_config": typed_config,
             } ],
         });
-        let tmp = self.dir.path().join(format!(".{SLOT_FILE}.{}", self.version));
+        let tmp = self
+            .dir
+            .path()
+            .join(format!(".{SLOT_FILE}.{}", self.version));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&response).expect("JSON"))
             .map_err(|e| Error::Envoy(format!("{}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, self.path()).map_err(|e| {
@@ -135,8 +144,8 @@ impl Slot {
 }
 
 fn http_filters(bootstrap: &Value) -> &Value {
-    &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
-        ["typed_config"]["http_filters"]
+    &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        ["http_filters"]
 }
 
 /// The bootstrap: the project's listener for the Lua twin, its filter replaced by the ECDS slot
@@ -215,9 +224,4 @@ impl SlotStats {
             .map(|(n, v)| (n.clone(), *v))
             .collect()
     }
-}
-
-/// The slot file Envoy watches, for error messages.
-pub fn describe(path: &Path) -> String {
-    format!("ECDS file {}", path.display())
 }

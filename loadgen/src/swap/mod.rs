@@ -28,7 +28,7 @@ use filterbench_bench::corpus::{Corpus, Scenario};
 use filterbench_bench::{Catalogue, Pair};
 use filterbench_reports::results::{now_ms, MachineInfo};
 use filterbench_reports::swap::{
-    Failures, MemoryPoint, Probes, Switch, SwapResult, SwapRun, TimelinePoint, Window, SWAP_SCHEMA,
+    Failures, MemoryPoint, Probes, SwapResult, SwapRun, Switch, TimelinePoint, Window, SWAP_SCHEMA,
 };
 
 use crate::bootstrap::{ListenerSpec, Variant};
@@ -110,8 +110,10 @@ pub fn swap(
     let mut by_workers = Vec::new();
     let mut partial = false;
     for &workers in &spec.workers {
-        let run = run_one(rig, pair, &corpus, &mix, &specs, spec, workers, &stop, progress)
-            .map_err(|e| Error::Envoy(format!("swap {} at {workers} worker(s): {e}", pair.name)))?;
+        let run = run_one(
+            rig, pair, &corpus, &mix, &specs, spec, workers, &stop, progress,
+        )
+        .map_err(|e| Error::Envoy(format!("swap {} at {workers} worker(s): {e}", pair.name)))?;
         partial |= run.1;
         by_workers.push(run.0);
         if partial {
@@ -193,6 +195,23 @@ fn load_mix(corpus: &Corpus) -> Vec<SendRequest> {
         .collect()
 }
 
+/// Keeps the calling thread (and the threads it starts afterwards: create the [`Rig`] after this)
+/// off the core [`swap`] pins Envoy to, when the machine has more than one.
+pub fn pin_off_envoy_core() {
+    let cpus = MachineInfo::probe().cpus;
+    if cpus < 2 {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET only writes inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 0..cpus - 1 {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 /// Envoy's RSS and Wasm VMs now.
 fn memory(envoy: &Envoy) -> MemoryPoint {
     let status = std::fs::read_to_string(format!("/proc/{}/status", envoy.pid().unwrap_or(0)))
@@ -226,9 +245,16 @@ struct Event {
     log: Vec<String>,
 }
 
-/// Renames the slot to `to` and watches the admin stats until the switch has shown its effect
-/// (or [`WATCH`] is over).
-fn switch(envoy: &Envoy, slot: &mut ecds::Slot, from: Twin, to: Twin, accept: bool, workers: u32) -> Result<Event> {
+/// Renames the slot to `to` and watches the admin stats for `watch`: when Envoy took or refused
+/// the file, and when the Wasm VM count reached the value it then kept (the VMs are per worker,
+/// so that is when the last worker had picked up the new twin, or dropped the old one).
+fn switch(
+    envoy: &Envoy,
+    slot: &mut ecds::Slot,
+    (from, to, accept): (Twin, Twin, bool),
+    watch: Duration,
+    workers: u32,
+) -> Result<Event> {
     let stats_before = SlotStats::read(envoy.admin)?;
     let memory_before = memory(envoy);
     let log_from = envoy.log().len();
@@ -236,38 +262,61 @@ fn switch(envoy: &Envoy, slot: &mut ecds::Slot, from: Twin, to: Twin, accept: bo
     let at = Instant::now();
     slot.put(to)?;
     let mut reload_seen = None;
-    let mut converged = None;
+    // (time, Wasm VMs, update taken)
+    let mut samples: Vec<(Duration, u64, bool)> = Vec::new();
     let mut last = stats_before.clone();
-    let moved = |s: &SlotStats, what: &str| s.ecds(what) > stats_before.ecds(what);
-    while at.elapsed() < WATCH {
-        std::thread::sleep(POLL);
+    while at.elapsed() < watch {
+        // Fine-grained while things move, then lighter on Envoy's main thread.
+        std::thread::sleep(if at.elapsed() < Duration::from_millis(500) {
+            POLL
+        } else {
+            POLL * 10
+        });
         let s = SlotStats::read(envoy.admin)?;
         let t = at.elapsed();
-        let accepted = moved(&s, "update_success");
-        let rejected = moved(&s, "update_rejected") || moved(&s, "config_fail");
-        if reload_seen.is_none() && (accepted || rejected) {
+        let taken = s.ecds("update_success") > stats_before.ecds("update_success");
+        let refused = s.ecds("update_rejected") > stats_before.ecds("update_rejected")
+            || s.ecds("config_fail") > stats_before.ecds("config_fail");
+        if reload_seen.is_none() && (taken || refused) {
             reload_seen = Some(t);
         }
-        if converged.is_none() && accepted {
-            let done = match to {
-                // The main thread's VM plus one per worker.
-                Twin::Wasm => s.wasm_vms() > u64::from(workers),
-                _ => s.wasm_vms() == 0,
-            };
-            if done {
-                converged = Some(t);
-            }
-        }
+        samples.push((t, s.wasm_vms(), taken));
         last = s;
-        if rejected || converged.is_some() {
-            break;
-        }
     }
-    // Let a rejection's log line and any late VM change land before the "after" reading.
-    std::thread::sleep(Duration::from_millis(50));
-    let stats_after = SlotStats::read(envoy.admin).unwrap_or(last);
-    let envoy_update_ms = (stats_after.ecds("update_success") > stats_before.ecds("update_success"))
-        .then(|| stats_after.ecds("update_time") as f64 - wall as f64);
+    let final_vms = samples.last().map_or(0, |s| s.1);
+    let settled_at = |ok: bool| -> Option<Duration> {
+        if !ok {
+            return None;
+        }
+        let first_unsettled = samples
+            .iter()
+            .rposition(|&(_, vms, taken)| vms != final_vms || !taken);
+        match first_unsettled {
+            None => samples.first().map(|s| s.0),
+            Some(i) => samples.get(i + 1).map(|s| s.0),
+        }
+    };
+    let taken = last.ecds("update_success") > stats_before.ecds("update_success");
+    let (converged, converged_by) = match to {
+        Twin::Wasm => (
+            settled_at(taken && final_vms > 0),
+            format!(
+                "the Wasm VM count reached the value it then kept ({final_vms} at {workers} \
+                 worker(s): one per worker, the rest on the main thread)"
+            ),
+        ),
+        Twin::Lua => (
+            settled_at(taken && final_vms == 0),
+            if final_vms == 0 {
+                "the Wasm VM count fell to 0: no worker holds the Wasm twin".to_string()
+            } else {
+                format!("the Wasm VMs stayed ({final_vms}) within the watch")
+            },
+        ),
+        Twin::CorruptWasm => (None, "not taken: nothing to converge".into()),
+    };
+    let stats_after = last;
+    let envoy_update_ms = taken.then(|| stats_after.ecds("update_time") as f64 - wall as f64);
     let log = envoy
         .log()
         .get(log_from..)
@@ -275,16 +324,8 @@ fn switch(envoy: &Envoy, slot: &mut ecds::Slot, from: Twin, to: Twin, accept: bo
         .lines()
         .filter(|l| l.contains("[warning]") || l.contains("[error]") || l.contains("[critical]"))
         .take(5)
-        .map(|l| filterbench_bench::one_line(l))
+        .map(filterbench_bench::one_line)
         .collect();
-    let converged_by = match to {
-        Twin::Wasm => format!(
-            "the Wasm VM count exceeded the worker count ({workers}): the main thread's VM and \
-             one per worker"
-        ),
-        Twin::Lua => "the Wasm VM count fell to 0: no worker holds the Wasm twin".into(),
-        Twin::CorruptWasm => "rejected or not taken: nothing to converge".into(),
-    };
     Ok(Event {
         to,
         from,
@@ -387,8 +428,11 @@ fn run_one(
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
-                let event = switch(envoy_ref, slot_ref, current, to, accept, workers)?;
-                if event.stats_after.ecds("update_success") > event.stats_before.ecds("update_success") {
+                let watch = WATCH.min(spec.phase.mul_f64(0.8));
+                let event = switch(envoy_ref, slot_ref, (current, to, accept), watch, workers)?;
+                if event.stats_after.ecds("update_success")
+                    > event.stats_before.ecds("update_success")
+                {
                     current = to;
                 }
                 events.push(event);
@@ -424,8 +468,10 @@ fn run_one(
                 to: e.to.name().into(),
                 expect_accepted: e.expect_accepted,
                 at_ms,
-                accepted: e.stats_after.ecds("update_success") > e.stats_before.ecds("update_success"),
-                rejected: e.stats_after.ecds("update_rejected") > e.stats_before.ecds("update_rejected")
+                accepted: e.stats_after.ecds("update_success")
+                    > e.stats_before.ecds("update_success"),
+                rejected: e.stats_after.ecds("update_rejected")
+                    > e.stats_before.ecds("update_rejected")
                     || e.stats_after.ecds("config_fail") > e.stats_before.ecds("config_fail"),
                 reload_seen_ms: e.reload_seen.map(|d| d.as_secs_f64() * 1000.0),
                 envoy_update_ms: e.envoy_update_ms,

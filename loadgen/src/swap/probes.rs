@@ -117,7 +117,12 @@ impl<'a> ProbeSet<'a> {
             let mut problems: Vec<String> = diff
                 .lines
                 .iter()
-                .map(|l| format!("{}: {} before the switches, {} now", l.field, l.left, l.right))
+                .map(|l| {
+                    format!(
+                        "{}: {} before the switches, {} now",
+                        l.field, l.left, l.right
+                    )
+                })
                 .collect();
             problems.extend(misses);
             sent.push(Sent {
