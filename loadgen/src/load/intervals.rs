@@ -118,16 +118,12 @@ impl Intervals {
             .collect()
     }
 
-    /// All latencies of the requests due in `[from, to)` (offsets into the run), sorted.
-    pub fn latencies_between(&self, from: Duration, to: Duration) -> Vec<u32> {
-        let w = self.width.as_nanos();
-        let first = (from.as_nanos() / w) as usize;
-        let last = (to.as_nanos().div_ceil(w) as usize).min(self.buckets.len());
-        let mut all: Vec<u32> = self
-            .buckets
-            .get(first..last.max(first))
-            .into_iter()
-            .flatten()
+    /// All latencies of the requests due in intervals `range` (indices), sorted.
+    pub fn latencies_in(&self, range: std::ops::Range<usize>) -> Vec<u32> {
+        let end = range.end.min(self.buckets.len());
+        let start = range.start.min(end);
+        let mut all: Vec<u32> = self.buckets[start..end]
+            .iter()
             .flat_map(|b| b.latencies_us.iter().copied())
             .collect();
         all.sort_unstable();
@@ -187,8 +183,9 @@ mod tests {
         assert_eq!(s[0].completed_rps, 10.0); // one completion in 100 ms
         assert_eq!(s[1].completed_rps, 10.0);
         assert_eq!((s[1].timeout, s[2].reset), (1, 1));
-        assert_eq!(a.latencies_between(ms(0), ms(100)), vec![10_000, 60_000]);
-        assert!(a.latencies_between(ms(100), ms(300)).is_empty());
+        assert_eq!(a.latencies_in(0..1), vec![10_000, 60_000]);
+        assert!(a.latencies_in(1..3).is_empty());
+        assert!(a.latencies_in(5..9).is_empty());
     }
 
     #[test]

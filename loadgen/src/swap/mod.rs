@@ -486,7 +486,7 @@ fn run_one(
         })
         .collect();
     let probes: Probes = probe_log.summarise(&switches, start);
-    let failed = failures(&intervals, 0.0, f64::INFINITY);
+    let failed = failures(&intervals, 0..usize::MAX);
     let run = SwapRun {
         workers,
         capacity_rps,
@@ -520,35 +520,34 @@ fn run_one(
     Ok((run, load.partial))
 }
 
-/// Failures among the requests due in `[from_ms, to_ms)` (whole intervals).
-fn failures(intervals: &Intervals, from_ms: f64, to_ms: f64) -> Failures {
-    let width = intervals.width.as_secs_f64() * 1000.0;
+/// Failures among the requests due in intervals `range` (indices).
+fn failures(intervals: &Intervals, range: std::ops::Range<usize>) -> Failures {
     let mut f = Failures::default();
-    for (i, b) in intervals.buckets.iter().enumerate() {
-        let t = i as f64 * width;
-        if t + width > from_ms && t < to_ms {
-            f.s5xx += b.s5xx;
-            f.reset += b.reset;
-            f.timeout += b.timeout;
-            f.other += b.other;
-        }
+    for b in intervals.buckets.iter().take(range.end).skip(range.start) {
+        f.s5xx += b.s5xx;
+        f.reset += b.reset;
+        f.timeout += b.timeout;
+        f.other += b.other;
     }
     f
 }
 
-/// The window `[at_ms, to_ms)` around a switch against the second before `at_ms`.
+/// The window around a switch: the whole intervals from the one holding the rename to the one
+/// holding `to_ms`, against the second of intervals before it.
 fn window(intervals: &Intervals, at_ms: f64, to_ms: f64) -> Window {
-    let d = |ms: f64| Duration::from_secs_f64(ms.max(0.0) / 1000.0);
-    let during = intervals.latencies_between(d(at_ms), d(to_ms));
-    let before = intervals.latencies_between(d(at_ms - 1000.0), d(at_ms));
-    let failed = failures(intervals, at_ms, to_ms);
+    let width = intervals.width.as_secs_f64() * 1000.0;
+    let first = (at_ms / width).floor().max(0.0) as usize;
+    let end = ((to_ms / width).ceil() as usize).max(first + 1);
+    let before = first.saturating_sub((1000.0 / width).round() as usize)..first;
+    let during = intervals.latencies_in(first..end);
+    let failed = failures(intervals, first..end);
     Window {
-        from_ms: at_ms,
-        to_ms,
+        from_ms: first as f64 * width,
+        to_ms: end as f64 * width,
         requests: during.len() as u64 + failed.reset + failed.timeout + failed.other,
         failed,
         p99_us: quantile_of(&during, 0.99),
-        p99_before_us: quantile_of(&before, 0.99),
+        p99_before_us: quantile_of(&intervals.latencies_in(before), 0.99),
         max_us: during.last().copied().unwrap_or(0) as u64,
     }
 }
