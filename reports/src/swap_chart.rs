@@ -69,10 +69,19 @@ fn draw(svg: &mut String, r: &SwapResult, run: &SwapRun, title: &str) -> Result<
     root.draw(&Text::new(title.to_string(), (12, 8), left))
         .map_err(e)?;
     let legend = TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let failed_any = run
+        .timeline
+        .iter()
+        .any(|p| p.s5xx + p.reset + p.timeout + p.other > 0);
+    let failed_label = if failed_any {
+        "failed requests per interval"
+    } else {
+        "failed requests per interval (none)"
+    };
     let mut x = 14;
     for (name, color) in [
         ("p99 latency (ms)", P99_COLOR),
-        ("failed requests per interval", FAIL_COLOR),
+        (failed_label, FAIL_COLOR),
         ("switch (file renamed)", SWITCH_COLOR),
     ] {
         root.draw(&Rectangle::new([(x, 38), (x + 12, 50)], color.filled()))
@@ -99,7 +108,9 @@ fn draw(svg: &mut String, r: &SwapResult, run: &SwapRun, title: &str) -> Result<
         .map(|p| (p.s5xx + p.reset + p.timeout + p.other) as f64)
         .fold(0.0, f64::max);
     let y_hi = if p99_max > 0.0 { p99_max * 1.15 } else { 1.0 };
-    let y2_hi = if fail_max > 0.0 { fail_max * 1.15 } else { 1.0 };
+    // Whole requests: at least 0..5 so the axis never shows fractions of a request.
+    let y2_hi = (fail_max * 1.15).ceil().max(5.0);
+    let count_fmt = |v: &f64| format!("{v:.0}");
     let y_fmt = |v: &f64| axis_num(*v);
     let mut chart = ChartBuilder::on(&root)
         .margin_top(62)
@@ -129,7 +140,7 @@ fn draw(svg: &mut String, r: &SwapResult, run: &SwapRun, title: &str) -> Result<
     chart
         .configure_secondary_axes()
         .y_labels(6)
-        .y_label_formatter(&y_fmt)
+        .y_label_formatter(&count_fmt)
         .y_desc("failed requests")
         .axis_desc_style((FONT, 15))
         .label_style((FONT, 13))

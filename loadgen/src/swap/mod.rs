@@ -323,7 +323,7 @@ fn switch(
         .unwrap_or("")
         .lines()
         .filter(|l| l.contains("[warning]") || l.contains("[error]") || l.contains("[critical]"))
-        .take(5)
+        .take(8)
         .map(filterbench_bench::one_line)
         .collect();
     Ok(Event {
