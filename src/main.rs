@@ -4,6 +4,9 @@
 //! the Lua and the Wasm twin in a real Envoy and prints, last, a summary line such as
 //! `12 pairs, 163 scenarios: 12 equivalent, 0 differ`.
 //!
+//! `filterbench swap --pair NAME` switches the pair's filter Lua -> Wasm -> Lua in a running Envoy
+//! under load and writes `reports/results/swap/<pair>.json`.
+//!
 //! `filterbench load --pair NAME` measures baseline, Lua and Wasm Envoys under load (interleaved
 //! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`.
 //!
@@ -19,6 +22,7 @@ use clap::{Parser, Subcommand};
 mod all;
 mod load;
 mod report;
+mod swap;
 
 use filterbench_bench::verdict::{PairReport, Summary};
 use filterbench_bench::{project_root, Catalogue, Pair};
@@ -70,6 +74,8 @@ enum Command {
     All(all::AllArgs),
     /// The in-process benches (criterion), writing reports/results/bench/summary.json.
     Bench(BenchArgs),
+    /// Switch a pair Lua -> Wasm -> Lua in a running Envoy under load (ECDS from a file).
+    Swap(swap::SwapArgs),
 }
 
 #[derive(clap::Args)]
@@ -154,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::report(&project_root(), args),
         Command::All(args) => all::all(&project_root(), args),
         Command::Bench(args) => bench(args),
+        Command::Swap(args) => swap::run(args),
     }
 }
 

@@ -14,3 +14,4 @@ mod fidelity;
 mod load;
 mod reaping;
 mod report;
+mod swap;

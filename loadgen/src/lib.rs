@@ -17,6 +17,7 @@ pub mod envoy;
 pub mod k8s;
 pub mod load;
 pub mod services;
+pub mod swap;
 pub mod verify;
 
 /// Errors of the real-Envoy path.

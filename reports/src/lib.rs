@@ -1,7 +1,9 @@
 //! filterbench's reports: the result files ([`results`]), the migration decision tree
-//! ([`decision`]) over medians with bootstrap intervals ([`stats`]), fed by the equivalence, in-process and real-Envoy results ([`evidence`]), with
-//! thresholds from `reports/policy.toml`, and the static HTML report ([`site`]) with its SVG
-//! charts ([`charts`]) and the check of the quoted operation table ([`claims`]).
+//! ([`decision`]) over medians with bootstrap intervals ([`stats`]), fed by the equivalence,
+//! in-process and real-Envoy results ([`evidence`]), with thresholds from `reports/policy.toml`,
+//! and the static HTML report ([`site`]) with its SVG charts ([`charts`]), the check of the
+//! quoted operation table ([`claims`]) and the live Lua-to-Wasm switch ([`swap`], its timeline
+//! chart in [`swap_chart`]); HTML helpers in [`html`].
 //!
 //! The CLI calls [`site::render`] with the catalogue's pairs as [`evidence::PairInput`]s; this
 //! crate does not depend on the catalogue's crate. Tests: `cargo test -p filterbench-reports`.
@@ -14,6 +16,8 @@ pub mod html;
 pub mod results;
 pub mod site;
 pub mod stats;
+pub mod swap;
+pub mod swap_chart;
 
 use std::path::PathBuf;
 

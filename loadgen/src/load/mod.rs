@@ -7,6 +7,7 @@
 //! merged once at the end. Every run is bounded by a duration and/or a request count, and stops
 //! early (results marked partial) when the stop flag is raised (Ctrl-C).
 
+pub mod intervals;
 pub mod stats;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 use crate::client::SendRequest;
 use crate::{Error, Result};
 
+pub use intervals::{Interval, Intervals};
 pub use stats::{ErrorCounts, ErrorKind, Percentiles, Second, Stats, StatusCounts};
 
 /// The version of [`LoadResult`]'s JSON shape.
@@ -176,6 +178,28 @@ pub async fn run(
     stop: Arc<AtomicBool>,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LoadResult> {
+    Ok(run_inner(spec, host, stop, progress, None).await?.0)
+}
+
+/// [`run`], also recording a timeline of `width`-wide intervals by intended send time (see
+/// [`intervals`]); returns the run's start instant with it, to place other events on it.
+pub async fn run_with_intervals(
+    spec: LoadSpec,
+    host: &str,
+    stop: Arc<AtomicBool>,
+    width: Duration,
+) -> Result<(LoadResult, Intervals, Instant)> {
+    let (result, intervals, start) = run_inner(spec, host, stop, None, Some(width)).await?;
+    Ok((result, intervals.expect("asked for"), start))
+}
+
+async fn run_inner(
+    spec: LoadSpec,
+    host: &str,
+    stop: Arc<AtomicBool>,
+    progress: Option<Arc<AtomicU64>>,
+    width: Option<Duration>,
+) -> Result<(LoadResult, Option<Intervals>, Instant)> {
     if spec.requests.is_empty() {
         return Err(Error::Http("no requests to send".into()));
     }
@@ -217,15 +241,19 @@ pub async fn run(
         let shared = shared.clone();
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
-            connection(shared, c, progress).await
+            connection(shared, c, progress, width).await
         }));
     }
     let mut total = Stats::default();
+    let mut all_intervals = width.map(Intervals::new);
     for task in tasks {
-        let stats = task
+        let (stats, intervals) = task
             .await
             .map_err(|e| Error::Http(format!("a connection task failed: {e}")))?;
         total.merge(&stats);
+        if let (Some(all), Some(mine)) = (all_intervals.as_mut(), intervals.as_ref()) {
+            all.merge(mine);
+        }
     }
     let elapsed = start.elapsed();
     let responses = total.responses();
@@ -233,7 +261,7 @@ pub async fn run(
         .max_requests
         .is_some_and(|m| shared.issued.load(Ordering::Relaxed) >= m);
     let partial = stop.load(Ordering::Relaxed) && !bounded_by_count && elapsed < duration;
-    Ok(LoadResult {
+    let result = LoadResult {
         schema_version: RESULT_SCHEMA,
         target: spec.target.to_string(),
         mode: spec.mode,
@@ -248,7 +276,8 @@ pub async fn run(
         partial,
         started_ms,
         histogram: Some(total.latency_us),
-    })
+    };
+    Ok((result, all_intervals, start))
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -329,8 +358,14 @@ fn classify(e: &hyper::Error) -> ErrorKind {
 }
 
 /// One connection's loop.
-async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<AtomicU64>>) -> Stats {
+async fn connection(
+    shared: Arc<Shared>,
+    index: usize,
+    progress: Option<Arc<AtomicU64>>,
+    width: Option<Duration>,
+) -> (Stats, Option<Intervals>) {
     let mut stats = Stats::default();
+    let mut intervals = width.map(Intervals::new);
     let mut link: Option<(Sender, Conn)> = None;
     let n = shared.requests.len();
     let mut next = index % n;
@@ -363,6 +398,9 @@ async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<Atom
                 Ok(l) => link = Some(l),
                 Err(kind) => {
                     stats.push_error(kind, shared.start.elapsed());
+                    if let Some(iv) = intervals.as_mut() {
+                        iv.push_error(kind, due - shared.start);
+                    }
                     // Do not spin on a dead target.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
@@ -380,6 +418,9 @@ async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<Atom
             Ok((Ok(status), ended)) => {
                 let now = Instant::now();
                 stats.push_response(status, now - due, now - shared.start);
+                if let Some(iv) = intervals.as_mut() {
+                    iv.push_response(status, due - shared.start, now - shared.start);
+                }
                 shared.completed.fetch_add(1, Ordering::Relaxed);
                 if let Some(p) = &progress {
                     p.fetch_add(1, Ordering::Relaxed);
@@ -390,15 +431,21 @@ async fn connection(shared: Arc<Shared>, index: usize, progress: Option<Arc<Atom
             }
             Ok((Err(e), _)) => {
                 stats.push_error(classify(&e), shared.start.elapsed());
+                if let Some(iv) = intervals.as_mut() {
+                    iv.push_error(classify(&e), due - shared.start);
+                }
                 link = None;
             }
             Err(_) => {
                 stats.push_error(ErrorKind::Timeout, shared.start.elapsed());
+                if let Some(iv) = intervals.as_mut() {
+                    iv.push_error(ErrorKind::Timeout, due - shared.start);
+                }
                 link = None;
             }
         }
     }
-    stats
+    (stats, intervals)
 }
 
 #[cfg(test)]

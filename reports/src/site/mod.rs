@@ -620,6 +620,25 @@ fn pair_page(
         Some(l) => b.push_str(&load::load_section(l, ev, &load_file)?),
     }
 
+    // The live switch, when it was measured for this pair (`filterbench swap`).
+    let swap_file = crate::swap::swap_path(&input.results_dir, name);
+    match crate::swap::read_swap(&swap_file) {
+        Ok(r) => b.push_str(
+            &crate::swap::render_section(
+                Some(&r),
+                &crate::swap::swap_path(&results.dir, name),
+            )
+            .map_err(|e| {
+                RenderError::Chart(ChartError {
+                    chart: e.chart,
+                    message: e.message,
+                })
+            })?,
+        ),
+        Err(ReadError::Missing(_)) => {}
+        Err(e) => return Err(RenderError::Read(e)),
+    }
+
     // In-process.
     b.push_str("<h2>In-process, one request per iteration</h2>\n");
     b.push_str(&in_process_section(results, name)?);
