@@ -57,7 +57,9 @@ fn noise(seed: u64, n: usize) -> Vec<f64> {
     let mut x = seed;
     (0..n)
         .map(|_| {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
         })
         .collect()
@@ -117,7 +119,10 @@ fn a_clear_separation_gives_the_direction() {
 #[test]
 fn the_interval_narrows_with_more_rounds_and_ignores_outlier_rounds() {
     let make = |n: usize, seed: u64, base: f64| -> Vec<f64> {
-        noise(seed, n).iter().map(|e| base * (1.0 + 0.2 * e)).collect()
+        noise(seed, n)
+            .iter()
+            .map(|e| base * (1.0 + 0.2 * e))
+            .collect()
     };
     let width = |c: &paired::Comparison| c.wasm_over_lua.ci_high - c.wasm_over_lua.ci_low;
     let short = paired::compare(&make(40, 5, 1000.0), &make(40, 6, 900.0), 2_000).unwrap();
@@ -131,5 +136,70 @@ fn the_interval_narrows_with_more_rounds_and_ignores_outlier_rounds() {
         wasm[i] *= 50.0;
     }
     let hit = paired::compare(&lua, &wasm, 2_000).unwrap();
-    assert!((hit.wasm_over_lua.median - clean.wasm_over_lua.median).abs() < 0.05, "{hit:?}");
+    assert!(
+        (hit.wasm_over_lua.median - clean.wasm_over_lua.median).abs() < 0.05,
+        "{hit:?}"
+    );
+}
+
+#[test]
+fn blocks_that_disagree_widen_the_interval() {
+    // 8 blocks of 24 rounds, each tight (+-2% noise), but the blocks' ratios spread from 0.85 to
+    // 1.15 (fresh VMs laid out differently, another phase of the machine's load). Pooled as one
+    // block the rounds look decisive; kept as blocks they do not.
+    let ratios = [0.85, 0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15];
+    let blocks: Vec<paired::Block> = ratios
+        .iter()
+        .enumerate()
+        .map(|(b, r)| paired::Block {
+            lua: noise(10 + b as u64, 24)
+                .iter()
+                .map(|e| 1000.0 * (1.0 + 0.02 * e))
+                .collect(),
+            wasm: noise(20 + b as u64, 24)
+                .iter()
+                .map(|e| 1000.0 * r * (1.0 + 0.02 * e))
+                .collect(),
+        })
+        .collect();
+    let kept = paired::compare_blocks(&blocks, 2_000).unwrap();
+    assert_eq!((kept.blocks, kept.rounds), (8, 192));
+    assert_eq!(kept.wasm_over_lua.below(1.0), None, "{kept:?}");
+    let width = |c: &paired::Comparison| c.wasm_over_lua.ci_high - c.wasm_over_lua.ci_low;
+    let pooled = paired::compare(
+        &blocks
+            .iter()
+            .flat_map(|b| b.lua.clone())
+            .collect::<Vec<_>>(),
+        &blocks
+            .iter()
+            .flat_map(|b| b.wasm.clone())
+            .collect::<Vec<_>>(),
+        2_000,
+    )
+    .unwrap();
+    assert_eq!(pooled.wasm_over_lua.median, kept.wasm_over_lua.median);
+    assert!(
+        width(&kept) > 1.5 * width(&pooled),
+        "{kept:?} vs {pooled:?}"
+    );
+    // Blocks that agree keep a clear direction.
+    let agree: Vec<paired::Block> = (0..8)
+        .map(|b| paired::Block {
+            lua: noise(30 + b, 24)
+                .iter()
+                .map(|e| 1000.0 * (1.0 + 0.05 * e))
+                .collect(),
+            wasm: noise(40 + b, 24)
+                .iter()
+                .map(|e| 700.0 * (1.0 + 0.05 * e))
+                .collect(),
+        })
+        .collect();
+    let c = paired::compare_blocks(&agree, 2_000).unwrap();
+    assert_eq!(c.wasm_over_lua.below(1.0), Some(true), "{c:?}");
+    // A block whose sides have different numbers of rounds is refused.
+    let mut bad = agree.clone();
+    bad[3].wasm.pop();
+    assert!(paired::compare_blocks(&bad, 100).is_none());
 }

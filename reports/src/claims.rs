@@ -126,9 +126,9 @@ fn ratio(lua: f64, wasm: f64) -> Option<f64> {
 pub fn paired_words(p: &Paired) -> String {
     let r = p.wasm_over_lua;
     format!(
-        "paired Wasm/Lua {:.2} [{:.2} – {:.2}] (median of {} interleaved rounds, 95% bootstrap \
-         interval)",
-        r.median, r.ci_low, r.ci_high, p.rounds
+        "paired Wasm/Lua {:.2} [{:.2} – {:.2}] (median of {} interleaved rounds in {} blocks on \
+         fresh VMs, 95% bootstrap interval)",
+        r.median, r.ci_low, r.ci_high, p.rounds, p.blocks
     )
 }
 
@@ -255,6 +255,7 @@ mod tests {
                     ci_high: 1.0,
                 },
                 rounds: 200,
+                blocks: 8,
                 lua_batch_iterations: 10,
                 wasm_batch_iterations: 10,
             },
@@ -274,9 +275,14 @@ mod tests {
             (Faster::Wasm, Faster::Wasm, Outcome::Held)
         );
         assert!((c.measured_ratio.unwrap() - 1.0 / 0.33).abs() < 1e-9);
-        assert!(c.why.contains("paired Wasm/Lua 0.33 [0.31 – 0.35]"), "{}", c.why);
         assert!(
-            c.why.contains("callgrind: Lua 900, Wasm 300 instructions per op"),
+            c.why.contains("paired Wasm/Lua 0.33 [0.31 – 0.35]"),
+            "{}",
+            c.why
+        );
+        assert!(
+            c.why
+                .contains("callgrind: Lua 900, Wasm 300 instructions per op"),
             "{}",
             c.why
         );

@@ -79,15 +79,19 @@ impl Interval {
 /// back, the order reversed every other round (ABBA), so a slow phase of the machine lands on
 /// both sides. Per round the ratio and the difference of the two sides' ns per request (or per
 /// operation); the fields are the medians over rounds with a 95% percentile bootstrap interval
-/// (rounds resampled with a fixed seed: the same samples give the same interval).
+/// (blocks of rounds on fresh VMs, then rounds within them, resampled with a fixed seed: the
+/// same samples give the same interval).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Paired {
     /// Wasm time / Lua time: below 1 means Wasm is faster.
     pub wasm_over_lua: Interval,
     /// Wasm time - Lua time, ns: below 0 means Wasm is faster.
     pub wasm_minus_lua_ns: Interval,
-    /// Rounds measured (one batch-pair each).
+    /// Rounds measured (one batch of each arm each), in all.
     pub rounds: u32,
+    /// Blocks the rounds were split into, each on fresh VMs, spread over the run; the bootstrap
+    /// resamples blocks, then rounds within them.
+    pub blocks: u32,
     /// Iterations in one batch of each arm (calibrated so a batch takes about
     /// [`PairedMethod::batch_target_us`]). For an operation: of its request with N repetitions.
     pub lua_batch_iterations: u64,
@@ -98,6 +102,7 @@ pub struct Paired {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairedMethod {
     pub rounds: u32,
+    pub blocks: u32,
     pub batch_target_us: f64,
     pub bootstrap_resamples: u32,
     pub bootstrap_seed: u64,
@@ -475,7 +480,11 @@ mod tests {
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
         assert!(e.to_string().contains("schema_version 7"), "{e}");
 
-        std::fs::write(&p, format!(r#"{{"schema_version": {BENCH_SCHEMA}, "pairs": 3}}"#)).unwrap();
+        std::fs::write(
+            &p,
+            format!(r#"{{"schema_version": {BENCH_SCHEMA}, "pairs": 3}}"#),
+        )
+        .unwrap();
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
         assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
     }
@@ -538,6 +547,7 @@ mod tests {
                         ci_high: -0.8,
                     },
                     rounds: 100,
+                    blocks: 4,
                     lua_batch_iterations: 1000,
                     wasm_batch_iterations: 2000,
                 },
@@ -552,6 +562,7 @@ mod tests {
             baseline: None,
             paired_method: PairedMethod {
                 rounds: 100,
+                blocks: 4,
                 batch_target_us: 1000.0,
                 bootstrap_resamples: 2000,
                 bootstrap_seed: 7,

@@ -108,6 +108,7 @@ pub fn paired(lua: f64, wasm: f64) -> Paired {
         wasm_over_lua: interval(wasm / lua),
         wasm_minus_lua_ns: interval(wasm - lua),
         rounds: 200,
+        blocks: 8,
         lua_batch_iterations: 1000,
         wasm_batch_iterations: 1000,
     }
@@ -184,6 +185,7 @@ pub fn bench() -> BenchSummary {
         baseline: Some(pair_bench("pass_through", 900.0, 1_400.0)),
         paired_method: PairedMethod {
             rounds: 200,
+            blocks: 8,
             batch_target_us: 1000.0,
             bootstrap_resamples: 2000,
             bootstrap_seed: 1,

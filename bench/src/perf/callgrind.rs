@@ -77,7 +77,8 @@ impl Precompiled {
     /// `without` into `dir`.
     fn save(plan: &Plan, dir: &Path, without: &[String]) -> Result<Precompiled, String> {
         let pre = Precompiled(dir.to_path_buf());
-        let catalogue = crate::Catalogue::load(&crate::project_root()).map_err(|e| e.to_string())?;
+        let catalogue =
+            crate::Catalogue::load(&crate::project_root()).map_err(|e| e.to_string())?;
         let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
         for p in &plan.pairs {
             let name = &p.loaded.pair.name;
@@ -141,7 +142,12 @@ pub fn label(bench: &str, side: Side) -> String {
 /// The child's work, also run without valgrind by the smoke test: every subject of `plan`
 /// warmed up and run `k1` and `k2` times through [`filterbench_callgrind_counted`]. Returns the
 /// labels in call order (each label's two calls are consecutive).
-pub(crate) fn run_subjects(plan: &Plan, warm_up: u64, k1: u64, k2: u64) -> Result<Vec<String>, Error> {
+pub(crate) fn run_subjects(
+    plan: &Plan,
+    warm_up: u64,
+    k1: u64,
+    k2: u64,
+) -> Result<Vec<String>, Error> {
     let mut labels = Vec::new();
     let mut counted = |label: String, s: &mut Subject| {
         for _ in 0..warm_up {
@@ -245,7 +251,9 @@ fn valgrind_version(valgrind: &Path) -> Option<String> {
 /// `scripts/ensure-valgrind.sh`: valgrind's path, installing Debian's package when missing and
 /// root (or [`VALGRIND_ENV`]'s binary); the script's complaint when it cannot.
 fn ensure_valgrind(valgrind: Option<&OsStr>) -> Result<PathBuf, String> {
-    let script = crate::project_root().join("scripts").join("ensure-valgrind.sh");
+    let script = crate::project_root()
+        .join("scripts")
+        .join("ensure-valgrind.sh");
     let mut command = Command::new("bash");
     command.arg(&script).env_remove(VALGRIND_ENV);
     if let Some(v) = valgrind {
@@ -270,7 +278,12 @@ fn ensure_valgrind(valgrind: Option<&OsStr>) -> Result<PathBuf, String> {
 /// valgrind, or when the run fails, the counts are empty and the returned record's note says
 /// why.
 pub(crate) fn count(exe: &Path, plan: &Plan, only_pair: Option<&str>) -> (CallgrindRun, Counts) {
-    count_using(exe, plan, only_pair, std::env::var_os(VALGRIND_ENV).as_deref())
+    count_using(
+        exe,
+        plan,
+        only_pair,
+        std::env::var_os(VALGRIND_ENV).as_deref(),
+    )
 }
 
 /// [`count`] with the valgrind binary given (`None`: the one on `PATH`).
@@ -333,9 +346,14 @@ pub(crate) fn count_using(
 /// What the counts are, for the summary and the claims page.
 pub const NOTE: &str = "Instructions executed per request (per operation for the op table) \
     under valgrind's callgrind, steady state: (count of K2 requests - count of K1) / (K2 - K1), \
-    after a warm-up, set-up excluded. A count, not a time: the same on every run, blind to cache \
-    misses, branch mispredictions and memory stalls. Lua is LuaJIT with its JIT on (the traces \
-    run under valgrind with --smc-check); Wasm is wasmtime's Cranelift code, not V8 as in Envoy.";
+    after a warm-up, set-up excluded. A count, not a time: blind to cache misses, branch \
+    mispredictions and memory stalls. Wasm is wasmtime's Cranelift code, not V8 as in Envoy; its \
+    counts were identical in two runs for 11 of 13 request benches and all ops (the others \
+    within 0.4%). Lua is LuaJIT with its JIT on (traces run under valgrind with --smc-check): \
+    its counts are not identical from run to run, because LuaJIT seeds its string hashing and \
+    allocator randomly per VM and garbage-collection cycles fall differently into the counted \
+    window; two runs agreed within 1% for most benches, but canary_tag differed by 10% and \
+    custom_metrics by 2x. Read Lua counts as approximate.";
 
 fn count_with(
     valgrind: &Path,
@@ -356,8 +374,12 @@ fn count_with(
         .env(PROBE_ENV, &probe)
         .status()
         .map_err(|e| format!("{} --tool=none {}: {e}", valgrind.display(), exe.display()))?;
-    let seen = std::fs::read_to_string(&probe)
-        .map_err(|e| format!("CPU probe under valgrind ({status}): {}: {e}", probe.display()))?;
+    let seen = std::fs::read_to_string(&probe).map_err(|e| {
+        format!(
+            "CPU probe under valgrind ({status}): {}: {e}",
+            probe.display()
+        )
+    })?;
     let seen: Vec<&str> = seen.lines().collect();
     let without: Vec<String> = cpu_features()
         .into_iter()
@@ -393,8 +415,8 @@ fn count_with(
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ));
     }
-    let labels = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let labels =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let labels: Vec<&str> = labels.lines().filter(|l| !l.is_empty()).collect();
     let mut counts = Counts::new();
     for (i, label) in labels.iter().enumerate() {
@@ -403,7 +425,10 @@ fn count_with(
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("{label}: {}: {e}", path.display()))?;
             total_instructions(&text).ok_or_else(|| {
-                format!("{label}: {}: no `totals:` or `summary:` line", path.display())
+                format!(
+                    "{label}: {}: no `totals:` or `summary:` line",
+                    path.display()
+                )
             })
         };
         let (c1, c2) = (dump(2 * i + 1)?, dump(2 * i + 2)?);
@@ -427,7 +452,10 @@ pub fn per_request(c1: u64, c2: u64, k1: u64, k2: u64) -> f64 {
 /// The instruction count (`Ir`, the first event) of a callgrind dump.
 pub fn total_instructions(dump: &str) -> Option<u64> {
     dump.lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
@@ -445,7 +473,11 @@ mod tests {
         assert!(!run.counted, "{run:?}");
         assert!(counts.is_empty(), "{counts:?}");
         assert_eq!(run.valgrind, None);
-        assert!(run.note.starts_with("no instruction counts"), "{}", run.note);
+        assert!(
+            run.note.starts_with("no instruction counts"),
+            "{}",
+            run.note
+        );
         assert!(run.note.contains("/nonexistent/valgrind"), "{}", run.note);
         assert!(run.note.contains("`filterbench bench`"), "{}", run.note);
     }
@@ -455,7 +487,8 @@ mod tests {
         let plan = Plan::load(Some("add_header")).unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap();
         let pre = Precompiled::save(&plan, dir.path(), &["has_avx512f".to_string()]).unwrap();
-        let again = Plan::load_with(Some("add_header"), Some(&pre)).unwrap_or_else(|e| panic!("{e}"));
+        let again =
+            Plan::load_with(Some("add_header"), Some(&pre)).unwrap_or_else(|e| panic!("{e}"));
         // Every subject set up and checked from the deserialised modules.
         let labels = run_subjects(&again, 1, 1, 2).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(labels.len(), 2 * (1 + 1 + 2 * ops::OPS.len()), "{labels:?}");

@@ -129,17 +129,19 @@ impl Profile {
             plots,
             compile_measurement: Duration::from_millis(compile_ms),
             paired: paired::Settings {
-                warm_up: Duration::from_millis(100),
+                warm_up: Duration::from_millis(30),
                 batch_target: Duration::from_millis(1),
-                rounds: 200,
+                rounds: 192,
+                blocks: 8,
                 resamples: 2_000,
             },
             criterion_pairs: plots,
         };
-        let p = |warm_ms, batch_ms, rounds, resamples| paired::Settings {
+        let p = |warm_ms, batch_ms, rounds, blocks, resamples| paired::Settings {
             warm_up: Duration::from_millis(warm_ms),
             batch_target: Duration::from_millis(batch_ms),
             rounds,
+            blocks,
             resamples,
         };
         match self {
@@ -147,11 +149,11 @@ impl Profile {
             // numbers are not used), so the paired rounds and callgrind fit the same budget.
             Profile::Quick => s(200, 700, 15, 10_000, false, 700),
             Profile::Default => Settings {
-                paired: p(300, 2, 400, 10_000),
+                paired: p(50, 2, 400, 10, 10_000),
                 ..s(500, 2000, 30, 50_000, true, 2000)
             },
             Profile::Full => Settings {
-                paired: p(1000, 2, 2_000, 20_000),
+                paired: p(200, 2, 2_000, 20, 20_000),
                 ..s(3000, 10_000, 100, 100_000, true, 10_000)
             },
         }
@@ -229,8 +231,7 @@ impl Plan {
             subjects::PASSTHROUGH_WASM,
             precompiled,
         )?;
-        let ops =
-            GuestPair::load_with(&root, subjects::OPS_LUA, subjects::OPS_WASM, precompiled)?;
+        let ops = GuestPair::load_with(&root, subjects::OPS_LUA, subjects::OPS_WASM, precompiled)?;
         Ok(Plan {
             pairs,
             passthrough,
@@ -283,34 +284,64 @@ pub(crate) struct PairedResults {
     pub ops: Vec<Measured>,
 }
 
-/// One paired comparison and its batch sizes (Lua, Wasm).
+/// One paired comparison and its batch sizes (Lua, Wasm) in the first block.
 pub(crate) struct Measured {
     pub comparison: paired::Comparison,
     pub batches: (u64, u64),
 }
 
-fn compared(bench: &str, lua: &[f64], wasm: &[f64], resamples: u32) -> Result<paired::Comparison, Error> {
-    paired::compare(lua, wasm, resamples).ok_or_else(|| Error::Check {
-        bench: bench.to_string(),
-        message: "the paired measurement has no rounds".into(),
-    })
+/// The blocks of one bench as they are measured, then compared.
+#[derive(Default)]
+struct Blocks {
+    blocks: Vec<paired::Block>,
+    batches: Option<(u64, u64)>,
 }
 
-/// Lua and Wasm of one request, interleaved (see [`paired`]).
-fn measure_request(bench: &str, lua: &mut Subject, wasm: &mut Subject, s: &paired::Settings) -> Result<Measured, Error> {
-    let samples = paired::measure(&mut [lua, wasm], s);
-    let [l, w] = &samples.per_round_ns[..] else {
-        unreachable!("two arms")
+impl Blocks {
+    fn push(&mut self, block: paired::Block, batches: (u64, u64)) {
+        self.blocks.push(block);
+        self.batches.get_or_insert(batches);
+    }
+
+    fn compare(self, bench: &str, resamples: u32) -> Result<Measured, Error> {
+        let comparison =
+            paired::compare_blocks(&self.blocks, resamples).ok_or_else(|| Error::Check {
+                bench: bench.to_string(),
+                message: "the paired measurement has no rounds".into(),
+            })?;
+        Ok(Measured {
+            comparison,
+            batches: self.batches.unwrap_or_default(),
+        })
+    }
+}
+
+/// One block of Lua and Wasm of one request, interleaved (see [`paired`]).
+fn measure_request(
+    lua: &mut Subject,
+    wasm: &mut Subject,
+    s: &paired::Settings,
+) -> (paired::Block, (u64, u64)) {
+    let mut samples = paired::measure(&mut [lua, wasm], s);
+    let wasm_ns = samples.per_round_ns.pop().unwrap_or_default();
+    let lua_ns = samples.per_round_ns.pop().unwrap_or_default();
+    let block = paired::Block {
+        lua: lua_ns,
+        wasm: wasm_ns,
     };
-    Ok(Measured {
-        comparison: compared(bench, l, w, s.resamples)?,
-        batches: (samples.batch_iterations[0], samples.batch_iterations[1]),
-    })
+    (
+        block,
+        (samples.batch_iterations[0], samples.batch_iterations[1]),
+    )
 }
 
-/// One operation: Lua and Wasm with 0 and N repetitions, interleaved; per round the per-op time
-/// of each side, (t(N) - t(0)) / N.
-fn measure_op(plan: &Plan, op: &ops::Op, s: &paired::Settings) -> Result<Measured, Error> {
+/// One block of one operation: Lua and Wasm with 0 and N repetitions, interleaved; per round
+/// the per-op time of each side, (t(N) - t(0)) / N.
+fn measure_op(
+    plan: &Plan,
+    op: &ops::Op,
+    s: &paired::Settings,
+) -> Result<(paired::Block, (u64, u64)), Error> {
     let mut arms = Vec::new();
     for side in SIDES {
         for n in [0, op.n] {
@@ -325,38 +356,64 @@ fn measure_op(plan: &Plan, op: &ops::Op, s: &paired::Settings) -> Result<Measure
         subjects::check_op(arm, op, if i % 2 == 0 { 0 } else { op.n })?;
     }
     let r = &samples.per_round_ns;
-    let lua = paired::per_op(&r[1], &r[0], op.n);
-    let wasm = paired::per_op(&r[3], &r[2], op.n);
-    Ok(Measured {
-        comparison: compared(&format!("op_{}", op.id), &lua, &wasm, s.resamples)?,
-        batches: (samples.batch_iterations[1], samples.batch_iterations[3]),
-    })
+    let block = paired::Block {
+        lua: paired::per_op(&r[1], &r[0], op.n),
+        wasm: paired::per_op(&r[3], &r[2], op.n),
+    };
+    Ok((
+        block,
+        (samples.batch_iterations[1], samples.batch_iterations[3]),
+    ))
 }
 
+/// The paired measurement of every bench: `s.blocks` blocks, each on fresh VMs, block 1 of
+/// every bench, then block 2 of every bench, and so on, so each bench's blocks are spread over
+/// the whole phase.
 fn paired_results(plan: &Plan, s: &paired::Settings) -> Result<PairedResults, Error> {
-    let baseline = {
+    let blocks = s.blocks.max(1);
+    // An even number of rounds per block, so each block is whole ABBA quads.
+    let per_block = paired::Settings {
+        rounds: ((s.rounds / blocks).max(2) + 1) / 2 * 2,
+        ..*s
+    };
+    let mut baseline = Blocks::default();
+    let mut pairs: Vec<Blocks> = plan.pairs.iter().map(|_| Blocks::default()).collect();
+    let mut op_blocks: Vec<Blocks> = ops::OPS.iter().map(|_| Blocks::default()).collect();
+    for _ in 0..blocks {
         let mut lua = plan.passthrough_subject(Side::Lua)?;
         let mut wasm = plan.passthrough_subject(Side::Wasm)?;
-        let m = measure_request("baseline", &mut lua, &mut wasm, s)?;
+        let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
         subjects::check_passthrough(&mut lua)?;
         subjects::check_passthrough(&mut wasm)?;
-        m
-    };
-    let mut pairs = Vec::new();
-    for p in &plan.pairs {
-        let name = &p.loaded.pair.name;
-        let mut lua = p.subject(Side::Lua)?;
-        let mut wasm = p.subject(Side::Wasm)?;
-        let m = measure_request(name, &mut lua, &mut wasm, s)?;
-        p.recheck(&mut lua, &mut wasm)?;
-        pairs.push((name.clone(), m));
+        baseline.push(block, batches);
+        for (p, acc) in plan.pairs.iter().zip(&mut pairs) {
+            let mut lua = p.subject(Side::Lua)?;
+            let mut wasm = p.subject(Side::Wasm)?;
+            let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
+            p.recheck(&mut lua, &mut wasm)?;
+            acc.push(block, batches);
+        }
+        for (op, acc) in ops::OPS.iter().zip(&mut op_blocks) {
+            let (block, batches) = measure_op(plan, op, &per_block)?;
+            acc.push(block, batches);
+        }
     }
+    let pairs = plan
+        .pairs
+        .iter()
+        .zip(pairs)
+        .map(|(p, acc)| {
+            let name = p.loaded.pair.name.clone();
+            acc.compare(&name, s.resamples).map(|m| (name, m))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let ops = ops::OPS
         .iter()
-        .map(|op| measure_op(plan, op, s))
+        .zip(op_blocks)
+        .map(|(op, acc)| acc.compare(&format!("op_{}", op.id), s.resamples))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PairedResults {
-        baseline,
+        baseline: baseline.compare("baseline", s.resamples)?,
         pairs,
         ops,
     })
@@ -378,16 +435,23 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         c = c.without_plots();
     }
 
+    let phase = Instant::now();
     println!(
-        "paired measurement: {} rounds of ~{} us batches per arm",
+        "paired measurement: {} rounds in {} blocks of ~{} us batches per arm",
         settings.paired.rounds,
+        settings.paired.blocks,
         settings.paired.batch_target.as_micros()
     );
     let paired = paired_results(&plan, &settings.paired)?;
+    println!(
+        "paired measurement took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
 
     if settings.criterion_pairs {
         criterion_pairs(&mut c, &plan)?;
     }
+    let phase = Instant::now();
 
     {
         let mut group = c.benchmark_group("startup");
@@ -403,8 +467,13 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         .map(|p| memory(p, MEMORY_REQUESTS))
         .collect::<Result<Vec<_>, _>>()?;
     c.final_summary();
+    println!(
+        "criterion (start-up) and memory took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
 
     println!("counting instructions under callgrind ...");
+    let phase = Instant::now();
     let exe = std::env::current_exe().map_err(|source| Error::Write {
         path: PathBuf::from("/proc/self/exe"),
         source,
@@ -413,6 +482,7 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
     if !callgrind_run.counted {
         eprintln!("warning: {}", callgrind_run.note);
     }
+    println!("callgrind took {:.1} s", phase.elapsed().as_secs_f64());
 
     let summary = report::summary(
         &out,
@@ -592,6 +662,7 @@ pub fn smoke(only_pair: Option<&str>, memory_requests: u64) -> Result<Vec<Memory
         warm_up: Duration::ZERO,
         batch_target: Duration::ZERO,
         rounds: 2,
+        blocks: 1,
         resamples: 10,
     };
     paired_results(&plan, &two_rounds)?;

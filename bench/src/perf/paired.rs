@@ -12,9 +12,19 @@
 //! from a fixed seed, [`SEED`], so the same samples always give the same interval), and the
 //! 2.5th and 97.5th percentiles of the resampled medians bound the interval.
 //!
+//! The rounds are split into [`Settings::blocks`] blocks, each on fresh VMs (a new Lua state,
+//! with LuaJIT's per-state random hash seed, a new Wasm instance) and spread over the whole
+//! paired phase of the run (block 1 of every bench, then block 2 of every bench, ...), and the
+//! bootstrap resamples blocks, then rounds within them ([`compare_blocks`]): a VM that happened
+//! to be laid out well, or a phase of the run when the machine was loaded in a way that hurts
+//! one side more, widens the interval instead of hiding in it.
+//!
 //! Why medians of per-round ratios: a round's two batches ran within a few milliseconds of each
 //! other, so their ratio is free of the slow drift that made two criterion runs 30 minutes apart
-//! disagree by +73% / -34%; the median ignores the rounds a context switch hit.
+//! disagree by +73% / -34%; the median ignores the rounds a context switch hit. What no
+//! interval from one run can contain: a machine state the run never saw (another run's noisy
+//! neighbour that slows Lua and Wasm unequally), and the placement of the Wasm module's machine
+//! code, compiled once per process.
 //!
 //! Run through `filterbench bench` / `cargo bench` ([`super::run`]); [`compare`] is pure and
 //! tested on synthetic samples (`bench/tests/perf.rs`).
@@ -38,8 +48,10 @@ pub struct Settings {
     pub warm_up: Duration,
     /// About how long one batch of one arm takes.
     pub batch_target: Duration,
-    /// Rounds (one batch of every arm each).
+    /// Rounds (one batch of every arm each) in all.
     pub rounds: u32,
+    /// Blocks the rounds are split into, each on fresh VMs, spread over the run.
+    pub blocks: u32,
     /// Bootstrap resamples.
     pub resamples: u32,
 }
@@ -107,6 +119,7 @@ pub struct Comparison {
     pub wasm_over_lua: Interval,
     pub wasm_minus_lua_ns: Interval,
     pub rounds: u32,
+    pub blocks: u32,
 }
 
 impl Comparison {
@@ -116,44 +129,81 @@ impl Comparison {
             wasm_over_lua: self.wasm_over_lua,
             wasm_minus_lua_ns: self.wasm_minus_lua_ns,
             rounds: self.rounds,
+            blocks: self.blocks,
             lua_batch_iterations,
             wasm_batch_iterations,
         }
     }
 }
 
-/// Medians over rounds with 95% bootstrap intervals of: `lua[i]`, `wasm[i]`, `wasm[i] /
-/// lua[i]` and `wasm[i] - lua[i]` (round i of each side measured back to back). The same
-/// resampled rounds serve all four statistics. `None` when there are no rounds or the sides
-/// have different numbers of them.
+/// One block of rounds: fresh VMs of every arm, measured interleaved; per side its ns per
+/// iteration in each round.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    pub lua: Vec<f64>,
+    pub wasm: Vec<f64>,
+}
+
+/// [`compare_blocks`] of one block.
 pub fn compare(lua: &[f64], wasm: &[f64], resamples: u32) -> Option<Comparison> {
-    if lua.is_empty() || lua.len() != wasm.len() {
+    compare_blocks(
+        &[Block {
+            lua: lua.to_vec(),
+            wasm: wasm.to_vec(),
+        }],
+        resamples,
+    )
+}
+
+/// Medians over all rounds of: `lua[i]`, `wasm[i]`, `wasm[i] / lua[i]` and `wasm[i] - lua[i]`
+/// (round i of each side measured back to back), with 95% intervals from a two-stage bootstrap
+/// that keeps the blocks' structure: each resample draws the blocks with replacement, then
+/// within each drawn block its rounds with replacement, and takes the medians of the pooled
+/// rounds. Blocks that differ (other VMs, another phase of the run) thus widen the interval as
+/// they should; the same draws serve all four statistics. `None` when there are no rounds or a
+/// block's sides have different numbers of them.
+pub fn compare_blocks(blocks: &[Block], resamples: u32) -> Option<Comparison> {
+    if blocks.is_empty()
+        || blocks
+            .iter()
+            .any(|b| b.lua.is_empty() || b.lua.len() != b.wasm.len())
+    {
         return None;
     }
-    let ratios: Vec<f64> = lua.iter().zip(wasm).map(|(l, w)| w / l).collect();
-    let diffs: Vec<f64> = lua.iter().zip(wasm).map(|(l, w)| w - l).collect();
-    let series: [&[f64]; 4] = [lua, wasm, &ratios, &diffs];
+    // Per block: [lua, wasm, ratio, difference] per round.
+    let series: Vec<[Vec<f64>; 4]> = blocks
+        .iter()
+        .map(|b| {
+            let ratios = b.lua.iter().zip(&b.wasm).map(|(l, w)| w / l).collect();
+            let diffs = b.lua.iter().zip(&b.wasm).map(|(l, w)| w - l).collect();
+            [b.lua.clone(), b.wasm.clone(), ratios, diffs]
+        })
+        .collect();
+    let total: usize = blocks.iter().map(|b| b.lua.len()).sum();
     let mut boot: [Vec<f64>; 4] = Default::default();
     let mut rng = SplitMix64(SEED);
-    let n = lua.len();
-    let mut scratch = vec![0.0; n];
-    let mut picks = vec![0usize; n];
+    let mut picks: Vec<(usize, usize)> = Vec::with_capacity(total);
+    let mut scratch: Vec<f64> = Vec::with_capacity(total);
     for _ in 0..resamples.max(1) {
-        for p in picks.iter_mut() {
-            *p = rng.below(n);
-        }
-        for (k, xs) in series.iter().enumerate() {
-            for (slot, &p) in scratch.iter_mut().zip(&picks) {
-                *slot = xs[p];
+        picks.clear();
+        for _ in 0..blocks.len() {
+            let b = rng.below(blocks.len());
+            let n = blocks[b].lua.len();
+            for _ in 0..n {
+                picks.push((b, rng.below(n)));
             }
-            boot[k].push(median(&mut scratch));
+        }
+        for (k, out) in boot.iter_mut().enumerate() {
+            scratch.clear();
+            scratch.extend(picks.iter().map(|&(b, i)| series[b][k][i]));
+            out.push(median(&mut scratch));
         }
     }
-    let interval = |xs: &[f64], boot: &mut Vec<f64>| {
-        let mut own = xs.to_vec();
+    let pooled = |k: usize| -> Vec<f64> { series.iter().flat_map(|s| s[k].clone()).collect() };
+    let interval = |k: usize, boot: &mut Vec<f64>| {
         let (ci_low, ci_high) = percentile_interval(boot, CONFIDENCE);
         Interval {
-            median: median(&mut own),
+            median: median(&mut pooled(k)),
             ci_low,
             ci_high,
         }
@@ -165,11 +215,12 @@ pub fn compare(lua: &[f64], wasm: &[f64], resamples: u32) -> Option<Comparison> 
         ci_high_ns: i.ci_high,
     };
     Some(Comparison {
-        lua: as_estimate(interval(lua, &mut b_lua)),
-        wasm: as_estimate(interval(wasm, &mut b_wasm)),
-        wasm_over_lua: interval(&ratios, &mut b_ratio),
-        wasm_minus_lua_ns: interval(&diffs, &mut b_diff),
-        rounds: n as u32,
+        lua: as_estimate(interval(0, &mut b_lua)),
+        wasm: as_estimate(interval(1, &mut b_wasm)),
+        wasm_over_lua: interval(2, &mut b_ratio),
+        wasm_minus_lua_ns: interval(3, &mut b_diff),
+        rounds: total as u32,
+        blocks: blocks.len() as u32,
     })
 }
 

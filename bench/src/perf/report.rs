@@ -77,18 +77,23 @@ fn pair_bench(name: &str, m: &Measured, run: &CallgrindRun, counts: &Counts) -> 
 pub fn paired_method(s: &paired::Settings) -> PairedMethod {
     PairedMethod {
         rounds: s.rounds,
+        blocks: s.blocks,
         batch_target_us: s.batch_target.as_secs_f64() * 1e6,
         bootstrap_resamples: s.resamples,
         bootstrap_seed: paired::SEED,
         confidence: paired::CONFIDENCE,
         words: format!(
-            "Lua and Wasm interleaved in time: {} rounds, each timing one batch (about {} us) \
-             of every arm back to back, the order reversed every other round (ABBA) so drift \
-             cancels. Per round: Wasm ns / Lua ns and Wasm ns - Lua ns (an operation: per-op \
-             times (t(N) - t(0)) / N of each side, from 4 interleaved arms). Reported: the median \
-             over rounds with a {}% percentile bootstrap interval ({} resamples of the rounds, \
-             fixed seed {:#x}: the same samples give the same interval).",
+            "Lua and Wasm interleaved in time: {} rounds in {} blocks, each block on fresh VMs \
+             and the blocks of every bench spread over the run; a round times one batch (about \
+             {} us) of every arm back to back, the order reversed every other round (ABBA) so \
+             drift cancels. Per round: Wasm ns / Lua ns and Wasm ns - Lua ns (an operation: \
+             per-op times (t(N) - t(0)) / N of each side, from 4 interleaved arms). Reported: \
+             the median over rounds with a {}% percentile bootstrap interval ({} resamples, \
+             blocks then rounds within them drawn with replacement, fixed seed {:#x}: the same \
+             samples give the same interval). The interval covers the variation within this \
+             run (VMs, phases of the run), not a machine state the run never saw.",
             s.rounds,
+            s.blocks,
             s.batch_target.as_micros(),
             paired::CONFIDENCE * 100.0,
             s.resamples,
@@ -153,7 +158,12 @@ pub(crate) fn summary(
         operations,
         startup,
         memory,
-        baseline: Some(pair_bench("baseline", &measured.baseline, &callgrind, counts)),
+        baseline: Some(pair_bench(
+            "baseline",
+            &measured.baseline,
+            &callgrind,
+            counts,
+        )),
         paired_method: paired_method(settings),
         callgrind,
     })
@@ -242,4 +252,3 @@ pub fn table(s: &BenchSummary) -> String {
     }
     t
 }
-

@@ -233,8 +233,11 @@ impl WasmFilter {
                 config.cranelift_flag_set(flag, "false");
             }
         }
-        let engine = Engine::new(&config)
-            .map_err(|e| invalid(format!("cannot create the Wasm engine without {without:?}: {e:#}")))?;
+        let engine = Engine::new(&config).map_err(|e| {
+            invalid(format!(
+                "cannot create the Wasm engine without {without:?}: {e:#}"
+            ))
+        })?;
         engine.precompile_module(bytes).map_err(|e| {
             invalid(format!(
                 "not a valid Wasm module: {}",
