@@ -348,12 +348,13 @@ pub const NOTE: &str = "Instructions executed per request (per operation for the
     under valgrind's callgrind, steady state: (count of K2 requests - count of K1) / (K2 - K1), \
     after a warm-up, set-up excluded. A count, not a time: blind to cache misses, branch \
     mispredictions and memory stalls. Wasm is wasmtime's Cranelift code, not V8 as in Envoy; its \
-    counts were identical in two runs for 11 of 13 request benches and all ops (the others \
-    within 0.4%). Lua is LuaJIT with its JIT on (traces run under valgrind with --smc-check): \
-    its counts are not identical from run to run, because LuaJIT seeds its string hashing and \
-    allocator randomly per VM and garbage-collection cycles fall differently into the counted \
-    window; two runs agreed within 1% for most benches, but canary_tag differed by 10% and \
-    custom_metrics by 2x. Read Lua counts as approximate.";
+    counts were identical from run to run for 11 of 13 request benches and all ops (path_log and \
+    ext_authz_call within 0.5%). Lua is LuaJIT with its JIT on (traces run under valgrind with \
+    --smc-check): its counts are not identical from run to run, because LuaJIT seeds its string \
+    hashing and allocator randomly per VM and garbage-collection cycles fall differently into \
+    the counted window; in four runs most benches and every op agreed within about 1%, but \
+    add_header, trace_id and canary_tag moved by up to 12% and custom_metrics by up to 2x. Read \
+    Lua counts as approximate.";
 
 fn count_with(
     valgrind: &Path,

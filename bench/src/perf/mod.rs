@@ -48,6 +48,7 @@ use crate::harness::lua::{LuaFilter, LuaVm};
 use crate::harness::wasm::{Metering, WasmFilter, WasmVm};
 use crate::harness::{FilterError, FilterVm};
 
+pub(crate) use self::paired::{Measured, PairedResults};
 use self::subjects::{GuestPair, PairSubjects, Subject};
 
 /// Requests run before the second memory reading.
@@ -277,148 +278,6 @@ fn bench_subject<M: criterion::measurement::Measurement<Value = Duration>>(
     });
 }
 
-/// The paired comparisons of one run, by bench name (`baseline`, `<pair>`, `op_<op>`).
-pub(crate) struct PairedResults {
-    pub baseline: Measured,
-    pub pairs: Vec<(String, Measured)>,
-    pub ops: Vec<Measured>,
-}
-
-/// One paired comparison and its batch sizes (Lua, Wasm) in the first block.
-pub(crate) struct Measured {
-    pub comparison: paired::Comparison,
-    pub batches: (u64, u64),
-}
-
-/// The blocks of one bench as they are measured, then compared.
-#[derive(Default)]
-struct Blocks {
-    blocks: Vec<paired::Block>,
-    batches: Option<(u64, u64)>,
-}
-
-impl Blocks {
-    fn push(&mut self, block: paired::Block, batches: (u64, u64)) {
-        self.blocks.push(block);
-        self.batches.get_or_insert(batches);
-    }
-
-    fn compare(self, bench: &str, resamples: u32) -> Result<Measured, Error> {
-        let comparison =
-            paired::compare_blocks(&self.blocks, resamples).ok_or_else(|| Error::Check {
-                bench: bench.to_string(),
-                message: "the paired measurement has no rounds".into(),
-            })?;
-        Ok(Measured {
-            comparison,
-            batches: self.batches.unwrap_or_default(),
-        })
-    }
-}
-
-/// One block of Lua and Wasm of one request, interleaved (see [`paired`]).
-fn measure_request(
-    lua: &mut Subject,
-    wasm: &mut Subject,
-    s: &paired::Settings,
-) -> (paired::Block, (u64, u64)) {
-    let mut samples = paired::measure(&mut [lua, wasm], s);
-    let wasm_ns = samples.per_round_ns.pop().unwrap_or_default();
-    let lua_ns = samples.per_round_ns.pop().unwrap_or_default();
-    let block = paired::Block {
-        lua: lua_ns,
-        wasm: wasm_ns,
-    };
-    (
-        block,
-        (samples.batch_iterations[0], samples.batch_iterations[1]),
-    )
-}
-
-/// One block of one operation: Lua and Wasm with 0 and N repetitions, interleaved; per round
-/// the per-op time of each side, (t(N) - t(0)) / N.
-fn measure_op(
-    plan: &Plan,
-    op: &ops::Op,
-    s: &paired::Settings,
-) -> Result<(paired::Block, (u64, u64)), Error> {
-    let mut arms = Vec::new();
-    for side in SIDES {
-        for n in [0, op.n] {
-            arms.push(plan.op_subject(op, side, n)?);
-        }
-    }
-    let samples = {
-        let mut refs: Vec<&mut Subject> = arms.iter_mut().collect();
-        paired::measure(&mut refs, s)
-    };
-    for (i, arm) in arms.iter_mut().enumerate() {
-        subjects::check_op(arm, op, if i % 2 == 0 { 0 } else { op.n })?;
-    }
-    let r = &samples.per_round_ns;
-    let block = paired::Block {
-        lua: paired::per_op(&r[1], &r[0], op.n),
-        wasm: paired::per_op(&r[3], &r[2], op.n),
-    };
-    Ok((
-        block,
-        (samples.batch_iterations[1], samples.batch_iterations[3]),
-    ))
-}
-
-/// The paired measurement of every bench: `s.blocks` blocks, each on fresh VMs, block 1 of
-/// every bench, then block 2 of every bench, and so on, so each bench's blocks are spread over
-/// the whole phase.
-fn paired_results(plan: &Plan, s: &paired::Settings) -> Result<PairedResults, Error> {
-    let blocks = s.blocks.max(1);
-    // An even number of rounds per block, so each block is whole ABBA quads.
-    let per_block = paired::Settings {
-        rounds: ((s.rounds / blocks).max(2) + 1) / 2 * 2,
-        ..*s
-    };
-    let mut baseline = Blocks::default();
-    let mut pairs: Vec<Blocks> = plan.pairs.iter().map(|_| Blocks::default()).collect();
-    let mut op_blocks: Vec<Blocks> = ops::OPS.iter().map(|_| Blocks::default()).collect();
-    for _ in 0..blocks {
-        let mut lua = plan.passthrough_subject(Side::Lua)?;
-        let mut wasm = plan.passthrough_subject(Side::Wasm)?;
-        let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
-        subjects::check_passthrough(&mut lua)?;
-        subjects::check_passthrough(&mut wasm)?;
-        baseline.push(block, batches);
-        for (p, acc) in plan.pairs.iter().zip(&mut pairs) {
-            let mut lua = p.subject(Side::Lua)?;
-            let mut wasm = p.subject(Side::Wasm)?;
-            let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
-            p.recheck(&mut lua, &mut wasm)?;
-            acc.push(block, batches);
-        }
-        for (op, acc) in ops::OPS.iter().zip(&mut op_blocks) {
-            let (block, batches) = measure_op(plan, op, &per_block)?;
-            acc.push(block, batches);
-        }
-    }
-    let pairs = plan
-        .pairs
-        .iter()
-        .zip(pairs)
-        .map(|(p, acc)| {
-            let name = p.loaded.pair.name.clone();
-            acc.compare(&name, s.resamples).map(|m| (name, m))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let ops = ops::OPS
-        .iter()
-        .zip(op_blocks)
-        .map(|(op, acc)| acc.compare(&format!("op_{}", op.id), s.resamples))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(PairedResults {
-        baseline: baseline.compare("baseline", s.resamples)?,
-        pairs,
-        ops,
-    })
-}
-
 /// Runs every benchmark (all pairs, or only `only_pair`; the baseline, the ops and their
 /// summary always run), then writes `reports/results/bench/summary.json` and returns it.
 pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Error> {
@@ -442,7 +301,7 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         settings.paired.blocks,
         settings.paired.batch_target.as_micros()
     );
-    let paired = paired_results(&plan, &settings.paired)?;
+    let paired = paired::run_phase(&plan, &settings.paired)?;
     println!(
         "paired measurement took {:.1} s",
         phase.elapsed().as_secs_f64()
@@ -665,7 +524,7 @@ pub fn smoke(only_pair: Option<&str>, memory_requests: u64) -> Result<Vec<Memory
         blocks: 1,
         resamples: 10,
     };
-    paired_results(&plan, &two_rounds)?;
+    paired::run_phase(&plan, &two_rounds)?;
     let labels = callgrind::run_subjects(&plan, 1, 1, 2)?;
     let expected = 2 * (1 + plan.pairs.len() + 2 * ops::OPS.len());
     if labels.len() != expected {
