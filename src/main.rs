@@ -99,7 +99,7 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// quick (about 3 minutes), default (what `cargo bench` runs) or full.
+    /// quick (about 2 minutes), default (what `cargo bench` runs) or full.
     #[arg(long, default_value = "default")]
     profile: String,
     /// Only this pair (the baseline and the operations always run).
@@ -115,6 +115,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // `filterbench bench` re-runs this binary under valgrind to count instructions.
+    if let Some(code) = filterbench_bench::perf::callgrind::child_if_requested() {
+        return code;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

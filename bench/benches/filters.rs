@@ -5,8 +5,9 @@
 //! pair and prints errors.
 //!
 //! - `cargo bench` runs the `default` profile (under 10 minutes on 2 cores) and writes
-//!   `reports/results/bench/summary.json`; criterion's HTML reports go to
-//!   `target/criterion/report/index.html`.
+//!   `reports/results/bench/summary.json` (per-request and per-op numbers from the paired,
+//!   interleaved measurement; instruction counts from callgrind, which re-runs this binary under
+//!   valgrind); criterion's HTML reports go to `target/criterion/report/index.html`.
 //! - `FILTERBENCH_BENCH_PROFILE=quick|full cargo bench` picks another profile;
 //!   `cargo bench -- <pair>` benches one pair (plus the baseline and the ops).
 //! - Without `--bench` (`cargo test --benches`) every benchmark body runs once with its checks and
@@ -19,6 +20,10 @@ use std::process::ExitCode;
 use filterbench_bench::perf;
 
 fn main() -> ExitCode {
+    // Re-run under valgrind by the run itself to count instructions (perf::callgrind).
+    if let Some(code) = perf::callgrind::child_if_requested() {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
     let only_pair = args

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Version of [`BenchSummary`]'s JSON shape.
-pub const BENCH_SCHEMA: u32 = 1;
+/// Version of [`BenchSummary`]'s JSON shape. 2: numbers from the paired (interleaved)
+/// measurement, [`Paired`] ratios with bootstrap intervals, callgrind [`Instructions`].
+pub const BENCH_SCHEMA: u32 = 2;
+/// The command that writes [`BenchSummary`] (named when an old summary is refused).
+pub const BENCH_COMMAND: &str = "filterbench bench";
 /// Version of [`VerifyRecord`]'s JSON shape.
 pub const VERIFY_SCHEMA: u32 = 1;
 /// Version of the load result (loadgen's `COMPARE_SCHEMA`) this reader understands.
@@ -39,8 +42,9 @@ pub fn load_path(results: &Path, pair: &str) -> PathBuf {
     results.join("load").join(format!("{pair}.json"))
 }
 
-/// A criterion estimate of one benchmark: the median time per iteration and its 95% confidence
-/// interval, nanoseconds.
+/// A time and its 95% confidence interval, nanoseconds. Per request and per operation: the
+/// median over the paired measurement's rounds with a bootstrap interval (see [`Paired`]);
+/// start-up: criterion's median and interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub median_ns: f64,
@@ -48,12 +52,103 @@ pub struct Estimate {
     pub ci_high_ns: f64,
 }
 
+/// A median and its 95% confidence interval (a ratio, or nanoseconds where the field says so).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub median: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+impl Interval {
+    /// Whether the whole interval lies below `x` (`Some(true)`), above it (`Some(false)`), or
+    /// contains it (`None`).
+    pub fn below(&self, x: f64) -> Option<bool> {
+        if self.ci_high < x {
+            Some(true)
+        } else if self.ci_low > x {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Lua and Wasm measured interleaved in time: each round times one batch of every arm back to
+/// back, the order reversed every other round (ABBA), so a slow phase of the machine lands on
+/// both sides. Per round the ratio and the difference of the two sides' ns per request (or per
+/// operation); the fields are the medians over rounds with a 95% percentile bootstrap interval
+/// (blocks of rounds on fresh VMs, then rounds within them, resampled with a fixed seed: the
+/// same samples give the same interval).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paired {
+    /// Wasm time / Lua time: below 1 means Wasm is faster.
+    pub wasm_over_lua: Interval,
+    /// Wasm time - Lua time, ns: below 0 means Wasm is faster.
+    pub wasm_minus_lua_ns: Interval,
+    /// Rounds measured (one batch of each arm each), in all.
+    pub rounds: u32,
+    /// Blocks the rounds were split into, each on fresh VMs, spread over the run; the bootstrap
+    /// resamples blocks, then rounds within them.
+    pub blocks: u32,
+    /// Iterations in one batch of each arm (calibrated so a batch takes about
+    /// [`PairedMethod::batch_target_us`]). For an operation: of its request with N repetitions.
+    pub lua_batch_iterations: u64,
+    pub wasm_batch_iterations: u64,
+}
+
+/// How the paired figures were computed, in numbers and words (shown with them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedMethod {
+    pub rounds: u32,
+    pub blocks: u32,
+    pub batch_target_us: f64,
+    pub bootstrap_resamples: u32,
+    pub bootstrap_seed: u64,
+    pub confidence: f64,
+    pub words: String,
+}
+
+/// Instructions executed per request (or per operation) under valgrind's callgrind: a count,
+/// not a time, and the same from run to run. `None` on a side whose count is not meaningful
+/// (the reason is in [`CallgrindRun::note`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Instructions {
+    pub lua: Option<f64>,
+    pub wasm: Option<f64>,
+}
+
+/// The callgrind run behind every [`Instructions`]: how it was run, or why there are no counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallgrindRun {
+    /// Whether counts were taken (valgrind found and the run succeeded).
+    pub counted: bool,
+    /// `valgrind --version`, when found.
+    pub valgrind: Option<String>,
+    /// Untimed, uncounted requests before counting, then the two counted runs: per request =
+    /// (count(k2) - count(k1)) / (k2 - k1).
+    pub warm_up: u64,
+    pub k1: u64,
+    pub k2: u64,
+    /// The valgrind options used.
+    pub options: Vec<String>,
+    /// Cranelift CPU features (`has_avx512f`, ...) this machine has and valgrind's emulated CPU
+    /// lacks: the counted Wasm code is compiled without them.
+    pub wasm_features_off: Vec<String>,
+    /// What the counts mean and do not mean, or why they are absent.
+    pub note: String,
+}
+
 /// One full request through each twin, in-process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairBench {
     pub pair: String,
+    /// Median ns per request over the paired rounds, 95% bootstrap interval.
     pub lua: Estimate,
     pub wasm: Estimate,
+    pub paired: Paired,
+    /// `None` when callgrind did not run (see [`BenchSummary::callgrind`]).
+    pub instructions: Option<Instructions>,
 }
 
 /// One row of the claimed Lua-vs-Wasm operation table, measured.
@@ -65,8 +160,13 @@ pub struct OperationBench {
     pub description: String,
     pub claimed_lua_ns: f64,
     pub claimed_wasm_ns: f64,
+    /// Per operation, ns: per round (t(N) - t(0)) / N, median over rounds, bootstrap interval.
     pub lua: Estimate,
     pub wasm: Estimate,
+    /// Of the per-operation times.
+    pub paired: Paired,
+    /// Per operation: (count(N) - count(0)) / N.
+    pub instructions: Option<Instructions>,
 }
 
 /// VM start-up cost per pair.
@@ -109,6 +209,10 @@ pub struct BenchSummary {
     pub memory: Vec<MemoryBench>,
     /// The harness's own cost: a pass-through filter (no operations) on each side.
     pub baseline: Option<PairBench>,
+    /// How [`Paired`] was measured and computed.
+    pub paired_method: PairedMethod,
+    /// How [`Instructions`] were counted, or why they are absent.
+    pub callgrind: CallgrindRun,
 }
 
 /// Where numbers were measured.
@@ -537,9 +641,41 @@ mod tests {
         assert!(e.to_string().contains("schema_version 7"), "{e}");
         assert!(e.to_string().contains("regenerate it with `filterbench bench`"), "{e}");
 
-        std::fs::write(&p, r#"{"schema_version": 1, "pairs": 3}"#).unwrap();
+        std::fs::write(
+            &p,
+            format!(r#"{{"schema_version": {BENCH_SCHEMA}, "pairs": 3}}"#),
+        )
+        .unwrap();
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
         assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
+    }
+
+    #[test]
+    fn a_version_1_bench_summary_is_refused_naming_the_file_and_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = bench_summary_path(dir.path());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // The shape version 1 had: criterion estimates only.
+        std::fs::write(
+            &p,
+            r#"{"schema_version": 1, "created_ms": 0, "profile": "quick", "pairs": [],
+                "operations": [], "startup": [], "memory": [], "baseline": null}"#,
+        )
+        .unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        let m = e.to_string();
+        assert!(matches!(e, ReadError::WrongVersion { found: 1, .. }), "{m}");
+        assert!(m.contains(&p.display().to_string()), "{m}");
+        assert!(m.contains("schema_version 1"), "{m}");
+        assert!(m.contains("regenerate it with `filterbench bench`"), "{m}");
+        // Other result files get no bench command.
+        let other = dir.path().join("verify").join("envoy.json");
+        std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+        std::fs::write(&other, r#"{"schema_version": 99}"#).unwrap();
+        let m = read_result::<VerifyRecord>(&other, VERIFY_SCHEMA)
+            .unwrap_err()
+            .to_string();
+        assert!(!m.contains("filterbench bench"), "{m}");
     }
 
     #[test]
@@ -560,11 +696,50 @@ mod tests {
                 pair: "add_header".into(),
                 lua: est,
                 wasm: est,
+                paired: Paired {
+                    wasm_over_lua: Interval {
+                        median: 0.5,
+                        ci_low: 0.45,
+                        ci_high: 0.55,
+                    },
+                    wasm_minus_lua_ns: Interval {
+                        median: -1.0,
+                        ci_low: -1.2,
+                        ci_high: -0.8,
+                    },
+                    rounds: 100,
+                    blocks: 4,
+                    lua_batch_iterations: 1000,
+                    wasm_batch_iterations: 2000,
+                },
+                instructions: Some(Instructions {
+                    lua: None,
+                    wasm: Some(1234.0),
+                }),
             }],
             operations: vec![],
             startup: vec![],
             memory: vec![],
             baseline: None,
+            paired_method: PairedMethod {
+                rounds: 100,
+                blocks: 4,
+                batch_target_us: 1000.0,
+                bootstrap_resamples: 2000,
+                bootstrap_seed: 7,
+                confidence: 0.95,
+                words: "interleaved".into(),
+            },
+            callgrind: CallgrindRun {
+                counted: false,
+                valgrind: None,
+                warm_up: 0,
+                k1: 0,
+                k2: 0,
+                options: vec![],
+                wasm_features_off: vec![],
+                note: "valgrind not found".into(),
+            },
         };
         write_json_atomically(&p, &s).unwrap();
         assert_eq!(read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap(), s);

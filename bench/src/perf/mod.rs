@@ -1,20 +1,22 @@
 //! The in-process benchmarks: Lua vs Wasm on every pair, the five operations of the widely
-//! quoted Lua-vs-Wasm table, VM start-up, VM memory, and the harness's own cost. Criterion does
-//! the timing (programmatically, so the same code serves `cargo bench` and the `filterbench`
-//! CLI); [`run`] writes `reports/results/bench/summary.json` from criterion's estimates.
+//! quoted Lua-vs-Wasm table, VM start-up, VM memory, and the harness's own cost. [`run`] (what
+//! `cargo bench` and `filterbench bench --profile quick|default|full` call) writes
+//! `reports/results/bench/summary.json`.
 //!
-//! Criterion groups (HTML reports under `<target>/criterion/report/`):
-//! - `<pair>` with ids `lua` and `wasm`: one full request (every callback of the request and
-//!   response path, bodies where the scenario has one) of the pair's representative scenario on
-//!   one VM re-used across iterations (see [`subjects`]);
-//! - `baseline` with ids `lua` and `wasm`: the same on filters that do nothing
-//!   (`bench/guests/`), i.e. the harness's cost per request;
-//! - `op_<op>` with ids `lua/<N>` and `wasm/<N>`, N = 0 and the op's count: see [`ops`];
-//! - `startup` with ids `lua_load/<pair>`, `wasm_compile/<pair>`, `wasm_instantiate/<pair>`.
-//!
-//! Memory is measured once per pair (not timed): a fresh VM after start, and after 10,000
-//! requests of the pair's scenario (Lua after a full garbage collection, so growth means live
-//! data; Wasm linear memory, which never shrinks).
+//! Where each number comes from:
+//! - per request (every pair, and the pass-through `baseline`) and per operation: the paired
+//!   measurement ([`paired`]): Lua and Wasm interleaved in alternating batches (ABBA), the ratio
+//!   Wasm/Lua and the difference per round, medians with 95% bootstrap intervals. Criterion
+//!   measures Lua and Wasm one after the other, so a noisy phase lands on one side only; its
+//!   groups `<pair>`, `baseline` and `op_<op>` still run in the `default` and `full` profiles for
+//!   its HTML report (under `<target>/criterion/report/`), but no summary number comes from them;
+//! - instructions per request and per operation: callgrind ([`callgrind`]), when valgrind is
+//!   installed;
+//! - start-up: criterion group `startup` (ids `lua_load/<pair>`, `wasm_compile/<pair>`,
+//!   `wasm_instantiate/<pair>`), in every profile;
+//! - memory, once per pair (not timed): a fresh VM after start, and after 10,000 requests of the
+//!   pair's scenario (Lua after a full garbage collection, so growth means live data; Wasm linear
+//!   memory, which never shrinks).
 //!
 //! Lua runs with the JIT on: bench VMs have no instruction budget ([`UNLIMITED_INSTRUCTIONS`]),
 //! because the budget's count hook turns LuaJIT's JIT off. Wasm runs on wasmtime with Cranelift
@@ -24,25 +26,29 @@
 //!
 //! [`UNLIMITED_INSTRUCTIONS`]: crate::harness::lua::UNLIMITED_INSTRUCTIONS
 
+pub mod callgrind;
 pub mod ops;
+pub mod paired;
+mod report;
 pub mod subjects;
 
+pub use report::table;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use filterbench_reports::results::{
-    self, BenchSummary, Estimate, MachineInfo, MemoryBench, OperationBench, PairBench, StartupBench,
-};
+use filterbench_reports::results::{self, BenchSummary, MemoryBench};
 
 use crate::catalogue::Catalogue;
 use crate::corpus::Corpus;
 use crate::harness::driver::{LoadedPair, Side};
-use crate::harness::lua::LuaVm;
+use crate::harness::lua::{LuaFilter, LuaVm};
 use crate::harness::wasm::{Metering, WasmFilter, WasmVm};
 use crate::harness::{FilterError, FilterVm};
 
+pub(crate) use self::paired::{Measured, PairedResults};
 use self::subjects::{GuestPair, PairSubjects, Subject};
 
 /// Requests run before the second memory reading.
@@ -92,6 +98,10 @@ struct Settings {
     plots: bool,
     /// Measurement time of a module compile (tens to hundreds of ms each, flat sampling).
     compile_measurement: Duration,
+    /// The paired measurement (the summary's per-request and per-op numbers).
+    paired: paired::Settings,
+    /// Whether criterion also times the pairs, the baseline and the ops (for its HTML only).
+    criterion_pairs: bool,
 }
 
 impl Profile {
@@ -119,12 +129,34 @@ impl Profile {
             resamples,
             plots,
             compile_measurement: Duration::from_millis(compile_ms),
+            paired: paired::Settings {
+                warm_up: Duration::from_millis(30),
+                batch_target: Duration::from_millis(1),
+                rounds: 192,
+                blocks: 8,
+                resamples: 2_000,
+            },
+            criterion_pairs: plots,
+        };
+        let p = |warm_ms, batch_ms, rounds, blocks, resamples| paired::Settings {
+            warm_up: Duration::from_millis(warm_ms),
+            batch_target: Duration::from_millis(batch_ms),
+            rounds,
+            blocks,
+            resamples,
         };
         match self {
-            // Calibrated on 2 noisy cores: 800 ms / 2.5 s / 40 samples took 10m07s in all.
+            // Calibrated on 2 noisy cores. Quick: criterion only for start-up (its per-request
+            // numbers are not used), so the paired rounds and callgrind fit the same budget.
             Profile::Quick => s(200, 700, 15, 10_000, false, 700),
-            Profile::Default => s(500, 2000, 30, 50_000, true, 2000),
-            Profile::Full => s(3000, 10_000, 100, 100_000, true, 10_000),
+            Profile::Default => Settings {
+                paired: p(50, 2, 400, 10, 10_000),
+                ..s(500, 2000, 30, 50_000, true, 2000)
+            },
+            Profile::Full => Settings {
+                paired: p(200, 2, 2_000, 20, 20_000),
+                ..s(3000, 10_000, 100, 100_000, true, 10_000)
+            },
         }
     }
 }
@@ -156,7 +188,7 @@ pub fn criterion_dir() -> PathBuf {
 
 /// Everything the benches use, loaded and checked (every timed request is run once and its
 /// outcome checked before any timing starts).
-struct Plan {
+pub(crate) struct Plan {
     pairs: Vec<PairSubjects>,
     passthrough: GuestPair,
     ops: GuestPair,
@@ -164,17 +196,43 @@ struct Plan {
 
 impl Plan {
     fn load(only_pair: Option<&str>) -> Result<Plan, Error> {
+        Plan::load_with(only_pair, None)
+    }
+
+    /// [`Plan::load`], the Wasm modules taken from `precompiled` instead of compiled (the
+    /// callgrind child).
+    fn load_with(
+        only_pair: Option<&str>,
+        precompiled: Option<&callgrind::Precompiled>,
+    ) -> Result<Plan, Error> {
         let root = crate::project_root();
         let catalogue = Catalogue::load(&root)?;
         let mut pairs = Vec::new();
         for pair in catalogue.select(only_pair)? {
-            let loaded = LoadedPair::load_with(&catalogue, pair, Metering::Off)?;
+            let loaded = match precompiled {
+                None => LoadedPair::load_with(&catalogue, pair, Metering::Off)?,
+                Some(pre) => {
+                    let lua_path = catalogue.lua_path(&pair.name);
+                    let source = catalogue.lua_source(&pair.name)?;
+                    let lua = LuaFilter::load(&pair.name, &source)
+                        .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+                    LoadedPair {
+                        pair: pair.clone(),
+                        lua,
+                        wasm: pre.load(&pair.name)?,
+                    }
+                }
+            };
             let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
             pairs.push(PairSubjects::new(loaded, corpus)?);
         }
-        let passthrough =
-            GuestPair::load(&root, subjects::PASSTHROUGH_LUA, subjects::PASSTHROUGH_WASM)?;
-        let ops = GuestPair::load(&root, subjects::OPS_LUA, subjects::OPS_WASM)?;
+        let passthrough = GuestPair::load_with(
+            &root,
+            subjects::PASSTHROUGH_LUA,
+            subjects::PASSTHROUGH_WASM,
+            precompiled,
+        )?;
+        let ops = GuestPair::load_with(&root, subjects::OPS_LUA, subjects::OPS_WASM, precompiled)?;
         Ok(Plan {
             pairs,
             passthrough,
@@ -236,47 +294,23 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         c = c.without_plots();
     }
 
-    // The harness's own cost first: it is the yardstick for everything else.
-    {
-        let mut subjects = SIDES
-            .iter()
-            .map(|&side| plan.passthrough_subject(side))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut group = c.benchmark_group("baseline");
-        for (side, s) in SIDES.iter().zip(&mut subjects) {
-            bench_subject(&mut group, BenchmarkId::from_parameter(side.name()), s);
-        }
-        group.finish();
-        for s in &mut subjects {
-            subjects::check_passthrough(s)?;
-        }
-    }
+    let phase = Instant::now();
+    println!(
+        "paired measurement: {} rounds in {} blocks of ~{} us batches per arm",
+        settings.paired.rounds,
+        settings.paired.blocks,
+        settings.paired.batch_target.as_micros()
+    );
+    let paired = paired::run_phase(&plan, &settings.paired)?;
+    println!(
+        "paired measurement took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
 
-    for p in &plan.pairs {
-        let name = &p.loaded.pair.name;
-        let mut lua = p.subject(Side::Lua)?;
-        let mut wasm = p.subject(Side::Wasm)?;
-        let mut group = c.benchmark_group(name.as_str());
-        if p.body_len() > 0 {
-            group.throughput(Throughput::Bytes(p.body_len() as u64));
-        }
-        bench_subject(&mut group, BenchmarkId::from_parameter("lua"), &mut lua);
-        bench_subject(&mut group, BenchmarkId::from_parameter("wasm"), &mut wasm);
-        group.finish();
-        p.recheck(&mut lua, &mut wasm)?;
+    if settings.criterion_pairs {
+        criterion_pairs(&mut c, &plan)?;
     }
-
-    for op in &ops::OPS {
-        let mut group = c.benchmark_group(format!("op_{}", op.id));
-        for side in SIDES {
-            for n in [0, op.n] {
-                let mut s = plan.op_subject(op, side, n)?;
-                bench_subject(&mut group, BenchmarkId::new(side.name(), n), &mut s);
-                subjects::check_op(&mut s, op, n)?;
-            }
-        }
-        group.finish();
-    }
+    let phase = Instant::now();
 
     {
         let mut group = c.benchmark_group("startup");
@@ -291,9 +325,34 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         .iter()
         .map(|p| memory(p, MEMORY_REQUESTS))
         .collect::<Result<Vec<_>, _>>()?;
-
     c.final_summary();
-    let summary = summary(&out, profile, &plan, memory)?;
+    println!(
+        "criterion (start-up) and memory took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
+
+    println!("counting instructions under callgrind ...");
+    let phase = Instant::now();
+    let exe = std::env::current_exe().map_err(|source| Error::Write {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let (callgrind_run, counts) = callgrind::count(&exe, &plan, only_pair);
+    if !callgrind_run.counted {
+        eprintln!("warning: {}", callgrind_run.note);
+    }
+    println!("callgrind took {:.1} s", phase.elapsed().as_secs_f64());
+
+    let summary = report::summary(
+        &out,
+        profile,
+        &settings.paired,
+        &plan,
+        &paired,
+        memory,
+        callgrind_run,
+        &counts,
+    )?;
     let path = results::bench_summary_path(&results::results_dir(&crate::project_root()));
     results::write_json_atomically(&path, &summary).map_err(|source| Error::Write {
         path: path.clone(),
@@ -302,6 +361,50 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
     println!("{}", table(&summary));
     println!("summary written to {}", path.display());
     Ok(summary)
+}
+
+/// Criterion's own timing of the baseline, the pairs and the ops (its HTML report; the summary
+/// does not use these numbers).
+fn criterion_pairs(c: &mut Criterion, plan: &Plan) -> Result<(), Error> {
+    {
+        let mut subjects = SIDES
+            .iter()
+            .map(|&side| plan.passthrough_subject(side))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut group = c.benchmark_group("baseline");
+        for (side, s) in SIDES.iter().zip(&mut subjects) {
+            bench_subject(&mut group, BenchmarkId::from_parameter(side.name()), s);
+        }
+        group.finish();
+        for s in &mut subjects {
+            subjects::check_passthrough(s)?;
+        }
+    }
+    for p in &plan.pairs {
+        let name = &p.loaded.pair.name;
+        let mut lua = p.subject(Side::Lua)?;
+        let mut wasm = p.subject(Side::Wasm)?;
+        let mut group = c.benchmark_group(name.as_str());
+        if p.body_len() > 0 {
+            group.throughput(Throughput::Bytes(p.body_len() as u64));
+        }
+        bench_subject(&mut group, BenchmarkId::from_parameter("lua"), &mut lua);
+        bench_subject(&mut group, BenchmarkId::from_parameter("wasm"), &mut wasm);
+        group.finish();
+        p.recheck(&mut lua, &mut wasm)?;
+    }
+    for op in &ops::OPS {
+        let mut group = c.benchmark_group(format!("op_{}", op.id));
+        for side in SIDES {
+            for n in [0, op.n] {
+                let mut s = plan.op_subject(op, side, n)?;
+                bench_subject(&mut group, BenchmarkId::new(side.name(), n), &mut s);
+                subjects::check_op(&mut s, op, n)?;
+            }
+        }
+        group.finish();
+    }
+    Ok(())
 }
 
 /// Times `f` per call, excluding the drop of what it returns (a whole VM).
@@ -407,185 +510,29 @@ pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
     })
 }
 
-/// Criterion's estimate of one benchmark: the median and its 95% interval, from
-/// `<out>/<group>/<id>/new/estimates.json`.
-pub fn read_estimate(out: &Path, group: &str, id: &str) -> Result<Estimate, Error> {
-    let path = out.join(group).join(id).join("new").join("estimates.json");
-    let bad = |message: String| Error::Estimates {
-        path: path.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let median = &v["median"];
-    let num = |x: &serde_json::Value, what: &str| {
-        x.as_f64()
-            .ok_or_else(|| bad(format!("no number at median.{what}")))
-    };
-    Ok(Estimate {
-        median_ns: num(&median["point_estimate"], "point_estimate")?,
-        ci_low_ns: num(
-            &median["confidence_interval"]["lower_bound"],
-            "confidence_interval.lower_bound",
-        )?,
-        ci_high_ns: num(
-            &median["confidence_interval"]["upper_bound"],
-            "confidence_interval.upper_bound",
-        )?,
-    })
-}
-
-fn summary(
-    out: &Path,
-    profile: Profile,
-    plan: &Plan,
-    memory: Vec<MemoryBench>,
-) -> Result<BenchSummary, Error> {
-    let pair_bench = |group: &str| -> Result<PairBench, Error> {
-        Ok(PairBench {
-            pair: group.to_string(),
-            lua: read_estimate(out, group, "lua")?,
-            wasm: read_estimate(out, group, "wasm")?,
-        })
-    };
-    let pairs = plan
-        .pairs
-        .iter()
-        .map(|p| pair_bench(&p.loaded.pair.name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let operations = ops::OPS
-        .iter()
-        .map(|op| {
-            let group = format!("op_{}", op.id);
-            let side = |side: &str| -> Result<Estimate, Error> {
-                let with = read_estimate(out, &group, &format!("{side}/{}", op.n))?;
-                let without = read_estimate(out, &group, &format!("{side}/0"))?;
-                Ok(ops::per_op(&with, &without, op.n))
-            };
-            Ok(OperationBench {
-                op: op.id.to_string(),
-                description: op.description.to_string(),
-                claimed_lua_ns: op.claimed_lua_ns,
-                claimed_wasm_ns: op.claimed_wasm_ns,
-                lua: side("lua")?,
-                wasm: side("wasm")?,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let startup = plan
-        .pairs
-        .iter()
-        .map(|p| {
-            let name = &p.loaded.pair.name;
-            Ok(StartupBench {
-                pair: name.clone(),
-                lua_load: read_estimate(out, "startup", &format!("lua_load/{name}"))?,
-                wasm_compile: read_estimate(out, "startup", &format!("wasm_compile/{name}"))?,
-                wasm_instantiate: read_estimate(
-                    out,
-                    "startup",
-                    &format!("wasm_instantiate/{name}"),
-                )?,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(BenchSummary {
-        schema_version: results::BENCH_SCHEMA,
-        created_ms: results::now_ms(),
-        profile: profile.name().to_string(),
-        machine: MachineInfo::probe(),
-        pairs,
-        operations,
-        startup,
-        memory,
-        baseline: Some(pair_bench("baseline")?),
-    })
-}
-
-/// The summary as plain-text tables.
-pub fn table(s: &BenchSummary) -> String {
-    use std::fmt::Write;
-    let mut t = String::new();
-    let ns = |e: &Estimate| format!("{:.0}", e.median_ns);
-    let _ = writeln!(
-        t,
-        "\nper request (median ns)      lua       wasm   wasm/lua"
-    );
-    for p in s.baseline.iter().chain(&s.pairs) {
-        let name = if s.baseline.as_ref() == Some(p) {
-            "(baseline)"
-        } else {
-            p.pair.as_str()
-        };
-        let _ = writeln!(
-            t,
-            "{name:<22} {:>10} {:>10} {:>10.2}",
-            ns(&p.lua),
-            ns(&p.wasm),
-            p.wasm.median_ns / p.lua.median_ns
-        );
-    }
-    let _ = writeln!(
-        t,
-        "\nper operation (ns)   claimed lua  claimed wasm   lua [95% CI]            wasm [95% CI]"
-    );
-    for o in &s.operations {
-        let ci = |e: &Estimate| {
-            format!(
-                "{:.1} [{:.1}, {:.1}]",
-                e.median_ns, e.ci_low_ns, e.ci_high_ns
-            )
-        };
-        let _ = writeln!(
-            t,
-            "{:<20} {:>11.0} {:>13.0}   {:<23} {}",
-            o.op,
-            o.claimed_lua_ns,
-            o.claimed_wasm_ns,
-            ci(&o.lua),
-            ci(&o.wasm)
-        );
-    }
-    let _ = writeln!(
-        t,
-        "\nstart-up (median us)   lua load   wasm compile   wasm instantiate"
-    );
-    for p in &s.startup {
-        let us = |e: &Estimate| e.median_ns / 1000.0;
-        let _ = writeln!(
-            t,
-            "{:<20} {:>10.1} {:>14.1} {:>18.1}",
-            p.pair,
-            us(&p.lua_load),
-            us(&p.wasm_compile),
-            us(&p.wasm_instantiate)
-        );
-    }
-    let _ = writeln!(
-        t,
-        "\nmemory (KiB)       lua start  lua after N  wasm start  wasm after N   (N requests)"
-    );
-    for m in &s.memory {
-        let kib = |b: u64| b as f64 / 1024.0;
-        let _ = writeln!(
-            t,
-            "{:<16} {:>11.1} {:>12.1} {:>11.1} {:>13.1}   ({})",
-            m.pair,
-            kib(m.lua_after_start_bytes),
-            kib(m.lua_after_requests_bytes),
-            kib(m.wasm_after_start_bytes),
-            kib(m.wasm_after_requests_bytes),
-            m.requests
-        );
-    }
-    t
-}
-
 /// Every benchmark body once, untimed, with its checks (what `cargo test` and a bench binary in
 /// test mode run): the pairs (all, or only `only_pair`), the baseline, the ops (with and
-/// without repetitions), the start-up bodies and a short memory run. Writes nothing.
+/// without repetitions), the start-up bodies, a short memory run, two rounds of the paired
+/// measurement's code (nothing is judged on its times) and the callgrind child's loop without
+/// valgrind. Writes nothing.
 pub fn smoke(only_pair: Option<&str>, memory_requests: u64) -> Result<Vec<MemoryBench>, Error> {
     let plan = Plan::load(only_pair)?;
+    let two_rounds = paired::Settings {
+        warm_up: Duration::ZERO,
+        batch_target: Duration::ZERO,
+        rounds: 2,
+        blocks: 1,
+        resamples: 10,
+    };
+    paired::run_phase(&plan, &two_rounds)?;
+    let labels = callgrind::run_subjects(&plan, 1, 1, 2)?;
+    let expected = 2 * (1 + plan.pairs.len() + 2 * ops::OPS.len());
+    if labels.len() != expected {
+        return Err(Error::Check {
+            bench: "callgrind".into(),
+            message: format!("{} counted subjects, expected {expected}", labels.len()),
+        });
+    }
     for side in SIDES {
         let mut s = plan.passthrough_subject(side)?;
         black_box(s.request()?);

@@ -10,12 +10,12 @@
 //! per_op = (t(N) - t(0)) / N
 //! ```
 //!
-//! where t(N) and t(0) are criterion's medians for one full request with N and with 0
-//! repetitions on the same filter (same script, same request, same configuration but N). The 95%
-//! interval is the conservative difference of the two intervals:
-//! `[(low(N) - high(0)) / N, (high(N) - low(0)) / N]`.
-
-use filterbench_reports::results::Estimate;
+//! where t(N) and t(0) are the times of one full request with N and with 0 repetitions on the
+//! same filter (same script, same request, same configuration but N), taken in the same round of
+//! the paired measurement (see [`super::paired`]: the four arms Lua 0, Lua N, Wasm 0, Wasm N are
+//! interleaved), so each round gives a per-op time of each side, and the summary their medians
+//! and the paired ratio with bootstrap intervals. Instructions per op under callgrind are
+//! (count(N) - count(0)) / N likewise ([`super::callgrind`]).
 
 /// One operation of the claimed table.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,16 +117,5 @@ pub fn expected_result(op: &Op, n: u32) -> String {
         "regex_match" => "1".into(),
         "string_concat" => format!("{PATH}?v={}", VARIANTS[(n % 4) as usize]),
         other => format!("(unknown op {other})"),
-    }
-}
-
-/// The per-operation estimate from the estimates of a request with `n` repetitions and one with
-/// none (see the module documentation).
-pub fn per_op(with: &Estimate, without: &Estimate, n: u32) -> Estimate {
-    let n = f64::from(n.max(1));
-    Estimate {
-        median_ns: (with.median_ns - without.median_ns) / n,
-        ci_low_ns: (with.ci_low_ns - without.ci_high_ns) / n,
-        ci_high_ns: (with.ci_high_ns - without.ci_low_ns) / n,
     }
 }

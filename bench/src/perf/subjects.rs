@@ -232,7 +232,19 @@ pub struct GuestPair {
 }
 
 impl GuestPair {
+    /// Loads `bench/guests/<lua>` and compiles the Wasm guest `wasm`.
     pub fn load(root: &Path, lua: &str, wasm: &str) -> Result<GuestPair, Error> {
+        GuestPair::load_with(root, lua, wasm, None)
+    }
+
+    /// [`GuestPair::load`], the Wasm guest taken from `precompiled` when given (the callgrind
+    /// child).
+    pub(crate) fn load_with(
+        root: &Path,
+        lua: &str,
+        wasm: &str,
+        precompiled: Option<&super::callgrind::Precompiled>,
+    ) -> Result<GuestPair, Error> {
         let lua_path = root.join(lua);
         let source = std::fs::read_to_string(&lua_path).map_err(|source| {
             Error::Project(crate::Error::Io {
@@ -246,6 +258,10 @@ impl GuestPair {
             .unwrap_or(lua);
         let lua = LuaFilter::load(name, &source)
             .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+        if let Some(pre) = precompiled {
+            let wasm = pre.load(wasm)?;
+            return Ok(GuestPair { lua, wasm });
+        }
         let wasm_path = crate::wasm_dir().join(format!("{wasm}.wasm"));
         let bytes = std::fs::read(&wasm_path).map_err(|source| {
             Error::Project(crate::Error::Io {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::charts::{self, Chart, ChartError, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
-use crate::claims::{self, HELD_FACTOR};
+use crate::claims;
 use crate::decision::{decide, Leaf, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
@@ -688,9 +688,10 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
             (dir, format!("{} µs of Envoy CPU per request", d.signed(1)))
         });
     let in_process = results.pair_bench(name).map(|pb| {
-        let dir = if pb.wasm.ci_high_ns < pb.lua.ci_low_ns {
+        let d = &pb.paired.wasm_minus_lua_ns;
+        let dir = if d.ci_high < 0.0 {
             Direction::WasmCheaper
-        } else if pb.wasm.ci_low_ns > pb.lua.ci_high_ns {
+        } else if d.ci_low > 0.0 {
             Direction::LuaCheaper
         } else {
             Direction::Unclear
@@ -698,10 +699,13 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
         (
             dir,
             format!(
-                "{} ns per request (Lua {} ns, Wasm {} ns)",
-                html::signed(pb.wasm.median_ns - pb.lua.median_ns),
-                html::num(pb.lua.median_ns),
-                html::num(pb.wasm.median_ns)
+                "{} [{}, {}] ns per request (paired, Wasm/Lua {:.2} [{:.2}, {:.2}])",
+                html::signed(d.median),
+                html::signed(d.ci_low),
+                html::signed(d.ci_high),
+                pb.paired.wasm_over_lua.median,
+                pb.paired.wasm_over_lua.ci_low,
+                pb.paired.wasm_over_lua.ci_high
             ),
         )
     });
@@ -881,18 +885,15 @@ fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderErro
     let mut b = String::new();
     b.push_str(&html::para(
         "Blog posts quote a table of Lua-vs-Wasm operation costs. Here it is beside the same \
-         operations measured in-process on this machine (criterion medians with 95% confidence \
-         intervals).",
+         operations measured in-process on this machine (Lua and Wasm timed in alternating \
+         batches, paired ratios with 95% bootstrap intervals).",
     ));
-    let _ = write!(
-        b,
-        "<h2>The rule: when does a claim hold?</h2>\n<ul class=\"rule\">\n\
-         <li>A claim is about the ratio <em>Lua time ÷ Wasm time</em> (how many times faster Wasm is said to be); absolute nanoseconds depend on the machine.</li>\n\
-         <li>Measured direction: Wasm is faster only when Wasm's whole 95% confidence interval lies below Lua's, and the other way round; overlapping intervals mean <em>no clear difference</em>.</li>\n\
-         <li><strong>Held</strong>: the measured direction is the claimed one and the measured ratio is within a factor of {HELD_FACTOR} of the claimed ratio (either way).</li>\n\
-         <li><strong>Direction only</strong>: the direction is right, the size is off by more than a factor of {HELD_FACTOR}.</li>\n\
-         <li><strong>Did not hold</strong>: the measured direction differs (including no clear difference where the claim says there is one).</li>\n</ul>\n"
-    );
+    b.push_str("<h2>The rule: when does a claim hold?</h2>\n<ul class=\"rule\">\n");
+    for line in claims::RULE {
+        let _ = writeln!(b, "<li>{}</li>", esc(line));
+    }
+    b.push_str("</ul>\n");
+    b.push_str(&html::note(claims::INSTRUCTIONS_NOTE));
     let mut missing = Vec::new();
     let ops = results.bench.as_ref().map(|s| &s.operations);
     match ops {

@@ -98,20 +98,23 @@ fn engine(metering: Metering) -> Result<&'static Engine, String> {
         Metering::Fuel => &FUEL,
         Metering::Off => &OFF,
     };
-    cell.get_or_init(|| {
-        let mut config = Config::new();
-        config.consume_fuel(metering == Metering::Fuel);
-        // A debug build of the harness (tests) runs an unoptimised Cranelift, for which
-        // optimising the 12 modules takes minutes; the generated code does not matter there.
-        config.cranelift_opt_level(if cfg!(debug_assertions) {
-            OptLevel::None
-        } else {
-            OptLevel::Speed
-        });
-        Engine::new(&config).map_err(|e| format!("{e:#}"))
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    cell.get_or_init(|| Engine::new(&config(metering)).map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The configuration of the engines of [`engine`].
+fn config(metering: Metering) -> Config {
+    let mut config = Config::new();
+    config.consume_fuel(metering == Metering::Fuel);
+    // A debug build of the harness (tests) runs an unoptimised Cranelift, for which
+    // optimising the 12 modules takes minutes; the generated code does not matter there.
+    config.cranelift_opt_level(if cfg!(debug_assertions) {
+        OptLevel::None
+    } else {
+        OptLevel::Speed
+    });
+    config
 }
 
 fn error(name: &str, phase: Phase, kind: FailureKind, message: impl Into<String>) -> FilterError {
@@ -207,7 +210,76 @@ impl WasmFilter {
                 crate::one_line(&format!("{e:#}"))
             ))
         })?;
+        WasmFilter::from_module(name, engine, module, metering)
+    }
 
+    /// Compiles `bytes` as [`WasmFilter::compile_with`] does, but for this CPU without the
+    /// Cranelift ISA features `without` (e.g. `has_avx512f`), and returns the serialised machine
+    /// code for [`WasmFilter::deserialize`] in another process of this executable: the benches'
+    /// callgrind child, which runs on valgrind's emulated CPU (no AVX-512) and would spend
+    /// minutes compiling under valgrind.
+    pub fn precompile_without(
+        name: &str,
+        bytes: &[u8],
+        metering: Metering,
+        without: &[String],
+    ) -> Result<Vec<u8>, FilterError> {
+        let invalid = |message: String| error(name, Phase::Load, FailureKind::Invalid, message);
+        let mut config = config(metering);
+        for flag in without {
+            // SAFETY: turning a CPU feature off only keeps Cranelift from using it; the code
+            // still runs on a CPU that has it.
+            unsafe {
+                config.cranelift_flag_set(flag, "false");
+            }
+        }
+        let engine = Engine::new(&config).map_err(|e| {
+            invalid(format!(
+                "cannot create the Wasm engine without {without:?}: {e:#}"
+            ))
+        })?;
+        engine.precompile_module(bytes).map_err(|e| {
+            invalid(format!(
+                "not a valid Wasm module: {}",
+                crate::one_line(&format!("{e:#}"))
+            ))
+        })
+    }
+
+    /// A filter from [`WasmFilter::precompile_without`]'s bytes, checked as
+    /// [`WasmFilter::compile_with`] checks a module (and by wasmtime: the CPU features the code
+    /// uses must be present).
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must come from [`WasmFilter::precompile_without`] of this same executable with
+    /// the same `metering` (wasmtime runs the machine code in them; see `Module::deserialize`).
+    pub unsafe fn deserialize(
+        name: &str,
+        bytes: &[u8],
+        metering: Metering,
+    ) -> Result<WasmFilter, FilterError> {
+        let invalid = |message: String| error(name, Phase::Load, FailureKind::Invalid, message);
+        let engine =
+            engine(metering).map_err(|e| invalid(format!("cannot create the Wasm engine: {e}")))?;
+        // SAFETY: the caller guarantees the bytes are this executable's own serialisation.
+        let module = unsafe { Module::deserialize(engine, bytes) }.map_err(|e| {
+            invalid(format!(
+                "not a serialised module of this build: {}",
+                crate::one_line(&format!("{e:#}"))
+            ))
+        })?;
+        WasmFilter::from_module(name, engine, module, metering)
+    }
+
+    /// The checks of a module and its linking (see [`WasmFilter::compile`]).
+    fn from_module(
+        name: &str,
+        engine: &Engine,
+        module: Module,
+        metering: Metering,
+    ) -> Result<WasmFilter, FilterError> {
+        let invalid = |message: String| error(name, Phase::Load, FailureKind::Invalid, message);
         let export = |n: &str| module.get_export(n);
         match export("memory") {
             Some(ExternType::Memory(_)) => {}
