@@ -13,7 +13,7 @@ use filterbench_loadgen::compare::{
 };
 use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_loadgen::verify::Rig;
-use filterbench_reports::decision::{Costs, PairedRounds};
+use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::paired_rounds;
 use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, Variant};
 use filterbench_reports::stats::{median, Interval};
@@ -152,7 +152,7 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
         "{} in Envoy {}, {} requests in the mix",
         run.pair, run.envoy_version, run.requests_in_mix
     )?;
-    let rounds = paired_rounds(run).unwrap_or_else(|| PairedRounds::default());
+    let rounds = paired_rounds(run).unwrap_or_default();
     let c = Costs::of(&rounds);
     writeln!(
         w,
@@ -174,7 +174,11 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     for (label, cpu, lat) in [
         ("Lua", c.lua_cpu_us, c.lua_latency_us),
         ("Wasm", c.wasm_cpu_us, c.wasm_latency_us),
-        ("Wasm - Lua", c.wasm_minus_lua_cpu_us, c.wasm_minus_lua_latency_us),
+        (
+            "Wasm - Lua",
+            c.wasm_minus_lua_cpu_us,
+            c.wasm_minus_lua_latency_us,
+        ),
     ] {
         writeln!(
             w,
@@ -208,7 +212,10 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
                 } else {
                     format!("{:.0} [{lo:.0}-{hi:.0}]", median(&tput))
                 },
-                mem.map_or("-".into(), |m| format!("{:.1}", m.rss_bytes as f64 / 1048576.0)),
+                mem.map_or("-".into(), |m| format!(
+                    "{:.1}",
+                    m.rss_bytes as f64 / 1048576.0
+                )),
                 mem.map_or("-".into(), |m| m.wasm_vms.to_string()),
                 if idle > 0 {
                     format!("{idle} capacity round(s) with Envoy < 90% busy")

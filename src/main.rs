@@ -398,4 +398,3 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::
         .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
-

@@ -38,15 +38,17 @@ pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, Strin
 /// lies inside it, else its file name alone. A page never shows the machine's own paths.
 pub fn shown_path(root: &Path, path: &Path) -> String {
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let rel = path
-        .strip_prefix(root)
-        .map(Path::to_path_buf)
-        .or_else(|_| canonical(path).strip_prefix(canonical(root)).map(Path::to_path_buf));
+    let rel = path.strip_prefix(root).map(Path::to_path_buf).or_else(|_| {
+        canonical(path)
+            .strip_prefix(canonical(root))
+            .map(Path::to_path_buf)
+    });
     match rel {
         Ok(rel) => rel.display().to_string(),
-        Err(_) => path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        Err(_) => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
     }
 }
 

@@ -43,7 +43,10 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     assert_eq!(result.variants, Variant::ALL.to_vec());
     // Capacity: one closed-loop round per variant at each worker count.
     assert_eq!(result.capacity.len(), 3);
-    assert!(result.capacity.iter().all(|s| !s.open_loop && s.throughput_rps > 0.0));
+    assert!(result
+        .capacity
+        .iter()
+        .all(|s| !s.open_loop && s.throughput_rps > 0.0));
     // Paired rounds: every variant once per round, in a rotating order, at one open-loop rate.
     assert_eq!(result.round_count(), 3);
     assert_eq!(result.rounds.len(), 9);
@@ -69,7 +72,11 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
         assert_eq!((s.errors, s.non_2xx), (0, 0), "{s:?}");
     }
     assert_eq!(
-        result.by_workers.iter().map(|w| w.workers).collect::<Vec<_>>(),
+        result
+            .by_workers
+            .iter()
+            .map(|w| w.workers)
+            .collect::<Vec<_>>(),
         [1, 2]
     );
     for w in &result.by_workers {
@@ -81,9 +88,17 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
         // One Wasm VM per worker (plus the main thread's), none without the Wasm filter.
         assert_eq!(w.memory_of(Variant::Base).unwrap().wasm_vms, 0);
         let vms = w.memory_of(Variant::Wasm).unwrap().wasm_vms;
-        assert!(vms >= u64::from(w.workers), "{} workers, {vms} VMs", w.workers);
+        assert!(
+            vms >= u64::from(w.workers),
+            "{} workers, {vms} VMs",
+            w.workers
+        );
     }
-    assert_eq!(result.by_workers[1].capacity.len(), 3, "capacity at 2 workers");
+    assert_eq!(
+        result.by_workers[1].capacity.len(),
+        3,
+        "capacity at 2 workers"
+    );
     assert!(seen.iter().any(|m| m.contains("round 3")), "{seen:?}");
     // What the report reads of it: the same type, and intervals from its rounds.
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +117,9 @@ fn an_old_load_file_is_refused_naming_the_command_that_regenerates_it() {
     let path = dir.path().join("load/add_header.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, r#"{"schema_version": 1, "pair": "add_header"}"#).unwrap();
-    let e = read_result::<LoadRun>(&path, LOAD_SCHEMA).unwrap_err().to_string();
+    let e = read_result::<LoadRun>(&path, LOAD_SCHEMA)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("add_header.json"), "{e}");
     assert!(e.contains("filterbench load --pair add_header"), "{e}");
 }

@@ -354,7 +354,14 @@ impl Window<'_> {
         ))
     }
 
-    fn sample(&self, r: &mut Running, mode: Mode, secs: f64, round: usize, slot: usize) -> Result<(Sample, bool)> {
+    fn sample(
+        &self,
+        r: &mut Running,
+        mode: Mode,
+        secs: f64,
+        round: usize,
+        slot: usize,
+    ) -> Result<(Sample, bool)> {
         r.envoy.check_alive()?;
         let pid = r.envoy.pid().unwrap_or(0);
         let envoy_before = cpu_time_ns(pid);
@@ -410,8 +417,16 @@ pub fn compare(
         mix: &subject.mix,
         connections: plan.connections,
         stop: &stop,
-        envoy_cpus: machine.envoy_cpus.as_ref().map_or(machine.cpus, Vec::len).max(1),
-        driver_cpus: machine.driver_cpus.as_ref().map_or(machine.cpus, Vec::len).max(1),
+        envoy_cpus: machine
+            .envoy_cpus
+            .as_ref()
+            .map_or(machine.cpus, Vec::len)
+            .max(1),
+        driver_cpus: machine
+            .driver_cpus
+            .as_ref()
+            .map_or(machine.cpus, Vec::len)
+            .max(1),
     };
     let mut run = LoadRun {
         schema_version: LOAD_SCHEMA,
@@ -465,8 +480,12 @@ pub fn compare(
         let mut capacity = Vec::new();
         for round in 0..plan.capacity_rounds {
             for (slot, v) in round_order(&variants, round).into_iter().enumerate() {
-                let r = running.iter_mut().find(|r| r.variant == v).expect("started");
-                let (s, partial) = window.sample(r, Mode::Closed, plan.capacity_secs, round, slot)?;
+                let r = running
+                    .iter_mut()
+                    .find(|r| r.variant == v)
+                    .expect("started");
+                let (s, partial) =
+                    window.sample(r, Mode::Closed, plan.capacity_secs, round, slot)?;
                 on_progress(&format!(
                     "{workers} worker(s), capacity {}/{}, {}: {:.0} req/s",
                     round + 1,
@@ -484,7 +503,15 @@ pub fn compare(
             }
         }
         if workers == 1 && !run.partial {
-            paired_rounds(&window, &mut running, &variants, &capacity, plan, &mut run, on_progress)?;
+            paired_rounds(
+                &window,
+                &mut running,
+                &variants,
+                &capacity,
+                plan,
+                &mut run,
+                on_progress,
+            )?;
         }
         let memory = running
             .iter()
@@ -547,8 +574,12 @@ fn paired_rounds(
     let mut round = 0;
     loop {
         for (slot, v) in round_order(variants, round).into_iter().enumerate() {
-            let r = running.iter_mut().find(|r| r.variant == v).expect("started");
-            let (s, partial) = window.sample(r, Mode::Open { rate }, plan.round_secs, round, slot)?;
+            let r = running
+                .iter_mut()
+                .find(|r| r.variant == v)
+                .expect("started");
+            let (s, partial) =
+                window.sample(r, Mode::Open { rate }, plan.round_secs, round, slot)?;
             run.rounds.push(s);
             if partial {
                 run.partial = true;

@@ -642,7 +642,10 @@ mod tests {
         );
         assert!(svg.contains("data-node=\"cheaper_fits\" data-taken=\"false\""));
         assert!(svg.contains("data-node=\"capability\" data-taken=\"true\""));
-        assert!(svg.contains("+40.0 [+40.0, +40.0]"), "the branch numbers are drawn");
+        assert!(
+            svg.contains("+40.0 [+40.0, +40.0]"),
+            "the branch numbers are drawn"
+        );
         assert_eq!(svg.matches("data-taken=\"true\"").count(), r.path.len() + 1);
     }
 

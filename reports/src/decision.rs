@@ -603,7 +603,10 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
     };
     match q {
         Question::Equivalent => {
-            let source = e.equivalence_source.as_deref().unwrap_or("where not stated");
+            let source = e
+                .equivalence_source
+                .as_deref()
+                .unwrap_or("where not stated");
             match e.equivalent {
                 Some(true) => (Yes, format!("every scenario equal ({source})")),
                 Some(false) => (No, format!("some scenario differs ({source})")),
@@ -617,9 +620,10 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 .clone()
                 .unwrap_or_else(|| "none in the catalogue".into()),
         ),
-        Question::RustForCapability | Question::Rust => {
-            (yes_no(policy.team.knows_rust), "policy: team.knows_rust".into())
-        }
+        Question::RustForCapability | Question::Rust => (
+            yes_no(policy.team.knows_rust),
+            "policy: team.knows_rust".into(),
+        ),
         Question::LuaMatters => {
             let Some(r) = rounds else {
                 return (
@@ -627,8 +631,10 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                     "no real-Envoy load rounds (run `filterbench load`)".into(),
                 );
             };
-            let (Some(cpu), Some(p50)) = (Diff::LuaOverBase.of(&r.cpu_us), Diff::LuaOverBase.of(&r.p50_us))
-            else {
+            let (Some(cpu), Some(p50)) = (
+                Diff::LuaOverBase.of(&r.cpu_us),
+                Diff::LuaOverBase.of(&r.p50_us),
+            ) else {
                 return (Unknown, "no paired baseline and Lua rounds".into());
             };
             let p = &policy.lua_cost;

@@ -496,7 +496,11 @@ impl LoadRun {
             .iter()
             .filter(|w| w.workers == workers)
             .flat_map(|w| w.capacity.iter())
-            .chain(if workers == 1 { self.capacity.iter() } else { [].iter() })
+            .chain(if workers == 1 {
+                self.capacity.iter()
+            } else {
+                [].iter()
+            })
             .filter(|s| s.variant == variant)
             .collect()
     }
@@ -639,7 +643,11 @@ mod tests {
         std::fs::write(&p, r#"{"schema_version": 7, "pairs": []}"#).unwrap();
         let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
         assert!(e.to_string().contains("schema_version 7"), "{e}");
-        assert!(e.to_string().contains("regenerate it with `filterbench bench`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("regenerate it with `filterbench bench`"),
+            "{e}"
+        );
 
         std::fs::write(
             &p,

@@ -192,7 +192,10 @@ mod tests {
         let wide = Interval::of_median(&[1.0, 20.0, 5.0, 14.0, 9.0, 3.0, 17.0, 11.0]).unwrap();
         let narrow = Interval::of_median(&[10.0, 10.5, 9.8, 10.2, 10.1, 9.9, 10.3, 10.0]).unwrap();
         assert!(wide.low <= wide.median && wide.median <= wide.high);
-        assert!(narrow.half_width() < wide.half_width() / 5.0, "{narrow:?} {wide:?}");
+        assert!(
+            narrow.half_width() < wide.half_width() / 5.0,
+            "{narrow:?} {wide:?}"
+        );
         assert!(narrow.above(9.8) && narrow.below(10.5), "{narrow:?}");
     }
 

@@ -3,8 +3,8 @@
 use filterbench_reports::charts::svg_texts;
 use filterbench_reports::decision::{Costs, Verdict};
 use filterbench_reports::evidence::{paired_rounds, DataKind};
-use filterbench_reports::site::interval_words;
 use filterbench_reports::results::{load_path, write_json_atomically};
+use filterbench_reports::site::interval_words;
 use filterbench_reports::site::{render, RenderError};
 
 use crate::fixtures::*;
@@ -124,10 +124,7 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
                 "72050",
             ],
         ),
-        (
-            "cpu",
-            vec!["CPU time per request, µs", "round", "1", "8"],
-        ),
+        ("cpu", vec!["CPU time per request, µs", "round", "1", "8"]),
         (
             "memory",
             vec!["resident memory, MiB", "1", "2", "4", "64.0", "76.0"],
@@ -387,7 +384,10 @@ fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
     l.capacity[1].envoy_busy = 0.55;
     assert!(l.capacity[1].envoy_not_bottleneck());
     assert!(!l.capacity[0].envoy_not_bottleneck());
-    assert!(!l.rounds[0].envoy_not_bottleneck(), "open-loop rounds are never flagged");
+    assert!(
+        !l.rounds[0].envoy_not_bottleneck(),
+        "open-loop rounds are never flagged"
+    );
     write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
     let out = dir.path().join("site");
     render(&input, &out).unwrap();

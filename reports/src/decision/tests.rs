@@ -62,7 +62,10 @@ fn the_shipped_policy_parses() {
 #[test]
 fn a_difference_inside_the_noise_is_no_measurable_difference() {
     // Wasm 3 us cheaper than Lua, with 15 us of jitter per round: inside the noise.
-    let r = decide(&evidence(Some(rounds(10, 40.0, Some(37.0), 15.0))), &policy(true));
+    let r = decide(
+        &evidence(Some(rounds(10, 40.0, Some(37.0), 15.0))),
+        &policy(true),
+    );
     assert_eq!(step(&r, "wasm_cheaper").answer, "no measurable difference");
     assert_eq!(r.leaf, Leaf::NotCheaperSimple);
     assert_eq!(r.verdict, Verdict::KeepLua);
@@ -73,7 +76,10 @@ fn a_difference_inside_the_noise_is_no_measurable_difference() {
 
 #[test]
 fn a_clear_saving_says_wasm_is_cheaper_and_migrates() {
-    let r = decide(&evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))), &policy(true));
+    let r = decide(
+        &evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))),
+        &policy(true),
+    );
     assert_eq!(step(&r, "wasm_cheaper").answer, "yes");
     assert_eq!(r.leaf, Leaf::CheaperFits);
     assert_eq!(r.verdict, Verdict::Migrate);
@@ -83,7 +89,10 @@ fn a_clear_saving_says_wasm_is_cheaper_and_migrates() {
 
 #[test]
 fn a_clear_extra_cost_says_lua_is_cheaper() {
-    let r = decide(&evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))), &policy(true));
+    let r = decide(
+        &evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))),
+        &policy(true),
+    );
     assert_eq!(step(&r, "wasm_cheaper").answer, "no");
     assert_eq!(r.verdict, Verdict::KeepLua);
     let mut e = evidence(Some(rounds(10, 20.0, Some(60.0), 3.0)));
@@ -93,7 +102,10 @@ fn a_clear_extra_cost_says_lua_is_cheaper() {
 
 #[test]
 fn a_cheap_lua_filter_keeps_lua_before_any_twin_is_weighed() {
-    let r = decide(&evidence(Some(rounds(10, 1.0, Some(0.5), 0.5))), &policy(true));
+    let r = decide(
+        &evidence(Some(rounds(10, 1.0, Some(0.5), 0.5))),
+        &policy(true),
+    );
     assert_eq!(step(&r, "lua_matters").answer, "no");
     assert_eq!(r.leaf, Leaf::LuaCheap);
     assert!(r.path.iter().all(|s| s.id != "wasm_cheaper"));
@@ -119,7 +131,11 @@ fn a_saving_that_straddles_its_threshold_is_too_close_to_call_or_no_difference()
         r.confidence
     );
     if r.call == Verdict::TooCloseToCall {
-        assert!(r.reasons[0].contains("Too close to call"), "{:?}", r.reasons);
+        assert!(
+            r.reasons[0].contains("Too close to call"),
+            "{:?}",
+            r.reasons
+        );
     }
 }
 

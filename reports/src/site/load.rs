@@ -41,7 +41,11 @@ pub fn method_words() -> String {
 }
 
 fn series_with_intervals(name: &str, v: Variant, values: &[Option<Interval>]) -> Series {
-    let mut s = Series::new(name, color(v), values.iter().map(|i| i.map(|i| i.median)).collect());
+    let mut s = Series::new(
+        name,
+        color(v),
+        values.iter().map(|i| i.map(|i| i.median)).collect(),
+    );
     s.intervals = Some(values.iter().map(|i| i.map(|i| (i.low, i.high))).collect());
     s
 }
@@ -115,7 +119,12 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
                     series_with_intervals(
                         "Lua",
                         Variant::Lua,
-                        &[c.lua_cpu_us, c.lua_latency_us[0], c.lua_latency_us[1], c.lua_latency_us[2]],
+                        &[
+                            c.lua_cpu_us,
+                            c.lua_latency_us[0],
+                            c.lua_latency_us[1],
+                            c.lua_latency_us[2],
+                        ],
                     ),
                     series_with_intervals(
                         "Wasm",
@@ -235,7 +244,10 @@ fn latency_chart(l: &LoadRun) -> Result<String, RenderError> {
         ),
         x_desc: "percentile".into(),
         y_desc: "latency, µs".into(),
-        categories: ["p50", "p90", "p99"].iter().map(|s| s.to_string()).collect(),
+        categories: ["p50", "p90", "p99"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         x_positions: None,
         series,
         reference: None,
@@ -273,7 +285,11 @@ fn capacity(l: &LoadRun) -> Result<String, RenderError> {
     workers.sort_unstable();
     let mut b = String::new();
     let spread = |w: u32, v: Variant| {
-        let t: Vec<f64> = l.capacity_of(w, v).iter().map(|s| s.throughput_rps).collect();
+        let t: Vec<f64> = l
+            .capacity_of(w, v)
+            .iter()
+            .map(|s| s.throughput_rps)
+            .collect();
         (!t.is_empty()).then(|| {
             let lo = t.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = t.iter().copied().fold(0.0, f64::max);
@@ -284,8 +300,13 @@ fn capacity(l: &LoadRun) -> Result<String, RenderError> {
         .variants
         .iter()
         .map(|v| {
-            let pts: Vec<Option<(f64, f64, f64)>> = workers.iter().map(|w| spread(*w, *v)).collect();
-            let mut s = Series::new(v.label(), color(*v), pts.iter().map(|p| p.map(|p| p.0)).collect());
+            let pts: Vec<Option<(f64, f64, f64)>> =
+                workers.iter().map(|w| spread(*w, *v)).collect();
+            let mut s = Series::new(
+                v.label(),
+                color(*v),
+                pts.iter().map(|p| p.map(|p| p.0)).collect(),
+            );
             s.intervals = Some(pts.iter().map(|p| p.map(|p| (p.1, p.2))).collect());
             s
         })

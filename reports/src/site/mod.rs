@@ -624,16 +624,13 @@ fn pair_page(
     let swap_file = crate::swap::swap_path(&input.results_dir, name);
     match crate::swap::read_swap(&swap_file) {
         Ok(r) => b.push_str(
-            &crate::swap::render_section(
-                Some(&r),
-                &crate::swap::swap_path(&results.dir, name),
-            )
-            .map_err(|e| {
-                RenderError::Chart(ChartError {
-                    chart: e.chart,
-                    message: e.message,
-                })
-            })?,
+            &crate::swap::render_section(Some(&r), &crate::swap::swap_path(&results.dir, name))
+                .map_err(|e| {
+                    RenderError::Chart(ChartError {
+                        chart: e.chart,
+                        message: e.message,
+                    })
+                })?,
         ),
         Err(ReadError::Missing(_)) => {}
         Err(e) => return Err(RenderError::Read(e)),
