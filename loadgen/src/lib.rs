@@ -14,10 +14,12 @@ pub mod cli_run;
 pub mod client;
 pub mod compare;
 pub mod envoy;
+pub mod failure;
 pub mod k8s;
 pub mod load;
 pub mod services;
 pub mod verify;
+pub mod verify_deployed;
 
 /// Errors of the real-Envoy path.
 #[derive(Debug, thiserror::Error)]

@@ -5,3 +5,5 @@ mod manifests;
 mod oci;
 mod schema;
 mod support;
+mod trafficextension;
+mod kind_script;
