@@ -137,9 +137,9 @@ fn add_url_library(context: &mut Context<'_, '_>) -> Result<(), String> {
     context
         .add_function(
             "getScheme",
-            |This(u): This<Arc<dyn Opaque>>| -> Result<String, ExecutionError> {
+            |This(u): This<Arc<dyn Opaque>>| -> Result<CelValue, ExecutionError> {
                 u.downcast_ref::<Url>()
-                    .map(|u| u.scheme.clone())
+                    .map(|u| CelValue::String(Arc::new(u.scheme.clone())))
                     .ok_or_else(|| ExecutionError::function_error("getScheme", "not a URL"))
             },
         )

@@ -24,7 +24,6 @@
 //! Not checked: the uniqueness of `x-kubernetes-list-type: map` keys (no JSON Schema keyword says
 //! it) and anything an admission webhook (istiod's validation) checks beyond the schema.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 

@@ -40,7 +40,7 @@ pub fn unified(old_name: &str, old: &str, new_name: &str, new: &str) -> String {
         out.push_str(&format!("@@ -{a_start},{a_len} +{b_start},{b_len} @@\n"));
         for op in &ops[from..to] {
             let (sign, line) = match op {
-                Op::Same(i, _) => (' ', a[*i]),
+                X
                 Op::Del(i) => ('-', a[*i]),
                 Op::Add(j) => ('+', b[*j]),
             };
@@ -55,7 +55,7 @@ pub fn unified(old_name: &str, old: &str, new_name: &str, new: &str) -> String {
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Same(usize, usize),
+    Same(usize),
     Del(usize),
     Add(usize),
 }
@@ -85,7 +85,7 @@ fn edit_script(a: &[&str], b: &[&str]) -> Vec<Op> {
     let mut ops = Vec::with_capacity(a.len() + b.len());
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push(Op::Same(i, j));
+            ops.push(Op::Same(i));
             i += 1;
             j += 1;
         } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
