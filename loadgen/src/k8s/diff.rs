@@ -40,7 +40,7 @@ pub fn unified(old_name: &str, old: &str, new_name: &str, new: &str) -> String {
         out.push_str(&format!("@@ -{a_start},{a_len} +{b_start},{b_len} @@\n"));
         for op in &ops[from..to] {
             let (sign, line) = match op {
-                X
+                Op::Same(i) => (' ', a[*i]),
                 Op::Del(i) => ('-', a[*i]),
                 Op::Add(j) => ('+', b[*j]),
             };
