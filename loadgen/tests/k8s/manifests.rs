@@ -1,7 +1,7 @@
 //! Every pair's EnvoyFilter and WasmPlugin, read back from disk, validate against Istio's CRDs and
 //! carry what the twins need: the Lua script byte for byte, the same configuration on both sides.
 
-use filterbench_loadgen::k8s::{Context, ManifestOptions, WasmUrl};
+use filterbench_loadgen::k8s::{Context, WasmUrl};
 use serde_json::{json, Value};
 
 use super::support::{

@@ -2,7 +2,6 @@
 //! validates, so a validator that passes everything fails here.
 
 use filterbench_loadgen::k8s::crd::CrdSchemas;
-use filterbench_loadgen::k8s::ManifestOptions;
 use serde_json::{json, Value};
 
 use super::support::{assert_invalid, assert_valid, generate, legacy, read_yaml};
