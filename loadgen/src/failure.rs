@@ -84,7 +84,11 @@ impl ModuleSource for LocalModule {
         if url != format!("file://{}", self.path.display()) || sha256 != Some(&self.sha256) {
             return Err(k8s::Error::Translate {
                 what: format!("url {url}"),
-                message: format!("expected file://{} with sha256 {}", self.path.display(), self.sha256),
+                message: format!(
+                    "expected file://{} with sha256 {}",
+                    self.path.display(),
+                    self.sha256
+                ),
             });
         }
         Ok(self.path.clone())
@@ -106,9 +110,13 @@ fn manifest(spec_body: (&str, Value)) -> Value {
 
 /// Measures every strategy. `work` holds the module file while Envoy runs.
 pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecord> {
-    let k8s_error = |what: &str, e: k8s::Error| Error::Envoy(format!("failure strategy, {what}: {e}"));
-    let binary = wat::parse_str(FAILING_MODULE)
-        .map_err(|e| Error::Envoy(format!("failure strategy: the WAT module does not compile: {e}")))?;
+    let k8s_error =
+        |what: &str, e: k8s::Error| Error::Envoy(format!("failure strategy, {what}: {e}"));
+    let binary = wat::parse_str(FAILING_MODULE).map_err(|e| {
+        Error::Envoy(format!(
+            "failure strategy: the WAT module does not compile: {e}"
+        ))
+    })?;
     let path = work.join("failing.wasm");
     std::fs::write(&path, &binary)?;
     let module = LocalModule {
@@ -145,7 +153,9 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
     for (strategy, manifest) in cases {
         let what = strategy.unwrap_or("lua");
         crds.validate(&manifest).map_err(|v| {
-            Error::Envoy(format!("failure strategy, {what}: the manifest is invalid: {v}"))
+            Error::Envoy(format!(
+                "failure strategy, {what}: the manifest is invalid: {v}"
+            ))
         })?;
         let filter = translate(what, &manifest, &module).map_err(|e| k8s_error(what, e))?;
         let config = &filter.http_filter["typed_config"]["config"];
@@ -230,7 +240,10 @@ pub fn verdict(requests: &[RequestResult]) -> String {
         return "the failing request was not sent".into();
     };
     let failing_text = if failing.reached_upstream {
-        format!("the failing request went on unfiltered ({})", failing.status)
+        format!(
+            "the failing request went on unfiltered ({})",
+            failing.status
+        )
     } else {
         format!("the failing request was refused ({})", failing.status)
     };

@@ -40,9 +40,13 @@ pub fn deployed_listeners(
             .map_err(k8s_error)?;
     }
     let (lua_file, wasm_file) = api.files();
-    let (lua, wasm) =
-        deployed::translate_bundle(&written.dir, lua_file, wasm_file, &written.dir.join("modules"))
-            .map_err(k8s_error)?;
+    let (lua, wasm) = deployed::translate_bundle(
+        &written.dir,
+        lua_file,
+        wasm_file,
+        &written.dir.join("modules"),
+    )
+    .map_err(k8s_error)?;
     if lua.variant != "lua" || wasm.variant != "wasm" {
         return Err(Error::Envoy(format!(
             "pair {} ({api}): {lua_file} translated to a {} filter and {wasm_file} to a {} filter",
@@ -83,8 +87,7 @@ pub fn verify_deployed(
         .tempdir()?;
     let listeners = deployed_listeners(catalogue, pair, api, crds, dir.path())?;
     let mut report = verify_listeners(rig, catalogue, pair, &listeners)?;
-    let corpus =
-        filterbench_bench::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let corpus = filterbench_bench::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     if report.results.len() != verified.results.len() {
         return Err(Error::Envoy(format!(
             "pair {} ({api}): {} deployed results but {} verified ones",
@@ -115,11 +118,13 @@ pub fn verify_deployed(
                 &v.normalised(&pair.normalise, &headers),
                 &d.normalised(&pair.normalise, &headers),
             );
-            deployed.diff.extend(diff.lines.into_iter().map(|l| DiffLine {
-                field: format!("verified {side} vs deployed {side} ({api}): {}", l.field),
-                left: l.left,
-                right: l.right,
-            }));
+            deployed
+                .diff
+                .extend(diff.lines.into_iter().map(|l| DiffLine {
+                    field: format!("verified {side} vs deployed {side} ({api}): {}", l.field),
+                    left: l.left,
+                    right: l.right,
+                }));
         }
     }
     Ok(PairReport::new(

@@ -29,7 +29,12 @@ fn deployed_manifests_of_every_pair_pass_the_corpus_in_real_envoy() {
     let mut runs = 0;
     for pair in &catalogue.pairs {
         let verified = verify_pair(&rig, &catalogue, pair).unwrap();
-        assert!(verified.equivalent, "{}: {:?}", pair.name, verified.failure_lines());
+        assert!(
+            verified.equivalent,
+            "{}: {:?}",
+            pair.name,
+            verified.failure_lines()
+        );
         for api in [Api::TrafficExtension, Api::Legacy] {
             let report = verify_deployed(&rig, &catalogue, pair, api, &crds, &verified)
                 .unwrap_or_else(|e| panic!("{} ({api}): {e}", pair.name));
@@ -62,19 +67,38 @@ fn failure_strategies_measured_in_real_envoy() {
         assert_eq!(s.requests[0].status, 200, "{s:#?}");
     }
     let lua = row("lua", None);
-    assert!(lua.requests[at].reached_upstream, "Lua fails open: {lua:#?}");
+    assert!(
+        lua.requests[at].reached_upstream,
+        "Lua fails open: {lua:#?}"
+    );
     assert!(!lua.requests[at].filter_ran, "{lua:#?}");
-    assert!(lua.requests[at + 1..].iter().all(|r| r.filter_ran), "{lua:#?}");
+    assert!(
+        lua.requests[at + 1..].iter().all(|r| r.filter_ran),
+        "{lua:#?}"
+    );
 
     let close = row("wasm", Some("FAIL_CLOSE"));
     assert_eq!(close.envoy_setting, serde_json::json!({"fail_open": false}));
-    assert!(close.requests[at..].iter().all(|r| !r.reached_upstream && r.status == 503), "{close:#?}");
+    assert!(
+        close.requests[at..]
+            .iter()
+            .all(|r| !r.reached_upstream && r.status == 503),
+        "{close:#?}"
+    );
 
     let open = row("wasm", Some("FAIL_OPEN"));
     assert_eq!(open.envoy_setting, serde_json::json!({"fail_open": true}));
-    assert!(open.requests[at..].iter().all(|r| r.reached_upstream && !r.filter_ran), "{open:#?}");
+    assert!(
+        open.requests[at..]
+            .iter()
+            .all(|r| r.reached_upstream && !r.filter_ran),
+        "{open:#?}"
+    );
 
     let reload = row("wasm", Some("FAIL_RELOAD"));
-    assert_eq!(reload.envoy_setting, serde_json::json!({"failure_policy": "FAIL_RELOAD"}));
+    assert_eq!(
+        reload.envoy_setting,
+        serde_json::json!({"failure_policy": "FAIL_RELOAD"})
+    );
     assert!(!reload.requests[at].reached_upstream, "{reload:#?}");
 }

@@ -111,7 +111,10 @@ pub fn render_table(record: &FailureRecord) -> String {
                         .clone()
                         .unwrap_or_else(|| "(none: Lua)".into()),
                 ),
-                Cell::Html(format!("<code>{}</code>", esc(&s.envoy_setting.to_string()))),
+                Cell::Html(format!(
+                    "<code>{}</code>",
+                    esc(&s.envoy_setting.to_string())
+                )),
             ];
             for n in 0..requests {
                 cells.push(Cell::Text(
@@ -149,8 +152,18 @@ mod tests {
                 fail_strategy: Some("FAIL_OPEN".into()),
                 envoy_setting: serde_json::json!({"fail_open": true}),
                 requests: vec![
-                    RequestResult { n: 1, status: 200, reached_upstream: true, filter_ran: true },
-                    RequestResult { n: 2, status: 200, reached_upstream: true, filter_ran: false },
+                    RequestResult {
+                        n: 1,
+                        status: 200,
+                        reached_upstream: true,
+                        filter_ran: true,
+                    },
+                    RequestResult {
+                        n: 2,
+                        status: 200,
+                        reached_upstream: true,
+                        filter_ran: false,
+                    },
                 ],
                 verdict: "requests go on unfiltered".into(),
             }],

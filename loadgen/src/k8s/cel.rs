@@ -30,15 +30,48 @@ use super::crd::escape_pointer;
 /// library implemented here.
 const SUPPORTED: &[&str] = &[
     // operators (the parser's names)
-    "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_&&_", "_||_", "!_", "-_", "_+_", "_-_", "_*_",
-    "_/_", "_%_", "_?_:_", "_[_]", "@in", "@not_strictly_false",
+    "_==_",
+    "_!=_",
+    "_<_",
+    "_<=_",
+    "_>_",
+    "_>=_",
+    "_&&_",
+    "_||_",
+    "!_",
+    "-_",
+    "_+_",
+    "_-_",
+    "_*_",
+    "_/_",
+    "_%_",
+    "_?_:_",
+    "_[_]",
+    "@in",
+    "@not_strictly_false",
     // macros
-    "has", "all", "exists", "exists_one", "map", "filter",
+    "has",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
     // standard functions
-    "size", "contains", "startsWith", "endsWith", "matches", "string", "int", "uint", "double",
-    "bool", "type",
+    "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "string",
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "type",
     // Kubernetes' URL library (below)
-    "isURL", "url", "getScheme",
+    "isURL",
+    "url",
+    "getScheme",
 ];
 
 /// One compiled `x-kubernetes-validations` rule.
@@ -62,8 +95,8 @@ impl std::fmt::Debug for Rule {
 impl Rule {
     /// Parses a rule and checks that every function it calls can be evaluated.
     pub fn compile(text: &str, message: Option<&str>) -> Result<Rule, String> {
-        let program = Program::compile(text)
-            .map_err(|e| format!("CEL rule {text:?} does not parse: {e}"))?;
+        let program =
+            Program::compile(text).map_err(|e| format!("CEL rule {text:?} does not parse: {e}"))?;
         let references = program.references();
         let mut unknown: Vec<&str> = references
             .functions()
@@ -94,8 +127,7 @@ impl Rule {
             .map_err(|e| format!("CEL rule {:?}: cannot bind self: {e}", self.text))?;
         let mut context = Context::default();
         context.add_variable_from_value("self", bound);
-        add_url_library(&mut context)
-            .map_err(|e| format!("CEL rule {:?}: {e}", self.text))?;
+        add_url_library(&mut context).map_err(|e| format!("CEL rule {:?}: {e}", self.text))?;
         match self.program.execute(&context) {
             Ok(CelValue::Bool(b)) => Ok(b),
             Ok(other) => Err(format!(
@@ -337,18 +369,33 @@ mod tests {
     #[test]
     fn standard_functions_the_rules_use() {
         assert!(holds("has(self.a) != has(self.b)", json!({ "a": 1 })));
-        assert!(!holds("has(self.a) != has(self.b)", json!({ "a": 1, "b": 2 })));
+        assert!(!holds(
+            "has(self.a) != has(self.b)",
+            json!({ "a": 1, "b": 2 })
+        ));
         assert!(!holds("has(self.a) != has(self.b)", json!({})));
         let at_most_one = "(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) <= 1";
         assert!(holds(at_most_one, json!({ "b": 1 })));
         assert!(!holds(at_most_one, json!({ "a": 1, "b": 1 })));
-        assert!(holds("self.all(key, !key.contains(\"*\"))", json!({ "a": "1" })));
-        assert!(!holds("self.all(key, !key.contains(\"*\"))", json!({ "a*": "1" })));
+        assert!(holds(
+            "self.all(key, !key.contains(\"*\"))",
+            json!({ "a": "1" })
+        ));
+        assert!(!holds(
+            "self.all(key, !key.contains(\"*\"))",
+            json!({ "a*": "1" })
+        ));
         assert!(!holds("self.all(key, key.size() != 0)", json!({ "": "1" })));
         assert!(holds("self.size() == 0", json!("")));
         assert!(!holds("self.size() == 0", json!("ns")));
-        assert!(holds("self.startsWith(\"oci\") && self.endsWith(\"x\")", json!("oci://x")));
-        assert!(holds("self.matches('^[a-f0-9]{64}$')", json!("a".repeat(64))));
+        assert!(holds(
+            "self.startsWith(\"oci\") && self.endsWith(\"x\")",
+            json!("oci://x")
+        ));
+        assert!(holds(
+            "self.matches('^[a-f0-9]{64}$')",
+            json!("a".repeat(64))
+        ));
         assert!(!holds("self.matches('^[a-f0-9]{64}$')", json!("xyz")));
         assert!(holds("self.exists(x, x == 2) && 2 in self", json!([1, 2])));
         assert!(holds(
@@ -381,7 +428,10 @@ mod tests {
     #[test]
     fn unknown_functions_and_syntax_errors_fail_compilation() {
         let err = Rule::compile("self.foo()", None).unwrap_err();
-        assert!(err.contains("foo") && err.contains("does not provide"), "{err}");
+        assert!(
+            err.contains("foo") && err.contains("does not provide"),
+            "{err}"
+        );
         let err = Rule::compile("quantity(self) > 1", None).unwrap_err();
         assert!(err.contains("quantity"), "{err}");
         let err = Rule::compile("self ==", None).unwrap_err();

@@ -425,10 +425,7 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, String> {
                 out.insert(key.clone(), Value::Array(converted));
             }
             "not" => {
-                out.insert(
-                    key.clone(),
-                    convert(value, &format!("{ptr}/not"), false)?,
-                );
+                out.insert(key.clone(), convert(value, &format!("{ptr}/not"), false)?);
             }
             "x-kubernetes-list-type" => {
                 if value == "set" {
@@ -595,7 +592,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("x.yaml") && err.contains("/properties/spec"), "{err}");
+        assert!(
+            err.contains("x.yaml") && err.contains("/properties/spec"),
+            "{err}"
+        );
         assert!(err.contains("does not provide"), "{err}");
     }
 
@@ -611,9 +611,13 @@ mod tests {
                     "x-kubernetes-validations": [{ "rule": "!has(self.namespace)", "message": "no ns" }] } },
             },
         } } }));
-        assert!(s.validate(&object(json!({ "labels": { "a": "b" }, "refs": [{}] }))).is_ok());
+        assert!(s
+            .validate(&object(json!({ "labels": { "a": "b" }, "refs": [{}] })))
+            .is_ok());
         let err = s
-            .validate(&object(json!({ "labels": { "a": "b*" }, "refs": [{}, { "namespace": "x" }] })))
+            .validate(&object(
+                json!({ "labels": { "a": "b*" }, "refs": [{}, { "namespace": "x" }] }),
+            ))
             .unwrap_err()
             .to_string();
         assert!(err.contains("/spec/labels/a: no star"), "{err}");

@@ -57,7 +57,11 @@ pub struct OciModules {
 }
 
 /// Translates one manifest (as JSON). `what` names it in errors (e.g. its file).
-pub fn translate(what: &str, manifest: &Value, modules: &dyn ModuleSource) -> Result<DeployedFilter> {
+pub fn translate(
+    what: &str,
+    manifest: &Value,
+    modules: &dyn ModuleSource,
+) -> Result<DeployedFilter> {
     let fail = |message: String| Error::Translate {
         what: what.to_string(),
         message,
@@ -67,7 +71,9 @@ pub fn translate(what: &str, manifest: &Value, modules: &dyn ModuleSource) -> Re
     let spec = &manifest["spec"];
     let name = format!(
         "{}.{}",
-        manifest["metadata"]["namespace"].as_str().unwrap_or("default"),
+        manifest["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default"),
         manifest["metadata"]["name"]
             .as_str()
             .ok_or_else(|| fail("metadata.name is missing".into()))?
@@ -118,7 +124,10 @@ fn envoy_filter(spec: &Value) -> Result<DeployedFilter, String> {
     let mut filter = None;
     let mut route_metadata = None;
     for patch in patches {
-        match (patch["applyTo"].as_str(), patch["patch"]["operation"].as_str()) {
+        match (
+            patch["applyTo"].as_str(),
+            patch["patch"]["operation"].as_str(),
+        ) {
             (Some("HTTP_FILTER"), Some("INSERT_BEFORE" | "INSERT_AFTER" | "INSERT_FIRST")) => {
                 if filter.is_some() {
                     return Err("more than one HTTP_FILTER patch".into());
@@ -141,7 +150,11 @@ fn envoy_filter(spec: &Value) -> Result<DeployedFilter, String> {
     let variant = match filter["name"].as_str() {
         Some(LUA_FILTER) => "lua",
         Some("envoy.filters.http.wasm") => "wasm",
-        other => return Err(format!("the patch inserts {other:?}, not a Lua or Wasm filter")),
+        other => {
+            return Err(format!(
+                "the patch inserts {other:?}, not a Lua or Wasm filter"
+            ))
+        }
     };
     Ok(DeployedFilter {
         variant,

@@ -148,6 +148,9 @@ mod tests {
             .collect();
         let d = unified("o", &old, "n", &new);
         assert_eq!(d.matches("@@ -").count(), 2, "{d}");
-        assert!(d.contains("-2\n+two\n") && d.contains("-18\n+eighteen\n"), "{d}");
+        assert!(
+            d.contains("-2\n+two\n") && d.contains("-18\n+eighteen\n"),
+            "{d}"
+        );
     }
 }

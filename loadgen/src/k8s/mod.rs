@@ -40,8 +40,8 @@
 //! The two variants are meant to be applied **one at a time** to the same workload: both at once
 //! would run the filter twice.
 
-pub mod cli;
 pub mod cel;
+pub mod cli;
 pub mod crd;
 pub mod deployed;
 pub mod diff;

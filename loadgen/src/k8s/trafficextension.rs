@@ -138,7 +138,11 @@ pub fn render_wasm(target: &Target, custom_metrics: bool, source: &Source<'_>) -
 }
 
 fn render(target: &Target, variant: &str, spec: Spec) -> Result<String> {
-    let file = if variant == "lua" { LUA_FILE } else { WASM_FILE };
+    let file = if variant == "lua" {
+        LUA_FILE
+    } else {
+        WASM_FILE
+    };
     let object = Object {
         api_version: API_VERSION,
         kind: KIND,

@@ -44,7 +44,11 @@ fn shellcheck_finds_nothing() {
 fn no_pair_is_a_usage_error() {
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("usage: scripts/kind-run.sh PAIR"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("usage: scripts/kind-run.sh PAIR"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -53,14 +57,21 @@ fn an_unknown_pair_is_an_error_listing_the_pairs() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("unknown pair \"no_such_pair\""), "{err}");
-    assert!(err.contains("jwt_auth") && err.contains("add_header"), "{err}");
+    assert!(
+        err.contains("jwt_auth") && err.contains("add_header"),
+        "{err}"
+    );
 }
 
 #[test]
 fn options_and_extra_arguments_are_refused_and_help_is_usage() {
     let out = run(&["--bogus"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("unknown option --bogus"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown option --bogus"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&["add_header", "jwt_auth"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = run(&["--help"]);
@@ -73,5 +84,9 @@ fn a_known_pair_gets_past_the_arguments_to_the_tool_check() {
     // With a PATH that has no kind/istioctl, a known pair fails at the tool check, not earlier.
     let out = run(&["add_header"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is not installed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not installed"),
+        "{}",
+        stderr(&out)
+    );
 }

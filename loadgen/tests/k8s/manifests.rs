@@ -5,8 +5,7 @@ use filterbench_loadgen::k8s::{Context, WasmUrl};
 use serde_json::{json, Value};
 
 use super::support::{
-    legacy,
-    assert_valid, catalogue, crds, generate, pair_names, read_json, read_yaml, sha256_hex,
+    assert_valid, catalogue, crds, generate, legacy, pair_names, read_json, read_yaml, sha256_hex,
 };
 
 #[test]

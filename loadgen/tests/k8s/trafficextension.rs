@@ -18,7 +18,10 @@ fn the_crd_is_carried_by_the_project() {
         .is_some());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("istio-crds");
     let text = std::fs::read_to_string(dir.join("trafficextension.crd.yaml")).unwrap();
-    assert!(text.starts_with("# Source: istio/api"), "the first line names the source");
+    assert!(
+        text.starts_with("# Source: istio/api"),
+        "the first line names the source"
+    );
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("trafficextension.crd.yaml"), "{readme}");
 }
@@ -34,7 +37,10 @@ fn every_pair_validates_and_differs_only_where_the_twin_differs() {
         assert_valid(&format!("{name} trafficextension-lua.yaml"), &lua);
         assert_valid(&format!("{name} trafficextension-wasm.yaml"), &wasm);
         assert_eq!(lua["kind"], json!("TrafficExtension"));
-        assert_eq!(lua["metadata"]["name"], wasm["metadata"]["name"], "{name}: one object");
+        assert_eq!(
+            lua["metadata"]["name"], wasm["metadata"]["name"],
+            "{name}: one object"
+        );
 
         // Everything but the twin itself (and its variant label) is the same.
         let strip = |m: &Value, variant: &str| {
@@ -63,10 +69,16 @@ fn every_pair_validates_and_differs_only_where_the_twin_differs() {
 
         // The diff in the bundle is the migration: only the twin, the label and the comment.
         let diff = std::fs::read_to_string(g.written.diff.as_ref().unwrap()).unwrap();
-        assert_eq!(g.written.diff.as_ref().unwrap().file_name().unwrap(), DIFF_FILE);
+        assert_eq!(
+            g.written.diff.as_ref().unwrap().file_name().unwrap(),
+            DIFF_FILE
+        );
         assert!(diff.contains("+  wasm:\n"), "{name}: {diff}");
         assert!(diff.contains("-  lua:\n"), "{name}: {diff}");
-        for line in diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")) {
+        for line in diff
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        {
             let l = &line[1..];
             assert!(
                 l.starts_with('#')
@@ -77,7 +89,10 @@ fn every_pair_validates_and_differs_only_where_the_twin_differs() {
             );
         }
         let readme = std::fs::read_to_string(&g.written.readme).unwrap();
-        assert!(readme.contains(DIFF_FILE), "{name}: README mentions the diff");
+        assert!(
+            readme.contains(DIFF_FILE),
+            "{name}: README mentions the diff"
+        );
     }
 }
 
@@ -102,7 +117,12 @@ fn cel_and_schema_violations_are_rejected_with_the_rules_message() {
         "exactly one of wasm or lua must be set",
     );
     // Neither.
-    rejected(&lua, "/spec/lua", None, "exactly one of wasm or lua must be set");
+    rejected(
+        &lua,
+        "/spec/lua",
+        None,
+        "exactly one of wasm or lua must be set",
+    );
     // Both selector and targetRefs.
     rejected(
         &wasm,
@@ -117,9 +137,18 @@ fn cel_and_schema_violations_are_rejected_with_the_rules_message() {
         Some(json!("-".repeat(MAX_INLINE_CODE + 1))),
         "/spec/lua/inlineCode",
     );
-    rejected(&lua, "/spec/lua/inlineCode", Some(json!("")), "/spec/lua/inlineCode");
+    rejected(
+        &lua,
+        "/spec/lua/inlineCode",
+        Some(json!("")),
+        "/spec/lua/inlineCode",
+    );
     // A URL scheme Istio does not fetch.
-    for url in ["ftp://h/x.wasm", "s3://bucket/x.wasm", "localhost:5000/repo:tag"] {
+    for url in [
+        "ftp://h/x.wasm",
+        "s3://bucket/x.wasm",
+        "localhost:5000/repo:tag",
+    ] {
         rejected(
             &wasm,
             "/spec/wasm/url",
@@ -129,7 +158,12 @@ fn cel_and_schema_violations_are_rejected_with_the_rules_message() {
     }
     // A malformed sha256.
     for sha in ["abc", &"A".repeat(64), &"g".repeat(64)] {
-        rejected(&wasm, "/spec/wasm/sha256", Some(json!(sha)), "/spec/wasm/sha256");
+        rejected(
+            &wasm,
+            "/spec/wasm/sha256",
+            Some(json!(sha)),
+            "/spec/wasm/sha256",
+        );
     }
     // A cross-namespace target (targetRefs without selector), a wildcard label value, a HOST
     // environment variable with a value.
