@@ -11,8 +11,11 @@
 //! - `WasmPlugin`, or `TrafficExtension` with `wasm:`: `envoy.filters.http.wasm` with
 //!   `config.name` `<namespace>.<name>`, `root_id` = `pluginName`, the V8 runtime
 //!   (`envoy.wasm.runtime.v8`), `pluginConfig` serialised as the JSON `configuration` string
-//!   (`google.protobuf.StringValue`), `vmConfig.env` as environment variables, and `failStrategy`
-//!   as `fail_open` (`FAIL_CLOSE` false, `FAIL_OPEN` true) or `failure_policy: FAIL_RELOAD`. The
+//!   (`google.protobuf.StringValue`; none when it is empty), `vmConfig.env` as environment
+//!   variables, and `failStrategy` as `fail_open` (`FAIL_CLOSE` false, `FAIL_OPEN` true) or
+//!   `failure_policy: FAIL_RELOAD`; as istio's `pilot/pkg/model/extensions.go` builds it, without
+//!   `allow_on_headers_stop_iteration` (which Istio does not set, and the project's own Wasm
+//!   listener does: a twin that pauses in its header callback to see the body needs it). The
 //!   module is fetched as istio-agent does, from the bundle's OCI layout instead of a registry:
 //!   the image (by tag or pinned digest) or the blob named by `sha256`, every digest checked,
 //!   `spec.sha256` compared with the image manifest digest (`oci://`) or the module's
@@ -179,7 +182,6 @@ fn wasm_filter(name: &str, wasm: &Value, modules: &dyn ModuleSource) -> Result<D
         .ok_or_else(|| fail("url is missing".into()))?;
     let sha256 = wasm["sha256"].as_str().filter(|s| !s.is_empty());
     let module = modules.module(url, sha256)?;
-    let plugin_config = wasm.get("pluginConfig").cloned().unwrap_or(json!({}));
     let mut config = json!({
         "name": name,
         "root_id": wasm["pluginName"].as_str().unwrap_or(""),
@@ -187,11 +189,17 @@ fn wasm_filter(name: &str, wasm: &Value, modules: &dyn ModuleSource) -> Result<D
             "runtime": V8_RUNTIME,
             "code": { "local": { "filename": module.display().to_string() } },
         },
-        "configuration": {
+    });
+    // Istio passes pluginConfig as JSON in a StringValue, and nothing at all when it is empty.
+    if let Some(plugin_config) = wasm
+        .get("pluginConfig")
+        .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
+    {
+        config["configuration"] = json!({
             "@type": "type.googleapis.com/google.protobuf.StringValue",
             "value": plugin_config.to_string(),
-        },
-    });
+        });
+    }
     match wasm["failStrategy"].as_str().unwrap_or("FAIL_CLOSE") {
         "FAIL_CLOSE" => config["fail_open"] = json!(false),
         "FAIL_OPEN" => config["fail_open"] = json!(true),
