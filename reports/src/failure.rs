@@ -126,9 +126,9 @@ pub fn render_table(record: &FailureRecord) -> String {
         })
         .collect();
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p>Envoy {} (measured {}): request {} makes the filter fail (a Wasm trap, a Lua error).</p>\n",
+        "<p>Envoy {} (measured {}): request {} makes the filter fail (a Wasm trap, a Lua error).</p>",
         esc(&record.envoy_version),
         esc(&crate::html::utc(record.measured_at_ms)),
         record.failing_request
