@@ -7,3 +7,4 @@ mod oci;
 mod schema;
 mod support;
 mod trafficextension;
+mod translate;
