@@ -6,6 +6,10 @@
 //!
 //! `filterbench swap --pair NAME` switches the pair's filter Lua -> Wasm -> Lua in a running Envoy
 //! under load and writes `reports/results/swap/<pair>.json`.
+//! `filterbench verify --envoy --deployed [--api both|trafficextension|legacy]` serves what Istio
+//! deploys for each pair (the generated manifests, validated and translated to Envoy filters) and
+//! checks each outcome equals the verified one; `filterbench verify --envoy --failure-strategy`
+//! measures Envoy's answer to a failing Wasm (per failStrategy) or Lua filter.
 //!
 //! `filterbench load --pair NAME` measures baseline, Lua and Wasm Envoys under load (interleaved
 //! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`.
@@ -20,6 +24,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod all;
+mod deployed;
 mod load;
 mod report;
 mod swap;
@@ -61,8 +66,20 @@ enum Command {
         #[arg(long, requires = "json")]
         outcomes: bool,
         /// Also save the result where the report reads it (reports/results/verify/<mode>.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["deployed", "failure_strategy"])]
         save: bool,
+        /// With --envoy: serve what Istio deploys (the manifests of `loadgen k8s manifests`,
+        /// validated against the CRDs and translated to Envoy filters) and check every outcome
+        /// equals the verified one.
+        #[arg(long, requires = "envoy", conflicts_with = "failure_strategy")]
+        deployed: bool,
+        /// With --deployed: which manifests (both, trafficextension or legacy).
+        #[arg(long, value_enum, default_value_t = deployed::ApiChoice::Both, requires = "deployed")]
+        api: deployed::ApiChoice,
+        /// With --envoy: measure what Envoy does when a Wasm filter traps (per failStrategy) or a
+        /// Lua filter raises; writes reports/results/failure/strategy.json.
+        #[arg(long, requires = "envoy", conflicts_with = "pair")]
+        failure_strategy: bool,
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
     Load(load::LoadArgs),
@@ -151,9 +168,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             outcomes,
             save,
+            deployed,
+            api,
+            failure_strategy,
         } => {
             let out = Output { json, outcomes };
-            if envoy {
+            if failure_strategy {
+                deployed::failure_strategy(json)
+            } else if deployed {
+                let catalogue = Catalogue::load(&project_root())?;
+                let (reports, version) =
+                    deployed::deployed_reports(&catalogue, pair.as_deref(), api, !json)?;
+                finish_verify(
+                    &reports,
+                    serde_json::json!({"mode": "envoy-deployed", "envoy_version": version}),
+                    out,
+                )
+            } else if envoy {
                 verify_envoy(pair.as_deref(), out, save)
             } else {
                 verify_in_process(pair.as_deref(), out, save)
@@ -260,7 +291,7 @@ fn verify_in_process_reports(
     Ok(reports)
 }
 
-fn print_pair(report: &PairReport) {
+pub(crate) fn print_pair(report: &PairReport) {
     if report.equivalent {
         println!(
             "{}: equivalent ({} scenarios)",

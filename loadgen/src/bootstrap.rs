@@ -18,6 +18,25 @@ pub enum Variant {
     Lua { source: String },
     /// `envoy.filters.http.wasm` on V8 with this module file.
     Wasm { module: PathBuf },
+    /// An HTTP filter as Istio gives it to the proxy for a manifest
+    /// ([`crate::k8s::deployed`]): the filter verbatim, and the route's `filter_metadata` only
+    /// when the manifest sets one (the listener's `config` is then not used).
+    Deployed {
+        /// `lua` or `wasm`.
+        kind: &'static str,
+        http_filter: Value,
+        route_metadata: Option<Value>,
+    },
+}
+
+impl From<crate::k8s::deployed::DeployedFilter> for Variant {
+    fn from(d: crate::k8s::deployed::DeployedFilter) -> Variant {
+        Variant::Deployed {
+            kind: d.variant,
+            http_filter: d.http_filter,
+            route_metadata: d.route_metadata,
+        }
+    }
 }
 
 impl Variant {
@@ -26,6 +45,7 @@ impl Variant {
             Variant::Baseline => "base",
             Variant::Lua { .. } => "lua",
             Variant::Wasm { .. } => "wasm",
+            Variant::Deployed { kind, .. } => kind,
         }
     }
 }
@@ -81,8 +101,13 @@ fn cluster(name: &str, port: u16) -> Value {
 
 fn listener(spec: &ListenerSpec) -> Value {
     let mut http_filters = Vec::new();
+    let route_metadata = match &spec.variant {
+        Variant::Deployed { route_metadata, .. } => route_metadata.clone(),
+        _ => Some(json!({ LUA_FILTER_NAME: spec.config })),
+    };
     match &spec.variant {
         Variant::Baseline => {}
+        Variant::Deployed { http_filter, .. } => http_filters.push(http_filter.clone()),
         Variant::Lua { source } => http_filters.push(json!({
             "name": LUA_FILTER_NAME,
             "typed_config": {
@@ -118,6 +143,13 @@ fn listener(spec: &ListenerSpec) -> Value {
         "name": "envoy.filters.http.router",
         "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
     }));
+    let mut route = json!({
+        "match": { "prefix": "/" },
+        "route": { "cluster": "echo", "timeout": "8s" },
+    });
+    if let Some(metadata) = route_metadata {
+        route["metadata"] = json!({ "filter_metadata": metadata });
+    }
     json!({
         "name": spec.name,
         "address": socket(0),
@@ -135,11 +167,7 @@ fn listener(spec: &ListenerSpec) -> Value {
                     "virtual_hosts": [ {
                         "name": "all",
                         "domains": ["*"],
-                        "routes": [ {
-                            "match": { "prefix": "/" },
-                            "route": { "cluster": "echo", "timeout": "8s" },
-                            "metadata": { "filter_metadata": { LUA_FILTER_NAME: spec.config } },
-                        } ],
+                        "routes": [ route ],
                     } ],
                 },
                 "http_filters": http_filters,

@@ -102,6 +102,14 @@ pub fn start_for(
                         Variant::Lua { .. } => (catalogue.lua_path(&pair.name), "the Lua script"),
                         Variant::Wasm { module } => (module.clone(), "the Wasm module"),
                         Variant::Baseline => (catalogue.path.clone(), "the baseline listener"),
+                        Variant::Deployed { kind, .. } => (
+                            catalogue.path.clone(),
+                            if *kind == "lua" {
+                                "the deployed Lua filter"
+                            } else {
+                                "the deployed Wasm filter"
+                            },
+                        ),
                     };
                     return Err(Error::Envoy(format!(
                         "{}: Envoy rejected {what}: {log}",
@@ -120,9 +128,19 @@ pub fn start_for(
 
 /// Replays the pair's corpus through the Lua and Wasm listeners of a fresh Envoy.
 pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<PairReport> {
-    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let listeners = pair_listeners(catalogue, pair)?;
-    let mut envoy = start_for(rig, catalogue, pair, &listeners, &EnvoyOptions::default())?;
+    verify_listeners(rig, catalogue, pair, &listeners)
+}
+
+/// Replays the pair's corpus through two listeners named `lua` and `wasm` of a fresh Envoy.
+pub fn verify_listeners(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+) -> Result<PairReport> {
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let mut envoy = start_for(rig, catalogue, pair, listeners, &EnvoyOptions::default())?;
     rig.auth.clear();
     for (token, reply) in corpus.auth_replies() {
         rig.auth.script(&token, reply);

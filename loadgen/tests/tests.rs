@@ -5,9 +5,13 @@
 //!   the tests fail when they are missing), the validator's negative cases, the OCI image layout,
 //!   and the `loadgen` binary's exit codes and messages.
 //!
+//! - `deployed`: in a real Envoy, every pair's manifests (TrafficExtension and legacy) translated
+//!   to Envoy's filters pass the corpus like the verified twins; the failure strategies measured.
+//!
 //! - `run`: `loadgen run --url` against a loopback echo server and a dead port.
 //!
 //! Run with `cargo test -p filterbench-loadgen`.
 
+mod deployed;
 mod k8s;
 mod run;

@@ -96,6 +96,8 @@ pub struct ResultSet {
     /// `load/passthrough.json`: the pass-through Lua and Wasm filters, the fixed cost of each
     /// mechanism.
     pub passthrough: Option<LoadRun>,
+    /// `failure/strategy.json`: Envoy's answer to a failing filter per failure strategy.
+    pub failure: Option<crate::failure::FailureRecord>,
 }
 
 fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
@@ -151,6 +153,7 @@ impl ResultSet {
             loads.push((pair.to_string(), load));
         }
         let passthrough = optional(read_result(&load_path(dir, PASSTHROUGH), LOAD_SCHEMA))?;
+        let failure = optional(crate::failure::read(dir))?;
         Ok(ResultSet {
             dir: dir.to_path_buf(),
             bench,
@@ -158,6 +161,7 @@ impl ResultSet {
             verify_in_process,
             loads,
             passthrough,
+            failure,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod charts;
 pub mod claims;
 pub mod decision;
 pub mod evidence;
+pub mod failure;
 pub mod html;
 pub mod results;
 pub mod site;

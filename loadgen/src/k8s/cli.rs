@@ -6,13 +6,15 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::{write_manifests, Context, ManifestOptions, PullPolicy, WasmUrl};
+use super::{write_manifests, Api, Context, ManifestOptions, PullPolicy, WasmUrl};
 
 /// `loadgen k8s <command>`.
 #[derive(Debug, Subcommand)]
 pub enum K8sCommand {
-    /// Write one pair's Istio manifests: envoyfilter.yaml (Lua), wasmplugin.yaml (Wasm), the module
-    /// as an OCI image layout (oci/) and README.txt with the push/apply commands.
+    /// Write one pair's Istio manifests: by default TrafficExtension for each twin
+    /// (trafficextension-lua.yaml, trafficextension-wasm.yaml, migration.diff), with --api legacy
+    /// envoyfilter.yaml (Lua) and wasmplugin.yaml (Wasm); the module as an OCI image layout (oci/)
+    /// and README.txt with the push/apply commands.
     Manifests(ManifestsArgs),
 }
 
@@ -26,6 +28,11 @@ pub struct ManifestsArgs {
     /// The directory to write into (created if missing; existing files are replaced).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    /// The Istio API: TrafficExtension (Istio 1.30+) for both twins, or the legacy EnvoyFilter
+    /// (Lua) + WasmPlugin (Wasm).
+    #[arg(long, value_enum, default_value_t = Api::TrafficExtension)]
+    pub api: Api,
 
     /// metadata.namespace of both objects [default: `default`, or `istio-system` for --context gateway].
     #[arg(long, value_name = "NS")]
@@ -84,6 +91,7 @@ impl ManifestsArgs {
     pub fn options(&self) -> ManifestOptions {
         ManifestOptions {
             pair: self.pair.clone(),
+            api: self.api,
             namespace: self.namespace.clone(),
             selector: self.selector.clone(),
             context: self.context,
@@ -102,17 +110,21 @@ pub fn run(command: &K8sCommand) -> anyhow::Result<()> {
             let (bundle, written) = write_manifests(&args.options(), &args.out)
                 .with_context(|| format!("k8s manifests --pair {}", args.pair))?;
             let t = &bundle.target;
+            let (lua_kind, wasm_kind) = match written.api {
+                Api::TrafficExtension => ("TrafficExtension", "TrafficExtension"),
+                Api::Legacy => ("EnvoyFilter", "WasmPlugin"),
+            };
             println!(
-                "{}: Lua twin, EnvoyFilter {}/{} ({}, {})",
-                written.envoy_filter.display(),
+                "{}: Lua twin, {lua_kind} {}/{} ({}, {})",
+                written.lua.display(),
                 t.namespace,
                 t.name,
                 t.context,
                 selector_text(&t.selector)
             );
             println!(
-                "{}: Wasm twin, WasmPlugin {}/{} ({}{})",
-                written.wasm_plugin.display(),
+                "{}: Wasm twin, {wasm_kind} {}/{} ({}{})",
+                written.wasm.display(),
                 t.namespace,
                 t.name,
                 bundle.wasm_url.as_str(),
@@ -128,6 +140,12 @@ pub fn run(command: &K8sCommand) -> anyhow::Result<()> {
                 bundle.oci.tag(),
                 bundle.oci.manifest_digest()
             );
+            if let Some(diff) = &written.diff {
+                println!(
+                    "{}: the migration, Lua to Wasm, as one resource edit",
+                    diff.display()
+                );
+            }
             println!(
                 "{}: how to push and apply (one variant at a time)",
                 written.readme.display()

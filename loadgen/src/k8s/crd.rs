@@ -1,5 +1,5 @@
 //! Validation of manifests against the `openAPIV3Schema` of CustomResourceDefinitions (Istio's
-//! `EnvoyFilter` and `WasmPlugin` CRDs, carried in `loadgen/istio-crds/` with their source in
+//! `EnvoyFilter`, `WasmPlugin` and `TrafficExtension` CRDs, carried in `loadgen/istio-crds/` with their source in
 //! each file's first line), without a cluster.
 //!
 //! A CRD's schema is OpenAPI v3 with Kubernetes extensions, not JSON Schema; [`to_json_schema`]
@@ -13,23 +13,24 @@
 //! - `nullable: true` adds `null` to the type; `x-kubernetes-int-or-string: true` is
 //!   `anyOf: [integer, string]` when the schema does not already say so; `format: int32` becomes
 //!   bounds; `x-kubernetes-list-type: set` becomes `uniqueItems`;
-//! - `x-kubernetes-validations` (CEL rules) are translated one by one into JSON Schema (the
-//!   patterns of the rules Istio's CRDs carry: no wildcard in labels, at most one of two or three
-//!   fields, the URL scheme list, ...). A rule without a translation is an error when the CRD is
-//!   loaded, so a new rule in a newer CRD cannot be skipped silently;
+//! - `x-kubernetes-validations` (CEL rules) are not JSON Schema: they are compiled with a CEL
+//!   evaluator ([`super::cel`], the `cel` crate plus Kubernetes' URL library) into a tree that
+//!   mirrors the schema ([`super::cel::CelNode`]) and evaluated where the API server evaluates them. A rule
+//!   that does not compile is an error when the CRD is loaded, so a new rule in a newer CRD cannot
+//!   be skipped silently;
 //! - the root gets the fields every object has: `apiVersion` and `kind` pinned to the CRD's group,
 //!   version and kind, and `metadata` with Kubernetes' name, namespace and label syntax.
 //!
 //! Not checked: the uniqueness of `x-kubernetes-list-type: map` keys (no JSON Schema keyword says
 //! it) and anything an admission webhook (istiod's validation) checks beyond the schema.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::cel::CelNode;
 use super::{Error, Result};
 
 /// The environment variable naming another directory of CRDs to validate against (for example
@@ -66,8 +67,8 @@ pub struct CrdSchema {
     pub path: PathBuf,
     /// The translated JSON Schema.
     pub schema: Value,
-    /// Schema locations of translated CEL rules and their messages.
-    rules: Vec<(String, String)>,
+    /// The CEL rules, where they apply.
+    cel: CelNode,
     validator: jsonschema::Validator,
 }
 
@@ -95,7 +96,8 @@ impl CrdSchema {
             message: format!("{kind} {version}: {message}"),
         };
         let api_version = format!("{group}/{version}");
-        let (schema, rules) = to_json_schema(openapi, &api_version, kind).map_err(crd_error)?;
+        let schema = to_json_schema(openapi, &api_version, kind).map_err(&crd_error)?;
+        let cel = CelNode::build(openapi, "").map_err(&crd_error)?;
         let validator = jsonschema::draft7::options()
             .build(&schema)
             .map_err(|e| crd_error(format!("translated schema does not compile: {e}")))?;
@@ -104,31 +106,23 @@ impl CrdSchema {
             kind: kind.to_string(),
             path: path.to_path_buf(),
             schema,
-            rules,
+            cel,
             validator,
         })
     }
 
     /// Every violation of `manifest`, or `Ok`.
     pub fn validate(&self, manifest: &Value) -> Result<(), Violations> {
-        let lines: Vec<String> = self
+        let mut lines: Vec<String> = self
             .validator
             .iter_errors(manifest)
             .map(|e| {
                 let at = e.instance_path().to_string();
                 let at = if at.is_empty() { "/".to_string() } else { at };
-                let schema_path = e.schema_path().to_string();
-                let rule = self
-                    .rules
-                    .iter()
-                    .filter(|(ptr, _)| schema_path.starts_with(ptr.as_str()))
-                    .max_by_key(|(ptr, _)| ptr.len());
-                match rule {
-                    Some((_, message)) => format!("{at}: {message} (CEL rule of the CRD)"),
-                    None => format!("{at}: {}", filterbench_bench::one_line(&e.to_string())),
-                }
+                format!("{at}: {}", filterbench_bench::one_line(&e.to_string()))
             })
             .collect();
+        self.cel.check(manifest, "", &mut lines);
         if lines.is_empty() {
             Ok(())
         } else {
@@ -349,15 +343,9 @@ fn object_meta_schema() -> Value {
 }
 
 /// Translates a CRD version's `openAPIV3Schema` into a JSON Schema (draft 7) for whole objects of
-/// `api_version`/`kind`. Also returns the schema locations of translated CEL rules with their
-/// messages, to explain violations of them.
-pub fn to_json_schema(
-    openapi: &Value,
-    api_version: &str,
-    kind: &str,
-) -> Result<(Value, Vec<(String, String)>), String> {
-    let mut rules = Vec::new();
-    let mut root = convert(openapi, "", true, &mut rules)?;
+/// `api_version`/`kind` (without the CEL rules: see [`super::cel::CelNode`]).
+pub fn to_json_schema(openapi: &Value, api_version: &str, kind: &str) -> Result<Value, String> {
+    let mut root = convert(openapi, "", true)?;
     let obj = root
         .as_object_mut()
         .ok_or("openAPIV3Schema is not an object")?;
@@ -387,22 +375,17 @@ pub fn to_json_schema(
         "$schema".into(),
         Value::String("http://json-schema.org/draft-07/schema#".into()),
     );
-    Ok((root, rules))
+    Ok(root)
 }
 
-fn escape_pointer(key: &str) -> String {
+pub(crate) fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Converts one schema node. `ptr` is its location in the translated schema; `structural` is false
 /// inside `allOf`/`anyOf`/`oneOf`/`not`, where Kubernetes only allows value validations (so no
 /// unknown-field rule applies there).
-fn convert(
-    node: &Value,
-    ptr: &str,
-    structural: bool,
-    rules: &mut Vec<(String, String)>,
-) -> Result<Value, String> {
+fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, String> {
     let Some(node) = node.as_object() else {
         return Err(format!("{ptr}: a schema must be an object"));
     };
@@ -413,8 +396,6 @@ fn convert(
     let embedded = flag("x-kubernetes-embedded-resource");
 
     let mut out = Map::new();
-    let mut translated: Vec<Value> = Vec::new();
-    let mut translated_messages: Vec<String> = Vec::new();
     for (key, value) in node {
         match key.as_str() {
             "properties" => {
@@ -424,13 +405,13 @@ fn convert(
                 let mut converted = Map::new();
                 for (name, schema) in props {
                     let at = format!("{ptr}/properties/{}", escape_pointer(name));
-                    converted.insert(name.clone(), convert(schema, &at, structural, rules)?);
+                    converted.insert(name.clone(), convert(schema, &at, structural)?);
                 }
                 out.insert(key.clone(), Value::Object(converted));
             }
             "additionalProperties" | "items" if value.is_object() => {
                 let at = format!("{ptr}/{key}");
-                out.insert(key.clone(), convert(value, &at, structural, rules)?);
+                out.insert(key.clone(), convert(value, &at, structural)?);
             }
             "allOf" | "anyOf" | "oneOf" => {
                 let items = value
@@ -439,39 +420,12 @@ fn convert(
                 let converted = items
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| convert(s, &format!("{ptr}/{key}/{i}"), false, rules))
+                    .map(|(i, s)| convert(s, &format!("{ptr}/{key}/{i}"), false))
                     .collect::<Result<Vec<_>, _>>()?;
                 out.insert(key.clone(), Value::Array(converted));
             }
             "not" => {
-                out.insert(
-                    key.clone(),
-                    convert(value, &format!("{ptr}/not"), false, rules)?,
-                );
-            }
-            "x-kubernetes-validations" => {
-                let list = value
-                    .as_array()
-                    .ok_or_else(|| format!("{ptr}/x-kubernetes-validations: not an array"))?;
-                for rule in list {
-                    let text = rule.get("rule").and_then(Value::as_str).ok_or_else(|| {
-                        format!("{ptr}/x-kubernetes-validations: a rule without `rule`")
-                    })?;
-                    let message = rule
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("failed rule: {text}"));
-                    let schema = translate_cel(text).ok_or_else(|| {
-                        format!(
-                            "{ptr}: CEL rule {:?} has no JSON Schema translation (add one to \
-                             loadgen/src/k8s/crd.rs)",
-                            normalise(text)
-                        )
-                    })?;
-                    translated.push(schema);
-                    translated_messages.push(message);
-                }
+                out.insert(key.clone(), convert(value, &format!("{ptr}/not"), false)?);
             }
             "x-kubernetes-list-type" => {
                 if value == "set" {
@@ -557,95 +511,7 @@ fn convert(
     if structural && is_object && !preserve_unknown && !out.contains_key("additionalProperties") {
         out.insert("additionalProperties".into(), Value::Bool(false));
     }
-    if !translated.is_empty() {
-        let all_of = out
-            .entry("allOf")
-            .or_insert_with(|| Value::Array(Vec::new()))
-            .as_array_mut()
-            .ok_or_else(|| format!("{ptr}/allOf: not an array"))?;
-        for (schema, message) in translated.into_iter().zip(translated_messages) {
-            rules.push((format!("{ptr}/allOf/{}", all_of.len()), message));
-            all_of.push(schema);
-        }
-    }
     Ok(Value::Object(out))
-}
-
-fn normalise(rule: &str) -> String {
-    rule.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The JSON Schema equivalent of a CEL validation rule, for the rules Istio's CRDs use.
-pub fn translate_cel(rule: &str) -> Option<Value> {
-    const NO_STAR: &str = r"^[^*]*$";
-    let rule = normalise(rule);
-    let known: BTreeMap<&str, Value> = [
-        // A string (label value) without a wildcard.
-        (r#"!self.contains("*")"#, json!({ "pattern": NO_STAR })),
-        // Map keys (label keys) without a wildcard.
-        (
-            r#"self.all(key, !key.contains("*"))"#,
-            json!({ "propertyNames": { "pattern": NO_STAR } }),
-        ),
-        // No empty map keys.
-        (
-            r#"self.all(key, key.size() != 0)"#,
-            json!({ "propertyNames": { "minLength": 1 } }),
-        ),
-        // Empty (a string here: cross-namespace references are refused).
-        (
-            r#"self.size() == 0"#,
-            json!({ "maxLength": 0, "maxItems": 0, "maxProperties": 0 }),
-        ),
-        // An env var taken from the host carries no value.
-        (
-            r#"(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)"#,
-            json!({ "not": {
-                "required": ["valueFrom", "value"],
-                "properties": { "valueFrom": { "const": "HOST" } },
-            } }),
-        ),
-        // WasmPlugin.url: a URL's scheme is one of http, https, oci, file (any case); a string
-        // with no scheme (`registry/repo:tag`, where `/` comes before any `:`) is read as
-        // http://<it>. `host:port/...` parses as scheme `host` and is refused, as CEL's url() does.
-        (
-            r#"isURL(self) ? (url(self).getScheme() in ["", "http", "https", "oci", "file"]) : (isURL("http://" + self) && url("http://" + self).getScheme() in ["", "http", "https", "oci", "file"])"#,
-            json!({ "pattern":
-                r"^(?:(?:[hH][tT][tT][pP][sS]?|[oO][cC][iI]|[fF][iI][lL][eE]):.*|[^A-Za-z].*|[A-Za-z][-A-Za-z0-9+.]*(?:[^-A-Za-z0-9+.:].*)?)$"
-            }),
-        ),
-    ]
-    .into_iter()
-    .collect();
-    if let Some(schema) = known.get(rule.as_str()) {
-        return Some(schema.clone());
-    }
-    at_most_one_of(&rule)
-}
-
-/// `(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) [+ ...] <= 1`: at most one of the fields.
-fn at_most_one_of(rule: &str) -> Option<Value> {
-    let sum = rule.strip_suffix(" <= 1")?;
-    let fields = sum
-        .split(" + ")
-        .map(|term| {
-            term.strip_prefix("(has(self.")?
-                .strip_suffix(") ? 1 : 0)")
-                .filter(|f| {
-                    !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    if fields.len() < 2 {
-        return None;
-    }
-    let mut pairs = Vec::new();
-    for (i, a) in fields.iter().enumerate() {
-        for b in &fields[i + 1..] {
-            pairs.push(json!({ "required": [a, b] }));
-        }
-    }
-    Some(json!({ "not": { "anyOf": pairs } }))
 }
 
 #[cfg(test)]
@@ -715,41 +581,47 @@ mod tests {
     }
 
     #[test]
-    fn cel_rules_are_translated() {
-        let one_of = translate_cel("(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) <= 1").unwrap();
-        assert!(jsonschema::is_valid(&one_of, &json!({ "a": 1 })));
-        assert!(!jsonschema::is_valid(&one_of, &json!({ "a": 1, "b": 2 })));
-        assert!(translate_cel("self.startsWith(\"x\")").is_none());
-
-        let url = translate_cel(
-            "isURL(self) ? (url(self).getScheme() in [\"\", \"http\", \"https\", \"oci\", \"file\"]) : (isURL(\"http://\" + self) &&\nurl(\"http://\" + self).getScheme() in [\"\", \"http\", \"https\", \"oci\", \"file\"])",
-        )
-        .unwrap();
-        for ok in [
-            "oci://localhost:5000/filterbench/add_header:latest",
-            "file:///var/local/x.wasm",
-            "https://h/x.wasm",
-            "ghcr.io/org/repo:tag",
-        ] {
-            assert!(jsonschema::is_valid(&url, &json!(ok)), "{ok}");
-        }
-        for bad in ["ftp://h/x.wasm", "localhost:5000/repo:tag", "s3://b/k"] {
-            assert!(!jsonschema::is_valid(&url, &json!(bad)), "{bad}");
-        }
-    }
-
-    #[test]
-    fn an_untranslated_rule_fails_loading() {
+    fn a_rule_the_evaluator_cannot_run_fails_loading() {
         let err = CrdSchema::compile(
             Path::new("x.yaml"),
             "g.io",
             "v1",
             "Thing",
-            &json!({ "type": "object", "x-kubernetes-validations": [{ "rule": "self.foo()" }] }),
+            &json!({ "type": "object", "properties": { "spec": { "type": "object",
+                "x-kubernetes-validations": [{ "rule": "self.foo()" }] } } }),
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("no JSON Schema translation"), "{err}");
+        assert!(
+            err.contains("x.yaml") && err.contains("/properties/spec"),
+            "{err}"
+        );
+        assert!(err.contains("does not provide"), "{err}");
+    }
+
+    #[test]
+    fn rules_apply_to_map_values_and_list_items() {
+        let s = compile(json!({ "type": "object", "properties": { "spec": {
+            "type": "object",
+            "properties": {
+                "labels": { "type": "object", "additionalProperties": { "type": "string",
+                    "x-kubernetes-validations": [{ "rule": "!self.contains('*')", "message": "no star" }] } },
+                "refs": { "type": "array", "items": { "type": "object",
+                    "properties": { "namespace": { "type": "string" } },
+                    "x-kubernetes-validations": [{ "rule": "!has(self.namespace)", "message": "no ns" }] } },
+            },
+        } } }));
+        assert!(s
+            .validate(&object(json!({ "labels": { "a": "b" }, "refs": [{}] })))
+            .is_ok());
+        let err = s
+            .validate(&object(
+                json!({ "labels": { "a": "b*" }, "refs": [{}, { "namespace": "x" }] }),
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/spec/labels/a: no star"), "{err}");
+        assert!(err.contains("/spec/refs/1: no ns"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,15 @@
 //! applies, for a kind cluster (or any cluster running Istio).
 //!
 //! `loadgen k8s manifests --pair NAME --out DIR` writes, for the pair `NAME` of
-//! `bench/catalogue.toml`:
+//! `bench/catalogue.toml`, by default (`--api trafficextension`) Istio 1.30's `TrafficExtension`
+//! for each twin ([`trafficextension`]):
+//!
+//! - `DIR/trafficextension-lua.yaml`: the Lua twin, `spec.lua.inlineCode` = a generated prelude
+//!   carrying the configuration ([`luaconfig`]) then `filters-lua/NAME.lua` byte for byte;
+//! - `DIR/trafficextension-wasm.yaml`: the same object with `lua:` replaced by `wasm:`;
+//! - `DIR/migration.diff`: the unified diff between the two: the migration as one resource edit;
+//!
+//! and with `--api legacy` the pre-1.30 pair of resources:
 //!
 //! - `DIR/envoyfilter.yaml`: the **Lua twin** as an Istio `EnvoyFilter` (`networking.istio.io/v1alpha3`):
 //!   `envoy.filters.http.lua` inserted before the router with `filters-lua/NAME.lua` inline, byte
@@ -11,25 +19,38 @@
 //!   `handle:metadata():get(key)` ([`envoyfilter`]);
 //! - `DIR/wasmplugin.yaml`: the **Wasm twin** as an Istio `WasmPlugin` (`extensions.istio.io/v1alpha1`)
 //!   with the same configuration as `pluginConfig` ([`wasmplugin`]);
+//!
+//! and in both cases:
+//!
 //! - `DIR/oci/`: the built module `target/filters-wasm/.../NAME.wasm` packaged as an OCI image
 //!   layout in the Wasm OCI artifact format Istio pulls ([`oci`]);
-//! - `DIR/README.txt`: how to push the image and apply one variant at a time.
+//! - `DIR/README.txt`: how to push the image and apply one variant at a time ([`readme`]).
+//!
+//! [`deployed`] translates any of these manifests into the Envoy HTTP filter Istio gives the
+//! proxy, so that `filterbench verify --envoy --deployed` can serve exactly what is deployed.
 //!
 //! Every file is written atomically (a temporary file in the same directory, then a rename), so
 //! an interrupted run never leaves a half-written manifest behind.
 //!
 //! [`crd`] validates manifests against the `openAPIV3Schema` of Istio's own CRDs (kept in
 //! `loadgen/istio-crds/`), translated to JSON Schema with Kubernetes' structural rules (unknown
-//! fields rejected, `nullable`, int-or-string, the CEL rules those CRDs carry): the tests run
-//! every pair's manifests through it.
+//! fields rejected, `nullable`, int-or-string), and evaluates the CRDs' CEL rules ([`cel`]): the
+//! tests run every pair's manifests through it.
 //!
 //! The two variants are meant to be applied **one at a time** to the same workload: both at once
 //! would run the filter twice.
 
+pub mod cel;
 pub mod cli;
 pub mod crd;
+pub mod deployed;
+pub mod diff;
 pub mod envoyfilter;
+pub mod luaconfig;
 pub mod oci;
+mod readme;
+pub mod trafficextension;
+mod url;
 pub mod wasmplugin;
 mod write;
 
@@ -39,6 +60,7 @@ use std::path::{Path, PathBuf};
 use filterbench_bench::{Catalogue, Pair};
 use serde_json::Value;
 
+pub use url::WasmUrl;
 pub use write::write_atomic;
 
 /// Envoy's name of the Lua filter: the name the filter is inserted under, and so the key of its
@@ -83,6 +105,8 @@ pub enum Error {
     },
     #[error("{what}: YAML: {message}")]
     Yaml { what: String, message: String },
+    #[error("{what}: translating to Envoy's config: {message}")]
+    Translate { what: String, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -152,6 +176,41 @@ impl fmt::Display for Context {
     }
 }
 
+/// Which Istio API the manifests use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Api {
+    /// Istio 1.30's TrafficExtension for both twins (`lua:` or `wasm:`).
+    #[default]
+    #[value(name = "trafficextension", alias = "TrafficExtension")]
+    TrafficExtension,
+    /// EnvoyFilter (Lua, config in route metadata) and WasmPlugin (Wasm).
+    #[value(name = "legacy")]
+    Legacy,
+}
+
+impl Api {
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::TrafficExtension => "trafficextension",
+            Api::Legacy => "legacy",
+        }
+    }
+
+    /// The manifest file names of the Lua twin and the Wasm twin.
+    pub fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Api::TrafficExtension => (trafficextension::LUA_FILE, trafficextension::WASM_FILE),
+            Api::Legacy => ("envoyfilter.yaml", "wasmplugin.yaml"),
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `WasmPlugin.spec.imagePullPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PullPolicy {
@@ -173,117 +232,12 @@ impl PullPolicy {
     }
 }
 
-/// Where Istio fetches the Wasm module from (`WasmPlugin.spec.url`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WasmUrl {
-    /// `oci://REGISTRY/REPO[:TAG|@sha256:DIGEST]`.
-    Oci {
-        url: String,
-        /// The tag (`latest` when none is given); names the image in `oci/index.json`.
-        tag: String,
-        /// The digest when the URL pins one (`@sha256:...`).
-        digest: Option<String>,
-    },
-    /// `file:///absolute/path.wasm`: a file inside the proxy container.
-    File { url: String },
-    /// `http://` or `https://`: Istio downloads the module and checks `sha256`.
-    Http { url: String },
-}
-
-impl WasmUrl {
-    /// The default: the pair's image in a local registry (kind's usual `localhost:5000`).
-    pub fn default_for(pair: &str) -> WasmUrl {
-        WasmUrl::parse(&format!("oci://localhost:5000/filterbench/{pair}:latest"))
-            .expect("the default URL is valid")
-    }
-
-    /// Parses a `--wasm-url` (`oci://`, `file://`, `http(s)://`).
-    pub fn parse(url: &str) -> Result<WasmUrl, String> {
-        if url.chars().any(char::is_whitespace) || url.is_empty() {
-            return Err(format!(
-                "--wasm-url {url:?} must be a non-empty URL without spaces"
-            ));
-        }
-        if let Some(rest) = url.strip_prefix("oci://") {
-            let (name, digest) = match rest.split_once('@') {
-                Some((name, digest)) => {
-                    let hex = digest.strip_prefix("sha256:").unwrap_or("");
-                    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(format!(
-                            "--wasm-url {url:?}: a digest must be @sha256:<64 hex digits>"
-                        ));
-                    }
-                    (name, Some(hex.to_ascii_lowercase()))
-                }
-                None => (rest, None),
-            };
-            let Some((registry, repo_tag)) = name.split_once('/') else {
-                return Err(format!(
-                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
-                ));
-            };
-            if registry.is_empty() || repo_tag.is_empty() {
-                return Err(format!(
-                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
-                ));
-            }
-            let last = repo_tag.rsplit('/').next().unwrap_or(repo_tag);
-            let tag = match last.split_once(':') {
-                Some((_, tag)) if !valid_tag(tag) => {
-                    return Err(format!(
-                        "--wasm-url {url:?}: {tag:?} is not a valid image tag"
-                    ));
-                }
-                Some((_, tag)) => tag.to_string(),
-                None => "latest".to_string(),
-            };
-            return Ok(WasmUrl::Oci {
-                url: url.to_string(),
-                tag,
-                digest,
-            });
-        }
-        if let Some(path) = url.strip_prefix("file://") {
-            if !path.starts_with('/') {
-                return Err(format!(
-                    "--wasm-url {url:?}: a file URL needs an absolute path (file:///path/to/module.wasm)"
-                ));
-            }
-            return Ok(WasmUrl::File {
-                url: url.to_string(),
-            });
-        }
-        if url.starts_with("http://") || url.starts_with("https://") {
-            return Ok(WasmUrl::Http {
-                url: url.to_string(),
-            });
-        }
-        Err(format!(
-            "--wasm-url {url:?}: unsupported scheme (use oci://REGISTRY/REPO:TAG, file:///path or https://...)"
-        ))
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            WasmUrl::Oci { url, .. } | WasmUrl::File { url } | WasmUrl::Http { url } => url,
-        }
-    }
-}
-
-fn valid_tag(tag: &str) -> bool {
-    let bytes = tag.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 128
-        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
 /// What to generate for one pair.
 #[derive(Debug, Clone)]
 pub struct ManifestOptions {
     pub pair: String,
+    /// The API of the manifests [`Bundle::write`] writes (both are always generated).
+    pub api: Api,
     /// `metadata.namespace`; [`Context::default_namespace`] when `None`.
     pub namespace: Option<String>,
     /// Workload labels both objects select; [`Context::default_selector`] when empty.
@@ -305,6 +259,7 @@ impl ManifestOptions {
     pub fn new(pair: impl Into<String>) -> Self {
         ManifestOptions {
             pair: pair.into(),
+            api: Api::default(),
             namespace: None,
             selector: Vec::new(),
             context: Context::default(),
@@ -333,10 +288,18 @@ pub struct Target {
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub target: Target,
+    /// What [`Bundle::write`] writes.
+    pub api: Api,
     /// `envoyfilter.yaml` (with its header comment).
     pub envoy_filter_yaml: String,
     /// `wasmplugin.yaml` (with its header comment).
     pub wasm_plugin_yaml: String,
+    /// `trafficextension-lua.yaml`.
+    pub lua_traffic_extension_yaml: String,
+    /// `trafficextension-wasm.yaml`.
+    pub wasm_traffic_extension_yaml: String,
+    /// `migration.diff`: from the Lua TrafficExtension to the Wasm one.
+    pub migration_diff: String,
     pub wasm_url: WasmUrl,
     /// The `sha256` the WasmPlugin carries, if any.
     pub wasm_sha256: Option<String>,
@@ -349,8 +312,13 @@ pub struct Bundle {
 #[derive(Debug, Clone)]
 pub struct Written {
     pub dir: PathBuf,
-    pub envoy_filter: PathBuf,
-    pub wasm_plugin: PathBuf,
+    pub api: Api,
+    /// The Lua twin's manifest (`trafficextension-lua.yaml` or `envoyfilter.yaml`).
+    pub lua: PathBuf,
+    /// The Wasm twin's manifest (`trafficextension-wasm.yaml` or `wasmplugin.yaml`).
+    pub wasm: PathBuf,
+    /// `migration.diff` (TrafficExtension only).
+    pub diff: Option<PathBuf>,
     pub oci_dir: PathBuf,
     pub readme: PathBuf,
 }
@@ -450,23 +418,31 @@ pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle>
         WasmUrl::Oci { .. } => None,
     };
 
+    let module_sha256 = oci::sha256_hex(&wasm);
+    let source = wasmplugin::Source {
+        url: &wasm_url,
+        sha256: wasm_sha256.as_deref(),
+        image_pull_policy: opts.image_pull_policy,
+        module_sha256: &module_sha256,
+        manifest_digest: layout.manifest_digest(),
+    };
+    let custom_metrics = pair.traits.custom_metrics;
     let envoy_filter_yaml = envoyfilter::render(&target, &lua)?;
-    let wasm_plugin_yaml = wasmplugin::render(
-        &target,
-        pair.traits.custom_metrics,
-        &wasmplugin::Source {
-            url: &wasm_url,
-            sha256: wasm_sha256.as_deref(),
-            image_pull_policy: opts.image_pull_policy,
-            module_sha256: &oci::sha256_hex(&wasm),
-            manifest_digest: layout.manifest_digest(),
-        },
-    )?;
-    let readme_template = readme(&target, &wasm_url, &layout);
+    let wasm_plugin_yaml = wasmplugin::render(&target, custom_metrics, &source)?;
+    let lua_traffic_extension_yaml = trafficextension::render_lua(&target, custom_metrics, &lua)?;
+    let wasm_traffic_extension_yaml =
+        trafficextension::render_wasm(&target, custom_metrics, &source)?;
+    let migration_diff =
+        trafficextension::migration_diff(&lua_traffic_extension_yaml, &wasm_traffic_extension_yaml);
+    let readme_template = readme::readme(&target, opts.api, &wasm_url, &layout);
     Ok(Bundle {
         target,
+        api: opts.api,
         envoy_filter_yaml,
         wasm_plugin_yaml,
+        lua_traffic_extension_yaml,
+        wasm_traffic_extension_yaml,
+        migration_diff,
         wasm_url,
         wasm_sha256,
         oci: layout,
@@ -497,23 +473,46 @@ impl Bundle {
             .replace("@DIR@", &dir.display().to_string())
     }
 
+    /// The YAML of the Lua twin and of the Wasm twin in the bundle's API.
+    pub fn manifests(&self) -> (&str, &str) {
+        match self.api {
+            Api::TrafficExtension => (
+                &self.lua_traffic_extension_yaml,
+                &self.wasm_traffic_extension_yaml,
+            ),
+            Api::Legacy => (&self.envoy_filter_yaml, &self.wasm_plugin_yaml),
+        }
+    }
+
     /// Writes the bundle into `dir` (created if needed), every file atomically. The OCI layout's
     /// `index.json` is written last, so it never names a blob that is not there.
     pub fn write(&self, dir: &Path) -> Result<Written> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let dir = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
-        let envoy_filter = dir.join("envoyfilter.yaml");
-        write_atomic(&envoy_filter, self.envoy_filter_yaml.as_bytes())?;
-        let wasm_plugin = dir.join("wasmplugin.yaml");
-        write_atomic(&wasm_plugin, self.wasm_plugin_yaml.as_bytes())?;
+        let (lua_file, wasm_file) = self.api.files();
+        let (lua_yaml, wasm_yaml) = self.manifests();
+        let lua = dir.join(lua_file);
+        write_atomic(&lua, lua_yaml.as_bytes())?;
+        let wasm = dir.join(wasm_file);
+        write_atomic(&wasm, wasm_yaml.as_bytes())?;
+        let diff = match self.api {
+            Api::TrafficExtension => {
+                let path = dir.join(trafficextension::DIFF_FILE);
+                write_atomic(&path, self.migration_diff.as_bytes())?;
+                Some(path)
+            }
+            Api::Legacy => None,
+        };
         let oci_dir = dir.join("oci");
         self.oci.write(&oci_dir)?;
         let readme = dir.join("README.txt");
         write_atomic(&readme, self.readme(&dir).as_bytes())?;
         Ok(Written {
             dir,
-            envoy_filter,
-            wasm_plugin,
+            api: self.api,
+            lua,
+            wasm,
+            diff,
             oci_dir,
             readme,
         })
@@ -608,116 +607,9 @@ pub(crate) fn to_yaml(
     Ok(out)
 }
 
-fn readme(target: &Target, url: &WasmUrl, layout: &oci::Layout) -> String {
-    let pair = &target.pair;
-    let tag = layout.tag();
-    let push = match url {
-        WasmUrl::Oci { url, .. } => {
-            let reference = url.trim_start_matches("oci://");
-            let dest = match reference.split_once('@') {
-                Some((name, _)) => format!("{name}:{tag}"),
-                None => reference.to_string(),
-            };
-            format!(
-                "The WasmPlugin pulls {url}. Push the layout there with its digest unchanged\n\
-                 (WasmPlugin.spec.sha256 pins manifest {digest}):\n\
-                 \n    oras cp --from-oci-layout @DIR@/oci:{tag} {dest}\n\
-                 \nor\n\
-                 \n    skopeo copy --preserve-digests oci:@DIR@/oci:{tag} docker://{dest}\n\
-                 \nAdd `--to-plain-http` (oras) or `--dest-tls-verify=false` (skopeo) for a plain-HTTP registry\n\
-                 such as kind's local registry. The registry must be reachable from the istio-proxy\n\
-                 container (istio-agent pulls the module itself, not the kubelet): in kind,\n\
-                 `localhost:5000` is the pod's own loopback, so regenerate with\n\
-                 `--wasm-url oci://kind-registry:5000/filterbench/{pair}:{tag}` when the registry container\n\
-                 is attached to the `kind` network.\n",
-                digest = layout.manifest_digest(),
-            )
-        }
-        WasmUrl::File { url } => format!(
-            "The WasmPlugin loads {url}: copy the module there inside the istio-proxy container\n\
-             (e.g. a volume mounted into the sidecar); WasmPlugin.spec.sha256 is the module's sha256.\n\
-             The same module is in the OCI layout as blob {module}.\n",
-            module = layout.wasm_digest(),
-        ),
-        WasmUrl::Http { url } => format!(
-            "The WasmPlugin downloads {url}: serve the module there; WasmPlugin.spec.sha256 is the\n\
-             module's sha256. The same module is in the OCI layout as blob {module}.\n",
-            module = layout.wasm_digest(),
-        ),
-    };
-    let selector = target
-        .selector
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "filterbench pair `{pair}` for Istio ({context}, namespace {ns}, workloads -l {selector})\n\
-         Generated by `loadgen k8s manifests --pair {pair}`; regenerate rather than edit.\n\
-         \n\
-         envoyfilter.yaml  the Lua twin: EnvoyFilter with filters-lua/{pair}.lua inline, its config in route metadata\n\
-         wasmplugin.yaml   the Wasm twin: WasmPlugin, the same config as pluginConfig\n\
-         oci/              the Wasm module as an OCI image layout (Wasm OCI artifact format)\n\
-         \n\
-         1. Push the Wasm module\n\
-         \n\
-         {push}\
-         \n\
-         2. Apply ONE variant at a time (both at once would run the filter twice)\n\
-         \n    kubectl apply -f @DIR@/envoyfilter.yaml     # Lua\n\
-         \x20   # ... measure ...\n\
-         \x20   kubectl delete -f @DIR@/envoyfilter.yaml\n\
-         \x20   kubectl apply -f @DIR@/wasmplugin.yaml      # Wasm\n\
-         \x20   # ... measure ...\n\
-         \x20   kubectl delete -f @DIR@/wasmplugin.yaml\n\
-         \n\
-         Check that a variant is in place (the sidecar or gateway's Envoy config):\n\
-         \n    istioctl proxy-config listener deploy/<workload> -n {ns} -o json | grep -c envoy.filters.http.lua\n\
-         \x20   istioctl proxy-config listener deploy/<workload> -n {ns} -o json | grep -c envoy.filters.http.wasm\n\
-         \n\
-         Remove everything filterbench applied:\n\
-         \n    kubectl delete envoyfilter,wasmplugin -n {ns} -l {part_of}={part_of_value}\n",
-        context = target.context,
-        ns = target.namespace,
-        part_of = PART_OF_LABEL.0,
-        part_of_value = PART_OF_LABEL.1,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn oci_urls_parse() {
-        let u = WasmUrl::parse("oci://localhost:5000/filterbench/add_header:v1").unwrap();
-        assert_eq!(
-            u,
-            WasmUrl::Oci {
-                url: "oci://localhost:5000/filterbench/add_header:v1".into(),
-                tag: "v1".into(),
-                digest: None
-            }
-        );
-        let u = WasmUrl::parse("oci://localhost:5000/filterbench/add_header").unwrap();
-        assert!(matches!(u, WasmUrl::Oci { ref tag, .. } if tag == "latest"));
-        let d = "ab".repeat(32);
-        let u = WasmUrl::parse(&format!("oci://r.io/x/y@sha256:{d}")).unwrap();
-        assert!(matches!(u, WasmUrl::Oci { digest: Some(ref x), .. } if *x == d));
-        assert!(WasmUrl::parse("oci://r.io/x@sha256:zz").is_err());
-        assert!(WasmUrl::parse("oci://noslash").is_err());
-        assert!(WasmUrl::parse("oci://r.io/x:bad tag").is_err());
-        assert!(WasmUrl::parse("ftp://x/y").is_err());
-        assert!(WasmUrl::parse("file://relative.wasm").is_err());
-        assert!(matches!(
-            WasmUrl::parse("file:///var/lib/x.wasm"),
-            Ok(WasmUrl::File { .. })
-        ));
-        assert!(matches!(
-            WasmUrl::parse("https://h/x.wasm"),
-            Ok(WasmUrl::Http { .. })
-        ));
-    }
 
     #[test]
     fn names_are_dns_subdomains() {

@@ -31,6 +31,8 @@ fn manifests_for_add_header() {
             "add_header",
             "--out",
             out_dir.to_str().unwrap(),
+            "--api",
+            "legacy",
         ],
         &[],
     );
@@ -89,6 +91,8 @@ fn options_reach_the_manifests() {
             "canary_percent=25",
             "--image-pull-policy",
             "Always",
+            "--api",
+            "legacy",
         ],
         &[],
     );

@@ -1,11 +1,11 @@
 //! Every pair's EnvoyFilter and WasmPlugin, read back from disk, validate against Istio's CRDs and
 //! carry what the twins need: the Lua script byte for byte, the same configuration on both sides.
 
-use filterbench_loadgen::k8s::{Context, ManifestOptions, WasmUrl};
+use filterbench_loadgen::k8s::{Context, WasmUrl};
 use serde_json::{json, Value};
 
 use super::support::{
-    assert_valid, catalogue, crds, generate, pair_names, read_json, read_yaml, sha256_hex,
+    assert_valid, catalogue, crds, generate, legacy, pair_names, read_json, read_yaml, sha256_hex,
 };
 
 #[test]
@@ -25,11 +25,11 @@ fn every_pair_validates_in_both_contexts() {
     assert_eq!(names.len(), 12, "the catalogue has 12 pairs: {names:?}");
     for name in &names {
         for context in [Context::SidecarInbound, Context::Gateway] {
-            let mut opts = ManifestOptions::new(name);
+            let mut opts = legacy(name);
             opts.context = context;
             let g = generate(&opts);
-            let ef = read_yaml(&g.written.envoy_filter);
-            let wp = read_yaml(&g.written.wasm_plugin);
+            let ef = read_yaml(&g.written.lua);
+            let wp = read_yaml(&g.written.wasm);
             assert_valid(&format!("{name} {context} envoyfilter.yaml"), &ef);
             assert_valid(&format!("{name} {context} wasmplugin.yaml"), &wp);
         }
@@ -40,8 +40,8 @@ fn every_pair_validates_in_both_contexts() {
 fn envoy_filter_inserts_lua_before_the_router_with_the_config_in_route_metadata() {
     for name in pair_names() {
         let pair = catalogue().get(&name).unwrap();
-        let g = generate(&ManifestOptions::new(&name));
-        let ef = read_yaml(&g.written.envoy_filter);
+        let g = generate(&legacy(&name));
+        let ef = read_yaml(&g.written.lua);
         assert_eq!(
             ef["metadata"]["name"],
             json!(format!("filterbench-{}", name.replace('_', "-")))
@@ -87,8 +87,8 @@ fn envoy_filter_inserts_lua_before_the_router_with_the_config_in_route_metadata(
 #[test]
 fn the_inline_lua_is_the_script_byte_for_byte() {
     for name in pair_names() {
-        let g = generate(&ManifestOptions::new(&name));
-        let ef = read_yaml(&g.written.envoy_filter);
+        let g = generate(&legacy(&name));
+        let ef = read_yaml(&g.written.lua);
         let inline = ef["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]
             ["defaultSourceCode"]["inlineString"]
             .as_str()
@@ -105,12 +105,12 @@ fn the_inline_lua_is_the_script_byte_for_byte() {
 
 #[test]
 fn the_yaml_files_open_with_a_comment_saying_what_they_do() {
-    let g = generate(&ManifestOptions::new("canary_tag"));
-    let ef = std::fs::read_to_string(&g.written.envoy_filter).unwrap();
+    let g = generate(&legacy("canary_tag"));
+    let ef = std::fs::read_to_string(&g.written.lua).unwrap();
     assert!(ef.starts_with("# EnvoyFilter: the Lua twin of the filterbench pair `canary_tag`"));
     assert!(ef.contains("# Patch 2 (HTTP_ROUTE, MERGE)"), "{ef}");
     assert!(ef.contains("handle:metadata():get(key)"), "{ef}");
-    let wp = std::fs::read_to_string(&g.written.wasm_plugin).unwrap();
+    let wp = std::fs::read_to_string(&g.written.wasm).unwrap();
     assert!(wp.starts_with("# WasmPlugin: the Wasm twin of the filterbench pair `canary_tag`"));
     assert!(wp.contains("# phase UNSPECIFIED_PHASE"), "{wp}");
 }
@@ -127,8 +127,8 @@ fn expected_phase(name: &str) -> &'static str {
 fn wasm_plugin_carries_the_same_config_and_pins_the_image() {
     for name in pair_names() {
         let pair = catalogue().get(&name).unwrap();
-        let g = generate(&ManifestOptions::new(&name));
-        let wp = read_yaml(&g.written.wasm_plugin);
+        let g = generate(&legacy(&name));
+        let wp = read_yaml(&g.written.wasm);
         let spec = &wp["spec"];
         assert_eq!(spec["pluginConfig"], pair.config_json(), "{name}");
         assert_eq!(
@@ -157,11 +157,11 @@ fn wasm_plugin_carries_the_same_config_and_pins_the_image() {
 
 #[test]
 fn a_gateway_bundle_selects_the_ingress_gateway() {
-    let mut opts = ManifestOptions::new("jwt_auth");
+    let mut opts = legacy("jwt_auth");
     opts.context = Context::Gateway;
     let g = generate(&opts);
-    let ef = read_yaml(&g.written.envoy_filter);
-    let wp = read_yaml(&g.written.wasm_plugin);
+    let ef = read_yaml(&g.written.lua);
+    let wp = read_yaml(&g.written.wasm);
     for m in [&ef, &wp] {
         assert_eq!(m["metadata"]["namespace"], json!("istio-system"));
     }
@@ -187,10 +187,10 @@ fn a_gateway_bundle_selects_the_ingress_gateway() {
 #[test]
 fn a_file_url_pins_the_module_sha256() {
     let url = "file:///var/local/filterbench/path_log.wasm";
-    let mut opts = ManifestOptions::new("path_log");
+    let mut opts = legacy("path_log");
     opts.wasm_url = Some(WasmUrl::parse(url).unwrap());
     let g = generate(&opts);
-    let wp = read_yaml(&g.written.wasm_plugin);
+    let wp = read_yaml(&g.written.wasm);
     assert_valid("path_log wasmplugin.yaml (file://)", &wp);
     let module = std::fs::read(catalogue().wasm_module_path("path_log")).unwrap();
     assert_eq!(wp["spec"]["url"], json!(url));
@@ -200,11 +200,11 @@ fn a_file_url_pins_the_module_sha256() {
 
 #[test]
 fn a_custom_oci_url_tags_the_layout_and_no_sha256_unpins() {
-    let mut opts = ManifestOptions::new("bot_block");
+    let mut opts = legacy("bot_block");
     opts.wasm_url = Some(WasmUrl::parse("oci://kind-registry:5000/fb/bot_block:v7").unwrap());
     opts.pin_oci_digest = false;
     let g = generate(&opts);
-    let wp = read_yaml(&g.written.wasm_plugin);
+    let wp = read_yaml(&g.written.wasm);
     assert_valid("bot_block wasmplugin.yaml (custom oci)", &wp);
     assert_eq!(
         wp["spec"]["url"],
@@ -220,7 +220,7 @@ fn a_custom_oci_url_tags_the_layout_and_no_sha256_unpins() {
 
 #[test]
 fn selector_namespace_and_overrides_reach_both_twins() {
-    let mut opts = ManifestOptions::new("ext_authz_call");
+    let mut opts = legacy("ext_authz_call");
     opts.namespace = Some("bench".into());
     opts.selector = vec![
         ("app".into(), "echo".into()),
@@ -229,8 +229,8 @@ fn selector_namespace_and_overrides_reach_both_twins() {
     let cluster = "outbound|9000||auth.bench.svc.cluster.local";
     opts.config_overrides = vec![("cluster".into(), Value::from(cluster))];
     let g = generate(&opts);
-    let ef = read_yaml(&g.written.envoy_filter);
-    let wp = read_yaml(&g.written.wasm_plugin);
+    let ef = read_yaml(&g.written.lua);
+    let wp = read_yaml(&g.written.wasm);
     assert_valid("ext_authz_call envoyfilter.yaml", &ef);
     assert_valid("ext_authz_call wasmplugin.yaml", &wp);
     let labels = json!({"app": "echo", "version": "v1"});
@@ -248,21 +248,21 @@ fn selector_namespace_and_overrides_reach_both_twins() {
 
 #[test]
 fn bad_options_are_one_line_errors_naming_the_pair() {
-    let mut opts = ManifestOptions::new("add_header");
+    let mut opts = legacy("add_header");
     opts.namespace = Some("Not_A_Namespace".into());
     let err = filterbench_loadgen::k8s::generate(catalogue(), &opts)
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("pair add_header: --namespace"), "{err}");
 
-    let mut opts = ManifestOptions::new("add_header");
+    let mut opts = legacy("add_header");
     opts.selector = vec![("app".into(), "*".into())];
     let err = filterbench_loadgen::k8s::generate(catalogue(), &opts)
         .unwrap_err()
         .to_string();
     assert!(err.contains("--selector app=*"), "{err}");
 
-    let err = filterbench_loadgen::k8s::generate(catalogue(), &ManifestOptions::new("nope"))
+    let err = filterbench_loadgen::k8s::generate(catalogue(), &legacy("nope"))
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("unknown pair \"nope\" (known: "), "{err}");

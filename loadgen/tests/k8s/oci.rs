@@ -132,7 +132,13 @@ fn regenerating_gives_the_same_image_and_leaves_no_temporary_files() {
     names.sort();
     assert_eq!(
         names,
-        ["README.txt", "envoyfilter.yaml", "oci", "wasmplugin.yaml"]
+        [
+            "README.txt",
+            "migration.diff",
+            "oci",
+            "trafficextension-lua.yaml",
+            "trafficextension-wasm.yaml"
+        ]
     );
 }
 
@@ -154,5 +160,10 @@ fn the_readme_says_how_to_push_and_apply() {
         "{readme}"
     );
     assert!(readme.contains("kubectl apply -f"), "{readme}");
+    assert!(readme.contains("migration.diff"), "{readme}");
+    assert!(readme.contains("trafficextension-wasm.yaml"), "{readme}");
+    let g = generate(&super::support::legacy("rate_limit"));
+    let readme = std::fs::read_to_string(&g.written.readme).unwrap();
     assert!(readme.contains("ONE variant at a time"), "{readme}");
+    assert!(readme.contains("wasmplugin.yaml"), "{readme}");
 }

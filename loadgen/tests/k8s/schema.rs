@@ -2,23 +2,22 @@
 //! validates, so a validator that passes everything fails here.
 
 use filterbench_loadgen::k8s::crd::CrdSchemas;
-use filterbench_loadgen::k8s::ManifestOptions;
 use serde_json::{json, Value};
 
-use super::support::{assert_invalid, assert_valid, generate, read_yaml};
+use super::support::{assert_invalid, assert_valid, generate, legacy, read_yaml};
 
 /// A valid WasmPlugin and EnvoyFilter (jwt_auth: a pair with configuration), checked valid first.
 fn valid() -> (Value, Value) {
-    let g = generate(&ManifestOptions::new("jwt_auth"));
-    let ef = read_yaml(&g.written.envoy_filter);
-    let wp = read_yaml(&g.written.wasm_plugin);
+    let g = generate(&legacy("jwt_auth"));
+    let ef = read_yaml(&g.written.lua);
+    let wp = read_yaml(&g.written.wasm);
     assert_valid("jwt_auth envoyfilter.yaml", &ef);
     assert_valid("jwt_auth wasmplugin.yaml", &wp);
     (ef, wp)
 }
 
 /// `manifest` with the value at JSON pointer `ptr` replaced (or removed for `None`).
-fn with(manifest: &Value, ptr: &str, value: Option<Value>) -> Value {
+pub fn with(manifest: &Value, ptr: &str, value: Option<Value>) -> Value {
     let mut m = manifest.clone();
     let (parent, key) = ptr.rsplit_once('/').unwrap();
     let target = m
@@ -37,7 +36,7 @@ fn with(manifest: &Value, ptr: &str, value: Option<Value>) -> Value {
     m
 }
 
-fn rejected(manifest: &Value, ptr: &str, value: Option<Value>, expect_in_message: &str) {
+pub fn rejected(manifest: &Value, ptr: &str, value: Option<Value>, expect_in_message: &str) {
     let bad = with(manifest, ptr, value.clone());
     let message = assert_invalid(&format!("{ptr} = {value:?}"), &bad);
     assert!(
@@ -115,7 +114,7 @@ fn wasm_plugin_violations_are_rejected() {
         Some(json!({"a": "b"})),
         "labels",
     );
-    // Translated CEL rules.
+    // CEL rules (evaluated by the cel crate).
     rejected(
         &wp,
         "/spec/url",

@@ -29,6 +29,13 @@ pub fn pair_names() -> Vec<String> {
     catalogue().pairs.iter().map(|p| p.name.clone()).collect()
 }
 
+/// Options for `pair` with the legacy API (EnvoyFilter + WasmPlugin).
+pub fn legacy(pair: &str) -> ManifestOptions {
+    let mut opts = ManifestOptions::new(pair);
+    opts.api = k8s::Api::Legacy;
+    opts
+}
+
 /// A bundle generated and written into a fresh temporary directory.
 pub struct Generated {
     pub dir: tempfile::TempDir,

@@ -342,6 +342,15 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
         results.passthrough.as_ref(),
         &load_path(&results.dir, crate::evidence::PASSTHROUGH),
     ));
+    b.push_str("<h2>When a filter fails: Envoy's answer per failure strategy</h2>\n");
+    match &results.failure {
+        Some(record) => b.push_str(&crate::failure::render_table(record)),
+        None => b.push_str(&html::para(
+            "Not measured in this result set: `filterbench verify --envoy --failure-strategy` \
+             measures what Envoy does when a Wasm module traps under FAIL_CLOSE, FAIL_OPEN and \
+             FAIL_RELOAD, and when a Lua script raises.",
+        )),
+    }
     b.push_str(
         "<p>Also: <a href=\"claims.html\">the widely quoted Lua-vs-Wasm operation table, checked</a>.</p>\n",
     );

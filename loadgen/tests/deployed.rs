@@ -1,0 +1,140 @@
+//! In a real Envoy 1.40: what Istio deploys is what was measured, and what Envoy does when an
+//! extension fails.
+//!
+//! - every pair's manifests, TrafficExtension and legacy (EnvoyFilter + WasmPlugin), validated
+//!   against the CRDs, translated to the filters Istio gives the proxy and served by a fresh
+//!   Envoy, pass the pair's corpus with outcomes equal to the verified twins', except the one
+//!   finding pinned below (body_rewrite's Wasm twin needs a setting Istio does not give);
+//! - a trapping Wasm module under FAIL_CLOSE / FAIL_OPEN / FAIL_RELOAD and a raising Lua script,
+//!   measured: the Lua error and FAIL_OPEN let requests through, FAIL_CLOSE refuses.
+
+use filterbench_bench::Catalogue;
+use filterbench_loadgen::envoy::find_envoy;
+use filterbench_loadgen::failure::{measure, FAILING_REQUEST};
+use filterbench_loadgen::k8s::crd::CrdSchemas;
+use filterbench_loadgen::k8s::Api;
+use filterbench_loadgen::verify::{verify_pair, Rig};
+use filterbench_loadgen::verify_deployed::verify_deployed;
+
+fn rig() -> Rig {
+    Rig::new(find_envoy().expect("Envoy 1.40 (installed on first use)")).expect("the loopback rig")
+}
+
+/// The pair whose Wasm twin pauses in its request-headers callback to rewrite the body: it needs
+/// the Wasm filter's `allow_on_headers_stop_iteration`, which the project's own Wasm listener sets
+/// and Istio does not (pilot/pkg/model/extensions.go), so deployed through Istio its body requests
+/// get no answer. Pinned here as a finding: the day the twin or the translation changes, this
+/// test says so.
+const NEEDS_STOP_ITERATION: &str = "body_rewrite";
+
+#[test]
+fn deployed_manifests_of_every_pair_pass_the_corpus_in_real_envoy() {
+    let catalogue = Catalogue::load(&filterbench_bench::project_root()).unwrap();
+    assert_eq!(catalogue.pairs.len(), 12);
+    let crds = CrdSchemas::load_default().unwrap();
+    let rig = rig();
+    let mut failures = Vec::new();
+    let mut finding = Vec::new();
+    let mut runs = 0;
+    for pair in &catalogue.pairs {
+        let verified = verify_pair(&rig, &catalogue, pair).unwrap();
+        assert!(
+            verified.equivalent,
+            "{}: {:?}",
+            pair.name,
+            verified.failure_lines()
+        );
+        for api in [Api::TrafficExtension, Api::Legacy] {
+            let report = verify_deployed(&rig, &catalogue, pair, api, &crds, &verified)
+                .unwrap_or_else(|e| panic!("{} ({api}): {e}", pair.name));
+            runs += 1;
+            assert_eq!(report.results.len(), verified.results.len());
+            if pair.name == NEEDS_STOP_ITERATION {
+                // Every failing scenario is one the deployed Wasm twin leaves unanswered; its Lua
+                // twin (and every scenario without a body) passes.
+                assert!(
+                    !report.equivalent,
+                    "{} ({api}) passes now: update the finding",
+                    pair.name
+                );
+                for r in &report.failures {
+                    assert_eq!(
+                        r.lua_misses,
+                        Vec::<String>::new(),
+                        "{} ({api}) {}",
+                        pair.name,
+                        r.scenario
+                    );
+                    assert_eq!(
+                        r.wasm.status, 0,
+                        "{} ({api}) {}: {:?}",
+                        pair.name, r.scenario, r.wasm
+                    );
+                    assert!(r.wasm.body.contains("no HTTP response"), "{:?}", r.wasm);
+                    finding.push(format!("{} ({api}) {}", pair.name, r.scenario));
+                }
+            } else {
+                failures.extend(report.failure_lines());
+            }
+        }
+    }
+    assert_eq!(runs, 24);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(!finding.is_empty());
+}
+
+#[test]
+fn failure_strategies_measured_in_real_envoy() {
+    let crds = CrdSchemas::load_default().unwrap();
+    let rig = rig();
+    let work = tempfile::tempdir().unwrap();
+    let record = measure(&rig, &crds, work.path()).unwrap();
+    let at = FAILING_REQUEST as usize - 1;
+    let row = |filter: &str, strategy: Option<&str>| {
+        record
+            .strategies
+            .iter()
+            .find(|s| s.filter == filter && s.fail_strategy.as_deref() == strategy)
+            .unwrap_or_else(|| panic!("no row for {filter} {strategy:?}: {record:#?}"))
+    };
+    for s in &record.strategies {
+        // Before the failure every filter runs.
+        assert!(s.requests[0].filter_ran, "{s:#?}");
+        assert_eq!(s.requests[0].status, 200, "{s:#?}");
+    }
+    let lua = row("lua", None);
+    assert!(
+        lua.requests[at].reached_upstream,
+        "Lua fails open: {lua:#?}"
+    );
+    assert!(!lua.requests[at].filter_ran, "{lua:#?}");
+    assert!(
+        lua.requests[at + 1..].iter().all(|r| r.filter_ran),
+        "{lua:#?}"
+    );
+
+    let close = row("wasm", Some("FAIL_CLOSE"));
+    assert_eq!(close.envoy_setting, serde_json::json!({"fail_open": false}));
+    assert!(
+        close.requests[at..]
+            .iter()
+            .all(|r| !r.reached_upstream && r.status == 503),
+        "{close:#?}"
+    );
+
+    let open = row("wasm", Some("FAIL_OPEN"));
+    assert_eq!(open.envoy_setting, serde_json::json!({"fail_open": true}));
+    assert!(
+        open.requests[at..]
+            .iter()
+            .all(|r| r.reached_upstream && !r.filter_ran),
+        "{open:#?}"
+    );
+
+    let reload = row("wasm", Some("FAIL_RELOAD"));
+    assert_eq!(
+        reload.envoy_setting,
+        serde_json::json!({"failure_policy": "FAIL_RELOAD"})
+    );
+    assert!(!reload.requests[at].reached_upstream, "{reload:#?}");
+}

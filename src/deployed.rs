@@ -1,0 +1,116 @@
+//! `filterbench verify --envoy --deployed` and `--failure-strategy`: the real-Envoy checks of what
+//! Istio deploys.
+//!
+//! `--deployed` generates every selected pair's manifests (TrafficExtension and/or the legacy
+//! EnvoyFilter + WasmPlugin), validates them against Istio's CRDs (schema and CEL rules),
+//! translates them into the Envoy filters Istio gives the proxy and replays the corpus through
+//! them: each deployed twin must equal the verified twin, outcome for outcome
+//! (`filterbench_loadgen::verify_deployed`). `--failure-strategy` measures what Envoy does when a
+//! Wasm filter traps (per failStrategy) or a Lua filter raises, and writes
+//! `reports/results/failure/strategy.json` (`filterbench_loadgen::failure`).
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use filterbench_bench::verdict::PairReport;
+use filterbench_bench::{project_root, Catalogue};
+use filterbench_loadgen::envoy::{envoy_version, find_envoy};
+use filterbench_loadgen::k8s::crd::CrdSchemas;
+use filterbench_loadgen::k8s::Api;
+use filterbench_loadgen::verify::{verify_pair, Rig};
+use filterbench_loadgen::verify_deployed::verify_deployed;
+use filterbench_reports::failure::{describe, failure_path};
+use filterbench_reports::results::{results_dir, write_json_atomically};
+
+/// Which APIs `--deployed` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ApiChoice {
+    /// TrafficExtension and legacy.
+    #[default]
+    Both,
+    Trafficextension,
+    Legacy,
+}
+
+impl ApiChoice {
+    fn apis(self) -> Vec<Api> {
+        match self {
+            ApiChoice::Both => vec![Api::TrafficExtension, Api::Legacy],
+            ApiChoice::Trafficextension => vec![Api::TrafficExtension],
+            ApiChoice::Legacy => vec![Api::Legacy],
+        }
+    }
+}
+
+/// Every selected pair: the verified run, then one deployed run per API. Reports of the deployed
+/// runs are named `<pair> (<api>)`.
+pub fn deployed_reports(
+    catalogue: &Catalogue,
+    pair: Option<&str>,
+    apis: ApiChoice,
+    print: bool,
+) -> anyhow::Result<(Vec<PairReport>, String)> {
+    let pairs = catalogue.select(pair)?;
+    let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
+    let bin = find_envoy()?;
+    let version = envoy_version(&bin)?;
+    let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
+    if print {
+        println!(
+            "verifying what is deployed for {} pair(s) ({}) in Envoy {version} ({})",
+            pairs.len(),
+            apis.apis()
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            bin.display()
+        );
+    }
+    let mut reports = Vec::new();
+    for pair in pairs {
+        let verified = verify_pair(&rig, catalogue, pair)
+            .with_context(|| format!("pair {}: the verified run", pair.name))?;
+        for api in apis.apis() {
+            let report = verify_deployed(&rig, catalogue, pair, api, &crds, &verified)
+                .with_context(|| format!("pair {}: the deployed run ({api})", pair.name))?;
+            if print {
+                crate::print_pair(&report);
+            }
+            reports.push(report);
+        }
+    }
+    Ok((reports, version))
+}
+
+/// `filterbench verify --envoy --failure-strategy`.
+pub fn failure_strategy(json: bool) -> anyhow::Result<ExitCode> {
+    let root = project_root();
+    let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
+    let rig = Rig::new(find_envoy()?).context("starting the loopback echo and auth services")?;
+    let work = tempfile::tempdir().context("a temporary directory for the failing module")?;
+    let record = filterbench_loadgen::failure::measure(&rig, &crds, work.path())?;
+    let path = failure_path(&results_dir(&root));
+    write_json_atomically(&path, &record).with_context(|| format!("writing {}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+    } else {
+        println!(
+            "Envoy {}: request {} makes the filter fail",
+            record.envoy_version, record.failing_request
+        );
+        for s in &record.strategies {
+            let requests: Vec<String> = s.requests.iter().map(describe).collect();
+            println!(
+                "{} {} {}: {} => {}",
+                s.filter,
+                s.fail_strategy.as_deref().unwrap_or("(Lua)"),
+                s.envoy_setting,
+                requests.join(" | "),
+                s.verdict
+            );
+        }
+        println!("saved {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
