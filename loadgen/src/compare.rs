@@ -172,11 +172,18 @@ pub const PASSTHROUGH: &str = "passthrough";
 /// that only exist to make the auth service slow or drop the connection are left out (they
 /// measure timeouts, not the filter). A pair without any forwarded scenario uses all the others.
 pub fn request_mix(corpus: &Corpus) -> Vec<SendRequest> {
-    let usable: Vec<&Scenario> = corpus
-        .scenarios
-        .iter()
-        .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
-        .collect();
+    forwarded_mix(
+        corpus
+            .scenarios
+            .iter()
+            .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
+            .collect(),
+    )
+}
+
+/// Of `usable` scenarios, the requests the filter forwards upstream (all of them when it
+/// forwards none), as load requests.
+pub fn forwarded_mix(usable: Vec<&Scenario>) -> Vec<SendRequest> {
     let forwarded: Vec<&Scenario> = usable
         .iter()
         .copied()

@@ -173,26 +173,7 @@ pub fn standalone(corpus: &Corpus) -> Vec<&Scenario> {
 /// The load: the standalone scenarios the filter forwards upstream (all standalone ones when it
 /// forwards none), as the load comparison does.
 fn load_mix(corpus: &Corpus) -> Vec<SendRequest> {
-    let usable = standalone(corpus);
-    let forwarded: Vec<&Scenario> = usable
-        .iter()
-        .copied()
-        .filter(|s| s.expect.upstream_reached)
-        .collect();
-    let chosen = if forwarded.is_empty() {
-        usable
-    } else {
-        forwarded
-    };
-    chosen
-        .into_iter()
-        .map(|s| SendRequest {
-            method: s.method.clone(),
-            path: s.path.clone(),
-            headers: s.headers.clone(),
-            body: s.body_bytes(),
-        })
-        .collect()
+    crate::compare::forwarded_mix(standalone(corpus))
 }
 
 /// Keeps the calling thread (and the threads it starts afterwards: create the [`Rig`] after this)
