@@ -183,7 +183,7 @@ pub struct TimelinePoint {
 pub fn render_section(
     result: Option<&SwapResult>,
     path: &Path,
-) -> Result<String, crate::swap_chart::SwapChartError> {
+) -> Result<String, crate::charts::ChartError> {
     let mut out = String::from("<section data-section=\"swap\">\n<h2>Switching live</h2>\n");
     let Some(r) = result else {
         let _ = writeln!(

@@ -10,6 +10,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::charts::ChartError;
 use crate::html::esc;
 use crate::swap::{SwapResult, SwapRun};
 
@@ -20,23 +21,8 @@ const P99_COLOR: RGBColor = RGBColor(0, 114, 178);
 const FAIL_COLOR: RGBColor = RGBColor(192, 57, 43);
 const SWITCH_COLOR: RGBColor = RGBColor(90, 90, 90);
 
-/// The timeline could not be drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SwapChartError {
-    pub chart: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for SwapChartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "chart `{}`: {}", self.chart, self.message)
-    }
-}
-
-impl std::error::Error for SwapChartError {}
-
 /// The SVG of one run's timeline.
-pub fn timeline(result: &SwapResult, run: &SwapRun) -> Result<String, SwapChartError> {
+pub fn timeline(result: &SwapResult, run: &SwapRun) -> Result<String, ChartError> {
     let id = format!("swap-timeline-{}", run.workers);
     let title = format!(
         "{}: switching live at {} worker{}",
@@ -45,7 +31,7 @@ pub fn timeline(result: &SwapResult, run: &SwapRun) -> Result<String, SwapChartE
         if run.workers == 1 { "" } else { "s" }
     );
     let mut svg = String::new();
-    draw(&mut svg, result, run, &title).map_err(|message| SwapChartError {
+    draw(&mut svg, result, run, &title).map_err(|message| ChartError {
         chart: id.clone(),
         message,
     })?;

@@ -634,12 +634,7 @@ fn pair_page(
     match crate::swap::read_swap(&swap_file) {
         Ok(r) => b.push_str(
             &crate::swap::render_section(Some(&r), &crate::swap::swap_path(&results.dir, name))
-                .map_err(|e| {
-                    RenderError::Chart(ChartError {
-                        chart: e.chart,
-                        message: e.message,
-                    })
-                })?,
+                .map_err(RenderError::Chart)?,
         ),
         Err(ReadError::Missing(_)) => {}
         Err(e) => return Err(RenderError::Read(e)),
