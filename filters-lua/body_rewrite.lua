@@ -1,6 +1,7 @@
 -- body_rewrite: adds `server_timestamp` (ms, Envoy's clock) and `request_id` (x-request-id, else
 -- 32 random hex) to JSON object request bodies and re-serialises them exactly as serde_json does
--- (compact, keys sorted by bytes); other bodies pass unchanged.
+-- (compact, keys sorted by bytes); other bodies pass unchanged. A request with a body goes on
+-- without content-length (chunked), rewritten or not: what its Wasm twin can do under Istio.
 -- Self-contained: carries its own JSON decoder and encoder.
 -- Lua twin of filters-wasm/body_rewrite; behaviour contract in bench/catalogue.toml.
 
@@ -341,11 +342,8 @@ local function random_hex32()
     random(0, 65535))
 end
 
-function envoy_on_request(request_handle)
-  local body = request_handle:body()
-  if body == nil then
-    return
-  end
+-- Rewrites a JSON object body in place (see the header); any other body is left as it is.
+local function rewrite(request_handle, headers, body)
   local length = body:length()
   if length == 0 then
     return
@@ -354,14 +352,22 @@ function envoy_on_request(request_handle)
   if getmetatable(value) ~= JSON_OBJECT then
     return
   end
-  -- Fetched after body(): handles taken before it do not survive the wait for the body.
-  local headers = request_handle:headers()
   local now_ms = string.format("%d", math.floor(request_handle:timestamp()))
   value.server_timestamp = setmetatable({ now_ms }, JSON_NUMBER)
   local request_id = headers:get("x-request-id")
   value.request_id = request_id and utf8_lossy(request_id) or random_hex32()
-  local rewritten = json_encode(value)
-  body:setBytes(rewritten)
-  -- Envoy 1.40's setBytes already updates content-length; kept for older Envoy versions.
-  headers:replace("content-length", string.format("%d", #rewritten))
+  body:setBytes(json_encode(value))
+end
+
+function envoy_on_request(request_handle)
+  local body = request_handle:body()
+  if body == nil then
+    return
+  end
+  local headers = request_handle:headers()
+  rewrite(request_handle, headers, body)
+  -- Every request with a body goes on without content-length (setBytes sets one): Envoy frames it
+  -- chunked. The Wasm twin must forward the headers before it sees the body (Istio does not set
+  -- allow_on_headers_stop_iteration), so it cannot set the new length; both twins drop it.
+  headers:remove("content-length")
 end

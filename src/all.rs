@@ -184,6 +184,7 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
         &catalogue,
         args.policy.as_deref(),
         args.out.as_deref(),
+        None,
     )?;
     report::print_summary(&rendered);
     println!("all done in {}", elapsed(started));

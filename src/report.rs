@@ -23,6 +23,10 @@ pub struct ReportArgs {
     /// Where to write the site (default reports/site).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The results to render (default reports/results), for example the published run's
+    /// reports/published/results.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
 }
 
 /// The policy named on the command line, or the project's `reports/policy.toml`.
@@ -92,11 +96,21 @@ pub fn render_site(
     catalogue: &Catalogue,
     policy_file: Option<&Path>,
     out: Option<&Path>,
+    results: Option<&Path>,
 ) -> anyhow::Result<RenderSummary> {
     let (policy, policy_source) = policy(root, policy_file)?;
+    // A missing default folder is said on the page (nothing measured yet); a folder named on the
+    // command line must exist.
+    if let Some(named) = results.filter(|r| !r.is_dir()) {
+        anyhow::bail!(
+            "{}: no such results folder (`filterbench all` writes reports/results)",
+            named.display()
+        );
+    }
+    let results = results.map_or_else(|| results_dir(root), Path::to_path_buf);
     let input = SiteInput {
-        results_dir: results_dir(root),
-        results_shown: shown_path(root, &results_dir(root)).into(),
+        results_shown: shown_path(root, &results).into(),
+        results_dir: results,
         pairs: pair_inputs(catalogue),
         policy,
         policy_source,
@@ -141,6 +155,7 @@ pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
         &catalogue,
         args.policy.as_deref(),
         args.out.as_deref(),
+        args.results.as_deref(),
     )?;
     print_summary(&summary);
     Ok(ExitCode::SUCCESS)

@@ -207,7 +207,9 @@ pub fn header<'a, H: PairView>(headers: &'a [H], name: &str) -> Option<&'a str> 
 
 /// What the upstream receives once the filter chain let the request through with these headers
 /// and body: pseudo-headers become the request line and `host`; the router adds
-/// `x-envoy-expected-rq-timeout-ms`.
+/// `x-envoy-expected-rq-timeout-ms`; a body whose headers carry no `content-length` (a filter
+/// removed it) is framed chunked by Envoy's HTTP/1 codec: `transfer-encoding: chunked`. (A body
+/// is taken to follow the headers when it is not empty: the corpus has no empty chunked bodies.)
 pub fn upstream_seen(headers: &[HeaderPair], body: &[u8]) -> UpstreamSeen {
     let mut seen = UpstreamSeen::default();
     fill_upstream_seen(headers, body, &mut seen);
@@ -224,6 +226,13 @@ pub fn fill_upstream_seen<H: PairView>(headers: &[H], body: &[u8], out: &mut Ups
         slots.push(h.name(), h.value());
     }
     slots.push_number("x-envoy-expected-rq-timeout-ms", ROUTE_TIMEOUT_MS);
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|h| h.name().eq_ignore_ascii_case("content-length"))
+    {
+        slots.push("transfer-encoding", "chunked");
+    }
     slots.finish();
     out.method.clear();
     out.method
