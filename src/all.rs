@@ -1,5 +1,6 @@
 //! `filterbench all`: the whole job from a fresh clone. Sets up what is missing (Envoy), proves
-//! every pair equivalent (in-process and in real Envoy), runs the in-process benches and the
+//! every pair equivalent (in-process and in real Envoy, and the generated Istio manifests as
+//! Istio deploys them), measures the failure strategies, runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
 //! Profiles: the default fits in about 20 minutes on a 2-core machine after the build (benches
@@ -86,7 +87,7 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     }
     println!("  {} pairs: {}", pairs.len(), names.join(", "));
 
-    step(2, "equivalence: in-process, then in real Envoy");
+    step(2, "equivalence: in-process, in real Envoy, and as Istio deploys it");
     let t = Instant::now();
     let in_process = crate::verify_in_process_reports(&catalogue, &pairs, false)?;
     report::save_verify(root, "in_process", None, &in_process)?;
@@ -98,13 +99,26 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
         Summary::of(&envoy).line(),
         elapsed(t)
     );
+    // What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
+    // give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
+    let t = Instant::now();
+    let (deployed, _) =
+        crate::deployed::deployed_reports(&catalogue, &pairs, crate::deployed::ApiChoice::Both, false)?;
+    report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
+    println!(
+        "  deployed manifests (TrafficExtension, legacy): {}",
+        Summary::of(&deployed).line()
+    );
+    crate::deployed::measure_failure_strategies(root)?;
+    println!("  failure strategies measured ({})", elapsed(t));
     let differ: Vec<&str> = envoy
         .iter()
         .chain(&in_process)
+        .chain(&deployed)
         .filter(|r| !r.equivalent)
         .map(|r| r.pair.as_str())
         .collect();
-    for r in envoy.iter().filter(|r| !r.equivalent) {
+    for r in envoy.iter().chain(&deployed).filter(|r| !r.equivalent) {
         for line in r.failure_lines().iter().take(5) {
             println!("{line}");
         }

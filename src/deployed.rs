@@ -13,13 +13,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use filterbench_bench::verdict::PairReport;
-use filterbench_bench::{project_root, Catalogue};
+use filterbench_bench::{project_root, Catalogue, Pair};
 use filterbench_loadgen::envoy::{envoy_version, find_envoy};
 use filterbench_loadgen::k8s::crd::CrdSchemas;
 use filterbench_loadgen::k8s::Api;
 use filterbench_loadgen::verify::{verify_pair, Rig};
 use filterbench_loadgen::verify_deployed::verify_deployed;
-use filterbench_reports::failure::{describe, failure_path};
+use filterbench_reports::failure::{describe, failure_path, FailureRecord};
 use filterbench_reports::results::{results_dir, write_json_atomically};
 
 /// Which APIs `--deployed` checks.
@@ -46,11 +46,10 @@ impl ApiChoice {
 /// runs are named `<pair> (<api>)`.
 pub fn deployed_reports(
     catalogue: &Catalogue,
-    pair: Option<&str>,
+    pairs: &[&Pair],
     apis: ApiChoice,
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
-    let pairs = catalogue.select(pair)?;
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
@@ -83,15 +82,23 @@ pub fn deployed_reports(
     Ok((reports, version))
 }
 
-/// `filterbench verify --envoy --failure-strategy`.
-pub fn failure_strategy(json: bool) -> anyhow::Result<ExitCode> {
-    let root = project_root();
+/// Measures what Envoy does with a failing filter per failure strategy and saves it where the
+/// report reads it (`reports/results/failure/strategy.json`).
+pub fn measure_failure_strategies(
+    root: &std::path::Path,
+) -> anyhow::Result<(FailureRecord, std::path::PathBuf)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
     let rig = Rig::new(find_envoy()?).context("starting the loopback echo and auth services")?;
     let work = tempfile::tempdir().context("a temporary directory for the failing module")?;
     let record = filterbench_loadgen::failure::measure(&rig, &crds, work.path())?;
-    let path = failure_path(&results_dir(&root));
+    let path = failure_path(&results_dir(root));
     write_json_atomically(&path, &record).with_context(|| format!("writing {}", path.display()))?;
+    Ok((record, path))
+}
+
+/// `filterbench verify --envoy --failure-strategy`.
+pub fn failure_strategy(json: bool) -> anyhow::Result<ExitCode> {
+    let (record, path) = measure_failure_strategies(&project_root())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

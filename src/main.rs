@@ -65,8 +65,9 @@ enum Command {
         /// With --json: include every scenario's raw Lua and Wasm outcomes.
         #[arg(long, requires = "json")]
         outcomes: bool,
-        /// Also save the result where the report reads it (reports/results/verify/<mode>.json).
-        #[arg(long, conflicts_with_all = ["deployed", "failure_strategy"])]
+        /// Also save the result where the report reads it (reports/results/verify/<mode>.json;
+        /// with --deployed: verify/deployed.json).
+        #[arg(long, conflicts_with = "failure_strategy")]
         save: bool,
         /// With --envoy: serve what Istio deploys (the manifests of `loadgen k8s manifests`,
         /// validated against the CRDs and translated to Envoy filters) and check every outcome
@@ -176,9 +177,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if failure_strategy {
                 deployed::failure_strategy(json)
             } else if deployed {
-                let catalogue = Catalogue::load(&project_root())?;
-                let (reports, version) =
-                    deployed::deployed_reports(&catalogue, pair.as_deref(), api, !json)?;
+                let root = project_root();
+                let catalogue = Catalogue::load(&root)?;
+                let (reports, version) = deployed::deployed_reports(
+                    &catalogue,
+                    &catalogue.select(pair.as_deref())?,
+                    api,
+                    !json,
+                )?;
+                if save {
+                    let path =
+                        report::save_verify(&root, "deployed", Some(version.clone()), &reports)?;
+                    if !json {
+                        println!("saved {}", report::shown_path(&root, &path));
+                    }
+                }
                 finish_verify(
                     &reports,
                     serde_json::json!({"mode": "envoy-deployed", "envoy_version": version}),

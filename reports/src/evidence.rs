@@ -91,6 +91,9 @@ pub struct ResultSet {
     pub bench: Option<BenchSummary>,
     pub verify_envoy: Option<VerifyRecord>,
     pub verify_in_process: Option<VerifyRecord>,
+    /// `verify/deployed.json`: the generated Istio manifests, translated as Istio does and served
+    /// by real Envoy, checked against the verified twins.
+    pub verify_deployed: Option<VerifyRecord>,
     /// `load/<pair>.json` per requested pair, in the order asked.
     pub loads: Vec<(String, Option<LoadRun>)>,
     /// `load/passthrough.json`: the pass-through Lua and Wasm filters, the fixed cost of each
@@ -123,7 +126,7 @@ impl ResultSet {
         let bench: Option<BenchSummary> =
             optional(read_result(&bench_summary_path(dir), BENCH_SCHEMA))?;
         let mut verify = Vec::new();
-        for mode in ["envoy", "in_process"] {
+        for mode in ["envoy", "in_process", "deployed"] {
             let path = verify_path(dir, mode);
             let record: Option<VerifyRecord> = optional(read_result(&path, VERIFY_SCHEMA))?;
             if let Some(r) = &record {
@@ -136,6 +139,7 @@ impl ResultSet {
             }
             verify.push(record);
         }
+        let verify_deployed = verify.pop().flatten();
         let verify_in_process = verify.pop().flatten();
         let verify_envoy = verify.pop().flatten();
         let mut loads = Vec::new();
@@ -159,10 +163,21 @@ impl ResultSet {
             bench,
             verify_envoy,
             verify_in_process,
+            verify_deployed,
             loads,
             passthrough,
             failure,
         })
+    }
+
+    /// The deployed-manifest checks of `pair` (one per API), from `verify/deployed.json`.
+    pub fn deployed(&self, pair: &str) -> Vec<&VerifyPair> {
+        let prefix = format!("{pair} (");
+        self.verify_deployed
+            .iter()
+            .flat_map(|r| &r.pairs)
+            .filter(|p| p.pair.starts_with(&prefix))
+            .collect()
     }
 
     pub fn load(&self, pair: &str) -> Option<&LoadRun> {

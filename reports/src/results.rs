@@ -260,7 +260,8 @@ impl MachineInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyRecord {
     pub schema_version: u32,
-    /// `envoy` or `in_process`.
+    /// `envoy`, `in_process` or `deployed` (the generated Istio manifests served by real Envoy:
+    /// one entry per pair and API, named `<pair> (<api>)`).
     pub mode: String,
     /// Envoy's version for `envoy` runs.
     pub envoy_version: Option<String>,
@@ -554,6 +555,7 @@ fn regenerate_command(path: &Path) -> String {
         "load" => format!("`filterbench load --pair {stem}`"),
         _ if stem == "summary" => "`filterbench bench`".into(),
         "verify" if stem == "in_process" => "`filterbench verify --in-process --save`".into(),
+        "verify" if stem == "deployed" => "`filterbench verify --envoy --deployed --save`".into(),
         "verify" => "`filterbench verify --envoy --save`".into(),
         _ => "`filterbench all`".into(),
     }

@@ -237,6 +237,52 @@ fn call_html(rec: &Recommendation) -> String {
     format!("{}{}", verdict_html(rec.call), esc(&conf))
 }
 
+/// What the deployed-manifest check (`verify/deployed.json`) says of a pair: the TrafficExtension
+/// and legacy manifests, translated as Istio does and served by real Envoy, against the twins.
+fn deployed_html(results: &ResultSet, pair: &str) -> String {
+    let checks = results.deployed(pair);
+    if checks.is_empty() {
+        return html::note(
+            "The deployed manifests were not checked in real Envoy for this pair: \
+             `filterbench verify --envoy --deployed --save` (or `filterbench all`) does it.",
+        );
+    }
+    let apis: Vec<&str> = checks
+        .iter()
+        .map(|c| {
+            c.pair
+                .strip_prefix(pair)
+                .unwrap_or(&c.pair)
+                .trim_matches(|ch| ch == ' ' || ch == '(' || ch == ')')
+        })
+        .collect();
+    let scenarios = checks.iter().map(|c| c.scenarios).max().unwrap_or(0);
+    let mut out = if checks.iter().all(|c| c.equivalent) {
+        html::para(&format!(
+            "The deployed manifests were checked in real Envoy on {scenarios} scenarios ({}): \
+             translated into the filters Istio gives the proxy, both twins give the verified \
+             outcomes.",
+            apis.join(", ")
+        ))
+    } else {
+        html::para(&format!(
+            "The deployed manifests DIFFER from the verified twins in real Envoy ({} of {} \
+             checks, {scenarios} scenarios each):",
+            checks.iter().filter(|c| !c.equivalent).count(),
+            checks.len()
+        ))
+    };
+    let failures: Vec<&String> = checks.iter().flat_map(|c| &c.failures).collect();
+    if !failures.is_empty() {
+        out.push_str("<ul class=\"failures\">\n");
+        for f in failures {
+            let _ = writeln!(out, "<li>{}</li>", esc(f));
+        }
+        out.push_str("</ul>\n");
+    }
+    out
+}
+
 fn equivalence_words(ev: &PairEvidence) -> String {
     match &ev.equivalence {
         None => "not checked".into(),
@@ -383,6 +429,7 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
     for (mode, record) in [
         ("envoy", &results.verify_envoy),
         ("in_process", &results.verify_in_process),
+        ("deployed", &results.verify_deployed),
     ] {
         if let Some(r) = record {
             src_rows.push((
@@ -616,6 +663,7 @@ fn pair_page(
             }
         }
     }
+    b.push_str(&deployed_html(results, name));
 
     // Real Envoy.
     b.push_str("<h2>In real Envoy, under load</h2>\n");
