@@ -12,6 +12,7 @@ mod cli;
 mod equivalence;
 mod fidelity;
 mod load;
+mod published;
 mod reaping;
 mod report;
 mod swap;

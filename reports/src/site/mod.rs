@@ -23,7 +23,7 @@ use crate::claims;
 use crate::decision::{decide, Leaf, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use crate::results::{bench_summary_path, load_path, ReadError};
+use crate::results::{bench_summary_path, load_path, LoadRun, ReadError};
 
 mod load;
 
@@ -356,6 +356,9 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
          filter and its Wasm twin. The recommendation comes from the decision tree on each pair's \
          page, fed by the measurements and the thresholds of the policy.",
     ));
+    if let Some(when) = measured_when(results) {
+        b.push_str(&html::para(&when));
+    }
     b.push_str("<h2>Recommendations</h2>\n");
     b.push_str(&html::table(
         &[
@@ -499,6 +502,28 @@ fn index_page(input: &SiteInput, results: &ResultSet, rows: Vec<(String, Vec<Cel
         "",
         &b,
     )
+}
+
+/// When and where the real-Envoy measurements were taken, for the top of the index: the span of
+/// the load runs' start times and the machine of the first (every file's own is in the sources
+/// table below).
+fn measured_when(results: &ResultSet) -> Option<String> {
+    let runs: Vec<&LoadRun> = results
+        .loads
+        .iter()
+        .filter_map(|(_, l)| l.as_ref())
+        .chain(results.passthrough.as_ref())
+        .collect();
+    let first = runs.iter().min_by_key(|l| l.started_ms)?;
+    let last = runs.iter().map(|l| l.started_ms).max()?;
+    let m = &first.machine;
+    Some(format!(
+        "Measured in real Envoy {} between {} and {} (load runs started), on {}.",
+        first.envoy_version,
+        html::utc(first.started_ms),
+        html::utc(last),
+        machine_words(&m.cpu_model, m.cpus, m.memory_bytes)
+    ))
 }
 
 fn machine_words(cpu_model: &str, cpus: usize, memory_bytes: u64) -> String {
