@@ -33,7 +33,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
 
     let groups = [
-        ("the Wasm filters (filters-wasm/*)", crates_in(&filters)),
+        ("the Wasm filters (filters-wasm/*)", twins_in(&filters)),
         ("the bench guests (bench/guests/*)", crates_in(&guests)),
     ];
     for (_, crates) in &groups {
@@ -112,6 +112,20 @@ fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
             errors.join("\n")
         );
     }
+}
+
+/// The twins' shared helper crate (`filters-wasm/common`): built as their dependency, not as a
+/// pair's module (the catalogue's `TWIN_HELPER_CRATES` says the same).
+const TWIN_HELPER_CRATES: &[&str] = &["common"];
+
+/// The pairs' Wasm twins: every crate of `filters-wasm/` but the shared helper crate.
+fn twins_in(dir: &Path) -> Vec<PathBuf> {
+    let mut crates = crates_in(dir);
+    crates.retain(|p| {
+        !p.file_name()
+            .is_some_and(|n| TWIN_HELPER_CRATES.iter().any(|h| n == *h))
+    });
+    crates
 }
 
 /// Every `<dir>/<name>/` with a Cargo.toml, sorted.

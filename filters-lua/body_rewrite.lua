@@ -4,7 +4,7 @@
 -- without content-length (chunked), rewritten or not: what its Wasm twin can do under Istio.
 -- Self-contained: carries its own JSON decoder and encoder.
 -- Lua twin of filters-wasm/body_rewrite; behaviour contract in bench/catalogue.toml.
-
+-- BEGIN shared JSON decoder: the same text in every Lua file that carries it (checked by a test)
 -- JSON decoder accepting exactly what serde_json::from_slice::<Value> accepts (RFC 8259, valid
 -- UTF-8, no lone surrogates, nesting limit of serde_json). Values: JSON strings are Lua strings,
 -- true/false are booleans, null is JSON_NULL, a number is { text } with metatable JSON_NUMBER (its
@@ -226,7 +226,7 @@ local function json_decode(s)
   if skip_ws(s, i) <= #s then return nil end
   return v
 end
-
+-- END shared JSON decoder
 
 -- JSON encoder writing exactly what serde_json::to_vec writes for the decoded value.
 local string_escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",

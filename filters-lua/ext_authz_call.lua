@@ -3,7 +3,7 @@
 -- (other status, failure, timeout, unexpected body) -> 503 `Auth Service Unavailable`.
 -- Self-contained: carries its own JSON decoder and string escaping.
 -- Lua twin of filters-wasm/ext_authz_call; behaviour contract in bench/catalogue.toml.
-
+-- BEGIN shared JSON decoder: the same text in every Lua file that carries it (checked by a test)
 -- JSON decoder accepting exactly what serde_json::from_slice::<Value> accepts (RFC 8259, valid
 -- UTF-8, no lone surrogates, nesting limit of serde_json). Values: JSON strings are Lua strings,
 -- true/false are booleans, null is JSON_NULL, a number is { text } with metatable JSON_NUMBER (its
@@ -225,7 +225,7 @@ local function json_decode(s)
   if skip_ws(s, i) <= #s then return nil end
   return v
 end
-
+-- END shared JSON decoder
 
 -- JSON string escaping exactly as serde_json writes strings.
 local string_escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",

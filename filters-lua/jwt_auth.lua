@@ -2,7 +2,7 @@
 -- Envoy's clock) and forwards its `sub` as `x-user-id`; 401 `Missing Authorization` or
 -- `Invalid Token` otherwise. Self-contained: carries its own JSON decoder, base64url, SHA-256/HMAC.
 -- Lua twin of filters-wasm/jwt_auth; behaviour contract in bench/catalogue.toml.
-
+-- BEGIN shared JSON decoder: the same text in every Lua file that carries it (checked by a test)
 -- JSON decoder accepting exactly what serde_json::from_slice::<Value> accepts (RFC 8259, valid
 -- UTF-8, no lone surrogates, nesting limit of serde_json). Values: JSON strings are Lua strings,
 -- true/false are booleans, null is JSON_NULL, a number is { text } with metatable JSON_NUMBER (its
@@ -224,7 +224,7 @@ local function json_decode(s)
   if skip_ws(s, i) <= #s then return nil end
   return v
 end
-
+-- END shared JSON decoder
 -- base64url without padding (RFC 4648 section 5), strict: only A-Z a-z 0-9 - _, no '=', no
 -- length of 4n+1, and the unused low bits of the last character must be zero (canonical form).
 local B64URL = {}

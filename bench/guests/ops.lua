@@ -7,7 +7,7 @@
 -- Lua has no JSON or regex library in Envoy: json_parse uses the pure-Lua decoder of
 -- filters-lua/jwt_auth.lua (copied below unchanged), regex_match uses a Lua pattern equivalent to
 -- path_regex's expression, as the filters themselves do.
-
+-- BEGIN shared JSON decoder: the same text in every Lua file that carries it (checked by a test)
 -- JSON decoder accepting exactly what serde_json::from_slice::<Value> accepts (RFC 8259, valid
 -- UTF-8, no lone surrogates, nesting limit of serde_json). Values: JSON strings are Lua strings,
 -- true/false are booleans, null is JSON_NULL, a number is { text } with metatable JSON_NUMBER (its
@@ -229,7 +229,7 @@ local function json_decode(s)
   if skip_ws(s, i) <= #s then return nil end
   return v
 end
-
+-- END shared JSON decoder
 local READ_HEADER, SET_HEADER, SET_VALUE = "x-bench-read", "x-bench-set", "set-by-ops"
 local RESULT_HEADER = "x-bench-result"
 -- path_regex's expression `^/api/v([0-9]+)/` as a Lua pattern.

@@ -12,6 +12,10 @@ use crate::{Error, Result};
 /// under this key.
 pub const LUA_FILTER_NAME: &str = "envoy.filters.http.lua";
 
+/// Crates of `filters-wasm/` that are not a pair's twin: the twins' shared helper crate
+/// (`filters-wasm/common`; bench/build.rs skips it too).
+pub const TWIN_HELPER_CRATES: &[&str] = &["common"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
@@ -221,7 +225,7 @@ impl Catalogue {
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default();
-                if !known.contains(name) {
+                if !known.contains(name) && !TWIN_HELPER_CRATES.contains(&name) {
                     return Err(Error::invalid(
                         &entry,
                         format!(

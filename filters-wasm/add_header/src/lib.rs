@@ -1,27 +1,16 @@
 //! add_header: request gets `x-custom-header: Hello from filter`, response gets `hello: world`.
 //! Wasm twin of `filters-lua/add_header.lua`; behaviour contract in `bench/catalogue.toml`.
 
+use filterbench_twin_common::StatelessRoot;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AddHeaderRoot) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(StatelessRoot(|| Box::new(AddHeader)))
+    });
 }}
-
-struct AddHeaderRoot;
-
-impl Context for AddHeaderRoot {}
-
-impl RootContext for AddHeaderRoot {
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(AddHeader))
-    }
-}
 
 struct AddHeader;
 

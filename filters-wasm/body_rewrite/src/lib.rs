@@ -15,6 +15,7 @@
 
 use std::time::UNIX_EPOCH;
 
+use filterbench_twin_common::{joined_header, random_hex};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -24,52 +25,6 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(BodyRewriteRoot) });
 }}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
-}
-
-/// 32 random lowercase hex characters (16 bytes from WASI `random_get`). Should the host refuse
-/// randomness, a splitmix64 stream seeded from `seed` (the clock) and a per-VM counter is used.
-fn random_hex(seed: u64) -> String {
-    use std::cell::Cell;
-    use std::fmt::Write;
-
-    thread_local!(static COUNTER: Cell<u64> = const { Cell::new(0) });
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        let mut state = seed
-            ^ COUNTER.with(|c| {
-                c.set(c.get().wrapping_add(1));
-                c.get().wrapping_mul(0xD1B5_4A32_D192_ED03)
-            });
-        for chunk in bytes.chunks_mut(8) {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-    }
-    let mut hex = String::with_capacity(32);
-    for byte in bytes {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
-}
 
 struct BodyRewriteRoot;
 

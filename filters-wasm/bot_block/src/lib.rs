@@ -3,46 +3,19 @@
 //! empty user-agent passes.
 //! Wasm twin of `filters-lua/bot_block.lua`; behaviour contract in `bench/catalogue.toml`.
 
+use filterbench_twin_common::{joined_header, StatelessRoot};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(BotBlockRoot) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(StatelessRoot(|| Box::new(BotBlock)))
+    });
 }}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
-}
 
 fn contains_bot(value: &[u8]) -> bool {
     value.windows(3).any(|w| w.eq_ignore_ascii_case(b"bot"))
-}
-
-struct BotBlockRoot;
-
-impl Context for BotBlockRoot {}
-
-impl RootContext for BotBlockRoot {
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(BotBlock))
-    }
 }
 
 struct BotBlock;

@@ -4,7 +4,7 @@
 //! unchanged. Configuration: `{"canary_percent": <number>}`.
 //! Wasm twin of `filters-lua/canary_tag.lua`; behaviour contract in `bench/catalogue.toml`.
 
-use proxy_wasm::hostcalls;
+use filterbench_twin_common::{joined_header, parse_config};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use serde::Deserialize;
@@ -20,22 +20,6 @@ proxy_wasm::main! {{
 struct Config {
     /// Compared as a number, like the Lua twin does (`hash % 100 < canary_percent`).
     canary_percent: f64,
-}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
 }
 
 /// FNV-1a, 32 bits.
@@ -54,19 +38,12 @@ impl Context for CanaryTagRoot {}
 impl RootContext for CanaryTagRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
-        match serde_json::from_slice::<Config>(&raw) {
-            Ok(config) => {
-                self.canary_percent = config.canary_percent;
-                true
-            }
-            Err(err) => {
-                let _ = hostcalls::log(
-                    LogLevel::Error,
-                    &format!("canary_tag: bad configuration (want {{\"canary_percent\": <number>}}): {err}"),
-                );
-                false
-            }
-        }
+        let want = r#"{"canary_percent": <number>}"#;
+        let Some(config) = parse_config::<Config>(&raw, "canary_tag", want) else {
+            return false;
+        };
+        self.canary_percent = config.canary_percent;
+        true
     }
 
     fn get_type(&self) -> Option<ContextType> {

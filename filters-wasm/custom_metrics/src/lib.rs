@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use filterbench_twin_common::parse_config;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
@@ -71,21 +72,12 @@ impl Context for CustomMetricsRoot {}
 impl RootContext for CustomMetricsRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
-        match serde_json::from_slice::<Config>(&raw) {
-            Ok(config) => {
-                self.prefixes = Rc::new(config.prefixes);
-                true
-            }
-            Err(err) => {
-                let _ = hostcalls::log(
-                    LogLevel::Error,
-                    &format!(
-                        "custom_metrics: bad configuration (want {{\"prefixes\": [<string>, ...]}}): {err}"
-                    ),
-                );
-                false
-            }
-        }
+        let want = r#"{"prefixes": [<string>, ...]}"#;
+        let Some(config) = parse_config::<Config>(&raw, "custom_metrics", want) else {
+            return false;
+        };
+        self.prefixes = Rc::new(config.prefixes);
+        true
     }
 
     fn get_type(&self) -> Option<ContextType> {

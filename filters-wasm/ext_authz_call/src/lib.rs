@@ -10,7 +10,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
+use filterbench_twin_common::{joined_header, parse_config};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use serde::Deserialize;
@@ -27,22 +27,6 @@ proxy_wasm::main! {{
 struct Config {
     cluster: String,
     timeout_ms: u64,
-}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
 }
 
 /// What the auth service decided.
@@ -77,22 +61,12 @@ impl Context for ExtAuthzCallRoot {}
 impl RootContext for ExtAuthzCallRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
-        match serde_json::from_slice::<Config>(&raw) {
-            Ok(config) => {
-                self.config = Some(Rc::new(config));
-                true
-            }
-            Err(err) => {
-                let _ = hostcalls::log(
-                    LogLevel::Error,
-                    &format!(
-                        "ext_authz_call: bad configuration (want {{\"cluster\": <string>, \
-                         \"timeout_ms\": <integer>}}): {err}"
-                    ),
-                );
-                false
-            }
-        }
+        let want = r#"{"cluster": <string>, "timeout_ms": <integer>}"#;
+        let Some(config) = parse_config::<Config>(&raw, "ext_authz_call", want) else {
+            return false;
+        };
+        self.config = Some(Rc::new(config));
+        true
     }
 
     fn get_type(&self) -> Option<ContextType> {

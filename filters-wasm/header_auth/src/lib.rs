@@ -3,43 +3,16 @@
 //! (missing, empty, other value) gets a local 403 `Forbidden`.
 //! Wasm twin of `filters-lua/header_auth.lua`; behaviour contract in `bench/catalogue.toml`.
 
+use filterbench_twin_common::{joined_header, StatelessRoot};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(HeaderAuthRoot) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(StatelessRoot(|| Box::new(HeaderAuth)))
+    });
 }}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
-}
-
-struct HeaderAuthRoot;
-
-impl Context for HeaderAuthRoot {}
-
-impl RootContext for HeaderAuthRoot {
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(HeaderAuth))
-    }
-}
 
 struct HeaderAuth;
 

@@ -12,8 +12,8 @@ use std::time::UNIX_EPOCH;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use filterbench_twin_common::{joined_header, parse_config};
 use hmac::{Hmac, Mac};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use serde::Deserialize;
@@ -30,22 +30,6 @@ proxy_wasm::main! {{
 #[derive(Deserialize)]
 struct Config {
     secret: String,
-}
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
 }
 
 /// Why a token was refused (all of them are answered `Invalid Token`).
@@ -120,19 +104,12 @@ impl Context for JwtAuthRoot {}
 impl RootContext for JwtAuthRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
-        match serde_json::from_slice::<Config>(&raw) {
-            Ok(config) => {
-                self.secret = Rc::from(config.secret.into_bytes());
-                true
-            }
-            Err(err) => {
-                let _ = hostcalls::log(
-                    LogLevel::Error,
-                    &format!("jwt_auth: bad configuration (want {{\"secret\": <string>}}): {err}"),
-                );
-                false
-            }
-        }
+        let want = r#"{"secret": <string>}"#;
+        let Some(config) = parse_config::<Config>(&raw, "jwt_auth", want) else {
+            return false;
+        };
+        self.secret = Rc::from(config.secret.into_bytes());
+        true
     }
 
     fn get_type(&self) -> Option<ContextType> {

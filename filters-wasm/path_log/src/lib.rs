@@ -3,28 +3,17 @@
 //! not apply to it.
 //! Wasm twin of `filters-lua/path_log.lua`; behaviour contract in `bench/catalogue.toml`.
 
+use filterbench_twin_common::StatelessRoot;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PathLogRoot) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(StatelessRoot(|| Box::new(PathLog)))
+    });
 }}
-
-struct PathLogRoot;
-
-impl Context for PathLogRoot {}
-
-impl RootContext for PathLogRoot {
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(PathLog))
-    }
-}
 
 struct PathLog;
 

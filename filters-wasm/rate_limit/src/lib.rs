@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
-use proxy_wasm::hostcalls;
+use filterbench_twin_common::{joined_header, parse_config};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use serde::Deserialize;
@@ -41,22 +41,6 @@ struct Window {
 }
 
 type Windows = Rc<RefCell<HashMap<Vec<u8>, Window>>>;
-
-/// The value of header `name` as Envoy's Lua `headers():get()` returns it: `None` when absent,
-/// otherwise every value joined with "," in arrival order. (Envoy's proxy-wasm single-header
-/// getter returns only the first value, and the String variants panic on non-UTF-8 bytes.)
-fn joined_header(headers: &[(String, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value);
-    let mut joined = values.next()?.clone();
-    for value in values {
-        joined.push(b',');
-        joined.extend_from_slice(value);
-    }
-    Some(joined)
-}
 
 /// The first `,`-separated entry of `x-forwarded-for`, spaces and tabs trimmed; `unknown` when
 /// the header is missing or that entry is empty.
@@ -89,22 +73,12 @@ impl Context for RateLimitRoot {}
 impl RootContext for RateLimitRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
-        match serde_json::from_slice::<Config>(&raw) {
-            Ok(config) => {
-                self.config = config;
-                true
-            }
-            Err(err) => {
-                let _ = hostcalls::log(
-                    LogLevel::Error,
-                    &format!(
-                        "rate_limit: bad configuration (want {{\"requests_per_window\": <integer>, \
-                         \"window_seconds\": <integer>}}): {err}"
-                    ),
-                );
-                false
-            }
-        }
+        let want = r#"{"requests_per_window": <integer>, "window_seconds": <integer>}"#;
+        let Some(config) = parse_config::<Config>(&raw, "rate_limit", want) else {
+            return false;
+        };
+        self.config = config;
+        true
     }
 
     fn get_type(&self) -> Option<ContextType> {

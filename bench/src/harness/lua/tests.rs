@@ -921,3 +921,68 @@ end
     vm.run(&ex).unwrap();
     assert_eq!(info(&env), ["1,2 2 od"]);
 }
+
+/// The Lua twins cannot share code (Envoy's inline scripts cannot `require`), so the pure-Lua
+/// JSON decoder is copied between `-- BEGIN shared JSON decoder` and `-- END shared JSON decoder`
+/// markers. Every copy must be the same text as jwt_auth's (the first one written).
+#[test]
+fn shared_json_decoder_copies_are_identical() {
+    const BEGIN: &str = "-- BEGIN shared JSON decoder";
+    const END: &str = "-- END shared JSON decoder";
+    const CARRIERS: &[&str] = &[
+        "filters-lua/jwt_auth.lua",
+        "filters-lua/body_rewrite.lua",
+        "filters-lua/ext_authz_call.lua",
+        "bench/guests/ops.lua",
+    ];
+    let root = crate::project_root();
+    let extract = |rel: &str| -> String {
+        let text = std::fs::read_to_string(root.join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: cannot read: {e}"));
+        let begins: Vec<usize> = text.match_indices(BEGIN).map(|(i, _)| i).collect();
+        let ends: Vec<usize> = text.match_indices(END).map(|(i, _)| i).collect();
+        assert!(
+            begins.len() == 1 && ends.len() == 1 && begins[0] < ends[0],
+            "{rel}: want one `{BEGIN}` line before one `{END}` line"
+        );
+        let start = text[begins[0]..]
+            .find('\n')
+            .map_or(text.len(), |n| begins[0] + n + 1);
+        text[start..ends[0]].to_string()
+    };
+    // Any other Lua file that marks a copy is held to the same text.
+    let mut files: Vec<String> = CARRIERS.iter().map(|s| s.to_string()).collect();
+    for dir in ["filters-lua", "bench/guests"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let rel = format!("{dir}/{}", entry.file_name().to_string_lossy());
+            if rel.ends_with(".lua")
+                && !files.contains(&rel)
+                && std::fs::read_to_string(entry.path()).is_ok_and(|t| t.contains(BEGIN))
+            {
+                files.push(rel);
+            }
+        }
+    }
+    let reference = extract(&files[0]);
+    assert!(
+        reference.lines().count() > 200,
+        "{}: the decoder is unexpectedly short",
+        files[0]
+    );
+    for rel in &files[1..] {
+        let copy = extract(rel);
+        if copy != reference {
+            let line = reference
+                .lines()
+                .zip(copy.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| reference.lines().count().min(copy.lines().count()));
+            panic!(
+                "{rel}: its shared JSON decoder differs from {}'s (line {} of the copied region); \
+                 make the copies the same text",
+                files[0],
+                line + 1
+            );
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `claims.html`: the quoted operation table beside our own measurements, each claim judged.
+
+use std::fmt::Write as _;
+
+use super::index::machine_words;
+use super::RenderError;
+use crate::charts::{self, Chart, Series, BASE_COLOR, WASM_COLOR};
+use crate::claims;
+use crate::evidence::{DataKind, Missing, ResultSet};
+use crate::html::{self, esc, Cell, PageKind};
+use crate::results::bench_summary_path;
+
+pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderError> {
+    let file = bench_summary_path(&results.dir);
+    let mut b = String::new();
+    b.push_str(&html::para(
+        "Blog posts quote a table of Lua-vs-Wasm operation costs. Here it is beside the same \
+         operations measured in-process on this machine (Lua and Wasm timed in alternating \
+         batches, paired ratios with 95% bootstrap intervals).",
+    ));
+    b.push_str("<h2>The rule: when does a claim hold?</h2>\n<ul class=\"rule\">\n");
+    for line in claims::RULE {
+        let _ = writeln!(b, "<li>{}</li>", esc(line));
+    }
+    b.push_str("</ul>\n");
+    b.push_str(&html::note(claims::INSTRUCTIONS_NOTE));
+    let mut missing = Vec::new();
+    let ops = results.bench.as_ref().map(|s| &s.operations);
+    match ops {
+        Some(ops) if !ops.is_empty() => {
+            let checks: Vec<_> = ops.iter().map(claims::judge).collect();
+            let rows: Vec<(String, Vec<Cell>)> = ops
+                .iter()
+                .zip(&checks)
+                .map(|(o, c)| {
+                    let ratio = |r: Option<f64>| r.map_or("n/a".into(), |r| format!("{r:.2}x"));
+                    let ci = |e: &crate::results::Estimate| {
+                        format!(
+                            "{} [{} – {}]",
+                            html::num(e.median_ns),
+                            html::num(e.ci_low_ns),
+                            html::num(e.ci_high_ns)
+                        )
+                    };
+                    (
+                        format!(
+                            "data-op=\"{}\" data-claim=\"{}\"",
+                            esc(&o.op),
+                            c.outcome.id()
+                        ),
+                        vec![
+                            Cell::Html(format!(
+                                "<strong>{}</strong><br>{}",
+                                esc(&o.op),
+                                esc(&o.description)
+                            )),
+                            Cell::Num(html::num(o.claimed_lua_ns)),
+                            Cell::Num(html::num(o.claimed_wasm_ns)),
+                            Cell::Num(ratio(c.claimed_ratio)),
+                            Cell::Num(ci(&o.lua)),
+                            Cell::Num(ci(&o.wasm)),
+                            Cell::Num(ratio(c.measured_ratio)),
+                            Cell::Html(format!(
+                                "<strong>{}</strong>: {}",
+                                esc(c.outcome.words()),
+                                esc(&c.why)
+                            )),
+                        ],
+                    )
+                })
+                .collect();
+            b.push_str("<h2>Claimed beside measured</h2>\n");
+            b.push_str(&html::table(
+                &[
+                    "operation",
+                    "claimed Lua, ns",
+                    "claimed Wasm, ns",
+                    "claimed ratio (Lua ÷ Wasm)",
+                    "measured Lua, ns [95% CI]",
+                    "measured Wasm, ns [95% CI]",
+                    "measured ratio (Lua ÷ Wasm)",
+                    "did the claim hold?",
+                ],
+                &rows,
+            ));
+            let held = checks
+                .iter()
+                .filter(|c| c.outcome == claims::Outcome::Held)
+                .count();
+            b.push_str(&html::para(&format!(
+                "{held} of {} claims held by this rule.",
+                checks.len()
+            )));
+            b.push_str(&charts::bars(&Chart {
+                id: "claims",
+                title: "How many times faster Wasm is than Lua, claimed vs measured".into(),
+                x_desc: "operation".into(),
+                y_desc: "Lua time ÷ Wasm time".into(),
+                categories: ops.iter().map(|o| o.op.clone()).collect(),
+                x_positions: None,
+                series: vec![
+                    Series::new(
+                        "claimed",
+                        BASE_COLOR,
+                        checks.iter().map(|c| c.claimed_ratio).collect(),
+                    ),
+                    Series::new(
+                        "measured",
+                        WASM_COLOR,
+                        checks.iter().map(|c| c.measured_ratio).collect(),
+                    ),
+                ],
+                reference: Some((1.0, "1 = equal speed; above: Wasm faster")),
+            })?);
+            if let Some(s) = &results.bench {
+                b.push_str(&html::note(&format!(
+                    "Measured {} on {}, profile {}.",
+                    html::utc(s.created_ms),
+                    machine_words(&s.machine.cpu_model, s.machine.cpus, s.machine.memory_bytes),
+                    s.profile
+                )));
+            }
+        }
+        _ => {
+            let m = Missing {
+                kind: DataKind::Operations,
+                path: file,
+                what: if results.bench.is_none() {
+                    "no in-process benchmark results, so no measured operation table".into()
+                } else {
+                    "no operation measurements in this file".into()
+                },
+                how: "`filterbench bench`".into(),
+            };
+            b.push_str(&html::missing(&m));
+            missing.push(m);
+        }
+    }
+    Ok((
+        html::page(
+            PageKind::Claims,
+            "The quoted Lua-vs-Wasm table, checked",
+            "",
+            &b,
+        ),
+        missing,
+    ))
+}

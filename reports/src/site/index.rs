@@ -1,0 +1,337 @@
+//! `index.html`: one row per pair (verdict, call, equivalence, costs), the fixed cost of each
+//! mechanism, the machine and the policy the decisions used.
+
+use std::path::Path;
+
+use super::{interval_words, load, method_words, SiteInput};
+use crate::decision::{Recommendation, Verdict};
+use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
+use crate::html::{self, esc, Cell, PageKind};
+use crate::results::{bench_summary_path, load_path, LoadRun};
+
+fn verdict_html(v: Verdict) -> String {
+    format!(
+        "<span class=\"verdict-{}\">{}</span>",
+        v.id(),
+        esc(v.label())
+    )
+}
+
+/// The call with its confidence: `keep Lua (97%)`, or `too close to call (62% migrate to Wasm /
+/// 38% keep Lua)`.
+pub(super) fn call_html(rec: &Recommendation) -> String {
+    let conf = match (&rec.confidence, rec.call) {
+        (Some(c), Verdict::TooCloseToCall) => format!(" ({})", c.split_words()),
+        (Some(c), _) => format!(" ({:.0}% of resamples)", c.share * 100.0),
+        (None, _) => String::new(),
+    };
+    format!("{}{}", verdict_html(rec.call), esc(&conf))
+}
+
+pub(super) fn equivalence_words(ev: &PairEvidence) -> String {
+    match &ev.equivalence {
+        None => "not checked".into(),
+        Some(e) if e.result.equivalent => format!(
+            "equivalent on {} scenarios ({})",
+            e.result.scenarios,
+            e.source.words()
+        ),
+        Some(e) => format!(
+            "DIFFERS: {} difference line(s) over {} scenarios ({})",
+            e.result.failures.len(),
+            e.result.scenarios,
+            e.source.words()
+        ),
+    }
+}
+
+pub(super) fn index_row(
+    results: &ResultSet,
+    pair: &PairInput,
+    ev: &PairEvidence,
+    rec: &Recommendation,
+    page: &Path,
+) -> (String, Vec<Cell>) {
+    let costs = rec.costs.as_ref();
+    let cpu = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
+        interval_words(costs.and_then(f))
+    };
+    let memory = ev.memory.as_ref().map_or("n/a".to_string(), |m| {
+        format!("{} MiB", html::signed(m.mib))
+    });
+    let in_process = results
+        .pair_bench(&pair.name)
+        .map_or("n/a".to_string(), |b| {
+            format!(
+                "{} / {}",
+                html::num(b.lua.median_ns),
+                html::num(b.wasm.median_ns)
+            )
+        });
+    let link = format!(
+        "<a href=\"{}\">{}</a>",
+        esc(&page.to_string_lossy()),
+        esc(&pair.name)
+    );
+    (
+        format!(
+            "data-pair=\"{}\" data-verdict=\"{}\"",
+            esc(&pair.name),
+            rec.call.id()
+        ),
+        vec![
+            Cell::Html(link),
+            Cell::Text(pair.description.clone()),
+            Cell::Html(call_html(rec)),
+            Cell::Num(cpu(|c| c.lua_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_minus_lua_cpu_us)),
+            Cell::Num(cpu(|c| c.wasm_minus_lua_latency_us[0])),
+            Cell::Num(memory),
+            Cell::Num(in_process),
+            Cell::Text(equivalence_words(ev)),
+        ],
+    )
+}
+
+pub(super) fn index_page(
+    input: &SiteInput,
+    results: &ResultSet,
+    rows: Vec<(String, Vec<Cell>)>,
+) -> String {
+    let mut b = String::new();
+    b.push_str(&html::para(
+        "Should each Envoy Lua filter become a Rust proxy-wasm plugin? Every pair below is a Lua \
+         filter and its Wasm twin. The recommendation comes from the decision tree on each pair's \
+         page, fed by the measurements and the thresholds of the policy.",
+    ));
+    if let Some(when) = measured_when(results) {
+        b.push_str(&html::para(&when));
+    }
+    b.push_str("<h2>Recommendations</h2>\n");
+    b.push_str(&html::table(
+        &[
+            "pair",
+            "what it does",
+            "recommendation (confidence)",
+            "Lua adds, Envoy CPU µs per request",
+            "Wasm adds, Envoy CPU µs per request",
+            "Wasm − Lua, CPU µs per request",
+            "Wasm − Lua, p50 latency µs",
+            "Wasm memory per worker over Lua",
+            "in-process Lua / Wasm (ns per request)",
+            "equivalence",
+        ],
+        &rows,
+    ));
+    b.push_str(&html::note(&format!(
+        "Costs: real Envoy, 1 worker, median [95% interval] of what each filter adds over the \
+         baseline Envoy (router only) in the same round. {} Confidence: the share of {} \
+         bootstrap resamples of the rounds on which the decision tree reaches the same verdict; \
+         below {:.0}% the verdict reads \"too close to call\" with the split. Memory per worker: \
+         how much more resident memory each Envoy worker costs with the Wasm filter than with \
+         the Lua one. In-process: one full request through each twin without Envoy (wasmtime \
+         and LuaJIT, not Envoy's V8): see each pair's page for where the two disagree.",
+        method_words(),
+        input.policy.confidence.resamples,
+        input.policy.confidence.min_share * 100.0
+    )));
+    b.push_str(&load::mechanism_section(
+        results.passthrough.as_ref(),
+        &load_path(&results.dir, crate::evidence::PASSTHROUGH),
+    ));
+    b.push_str("<h2>When a filter fails: Envoy's answer per failure strategy</h2>\n");
+    match &results.failure {
+        Some(record) => b.push_str(&crate::failure::render_table(record)),
+        None => b.push_str(&html::para(
+            "Not measured in this result set: `filterbench verify --envoy --failure-strategy` \
+             measures what Envoy does when a Wasm module traps under FAIL_CLOSE, FAIL_OPEN and \
+             FAIL_RELOAD, and when a Lua script raises.",
+        )),
+    }
+    b.push_str(
+        "<p>Also: <a href=\"claims.html\">the widely quoted Lua-vs-Wasm operation table, checked</a>.</p>\n",
+    );
+
+    b.push_str("<h2>Where and when the numbers come from</h2>\n");
+    let mut src_rows = Vec::new();
+    let path = |p: &Path| Cell::Html(format!("<code>{}</code>", esc(&p.display().to_string())));
+    match &results.bench {
+        Some(s) => src_rows.push((
+            String::new(),
+            vec![
+                path(&bench_summary_path(&results.dir)),
+                Cell::Text(format!("in-process benchmarks (profile {})", s.profile)),
+                Cell::Text(html::utc(s.created_ms)),
+                Cell::Text(machine_words(
+                    &s.machine.cpu_model,
+                    s.machine.cpus,
+                    s.machine.memory_bytes,
+                )),
+                Cell::Text("no Envoy (LuaJIT and wasmtime hosts)".into()),
+            ],
+        )),
+        None => b.push_str(&html::missing(&Missing {
+            kind: DataKind::InProcess,
+            path: bench_summary_path(&results.dir),
+            what: "no in-process benchmark results".into(),
+            how: "`filterbench bench`".into(),
+        })),
+    }
+    for (mode, record) in [
+        ("envoy", &results.verify_envoy),
+        ("in_process", &results.verify_in_process),
+        ("deployed", &results.verify_deployed),
+    ] {
+        if let Some(r) = record {
+            src_rows.push((
+                String::new(),
+                vec![
+                    path(&crate::results::verify_path(&results.dir, mode)),
+                    Cell::Text(format!("equivalence ({} pairs)", r.pairs.len())),
+                    Cell::Text(html::utc(r.created_ms)),
+                    Cell::Text("—".into()),
+                    Cell::Text(
+                        r.envoy_version
+                            .clone()
+                            .map_or("no Envoy (in-process)".into(), |v| format!("Envoy {v}")),
+                    ),
+                ],
+            ));
+        }
+    }
+    if results.verify_envoy.is_none() && results.verify_in_process.is_none() {
+        b.push_str(&html::missing(&Missing {
+            kind: DataKind::Equivalence,
+            path: crate::results::verify_path(&results.dir, "envoy"),
+            what: "no equivalence results (nor in the in_process.json beside it)".into(),
+            how: "`filterbench verify --envoy --save`".into(),
+        }));
+    }
+    for (pair, load) in &results.loads {
+        if let Some(l) = load {
+            src_rows.push((
+                String::new(),
+                vec![
+                    path(&load_path(&results.dir, pair)),
+                    Cell::Text(format!(
+                        "real-Envoy load{}",
+                        if l.partial {
+                            " (PARTIAL: the run was stopped early)"
+                        } else {
+                            ""
+                        }
+                    )),
+                    Cell::Text(html::utc(l.started_ms)),
+                    Cell::Text(machine_words(
+                        &l.machine.cpu_model,
+                        l.machine.cpus,
+                        l.machine.memory_bytes,
+                    )),
+                    Cell::Text(format!("Envoy {}", l.envoy_version)),
+                ],
+            ));
+        }
+    }
+    if !src_rows.is_empty() {
+        b.push_str(&html::table(
+            &["file", "what", "measured (UTC)", "machine", "versions"],
+            &src_rows,
+        ));
+    }
+    b.push_str(&policy_html(input));
+    b.push_str(&html::note(&format!(
+        "Rendered {} from {}.",
+        html::utc(input.rendered_ms),
+        input.results_shown.display()
+    )));
+    html::page(
+        PageKind::Index,
+        "Lua or Wasm? Recommendations per filter",
+        "",
+        &b,
+    )
+}
+
+pub(super) fn machine_words(cpu_model: &str, cpus: usize, memory_bytes: u64) -> String {
+    format!(
+        "{cpu_model}, {cpus} cores, {} memory",
+        html::gib(memory_bytes)
+    )
+}
+
+fn policy_html(input: &SiteInput) -> String {
+    let p = &input.policy;
+    let mut b = format!("<h2>Policy ({})</h2>\n", esc(&input.policy_source));
+    let row = |k: &str, v: String| (String::new(), vec![Cell::Text(k.into()), Cell::Num(v)]);
+    b.push_str(&html::table(
+        &["threshold", "value"],
+        &[
+            row(
+                "the Lua filter matters unless its added Envoy CPU per request (whole interval) is below",
+                format!("{} µs", p.lua_cost.min_cpu_us),
+            ),
+            row(
+                "... and its added p50 latency (whole interval) is below",
+                format!("{} µs", p.lua_cost.min_latency_us),
+            ),
+            row(
+                "Wasm is cheaper when the whole interval of the CPU saving exceeds the larger of",
+                format!(
+                    "{} µs and {}% of Lua's added cost",
+                    p.saving.min_cpu_us, p.saving.min_pct
+                ),
+            ),
+            row(
+                "Wasm's extra memory per worker over Lua at most",
+                format!("{} MiB", p.memory.max_extra_mib_per_worker),
+            ),
+            row(
+                "a verdict needs this share of bootstrap resamples of the rounds",
+                format!(
+                    "{:.0}% of {}",
+                    p.confidence.min_share * 100.0,
+                    p.confidence.resamples
+                ),
+            ),
+            row(
+                "rounds: until the Wasm − Lua CPU interval's half-width is at most",
+                format!(
+                    "{} µs or {}% of the smaller added cost ({}-{} rounds, {} s per pair)",
+                    p.measurement.target_half_width_us,
+                    p.measurement.target_half_width_pct,
+                    p.measurement.min_rounds,
+                    p.measurement.max_rounds,
+                    p.measurement.pair_budget_secs
+                ),
+            ),
+            row(
+                "the team knows Rust",
+                if p.team.knows_rust { "yes" } else { "no" }.into(),
+            ),
+        ],
+    ));
+    b
+}
+
+/// When and where the real-Envoy measurements were taken, for the top of the index: the span of
+/// the load runs' start times and the machine of the first (every file's own is in the sources
+/// table below).
+fn measured_when(results: &ResultSet) -> Option<String> {
+    let runs: Vec<&LoadRun> = results
+        .loads
+        .iter()
+        .filter_map(|(_, l)| l.as_ref())
+        .chain(results.passthrough.as_ref())
+        .collect();
+    let first = runs.iter().min_by_key(|l| l.started_ms)?;
+    let last = runs.iter().map(|l| l.started_ms).max()?;
+    let m = &first.machine;
+    Some(format!(
+        "Measured in real Envoy {} between {} and {} (load runs started), on {}.",
+        first.envoy_version,
+        html::utc(first.started_ms),
+        html::utc(last),
+        machine_words(&m.cpu_model, m.cpus, m.memory_bytes)
+    ))
+}

@@ -1,0 +1,419 @@
+//! `pairs/<pair>.html`: a pair's charts, equivalence, the decision tree with the path taken, the
+//! in-process measurements and (from `load.rs`) the real-Envoy ones.
+
+use std::fmt::Write as _;
+
+use super::index::{call_html, equivalence_words};
+use super::{load, RenderError, SiteInput};
+use crate::charts::{self, Chart, Series, LUA_COLOR, WASM_COLOR};
+use crate::decision::Recommendation;
+use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
+use crate::html::{self, esc, Cell, PageKind};
+use crate::results::{bench_summary_path, load_path, ReadError};
+
+pub(super) fn pair_page(
+    input: &SiteInput,
+    results: &ResultSet,
+    pair: &PairInput,
+    ev: &PairEvidence,
+    rec: &Recommendation,
+) -> Result<String, RenderError> {
+    let name = &pair.name;
+    let mut b = String::new();
+    b.push_str(&html::para(&pair.description));
+    let mut trait_rows: Vec<(String, Vec<Cell>)> = pair
+        .traits
+        .iter()
+        .map(|(k, v)| {
+            (
+                String::new(),
+                vec![Cell::Text(k.clone()), Cell::Text(v.clone())],
+            )
+        })
+        .collect();
+    trait_rows.push((
+        String::new(),
+        vec![
+            Cell::Text("capability Lua lacks".into()),
+            Cell::Text(
+                pair.needs
+                    .capability_gap
+                    .clone()
+                    .unwrap_or_else(|| "none".into()),
+            ),
+        ],
+    ));
+    b.push_str(&html::table(&["catalogue trait", "value"], &trait_rows));
+
+    // The recommendation and the tree.
+    let _ = write!(
+        b,
+        "<h2>Recommendation: {}</h2>\n<ul class=\"reasons\">\n",
+        call_html(rec)
+    );
+    for r in &rec.reasons {
+        let _ = writeln!(b, "<li>{}</li>", esc(r));
+    }
+    b.push_str("</ul>\n<h3>The path through the decision tree</h3>\n");
+    b.push_str(&html::table(
+        &["question", "answer", "the numbers behind it"],
+        &rec.path
+            .iter()
+            .map(|s| {
+                (
+                    format!("data-step=\"{}\"", esc(&s.id)),
+                    vec![
+                        Cell::Text(s.question.clone()),
+                        Cell::Text(s.answer.clone()),
+                        Cell::Text(s.evidence.clone()),
+                    ],
+                )
+            })
+            .collect::<Vec<_>>(),
+    ));
+    b.push_str(&charts::tree(&rec.path, rec.leaf));
+    b.push_str(&html::note(&format!(
+        "Thresholds from {}; the highlighted boxes are the questions asked for this pair, with \
+         the measured numbers under them.",
+        input.policy_source
+    )));
+
+    // Equivalence.
+    b.push_str("<h2>Equivalence of the twins</h2>\n");
+    match &ev.equivalence {
+        Some(e) => {
+            b.push_str(&html::para(&format!(
+                "{} (checked {}, {}{}).",
+                equivalence_words(ev),
+                html::utc(e.created_ms),
+                e.source.words(),
+                e.envoy_version
+                    .as_ref()
+                    .map_or(String::new(), |v| format!(", Envoy {v}"))
+            )));
+            if !e.result.failures.is_empty() {
+                b.push_str("<ul class=\"failures\">\n");
+                for f in &e.result.failures {
+                    let _ = writeln!(b, "<li>{}</li>", esc(f));
+                }
+                b.push_str("</ul>\n");
+            }
+        }
+        None => {
+            for m in ev
+                .missing
+                .iter()
+                .filter(|m| m.kind == DataKind::Equivalence)
+            {
+                b.push_str(&html::missing(m));
+            }
+        }
+    }
+    b.push_str(&deployed_html(results, name));
+
+    // Real Envoy.
+    b.push_str("<h2>In real Envoy, under load</h2>\n");
+    let load_file = load_path(&results.dir, name);
+    match results.load(name) {
+        None => {
+            for m in ev.missing.iter().filter(|m| m.kind == DataKind::Load) {
+                b.push_str(&html::missing(m));
+            }
+        }
+        Some(l) => b.push_str(&load::load_section(l, ev, &load_file)?),
+    }
+
+    // The live switch, when it was measured for this pair (`filterbench swap`).
+    let swap_file = crate::swap::swap_path(&input.results_dir, name);
+    match crate::swap::read_swap(&swap_file) {
+        Ok(r) => b.push_str(
+            &crate::swap::render_section(Some(&r), &crate::swap::swap_path(&results.dir, name))
+                .map_err(RenderError::Chart)?,
+        ),
+        Err(ReadError::Missing(_)) => {}
+        Err(e) => return Err(RenderError::Read(e)),
+    }
+
+    // In-process.
+    b.push_str("<h2>In-process, one request per iteration</h2>\n");
+    b.push_str(&in_process_section(results, name)?);
+    b.push_str(&drivers_side_by_side(results, name, rec));
+
+    Ok(html::page(
+        PageKind::Pair,
+        &format!("{name}: Lua or Wasm?"),
+        "../",
+        &b,
+    ))
+}
+
+/// Which way a difference points, only when its interval says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    WasmCheaper,
+    LuaCheaper,
+    Unclear,
+}
+
+impl Direction {
+    fn words(self) -> &'static str {
+        match self {
+            Direction::WasmCheaper => "Wasm is cheaper",
+            Direction::LuaCheaper => "Lua is cheaper",
+            Direction::Unclear => "no measurable difference",
+        }
+    }
+}
+
+/// The in-process difference (wasmtime, LuaJIT) beside the real-Envoy one (V8, LuaJIT), and
+/// whether their directions agree.
+fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -> String {
+    let envoy = rec
+        .costs
+        .as_ref()
+        .and_then(|c| c.wasm_minus_lua_cpu_us)
+        .map(|d| {
+            let dir = if d.high < 0.0 {
+                Direction::WasmCheaper
+            } else if d.low > 0.0 {
+                Direction::LuaCheaper
+            } else {
+                Direction::Unclear
+            };
+            (dir, format!("{} µs of Envoy CPU per request", d.signed(1)))
+        });
+    let in_process = results.pair_bench(name).map(|pb| {
+        let d = &pb.paired.wasm_minus_lua_ns;
+        let dir = if d.ci_high < 0.0 {
+            Direction::WasmCheaper
+        } else if d.ci_low > 0.0 {
+            Direction::LuaCheaper
+        } else {
+            Direction::Unclear
+        };
+        (
+            dir,
+            format!(
+                "{} [{}, {}] ns per request (paired, Wasm/Lua {:.2} [{:.2}, {:.2}])",
+                html::signed(d.median),
+                html::signed(d.ci_low),
+                html::signed(d.ci_high),
+                pb.paired.wasm_over_lua.median,
+                pb.paired.wasm_over_lua.ci_low,
+                pb.paired.wasm_over_lua.ci_high
+            ),
+        )
+    });
+    let mut b = String::from("<h2>The two drivers side by side</h2>\n");
+    let (Some((e_dir, e_words)), Some((i_dir, i_words))) = (envoy, in_process) else {
+        b.push_str(&html::para(
+            "Needs both the real-Envoy rounds and the in-process benches (see the missing-data \
+             notes above).",
+        ));
+        return b;
+    };
+    let verdict = if e_dir == i_dir {
+        "The two agree.".to_string()
+    } else {
+        format!(
+            "They DISAGREE: in-process {}, in Envoy {}. The in-process host runs Wasm on \
+             wasmtime and none of Envoy's own work around a filter (coroutine per request for \
+             Lua, context creation and ABI copies through V8 for Wasm); the decision uses the \
+             real-Envoy figure.",
+            i_dir.words(),
+            e_dir.words()
+        )
+    };
+    b.push_str(&html::para(&format!(
+        "Wasm minus Lua in-process (wasmtime, LuaJIT): {i_words}: {}. In real Envoy (V8, \
+         LuaJIT): {e_words}: {}. {verdict}",
+        i_dir.words(),
+        e_dir.words()
+    )));
+    b
+}
+
+fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderError> {
+    let file = bench_summary_path(&results.dir);
+    let Some(summary) = &results.bench else {
+        return Ok(html::missing(&Missing {
+            kind: DataKind::InProcess,
+            path: file,
+            what: "no in-process benchmark results".into(),
+            how: "`filterbench bench`".into(),
+        }));
+    };
+    let Some(pb) = results.pair_bench(name) else {
+        return Ok(html::missing(&Missing {
+            kind: DataKind::InProcess,
+            path: file,
+            what: format!("no in-process numbers for `{name}`"),
+            how: "`filterbench bench`".into(),
+        }));
+    };
+    let mut b = String::new();
+    let mut categories = vec![format!("{name} (full request)")];
+    let mut rows = vec![pb];
+    if let Some(base) = &summary.baseline {
+        categories.push("pass-through filter (harness cost)".into());
+        rows.push(base);
+    }
+    let series =
+        |label: &str,
+         color,
+         pick: &dyn Fn(&crate::results::PairBench) -> crate::results::Estimate| {
+            let mut s = Series::new(
+                label,
+                color,
+                rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
+            );
+            s.intervals = Some(
+                rows.iter()
+                    .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
+                    .collect(),
+            );
+            s
+        };
+    b.push_str(&charts::bars(&Chart {
+        id: "inprocess",
+        title: "In-process time per request (median, 95% confidence interval)".into(),
+        x_desc: "what is measured".into(),
+        y_desc: "time per request, ns".into(),
+        categories,
+        x_positions: None,
+        series: vec![
+            series("Lua (LuaJIT)", LUA_COLOR, &|r| r.lua),
+            series("Wasm (wasmtime)", WASM_COLOR, &|r| r.wasm),
+        ],
+        reference: None,
+    })?);
+    b.push_str(&html::para(&format!(
+        "Lua {} ns [{} – {}], Wasm {} ns [{} – {}] per request: Wasm is {:.2}x {} in-process \
+         (criterion, profile {}, {}).",
+        html::num(pb.lua.median_ns),
+        html::num(pb.lua.ci_low_ns),
+        html::num(pb.lua.ci_high_ns),
+        html::num(pb.wasm.median_ns),
+        html::num(pb.wasm.ci_low_ns),
+        html::num(pb.wasm.ci_high_ns),
+        if pb.wasm.median_ns <= pb.lua.median_ns {
+            pb.lua.median_ns / pb.wasm.median_ns.max(1e-9)
+        } else {
+            pb.wasm.median_ns / pb.lua.median_ns.max(1e-9)
+        },
+        if pb.wasm.median_ns <= pb.lua.median_ns {
+            "faster"
+        } else {
+            "slower"
+        },
+        summary.profile,
+        html::utc(summary.created_ms)
+    )));
+    let est =
+        |e: &crate::results::Estimate| Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)));
+    if let Some(s) = summary.startup.iter().find(|s| s.pair == name) {
+        b.push_str(&html::table(
+            &["start-up step", "median"],
+            &[
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Lua: state + script load".into()),
+                        est(&s.lua_load),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Wasm: module compile (once per module)".into()),
+                        est(&s.wasm_compile),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text(
+                            "Wasm: instantiate + start + configure (once per worker)".into(),
+                        ),
+                        est(&s.wasm_instantiate),
+                    ],
+                ),
+            ],
+        ));
+    }
+    if let Some(m) = summary.memory.iter().find(|m| m.pair == name) {
+        let kib = |x: u64| Cell::Num(format!("{} KiB", html::num(x as f64 / 1024.0)));
+        b.push_str(&html::table(
+            &[
+                "VM memory",
+                "after start",
+                &format!("after {} requests", m.requests),
+            ],
+            &[
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Lua (used_memory)".into()),
+                        kib(m.lua_after_start_bytes),
+                        kib(m.lua_after_requests_bytes),
+                    ],
+                ),
+                (
+                    String::new(),
+                    vec![
+                        Cell::Text("Wasm (linear memory)".into()),
+                        kib(m.wasm_after_start_bytes),
+                        kib(m.wasm_after_requests_bytes),
+                    ],
+                ),
+            ],
+        ));
+    }
+    Ok(b)
+}
+
+/// What the deployed-manifest check (`verify/deployed.json`) says of a pair: the TrafficExtension
+/// and legacy manifests, translated as Istio does and served by real Envoy, against the twins.
+fn deployed_html(results: &ResultSet, pair: &str) -> String {
+    let checks = results.deployed(pair);
+    if checks.is_empty() {
+        return html::note(
+            "The deployed manifests were not checked in real Envoy for this pair: \
+             `filterbench verify --envoy --deployed --save` (or `filterbench all`) does it.",
+        );
+    }
+    let apis: Vec<&str> = checks
+        .iter()
+        .map(|c| {
+            c.pair
+                .strip_prefix(pair)
+                .unwrap_or(&c.pair)
+                .trim_matches(|ch| ch == ' ' || ch == '(' || ch == ')')
+        })
+        .collect();
+    let scenarios = checks.iter().map(|c| c.scenarios).max().unwrap_or(0);
+    let mut out = if checks.iter().all(|c| c.equivalent) {
+        html::para(&format!(
+            "The deployed manifests were checked in real Envoy on {scenarios} scenarios ({}): \
+             translated into the filters Istio gives the proxy, both twins give the verified \
+             outcomes.",
+            apis.join(", ")
+        ))
+    } else {
+        html::para(&format!(
+            "The deployed manifests DIFFER from the verified twins in real Envoy ({} of {} \
+             checks, {scenarios} scenarios each):",
+            checks.iter().filter(|c| !c.equivalent).count(),
+            checks.len()
+        ))
+    };
+    let failures: Vec<&String> = checks.iter().flat_map(|c| &c.failures).collect();
+    if !failures.is_empty() {
+        out.push_str("<ul class=\"failures\">\n");
+        for f in failures {
+            let _ = writeln!(out, "<li>{}</li>", esc(f));
+        }
+        out.push_str("</ul>\n");
+    }
+    out
+}
