@@ -22,11 +22,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use filterbench_bench::perf::{self, Profile};
 use filterbench_bench::verdict::Summary;
 use filterbench_bench::Catalogue;
-use filterbench_loadgen::compare::{
+use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, write_json_atomically, Subject,
 };
-use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_loadgen::verify::Rig;
+use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::verify::Rig;
 use filterbench_reports::results::{load_path, results_dir};
 
 use crate::report;
@@ -204,14 +204,14 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     println!("all done in {}", elapsed(started));
     if interrupted {
         println!("stopped early (Ctrl-C): the report shows what was measured");
-        return Ok(ExitCode::from(130));
+        return Ok(filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED));
     }
     if !differ.is_empty() {
         println!(
             "not equivalent: {} (the report keeps Lua for them)",
             differ.join(", ")
         );
-        return Ok(ExitCode::from(1));
+        return Ok(filterbench_model::exit::code(filterbench_model::exit::NOT_EQUIVALENT));
     }
     Ok(ExitCode::SUCCESS)
 }

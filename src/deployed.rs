@@ -5,20 +5,20 @@
 //! EnvoyFilter + WasmPlugin), validates them against Istio's CRDs (schema and CEL rules),
 //! translates them into the Envoy filters Istio gives the proxy and replays the corpus through
 //! them: each deployed twin must equal the verified twin, outcome for outcome
-//! (`filterbench_loadgen::verify_deployed`). `--failure-strategy` measures what Envoy does when a
+//! (`filterbench_envoy::verify_deployed`). `--failure-strategy` measures what Envoy does when a
 //! Wasm filter traps (per failStrategy) or a Lua filter raises, and writes
-//! `reports/results/failure/strategy.json` (`filterbench_loadgen::failure`).
+//! `reports/results/failure/strategy.json` (`filterbench_envoy::failure`).
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use filterbench_bench::verdict::PairReport;
 use filterbench_bench::{project_root, Catalogue, Pair};
-use filterbench_loadgen::envoy::{envoy_version, find_envoy};
-use filterbench_loadgen::k8s::crd::CrdSchemas;
-use filterbench_loadgen::k8s::Api;
-use filterbench_loadgen::verify::{verify_pair, Rig};
-use filterbench_loadgen::verify_deployed::verify_deployed;
+use filterbench_envoy::envoy::{envoy_version, find_envoy};
+use filterbench_k8s::crd::CrdSchemas;
+use filterbench_k8s::Api;
+use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify_deployed::verify_deployed;
 use filterbench_reports::failure::{describe, failure_path, FailureRecord};
 use filterbench_reports::results::{results_dir, write_json_atomically};
 
@@ -90,7 +90,7 @@ pub fn measure_failure_strategies(
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
     let rig = Rig::new(find_envoy()?).context("starting the loopback echo and auth services")?;
     let work = tempfile::tempdir().context("a temporary directory for the failing module")?;
-    let record = filterbench_loadgen::failure::measure(&rig, &crds, work.path())?;
+    let record = filterbench_envoy::failure::measure(&rig, &crds, work.path())?;
     let path = failure_path(&results_dir(root));
     write_json_atomically(&path, &record).with_context(|| format!("writing {}", path.display()))?;
     Ok((record, path))

@@ -1,4 +1,4 @@
-//! `filterbench load`: the real-Envoy comparison of one pair (see `filterbench_loadgen::compare`
+//! `filterbench load`: the real-Envoy comparison of one pair (see `filterbench_envoy::compare`
 //! for the method), its table, and the one-line summary `filterbench all` prints per pair.
 
 use std::io::Write;
@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::compare::{
+use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, write_json_atomically, Subject, PASSTHROUGH,
 };
-use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_loadgen::verify::Rig;
+use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::verify::Rig;
 use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::paired_rounds;
 use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, Variant};
@@ -119,7 +119,7 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(if result.partial {
-        ExitCode::from(130)
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
     } else {
         ExitCode::SUCCESS
     })

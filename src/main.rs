@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use filterbench_model::exit;
 
 mod all;
 mod deployed;
@@ -31,8 +32,8 @@ mod swap;
 
 use filterbench_bench::verdict::{PairReport, Summary};
 use filterbench_bench::{project_root, Catalogue, Pair};
-use filterbench_loadgen::envoy::{envoy_version, find_envoy};
-use filterbench_loadgen::verify::{verify_pair, Rig};
+use filterbench_envoy::envoy::{envoy_version, find_envoy};
+use filterbench_envoy::verify::{verify_pair, Rig};
 
 #[derive(Parser)]
 #[command(
@@ -142,7 +143,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", filterbench_bench::one_line(&error_chain(&e)));
-            ExitCode::from(2)
+            exit::code(exit::BAD_INPUT)
         }
     }
 }
@@ -351,7 +352,7 @@ fn finish_verify(
     Ok(if summary.differ == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        exit::code(exit::NOT_EQUIVALENT)
     })
 }
 

@@ -1,7 +1,7 @@
 //! `filterbench swap --pair NAME [--workers 1,2] [--rate R] [--out FILE]`: switch a pair's filter
 //! from Lua to Wasm and back in a running Envoy under an open-loop load, then to a corrupt Wasm
 //! module that must be rejected, and write what it cost to `reports/results/swap/<pair>.json`
-//! (see `filterbench_loadgen::swap` for how, and `filterbench_reports::swap` for the file).
+//! (see `filterbench_envoy::swap` for how, and `filterbench_reports::swap` for the file).
 //!
 //! Prints one line per switch: whether Envoy took it, how long until the stats showed it on every
 //! worker, the requests that failed around it and the p99 latency around it against before.
@@ -14,9 +14,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_loadgen::swap::{pin_off_envoy_core, swap, SwapSpec};
-use filterbench_loadgen::verify::Rig;
+use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::swap::{pin_off_envoy_core, swap, SwapSpec};
+use filterbench_envoy::verify::Rig;
 use filterbench_reports::results::{results_dir, write_json_atomically};
 use filterbench_reports::swap::swap_path;
 
@@ -142,7 +142,7 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
         }
     );
     Ok(if result.partial {
-        ExitCode::from(130)
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
     } else {
         ExitCode::SUCCESS
     })

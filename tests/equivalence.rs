@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use filterbench_bench::verdict::Summary;
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::bootstrap::Variant;
-use filterbench_loadgen::envoy::{find_envoy, Envoy, EnvoyOptions};
-use filterbench_loadgen::verify::{pair_listeners, verify_pair, Rig};
+use filterbench_envoy::bootstrap::Variant;
+use filterbench_envoy::envoy::{find_envoy, Envoy, EnvoyOptions};
+use filterbench_envoy::verify::{pair_listeners, verify_pair, Rig};
 
 fn rig() -> &'static Rig {
     static RIG: OnceLock<Rig> = OnceLock::new();
@@ -56,7 +56,7 @@ fn every_twin_loads_in_envoy_on_its_own() {
                 Variant::Lua { .. } => catalogue.lua_path(&pair.name),
                 _ => catalogue.wasm_module_path(&pair.name),
             };
-            let bootstrap = filterbench_loadgen::bootstrap::bootstrap(
+            let bootstrap = filterbench_envoy::bootstrap::bootstrap(
                 std::slice::from_ref(&spec),
                 rig.services(),
             );

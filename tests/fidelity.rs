@@ -5,17 +5,17 @@
 use filterbench_bench::harness::driver::{run_corpus, LoadedPair};
 use filterbench_bench::outcome::{Diff, Outcome};
 use filterbench_bench::{project_root, Catalogue, Corpus};
-use filterbench_loadgen::envoy::find_envoy;
-use filterbench_loadgen::verify::{verify_pair, Rig};
+use filterbench_envoy::envoy::find_envoy;
+use filterbench_envoy::verify::{verify_pair, Rig};
 
 use filterbench_bench::catalogue::Normalise;
 use filterbench_bench::corpus::Scenario;
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_bench::harness::wasm::WasmFilter;
 use filterbench_bench::harness::{Env, Exchange, FilterVm};
-use filterbench_loadgen::bootstrap::{bootstrap, ListenerSpec, Variant};
-use filterbench_loadgen::envoy::{Envoy, EnvoyOptions};
-use filterbench_loadgen::verify::replay;
+use filterbench_envoy::bootstrap::{bootstrap, ListenerSpec, Variant};
+use filterbench_envoy::envoy::{Envoy, EnvoyOptions};
+use filterbench_envoy::verify::replay;
 
 #[test]
 fn in_process_outcomes_equal_real_envoy_outcomes() {

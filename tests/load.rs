@@ -7,9 +7,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::compare::{compare, plan, write_json_atomically, Subject};
-use filterbench_loadgen::envoy::find_envoy;
-use filterbench_loadgen::verify::Rig;
+use filterbench_envoy::compare::{compare, plan, write_json_atomically, Subject};
+use filterbench_envoy::envoy::find_envoy;
+use filterbench_envoy::verify::Rig;
 use filterbench_reports::decision::{Costs, Policy};
 use filterbench_reports::evidence::paired_rounds;
 use filterbench_reports::results::{read_result, LoadRun, StopReason, Variant, LOAD_SCHEMA};

@@ -4,8 +4,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use filterbench_loadgen::bootstrap::{bootstrap, Services};
-use filterbench_loadgen::envoy::{find_envoy, Envoy, EnvoyOptions};
+use filterbench_envoy::bootstrap::{bootstrap, Services};
+use filterbench_envoy::envoy::{find_envoy, Envoy, EnvoyOptions};
 
 use crate::support::envoy_processes;
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use filterbench_bench::{project_root, Catalogue};
-use filterbench_loadgen::envoy::{find_envoy, live_envoys};
-use filterbench_loadgen::swap::{swap, SwapSpec};
-use filterbench_loadgen::verify::Rig;
+use filterbench_envoy::envoy::{find_envoy, live_envoys};
+use filterbench_envoy::swap::{swap, SwapSpec};
+use filterbench_envoy::verify::Rig;
 use filterbench_reports::results::write_json_atomically;
 use filterbench_reports::swap::{read_swap, render_section, swap_path};
 

@@ -83,9 +83,9 @@ fn equal_sides_inside_noise_give_an_interval_that_contains_one() {
         .collect();
     let c = paired::compare(&lua, &wasm, 2_000).unwrap();
     let r = c.wasm_over_lua;
-    assert!(r.ci_low < 1.0 && 1.0 < r.ci_high, "{r:?}");
-    assert_eq!(r.below(1.0), None, "no measurable difference: {r:?}");
-    assert_eq!(c.wasm_minus_lua_ns.below(0.0), None, "{c:?}");
+    assert!(r.low < 1.0 && 1.0 < r.high, "{r:?}");
+    assert_eq!(r.side_of(1.0), None, "no measurable difference: {r:?}");
+    assert_eq!(c.wasm_minus_lua_ns.side_of(0.0), None, "{c:?}");
     assert_eq!(c.rounds, 200);
 }
 
@@ -107,13 +107,13 @@ fn a_clear_separation_gives_the_direction() {
         .collect();
     let c = paired::compare(&lua, &wasm, 2_000).unwrap();
     let r = c.wasm_over_lua;
-    assert_eq!(r.below(1.0), Some(true), "Wasm faster: {r:?}");
+    assert_eq!(r.side_of(1.0), Some(true), "Wasm faster: {r:?}");
     assert!((0.75..0.85).contains(&r.median), "{r:?}");
-    assert!(r.ci_low > 0.7 && r.ci_high < 0.9, "{r:?}");
-    assert_eq!(c.wasm_minus_lua_ns.below(0.0), Some(true), "{c:?}");
+    assert!(r.low > 0.7 && r.high < 0.9, "{r:?}");
+    assert_eq!(c.wasm_minus_lua_ns.side_of(0.0), Some(true), "{c:?}");
     // And the other way round: Lua faster.
     let c = paired::compare(&wasm, &lua, 2_000).unwrap();
-    assert_eq!(c.wasm_over_lua.below(1.0), Some(false), "{c:?}");
+    assert_eq!(c.wasm_over_lua.side_of(1.0), Some(false), "{c:?}");
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn the_interval_narrows_with_more_rounds_and_ignores_outlier_rounds() {
             .map(|e| base * (1.0 + 0.2 * e))
             .collect()
     };
-    let width = |c: &paired::Comparison| c.wasm_over_lua.ci_high - c.wasm_over_lua.ci_low;
+    let width = |c: &paired::Comparison| c.wasm_over_lua.high - c.wasm_over_lua.low;
     let short = paired::compare(&make(40, 5, 1000.0), &make(40, 6, 900.0), 2_000).unwrap();
     let long = paired::compare(&make(400, 5, 1000.0), &make(400, 6, 900.0), 2_000).unwrap();
     assert!(width(&long) < width(&short), "{short:?} vs {long:?}");
@@ -164,8 +164,8 @@ fn blocks_that_disagree_widen_the_interval() {
         .collect();
     let kept = paired::compare_blocks(&blocks, 2_000).unwrap();
     assert_eq!((kept.blocks, kept.rounds), (8, 192));
-    assert_eq!(kept.wasm_over_lua.below(1.0), None, "{kept:?}");
-    let width = |c: &paired::Comparison| c.wasm_over_lua.ci_high - c.wasm_over_lua.ci_low;
+    assert_eq!(kept.wasm_over_lua.side_of(1.0), None, "{kept:?}");
+    let width = |c: &paired::Comparison| c.wasm_over_lua.high - c.wasm_over_lua.low;
     let pooled = paired::compare(
         &blocks
             .iter()
@@ -197,7 +197,7 @@ fn blocks_that_disagree_widen_the_interval() {
         })
         .collect();
     let c = paired::compare_blocks(&agree, 2_000).unwrap();
-    assert_eq!(c.wasm_over_lua.below(1.0), Some(true), "{c:?}");
+    assert_eq!(c.wasm_over_lua.side_of(1.0), Some(true), "{c:?}");
     // A block whose sides have different numbers of rounds is refused.
     let mut bad = agree.clone();
     bad[3].wasm.pop();

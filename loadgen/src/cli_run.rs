@@ -12,15 +12,15 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 
-use filterbench_bench::corpus::Corpus;
-use filterbench_bench::{project_root, Catalogue};
+use filterbench_model::corpus::Corpus;
+use filterbench_model::{project_root, Catalogue};
 
-use crate::bootstrap::{bootstrap, ListenerSpec};
-use crate::client::SendRequest;
-use crate::compare::{pin_current_thread, request_mix, write_json_atomically, Subject};
-use crate::envoy::{find_envoy, graceful_interrupts, Envoy, EnvoyOptions};
-use crate::load::{self, LoadResult, LoadSpec, Mode};
-use crate::verify::Rig;
+use filterbench_envoy::bootstrap::{bootstrap, ListenerSpec};
+use filterbench_envoy::client::SendRequest;
+use filterbench_envoy::compare::{pin_current_thread, request_mix, write_json_atomically, Subject};
+use filterbench_envoy::envoy::{find_envoy, graceful_interrupts, Envoy, EnvoyOptions};
+use filterbench_envoy::load::{self, LoadResult, LoadSpec, Mode};
+use filterbench_envoy::verify::Rig;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -187,7 +187,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
         Output::Text => print_text(&result),
     }
     Ok(if result.partial {
-        std::process::ExitCode::from(130)
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
     } else {
         std::process::ExitCode::SUCCESS
     })
@@ -238,7 +238,7 @@ pub fn envoy(args: &EnvoyArgs) -> anyhow::Result<std::process::ExitCode> {
     // Envoy gets `--cpus`; this process (echo upstream, auth service, every thread of the
     // runtime started below) keeps off them.
     if !args.cpus.is_empty() {
-        let cpus = filterbench_reports::results::MachineInfo::probe().cpus;
+        let cpus = filterbench_model::results::MachineInfo::probe().cpus;
         let others: Vec<usize> = (0..cpus).filter(|c| !args.cpus.contains(c)).collect();
         if !others.is_empty() {
             pin_current_thread(&others);

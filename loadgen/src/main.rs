@@ -1,5 +1,6 @@
-//! `loadgen`: the command line of filterbench's real-Envoy and Kubernetes side. A thin
-//! dispatcher over the `filterbench_loadgen` library.
+//! `loadgen`: the command line of filterbench's real-Envoy and Kubernetes side, over the
+//! libraries `filterbench-envoy`, `filterbench-load` and `filterbench-k8s`. The clap code lives
+//! here only: `cli_run` (`loadgen run`, `loadgen envoy`) and `k8s_cli` (`loadgen k8s ...`).
 //!
 //! ```text
 //! loadgen k8s manifests --pair add_header --out out/k8s/add_header
@@ -9,7 +10,7 @@
 //!
 //! writes the pair's Istio `EnvoyFilter` (the Lua twin), `WasmPlugin` (the Wasm twin), the module
 //! as an OCI image layout and a README with the push/apply commands (see
-//! `filterbench_loadgen::k8s`). Run it with `cargo run -p filterbench-loadgen --bin loadgen -- ...`.
+//! `filterbench_k8s`). Run it with `cargo run -p filterbench-loadgen --bin loadgen -- ...`.
 //!
 //! ```text
 //! loadgen run --url http://127.0.0.1:10000/ [--host H] [--pair NAME] [-c 16] [-d 10] [--rate R]
@@ -19,13 +20,19 @@
 //! `run` drives any HTTP endpoint (closed loop, or open loop with `--rate`), `envoy` starts one
 //! variant of a pair in Envoy with the loopback services and prints its URL (for wrk and friends).
 //!
-//! Exit codes: 0 success, 1 an error (one line on stderr, naming the pair or file), 2 a usage
-//! error (from clap).
+//! Exit codes, as `filterbench`'s (`filterbench_model::exit`): 0 success; 2 bad input or a broken
+//! environment (one line on stderr, naming the pair, file or tool) or a usage error (from clap);
+//! 130 a `run` stopped by Ctrl-C (its partial results printed, marked partial).
 
 use std::process::ExitCode;
 
+use filterbench_model::exit;
+
 use clap::{Parser, Subcommand};
-use filterbench_loadgen::k8s::cli::K8sCommand;
+use k8s_cli::K8sCommand;
+
+mod cli_run;
+mod k8s_cli;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,28 +52,28 @@ enum Command {
     #[command(subcommand)]
     K8s(K8sCommand),
     /// Drive an HTTP endpoint (a gateway, an Envoy) and report latency, throughput and errors.
-    Run(filterbench_loadgen::cli_run::RunArgs),
+    Run(cli_run::RunArgs),
     /// Start one variant of a pair in Envoy with the loopback services; print its URL.
-    Envoy(filterbench_loadgen::cli_run::EnvoyArgs),
+    Envoy(cli_run::EnvoyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::K8s(command) => {
-            filterbench_loadgen::k8s::cli::run(command).map(|()| ExitCode::SUCCESS)
+            k8s_cli::run(command).map(|()| ExitCode::SUCCESS)
         }
-        Command::Run(args) => filterbench_loadgen::cli_run::run(args),
-        Command::Envoy(args) => filterbench_loadgen::cli_run::envoy(args),
+        Command::Run(args) => cli_run::run(args),
+        Command::Envoy(args) => cli_run::envoy(args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!(
                 "loadgen: {}",
-                filterbench_bench::one_line(&format!("{e:#}"))
+                filterbench_model::one_line(&format!("{e:#}"))
             );
-            ExitCode::FAILURE
+            exit::code(exit::BAD_INPUT)
         }
     }
 }

@@ -9,13 +9,13 @@
 //! - a trapping Wasm module under FAIL_CLOSE / FAIL_OPEN / FAIL_RELOAD and a raising Lua script,
 //!   measured: the Lua error and FAIL_OPEN let requests through, FAIL_CLOSE refuses.
 
-use filterbench_bench::Catalogue;
-use filterbench_loadgen::envoy::find_envoy;
-use filterbench_loadgen::failure::{measure, FAILING_REQUEST};
-use filterbench_loadgen::k8s::crd::CrdSchemas;
-use filterbench_loadgen::k8s::Api;
-use filterbench_loadgen::verify::{verify_pair, Rig};
-use filterbench_loadgen::verify_deployed::verify_deployed;
+use filterbench_model::Catalogue;
+use filterbench_envoy::envoy::find_envoy;
+use filterbench_envoy::failure::{measure, FAILING_REQUEST};
+use filterbench_k8s::crd::CrdSchemas;
+use filterbench_k8s::Api;
+use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify_deployed::verify_deployed;
 
 fn rig() -> Rig {
     Rig::new(find_envoy().expect("Envoy 1.40 (installed on first use)")).expect("the loopback rig")
@@ -23,7 +23,7 @@ fn rig() -> Rig {
 
 #[test]
 fn deployed_manifests_of_every_pair_pass_the_corpus_in_real_envoy() {
-    let catalogue = Catalogue::load(&filterbench_bench::project_root()).unwrap();
+    let catalogue = Catalogue::load(&filterbench_model::project_root()).unwrap();
     assert_eq!(catalogue.pairs.len(), 12);
     let crds = CrdSchemas::load_default().unwrap();
     let rig = rig();

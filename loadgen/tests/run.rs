@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use filterbench_loadgen::services::Echo;
+use filterbench_load::services::Echo;
 
 fn loadgen(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_loadgen"))
@@ -42,7 +42,7 @@ fn run_against_a_dead_port_fails_clearly() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let out = loadgen(&["run", "--url", &format!("http://{addr}/"), "-d", "5"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(

@@ -1,4 +1,5 @@
-//! filterbench-loadgen's integration tests, one module per topic.
+//! filterbench-loadgen's integration tests (the `loadgen` binary and the crates below loadgen/:
+//! filterbench-envoy, filterbench-load, filterbench-k8s), one module per topic.
 //!
 //! - `k8s`: `loadgen k8s manifests` for every pair: the EnvoyFilter/WasmPlugin manifests validated
 //!   against Istio's CRD schemas (`loadgen/istio-crds/`, or `$FILTERBENCH_ISTIO_CRDS`;

@@ -26,19 +26,12 @@ const HEIGHT: u32 = 400;
 const FONT: &str = "sans-serif";
 
 /// A chart could not be drawn.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("chart `{chart}`: {message}")]
 pub struct ChartError {
     pub chart: String,
     pub message: String,
 }
-
-impl std::fmt::Display for ChartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "chart `{}`: {}", self.chart, self.message)
-    }
-}
-
-impl std::error::Error for ChartError {}
 
 /// One series: a name for the legend, a colour, a value per category (`None`: not measured), and
 /// optionally a (low, high) interval per category drawn as an error bar.

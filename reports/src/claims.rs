@@ -128,7 +128,7 @@ pub fn paired_words(p: &Paired) -> String {
     format!(
         "paired Wasm/Lua {:.2} [{:.2} – {:.2}] (median of {} interleaved rounds in {} blocks on \
          fresh VMs, 95% bootstrap interval)",
-        r.median, r.ci_low, r.ci_high, p.rounds, p.blocks
+        r.median, r.low, r.high, p.rounds, p.blocks
     )
 }
 
@@ -151,9 +151,9 @@ pub fn instructions_words(i: &Option<Instructions>, unit: &str) -> Option<String
 pub fn judge(op: &OperationBench) -> ClaimCheck {
     let claimed_ratio = ratio(op.claimed_lua_ns, op.claimed_wasm_ns);
     let w = op.paired.wasm_over_lua;
-    let positive = w.median > 0.0 && w.ci_low > 0.0 && w.ci_high.is_finite();
+    let positive = w.median > 0.0 && w.low > 0.0 && w.high.is_finite();
     let measured_ratio = (positive).then(|| 1.0 / w.median);
-    let measured_interval = positive.then(|| (1.0 / w.ci_high, 1.0 / w.ci_low));
+    let measured_interval = positive.then(|| (1.0 / w.high, 1.0 / w.low));
     let claimed = if op.claimed_lua_ns > op.claimed_wasm_ns {
         Faster::Wasm
     } else if op.claimed_lua_ns < op.claimed_wasm_ns {
@@ -161,7 +161,7 @@ pub fn judge(op: &OperationBench) -> ClaimCheck {
     } else {
         Faster::Neither
     };
-    let measured = match w.below(1.0) {
+    let measured = match w.side_of(1.0) {
         Some(true) => Faster::Wasm,
         Some(false) => Faster::Lua,
         None => Faster::Neither,
@@ -227,7 +227,8 @@ pub fn judge(op: &OperationBench) -> ClaimCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Estimate, Interval};
+    use crate::results::Estimate;
+    use crate::stats::Interval;
 
     /// An op with claimed (Lua, Wasm) ns and a paired Wasm/Lua (median, low, high).
     fn op(claimed: (f64, f64), wasm_over_lua: (f64, f64, f64)) -> OperationBench {
@@ -246,13 +247,15 @@ mod tests {
             paired: Paired {
                 wasm_over_lua: Interval {
                     median: wasm_over_lua.0,
-                    ci_low: wasm_over_lua.1,
-                    ci_high: wasm_over_lua.2,
+                    low: wasm_over_lua.1,
+                    high: wasm_over_lua.2,
+                    n: 100,
                 },
                 wasm_minus_lua_ns: Interval {
                     median: 0.0,
-                    ci_low: -1.0,
-                    ci_high: 1.0,
+                    low: -1.0,
+                    high: 1.0,
+                    n: 100,
                 },
                 rounds: 200,
                 blocks: 8,

@@ -70,20 +70,8 @@ pub struct ConfidencePolicy {
     pub min_share: f64,
 }
 
-/// How many rounds the load comparison runs (read by `filterbench load` and `all`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MeasurementPolicy {
-    /// Stop adding rounds when the Wasm-minus-Lua CPU interval's half-width is at most this
-    /// (microseconds)...
-    pub target_half_width_us: f64,
-    /// ...or this share of the smaller of the two filters' added costs, percent.
-    pub target_half_width_pct: f64,
-    pub min_rounds: usize,
-    pub max_rounds: usize,
-    /// Seconds of paired open-loop rounds per pair before giving up on the target.
-    pub pair_budget_secs: f64,
-}
+/// How many rounds the load comparison runs: with the load schema, in `filterbench-model`.
+pub use filterbench_model::results::MeasurementPolicy;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

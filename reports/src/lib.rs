@@ -1,5 +1,6 @@
-//! filterbench's reports: the result files ([`results`]), the migration decision tree
-//! ([`decision`]) over medians with bootstrap intervals ([`stats`]), fed by the equivalence,
+//! filterbench's reports: the migration decision tree ([`decision`]) over the result files
+//! ([`results`], from `filterbench-model`) and their medians with bootstrap intervals ([`stats`],
+//! likewise), fed by the equivalence,
 //! in-process and real-Envoy results ([`evidence`]), with thresholds from `reports/policy.toml`,
 //! and the static HTML report ([`site`]) with its SVG charts ([`charts`]), the check of the
 //! quoted operation table ([`claims`]) and the live Lua-to-Wasm switch ([`swap`], its timeline
@@ -14,11 +15,13 @@ pub mod decision;
 pub mod evidence;
 pub mod failure;
 pub mod html;
-pub mod results;
 pub mod site;
-pub mod stats;
 pub mod swap;
 pub mod swap_chart;
+
+/// The result schemas and the statistics live in `filterbench-model` (the writers share them);
+/// re-exported under their old paths.
+pub use filterbench_model::{now_ms, results, stats};
 
 use std::path::PathBuf;
 

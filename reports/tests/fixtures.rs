@@ -145,8 +145,9 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
 pub fn paired(lua: f64, wasm: f64) -> Paired {
     let interval = |m: f64| Interval {
         median: m,
-        ci_low: m - (m * 0.03).abs(),
-        ci_high: m + (m * 0.03).abs(),
+        low: m - (m * 0.03).abs(),
+        high: m + (m * 0.03).abs(),
+        n: 200,
     };
     Paired {
         wasm_over_lua: interval(wasm / lua),

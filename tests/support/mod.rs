@@ -86,7 +86,7 @@ impl ProjectCopy {
 /// Installs Envoy on first use (or finds it), so that no test's time limit includes an install:
 /// limits in these tests only stop hangs, and a first `pip install` is not a hang.
 pub fn ensure_envoy() {
-    filterbench_loadgen::envoy::find_envoy().expect("an Envoy (ENVOY_BIN or the project's venv)");
+    filterbench_envoy::envoy::find_envoy().expect("an Envoy (ENVOY_BIN or the project's venv)");
 }
 
 /// A `filterbench` command whose child starts with SIGINT at its default disposition, whatever

@@ -2,11 +2,10 @@
 //! them, and compare. This is what `filterbench verify --in-process`, `filterbench run`, the
 //! equivalence tests and the benches use.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::catalogue::{Catalogue, Pair};
 use crate::corpus::Corpus;
-use crate::outcome::{check_expect, Diff, DiffLine, Outcome};
+use crate::outcome::{Diff, DiffLine, Outcome};
+use crate::{now_ms, replay};
 
 use super::lua::LuaFilter;
 use super::wasm::{Metering, WasmFilter};
@@ -99,13 +98,6 @@ impl InProcessResult {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 fn error_outcome(e: &FilterError) -> Outcome {
     Outcome {
         status: 0,
@@ -124,43 +116,24 @@ pub fn run_corpus(
     let mut lua = loaded.vm(Side::Lua, env.clone())?;
     let mut wasm = loaded.vm(Side::Wasm, env)?;
     let mut results = Vec::new();
-    for scenario in &corpus.scenarios {
-        let exchange = Exchange::from_scenario(scenario);
-        for k in 0..=scenario.before {
-            let last = k == scenario.before;
-            let label = if last {
-                scenario.name.clone()
-            } else {
-                format!("{}#{}", scenario.name, k + 1)
-            };
-            let sent = now_ms();
-            let l = lua.run(&exchange);
-            let w = wasm.run(&exchange);
-            let (lo, wo) = (
-                l.as_ref().cloned().unwrap_or_else(error_outcome),
-                w.as_ref().cloned().unwrap_or_else(error_outcome),
-            );
-            let diff = Diff::between(
-                &lo.normalised(&loaded.pair.normalise, &scenario.headers),
-                &wo.normalised(&loaded.pair.normalise, &scenario.headers),
-            );
-            let (lua_misses, wasm_misses) = if last {
-                (
-                    check_expect(&scenario.expect, &lo, sent),
-                    check_expect(&scenario.expect, &wo, sent),
-                )
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            results.push(InProcessResult {
-                scenario: label,
-                lua: l,
-                wasm: w,
-                diff: diff.lines,
-                lua_misses,
-                wasm_misses,
-            });
-        }
+    for step in replay::steps(corpus) {
+        let exchange = Exchange::from_scenario(step.scenario);
+        let sent = now_ms();
+        let l = lua.run(&exchange);
+        let w = wasm.run(&exchange);
+        let (lo, wo) = (
+            l.as_ref().cloned().unwrap_or_else(error_outcome),
+            w.as_ref().cloned().unwrap_or_else(error_outcome),
+        );
+        let diff = step.diff(&loaded.pair.normalise, &lo, &wo);
+        results.push(InProcessResult {
+            lua_misses: step.misses(&lo, sent),
+            wasm_misses: step.misses(&wo, sent),
+            scenario: step.label,
+            lua: l,
+            wasm: w,
+            diff: diff.lines,
+        });
     }
     Ok(results)
 }

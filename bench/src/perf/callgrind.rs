@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use filterbench_reports::results::CallgrindRun;
+use crate::results::CallgrindRun;
 
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};

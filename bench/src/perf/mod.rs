@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use filterbench_reports::results::{self, BenchSummary, MemoryBench};
+use crate::results::{self, BenchSummary, MemoryBench};
 
 use crate::catalogue::Catalogue;
 use crate::corpus::Corpus;

@@ -32,7 +32,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use filterbench_reports::results::{Estimate, Interval, Paired};
+use crate::results::{Estimate, Paired};
+use crate::stats::Interval;
 
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};
@@ -203,18 +204,19 @@ pub fn compare_blocks(blocks: &[Block], resamples: u32) -> Option<Comparison> {
     }
     let pooled = |k: usize| -> Vec<f64> { series.iter().flat_map(|s| s[k].clone()).collect() };
     let interval = |k: usize, boot: &mut Vec<f64>| {
-        let (ci_low, ci_high) = percentile_interval(boot, CONFIDENCE);
+        let (low, high) = percentile_interval(boot, CONFIDENCE);
         Interval {
             median: median(&mut pooled(k)),
-            ci_low,
-            ci_high,
+            low,
+            high,
+            n: total,
         }
     };
     let [mut b_lua, mut b_wasm, mut b_ratio, mut b_diff] = boot;
     let as_estimate = |i: Interval| Estimate {
         median_ns: i.median,
-        ci_low_ns: i.ci_low,
-        ci_high_ns: i.ci_high,
+        ci_low_ns: i.low,
+        ci_high_ns: i.high,
     };
     Some(Comparison {
         lua: as_estimate(interval(0, &mut b_lua)),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use filterbench_reports::results::{
+use crate::results::{
     self, BenchSummary, CallgrindRun, Estimate, Instructions, MachineInfo, MemoryBench,
     OperationBench, PairBench, PairedMethod, StartupBench,
 };
@@ -175,7 +175,7 @@ pub fn table(s: &BenchSummary) -> String {
     let mut t = String::new();
     let ratio = |p: &results::Paired| {
         let r = p.wasm_over_lua;
-        format!("{:.2} [{:.2}, {:.2}]", r.median, r.ci_low, r.ci_high)
+        format!("{:.2} [{:.2}, {:.2}]", r.median, r.low, r.high)
     };
     let instr = |i: &Option<Instructions>, pick: fn(&Instructions) -> Option<f64>| {
         i.as_ref()

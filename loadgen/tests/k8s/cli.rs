@@ -135,7 +135,7 @@ fn an_unknown_pair_is_a_one_line_error_listing_the_pairs() {
         &[],
     );
     assert!(!out.status.success());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("unknown pair \"no_such_pair\""), "{err}");
@@ -165,7 +165,7 @@ fn a_missing_module_says_how_to_build_it() {
         ],
         &[("FILTERBENCH_WASM_DIR", empty.path())],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(

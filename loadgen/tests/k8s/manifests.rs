@@ -1,7 +1,7 @@
 //! Every pair's EnvoyFilter and WasmPlugin, read back from disk, validate against Istio's CRDs and
 //! carry what the twins need: the Lua script byte for byte, the same configuration on both sides.
 
-use filterbench_loadgen::k8s::{Context, WasmUrl};
+use filterbench_k8s::{Context, WasmUrl};
 use serde_json::{json, Value};
 
 use super::support::{
@@ -250,19 +250,19 @@ fn selector_namespace_and_overrides_reach_both_twins() {
 fn bad_options_are_one_line_errors_naming_the_pair() {
     let mut opts = legacy("add_header");
     opts.namespace = Some("Not_A_Namespace".into());
-    let err = filterbench_loadgen::k8s::generate(catalogue(), &opts)
+    let err = filterbench_k8s::generate(catalogue(), &opts)
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("pair add_header: --namespace"), "{err}");
 
     let mut opts = legacy("add_header");
     opts.selector = vec![("app".into(), "*".into())];
-    let err = filterbench_loadgen::k8s::generate(catalogue(), &opts)
+    let err = filterbench_k8s::generate(catalogue(), &opts)
         .unwrap_err()
         .to_string();
     assert!(err.contains("--selector app=*"), "{err}");
 
-    let err = filterbench_loadgen::k8s::generate(catalogue(), &legacy("nope"))
+    let err = filterbench_k8s::generate(catalogue(), &legacy("nope"))
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("unknown pair \"nope\" (known: "), "{err}");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use filterbench_loadgen::k8s::ManifestOptions;
+use filterbench_k8s::ManifestOptions;
 use serde_json::{json, Value};
 
 use super::support::{catalogue, generate, pair_names, read_json, sha256_hex};
@@ -115,7 +115,7 @@ fn regenerating_gives_the_same_image_and_leaves_no_temporary_files() {
     let g = generate(&ManifestOptions::new("trace_id"));
     let first = read_json(&g.written.oci_dir.join("index.json"));
     let again =
-        filterbench_loadgen::k8s::generate(catalogue(), &ManifestOptions::new("trace_id")).unwrap();
+        filterbench_k8s::generate(catalogue(), &ManifestOptions::new("trace_id")).unwrap();
     again.write(g.dir.path()).unwrap();
     assert_eq!(read_json(&g.written.oci_dir.join("index.json")), first);
     check_layout("trace_id", &g.written.oci_dir, "latest");

@@ -1,7 +1,7 @@
 //! The validator rejects what the API server would: each case breaks one thing in a manifest that
 //! validates, so a validator that passes everything fails here.
 
-use filterbench_loadgen::k8s::crd::CrdSchemas;
+use filterbench_k8s::crd::CrdSchemas;
 use serde_json::{json, Value};
 
 use super::support::{assert_invalid, assert_valid, generate, legacy, read_yaml};

@@ -3,9 +3,9 @@
 //! the configuration prelude; and the CRD's rules reject what the API server would, each with the
 //! rule's own message.
 
-use filterbench_loadgen::k8s::luaconfig::{script_of, PRELUDE_MARKER};
-use filterbench_loadgen::k8s::trafficextension::{DIFF_FILE, MAX_INLINE_CODE};
-use filterbench_loadgen::k8s::ManifestOptions;
+use filterbench_k8s::luaconfig::{script_of, PRELUDE_MARKER};
+use filterbench_k8s::trafficextension::{DIFF_FILE, MAX_INLINE_CODE};
+use filterbench_k8s::ManifestOptions;
 use serde_json::{json, Value};
 
 use super::schema::rejected;

@@ -1,8 +1,8 @@
 //! The translation of manifests into the Envoy filters Istio gives the proxy (no Envoy needed):
 //! what each API carries, and a module whose digest does not match is refused.
 
-use filterbench_loadgen::k8s::deployed::{translate, translate_bundle, OciModules, V8_RUNTIME};
-use filterbench_loadgen::k8s::{Api, ManifestOptions};
+use filterbench_k8s::deployed::{translate, translate_bundle, OciModules, V8_RUNTIME};
+use filterbench_k8s::{Api, ManifestOptions};
 use serde_json::json;
 
 use super::support::{catalogue, generate, legacy, read_yaml};

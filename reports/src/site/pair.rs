@@ -184,9 +184,9 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
         });
     let in_process = results.pair_bench(name).map(|pb| {
         let d = &pb.paired.wasm_minus_lua_ns;
-        let dir = if d.ci_high < 0.0 {
+        let dir = if d.high < 0.0 {
             Direction::WasmCheaper
-        } else if d.ci_low > 0.0 {
+        } else if d.low > 0.0 {
             Direction::LuaCheaper
         } else {
             Direction::Unclear
@@ -196,11 +196,11 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
             format!(
                 "{} [{}, {}] ns per request (paired, Wasm/Lua {:.2} [{:.2}, {:.2}])",
                 html::signed(d.median),
-                html::signed(d.ci_low),
-                html::signed(d.ci_high),
+                html::signed(d.low),
+                html::signed(d.high),
                 pb.paired.wasm_over_lua.median,
-                pb.paired.wasm_over_lua.ci_low,
-                pb.paired.wasm_over_lua.ci_high
+                pb.paired.wasm_over_lua.low,
+                pb.paired.wasm_over_lua.high
             ),
         )
     });

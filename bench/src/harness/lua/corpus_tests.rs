@@ -2,20 +2,11 @@
 //! across scenarios, as in one Envoy worker), each final send checked against its expectations
 //! (verified against real Envoy). Plus a rough timing of one exchange (`--nocapture` prints it).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::*;
 use crate::corpus::Corpus;
 use crate::harness::{corpus_responder, Clock, Limits, LogLevel, Random};
 use crate::outcome::check_expect;
-use crate::{project_root, Catalogue};
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::{now_ms, project_root, Catalogue};
 
 fn corpus_env(pair: &crate::Pair, corpus: &Corpus) -> Env {
     Env {

@@ -1,0 +1,111 @@
+//! filterbench's data, shared by every other crate: what a filter pair is, what its scenarios
+//! expect, how two outcomes are compared, and the result files every measurement writes and the
+//! report reads. No filter host, no measurement, no network, no CLI in here.
+//!
+//! - [`catalogue`]: the pairs (`bench/catalogue.toml`), their configuration and traits, and where
+//!   each twin lives on disk;
+//! - [`corpus`]: the hand-written scenarios of each pair (`bench/corpus/<pair>.toml`);
+//! - [`exit`]: the exit codes of both binaries (0 ok, 1 not equivalent, 2 bad input, 130 Ctrl-C);
+//! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
+//!   outcome against a scenario's expectations;
+//! - [`replay`]: the walk through a corpus that every equivalence check shares (each scenario
+//!   after its `before` warm-up repetitions, the Lua and Wasm outcomes diffed);
+//! - [`verdict`]: a pair's equivalence report and the summary over pairs;
+//! - [`results`]: the result files under `reports/results/` (bench summary, verify records, load
+//!   comparisons), versioned, read and written atomically;
+//! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type).
+//!
+//! The crate's build script builds every `filters-wasm/<pair>` crate and every `bench/guests/*`
+//! crate for `wasm32-wasip1` (profile `filter`) into `target/filters-wasm` ([`wasm_dir`]),
+//! installing the target with rustup when it is missing, so that `cargo build`/`cargo test` on a
+//! fresh machine yields loadable modules.
+
+pub mod catalogue;
+pub mod corpus;
+pub mod exit;
+pub mod outcome;
+pub mod replay;
+pub mod results;
+pub mod stats;
+pub mod verdict;
+
+pub use catalogue::{Catalogue, Pair};
+pub use corpus::{Corpus, Scenario};
+pub use outcome::{Diff, Outcome};
+
+use std::path::PathBuf;
+
+/// Errors about the project's inputs. Each names the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub fn invalid(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The workspace root: `FILTERBENCH_ROOT` when set, else the workspace this crate was built in.
+pub fn project_root() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .and_then(|bench| bench.parent())
+            .expect("bench/model/ has two parents")
+            .to_path_buf(),
+    }
+}
+
+/// Where the build script put the `<pair>.wasm` modules.
+pub fn wasm_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_WASM_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("FILTERBENCH_WASM_DIR")),
+    }
+}
+
+/// A TOML error as one line: `line L, column C: message`.
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line}, column {column}: {}", one_line(e.message()))
+        }
+        None => one_line(e.message()),
+    }
+}
+
+/// One line, for error messages: the first line of a possibly multi-line text, trimmed.
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

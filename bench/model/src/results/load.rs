@@ -1,0 +1,248 @@
+//! The real-Envoy load comparison of one pair, `load/<pair>.json` ([`LoadRun`]): what the load
+//! comparison writes and the report reads, one schema.
+
+use serde::{Deserialize, Serialize};
+
+/// The three Envoys a load comparison runs side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// The router alone, no filter.
+    Base,
+    Lua,
+    Wasm,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Base, Variant::Lua, Variant::Wasm];
+
+    /// The serde name: `base`, `lua`, `wasm` (also the listener's name in the bootstrap).
+    pub fn id(self) -> &'static str {
+        match self {
+            Variant::Base => "base",
+            Variant::Lua => "lua",
+            Variant::Wasm => "wasm",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Base => "baseline (router only)",
+            Variant::Lua => "Lua",
+            Variant::Wasm => "Wasm",
+        }
+    }
+}
+
+/// A real-Envoy load comparison of one pair: `reports/results/load/<pair>.json`, written by
+/// `filterbench load` and `filterbench all`. The raw per-round samples are kept; every interval
+/// the report shows is computed from them ([`crate::stats`]), so writer and reader cannot
+/// disagree on a figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadRun {
+    pub schema_version: u32,
+    pub pair: String,
+    pub envoy_version: String,
+    pub machine: LoadMachine,
+    /// ms since the Unix epoch.
+    pub started_ms: u64,
+    pub plan: LoadPlan,
+    /// Requests in the pair's load mix (sent round-robin).
+    pub requests_in_mix: usize,
+    /// The variants measured: base and Lua always, Wasm when the pair has a twin.
+    pub variants: Vec<Variant>,
+    /// Closed-loop capacity rounds at the comparison's worker count (1): throughput only.
+    pub capacity: Vec<Sample>,
+    /// The fixed open-loop rate of the paired rounds: `plan.rate_fraction` of the slowest
+    /// variant's median capacity.
+    pub open_rate_rps: f64,
+    /// The paired open-loop rounds at 1 worker (every variant once per round, rotating order):
+    /// Envoy CPU per request and latency, the figures the decision tree uses.
+    pub rounds: Vec<Sample>,
+    /// Why the rounds stopped.
+    pub stopped: StopReason,
+    /// The half-width the Wasm-minus-Lua CPU interval had to reach, microseconds.
+    pub target_half_width_us: f64,
+    /// Capacity and memory at each worker count of `plan.workers`.
+    pub by_workers: Vec<WorkersRun>,
+    /// True when stopped early (Ctrl-C).
+    pub partial: bool,
+}
+
+/// Why a comparison stopped adding rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The Wasm-minus-Lua interval became narrow enough.
+    TargetReached,
+    /// The pair's time budget was spent first.
+    Budget,
+    /// The policy's maximum number of rounds.
+    MaxRounds,
+    /// A Lua-only pair: nothing to narrow, the minimum rounds ran.
+    NoTwin,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl StopReason {
+    pub fn words(self) -> &'static str {
+        match self {
+            StopReason::TargetReached => "target width reached",
+            StopReason::Budget => "time budget spent before the target width",
+            StopReason::MaxRounds => "maximum rounds reached before the target width",
+            StopReason::NoTwin => "no Wasm twin: minimum rounds",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Where the processes ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadMachine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_bytes: u64,
+    /// The CPUs Envoy was pinned to.
+    pub envoy_cpus: Option<Vec<usize>>,
+    /// The CPUs the load generator, the echo upstream and the auth service (every thread of the
+    /// driving process) were pinned to.
+    pub driver_cpus: Option<Vec<usize>>,
+}
+
+/// What a comparison was asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadPlan {
+    pub workers: Vec<u32>,
+    pub capacity_rounds: usize,
+    pub capacity_secs: f64,
+    pub warmup_secs: f64,
+    pub round_secs: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    /// Seconds of paired rounds before giving up on the target; `None`: no budget (a fixed
+    /// number of rounds was asked for).
+    pub budget_secs: Option<f64>,
+    pub target_half_width_us: f64,
+    pub target_half_width_pct: f64,
+    /// The open-loop rate as a share of the slowest variant's capacity.
+    pub rate_fraction: f64,
+    pub connections: usize,
+}
+
+/// One variant in one round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub variant: Variant,
+    pub round: usize,
+    /// Position in the round's order (0 first).
+    pub slot: usize,
+    /// Closed loop (capacity) or open loop (fixed rate).
+    pub open_loop: bool,
+    /// The measured window, seconds.
+    pub secs: f64,
+    pub responses: u64,
+    pub throughput_rps: f64,
+    /// Latency percentiles, microseconds (open loop: from each request's intended send time).
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    /// Transport errors and timeouts.
+    pub errors: u64,
+    pub non_2xx: u64,
+    /// Envoy CPU time (user + system, all threads) over the window per response, microseconds.
+    pub envoy_cpu_us_per_request: f64,
+    /// Envoy CPU time over the window / (window x Envoy's CPUs): 1.0 is saturated.
+    pub envoy_busy: f64,
+    /// The driving process (load generator, echo upstream, auth service) likewise.
+    pub driver_busy: f64,
+}
+
+impl Sample {
+    /// A closed-loop sample where Envoy was not the bottleneck: its capacity figure measures
+    /// the driver or the machine, not the filter.
+    pub fn envoy_not_bottleneck(&self) -> bool {
+        !self.open_loop && self.envoy_busy < ENVOY_BUSY_MIN
+    }
+}
+
+/// Below this share of its CPUs busy in a closed loop, Envoy was not the bottleneck.
+pub const ENVOY_BUSY_MIN: f64 = 0.9;
+
+/// Capacity and memory at one worker count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkersRun {
+    pub workers: u32,
+    /// Closed-loop rounds (throughput, with their spread).
+    pub capacity: Vec<Sample>,
+    /// Memory of each variant's Envoy after its rounds.
+    pub memory: Vec<VariantMemory>,
+}
+
+impl WorkersRun {
+    pub fn memory_of(&self, v: Variant) -> Option<&VariantMemory> {
+        self.memory.iter().find(|m| m.variant == v)
+    }
+}
+
+/// Envoy's memory as seen from outside and from its allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VariantMemory {
+    pub variant: Variant,
+    /// Resident set size, bytes (/proc VmRSS).
+    pub rss_bytes: u64,
+    /// Peak resident set size, bytes (/proc VmHWM).
+    pub peak_rss_bytes: u64,
+    /// Bytes the allocator has handed out (admin /memory `allocated`).
+    pub allocated_bytes: u64,
+    /// Bytes the allocator holds from the OS (admin /memory `heap_size`).
+    pub heap_bytes: u64,
+    /// Live Wasm VMs (admin /stats `wasm.envoy.wasm.runtime.v8.active`), 0 when none.
+    pub wasm_vms: u64,
+}
+
+impl LoadRun {
+    /// Number of paired rounds (0-based round indices below it).
+    pub fn round_count(&self) -> usize {
+        self.rounds.iter().map(|s| s.round + 1).max().unwrap_or(0)
+    }
+
+    /// One measure of `variant` per round, `None` where that round lacks it.
+    pub fn per_round(&self, variant: Variant, f: impl Fn(&Sample) -> f64) -> Vec<Option<f64>> {
+        let mut out = vec![None; self.round_count()];
+        for s in self.rounds.iter().filter(|s| s.variant == variant) {
+            out[s.round] = Some(f(s));
+        }
+        out
+    }
+
+    /// Capacity samples of `variant` at `workers`.
+    pub fn capacity_of(&self, workers: u32, variant: Variant) -> Vec<&Sample> {
+        self.by_workers
+            .iter()
+            .filter(|w| w.workers == workers)
+            .flat_map(|w| w.capacity.iter())
+            .chain(if workers == 1 {
+                self.capacity.iter()
+            } else {
+                [].iter()
+            })
+            .filter(|s| s.variant == variant)
+            .collect()
+    }
+}
+
+/// How many rounds the load comparison runs (read by `filterbench load` and `all`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementPolicy {
+    /// Stop adding rounds when the Wasm-minus-Lua CPU interval's half-width is at most this
+    /// (microseconds)...
+    pub target_half_width_us: f64,
+    /// ...or this share of the smaller of the two filters' added costs, percent.
+    pub target_half_width_pct: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    /// Seconds of paired open-loop rounds per pair before giving up on the target.
+    pub pair_budget_secs: f64,
+}

@@ -1,0 +1,318 @@
+//! The result files the report reads, under `reports/results/`:
+//!
+//! - `bench/summary.json`: [`BenchSummary`], written by the in-process benches (`cargo bench`,
+//!   `filterbench all`);
+//! - `verify/envoy.json` and `verify/in_process.json`: [`VerifyRecord`], written by
+//!   `filterbench verify --save` / `filterbench all`;
+//! - `load/<pair>.json`: [`LoadRun`], written by `filterbench load` / `filterbench all` (the
+//!   load comparison builds this very type, so writer and reader share one schema).
+//!
+//! - `swap/<pair>.json`: [`swap::SwapResult`], written by `filterbench swap`;
+//! - `failure/strategy.json`: [`failure::FailureRecord`], written by `filterbench verify --envoy
+//!   --failure-strategy`.
+//!
+//! Modules: `bench` ([`BenchSummary`] and its parts) and `load` ([`LoadRun`] and its parts),
+//! both re-exported here, [`swap`] and [`failure`]; the verify record, the paths and
+//! reading/writing are in this file.
+//!
+//! Every file carries a `schema_version`; a reader refuses another version with an error that
+//! names the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+mod bench;
+pub mod failure;
+mod load;
+pub mod swap;
+
+pub use crate::now_ms;
+pub use crate::stats::Interval;
+pub use bench::*;
+pub use load::*;
+
+/// Version of [`BenchSummary`]'s JSON shape. 2: numbers from the paired (interleaved)
+/// measurement, [`Paired`] ratios with bootstrap intervals, callgrind [`Instructions`].
+pub const BENCH_SCHEMA: u32 = 2;
+/// The command that writes [`BenchSummary`] (named when an old summary is refused).
+pub const BENCH_COMMAND: &str = "filterbench bench";
+/// Version of [`VerifyRecord`]'s JSON shape.
+pub const VERIFY_SCHEMA: u32 = 1;
+/// Version of the load result (loadgen's `COMPARE_SCHEMA`) this reader understands.
+pub const LOAD_SCHEMA: u32 = 2;
+
+/// `reports/results` under the project root.
+pub fn results_dir(root: &Path) -> PathBuf {
+    root.join("reports").join("results")
+}
+
+pub fn bench_summary_path(results: &Path) -> PathBuf {
+    results.join("bench").join("summary.json")
+}
+
+/// `mode` is `envoy` or `in_process`.
+pub fn verify_path(results: &Path, mode: &str) -> PathBuf {
+    results.join("verify").join(format!("{mode}.json"))
+}
+
+pub fn load_path(results: &Path, pair: &str) -> PathBuf {
+    results.join("load").join(format!("{pair}.json"))
+}
+
+/// An equivalence run; `reports/results/verify/<mode>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRecord {
+    pub schema_version: u32,
+    /// `envoy`, `in_process` or `deployed` (the generated Istio manifests served by real Envoy:
+    /// one entry per pair and API, named `<pair> (<api>)`).
+    pub mode: String,
+    /// Envoy's version for `envoy` runs.
+    pub envoy_version: Option<String>,
+    pub created_ms: u64,
+    pub pairs: Vec<VerifyPair>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyPair {
+    pub pair: String,
+    pub scenarios: usize,
+    pub equivalent: bool,
+    /// Readable lines for what differed (scenario, field, Lua value, Wasm value).
+    pub failures: Vec<String>,
+}
+
+/// Why a result file could not be used; the message names the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: missing", .0.display())]
+    Missing(PathBuf),
+    #[error("{}: cannot read: {}", .0.display(), .1)]
+    Unreadable(PathBuf, String),
+    #[error("{}: not a valid result file: {}", .0.display(), .1)]
+    Corrupt(PathBuf, String),
+    #[error(
+        "{}: schema_version {found}, this filterbench reads version {expected}; \
+         regenerate it with {}",
+        path.display(),
+        regenerate_command(path)
+    )]
+    WrongVersion {
+        path: PathBuf,
+        found: u64,
+        expected: u32,
+    },
+}
+
+/// The command that writes a result file again, from where it lies.
+fn regenerate_command(path: &Path) -> String {
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let stem = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+    match parent {
+        "load" => format!("`filterbench load --pair {stem}`"),
+        _ if stem == "summary" => "`filterbench bench`".into(),
+        "verify" if stem == "in_process" => "`filterbench verify --in-process --save`".into(),
+        "verify" if stem == "deployed" => "`filterbench verify --envoy --deployed --save`".into(),
+        "verify" => "`filterbench verify --envoy --save`".into(),
+        _ => "`filterbench all`".into(),
+    }
+}
+
+/// Reads a result file of schema `expected`: checks `schema_version` first (so a file of another
+/// version gets that error, not a confusing field error), then the shape.
+pub fn read_result<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: u32,
+) -> Result<T, ReadError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReadError::Missing(path.to_path_buf()))
+        }
+        Err(e) => return Err(ReadError::Unreadable(path.to_path_buf(), e.to_string())),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ReadError::Corrupt(path.to_path_buf(), e.to_string()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(expected) => {}
+        Some(found) => {
+            return Err(ReadError::WrongVersion {
+                path: path.to_path_buf(),
+                found,
+                expected,
+            })
+        }
+        None => {
+            return Err(ReadError::Corrupt(
+                path.to_path_buf(),
+                "no schema_version".into(),
+            ))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| ReadError::Corrupt(path.to_path_buf(), e.to_string()))
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (a temp file in the same directory, then a
+/// rename), creating the directory.
+pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("result"),
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_version_missing_and_corrupt_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Missing(_)));
+        assert!(e.to_string().contains("summary.json: missing"), "{e}");
+
+        std::fs::write(&p, "{ not json").unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
+
+        std::fs::write(&p, r#"{"schema_version": 7, "pairs": []}"#).unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(e.to_string().contains("schema_version 7"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("regenerate it with `filterbench bench`"),
+            "{e}"
+        );
+
+        std::fs::write(
+            &p,
+            format!(r#"{{"schema_version": {BENCH_SCHEMA}, "pairs": 3}}"#),
+        )
+        .unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        assert!(matches!(e, ReadError::Corrupt(..)), "{e}");
+    }
+
+    #[test]
+    fn a_version_1_bench_summary_is_refused_naming_the_file_and_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = bench_summary_path(dir.path());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // The shape version 1 had: criterion estimates only.
+        std::fs::write(
+            &p,
+            r#"{"schema_version": 1, "created_ms": 0, "profile": "quick", "pairs": [],
+                "operations": [], "startup": [], "memory": [], "baseline": null}"#,
+        )
+        .unwrap();
+        let e = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_err();
+        let m = e.to_string();
+        assert!(matches!(e, ReadError::WrongVersion { found: 1, .. }), "{m}");
+        assert!(m.contains(&p.display().to_string()), "{m}");
+        assert!(m.contains("schema_version 1"), "{m}");
+        assert!(m.contains("regenerate it with `filterbench bench`"), "{m}");
+        // Other result files get no bench command.
+        let other = dir.path().join("verify").join("envoy.json");
+        std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+        std::fs::write(&other, r#"{"schema_version": 99}"#).unwrap();
+        let m = read_result::<VerifyRecord>(&other, VERIFY_SCHEMA)
+            .unwrap_err()
+            .to_string();
+        assert!(!m.contains("filterbench bench"), "{m}");
+    }
+
+    #[test]
+    fn a_written_summary_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = bench_summary_path(dir.path());
+        let est = Estimate {
+            median_ns: 1.0,
+            ci_low_ns: 0.5,
+            ci_high_ns: 1.5,
+        };
+        let s = BenchSummary {
+            schema_version: BENCH_SCHEMA,
+            created_ms: now_ms(),
+            profile: "quick".into(),
+            machine: MachineInfo::probe(),
+            pairs: vec![PairBench {
+                pair: "add_header".into(),
+                lua: est,
+                wasm: est,
+                paired: Paired {
+                    wasm_over_lua: Interval {
+                        median: 0.5,
+                        low: 0.45,
+                        high: 0.55,
+                        n: 100,
+                    },
+                    wasm_minus_lua_ns: Interval {
+                        median: -1.0,
+                        low: -1.2,
+                        high: -0.8,
+                        n: 100,
+                    },
+                    rounds: 100,
+                    blocks: 4,
+                    lua_batch_iterations: 1000,
+                    wasm_batch_iterations: 2000,
+                },
+                instructions: Some(Instructions {
+                    lua: None,
+                    wasm: Some(1234.0),
+                }),
+            }],
+            operations: vec![],
+            startup: vec![],
+            memory: vec![],
+            baseline: None,
+            paired_method: PairedMethod {
+                rounds: 100,
+                blocks: 4,
+                batch_target_us: 1000.0,
+                bootstrap_resamples: 2000,
+                bootstrap_seed: 7,
+                confidence: 0.95,
+                words: "interleaved".into(),
+            },
+            callgrind: CallgrindRun {
+                counted: false,
+                valgrind: None,
+                warm_up: 0,
+                k1: 0,
+                k2: 0,
+                options: vec![],
+                wasm_features_off: vec![],
+                note: "valgrind not found".into(),
+            },
+        };
+        write_json_atomically(&p, &s).unwrap();
+        assert_eq!(read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap(), s);
+        let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+}

@@ -1,0 +1,234 @@
+//! Envoy bootstrap generation: one listener per variant (baseline: router only; Lua; Wasm on V8),
+//! all with the same route to the echo upstream, the pair's configuration in the route metadata
+//! (for Lua) and in the plugin configuration (for Wasm), and an `auth` cluster for filters that
+//! call out. Everything binds 127.0.0.1, port 0 (Envoy picks; the admin API tells us which).
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use filterbench_model::catalogue::LUA_FILTER_NAME;
+
+/// What runs in a listener's filter chain before the router.
+#[derive(Debug, Clone)]
+pub enum Variant {
+    /// No filter: the router only.
+    Baseline,
+    /// `envoy.filters.http.lua` with this script, inline, as Istio's EnvoyFilter would give it.
+    Lua { source: String },
+    /// `envoy.filters.http.wasm` on V8 with this module file.
+    Wasm { module: PathBuf },
+    /// An HTTP filter as Istio gives it to the proxy for a manifest
+    /// ([`crate::k8s::deployed`]): the filter verbatim, and the route's `filter_metadata` only
+    /// when the manifest sets one (the listener's `config` is then not used).
+    Deployed {
+        /// `lua` or `wasm`.
+        kind: &'static str,
+        http_filter: Value,
+        route_metadata: Option<Value>,
+    },
+}
+
+impl From<crate::k8s::deployed::DeployedFilter> for Variant {
+    fn from(d: crate::k8s::deployed::DeployedFilter) -> Variant {
+        Variant::Deployed {
+            kind: d.variant,
+            http_filter: d.http_filter,
+            route_metadata: d.route_metadata,
+        }
+    }
+}
+
+impl Variant {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Variant::Baseline => "base",
+            Variant::Lua { .. } => "lua",
+            Variant::Wasm { .. } => "wasm",
+            Variant::Deployed { kind, .. } => kind,
+        }
+    }
+}
+
+/// One listener of the bootstrap.
+#[derive(Debug, Clone)]
+pub struct ListenerSpec {
+    /// The listener's name (the admin API reports its port under it).
+    pub name: String,
+    /// The pair whose filter (and configuration) this listener runs.
+    pub pair: String,
+    pub config: Value,
+    pub variant: Variant,
+}
+
+/// Where the project's loopback services listen.
+#[derive(Debug, Clone, Copy)]
+pub struct Services {
+    pub echo_port: u16,
+    pub auth_port: u16,
+}
+
+/// The bootstrap for these listeners.
+pub fn bootstrap(listeners: &[ListenerSpec], services: Services) -> Value {
+    json!({
+        "admin": { "address": socket(0) },
+        "static_resources": {
+            "listeners": listeners.iter().map(listener).collect::<Vec<_>>(),
+            "clusters": [
+                cluster("echo", services.echo_port),
+                cluster("auth", services.auth_port),
+            ],
+        },
+        "layered_runtime": { "layers": [ { "name": "static", "static_layer": {} } ] },
+    })
+}
+
+fn socket(port: u16) -> Value {
+    json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } })
+}
+
+fn cluster(name: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [ { "lb_endpoints": [ { "endpoint": { "address": socket(port) } } ] } ],
+        },
+    })
+}
+
+fn listener(spec: &ListenerSpec) -> Value {
+    let mut http_filters = Vec::new();
+    let route_metadata = match &spec.variant {
+        Variant::Deployed { route_metadata, .. } => route_metadata.clone(),
+        _ => Some(json!({ LUA_FILTER_NAME: spec.config })),
+    };
+    match &spec.variant {
+        Variant::Baseline => {}
+        Variant::Deployed { http_filter, .. } => http_filters.push(http_filter.clone()),
+        Variant::Lua { source } => http_filters.push(json!({
+            "name": LUA_FILTER_NAME,
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                "default_source_code": { "inline_string": source },
+            },
+        })),
+        Variant::Wasm { module } => http_filters.push(json!({
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": {
+                    "name": spec.pair,
+                    "root_id": "",
+                    "vm_config": {
+                        "vm_id": spec.pair,
+                        "runtime": "envoy.wasm.runtime.v8",
+                        "code": { "local": { "filename": module.display().to_string() } },
+                    },
+                    "configuration": {
+                        "@type": "type.googleapis.com/google.protobuf.StringValue",
+                        "value": spec.config.to_string(),
+                    },
+                    "fail_open": false,
+                    // Without it Envoy turns a Pause from on_http_request_headers into "stop all
+                    // iteration" and the body callbacks never run (body_rewrite would hang).
+                    "allow_on_headers_stop_iteration": true,
+                },
+            },
+        })),
+    }
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+    }));
+    let mut route = json!({
+        "match": { "prefix": "/" },
+        "route": { "cluster": "echo", "timeout": "8s" },
+    });
+    if let Some(metadata) = route_metadata {
+        route["metadata"] = json!({ "filter_metadata": metadata });
+    }
+    json!({
+        "name": spec.name,
+        "address": socket(0),
+        "filter_chains": [ { "filters": [ {
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": spec.name,
+                "codec_type": "AUTO",
+                // The filters decide about request ids, not Envoy.
+                "generate_request_id": false,
+                "preserve_external_request_id": true,
+                "route_config": {
+                    "name": "routes",
+                    "virtual_hosts": [ {
+                        "name": "all",
+                        "domains": ["*"],
+                        "routes": [ route ],
+                    } ],
+                },
+                "http_filters": http_filters,
+            },
+        } ] } ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_gets_the_same_route_and_its_own_filter() {
+        let config = json!({"requests_per_window": 5});
+        let specs: Vec<ListenerSpec> = [
+            Variant::Baseline,
+            Variant::Lua {
+                source: "-- lua".into(),
+            },
+            Variant::Wasm {
+                module: "/m.wasm".into(),
+            },
+        ]
+        .into_iter()
+        .map(|variant| ListenerSpec {
+            name: variant.kind().into(),
+            pair: "rate_limit".into(),
+            config: config.clone(),
+            variant,
+        })
+        .collect();
+        let b = bootstrap(
+            &specs,
+            Services {
+                echo_port: 1,
+                auth_port: 2,
+            },
+        );
+        let listeners = b["static_resources"]["listeners"].as_array().unwrap();
+        assert_eq!(listeners.len(), 3);
+        let hcm = |i: usize| &listeners[i]["filter_chains"][0]["filters"][0]["typed_config"];
+        for i in 0..3 {
+            assert_eq!(hcm(i)["route_config"], hcm(0)["route_config"]);
+        }
+        let filters = |i: usize| hcm(i)["http_filters"].as_array().unwrap().clone();
+        assert_eq!(filters(0).len(), 1);
+        assert_eq!(
+            filters(1)[0]["typed_config"]["default_source_code"]["inline_string"],
+            "-- lua"
+        );
+        let wasm = &filters(2)[0]["typed_config"]["config"];
+        assert_eq!(wasm["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
+        assert_eq!(
+            wasm["configuration"]["value"],
+            r#"{"requests_per_window":5}"#
+        );
+        assert_eq!(
+            hcm(1)["route_config"]["virtual_hosts"][0]["routes"][0]["metadata"]["filter_metadata"]
+                [LUA_FILTER_NAME],
+            config
+        );
+    }
+}

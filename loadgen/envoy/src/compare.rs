@@ -1,0 +1,688 @@
+//! The compare runner: for one pair, a baseline Envoy (router only), a Lua Envoy and a Wasm
+//! Envoy (V8), each its own process, driven by the load generator with the pair's request mix.
+//! It writes a [`LoadRun`] (the reports crate's schema, so writer and reader share one type).
+//!
+//! The method, at one Envoy worker (the comparison) and then at each other worker count asked
+//! (capacity and memory only):
+//!
+//! 1. **Capacity**: closed-loop rounds (C connections, as fast as Envoy answers), every variant
+//!    once per round. Throughput only; a round where Envoy was less than 90% busy is flagged,
+//!    since it measured the driver, not the filter.
+//! 2. **Paired open-loop rounds** at one fixed rate for every variant (a share of the slowest
+//!    variant's capacity, below saturation, so latency measures the filter, not queueing):
+//!    Envoy CPU time per request (all threads, nanosecond clock) and latency percentiles from
+//!    each request's intended send time. Rounds run every variant once in a rotating order
+//!    (ABC, BCA, CAB, ...), so drift and order effects hit every variant alike; the filter's
+//!    cost is a difference *within* a round. Rounds are added until the Wasm-minus-Lua CPU
+//!    interval is narrow enough (the policy's target), or the pair's budget is spent.
+//! 3. **Memory** of each variant's Envoy (RSS, allocator, Wasm VMs) after its rounds.
+//!
+//! Placement: Envoy is pinned to the last CPU; the caller pins this process (load generator,
+//! echo upstream, auth service: every thread) to the others ([`pin_current_thread`] before the
+//! [`Rig`] starts its runtime). Each sample records how busy Envoy and this process were.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
+use filterbench_model::{Catalogue, Pair};
+use filterbench_model::results::MeasurementPolicy;
+use filterbench_model::results::{
+    LoadMachine, LoadPlan, LoadRun, Sample, StopReason, Variant, VariantMemory, WorkersRun,
+    LOAD_SCHEMA,
+};
+use filterbench_model::stats::{paired, Interval};
+
+use crate::bootstrap::{bootstrap, ListenerSpec, Variant as Filter};
+use crate::client::SendRequest;
+use crate::envoy::{admin_get, Envoy, EnvoyOptions};
+use crate::load::{self, LoadResult, LoadSpec, Mode};
+use crate::verify::Rig;
+use crate::{Error, Result};
+
+/// The measurement plan of a profile: `full` measures longer rounds and spends three times the
+/// policy's budget per pair.
+pub fn plan(m: &MeasurementPolicy, full: bool) -> LoadPlan {
+    let k = if full { 2.0 } else { 1.0 };
+    LoadPlan {
+        workers: vec![1, 2, 4],
+        capacity_rounds: if full { 3 } else { 2 },
+        capacity_secs: k,
+        warmup_secs: 0.5 * k,
+        round_secs: k,
+        min_rounds: m.min_rounds.max(2),
+        max_rounds: m.max_rounds.max(m.min_rounds.max(2)),
+        budget_secs: Some(m.pair_budget_secs * if full { 3.0 } else { 1.0 }),
+        target_half_width_us: m.target_half_width_us,
+        target_half_width_pct: m.target_half_width_pct,
+        rate_fraction: 0.4,
+        connections: 16,
+    }
+}
+
+/// What is measured: the filters of each variant, their configuration and the request mix.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The name results are filed under (`load/<name>.json`).
+    pub name: String,
+    pub lua_source: String,
+    /// The Wasm twin, when there is one.
+    pub wasm_module: Option<PathBuf>,
+    pub config: serde_json::Value,
+    pub mix: Vec<SendRequest>,
+    /// Auth-service replies the mix relies on (token, reply JSON).
+    pub auth: Vec<(String, AuthReply)>,
+}
+
+impl Subject {
+    /// A catalogue pair with its corpus' forwarded requests as the mix.
+    pub fn of_pair(catalogue: &Catalogue, pair: &Pair) -> Result<Subject> {
+        let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+        let mix = request_mix(&corpus);
+        if mix.is_empty() {
+            return Err(Error::Envoy(format!(
+                "{}: no scenario usable as load",
+                corpus.path.display()
+            )));
+        }
+        let lua_source = catalogue.lua_source(&pair.name)?;
+        catalogue.wasm_module(&pair.name)?;
+        Ok(Subject {
+            name: pair.name.clone(),
+            lua_source,
+            wasm_module: Some(catalogue.wasm_module_path(&pair.name)),
+            config: pair.load_config_json(),
+            mix,
+            auth: corpus.auth_replies().into_iter().collect(),
+        })
+    }
+
+    /// What merely having a Lua or a Wasm filter costs: the pass-through guests (both callbacks
+    /// return at once) on a plain GET. Filed as `load/passthrough.json`.
+    pub fn passthrough(root: &Path) -> Result<Subject> {
+        let lua_path = root.join("bench/guests/passthrough.lua");
+        let lua_source = std::fs::read_to_string(&lua_path)
+            .map_err(|e| Error::Envoy(format!("{}: {e}", lua_path.display())))?;
+        let module = filterbench_model::wasm_dir().join("bench_passthrough.wasm");
+        if !module.is_file() {
+            return Err(Error::Envoy(format!(
+                "{}: not built (the bench crate's build script builds it)",
+                module.display()
+            )));
+        }
+        Ok(Subject {
+            name: PASSTHROUGH.into(),
+            lua_source,
+            wasm_module: Some(module),
+            config: serde_json::json!({}),
+            mix: vec![SendRequest {
+                method: "GET".into(),
+                path: "/passthrough".into(),
+                headers: vec![],
+                body: Vec::new(),
+            }],
+            auth: vec![],
+        })
+    }
+
+    /// One listener per variant, named by the variant's id.
+    pub fn listeners(&self) -> Vec<(Variant, ListenerSpec)> {
+        let mut out = vec![
+            (Variant::Base, Filter::Baseline),
+            (
+                Variant::Lua,
+                Filter::Lua {
+                    source: self.lua_source.clone(),
+                },
+            ),
+        ];
+        if let Some(module) = &self.wasm_module {
+            out.push((
+                Variant::Wasm,
+                Filter::Wasm {
+                    module: module.clone(),
+                },
+            ));
+        }
+        out.into_iter()
+            .map(|(v, filter)| {
+                (
+                    v,
+                    ListenerSpec {
+                        name: v.id().to_string(),
+                        pair: self.name.clone(),
+                        config: self.config.clone(),
+                        variant: filter,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// The name of the mechanism run (pass-through Lua and Wasm filters).
+pub const PASSTHROUGH: &str = "passthrough";
+
+/// The request mix of a pair: the requests its filter lets through to the upstream, so that the
+/// baseline (which forwards everything) does the same upstream work and the difference between
+/// the variants is the filter's own cost (a mix with denied requests would make an auth filter
+/// look faster than no filter at all: a local 403 is cheaper than a trip upstream). Scenarios
+/// that only exist to make the auth service slow or drop the connection are left out (they
+/// measure timeouts, not the filter). A pair without any forwarded scenario uses all the others.
+pub fn request_mix(corpus: &Corpus) -> Vec<SendRequest> {
+    forwarded_mix(
+        corpus
+            .scenarios
+            .iter()
+            .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
+            .collect(),
+    )
+}
+
+/// Of `usable` scenarios, the requests the filter forwards upstream (all of them when it
+/// forwards none), as load requests.
+pub fn forwarded_mix(usable: Vec<&Scenario>) -> Vec<SendRequest> {
+    let forwarded: Vec<&Scenario> = usable
+        .iter()
+        .copied()
+        .filter(|s| s.expect.upstream_reached)
+        .collect();
+    let chosen = if forwarded.is_empty() {
+        usable
+    } else {
+        forwarded
+    };
+    chosen
+        .into_iter()
+        .map(|s| SendRequest {
+            method: s.method.clone(),
+            path: s.path.clone(),
+            headers: s.headers.clone(),
+            body: s.body_bytes(),
+        })
+        .collect()
+}
+
+/// Where Envoy and the driver run: Envoy on the last CPU, the driver on the others (when the
+/// machine has two or more).
+pub fn placement() -> LoadMachine {
+    let filterbench_model::results::MachineInfo {
+        cpus,
+        cpu_model,
+        memory_bytes,
+    } = filterbench_model::results::MachineInfo::probe();
+    let (envoy_cpus, driver_cpus) = if cpus >= 2 {
+        (Some(vec![cpus - 1]), Some((0..cpus - 1).collect()))
+    } else {
+        (None, None)
+    };
+    LoadMachine {
+        cpus,
+        cpu_model,
+        memory_bytes,
+        envoy_cpus,
+        driver_cpus,
+    }
+}
+
+fn kb_field(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system, every thread) of a process, nanoseconds: the kernel's per-process
+/// CPU clock, exact to the nanosecond (/proc's tick counts are 10 ms coarse). Falls back to
+/// /proc ticks if the clock is unavailable.
+pub fn cpu_time_ns(pid: u32) -> u64 {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: clock_getcpuclockid writes one clockid_t; clock_gettime one timespec.
+    unsafe {
+        if libc::clock_getcpuclockid(pid as libc::pid_t, &mut clock) == 0 {
+            let mut ts: libc::timespec = std::mem::zeroed();
+            if libc::clock_gettime(clock, &mut ts) == 0 {
+                return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+            }
+        }
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks * 1_000_000_000 / hz
+}
+
+/// Envoy's memory now.
+pub fn memory_of(variant: Variant, envoy: &Envoy) -> VariantMemory {
+    let pid = envoy.pid().unwrap_or(0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mut memory = VariantMemory {
+        variant,
+        rss_bytes: kb_field(&status, "VmRSS:") * 1024,
+        peak_rss_bytes: kb_field(&status, "VmHWM:") * 1024,
+        allocated_bytes: 0,
+        heap_bytes: 0,
+        wasm_vms: 0,
+    };
+    if let Ok((200, body)) = admin_get(envoy.admin, "/memory") {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) {
+            let num = |k: &str| {
+                json[k]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .or_else(|| json[k].as_u64())
+                    .unwrap_or(0)
+            };
+            memory.allocated_bytes = num("allocated");
+            memory.heap_bytes = num("heap_size");
+        }
+    }
+    if let Ok((200, body)) = admin_get(envoy.admin, "/stats?filter=wasm") {
+        for line in body.lines() {
+            if let Some(v) = line.strip_prefix("wasm.envoy.wasm.runtime.v8.active: ") {
+                memory.wasm_vms = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    memory
+}
+
+/// The order of round `round`: the variants rotated by the round number (ABC, BCA, CAB, ...).
+pub fn round_order(variants: &[Variant], round: usize) -> Vec<Variant> {
+    let mut v = variants.to_vec();
+    if !v.is_empty() {
+        let n = v.len();
+        v.rotate_left(round % n);
+    }
+    v
+}
+
+/// The Wasm-minus-Lua CPU interval of the rounds so far and the half-width it must reach.
+pub fn convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, f64)> {
+    let n = rounds.iter().map(|s| s.round + 1).max().unwrap_or(0);
+    let per = |v: Variant| {
+        let mut out = vec![None; n];
+        for s in rounds.iter().filter(|s| s.variant == v) {
+            out[s.round] = Some(s.envoy_cpu_us_per_request);
+        }
+        out
+    };
+    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::Wasm));
+    let diff = Interval::of_median(&paired(&wasm, &lua))?;
+    let lua_over = Interval::of_median(&paired(&lua, &base))?.median.abs();
+    let wasm_over = Interval::of_median(&paired(&wasm, &base))?.median.abs();
+    let target = plan
+        .target_half_width_us
+        .max(plan.target_half_width_pct / 100.0 * lua_over.min(wasm_over));
+    Some((diff, target))
+}
+
+struct Running {
+    variant: Variant,
+    envoy: Envoy,
+    addr: std::net::SocketAddr,
+}
+
+/// One measured window of one variant.
+struct Window<'a> {
+    rig: &'a Rig,
+    mix: &'a [SendRequest],
+    connections: usize,
+    stop: &'a Arc<AtomicBool>,
+    envoy_cpus: usize,
+    driver_cpus: usize,
+}
+
+impl Window<'_> {
+    fn load(&self, addr: std::net::SocketAddr, mode: Mode, secs: f64) -> Result<LoadResult> {
+        let spec = LoadSpec {
+            target: addr,
+            requests: self.mix.to_vec(),
+            connections: self.connections,
+            mode,
+            duration: Some(Duration::from_secs_f64(secs)),
+            max_requests: None,
+            timeout: Duration::from_secs(10),
+        };
+        Ok(self.rig.rt.block_on(load::run(
+            spec,
+            "filterbench.test",
+            self.stop.clone(),
+            None::<Arc<AtomicU64>>,
+        ))?)
+    }
+
+    fn sample(
+        &self,
+        r: &mut Running,
+        mode: Mode,
+        secs: f64,
+        round: usize,
+        slot: usize,
+    ) -> Result<(Sample, bool)> {
+        r.envoy.check_alive()?;
+        let pid = r.envoy.pid().unwrap_or(0);
+        let envoy_before = cpu_time_ns(pid);
+        let me_before = cpu_time_ns(std::process::id());
+        let wall = Instant::now();
+        let load = self.load(r.addr, mode, secs)?;
+        let wall_ns = wall.elapsed().as_nanos().max(1) as f64;
+        let envoy_ns = cpu_time_ns(pid).saturating_sub(envoy_before) as f64;
+        let me_ns = cpu_time_ns(std::process::id()).saturating_sub(me_before) as f64;
+        let s = &load.statuses;
+        Ok((
+            Sample {
+                variant: r.variant,
+                round,
+                slot,
+                open_loop: matches!(mode, Mode::Open { .. }),
+                secs: load.elapsed_s,
+                responses: load.responses,
+                throughput_rps: load.throughput_rps,
+                p50_us: load.latency_us.p50 as f64,
+                p90_us: load.latency_us.p90 as f64,
+                p99_us: load.latency_us.p99 as f64,
+                errors: load.errors.total(),
+                non_2xx: s.s1xx + s.s3xx + s.s4xx + s.s5xx,
+                envoy_cpu_us_per_request: envoy_ns / 1000.0 / load.responses.max(1) as f64,
+                envoy_busy: envoy_ns / (wall_ns * self.envoy_cpus as f64),
+                driver_busy: me_ns / (wall_ns * self.driver_cpus as f64),
+            },
+            load.partial,
+        ))
+    }
+}
+
+/// Runs the comparison. `stop` ends it early (the result is marked partial); `on_progress` is
+/// told about each finished round (for progress display).
+pub fn compare(
+    rig: &Rig,
+    subject: &Subject,
+    plan: &LoadPlan,
+    envoy_version: &str,
+    stop: Arc<AtomicBool>,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<LoadRun> {
+    rig.auth.clear();
+    for (token, reply) in &subject.auth {
+        rig.auth.script(token, reply.clone());
+    }
+    let machine = placement();
+    let listeners = subject.listeners();
+    let variants: Vec<Variant> = listeners.iter().map(|(v, _)| *v).collect();
+    let window = Window {
+        rig,
+        mix: &subject.mix,
+        connections: plan.connections,
+        stop: &stop,
+        envoy_cpus: machine
+            .envoy_cpus
+            .as_ref()
+            .map_or(machine.cpus, Vec::len)
+            .max(1),
+        driver_cpus: machine
+            .driver_cpus
+            .as_ref()
+            .map_or(machine.cpus, Vec::len)
+            .max(1),
+    };
+    let mut run = LoadRun {
+        schema_version: LOAD_SCHEMA,
+        pair: subject.name.clone(),
+        envoy_version: envoy_version.to_string(),
+        machine: machine.clone(),
+        started_ms: filterbench_model::results::now_ms(),
+        plan: plan.clone(),
+        requests_in_mix: subject.mix.len(),
+        variants: variants.clone(),
+        capacity: Vec::new(),
+        open_rate_rps: 0.0,
+        rounds: Vec::new(),
+        stopped: StopReason::Interrupted,
+        target_half_width_us: plan.target_half_width_us,
+        by_workers: Vec::new(),
+        partial: false,
+    };
+    let mut workers_list = plan.workers.clone();
+    // The comparison runs at 1 worker; other counts measure capacity and memory.
+    workers_list.sort_unstable();
+    workers_list.dedup();
+    if !workers_list.contains(&1) {
+        workers_list.insert(0, 1);
+    }
+    for workers in workers_list {
+        let options = EnvoyOptions {
+            concurrency: workers,
+            component_log_level: "lua:error,wasm:error".into(),
+            cpus: machine.envoy_cpus.clone(),
+        };
+        let mut running = Vec::new();
+        for (variant, spec) in &listeners {
+            let envoy = Envoy::start(
+                &rig.envoy_bin,
+                &bootstrap(std::slice::from_ref(spec), rig.services()),
+                &options,
+            )?;
+            let addr = envoy
+                .listener(&spec.name)
+                .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
+            running.push(Running {
+                variant: *variant,
+                envoy,
+                addr,
+            });
+        }
+        for r in &running {
+            window.load(r.addr, Mode::Closed, plan.warmup_secs)?;
+        }
+        let mut capacity = Vec::new();
+        for round in 0..plan.capacity_rounds {
+            for (slot, v) in round_order(&variants, round).into_iter().enumerate() {
+                let r = running
+                    .iter_mut()
+                    .find(|r| r.variant == v)
+                    .expect("started");
+                let (s, partial) =
+                    window.sample(r, Mode::Closed, plan.capacity_secs, round, slot)?;
+                on_progress(&format!(
+                    "{workers} worker(s), capacity {}/{}, {}: {:.0} req/s",
+                    round + 1,
+                    plan.capacity_rounds,
+                    v.id(),
+                    s.throughput_rps
+                ));
+                capacity.push(s);
+                if partial {
+                    run.partial = true;
+                }
+            }
+            if run.partial {
+                break;
+            }
+        }
+        if workers == 1 && !run.partial {
+            paired_rounds(
+                &window,
+                &mut running,
+                &variants,
+                &capacity,
+                plan,
+                &mut run,
+                on_progress,
+            )?;
+        }
+        let memory = running
+            .iter()
+            .map(|r| memory_of(r.variant, &r.envoy))
+            .collect();
+        if workers == 1 {
+            run.capacity = capacity;
+            run.by_workers.push(WorkersRun {
+                workers,
+                capacity: Vec::new(),
+                memory,
+            });
+        } else {
+            run.by_workers.push(WorkersRun {
+                workers,
+                capacity,
+                memory,
+            });
+        }
+        if run.partial {
+            run.stopped = StopReason::Interrupted;
+            break;
+        }
+    }
+    Ok(run)
+}
+
+/// Step 2: the paired open-loop rounds, added until the interval is narrow enough.
+fn paired_rounds(
+    window: &Window,
+    running: &mut [Running],
+    variants: &[Variant],
+    capacity: &[Sample],
+    plan: &LoadPlan,
+    run: &mut LoadRun,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let slowest = variants
+        .iter()
+        .map(|v| {
+            filterbench_model::stats::median(
+                &capacity
+                    .iter()
+                    .filter(|s| s.variant == *v)
+                    .map(|s| s.throughput_rps)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .fold(f64::INFINITY, f64::min);
+    if !(slowest.is_finite() && slowest > 0.0) {
+        return Err(Error::Envoy(format!(
+            "{}: no capacity measured (every closed-loop round failed)",
+            run.pair
+        )));
+    }
+    let rate = (slowest * plan.rate_fraction).max(1.0);
+    run.open_rate_rps = rate;
+    let started = Instant::now();
+    let has_twin = variants.contains(&Variant::Wasm);
+    let mut round = 0;
+    loop {
+        for (slot, v) in round_order(variants, round).into_iter().enumerate() {
+            let r = running
+                .iter_mut()
+                .find(|r| r.variant == v)
+                .expect("started");
+            let (s, partial) =
+                window.sample(r, Mode::Open { rate }, plan.round_secs, round, slot)?;
+            run.rounds.push(s);
+            if partial {
+                run.partial = true;
+                run.stopped = StopReason::Interrupted;
+                return Ok(());
+            }
+        }
+        round += 1;
+        let conv = convergence(&run.rounds, plan);
+        on_progress(&format!(
+            "round {round} at {rate:.0} req/s{}",
+            conv.map_or(String::new(), |(i, t)| format!(
+                ", Wasm-Lua CPU {} us (target ±{t:.1})",
+                i.signed(1)
+            ))
+        ));
+        if round < plan.min_rounds {
+            continue;
+        }
+        if !has_twin {
+            run.stopped = StopReason::NoTwin;
+            return Ok(());
+        }
+        if let Some((interval, target)) = conv {
+            run.target_half_width_us = target;
+            if interval.half_width() <= target {
+                run.stopped = StopReason::TargetReached;
+                return Ok(());
+            }
+        }
+        if round >= plan.max_rounds {
+            run.stopped = StopReason::MaxRounds;
+            return Ok(());
+        }
+        // Another round must fit in the budget.
+        let per_round = started.elapsed().as_secs_f64() / round as f64;
+        if plan
+            .budget_secs
+            .is_some_and(|b| started.elapsed().as_secs_f64() + per_round > b)
+        {
+            run.stopped = StopReason::Budget;
+            return Ok(());
+        }
+    }
+}
+
+/// Pins the calling thread (and the threads it spawns afterwards) to these CPUs.
+pub fn pin_current_thread(cpus: &[usize]) {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET only writes inside it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Writes JSON atomically: a temp file in the same directory, then a rename.
+pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    filterbench_model::results::write_json_atomically(path, value).map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_rotate_their_order() {
+        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
+        assert_eq!(round_order(&v, 0), v.to_vec());
+        assert_eq!(
+            round_order(&v, 1),
+            vec![Variant::Lua, Variant::Wasm, Variant::Base]
+        );
+        assert_eq!(
+            round_order(&v, 2),
+            vec![Variant::Wasm, Variant::Base, Variant::Lua]
+        );
+        assert_eq!(round_order(&v, 3), v.to_vec());
+    }
+
+    #[test]
+    fn the_cpu_clock_of_this_process_advances_with_work() {
+        let me = std::process::id();
+        let before = cpu_time_ns(me);
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(cpu_time_ns(me) > before);
+    }
+}

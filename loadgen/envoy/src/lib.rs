@@ -1,0 +1,57 @@
+//! The real-Envoy side of filterbench: Envoy 1.40 runs the pair's twins, loopback services answer
+//! it, and the same scenarios and load go through it.
+//!
+//! - [`envoy`]: find (or install) Envoy 1.40, start it, wait for readiness, always reap it; its
+//!   admin API;
+//! - [`bootstrap`]: the generated bootstrap, one listener per variant (baseline, Lua, Wasm);
+//! - [`verify`]: replaying a pair's corpus through the Lua and Wasm listeners of a real Envoy and
+//!   diffing the outcomes (the walk is `filterbench_model::replay`'s);
+//! - [`verify_deployed`]: the same with the filters Istio deploys from the generated manifests
+//!   (`filterbench-k8s`: TrafficExtension or EnvoyFilter + WasmPlugin), compared with the
+//!   verified twins;
+//! - [`failure`]: what Envoy does when a Wasm filter traps (per failStrategy) or a Lua filter
+//!   raises, measured;
+//! - [`compare`]: the paired load comparison of a pair's three variants (base, Lua, Wasm),
+//!   written as `reports/results/load/<pair>.json`;
+//! - [`swap`]: switching a live Envoy from Lua to Wasm and back (ECDS), measured under load.
+//!
+//! The load generator, the one-request client and the loopback services are
+//! `filterbench-load`'s, re-exported as [`load`], [`client`] and [`services`].
+//! Everything talks to 127.0.0.1 only.
+
+pub mod bootstrap;
+pub mod compare;
+pub mod envoy;
+pub mod failure;
+pub mod swap;
+pub mod verify;
+pub mod verify_deployed;
+
+pub use filterbench_load::{client, load, services};
+pub(crate) use filterbench_k8s as k8s;
+
+/// Errors of the real-Envoy path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] filterbench_model::Error),
+    #[error("envoy: {0}")]
+    Envoy(String),
+    #[error("envoy exited ({status}): {log}")]
+    EnvoyExited { status: String, log: String },
+    #[error("http: {0}")]
+    Http(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl From<filterbench_load::Error> for Error {
+    fn from(e: filterbench_load::Error) -> Self {
+        match e {
+            filterbench_load::Error::Http(m) => Error::Http(m),
+            filterbench_load::Error::Io(e) => Error::Io(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,319 @@
+//! The equivalence check against real Envoy: for each pair, one Envoy with a Lua listener and a
+//! Wasm listener (same route, same configuration); every scenario of the pair's corpus is sent to
+//! both, interleaved; the normalised outcomes must be equal to each other and each must meet the
+//! scenario's expectations.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use filterbench_model::corpus::{Corpus, Scenario, UpstreamReply};
+use filterbench_model::outcome::{DiffLine, Outcome, SCENARIO_HEADER};
+use filterbench_model::results::Variant as Twin;
+use filterbench_model::verdict::{PairReport, ScenarioReport};
+use filterbench_model::{now_ms, replay, Catalogue, Pair};
+
+use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
+use crate::client::{send, SendRequest};
+use crate::envoy::{admin_get, Envoy, EnvoyOptions};
+use crate::services::{Auth, Echo};
+use crate::{Error, Result};
+
+/// How long a scenario's expected log lines may take to appear in Envoy's log.
+const LOG_WAIT: Duration = Duration::from_secs(3);
+
+/// The loopback services and a runtime to drive them; shared by every pair of a run.
+pub struct Rig {
+    pub rt: tokio::runtime::Runtime,
+    pub echo: Echo,
+    pub auth: Auth,
+    pub envoy_bin: PathBuf,
+}
+
+impl Rig {
+    pub fn new(envoy_bin: PathBuf) -> Result<Rig> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (echo, auth) = rt.block_on(async {
+            Ok::<_, std::io::Error>((Echo::start().await?, Auth::start().await?))
+        })?;
+        Ok(Rig {
+            rt,
+            echo,
+            auth,
+            envoy_bin,
+        })
+    }
+
+    pub fn services(&self) -> Services {
+        Services {
+            echo_port: self.echo.addr.port(),
+            auth_port: self.auth.addr.port(),
+        }
+    }
+}
+
+/// The two listeners of a pair.
+pub fn pair_listeners(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<ListenerSpec>> {
+    let source = catalogue.lua_source(&pair.name)?;
+    catalogue.wasm_module(&pair.name)?; // a clear error for a missing or non-Wasm module
+    let config = pair.config_json();
+    Ok(vec![
+        ListenerSpec {
+            name: Twin::Lua.id().into(),
+            pair: pair.name.clone(),
+            config: config.clone(),
+            variant: Variant::Lua { source },
+        },
+        ListenerSpec {
+            name: Twin::Wasm.id().into(),
+            pair: pair.name.clone(),
+            config,
+            variant: Variant::Wasm {
+                module: catalogue.wasm_module_path(&pair.name),
+            },
+        },
+    ])
+}
+
+/// Starts Envoy for these listeners; when Envoy refuses the configuration, names the twin whose
+/// filter it rejected by trying each listener alone.
+pub fn start_for(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+    options: &EnvoyOptions,
+) -> Result<Envoy> {
+    match Envoy::start(
+        &rig.envoy_bin,
+        &bootstrap(listeners, rig.services()),
+        options,
+    ) {
+        Ok(envoy) => Ok(envoy),
+        Err(Error::EnvoyExited { log, .. }) => {
+            for spec in listeners {
+                let alone = std::slice::from_ref(spec);
+                if let Err(Error::EnvoyExited { log, .. }) =
+                    Envoy::start(&rig.envoy_bin, &bootstrap(alone, rig.services()), options)
+                {
+                    let (file, what) = match &spec.variant {
+                        Variant::Lua { .. } => (catalogue.lua_path(&pair.name), "the Lua script"),
+                        Variant::Wasm { module } => (module.clone(), "the Wasm module"),
+                        Variant::Baseline => (catalogue.path.clone(), "the baseline listener"),
+                        Variant::Deployed { kind, .. } => (
+                            catalogue.path.clone(),
+                            if *kind == "lua" {
+                                "the deployed Lua filter"
+                            } else {
+                                "the deployed Wasm filter"
+                            },
+                        ),
+                    };
+                    return Err(Error::Envoy(format!(
+                        "{}: Envoy rejected {what}: {log}",
+                        file.display()
+                    )));
+                }
+            }
+            Err(Error::Envoy(format!(
+                "pair {}: Envoy refused the bootstrap: {log}",
+                pair.name
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Replays the pair's corpus through the Lua and Wasm listeners of a fresh Envoy.
+pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<PairReport> {
+    let listeners = pair_listeners(catalogue, pair)?;
+    verify_listeners(rig, catalogue, pair, &listeners)
+}
+
+/// Replays the pair's corpus through two listeners named `lua` and `wasm` of a fresh Envoy.
+pub fn verify_listeners(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+) -> Result<PairReport> {
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let mut envoy = start_for(rig, catalogue, pair, listeners, &EnvoyOptions::default())?;
+    rig.auth.clear();
+    for (token, reply) in corpus.auth_replies() {
+        rig.auth.script(&token, reply);
+    }
+    let lua = envoy
+        .listener(Twin::Lua.id())
+        .ok_or_else(|| Error::Envoy("no lua listener".into()))?;
+    let wasm = envoy
+        .listener(Twin::Wasm.id())
+        .ok_or_else(|| Error::Envoy("no wasm listener".into()))?;
+    let mut results = Vec::new();
+    let mut requests = 0;
+    for step in replay::steps(&corpus) {
+        let mut run = |variant: Twin, addr| -> Result<(Outcome, Vec<String>)> {
+            let id = format!("{}/{}@{}", pair.name, step.label, variant.id());
+            let log_from = envoy.log().len();
+            let sent_at = now_ms();
+            let outcome = replay(rig, addr, &id, step.scenario);
+            let mut misses = step.misses(&outcome, sent_at);
+            if step.last {
+                misses.extend(missing_logs(&envoy, log_from, &step.scenario.expect.logs));
+            }
+            envoy.check_alive()?;
+            Ok((outcome, misses))
+        };
+        let (lua_outcome, lua_misses) = run(Twin::Lua, lua)?;
+        let (wasm_outcome, wasm_misses) = run(Twin::Wasm, wasm)?;
+        requests += 1;
+        let diff = step.diff(&pair.normalise, &lua_outcome, &wasm_outcome);
+        results.push(ScenarioReport {
+            scenario: step.label,
+            diff: diff.lines,
+            lua_misses,
+            wasm_misses,
+            lua: lua_outcome,
+            wasm: wasm_outcome,
+        });
+    }
+    if let Some(prefix) = &pair.counters {
+        let diff = counter_diff(&envoy, prefix)?;
+        results.push(ScenarioReport {
+            scenario: "(counters after the corpus)".into(),
+            diff,
+            lua_misses: Vec::new(),
+            wasm_misses: Vec::new(),
+            lua: Outcome::default(),
+            wasm: Outcome::default(),
+        });
+    }
+    envoy.stop();
+    Ok(PairReport::new(
+        &pair.name,
+        corpus.scenarios.len(),
+        requests,
+        results,
+    ))
+}
+
+/// Sends one scenario request to a listener and assembles its outcome.
+pub fn replay(rig: &Rig, addr: std::net::SocketAddr, id: &str, scenario: &Scenario) -> Outcome {
+    rig.echo
+        .expect(id, scenario.upstream.clone().unwrap_or_else(default_reply));
+    let mut headers = scenario.headers.clone();
+    headers.push((SCENARIO_HEADER.to_string(), id.to_string()));
+    let request = SendRequest {
+        method: scenario.method.clone(),
+        path: scenario.path.clone(),
+        headers,
+        body: scenario.body_bytes(),
+    };
+    // A variant that does not answer is an outcome (status 0), not the end of the run: the diff
+    // then shows which twin hung or broke the connection.
+    let (status, response_headers, body) = match rig.rt.block_on(send(addr, &request)) {
+        Ok(r) => (r.status, r.headers, r.body),
+        Err(e) => (
+            0,
+            Vec::new(),
+            format!(
+                "(no HTTP response: {})",
+                e.to_string().replace(&addr.to_string(), "listener")
+            ),
+        ),
+    };
+    Outcome {
+        status,
+        response_headers,
+        body,
+        upstream: rig.echo.take(id),
+    }
+}
+
+fn default_reply() -> UpstreamReply {
+    UpstreamReply {
+        status: 200,
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+fn missing_logs(envoy: &Envoy, from: usize, wanted: &[String]) -> Vec<String> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let deadline = Instant::now() + LOG_WAIT;
+    loop {
+        let log = envoy.log();
+        let new = log.get(from..).unwrap_or("");
+        let missing: Vec<&String> = wanted
+            .iter()
+            .filter(|w| !new.contains(w.as_str()))
+            .collect();
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() > deadline {
+            return missing
+                .into_iter()
+                .map(|w| format!("logs: expected a line containing {w:?}, Envoy logged none within {LOG_WAIT:?}"))
+                .collect();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pair's counters as the Lua twin logged them (last `<name> = <n>` line per name) against
+/// the Wasm twin's proxy-wasm counters in Envoy's `/stats`.
+fn counter_diff(envoy: &Envoy, prefix: &str) -> Result<Vec<DiffLine>> {
+    let mut lua: BTreeMap<String, u64> = BTreeMap::new();
+    let log = envoy.log();
+    for line in log.lines() {
+        let Some(at) = line.find(prefix) else {
+            continue;
+        };
+        if let Some((name, count)) = line[at..].split_once(" = ") {
+            if let Ok(count) = count.trim().parse() {
+                lua.insert(name.to_string(), count);
+            }
+        }
+    }
+    let (status, stats) = admin_get(envoy.admin, "/stats?usedonly")?;
+    if status != 200 {
+        return Err(Error::Envoy(format!("admin /stats answered {status}")));
+    }
+    let mut wasm: BTreeMap<String, u64> = BTreeMap::new();
+    for line in stats.lines() {
+        let Some(rest) = line.strip_prefix("wasmcustom.") else {
+            continue;
+        };
+        if let Some((name, value)) = rest.split_once(": ") {
+            if name.starts_with(prefix) {
+                if let Ok(value) = value.trim().parse() {
+                    wasm.insert(name.to_string(), value);
+                }
+            }
+        }
+    }
+    if lua.is_empty() && wasm.is_empty() {
+        return Ok(vec![DiffLine {
+            field: format!("counters[{prefix}*]"),
+            left: "(none logged)".into(),
+            right: "(none in /stats)".into(),
+        }]);
+    }
+    let names: BTreeSet<&String> = lua.keys().chain(wasm.keys()).collect();
+    let show = |v: Option<&u64>| v.map_or("(absent)".to_string(), u64::to_string);
+    Ok(names
+        .into_iter()
+        .filter(|n| lua.get(*n) != wasm.get(*n))
+        .map(|n| DiffLine {
+            field: format!("counter[{n}]"),
+            left: show(lua.get(n)),
+            right: show(wasm.get(n)),
+        })
+        .collect())
+}
