@@ -7,13 +7,15 @@
 //! `PR_SET_PDEATHSIG` so it is killed if we die, and a SIGINT/SIGTERM handler kills every live
 //! Envoy before exiting.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
+
+use filterbench_load::client::{send, SendRequest};
 
 use crate::{Error, Result};
 
@@ -535,49 +537,32 @@ fn strip_log_prefix(line: &str) -> String {
     rest.to_string()
 }
 
-/// A GET on Envoy's admin port: (status, body). Bounded by a 5 s timeout.
+/// A GET on Envoy's admin port: (status, body), through the load crate's hyper client
+/// (`filterbench_load::client`: bounded connect and response times, chunked bodies decoded by
+/// hyper). It runs on a thread of its own with a one-thread runtime, so that blocking code and
+/// code already inside a tokio runtime can both call it.
 pub fn admin_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
-    let err = |e: std::io::Error| Error::Envoy(format!("admin {addr}{path}: {e}"));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(err)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(err)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(err)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(err)?;
-    let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::Envoy(format!("admin {addr}{path}: no HTTP status in the answer")))?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
+    let request = SendRequest {
+        method: "GET".into(),
+        path: path.into(),
+        headers: vec![("host".into(), "admin".into())],
+        body: Vec::new(),
     };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    let err = |e: String| Error::Envoy(format!("admin {addr}{path}: {e}"));
+    let answer = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                runtime
+                    .block_on(send(addr, &request))
+                    .map_err(|e| e.to_string())
+            })
+            .join()
+            .unwrap_or_else(|_| Err("the admin request's thread panicked".into()))
+    });
+    let received = answer.map_err(err)?;
+    Ok((received.status, received.body))
 }

@@ -89,46 +89,23 @@ pub struct PairOutcome {
 }
 
 /// Why the report was not rendered; the previous report, if any, is untouched.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A result file exists but cannot be used (corrupt, wrong schema version, wrong pair).
-    Read(ReadError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// The caller's input is unusable (a pair name that cannot be a file name, duplicates).
+    #[error("report input: {0}")]
     Input(String),
+    #[error(transparent)]
     Chart(ChartError),
     /// Writing the site failed.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
-}
-
-impl std::fmt::Display for RenderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RenderError::Read(e) => write!(f, "{e}"),
-            RenderError::Input(e) => write!(f, "report input: {e}"),
-            RenderError::Chart(e) => write!(f, "{e}"),
-            RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for RenderError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            RenderError::Read(e) => Some(e),
-            RenderError::Chart(e) => Some(e),
-            RenderError::Io { error, .. } => Some(error),
-            RenderError::Input(_) => None,
-        }
-    }
-}
-
-impl From<ReadError> for RenderError {
-    fn from(e: ReadError) -> Self {
-        RenderError::Read(e)
-    }
 }
 
 impl From<ChartError> for RenderError {
