@@ -57,7 +57,10 @@ fn the_published_site_is_what_report_renders_from_the_published_results() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     let committed = published.join("site");
     let pages = files_under(&committed);
-    assert!(pages.len() >= 14, "index, claims and 12 pair pages: {pages:?}");
+    assert!(
+        pages.len() >= 14,
+        "index, claims and 12 pair pages: {pages:?}"
+    );
     assert_eq!(pages, files_under(&site), "the same files");
     for page in &pages {
         let old = std::fs::read_to_string(committed.join(page)).unwrap();
@@ -77,5 +80,8 @@ fn the_published_site_is_what_report_renders_from_the_published_results() {
         }
     }
     let index = std::fs::read_to_string(committed.join("index.html")).unwrap();
-    assert!(index.contains("reports/published/results"), "the index names its results");
+    assert!(
+        index.contains("reports/published/results"),
+        "the index names its results"
+    );
 }

@@ -15,7 +15,12 @@ const TARGET: &str = "wasm32-wasip1";
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     // This crate lives in `<workspace>/bench/model`.
-    let root = manifest_dir.parent().unwrap().parent().unwrap().to_path_buf();
+    let root = manifest_dir
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let filters = root.join("filters-wasm");
     let guests = root.join("bench").join("guests");
     let target_dir = root.join("target").join("filters-wasm");

@@ -60,9 +60,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::K8s(command) => {
-            k8s_cli::run(command).map(|()| ExitCode::SUCCESS)
-        }
+        Command::K8s(command) => k8s_cli::run(command).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => cli_run::run(args),
         Command::Envoy(args) => cli_run::envoy(args),
     };

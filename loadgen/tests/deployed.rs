@@ -9,13 +9,13 @@
 //! - a trapping Wasm module under FAIL_CLOSE / FAIL_OPEN / FAIL_RELOAD and a raising Lua script,
 //!   measured: the Lua error and FAIL_OPEN let requests through, FAIL_CLOSE refuses.
 
-use filterbench_model::Catalogue;
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::failure::{measure, FAILING_REQUEST};
-use filterbench_k8s::crd::CrdSchemas;
-use filterbench_k8s::Api;
 use filterbench_envoy::verify::{verify_pair, Rig};
 use filterbench_envoy::verify_deployed::verify_deployed;
+use filterbench_k8s::crd::CrdSchemas;
+use filterbench_k8s::Api;
+use filterbench_model::Catalogue;
 
 fn rig() -> Rig {
     Rig::new(find_envoy().expect("Envoy 1.40 (installed on first use)")).expect("the loopback rig")

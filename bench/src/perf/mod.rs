@@ -38,8 +38,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use crate::results::{self, BenchSummary, MemoryBench};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 
 use crate::catalogue::Catalogue;
 use crate::corpus::Corpus;

@@ -27,13 +27,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
-use filterbench_model::{Catalogue, Pair};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::results::{
     LoadMachine, LoadPlan, LoadRun, Sample, StopReason, Variant, VariantMemory, WorkersRun,
     LOAD_SCHEMA,
 };
 use filterbench_model::stats::{paired, Interval};
+use filterbench_model::{Catalogue, Pair};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Variant as Filter};
 use crate::client::SendRequest;

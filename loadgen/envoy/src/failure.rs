@@ -16,7 +16,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use filterbench_model::corpus::Scenario;
-use filterbench_model::results::failure::{FailureRecord, RequestResult, StrategyResult, FAILURE_SCHEMA};
+use filterbench_model::results::failure::{
+    FailureRecord, RequestResult, StrategyResult, FAILURE_SCHEMA,
+};
 use serde_json::{json, Value};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Variant};

@@ -27,8 +27,8 @@ pub mod swap;
 pub mod verify;
 pub mod verify_deployed;
 
-pub use filterbench_load::{client, load, services};
 pub(crate) use filterbench_k8s as k8s;
+pub use filterbench_load::{client, load, services};
 
 /// Errors of the real-Envoy path.
 #[derive(Debug, thiserror::Error)]

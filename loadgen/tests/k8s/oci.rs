@@ -114,8 +114,7 @@ fn every_pair_has_a_valid_wasm_oci_layout() {
 fn regenerating_gives_the_same_image_and_leaves_no_temporary_files() {
     let g = generate(&ManifestOptions::new("trace_id"));
     let first = read_json(&g.written.oci_dir.join("index.json"));
-    let again =
-        filterbench_k8s::generate(catalogue(), &ManifestOptions::new("trace_id")).unwrap();
+    let again = filterbench_k8s::generate(catalogue(), &ManifestOptions::new("trace_id")).unwrap();
     again.write(g.dir.path()).unwrap();
     assert_eq!(read_json(&g.written.oci_dir.join("index.json")), first);
     check_layout("trace_id", &g.written.oci_dir, "latest");

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use filterbench_model::Catalogue;
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::{self as k8s, Bundle, ManifestOptions, Written};
+use filterbench_model::Catalogue;
 use serde_json::Value;
 
 /// Istio's CRD schemas. Panics (fails the test) with the loader's message when they are missing:

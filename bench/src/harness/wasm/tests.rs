@@ -598,8 +598,14 @@ fn without_allow_on_headers_stop_iteration_a_pause_stops_the_body() {
     );
     let mut vm = holder.clone().vm(env()).unwrap();
     let o = vm.run(&ex).unwrap();
-    assert_eq!((o.status, o.upstream.unwrap().body.as_str()), (200, r#"{"a":1}"#));
-    let mut vm = holder.allow_on_headers_stop_iteration(false).vm(env()).unwrap();
+    assert_eq!(
+        (o.status, o.upstream.unwrap().body.as_str()),
+        (200, r#"{"a":1}"#)
+    );
+    let mut vm = holder
+        .allow_on_headers_stop_iteration(false)
+        .vm(env())
+        .unwrap();
     let o = vm.run(&ex).unwrap();
     assert_eq!((o.status, o.body.as_str()), (408, "stream timeout"));
 

@@ -25,11 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use filterbench_model::corpus::{Corpus, Scenario};
-use filterbench_model::{Catalogue, Pair};
-use filterbench_model::results::{now_ms, MachineInfo};
 use filterbench_model::results::swap::{
     Failures, MemoryPoint, Probes, SwapResult, SwapRun, Switch, Window, SWAP_SCHEMA,
 };
+use filterbench_model::results::{now_ms, MachineInfo};
+use filterbench_model::{Catalogue, Pair};
 
 use crate::bootstrap::{ListenerSpec, Variant};
 use crate::client::SendRequest;
