@@ -87,7 +87,10 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     }
     println!("  {} pairs: {}", pairs.len(), names.join(", "));
 
-    step(2, "equivalence: in-process, in real Envoy, and as Istio deploys it");
+    step(
+        2,
+        "equivalence: in-process, in real Envoy, and as Istio deploys it",
+    );
     let t = Instant::now();
     let in_process = crate::verify_in_process_reports(&catalogue, &pairs, false)?;
     report::save_verify(root, "in_process", None, &in_process)?;
@@ -102,8 +105,13 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     // What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
     // give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
     let t = Instant::now();
-    let (deployed, _) =
-        crate::deployed::deployed_reports(&catalogue, &pairs, crate::deployed::ApiChoice::Both, false)?;
+    let (deployed, _) = crate::deployed::deployed_reports(
+        &catalogue,
+        &pairs,
+        &envoy,
+        crate::deployed::ApiChoice::Both,
+        false,
+    )?;
     report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
     println!(
         "  deployed manifests (TrafficExtension, legacy): {}",
@@ -204,14 +212,18 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     println!("all done in {}", elapsed(started));
     if interrupted {
         println!("stopped early (Ctrl-C): the report shows what was measured");
-        return Ok(filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED));
+        return Ok(filterbench_model::exit::code(
+            filterbench_model::exit::INTERRUPTED,
+        ));
     }
     if !differ.is_empty() {
         println!(
             "not equivalent: {} (the report keeps Lua for them)",
             differ.join(", ")
         );
-        return Ok(filterbench_model::exit::code(filterbench_model::exit::NOT_EQUIVALENT));
+        return Ok(filterbench_model::exit::code(
+            filterbench_model::exit::NOT_EQUIVALENT,
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,10 +15,10 @@ use anyhow::Context as _;
 use filterbench_bench::verdict::PairReport;
 use filterbench_bench::{project_root, Catalogue, Pair};
 use filterbench_envoy::envoy::{envoy_version, find_envoy};
-use filterbench_k8s::crd::CrdSchemas;
-use filterbench_k8s::Api;
 use filterbench_envoy::verify::{verify_pair, Rig};
 use filterbench_envoy::verify_deployed::verify_deployed;
+use filterbench_k8s::crd::CrdSchemas;
+use filterbench_k8s::Api;
 use filterbench_reports::failure::{describe, failure_path, FailureRecord};
 use filterbench_reports::results::{results_dir, write_json_atomically};
 
@@ -42,11 +42,13 @@ impl ApiChoice {
     }
 }
 
-/// Every selected pair: the verified run, then one deployed run per API. Reports of the deployed
+/// Every selected pair: the verified run (taken from `verified` when it holds the pair, as in
+/// `filterbench all`, else run here), then one deployed run per API. Reports of the deployed
 /// runs are named `<pair> (<api>)`.
 pub fn deployed_reports(
     catalogue: &Catalogue,
     pairs: &[&Pair],
+    verified: &[PairReport],
     apis: ApiChoice,
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
@@ -68,10 +70,17 @@ pub fn deployed_reports(
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let verified = verify_pair(&rig, catalogue, pair)
-            .with_context(|| format!("pair {}: the verified run", pair.name))?;
+        let run_here;
+        let verified = match verified.iter().find(|r| r.pair == pair.name) {
+            Some(r) => r,
+            None => {
+                run_here = verify_pair(&rig, catalogue, pair)
+                    .with_context(|| format!("pair {}: the verified run", pair.name))?;
+                &run_here
+            }
+        };
         for api in apis.apis() {
-            let report = verify_deployed(&rig, catalogue, pair, api, &crds, &verified)
+            let report = verify_deployed(&rig, catalogue, pair, api, &crds, verified)
                 .with_context(|| format!("pair {}: the deployed run ({api})", pair.name))?;
             if print {
                 crate::print_pair(&report);

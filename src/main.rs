@@ -183,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (reports, version) = deployed::deployed_reports(
                     &catalogue,
                     &catalogue.select(pair.as_deref())?,
+                    &[],
                     api,
                     !json,
                 )?;
