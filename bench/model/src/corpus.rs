@@ -55,6 +55,77 @@ pub struct AuthReply {
     pub reset: bool,
 }
 
+/// A scripted reply to a filter's outgoing call (Lua `httpCall`, proxy-wasm
+/// `dispatch_http_call`) to `cluster` whose `:path` equals `path`. A cluster named in any script
+/// exists (in real Envoy: a static cluster pointing at a loopback mock service); a call to it
+/// that no script matches gets 404 (see [`crate::calls`]). The same fields in a corpus scenario
+/// (`[[scenario.calls]]`) and in `filterbench run --calls FILE` (a JSON array).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CallScript {
+    pub cluster: String,
+    pub path: String,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: Vec<HeaderPair>,
+    #[serde(default)]
+    pub body: String,
+    /// Wait this long before answering (a reply at or after the call's timeout is a timeout).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Close the connection without answering.
+    #[serde(default)]
+    pub reset: bool,
+    /// Give no answer before the call's timeout.
+    #[serde(default)]
+    pub timeout: bool,
+}
+
+impl CallScript {
+    /// What is wrong with this script, if anything (one line, without the file's name).
+    pub fn problem(&self) -> Option<String> {
+        if self.cluster.is_empty() || self.cluster.bytes().any(|b| b <= b' ') {
+            return Some(format!(
+                "call script cluster {:?} must be a non-empty name without spaces",
+                self.cluster
+            ));
+        }
+        if !self.path.starts_with('/') {
+            return Some(format!(
+                "call script for cluster {:?}: path {:?} must start with '/'",
+                self.cluster, self.path
+            ));
+        }
+        if self.reset && self.timeout {
+            return Some(format!(
+                "call script {} {}: give reset or timeout, not both",
+                self.cluster, self.path
+            ));
+        }
+        if !(100..=999).contains(&self.status) {
+            return Some(format!(
+                "call script {} {}: status {} is not an HTTP status",
+                self.cluster, self.path, self.status
+            ));
+        }
+        for (name, _) in &self.headers {
+            if !valid_header_name(name) {
+                return Some(format!(
+                    "call script {} {}: header name {name:?} is not a valid HTTP header name",
+                    self.cluster, self.path
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// A header name a client may send: not empty, no pseudo-header, no spaces or colons.
+pub fn valid_header_name(name: &str) -> bool {
+    !(name.is_empty() || name.starts_with(':') || name.bytes().any(|b| b <= b' ' || b == b':'))
+}
+
 fn default_status() -> u16 {
     200
 }
@@ -90,6 +161,9 @@ pub struct Scenario {
     pub upstream: Option<UpstreamReply>,
     #[serde(default)]
     pub auth: Option<AuthReply>,
+    /// Replies to the filter's outgoing calls while this scenario runs.
+    #[serde(default)]
+    pub calls: Vec<CallScript>,
     pub expect: Expect,
 }
 
@@ -201,14 +275,14 @@ impl Corpus {
                 .iter()
                 .chain(s.upstream.iter().flat_map(|u| u.headers.iter()))
             {
-                if name.is_empty()
-                    || name.starts_with(':')
-                    || name.bytes().any(|b| b <= b' ' || b == b':')
-                {
+                if !valid_header_name(name) {
                     return Err(at(format!(
                         "header name {name:?} is not a valid HTTP header name"
                     )));
                 }
+            }
+            if let Some(problem) = s.calls.iter().find_map(CallScript::problem) {
+                return Err(at(problem));
             }
             for (field, pattern) in s
                 .expect
@@ -250,6 +324,14 @@ impl Corpus {
             }
         }
         Ok(())
+    }
+
+    /// Every cluster the corpus' call scripts name (each exists for the whole corpus run).
+    pub fn call_clusters(&self) -> std::collections::BTreeSet<String> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| s.calls.iter().map(|c| c.cluster.clone()))
+            .collect()
     }
 
     /// Every token → auth reply the corpus defines.

@@ -2,12 +2,15 @@
 //! expect, how two outcomes are compared, and the result files every measurement writes and the
 //! report reads. No filter host, no measurement, no network, no CLI in here.
 //!
+//! - [`calls`]: scripted replies to a filter's outgoing calls, decided the same way in-process and
+//!   by the mock service behind real Envoy's scripted clusters; the `--calls` file reader;
 //! - [`catalogue`]: the pairs (`bench/catalogue.toml`), their configuration and traits, and where
 //!   each twin lives on disk;
 //! - [`corpus`]: the hand-written scenarios of each pair (`bench/corpus/<pair>.toml`);
 //! - [`exit`]: the exit codes of both binaries (0 ok, 1 not equivalent, 2 bad input, 130 Ctrl-C);
 //! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
 //!   outcome against a scenario's expectations;
+//! - [`request`]: the request format of `filterbench run --request` (one, an array, JSON lines);
 //! - [`replay`]: the walk through a corpus that every equivalence check shares (each scenario
 //!   after its `before` warm-up repetitions, the Lua and Wasm outcomes diffed);
 //! - [`verdict`]: a pair's equivalence report and the summary over pairs;
@@ -20,11 +23,13 @@
 //! installing the target with rustup when it is missing, so that `cargo build`/`cargo test` on a
 //! fresh machine yields loadable modules.
 
+pub mod calls;
 pub mod catalogue;
 pub mod corpus;
 pub mod exit;
 pub mod outcome;
 pub mod replay;
+pub mod request;
 pub mod results;
 pub mod stats;
 pub mod verdict;
