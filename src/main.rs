@@ -28,6 +28,7 @@ mod all;
 mod deployed;
 mod load;
 mod report;
+mod run;
 mod swap;
 
 use filterbench_bench::verdict::{PairReport, Summary};
@@ -85,8 +86,9 @@ enum Command {
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
     Load(load::LoadArgs),
-    /// Run one filter of your own on one request, in-process; print the outcome as JSON.
-    Run(RunArgs),
+    /// Run a filter of your own on requests in sequence, in-process (and with --envoy in a real
+    /// Envoy too, diffed); print the outcomes as JSON.
+    Run(run::RunArgs),
     /// Render the HTML report from the results already measured (reports/results/).
     Report(report::ReportArgs),
     /// The whole job: set up, prove equivalence, bench in-process, load in real Envoy, report.
@@ -95,25 +97,6 @@ enum Command {
     Bench(BenchArgs),
     /// Switch a pair Lua -> Wasm -> Lua in a running Envoy under load (ECDS from a file).
     Swap(swap::SwapArgs),
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// A Lua script as Envoy's Lua filter would load it.
-    #[arg(long, value_name = "FILE", conflicts_with = "wasm")]
-    lua: Option<std::path::PathBuf>,
-    /// A proxy-wasm module as Envoy's Wasm filter would load it.
-    #[arg(long, value_name = "FILE")]
-    wasm: Option<std::path::PathBuf>,
-    /// The configuration (JSON): plugin configuration for Wasm, route metadata for Lua.
-    #[arg(long, value_name = "JSON")]
-    config: Option<String>,
-    /// The request: {"method", "path", "headers": [[name, value]], "body"}.
-    #[arg(long, value_name = "REQ.json")]
-    request: std::path::PathBuf,
-    /// The upstream's reply: {"status", "headers", "body"}.
-    #[arg(long, value_name = "RESP.json")]
-    upstream: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -206,7 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Load(args) => load::load(args),
-        Command::Run(args) => run_one(args),
+        Command::Run(args) => run::run(args),
         Command::Report(args) => report::report(&project_root(), args),
         Command::All(args) => all::all(&project_root(), args),
         Command::Bench(args) => bench(args),
@@ -355,92 +338,4 @@ fn finish_verify(
     } else {
         exit::code(exit::NOT_EQUIVALENT)
     })
-}
-
-/// `filterbench run`: one user filter, one request, in-process; the outcome as JSON.
-fn run_one(args: RunArgs) -> anyhow::Result<ExitCode> {
-    use filterbench_bench::harness::lua::LuaFilter;
-    use filterbench_bench::harness::wasm::WasmFilter;
-    use filterbench_bench::harness::{Env, Exchange, FilterVm};
-
-    let config: serde_json::Value = match &args.config {
-        Some(text) => serde_json::from_str(text).context("--config is not JSON")?,
-        None => serde_json::json!({}),
-    };
-    let request: RunRequest = read_json(&args.request)?;
-    let upstream: filterbench_bench::corpus::UpstreamReply = match &args.upstream {
-        Some(path) => read_json(path)?,
-        None => filterbench_bench::corpus::UpstreamReply {
-            status: 200,
-            headers: Vec::new(),
-            body: None,
-        },
-    };
-    let exchange = Exchange {
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        body: request.body.into_bytes(),
-        upstream,
-    };
-    let env = Env::new(config);
-    let (name, mut vm): (String, Box<dyn FilterVm>) = match (&args.lua, &args.wasm) {
-        (Some(path), None) => {
-            let name = path.display().to_string();
-            let source =
-                std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
-            let filter = LuaFilter::load(&name, &source)?;
-            (name, Box::new(filter.vm(env.clone())?))
-        }
-        (None, Some(path)) => {
-            let name = path.display().to_string();
-            let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
-            let filter = WasmFilter::compile(&name, &bytes)?;
-            (name, Box::new(filter.vm(env.clone())?))
-        }
-        _ => anyhow::bail!("give exactly one of --lua FILE or --wasm FILE"),
-    };
-    let outcome = vm.run(&exchange).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let logs: Vec<serde_json::Value> = env
-        .logs
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(level, message)| serde_json::json!({"level": level, "message": message}))
-        .collect();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(
-            &serde_json::json!({"filter": name, "outcome": outcome, "logs": logs})
-        )?
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The request of `filterbench run --request`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunRequest {
-    #[serde(default = "default_method")]
-    method: String,
-    #[serde(default = "default_path")]
-    path: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
-    #[serde(default)]
-    body: String,
-}
-
-fn default_method() -> String {
-    "GET".into()
-}
-
-fn default_path() -> String {
-    "/".into()
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -91,6 +91,11 @@ impl CallScript {
                 self.cluster
             ));
         }
+        if self.cluster == "echo" {
+            return Some(
+                "call script cluster \"echo\" is the upstream's cluster: name another".into(),
+            );
+        }
         if !self.path.starts_with('/') {
             return Some(format!(
                 "call script for cluster {:?}: path {:?} must start with '/'",

@@ -9,7 +9,8 @@ use crate::{now_ms, replay};
 
 use super::lua::LuaFilter;
 use super::wasm::{Metering, WasmFilter};
-use super::{corpus_responder, Env, Exchange, FilterError, FilterVm, Phase};
+use super::calls::CallBook;
+use super::{Env, Exchange, FilterError, FilterVm, Phase};
 
 /// Which twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,11 +70,19 @@ impl LoadedPair {
     }
 
     /// The environment both twins get for a corpus run: the pair's config, the corpus' auth
-    /// replies, the real clock (the corpus' `now_ms` checks want real time).
+    /// replies, the real clock (the corpus' `now_ms` checks want real time). Calls to the
+    /// clusters of the corpus' call scripts get 404 until [`LoadedPair::corpus_env_with_calls`]'s
+    /// book is given a scenario's scripts.
     pub fn corpus_env(&self, corpus: &Corpus) -> Env {
+        self.corpus_env_with_calls(corpus).0
+    }
+
+    /// [`LoadedPair::corpus_env`] and the book whose scripts answer the calls (set per scenario).
+    pub fn corpus_env_with_calls(&self, corpus: &Corpus) -> (Env, CallBook) {
+        let book = CallBook::for_corpus(corpus);
         let mut env = Env::new(self.pair.config_json());
-        env.responder = corpus_responder(corpus);
-        env
+        env.responder = book.responder(corpus.auth_replies());
+        (env, book)
     }
 }
 
@@ -112,12 +121,13 @@ pub fn run_corpus(
     loaded: &LoadedPair,
     corpus: &Corpus,
 ) -> Result<Vec<InProcessResult>, FilterError> {
-    let env = loaded.corpus_env(corpus);
+    let (env, book) = loaded.corpus_env_with_calls(corpus);
     let mut lua = loaded.vm(Side::Lua, env.clone())?;
     let mut wasm = loaded.vm(Side::Wasm, env)?;
     let mut results = Vec::new();
     for step in replay::steps(corpus) {
         let exchange = Exchange::from_scenario(step.scenario);
+        book.set(&step.scenario.calls);
         let sent = now_ms();
         let l = lua.run(&exchange);
         let w = wasm.run(&exchange);

@@ -5,12 +5,15 @@
 //!   and router add, how a local reply and an upstream reply look, what an http call that timed
 //!   out or was reset returns). Both hosts build their outcomes through it, so the outcomes are
 //!   comparable with real Envoy's (the fidelity test checks that they are equal).
+//! - [`calls`]: scripted replies to the filters' outgoing calls (`CallBook`), the corpus' auth
+//!   service, every other cluster unknown, as in the real-Envoy rig;
 //! - `wasm`: the proxy-wasm ABI 0.2.1 host on wasmtime;
 //! - `lua`: Envoy's Lua stream-handle API on mlua/LuaJIT.
 //!
 //! A [`FilterVm`] is one Wasm VM or one Lua state (Envoy has one per worker): state such as a rate
 //! limiter's table persists across the exchanges run on it.
 
+pub mod calls;
 pub mod driver;
 pub mod envoy;
 pub mod generate;
@@ -214,6 +217,9 @@ pub struct Env {
     pub limits: Limits,
     /// The route metadata / plugin configuration, as JSON.
     pub config: serde_json::Value,
+    /// The plugin configuration as raw bytes, handed to Wasm unchanged (as Envoy hands it a
+    /// `StringValue`); `None`: `config` as compact JSON. Lua always reads `config`.
+    pub config_raw: Option<Arc<[u8]>>,
 }
 
 impl Env {
@@ -226,6 +232,7 @@ impl Env {
             logs: Arc::default(),
             limits: Limits::default(),
             config,
+            config_raw: None,
         }
     }
 
@@ -306,36 +313,8 @@ pub trait FilterVm {
     fn memory_bytes(&self) -> usize;
 }
 
-/// The auth service of `loadgen::services`, in-process: answers a call whose JSON body carries
-/// `token` with the corpus' scripted reply for that token (`{"valid":false}` for unknown
-/// tokens); a reply slower than the call's timeout is a `Timeout`, `reset = true` a `Reset`.
+/// The responder of a corpus run without call scripts: the built-in auth service with the
+/// corpus' replies, every other cluster unknown. [`calls::CallBook`] adds the scenarios' scripts.
 pub fn corpus_responder(corpus: &crate::corpus::Corpus) -> Responder {
-    let replies = corpus.auth_replies();
-    Arc::new(move |call: &CallRequest| {
-        let token = serde_json::from_slice::<serde_json::Value>(&call.body)
-            .ok()
-            .and_then(|v| v.get("token").and_then(|t| t.as_str()).map(str::to_string));
-        let json = vec![("content-type".to_string(), "application/json".to_string())];
-        let Some(token) = token else {
-            return CallReply::Response {
-                status: 400,
-                headers: vec![("content-type".into(), "text/plain".into())],
-                body: b"auth: body must be {\"token\": string}".to_vec(),
-            };
-        };
-        match replies.get(&token) {
-            None => CallReply::Response {
-                status: 200,
-                headers: json,
-                body: br#"{"valid":false}"#.to_vec(),
-            },
-            Some(reply) if reply.delay_ms >= call.timeout_ms => CallReply::Timeout,
-            Some(reply) if reply.reset => CallReply::Reset,
-            Some(reply) => CallReply::Response {
-                status: reply.status,
-                headers: json,
-                body: reply.body.clone().into_bytes(),
-            },
-        }
-    })
+    calls::CallBook::default().responder(corpus.auth_replies())
 }

@@ -1,9 +1,11 @@
 //! Envoy bootstrap generation: one listener per variant (baseline: router only; Lua; Wasm on V8),
 //! all with the same route to the echo upstream, the pair's configuration in the route metadata
 //! (for Lua) and in the plugin configuration (for Wasm), and an `auth` cluster for filters that
-//! call out. Everything binds 127.0.0.1, port 0 (Envoy picks; the admin API tells us which).
+//! call out, plus one cluster per name the call scripts give ([`bootstrap_with_calls`]; a scripted
+//! `auth` replaces the built-in one). Everything binds 127.0.0.1, port 0 (Envoy picks; the admin API tells us which).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -70,14 +72,31 @@ pub struct Services {
 
 /// The bootstrap for these listeners.
 pub fn bootstrap(listeners: &[ListenerSpec], services: Services) -> Value {
+    bootstrap_with_calls(listeners, services, &BTreeMap::new())
+}
+
+/// [`bootstrap`] with a STATIC cluster per scripted call cluster, pointing at that cluster's
+/// mock service port; a scripted `auth` replaces the built-in auth cluster.
+pub fn bootstrap_with_calls(
+    listeners: &[ListenerSpec],
+    services: Services,
+    call_clusters: &BTreeMap<String, u16>,
+) -> Value {
+    let mut clusters = vec![cluster("echo", services.echo_port)];
+    if !call_clusters.contains_key("auth") {
+        clusters.push(cluster("auth", services.auth_port));
+    }
+    clusters.extend(
+        call_clusters
+            .iter()
+            .filter(|(name, _)| name.as_str() != "echo")
+            .map(|(name, port)| cluster(name, *port)),
+    );
     json!({
         "admin": { "address": socket(0) },
         "static_resources": {
             "listeners": listeners.iter().map(listener).collect::<Vec<_>>(),
-            "clusters": [
-                cluster("echo", services.echo_port),
-                cluster("auth", services.auth_port),
-            ],
+            "clusters": clusters,
         },
         "layered_runtime": { "layers": [ { "name": "static", "static_layer": {} } ] },
     })
@@ -99,6 +118,34 @@ fn cluster(name: &str, port: u16) -> Value {
     })
 }
 
+/// The `envoy.filters.http.wasm` filter (V8) running `module`, its plugin configuration the
+/// `StringValue` `configuration`, handed to the module as it is.
+pub fn wasm_http_filter(name: &str, module: &Path, configuration: &str) -> Value {
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": name,
+                "root_id": "",
+                "vm_config": {
+                    "vm_id": name,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": { "local": { "filename": module.display().to_string() } },
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": configuration,
+                },
+                "fail_open": false,
+                // Without it Envoy turns a Pause from on_http_request_headers into "stop all
+                // iteration" and the body callbacks never run (body_rewrite would hang).
+                "allow_on_headers_stop_iteration": true,
+            },
+        },
+    })
+}
+
 fn listener(spec: &ListenerSpec) -> Value {
     let mut http_filters = Vec::new();
     let route_metadata = match &spec.variant {
@@ -115,29 +162,9 @@ fn listener(spec: &ListenerSpec) -> Value {
                 "default_source_code": { "inline_string": source },
             },
         })),
-        Variant::Wasm { module } => http_filters.push(json!({
-            "name": "envoy.filters.http.wasm",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                "config": {
-                    "name": spec.pair,
-                    "root_id": "",
-                    "vm_config": {
-                        "vm_id": spec.pair,
-                        "runtime": "envoy.wasm.runtime.v8",
-                        "code": { "local": { "filename": module.display().to_string() } },
-                    },
-                    "configuration": {
-                        "@type": "type.googleapis.com/google.protobuf.StringValue",
-                        "value": spec.config.to_string(),
-                    },
-                    "fail_open": false,
-                    // Without it Envoy turns a Pause from on_http_request_headers into "stop all
-                    // iteration" and the body callbacks never run (body_rewrite would hang).
-                    "allow_on_headers_stop_iteration": true,
-                },
-            },
-        })),
+        Variant::Wasm { module } => {
+            http_filters.push(wasm_http_filter(&spec.pair, module, &spec.config.to_string()))
+        }
     }
     http_filters.push(json!({
         "name": "envoy.filters.http.router",

@@ -6,6 +6,8 @@
 //! - [`bootstrap`]: the generated bootstrap, one listener per variant (baseline, Lua, Wasm);
 //! - [`verify`]: replaying a pair's corpus through the Lua and Wasm listeners of a real Envoy and
 //!   diffing the outcomes (the walk is `filterbench_model::replay`'s);
+//! - [`run`]: `filterbench run --envoy`: a user's own filter on one listener, requests in
+//!   sequence, call scripts answered by the mock clusters;
 //! - [`verify_deployed`]: the same with the filters Istio deploys from the generated manifests
 //!   (`filterbench-k8s`: TrafficExtension or EnvoyFilter + WasmPlugin), compared with the
 //!   verified twins;
@@ -23,6 +25,7 @@ pub mod bootstrap;
 pub mod compare;
 pub mod envoy;
 pub mod failure;
+pub mod run;
 pub mod swap;
 pub mod verify;
 pub mod verify_deployed;

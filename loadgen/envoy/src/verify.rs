@@ -13,10 +13,10 @@ use filterbench_model::results::Variant as Twin;
 use filterbench_model::verdict::{PairReport, ScenarioReport};
 use filterbench_model::{now_ms, replay, Catalogue, Pair};
 
-use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
+use crate::bootstrap::{bootstrap_with_calls, ListenerSpec, Services, Variant};
 use crate::client::{send, SendRequest};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
-use crate::services::{Auth, Echo};
+use crate::services::{Auth, Echo, Mock};
 use crate::{Error, Result};
 
 /// How long a scenario's expected log lines may take to appear in Envoy's log.
@@ -27,6 +27,8 @@ pub struct Rig {
     pub rt: tokio::runtime::Runtime,
     pub echo: Echo,
     pub auth: Auth,
+    /// The service behind the clusters call scripts name.
+    pub mock: Mock,
     pub envoy_bin: PathBuf,
 }
 
@@ -43,7 +45,19 @@ impl Rig {
             rt,
             echo,
             auth,
+            mock: Mock::new(),
             envoy_bin,
+        })
+    }
+
+    /// The mock service's port of each of these clusters (listeners made on first use).
+    pub fn call_ports(&self, clusters: &BTreeSet<String>) -> Result<BTreeMap<String, u16>> {
+        self.rt.block_on(async {
+            let mut ports = BTreeMap::new();
+            for cluster in clusters {
+                ports.insert(cluster.clone(), self.mock.port(cluster).await?);
+            }
+            Ok(ports)
         })
     }
 
@@ -87,17 +101,29 @@ pub fn start_for(
     listeners: &[ListenerSpec],
     options: &EnvoyOptions,
 ) -> Result<Envoy> {
-    match Envoy::start(
-        &rig.envoy_bin,
-        &bootstrap(listeners, rig.services()),
-        options,
-    ) {
+    start_for_calls(rig, catalogue, pair, listeners, options, &BTreeSet::new())
+}
+
+/// [`start_for`] with a cluster for each of `call_clusters` (the mock service behind it).
+pub fn start_for_calls(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+    options: &EnvoyOptions,
+    call_clusters: &BTreeSet<String>,
+) -> Result<Envoy> {
+    let ports = rig.call_ports(call_clusters)?;
+    let bootstrap = |listeners: &[ListenerSpec]| {
+        bootstrap_with_calls(listeners, rig.services(), &ports)
+    };
+    match Envoy::start(&rig.envoy_bin, &bootstrap(listeners), options) {
         Ok(envoy) => Ok(envoy),
         Err(Error::EnvoyExited { log, .. }) => {
             for spec in listeners {
                 let alone = std::slice::from_ref(spec);
                 if let Err(Error::EnvoyExited { log, .. }) =
-                    Envoy::start(&rig.envoy_bin, &bootstrap(alone, rig.services()), options)
+                    Envoy::start(&rig.envoy_bin, &bootstrap(alone), options)
                 {
                     let (file, what) = match &spec.variant {
                         Variant::Lua { .. } => (catalogue.lua_path(&pair.name), "the Lua script"),
@@ -141,7 +167,15 @@ pub fn verify_listeners(
     listeners: &[ListenerSpec],
 ) -> Result<PairReport> {
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-    let mut envoy = start_for(rig, catalogue, pair, listeners, &EnvoyOptions::default())?;
+    let clusters = corpus.call_clusters();
+    let mut envoy = start_for_calls(
+        rig,
+        catalogue,
+        pair,
+        listeners,
+        &EnvoyOptions::default(),
+        &clusters,
+    )?;
     rig.auth.clear();
     for (token, reply) in corpus.auth_replies() {
         rig.auth.script(&token, reply);
@@ -159,6 +193,7 @@ pub fn verify_listeners(
             let id = format!("{}/{}@{}", pair.name, step.label, variant.id());
             let log_from = envoy.log().len();
             let sent_at = now_ms();
+            rig.mock.set(&step.scenario.calls);
             let outcome = replay(rig, addr, &id, step.scenario);
             let mut misses = step.misses(&outcome, sent_at);
             if step.last {
@@ -202,16 +237,29 @@ pub fn verify_listeners(
 
 /// Sends one scenario request to a listener and assembles its outcome.
 pub fn replay(rig: &Rig, addr: std::net::SocketAddr, id: &str, scenario: &Scenario) -> Outcome {
-    rig.echo
-        .expect(id, scenario.upstream.clone().unwrap_or_else(default_reply));
-    let mut headers = scenario.headers.clone();
-    headers.push((SCENARIO_HEADER.to_string(), id.to_string()));
     let request = SendRequest {
         method: scenario.method.clone(),
         path: scenario.path.clone(),
-        headers,
+        headers: scenario.headers.clone(),
         body: scenario.body_bytes(),
     };
+    let upstream = scenario.upstream.clone().unwrap_or_else(default_reply);
+    replay_request(rig, addr, id, request, upstream)
+}
+
+/// Sends one request to a listener (tagged `id` for the echo upstream, which answers `upstream`)
+/// and assembles its outcome.
+pub fn replay_request(
+    rig: &Rig,
+    addr: std::net::SocketAddr,
+    id: &str,
+    mut request: SendRequest,
+    upstream: UpstreamReply,
+) -> Outcome {
+    rig.echo.expect(id, upstream);
+    request
+        .headers
+        .push((SCENARIO_HEADER.to_string(), id.to_string()));
     // A variant that does not answer is an outcome (status 0), not the end of the run: the diff
     // then shows which twin hung or broke the connection.
     let (status, response_headers, body) = match rig.rt.block_on(send(addr, &request)) {
@@ -233,7 +281,8 @@ pub fn replay(rig: &Rig, addr: std::net::SocketAddr, id: &str, scenario: &Scenar
     }
 }
 
-fn default_reply() -> UpstreamReply {
+/// The echo upstream's reply when none is scripted: 200 (and the echo of the request).
+pub fn default_reply() -> UpstreamReply {
     UpstreamReply {
         status: 200,
         headers: Vec::new(),

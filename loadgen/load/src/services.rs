@@ -1,13 +1,14 @@
 //! The loopback services Envoy's routes point at: an echo upstream that records and returns what
-//! it received, and an `auth` service with scripted replies. Both are hyper servers on
-//! 127.0.0.1:0 inside the rig's tokio runtime.
+//! it received, an `auth` service with scripted replies, and the [`Mock`] behind every cluster a
+//! call script names (one listener per cluster, replies swapped per scenario). All are hyper
+//! servers on 127.0.0.1:0 inside the rig's tokio runtime.
 //!
 //! The echo upstream answers a request that carries a registered scenario id (header
 //! `x-filterbench-scenario`) with that scenario's reply and records what it received under the
 //! id; any other request gets 200 and a JSON description of itself (method, path, headers, body),
 //! so a client always sees what the upstream saw.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use filterbench_model::corpus::{AuthReply, UpstreamReply};
+use filterbench_model::calls::{answer, Answer, MAX_HOLD_MS};
+use filterbench_model::corpus::{AuthReply, CallScript, UpstreamReply};
 use filterbench_model::outcome::{display_bytes, UpstreamSeen, SCENARIO_HEADER};
 
 /// Largest body the services read (bigger ones are refused with 413).
@@ -233,6 +235,99 @@ async fn auth(
                 &format!("auth: bad scripted reply: {e}"),
             )
         }))
+}
+
+/// The service behind the clusters named by call scripts: one loopback listener per cluster
+/// (made on first use, kept for the rig's life), every one answering from the scripts of the
+/// scenario now running ([`filterbench_model::calls::answer`]: a matching script's reply, a
+/// reset, a held call, or 404 when no script matches).
+#[derive(Default)]
+pub struct Mock {
+    scripts: Arc<Mutex<Vec<CallScript>>>,
+    clusters: Mutex<BTreeMap<String, (SocketAddr, JoinHandle<()>)>>,
+}
+
+impl Mock {
+    pub fn new() -> Mock {
+        Mock::default()
+    }
+
+    /// The port of `cluster`'s listener (bound now if it has none). Call inside the runtime.
+    pub async fn port(&self, cluster: &str) -> std::io::Result<u16> {
+        if let Some((addr, _)) = self.clusters.lock().unwrap().get(cluster) {
+            return Ok(addr.port());
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let scripts = self.scripts.clone();
+        let name: Arc<str> = cluster.into();
+        let task = serve(listener, move |req| {
+            let scripts = scripts.clone();
+            let name = name.clone();
+            async move { mock(req, &name, scripts).await }
+        });
+        self.clusters
+            .lock()
+            .unwrap()
+            .insert(cluster.to_string(), (addr, task));
+        Ok(addr.port())
+    }
+
+    /// The scripts of the scenario about to run (replacing the previous ones).
+    pub fn set(&self, scripts: &[CallScript]) {
+        *self.scripts.lock().unwrap() = scripts.to_vec();
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        for (_, task) in self.clusters.lock().unwrap().values() {
+            task.abort();
+        }
+    }
+}
+
+async fn mock(
+    req: Request<Incoming>,
+    cluster: &str,
+    scripts: Arc<Mutex<Vec<CallScript>>>,
+) -> Result<Response<Full<Bytes>>, Reset> {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    // The body is read (and dropped) so that the caller's request is complete.
+    let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
+    let answer = answer(&scripts.lock().unwrap(), cluster, &path);
+    match answer {
+        Answer::Hold => {
+            tokio::time::sleep(Duration::from_millis(MAX_HOLD_MS)).await;
+            Err(Reset)
+        }
+        Answer::Reset { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            Err(Reset)
+        }
+        Answer::Reply {
+            status,
+            headers,
+            body,
+            delay_ms,
+        } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let mut resp = Response::builder().status(status);
+            for (n, v) in &headers {
+                resp = resp.header(n.as_str(), v.as_str());
+            }
+            Ok(resp.body(Full::new(Bytes::from(body))).unwrap_or_else(|e| {
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("mock {cluster}: bad scripted reply: {e}"),
+                )
+            }))
+        }
+    }
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

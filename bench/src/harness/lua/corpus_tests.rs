@@ -16,6 +16,7 @@ fn corpus_env(pair: &crate::Pair, corpus: &Corpus) -> Env {
         logs: Default::default(),
         limits: Limits::default(),
         config: pair.config_json(),
+        config_raw: None,
     }
 }
 

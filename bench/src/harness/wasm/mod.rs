@@ -5,8 +5,8 @@
 //!   metering, the module, a linker with every host function, `instantiate_pre`).
 //! - [`WasmFilter::vm`] makes one VM (one Envoy worker's VM): a store, the instance,
 //!   `_initialize` (or `_start`), `proxy_on_context_create(root, 0)`, `proxy_on_vm_start`,
-//!   `proxy_on_configure` with the plugin configuration (`env.config` as compact JSON). The order
-//!   is proxy-wasm-cpp-host's (`ContextBase::onStart`): the root context is created before
+//!   `proxy_on_configure` with the plugin configuration (`env.config_raw` as it is, else
+//!   `env.config` as compact JSON). The order is proxy-wasm-cpp-host's (`ContextBase::onStart`): the root context is created before
 //!   `proxy_on_vm_start` (the Rust SDK panics otherwise).
 //! - [`WasmVm::run`] is one HTTP stream (one context), driven as Envoy's filter manager does it
 //!   for a single filter in front of the router. See `drive` below for the exact rules.

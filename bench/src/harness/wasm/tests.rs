@@ -675,6 +675,7 @@ fn every_corpus_scenario_passes_through_the_wasm_twins() {
             logs: Arc::default(),
             limits: Limits::default(),
             config: pair.config_json(),
+            config_raw: None,
         };
         let logs = env.logs.clone();
         let mut vm = filter.vm(env).unwrap_or_else(|e| panic!("{e}"));

@@ -190,7 +190,10 @@ pub struct Host {
 
 impl Host {
     pub fn new(name: Arc<str>, env: Env, shared: Arc<Shared>, log_level: LogLevel) -> Host {
-        let plugin_config = env.config.to_string().into_bytes();
+        let plugin_config = match &env.config_raw {
+            Some(raw) => raw.to_vec(),
+            None => env.config.to_string().into_bytes(),
+        };
         let max_bytes = env.limits.memory_bytes;
         Host {
             name,
