@@ -121,8 +121,12 @@ fn metadata(raw: &[u8]) -> Result<Value, String> {
     let text = std::str::from_utf8(raw).map_err(|_| "it is not UTF-8 text".to_string())?;
     let value = match serde_json::from_str::<Value>(text) {
         Ok(v) => v,
-        Err(_) => serde_yaml_ng::from_str::<Value>(text)
-            .map_err(|e| format!("neither JSON nor YAML ({})", filterbench_bench::one_line(&e.to_string())))?,
+        Err(_) => serde_yaml_ng::from_str::<Value>(text).map_err(|e| {
+            format!(
+                "neither JSON nor YAML ({})",
+                filterbench_bench::one_line(&e.to_string())
+            )
+        })?,
     };
     match value {
         Value::Object(_) => Ok(value),

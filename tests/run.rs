@@ -143,7 +143,10 @@ fn a_module_reading_a_plain_string_configuration_gets_it_unquoted() {
             header(&outcome["upstream"]["headers"], "x-config"),
             Some("plain text, not JSON")
         );
-        assert_eq!(header(&outcome["response_headers"], "x-config-bytes"), Some("20"));
+        assert_eq!(
+            header(&outcome["response_headers"], "x-config-bytes"),
+            Some("20")
+        );
     }
     // --config stays JSON: the module then sees the JSON text.
     let (code, json, stderr) = run(&[
@@ -156,7 +159,10 @@ fn a_module_reading_a_plain_string_configuration_gets_it_unquoted() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
-        header(&json["requests"][0]["outcome"]["upstream"]["headers"], "x-config"),
+        header(
+            &json["requests"][0]["outcome"]["upstream"]["headers"],
+            "x-config"
+        ),
         Some("\"quoted\"")
     );
 }
@@ -197,14 +203,25 @@ fn a_lua_script_that_calls_out_agrees_with_envoy_and_keeps_its_state() {
     );
     let rest = write(dir.path(), "rest.jsonl", CALL_REQUESTS);
     let (code, json, stderr) = run(&[
-        "--lua", &script, "--request", &first, "--request", &rest, "--calls", &calls, "--envoy",
+        "--lua",
+        &script,
+        "--request",
+        &first,
+        "--request",
+        &rest,
+        "--calls",
+        &calls,
+        "--envoy",
     ]);
     let r = agreed(code, &json, &stderr);
     assert_eq!(r.len(), 7);
     let upstream_header = |i: usize, name: &str| {
         header(&r[i]["outcome"]["upstream"]["headers"], name).map(str::to_string)
     };
-    assert_eq!(upstream_header(0, "x-user-name").as_deref(), Some("Ann Example"));
+    assert_eq!(
+        upstream_header(0, "x-user-name").as_deref(),
+        Some("Ann Example")
+    );
     // One VM: the counter carries across requests (and across --request files).
     assert_eq!(upstream_header(0, "x-count").as_deref(), Some("1"));
     assert_eq!(upstream_header(1, "x-count").as_deref(), Some("2"));
@@ -262,7 +279,15 @@ fn a_bad_calls_file_is_a_one_line_error_naming_it() {
         r#"[{"cluster": "users", "path": "/u", "reset": true, "timeout": true}]"#,
     );
     let out = filterbench(
-        &["run", "--lua", &script, "--request", &request, "--calls", &calls],
+        &[
+            "run",
+            "--lua",
+            &script,
+            "--request",
+            &request,
+            "--calls",
+            &calls,
+        ],
         &[],
         Duration::from_secs(60),
     );
@@ -271,4 +296,72 @@ fn a_bad_calls_file_is_a_one_line_error_naming_it() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&calls), "{stderr}");
     assert!(stderr.contains("not both"), "{stderr}");
+}
+
+/// A project whose only pair is the test-only `test_callout` (its Lua twin, its Wasm guest's
+/// manifest, its corpus of scripted calls), for `verify` through `FILTERBENCH_ROOT`. The module
+/// is the one the build put beside the filters.
+fn callout_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = filterbench_bench::project_root();
+    let to = dir.path();
+    for sub in ["bench/corpus", "filters-lua", "filters-wasm/test_callout"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+    }
+    let catalogue = std::fs::read_to_string(root.join("bench/catalogue.toml")).unwrap();
+    let header: String = catalogue
+        .lines()
+        .take_while(|l| !l.starts_with("[[pair]]"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        to.join("bench/catalogue.toml"),
+        format!(
+            "{header}[[pair]]\nname = \"test_callout\"\nsummary = \"Test-only: calls out.\"\n\
+             behaviour = \"See bench/guests/test_callout.lua.\"\nconfig = {{}}\n\
+             traits = {{ external_call = true, data_processing = true, custom_metrics = false, \
+             state = false, change_frequency = \"low\" }}\n"
+        ),
+    )
+    .unwrap();
+    for (from, to_rel) in [
+        (
+            "bench/guests/test_callout.lua",
+            "filters-lua/test_callout.lua",
+        ),
+        (
+            "bench/guests/test_callout.toml",
+            "bench/corpus/test_callout.toml",
+        ),
+        (
+            "bench/guests/test_callout/Cargo.toml",
+            "filters-wasm/test_callout/Cargo.toml",
+        ),
+    ] {
+        std::fs::copy(root.join(from), to.join(to_rel)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_corpus_with_scripted_calls_verifies_in_envoy_and_in_process() {
+    let project = callout_project();
+    for mode in ["--envoy", "--in-process"] {
+        let out = filterbench(
+            &["verify", mode, "--json"],
+            &[("FILTERBENCH_ROOT", project.path().as_os_str())],
+            Duration::from_secs(180),
+        );
+        let stderr = text(&out.stderr);
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{mode}: {e}: {}\n{stderr}", text(&out.stdout)));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{mode}: {}\n{stderr}",
+            serde_json::to_string_pretty(&json["pairs"]).unwrap()
+        );
+        assert_eq!(json["summary"]["equivalent"], 1, "{mode}");
+        assert_eq!(json["pairs"][0]["scenarios"], 5, "{mode}");
+    }
 }

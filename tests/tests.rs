@@ -14,6 +14,6 @@ mod fidelity;
 mod load;
 mod published;
 mod reaping;
-mod run;
 mod report;
+mod run;
 mod swap;

@@ -15,50 +15,9 @@ config = {}
 traits = { external_call = true, data_processing = true, custom_metrics = false, state = false, change_frequency = "low" }
 "#;
 
-const CORPUS: &str = r#"
-pair = "test_callout"
-
-[[scenario]]
-name = "reply_field_reaches_upstream"
-headers = [["x-user", "ann"]]
-calls = [{ cluster = "users", path = "/users/ann", body = '{"name":"Ann"}' }]
-expect = { status = 200, upstream_reached = true, request_headers = [["x-user-name", "Ann"]] }
-
-[[scenario]]
-name = "the_next_scenario_has_its_own_scripts"
-headers = [["x-user", "ann"]]
-[[scenario.calls]]
-cluster = "users"
-path = "/users/ann"
-body = '{"name":"Ann Other"}'
-[scenario.expect]
-status = 200
-upstream_reached = true
-request_headers = [["x-user-name", "Ann Other"]]
-
-[[scenario]]
-name = "no_script_for_the_path_is_404"
-headers = [["x-user", "bob"]]
-expect = { status = 502, upstream_reached = false, body = "call failed: status 404" }
-
-[[scenario]]
-name = "reset"
-headers = [["x-user", "bob"]]
-calls = [{ cluster = "users", path = "/users/bob", reset = true }]
-expect = { status = 502, upstream_reached = false, body = "call failed: status 503" }
-
-[[scenario]]
-name = "timeout"
-headers = [["x-user", "cid"]]
-calls = [{ cluster = "users", path = "/users/cid", timeout = true }]
-expect = { status = 502, upstream_reached = false, body = "call failed: status 504" }
-"#;
-
 #[test]
 fn a_corpus_with_scripted_calls_verifies_in_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus_path = dir.path().join("test_callout.toml");
-    std::fs::write(&corpus_path, CORPUS).unwrap();
+    let corpus_path = project_root().join("bench/guests/test_callout.toml");
     let corpus = Corpus::load(&corpus_path, "test_callout").unwrap();
     assert_eq!(corpus.call_clusters().len(), 1);
     let pair: Pair = toml::from_str(PAIR).unwrap();
@@ -71,11 +30,7 @@ fn a_corpus_with_scripted_calls_verifies_in_process() {
         pair,
     };
     let report = in_process_report(&loaded, &corpus).unwrap();
-    assert!(
-        report.equivalent,
-        "{}",
-        report.failure_lines().join("\n")
-    );
+    assert!(report.equivalent, "{}", report.failure_lines().join("\n"));
     assert_eq!(report.scenarios, 5);
 }
 
@@ -83,11 +38,17 @@ fn a_corpus_with_scripted_calls_verifies_in_process() {
 fn a_bad_call_script_in_a_corpus_names_the_file_and_the_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test_callout.toml");
-    let bad = CORPUS.replace("path = \"/users/ann\"", "path = \"users/ann\"");
+    let corpus = std::fs::read_to_string(project_root().join("bench/guests/test_callout.toml"));
+    let bad = corpus
+        .unwrap()
+        .replace("path = \"/users/ann\"", "path = \"users/ann\"");
     std::fs::write(&path, bad).unwrap();
     let e = Corpus::load(&path, "test_callout").unwrap_err().to_string();
     assert!(e.starts_with(&path.display().to_string()), "{e}");
-    assert!(e.contains("scenario \"reply_field_reaches_upstream\""), "{e}");
+    assert!(
+        e.contains("scenario \"reply_field_reaches_upstream\""),
+        "{e}"
+    );
     assert!(e.contains("must start with '/'"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }

@@ -130,11 +130,18 @@ mod tests {
     #[test]
     fn one_request_an_array_or_json_lines() {
         let path = Path::new("req.json");
-        let one = parse_requests(path, "{\n  \"path\": \"/a\",\n  \"headers\": [[\"x\", \"1\"]]\n}\n")
-            .unwrap();
+        let one = parse_requests(
+            path,
+            "{\n  \"path\": \"/a\",\n  \"headers\": [[\"x\", \"1\"]]\n}\n",
+        )
+        .unwrap();
         assert_eq!(one.len(), 1);
-        assert_eq!((one[0].method.as_str(), one[0].path.as_str()), ("GET", "/a"));
-        let array = parse_requests(path, r#"[{"path":"/a"},{"method":"POST","body":"b"}]"#).unwrap();
+        assert_eq!(
+            (one[0].method.as_str(), one[0].path.as_str()),
+            ("GET", "/a")
+        );
+        let array =
+            parse_requests(path, r#"[{"path":"/a"},{"method":"POST","body":"b"}]"#).unwrap();
         assert_eq!(array.len(), 2);
         assert_eq!(array[1].body, "b");
         let lines = parse_requests(
@@ -154,7 +161,10 @@ mod tests {
             ("", "no requests"),
             ("{\"path\":\"/a\"}\n{\"pth\":\"/b\"}\n", "line 2"),
             ("{\"path\":\"a\"}", "must start with '/'"),
-            ("[{\"path\":\"/\"},{\"method\":\"get\"}]", "request 2: method"),
+            (
+                "[{\"path\":\"/\"},{\"method\":\"get\"}]",
+                "request 2: method",
+            ),
             (
                 "{\"calls\":[{\"cluster\":\"c\",\"path\":\"/\",\"reset\":true,\"timeout\":true}]}",
                 "not both",

@@ -64,29 +64,27 @@ impl CallBook {
             .find(|(n, _)| n == ":path")
             .map_or("", |(_, v)| v.as_str());
         let current = self.current.lock().unwrap();
-        Some(
-            match answer(&current, &call.cluster, path) {
-                Answer::Hold if call.timeout_ms <= MAX_HOLD_MS => CallReply::Timeout,
-                // The mock gives up first and closes the connection.
-                Answer::Hold => CallReply::Reset,
-                Answer::Reset { delay_ms } | Answer::Reply { delay_ms, .. }
-                    if delay_ms >= call.timeout_ms =>
-                {
-                    CallReply::Timeout
-                }
-                Answer::Reset { .. } => CallReply::Reset,
-                Answer::Reply {
-                    status,
-                    headers,
-                    body,
-                    ..
-                } => CallReply::Response {
-                    status,
-                    headers,
-                    body,
-                },
+        Some(match answer(&current, &call.cluster, path) {
+            Answer::Hold if call.timeout_ms <= MAX_HOLD_MS => CallReply::Timeout,
+            // The mock gives up first and closes the connection.
+            Answer::Hold => CallReply::Reset,
+            Answer::Reset { delay_ms } | Answer::Reply { delay_ms, .. }
+                if delay_ms >= call.timeout_ms =>
+            {
+                CallReply::Timeout
+            }
+            Answer::Reset { .. } => CallReply::Reset,
+            Answer::Reply {
+                status,
+                headers,
+                body,
+                ..
+            } => CallReply::Response {
+                status,
+                headers,
+                body,
             },
-        )
+        })
     }
 
     /// The responder of a run: the scripts first, then the built-in auth service with these
@@ -224,7 +222,9 @@ mod tests {
     fn a_scripted_auth_cluster_replaces_the_built_in_one() {
         let book = CallBook::new(["auth".to_string()]);
         let responder = book.responder(BTreeMap::new());
-        book.set(&[script(r#"{"cluster":"auth","path":"/verify","status":204}"#)]);
+        book.set(&[script(
+            r#"{"cluster":"auth","path":"/verify","status":204}"#,
+        )]);
         assert!(matches!(
             responder(&call("auth", "/verify", 1000)),
             CallReply::Response { status: 204, .. }

@@ -7,9 +7,9 @@ use crate::corpus::Corpus;
 use crate::outcome::{Diff, DiffLine, Outcome};
 use crate::{now_ms, replay};
 
+use super::calls::CallBook;
 use super::lua::LuaFilter;
 use super::wasm::{Metering, WasmFilter};
-use super::calls::CallBook;
 use super::{Env, Exchange, FilterError, FilterVm, Phase};
 
 /// Which twin.

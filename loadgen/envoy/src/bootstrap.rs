@@ -162,9 +162,11 @@ fn listener(spec: &ListenerSpec) -> Value {
                 "default_source_code": { "inline_string": source },
             },
         })),
-        Variant::Wasm { module } => {
-            http_filters.push(wasm_http_filter(&spec.pair, module, &spec.config.to_string()))
-        }
+        Variant::Wasm { module } => http_filters.push(wasm_http_filter(
+            &spec.pair,
+            module,
+            &spec.config.to_string(),
+        )),
     }
     http_filters.push(json!({
         "name": "envoy.filters.http.router",

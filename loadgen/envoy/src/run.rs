@@ -24,7 +24,10 @@ pub enum RunFilter {
     /// A Lua script (its file for errors, its source), the configuration as route metadata.
     Lua { file: PathBuf, source: String },
     /// A proxy-wasm module file and its plugin configuration, handed over as it is.
-    Wasm { module: PathBuf, configuration: String },
+    Wasm {
+        module: PathBuf,
+        configuration: String,
+    },
 }
 
 impl RunFilter {

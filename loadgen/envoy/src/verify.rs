@@ -57,7 +57,7 @@ impl Rig {
             for cluster in clusters {
                 ports.insert(cluster.clone(), self.mock.port(cluster).await?);
             }
-            Ok(ports)
+            Ok::<_, Error>(ports)
         })
     }
 
@@ -114,9 +114,8 @@ pub fn start_for_calls(
     call_clusters: &BTreeSet<String>,
 ) -> Result<Envoy> {
     let ports = rig.call_ports(call_clusters)?;
-    let bootstrap = |listeners: &[ListenerSpec]| {
-        bootstrap_with_calls(listeners, rig.services(), &ports)
-    };
+    let bootstrap =
+        |listeners: &[ListenerSpec]| bootstrap_with_calls(listeners, rig.services(), &ports);
     match Envoy::start(&rig.envoy_bin, &bootstrap(listeners), options) {
         Ok(envoy) => Ok(envoy),
         Err(Error::EnvoyExited { log, .. }) => {

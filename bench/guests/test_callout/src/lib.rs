@@ -39,7 +39,11 @@ impl Context for Callout {
             .unwrap_or_default();
         if status != "200" {
             let body = format!("call failed: status {status}");
-            self.send_http_response(502, vec![("content-type", "text/plain")], Some(body.as_bytes()));
+            self.send_http_response(
+                502,
+                vec![("content-type", "text/plain")],
+                Some(body.as_bytes()),
+            );
             return;
         }
         let body = self
