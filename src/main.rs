@@ -14,6 +14,10 @@
 //! `filterbench load --pair NAME` measures baseline, Lua and Wasm Envoys under load (interleaved
 //! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`.
 //!
+//! `filterbench run --lua FILE | --wasm FILE --request FILE... [--calls FILE] [--config-raw TEXT]
+//! [--envoy]` runs a filter of the user's own on requests in sequence (one VM), in-process and
+//! with `--envoy` in a real Envoy as well, diffed (`run`).
+//!
 //! Exit codes: 0 every selected pair is equivalent / the load run completed; 1 some pair differs;
 //! 2 bad input or a broken environment (the one-line error names the file or the tool); 130 a load
 //! run stopped by Ctrl-C (its partial results are written, marked partial).
