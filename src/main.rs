@@ -31,6 +31,7 @@ use filterbench_model::exit;
 mod all;
 mod deployed;
 mod load;
+mod record;
 mod report;
 mod run;
 mod swap;
@@ -93,6 +94,9 @@ enum Command {
     /// Run a filter of your own on requests in sequence, in-process (and with --envoy in a real
     /// Envoy too, diffed); print the outcomes as JSON.
     Run(run::RunArgs),
+    /// Record a pair's Lua filter in a real Envoy as its specification: requests (JSON lines or a
+    /// HAR file) in, corpus scenarios whose expectations are the observed outcomes out.
+    Record(record::RecordArgs),
     /// Render the HTML report from the results already measured (reports/results/).
     Report(report::ReportArgs),
     /// The whole job: set up, prove equivalence, bench in-process, load in real Envoy, report.
@@ -194,6 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Load(args) => load::load(args),
         Command::Run(args) => run::run(args),
+        Command::Record(args) => record::record(&Catalogue::load(&project_root())?, args),
         Command::Report(args) => report::report(&project_root(), args),
         Command::All(args) => all::all(&project_root(), args),
         Command::Bench(args) => bench(args),

@@ -15,7 +15,7 @@ pub type HeaderPair = (String, String);
 #[serde(deny_unknown_fields)]
 pub struct Corpus {
     pub pair: String,
-    #[serde(rename = "scenario")]
+    #[serde(rename = "scenario", default)]
     pub scenarios: Vec<Scenario>,
     #[serde(skip)]
     pub path: PathBuf,
@@ -27,6 +27,9 @@ pub struct BodyRepeat {
     pub text: String,
     pub times: usize,
 }
+
+/// The body the echo upstream answers a scenario's request with when its reply gives none.
+pub const DEFAULT_UPSTREAM_BODY: &str = "upstream ok";
 
 /// How the echo upstream answers a scenario's request.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -131,6 +134,10 @@ pub fn valid_header_name(name: &str) -> bool {
     !(name.is_empty() || name.starts_with(':') || name.bytes().any(|b| b <= b' ' || b == b':'))
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn default_status() -> u16 {
     200
 }
@@ -147,27 +154,27 @@ fn default_path() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_path")]
     pub path: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_repeat: Option<BodyRepeat>,
     /// Send the same request this many times before the checked one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub before: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamReply>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthReply>,
     /// Replies to the filter's outgoing calls while this scenario runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallScript>,
     pub expect: Expect,
 }
@@ -178,29 +185,35 @@ pub struct Scenario {
 pub struct Expect {
     pub status: u16,
     pub upstream_reached: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_headers: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_headers_absent: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_headers: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_headers_absent: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_headers_match: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_headers_match: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub propagated: Vec<String>,
-    #[serde(default)]
+    /// The path the upstream received, when a filter rewrites it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_path: Option<String>,
+    /// The method the upstream received, when a filter changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_body: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_json: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upstream_json_match: Vec<HeaderPair>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
 }
 

@@ -10,6 +10,8 @@
 //! - [`exit`]: the exit codes of both binaries (0 ok, 1 not equivalent, 2 bad input, 130 Ctrl-C);
 //! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
 //!   outcome against a scenario's expectations;
+//! - [`record`]: `filterbench record`: requests (run format or HAR) in, scenarios whose
+//!   expectations are the Lua filter's observed outcome out, appended to the corpus;
 //! - [`request`]: the request format of `filterbench run --request` (one, an array, JSON lines);
 //! - [`replay`]: the walk through a corpus that every equivalence check shares (each scenario
 //!   after its `before` warm-up repetitions, the Lua and Wasm outcomes diffed);
@@ -28,6 +30,7 @@ pub mod catalogue;
 pub mod corpus;
 pub mod exit;
 pub mod outcome;
+pub mod record;
 pub mod replay;
 pub mod request;
 pub mod results;

@@ -382,6 +382,16 @@ pub fn check_expect(expect: &Expect, outcome: &Outcome, sent_at_ms: u64) -> Vec<
                 );
             }
         }
+        if let Some(path) = &expect.upstream_path {
+            if &up.path != path {
+                fail("upstream.path", show(path), show(&up.path));
+            }
+        }
+        if let Some(method) = &expect.upstream_method {
+            if &up.method != method {
+                fail("upstream.method", method.clone(), up.method.clone());
+            }
+        }
         if let Some(body) = &expect.upstream_body {
             if &up.body != body {
                 fail("upstream.body", show(body), show(&up.body));

@@ -14,6 +14,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
+    /// A name for the request (`record` makes it the scenario's name; `run` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_path")]

@@ -12,8 +12,7 @@ use super::{CallReply, Exchange};
 
 /// The authority the test client sends when a scenario gives no `host`.
 pub const DEFAULT_AUTHORITY: &str = "filterbench.test";
-/// The body the echo upstream sends for a scripted reply without one.
-pub const DEFAULT_UPSTREAM_BODY: &str = "upstream ok";
+pub use crate::corpus::DEFAULT_UPSTREAM_BODY;
 /// The route timeout the router announces upstream.
 pub const ROUTE_TIMEOUT_MS: u64 = 8000;
 

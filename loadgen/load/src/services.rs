@@ -123,7 +123,9 @@ async fn echo(req: Request<Incoming>, state: Arc<Mutex<EchoState>>) -> Response<
             for (n, v) in &reply.headers {
                 resp = resp.header(n.as_str(), v.as_str());
             }
-            let body = reply.body.unwrap_or_else(|| "upstream ok".into());
+            let body = reply
+                .body
+                .unwrap_or_else(|| filterbench_model::corpus::DEFAULT_UPSTREAM_BODY.into());
             resp.body(Full::new(Bytes::from(body))).unwrap_or_else(|e| {
                 text(
                     StatusCode::INTERNAL_SERVER_ERROR,

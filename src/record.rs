@@ -1,0 +1,169 @@
+//! `filterbench record --pair NAME --requests FILE`: the Lua filter as the specification. The
+//! requests (JSON lines / an array / one request in the `run` format, or a HAR export) go through
+//! the pair's Lua filter in a real Envoy, after the pair's existing scenarios (so a stateful filter
+//! is in the state verify will find it in); each becomes a scenario of the pair's corpus whose
+//! expectations are the outcome observed (`filterbench_model::record`). Nothing is written when
+//! anything fails; a scenario name that exists is refused unless `--force`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use filterbench_envoy::envoy::{envoy_version, find_envoy};
+use filterbench_envoy::run::{run_in_envoy, RunFilter, RunStep};
+use filterbench_envoy::verify::Rig;
+use filterbench_model::record::{self, Input};
+use filterbench_model::{calls, now_ms, replay, Catalogue, Corpus};
+
+#[derive(clap::Args)]
+pub struct RecordArgs {
+    /// The pair whose Lua filter is recorded.
+    #[arg(long, value_name = "NAME")]
+    pair: String,
+    /// The requests: JSON lines (or a JSON array, or one request) in the `run` request format
+    /// {"name", "method", "path", "headers", "body", "upstream", "calls"}, or a HAR file.
+    #[arg(long, value_name = "FILE")]
+    requests: PathBuf,
+    /// Replies to outgoing calls for every request (after the request's own `calls`): a JSON
+    /// array of {"cluster", "path", "status", "headers", "body", "delay_ms", "reset", "timeout"}.
+    #[arg(long, value_name = "FILE")]
+    calls: Option<PathBuf>,
+    /// Replace scenarios whose names exist already (default: refuse, nothing written).
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let pair = catalogue
+        .select(Some(&args.pair))?
+        .into_iter()
+        .next()
+        .expect("select gives the pair");
+    let mut inputs: Vec<Input> = record::read_inputs(&args.requests)?;
+    if let Some(path) = &args.calls {
+        let common = calls::read_scripts(path)?;
+        for input in &mut inputs {
+            input.request.calls.extend(common.iter().cloned());
+        }
+    }
+    let lua_path = catalogue.lua_path(&pair.name);
+    let source = catalogue.lua_source(&pair.name)?;
+    let corpus_path = catalogue.corpus_path(&pair.name);
+    let corpus = Corpus::load(&corpus_path, &pair.name)?;
+
+    let bin = find_envoy()?;
+    let version = envoy_version(&bin)?;
+    println!(
+        "recording {} request(s) of {} through the Lua filter of {} in Envoy {version}",
+        inputs.len(),
+        args.requests.display(),
+        pair.name
+    );
+    // The corpus so far first (outcomes not kept): a stateful filter then meets the new requests
+    // in the state verify's replay will have it in.
+    let mut steps: Vec<RunStep> = replay::steps(&corpus)
+        .map(|step| RunStep {
+            request: record::request_of(step.scenario),
+            calls: step.scenario.calls.clone(),
+        })
+        .collect();
+    let warm_up = steps.len();
+    steps.extend(inputs.iter().map(|input| RunStep {
+        request: input.request.clone(),
+        calls: input.request.calls.clone(),
+    }));
+    let rig = Rig::new(bin).context("starting the loopback echo and call services")?;
+    let results = run_in_envoy(
+        &rig,
+        &RunFilter::Lua {
+            file: lua_path,
+            source,
+        },
+        &pair.config_json(),
+        &steps,
+    )?;
+    drop(rig);
+
+    let date = filterbench_reports::html::utc(now_ms());
+    let mut taken: Vec<String> = corpus.scenarios.iter().map(|s| s.name.clone()).collect();
+    let mut scenarios = Vec::new();
+    for (input, result) in inputs.iter().zip(&results[warm_up..]) {
+        let name = match &input.request.name {
+            // An explicit name keeps its name: replacing it is --force's business.
+            Some(name) => name.clone(),
+            None => record::scenario_name(&input.request, &taken),
+        };
+        if scenarios
+            .iter()
+            .any(|s: &filterbench_model::Scenario| s.name == name)
+        {
+            anyhow::bail!(
+                "{}: the name {name:?} is given to two requests",
+                args.requests.display()
+            );
+        }
+        taken.push(name.clone());
+        let expect = record::expectations(
+            &input.request,
+            &result.outcome,
+            record::script_log_messages(&result.log),
+            &pair.normalise,
+        );
+        let outcome = &result.outcome;
+        println!(
+            "  {name}: {} {} -> {}{}",
+            input.request.method,
+            input.request.path,
+            outcome.status,
+            if outcome.upstream.is_some() {
+                ", reached the upstream"
+            } else {
+                ", answered by the filter"
+            }
+        );
+        scenarios.push(record::scenario(
+            name,
+            format!(
+                "recorded from {} {} (the Lua filter in Envoy {version}, {date})",
+                file_name(&args.requests),
+                input.origin
+            ),
+            &input.request,
+            expect,
+        ));
+    }
+    let text = std::fs::read_to_string(&corpus_path)
+        .with_context(|| format!("{}: cannot read", corpus_path.display()))?;
+    let comment = format!(
+        "recorded by `filterbench record` from {} on {date}",
+        file_name(&args.requests)
+    );
+    let out = record::corpus_with(
+        &corpus_path,
+        &pair.name,
+        &text,
+        &scenarios,
+        &comment,
+        args.force,
+    )?;
+    filterbench_k8s::write_atomic(&corpus_path, out.as_bytes())
+        .with_context(|| format!("{}: cannot write", corpus_path.display()))?;
+    // The corpus as verify will read it.
+    let written = Corpus::load(&corpus_path, &pair.name)?;
+    println!(
+        "recorded {} scenario(s) into {} ({} in all); next: write the Wasm twin and run \
+         `filterbench verify --in-process --pair {}`",
+        scenarios.len(),
+        corpus_path.display(),
+        written.scenarios.len(),
+        pair.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
