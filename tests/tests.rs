@@ -12,6 +12,7 @@ mod cli;
 mod equivalence;
 mod fidelity;
 mod load;
+mod own_filter;
 mod published;
 mod reaping;
 mod report;
