@@ -121,7 +121,7 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     let entry = catalogue_entry(name, &source, module.is_some())?;
     let catalogue_text = match &old_catalogue {
         Some(text) => replace_entry(&catalogue_path, text, name, &entry)?,
-        None => format!("{CATALOGUE_HEADER}\n{entry}"),
+        None => format!("{CATALOGUE_HEADER}{entry}"),
     };
     // Everything is prepared: now write.
     for old in [&crate_dir, &module_path] {
@@ -280,7 +280,7 @@ fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Resul
          # (handle:metadata():get(key)).\n",
     );
     out.push_str(&format!(
-        "# Configuration {}.\n",
+        "# Configuration: {}.\n",
         one_comment_line(&config_from)
     ));
     out.push_str(&format!("config = {config}\n"));

@@ -92,16 +92,20 @@ pub fn lua_from_manifest(path: &Path, text: &str) -> Result<ImportedLua, ImportE
             found.origin = format!("{} (document {})", found.origin, i + 1);
             return Ok(found);
         }
-        kinds.push(if kind.is_empty() { "?".into() } else { kind });
+        kinds.push(if kind.is_empty() {
+            format!("document {} is not a Kubernetes object", i + 1)
+        } else {
+            format!("document {} is a {kind}", i + 1)
+        });
     }
     Err(fail(format!(
-        "no inline Lua found (read {}; looked for an EnvoyFilter patch inserting {LUA_FILTER} with \
+        "no inline Lua found ({}; looked for an EnvoyFilter patch inserting {LUA_FILTER} with \
          inlineCode / inline_code / defaultSourceCode.inlineString, or a TrafficExtension with \
          spec.lua.inlineCode)",
         if kinds.is_empty() {
             "no documents".to_string()
         } else {
-            format!("kinds {}", kinds.join(", "))
+            kinds.join(", ")
         }
     )))
 }
