@@ -10,6 +10,10 @@
 //! like a pair (`load/passthrough.json`): what merely having each kind of filter costs. Ctrl-C
 //! stops the load step, keeps what was measured (the interrupted pair's result is marked
 //! partial), renders the report from it and exits 130.
+//!
+//! With `--workspace DIR` the same steps run on the workspace's pairs (their twin crates built
+//! first) and write under `DIR/reports/`; the deployed-manifest check and the failure strategies,
+//! which are about the built-in pairs, are skipped (said in the output).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,7 +25,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use filterbench_bench::perf::{self, Profile};
 use filterbench_bench::verdict::Summary;
-use filterbench_bench::Catalogue;
 use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, write_json_atomically, Subject,
 };
@@ -56,20 +59,15 @@ fn elapsed(t: Instant) -> String {
     format!("{:.0} s", t.elapsed().as_secs_f64())
 }
 
-pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
+pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let catalogue = Catalogue::load(root)?;
+    let catalogue = crate::workspace::open(ws)?;
+    let root = catalogue.root.as_path();
+    let workspace = catalogue.layout.workspace;
     // Check the policy before spending a quarter of an hour measuring.
     let (policy, _) = report::policy(root, args.policy.as_deref())?;
-    let pairs = if args.pairs.is_empty() {
-        catalogue.pairs.iter().collect::<Vec<_>>()
-    } else {
-        let mut v = Vec::new();
-        for name in &args.pairs {
-            v.extend(catalogue.select(Some(name))?);
-        }
-        v
-    };
+    // A workspace's twin crates are built here (cargo decides what is up to date).
+    let pairs = crate::workspace::select_built(&catalogue, &args.pairs)?;
     let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
     let profile = if args.full {
         Profile::Full
@@ -104,21 +102,30 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     // What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
     // give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
+    // Both are about the built-in pairs and the suite's own manifests: not run for a workspace.
     let t = Instant::now();
-    let (deployed, _) = crate::deployed::deployed_reports(
-        &catalogue,
-        &pairs,
-        &envoy,
-        crate::deployed::ApiChoice::Both,
-        false,
-    )?;
-    report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
-    println!(
-        "  deployed manifests (TrafficExtension, legacy): {}",
-        Summary::of(&deployed).line()
-    );
-    crate::deployed::measure_failure_strategies(root)?;
-    println!("  failure strategies measured ({})", elapsed(t));
+    let deployed = if workspace {
+        println!(
+            "  deployed manifests and failure strategies: skipped (only for the built-in pairs)"
+        );
+        Vec::new()
+    } else {
+        let (deployed, _) = crate::deployed::deployed_reports(
+            &catalogue,
+            &pairs,
+            &envoy,
+            crate::deployed::ApiChoice::Both,
+            false,
+        )?;
+        report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
+        println!(
+            "  deployed manifests (TrafficExtension, legacy): {}",
+            Summary::of(&deployed).line()
+        );
+        crate::deployed::measure_failure_strategies(root)?;
+        println!("  failure strategies measured ({})", elapsed(t));
+        deployed
+    };
     let differ: Vec<&str> = envoy
         .iter()
         .chain(&in_process)
@@ -160,8 +167,9 @@ pub fn all(root: &Path, args: AllArgs) -> anyhow::Result<ExitCode> {
     for p in &pairs {
         subjects.push(Subject::of_pair(&catalogue, p)?);
     }
-    // What merely having a Lua or a Wasm filter costs, measured like a pair.
-    subjects.push(Subject::passthrough(root)?);
+    // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
+    // pass-through guests, also for a workspace).
+    subjects.push(Subject::passthrough(&filterbench_bench::project_root())?);
     let bar = ProgressBar::new(subjects.len() as u64);
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use filterbench_bench::{project_root, Catalogue};
+use filterbench_bench::project_root;
 use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, write_json_atomically, Subject, PASSTHROUGH,
 };
@@ -54,13 +54,15 @@ pub struct LoadArgs {
     json: bool,
 }
 
-pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    let root = project_root();
-    let catalogue = Catalogue::load(&root)?;
+pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let catalogue = crate::workspace::open(ws)?;
+    // Results go to the catalogue's root: the project's, or the workspace's.
+    let root = catalogue.root.clone();
     let subject = if args.pair == PASSTHROUGH {
-        Subject::passthrough(&root)?
+        Subject::passthrough(&project_root())?
     } else {
-        Subject::of_pair(&catalogue, catalogue.select(Some(&args.pair))?[0])?
+        let pairs = crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
+        Subject::of_pair(&catalogue, pairs[0])?
     };
     if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
         anyhow::bail!("--workers must list worker counts between 1 and 64");

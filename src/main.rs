@@ -18,6 +18,11 @@
 //! [--envoy]` runs a filter of the user's own on requests in sequence (one VM), in-process and
 //! with `--envoy` in a real Envoy as well, diffed (`run`).
 //!
+//! `filterbench new NAME --lua FILE --workspace DIR` scaffolds a pair of the user's own in a
+//! workspace (`new.rs`); `filterbench record --pair NAME --requests FILE` records its Lua filter in
+//! real Envoy into corpus scenarios (`record.rs`); `--workspace DIR`, an option of every command,
+//! works on that workspace's pairs instead of the built-in ones (`workspace.rs`).
+//!
 //! Exit codes: 0 every selected pair is equivalent / the load run completed; 1 some pair differs;
 //! 2 bad input or a broken environment (the one-line error names the file or the tool); 130 a load
 //! run stopped by Ctrl-C (its partial results are written, marked partial).
@@ -31,10 +36,12 @@ use filterbench_model::exit;
 mod all;
 mod deployed;
 mod load;
+mod new;
 mod record;
 mod report;
 mod run;
 mod swap;
+mod workspace;
 
 use filterbench_bench::verdict::{PairReport, Summary};
 use filterbench_bench::{project_root, Catalogue, Pair};
@@ -48,6 +55,10 @@ use filterbench_envoy::verify::{verify_pair, Rig};
     about = "Lua vs Wasm Envoy filters: proven equivalent, then measured"
 )]
 struct Cli {
+    /// Work on the pairs of your own workspace (DIR/filterbench.toml, filters-lua/,
+    /// filters-wasm/, corpus/; results in DIR/reports/) instead of the built-in pairs.
+    #[arg(long, global = true, value_name = "DIR")]
+    workspace: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,6 +116,9 @@ enum Command {
     Bench(BenchArgs),
     /// Switch a pair Lua -> Wasm -> Lua in a running Envoy under load (ECDS from a file).
     Swap(swap::SwapArgs),
+    /// Scaffold a pair of your own in a workspace (--workspace DIR): the Lua filter, a catalogue
+    /// entry, an empty corpus and a pass-through Wasm twin crate (or a prebuilt module).
+    New(new::NewArgs),
 }
 
 #[derive(clap::Args)]
@@ -117,9 +131,12 @@ struct BenchArgs {
     pair: Option<String>,
 }
 
-fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+fn bench(args: BenchArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     use filterbench_bench::perf;
     let profile: perf::Profile = args.profile.parse()?;
+    // The benches load the same catalogue (FILTERBENCH_WORKSPACE, set by `open`): its twins built.
+    let catalogue = workspace::open(ws)?;
+    workspace::select_built(&catalogue, args.pair.as_slice())?;
     perf::run(profile, args.pair.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -153,6 +170,7 @@ fn error_chain(e: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ws = cli.workspace.as_deref();
     match cli.command {
         Command::Verify {
             envoy,
@@ -166,6 +184,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             failure_strategy,
         } => {
             let out = Output { json, outcomes };
+            if ws.is_some() && (failure_strategy || deployed) {
+                let catalogue = workspace::open(ws)?;
+                workspace::built_in_only(
+                    &catalogue,
+                    if deployed {
+                        "--deployed"
+                    } else {
+                        "--failure-strategy"
+                    },
+                )?;
+            }
             if failure_strategy {
                 deployed::failure_strategy(json)
             } else if deployed {
@@ -191,18 +220,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out,
                 )
             } else if envoy {
-                verify_envoy(pair.as_deref(), out, save)
+                verify_envoy(ws, pair.as_deref(), out, save)
             } else {
-                verify_in_process(pair.as_deref(), out, save)
+                verify_in_process(ws, pair.as_deref(), out, save)
             }
         }
-        Command::Load(args) => load::load(args),
+        Command::Load(args) => load::load(args, ws),
         Command::Run(args) => run::run(args),
-        Command::Record(args) => record::record(&Catalogue::load(&project_root())?, args),
-        Command::Report(args) => report::report(&project_root(), args),
-        Command::All(args) => all::all(&project_root(), args),
-        Command::Bench(args) => bench(args),
-        Command::Swap(args) => swap::run(args),
+        Command::Record(args) => record::record(&workspace::open(ws)?, args),
+        Command::Report(args) => report::report(ws, args),
+        Command::All(args) => all::all(ws, args),
+        Command::Bench(args) => bench(args, ws),
+        Command::Swap(args) => {
+            if ws.is_some() {
+                workspace::built_in_only(&workspace::open(ws)?, "swap")?;
+            }
+            swap::run(args)
+        }
+        Command::New(args) => new::new(ws, args),
     }
 }
 
@@ -213,10 +248,17 @@ struct Output {
     outcomes: bool,
 }
 
-fn verify_envoy(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
-    let root = project_root();
-    let catalogue = Catalogue::load(&root)?;
-    let (reports, version) = verify_envoy_reports(&catalogue, &catalogue.select(pair)?, !out.json)?;
+fn verify_envoy(
+    ws: Option<&std::path::Path>,
+    pair: Option<&str>,
+    out: Output,
+    save: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalogue = workspace::open(ws)?;
+    let root = catalogue.root.clone();
+    let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
+    let pairs = workspace::select_built(&catalogue, &names)?;
+    let (reports, version) = verify_envoy_reports(&catalogue, &pairs, !out.json)?;
     if save {
         let path = report::save_verify(&root, "envoy", Some(version.clone()), &reports)?;
         if !out.json {
@@ -257,10 +299,17 @@ fn verify_envoy_reports(
     Ok((reports, version))
 }
 
-fn verify_in_process(pair: Option<&str>, out: Output, save: bool) -> anyhow::Result<ExitCode> {
-    let root = project_root();
-    let catalogue = Catalogue::load(&root)?;
-    let reports = verify_in_process_reports(&catalogue, &catalogue.select(pair)?, !out.json)?;
+fn verify_in_process(
+    ws: Option<&std::path::Path>,
+    pair: Option<&str>,
+    out: Output,
+    save: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalogue = workspace::open(ws)?;
+    let root = catalogue.root.clone();
+    let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
+    let pairs = workspace::select_built(&catalogue, &names)?;
+    let reports = verify_in_process_reports(&catalogue, &pairs, !out.json)?;
     if save {
         let path = report::save_verify(&root, "in_process", None, &reports)?;
         if !out.json {

@@ -1,5 +1,6 @@
 //! `filterbench report`: re-render the HTML report from the result files under
-//! `reports/results/`, without running anything.
+//! `reports/results/`, without running anything (a workspace's: `DIR/reports/results/` to
+//! `DIR/reports/site/`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,11 +30,19 @@ pub struct ReportArgs {
     pub results: Option<PathBuf>,
 }
 
-/// The policy named on the command line, or the project's `reports/policy.toml`.
+/// The policy named on the command line, or `<root>/reports/policy.toml`; a workspace without
+/// one of its own gets the repository's.
 pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, String)> {
-    let path = path
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join("reports").join("policy.toml"));
+    let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
+        let own = root.join("reports").join("policy.toml");
+        if own.is_file() {
+            own
+        } else {
+            filterbench_bench::project_root()
+                .join("reports")
+                .join("policy.toml")
+        }
+    });
     let policy = Policy::load(&path)?;
     Ok((policy, shown_path(root, &path)))
 }
@@ -148,8 +157,9 @@ pub fn print_summary(summary: &RenderSummary) {
     println!("report: {}", summary.out.join("index.html").display());
 }
 
-pub fn report(root: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let catalogue = Catalogue::load(root)?;
+pub fn report(workspace: Option<&Path>, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = crate::workspace::open(workspace)?;
+    let root = &catalogue.root;
     let summary = render_site(
         root,
         &catalogue,

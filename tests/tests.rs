@@ -1,5 +1,6 @@
 //! filterbench's integration tests: the real-Envoy equivalence of every pair, that every twin
-//! loads in Envoy, the one-line errors for bad input, and that no Envoy outlives its run.
+//! loads in Envoy, the one-line errors for bad input, that no Envoy outlives its run, and a
+//! user's own workspace (`filterbench new`, `--workspace`).
 //!
 //! These tests start real Envoy 1.40 processes (found or installed as `filterbench` does) and talk
 //! to them over 127.0.0.1 only.
@@ -18,3 +19,4 @@ mod reaping;
 mod report;
 mod run;
 mod swap;
+mod workspace;

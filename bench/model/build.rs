@@ -10,7 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip1";
+// Shared with the crate (workspace twins built at run time, `src/twin_build.rs`).
+#[path = "src/twin_build_toolchain.rs"]
+mod toolchain;
+
+use toolchain::TARGET;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -88,21 +92,7 @@ fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
         cmd.arg("-p").arg(dir.file_name().unwrap());
     }
     // The outer build's settings are for the host, not for the guests.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_ENCODED_RUSTFLAGS")
-            || key == "RUSTFLAGS"
-            || key == "CARGO_TARGET_DIR"
-            || key == "CARGO_BUILD_TARGET"
-            || key.starts_with("CARGO_PROFILE_")
-            || key == "CARGO_MAKEFLAGS"
-            || key == "MAKEFLAGS"
-            || key == "MFLAGS"
-            || key == "CARGO_LLVM_COV"
-        {
-            cmd.env_remove(key.as_ref());
-        }
-    }
+    toolchain::clean_env(&mut cmd);
     let output = cmd
         .output()
         .unwrap_or_else(|e| panic!("could not run cargo to build {what}: {e}"));
@@ -159,30 +149,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `rustup target add wasm32-wasip1` when the standard library for it is not installed.
+/// The target, installed with rustup when missing (a build failure otherwise).
 fn ensure_target() {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if let Some(sysroot) = sysroot {
-        if Path::new(&sysroot)
-            .join("lib/rustlib")
-            .join(TARGET)
-            .join("lib")
-            .is_dir()
-        {
-            return;
-        }
-    }
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!("`rustup target add {TARGET}` failed ({s}); install the target to build the Wasm filters"),
-        Err(e) => panic!("the {TARGET} target is missing and rustup could not be run ({e}); install it with `rustup target add {TARGET}`"),
+    if let Err(e) = toolchain::ensure_target() {
+        panic!("{e}");
     }
 }

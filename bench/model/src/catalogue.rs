@@ -1,5 +1,20 @@
 //! The pair catalogue: `bench/catalogue.toml` read into typed entries, with the on-disk layout
 //! (`filters-lua/<name>.lua`, `filters-wasm/<name>/`, `bench/corpus/<name>.toml`) checked.
+//!
+//! Two layouts ([`Layout`]): the built-in pairs of this repository ([`Catalogue::load`]), whose
+//! modules the build script builds, and a user's own **workspace** ([`Catalogue::load_workspace`]),
+//! a directory anywhere:
+//!
+//! ```text
+//! DIR/filterbench.toml        the catalogue ([[pair]] entries, this schema)
+//! DIR/filters-lua/NAME.lua    the Lua filter
+//! DIR/filters-wasm/NAME/      the Wasm twin crate (built at run time, see crate::twin_build)
+//! DIR/corpus/NAME.toml        the scenarios
+//! DIR/reports/results/, DIR/reports/site/
+//! ```
+//!
+//! A pair may name a prebuilt module instead of a crate: `wasm = "path/to/twin.wasm"` (relative
+//! to the catalogue's directory, or absolute), verified and measured as it is.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -91,6 +106,10 @@ pub struct Pair {
     /// not turned into local 429s that would make the filter look cheaper than no filter.
     #[serde(default)]
     pub load_config: Option<toml::Table>,
+    /// A prebuilt Wasm module as the twin (any language), relative to the catalogue's directory
+    /// or absolute; no crate is built then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm: Option<PathBuf>,
 }
 
 impl Pair {
@@ -109,12 +128,62 @@ impl Pair {
     }
 }
 
+/// The environment variable that makes [`Catalogue::load_current`] load a workspace; `filterbench
+/// --workspace DIR` sets it for itself and its children (the benches' callgrind child).
+pub const WORKSPACE_ENV: &str = "FILTERBENCH_WORKSPACE";
+
+/// The catalogue file of a workspace.
+pub const WORKSPACE_CATALOGUE: &str = "filterbench.toml";
+
+/// Where a catalogue's pairs live on disk: the few paths that differ between the built-in pairs
+/// and a user's workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `<name>.lua`.
+    pub lua_dir: PathBuf,
+    /// `<name>/`: the twin crates (and, in a workspace, prebuilt modules).
+    pub wasm_crates_dir: PathBuf,
+    /// `<name>.toml`.
+    pub corpus_dir: PathBuf,
+    /// Where the built modules are (`<name>.wasm`).
+    pub modules_dir: PathBuf,
+    /// A user's workspace (twins built at run time, see [`crate::twin_build`]), not the
+    /// repository's built-in pairs.
+    pub workspace: bool,
+}
+
+impl Layout {
+    /// The repository's own pairs; modules built by the build script into [`crate::wasm_dir`].
+    pub fn built_in(root: &Path) -> Layout {
+        Layout {
+            lua_dir: root.join("filters-lua"),
+            wasm_crates_dir: root.join("filters-wasm"),
+            corpus_dir: root.join("bench").join("corpus"),
+            modules_dir: crate::wasm_dir(),
+            workspace: false,
+        }
+    }
+
+    /// A user's workspace at `dir`; crates are built into `dir/target`.
+    pub fn workspace(dir: &Path) -> Layout {
+        Layout {
+            lua_dir: dir.join("filters-lua"),
+            wasm_crates_dir: dir.join("filters-wasm"),
+            corpus_dir: dir.join("corpus"),
+            modules_dir: crate::twin_build::modules_dir(&dir.join("target")),
+            workspace: true,
+        }
+    }
+}
+
 /// The whole catalogue, with its pairs located on disk.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
+    /// The project root, or the workspace directory; results go to `<root>/reports/results`.
     pub root: PathBuf,
     pub path: PathBuf,
     pub pairs: Vec<Pair>,
+    pub layout: Layout,
 }
 
 impl Catalogue {
@@ -123,8 +192,42 @@ impl Catalogue {
         Self::load_file(root, &root.join("bench").join("catalogue.toml"))
     }
 
+    /// The catalogue of the user's workspace at `dir` (`<dir>/filterbench.toml`).
+    pub fn load_workspace(dir: &Path) -> Result<Self> {
+        let dir = std::path::absolute(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::invalid(
+                &dir,
+                "no such workspace directory (create one with `filterbench new NAME --lua FILE --workspace DIR`)",
+            ));
+        }
+        let path = dir.join(WORKSPACE_CATALOGUE);
+        if !path.is_file() {
+            return Err(Error::invalid(
+                &path,
+                "no workspace catalogue here (create it with `filterbench new NAME --lua FILE --workspace DIR`)",
+            ));
+        }
+        Self::load_with(&dir, &path, Layout::workspace(&dir))
+    }
+
+    /// The workspace named by `FILTERBENCH_WORKSPACE` when set, else the built-in pairs.
+    pub fn load_current() -> Result<Self> {
+        match std::env::var_os(WORKSPACE_ENV) {
+            Some(dir) if !dir.is_empty() => Self::load_workspace(Path::new(&dir)),
+            _ => Self::load(&crate::project_root()),
+        }
+    }
+
     /// A catalogue file whose pairs live under the project at `root`.
     pub fn load_file(root: &Path, path: &Path) -> Result<Self> {
+        Self::load_with(root, path, Layout::built_in(root))
+    }
+
+    fn load_with(root: &Path, path: &Path, layout: Layout) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -161,6 +264,7 @@ impl Catalogue {
             root: root.to_path_buf(),
             path: path.to_path_buf(),
             pairs: file.pairs,
+            layout,
         };
         catalogue.check_layout()?;
         Ok(catalogue)
@@ -180,6 +284,20 @@ impl Catalogue {
                     ),
                 ));
             }
+            if let Some(module) = self.prebuilt_module(pair) {
+                if !module.is_file() {
+                    return Err(Error::invalid(
+                        &module,
+                        format!(
+                            "missing prebuilt Wasm module of pair {:?} (catalogue {})",
+                            pair.name,
+                            self.path.display()
+                        ),
+                    ));
+                }
+                check_corpus_file(self, pair)?;
+                continue;
+            }
             let wasm = self.wasm_crate_dir(&pair.name).join("Cargo.toml");
             if !wasm.is_file() {
                 return Err(Error::invalid(
@@ -191,17 +309,18 @@ impl Catalogue {
                     ),
                 ));
             }
-            let corpus = self.corpus_path(&pair.name);
-            if !corpus.is_file() {
-                return Err(Error::invalid(
-                    &corpus,
-                    format!("missing scenario corpus of pair {:?}", pair.name),
-                ));
-            }
+            check_corpus_file(self, pair)?;
         }
         let known: BTreeSet<&str> = self.pairs.iter().map(|p| p.name.as_str()).collect();
-        let lua_dir = self.root.join("filters-lua");
-        for entry in read_dir_sorted(&lua_dir)? {
+        let lua_dir = &self.layout.lua_dir;
+        // A workspace may not have made both directories yet.
+        let missing_ok = |dir: &Path| self.layout.workspace && !dir.exists();
+        let lua_entries = if missing_ok(lua_dir) {
+            Vec::new()
+        } else {
+            read_dir_sorted(lua_dir)?
+        };
+        for entry in lua_entries {
             if let Some(stem) = entry
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -218,8 +337,13 @@ impl Catalogue {
                 }
             }
         }
-        let wasm_dir = self.root.join("filters-wasm");
-        for entry in read_dir_sorted(&wasm_dir)? {
+        let wasm_dir = &self.layout.wasm_crates_dir;
+        let wasm_entries = if missing_ok(wasm_dir) {
+            Vec::new()
+        } else {
+            read_dir_sorted(wasm_dir)?
+        };
+        for entry in wasm_entries {
             if entry.join("Cargo.toml").is_file() {
                 let name = entry
                     .file_name()
@@ -264,23 +388,54 @@ impl Catalogue {
     }
 
     pub fn lua_path(&self, name: &str) -> PathBuf {
-        self.root.join("filters-lua").join(format!("{name}.lua"))
+        self.layout.lua_dir.join(format!("{name}.lua"))
     }
 
     pub fn wasm_crate_dir(&self, name: &str) -> PathBuf {
-        self.root.join("filters-wasm").join(name)
+        self.layout.wasm_crates_dir.join(name)
     }
 
     pub fn corpus_path(&self, name: &str) -> PathBuf {
-        self.root
-            .join("bench")
-            .join("corpus")
-            .join(format!("{name}.toml"))
+        self.layout.corpus_dir.join(format!("{name}.toml"))
     }
 
-    /// The built module of a pair (see the build script).
+    /// Where a pair's results, and the report, go: `<root>/reports/results`.
+    pub fn results_dir(&self) -> PathBuf {
+        crate::results::results_dir(&self.root)
+    }
+
+    /// The prebuilt module a pair names (`wasm = "..."`), resolved against the catalogue's
+    /// directory.
+    pub fn prebuilt_module(&self, pair: &Pair) -> Option<PathBuf> {
+        let path = pair.wasm.as_ref()?;
+        let base = self.path.parent().unwrap_or(&self.root);
+        Some(base.join(path))
+    }
+
+    /// The module of a pair: its prebuilt module, or the one built from its crate (by the build
+    /// script for the built-in pairs, by [`Catalogue::build_twins`] in a workspace).
     pub fn wasm_module_path(&self, name: &str) -> PathBuf {
-        crate::wasm_dir().join(format!("{name}.wasm"))
+        if let Some(module) = self.get(name).and_then(|p| self.prebuilt_module(p)) {
+            return module;
+        }
+        self.layout.modules_dir.join(format!("{name}.wasm"))
+    }
+
+    /// In a workspace: builds the twin crates of `pairs` (those without a prebuilt module) for
+    /// `wasm32-wasip1` into `<workspace>/target` (cargo decides what is up to date). The
+    /// built-in pairs are built by the build script: nothing to do.
+    pub fn build_twins(&self, pairs: &[&Pair]) -> Result<()> {
+        if !self.layout.workspace {
+            return Ok(());
+        }
+        let target = self.root.join("target");
+        for pair in pairs {
+            if pair.wasm.is_some() {
+                continue;
+            }
+            crate::twin_build::build_crate(&self.wasm_crate_dir(&pair.name), &target)?;
+        }
+        Ok(())
     }
 
     /// The Lua twin's source, exactly what Envoy loads.
@@ -301,6 +456,18 @@ impl Catalogue {
     }
 }
 
+/// Every pair must have its scenario corpus file (it may be empty in a workspace).
+fn check_corpus_file(catalogue: &Catalogue, pair: &Pair) -> Result<()> {
+    let corpus = catalogue.corpus_path(&pair.name);
+    if !corpus.is_file() {
+        return Err(Error::invalid(
+            &corpus,
+            format!("missing scenario corpus of pair {:?}", pair.name),
+        ));
+    }
+    Ok(())
+}
+
 /// A Wasm binary starts with `\0asm` and version 1.
 pub fn check_wasm_magic(path: &Path, bytes: &[u8]) -> Result<()> {
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
@@ -318,7 +485,7 @@ pub fn check_wasm_magic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

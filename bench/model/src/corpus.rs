@@ -240,8 +240,24 @@ impl Scenario {
 }
 
 impl Corpus {
-    /// Reads and checks the corpus file of `pair`.
+    /// Reads and checks the corpus file of `pair`, which must hold scenarios (an empty one, as
+    /// `filterbench new` writes it, is an error that says how to fill it).
     pub fn load(path: &Path, pair: &str) -> Result<Self> {
+        let corpus = Self::load_maybe_empty(path, pair)?;
+        if corpus.scenarios.is_empty() {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "no scenarios yet: record some with `filterbench record --pair {pair} --requests FILE` \
+                     (or write [[scenario]] entries, format in bench/corpus/README.md)"
+                ),
+            ));
+        }
+        Ok(corpus)
+    }
+
+    /// [`Corpus::load`], an empty corpus allowed (tools that add scenarios to it).
+    pub fn load_maybe_empty(path: &Path, pair: &str) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -263,9 +279,6 @@ impl Corpus {
 
     fn check(&self) -> Result<()> {
         let path = &self.path;
-        if self.scenarios.is_empty() {
-            return Err(Error::invalid(path, "no scenarios"));
-        }
         let mut names = BTreeMap::new();
         let mut tokens: BTreeMap<String, (&str, &AuthReply)> = BTreeMap::new();
         for s in &self.scenarios {

@@ -5,7 +5,8 @@
 //! - [`calls`]: scripted replies to a filter's outgoing calls, decided the same way in-process and
 //!   by the mock service behind real Envoy's scripted clusters; the `--calls` file reader;
 //! - [`catalogue`]: the pairs (`bench/catalogue.toml`), their configuration and traits, and where
-//!   each twin lives on disk;
+//!   each twin lives on disk ([`catalogue::Layout`]: the built-in pairs, or a user's workspace
+//!   with its `filterbench.toml`);
 //! - [`corpus`]: the hand-written scenarios of each pair (`bench/corpus/<pair>.toml`);
 //! - [`exit`]: the exit codes of both binaries (0 ok, 1 not equivalent, 2 bad input, 130 Ctrl-C);
 //! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
@@ -18,7 +19,9 @@
 //! - [`verdict`]: a pair's equivalence report and the summary over pairs;
 //! - [`results`]: the result files under `reports/results/` (bench summary, verify records, load
 //!   comparisons), versioned, read and written atomically;
-//! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type).
+//! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type);
+//! - [`twin_build`]: building a workspace's twin crates for `wasm32-wasip1` at run time (and the
+//!   toolchain part the build script shares).
 //!
 //! The crate's build script builds every `filters-wasm/<pair>` crate and every `bench/guests/*`
 //! crate for `wasm32-wasip1` (profile `filter`) into `target/filters-wasm` ([`wasm_dir`]),
@@ -35,6 +38,7 @@ pub mod replay;
 pub mod request;
 pub mod results;
 pub mod stats;
+pub mod twin_build;
 pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};

@@ -77,8 +77,7 @@ impl Precompiled {
     /// `without` into `dir`.
     fn save(plan: &Plan, dir: &Path, without: &[String]) -> Result<Precompiled, String> {
         let pre = Precompiled(dir.to_path_buf());
-        let catalogue =
-            crate::Catalogue::load(&crate::project_root()).map_err(|e| e.to_string())?;
+        let catalogue = crate::Catalogue::load_current().map_err(|e| e.to_string())?;
         let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
         for p in &plan.pairs {
             let name = &p.loaded.pair.name;

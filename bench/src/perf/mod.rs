@@ -1,7 +1,9 @@
 //! The in-process benchmarks: Lua vs Wasm on every pair, the five operations of the widely
 //! quoted Lua-vs-Wasm table, VM start-up, VM memory, and the harness's own cost. [`run`] (what
 //! `cargo bench` and `filterbench bench --profile quick|default|full` call) writes
-//! `reports/results/bench/summary.json`.
+//! `reports/results/bench/summary.json`. The pairs are the current catalogue's
+//! (`Catalogue::load_current`): the built-in ones, or with `filterbench --workspace DIR bench`
+//! the workspace's (whose summary goes to `DIR/reports/results/bench/summary.json`).
 //!
 //! Where each number comes from:
 //! - per request (every pair, and the pass-through `baseline`) and per operation: the paired
@@ -205,8 +207,10 @@ impl Plan {
         only_pair: Option<&str>,
         precompiled: Option<&callgrind::Precompiled>,
     ) -> Result<Plan, Error> {
+        // The guests are the project's; the pairs the current catalogue's (the built-in pairs,
+        // or the workspace `filterbench --workspace` names in FILTERBENCH_WORKSPACE).
         let root = crate::project_root();
-        let catalogue = Catalogue::load(&root)?;
+        let catalogue = Catalogue::load_current()?;
         let mut pairs = Vec::new();
         for pair in catalogue.select(only_pair)? {
             let loaded = match precompiled {
@@ -353,7 +357,7 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         callgrind_run,
         &counts,
     )?;
-    let path = results::bench_summary_path(&results::results_dir(&crate::project_root()));
+    let path = results::bench_summary_path(&Catalogue::load_current()?.results_dir());
     results::write_json_atomically(&path, &summary).map_err(|source| Error::Write {
         path: path.clone(),
         source,
@@ -461,7 +465,7 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
 }
 
 fn wasm_bytes(pair: &str) -> Result<Vec<u8>, Error> {
-    let catalogue = Catalogue::load(&crate::project_root())?;
+    let catalogue = Catalogue::load_current()?;
     Ok(catalogue.wasm_module(pair)?)
 }
 

@@ -28,6 +28,8 @@
 //!
 //! [`deployed`] translates any of these manifests into the Envoy HTTP filter Istio gives the
 //! proxy, so that `filterbench verify --envoy --deployed` can serve exactly what is deployed.
+//! [`import`] reads the inline Lua (and its configuration) out of a user's own `EnvoyFilter` or
+//! `TrafficExtension`, for `filterbench new --from-manifest`.
 //!
 //! Every file is written atomically (a temporary file in the same directory, then a rename), so
 //! an interrupted run never leaves a half-written manifest behind.
@@ -42,7 +44,8 @@
 //!
 //! Modules: [`trafficextension`], [`envoyfilter`] and [`wasmplugin`] (the objects), [`luaconfig`]
 //! (the Lua prelude carrying the configuration), [`diff`] (the migration diff), [`oci`] (the
-//! image layout), [`deployed`] (manifests back to Envoy config), [`crd`] and [`cel`] (validation
+//! image layout), [`deployed`] (manifests back to Envoy config), [`import`] (a user's manifest
+//! to a Lua script and configuration), [`crd`] and [`cel`] (validation
 //! against Istio's CRDs), and the private `readme` (README.txt), `url` ([`WasmUrl`]) and `write`
 //! ([`write_atomic`]). The `loadgen k8s` command line that drives them is in the `loadgen`
 //! binary; this crate has no CLI code.
@@ -52,6 +55,7 @@ pub mod crd;
 pub mod deployed;
 pub mod diff;
 pub mod envoyfilter;
+pub mod import;
 pub mod luaconfig;
 pub mod oci;
 mod readme;

@@ -1,0 +1,161 @@
+//! Building Wasm twin crates for `wasm32-wasip1`, shared by the build script (which builds the
+//! built-in pairs, `bench/model/build.rs` includes the [`toolchain`] part of this file) and by a
+//! user's workspace, whose twin crates are built at run time ([`build_crate`]): `cargo build
+//! --release --target wasm32-wasip1` of the crate (its own `[workspace]`, its own
+//! `[profile.release]`) into `<workspace>/target`, cargo deciding what is up to date. The
+//! target is installed with rustup when it is missing. A crate that does not build is one error
+//! naming its `Cargo.toml` and showing the compiler's first error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Error, Result};
+
+pub use toolchain::{clean_env, ensure_target, TARGET};
+
+/// Where `cargo build --release --target wasm32-wasip1 --target-dir TARGET_DIR` puts modules.
+pub fn modules_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join(toolchain::TARGET).join("release")
+}
+
+/// Builds the twin crate at `crate_dir` (release, `wasm32-wasip1`) into `target_dir`; the
+/// module is `<modules_dir>/<crate name>.wasm`, and the crate's name must be its directory's
+/// (the pair's) name.
+pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let name = crate_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    ensure_target().map_err(|e| Error::invalid(&manifest, e))?;
+    let mut output = cargo_build(&manifest, target_dir, false)?;
+    if !output.status.success() && needs_network(&output.stderr) {
+        // No network here: the crates may all be in cargo's cache already.
+        output = cargo_build(&manifest, target_dir, true)?;
+    }
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::invalid(
+            &manifest,
+            format!(
+                "the Wasm twin of {name:?} does not build for {TARGET}: {}",
+                first_error(&stderr)
+            ),
+        ));
+    }
+    let module = modules_dir(target_dir).join(format!("{name}.wasm"));
+    if !module.is_file() {
+        return Err(Error::invalid(
+            &manifest,
+            format!(
+                "built, but {} is missing: the crate must be a cdylib whose name is the pair's ({name:?})",
+                module.display()
+            ),
+        ));
+    }
+    Ok(module)
+}
+
+fn cargo_build(manifest: &Path, target_dir: &Path, offline: bool) -> Result<std::process::Output> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["build", "--release", "--message-format=short", "--target"])
+        .arg(TARGET)
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir);
+    if offline {
+        cmd.arg("--offline");
+    }
+    clean_env(&mut cmd);
+    cmd.output().map_err(|source| Error::Io {
+        path: PathBuf::from("cargo"),
+        source,
+    })
+}
+
+/// Cargo could not reach the registry (no network): worth a retry with `--offline`.
+fn needs_network(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    [
+        "failed to query replaced source",
+        "Unable to update registry",
+        "failed to get `",
+        "failed to download",
+        "failed to fetch",
+        "Could not resolve host",
+        "network failure",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// The compiler's (or cargo's) first error in `--message-format=short` output, one line; the
+/// whole output, shortened, when there is no line that looks like an error.
+pub fn first_error(stderr: &str) -> String {
+    let is_error = |l: &str| {
+        let l = l.trim_start();
+        (l.starts_with("error") || l.contains(": error"))
+            && !l.starts_with("error: could not compile")
+            && !l.starts_with("error: aborting")
+    };
+    match stderr.lines().find(|l| is_error(l)) {
+        Some(line) => {
+            // `error: ...` from cargo is often followed by the reason on indented lines.
+            let mut text = line.trim().to_string();
+            if text.starts_with("error:") {
+                let rest: Vec<&str> = stderr
+                    .lines()
+                    .skip_while(|l| *l != line)
+                    .skip(1)
+                    .take_while(|l| !is_error(l) && !l.trim_start().starts_with("warning"))
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && *l != "Caused by:")
+                    .take(3)
+                    .collect();
+                if !rest.is_empty() {
+                    text.push_str(" | ");
+                    text.push_str(&rest.join(" | "));
+                }
+            }
+            text
+        }
+        None => {
+            let all = crate::one_line(stderr);
+            all.chars().take(400).collect()
+        }
+    }
+}
+
+/// The toolchain part, also compiled into the build script (which has no access to this crate's
+/// other modules): the target, installing it, and the environment a nested cargo must not
+/// inherit.
+#[path = "twin_build_toolchain.rs"]
+pub mod toolchain;
+
+#[cfg(test)]
+mod tests {
+    use super::first_error;
+
+    #[test]
+    fn first_error_is_the_compilers_first() {
+        let out = "   Compiling x v0.1.0 (/w/filters-wasm/x)\n\
+                   src/lib.rs:3:5: error[E0425]: cannot find value `y` in this scope\n\
+                   src/lib.rs:9:1: error: expected item, found `}`\n\
+                   error: could not compile `x` (lib) due to 2 previous errors\n";
+        assert_eq!(
+            first_error(out),
+            "src/lib.rs:3:5: error[E0425]: cannot find value `y` in this scope"
+        );
+    }
+
+    #[test]
+    fn cargo_errors_keep_their_reason() {
+        let out = "error: failed to parse manifest at `/w/Cargo.toml`\n\nCaused by:\n  bad\n";
+        assert_eq!(
+            first_error(out),
+            "error: failed to parse manifest at `/w/Cargo.toml` | bad"
+        );
+    }
+}

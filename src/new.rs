@@ -1,0 +1,494 @@
+//! `filterbench new NAME (--lua FILE | --from-manifest FILE) [--wasm FILE] [--force]
+//! --workspace DIR`: scaffolds a pair of the user's own in a workspace (created when missing):
+//!
+//! - `DIR/filters-lua/NAME.lua`: the Lua script, unchanged (from the file, or the inline Lua of
+//!   an Istio `EnvoyFilter` / `TrafficExtension` manifest, `filterbench_k8s::import`);
+//! - a `[[pair]]` entry in `DIR/filterbench.toml` (created with its `schema_version` when
+//!   missing): placeholders saying what to write for `summary` and `behaviour`, the traits
+//!   defaulted and explained, the configuration (from the manifest's route metadata when it has
+//!   some, said in a comment);
+//! - `DIR/corpus/NAME.toml`: an empty corpus (`filterbench record` fills it);
+//! - `DIR/filters-wasm/NAME/`: a pass-through proxy-wasm 0.2 twin crate (its own `[workspace]`,
+//!   a `[profile.release]` with lto and panic=abort, a `Cargo.lock` made offline when cargo's
+//!   cache has the crates) that builds for `wasm32-wasip1`; or, with `--wasm FILE`, the prebuilt
+//!   module copied to `DIR/filters-wasm/NAME.wasm` and named by the entry's `wasm` key.
+//!
+//! The script must load in the in-process Lua host. A pair that exists already (an entry, or
+//! any of its files) is refused and nothing is written, unless `--force`, which replaces it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+
+use filterbench_bench::harness::lua::LuaFilter;
+use filterbench_bench::harness::Env;
+use filterbench_model::catalogue::{check_wasm_magic, valid_name, WORKSPACE_CATALOGUE};
+use filterbench_model::Catalogue;
+
+#[derive(clap::Args)]
+pub struct NewArgs {
+    /// The pair's name: [a-z0-9_]+.
+    pub name: String,
+    /// The Lua filter, as Envoy's Lua filter loads it.
+    #[arg(long, value_name = "FILE", required_unless_present = "from_manifest")]
+    pub lua: Option<PathBuf>,
+    /// An Istio EnvoyFilter or TrafficExtension (YAML, several documents allowed) whose inline
+    /// Lua (and route-metadata configuration) becomes the pair's.
+    #[arg(long, value_name = "FILE", conflicts_with = "lua")]
+    pub from_manifest: Option<PathBuf>,
+    /// A prebuilt proxy-wasm module as the twin (any language), instead of a Rust crate.
+    #[arg(long, value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
+    /// Replace a pair of this name that exists already.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the script and its configuration came from.
+struct Source {
+    code: String,
+    config: serde_json::Map<String, serde_json::Value>,
+    /// The file (named in errors about the script).
+    file: PathBuf,
+    origin: String,
+    config_origin: Option<String>,
+}
+
+pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> {
+    let Some(dir) = workspace else {
+        anyhow::bail!(
+            "new: --workspace DIR is required (the directory of your own pairs, created when missing; \
+             the built-in pairs are edited in the repository)"
+        );
+    };
+    let dir = std::path::absolute(dir).with_context(|| format!("{}", dir.display()))?;
+    let name = &args.name;
+    if !valid_name(name) {
+        anyhow::bail!("new: pair name {name:?} must be [a-z0-9_]+");
+    }
+    let source = read_source(&args)?;
+    // The script must load (compile and run its top level) in the in-process Lua host.
+    let shown = source.file.display().to_string();
+    LuaFilter::load(&shown, &source.code)
+        .and_then(|f| f.vm(Env::new(serde_json::Value::Object(source.config.clone()))))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let module = match &args.wasm {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            check_wasm_magic(path, &bytes)?;
+            Some(bytes)
+        }
+        None => None,
+    };
+
+    let catalogue_path = dir.join(WORKSPACE_CATALOGUE);
+    let lua_path = dir.join("filters-lua").join(format!("{name}.lua"));
+    let corpus_path = dir.join("corpus").join(format!("{name}.toml"));
+    let crate_dir = dir.join("filters-wasm").join(name);
+    let module_path = dir.join("filters-wasm").join(format!("{name}.wasm"));
+    let old_catalogue = match std::fs::read_to_string(&catalogue_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => anyhow::bail!("{}: {e}", catalogue_path.display()),
+    };
+    let listed = match &old_catalogue {
+        Some(text) => pair_names(&catalogue_path, text)?.contains(name),
+        None => false,
+    };
+    let existing: Vec<&Path> = [&lua_path, &corpus_path, &crate_dir, &module_path]
+        .into_iter()
+        .map(PathBuf::as_path)
+        .filter(|p| p.exists())
+        .collect();
+    if (listed || !existing.is_empty()) && !args.force {
+        let (file, what) = if listed {
+            (&catalogue_path, "lists".to_string())
+        } else {
+            (
+                &catalogue_path,
+                format!("has files of ({})", shown_all(&existing)),
+            )
+        };
+        anyhow::bail!(
+            "{}: a pair named {name:?} exists already (the workspace {what} it); nothing written \
+             (--force replaces it)",
+            file.display()
+        );
+    }
+
+    let entry = catalogue_entry(name, &source, module.is_some())?;
+    let catalogue_text = match &old_catalogue {
+        Some(text) => replace_entry(&catalogue_path, text, name, &entry)?,
+        None => format!("{CATALOGUE_HEADER}{entry}"),
+    };
+    // Everything is prepared: now write.
+    for old in [&crate_dir, &module_path] {
+        if old.is_dir() {
+            std::fs::remove_dir_all(old).with_context(|| format!("{}", old.display()))?;
+        } else if old.exists() {
+            std::fs::remove_file(old).with_context(|| format!("{}", old.display()))?;
+        }
+    }
+    write(&lua_path, source.code.as_bytes())?;
+    write(&corpus_path, empty_corpus(name).as_bytes())?;
+    let mut written = vec![lua_path.clone(), corpus_path.clone()];
+    let mut notes = Vec::new();
+    match module {
+        Some(bytes) => {
+            write(&module_path, &bytes)?;
+            written.push(module_path.clone());
+        }
+        None => {
+            write(&crate_dir.join("Cargo.toml"), cargo_toml(name).as_bytes())?;
+            write(
+                &crate_dir.join("src").join("lib.rs"),
+                lib_rs(name).as_bytes(),
+            )?;
+            if let Err(e) = lockfile(&crate_dir) {
+                notes.push(format!(
+                    "no Cargo.lock yet ({e}); the first build makes one (it needs the network or \
+                     cargo's cache)"
+                ));
+            }
+            written.push(crate_dir.clone());
+        }
+    }
+    write(&catalogue_path, catalogue_text.as_bytes())?;
+    written.push(catalogue_path.clone());
+    // The workspace as the other commands will see it.
+    Catalogue::load_workspace(&dir)?;
+
+    println!(
+        "new pair {name} in {} (Lua: {})",
+        dir.display(),
+        source.origin
+    );
+    for path in &written {
+        println!("  wrote {}", path.display());
+    }
+    for note in notes {
+        println!("  note: {note}");
+    }
+    let ws = dir.display();
+    println!("next:");
+    println!(
+        "  1. describe the filter in {} (summary, behaviour, traits)",
+        catalogue_path.display()
+    );
+    println!(
+        "  2. record scenarios: filterbench record --workspace {ws} --pair {name} --requests FILE"
+    );
+    if args.wasm.is_none() {
+        println!(
+            "  3. write the twin in {}",
+            crate_dir.join("src").join("lib.rs").display()
+        );
+    }
+    println!("  4. filterbench verify --in-process --workspace {ws} --pair {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_source(args: &NewArgs) -> anyhow::Result<Source> {
+    if let Some(path) = &args.from_manifest {
+        let found = filterbench_k8s::import::lua_from_manifest_file(path)?;
+        return Ok(Source {
+            code: found.code,
+            config: found.config,
+            file: path.clone(),
+            origin: format!("{}: {}", path.display(), found.origin),
+            config_origin: found.config_origin,
+        });
+    }
+    let path = args
+        .lua
+        .as_ref()
+        .expect("clap requires --lua or --from-manifest");
+    let code = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the Lua filter: {e}", path.display()))?;
+    Ok(Source {
+        code,
+        config: serde_json::Map::new(),
+        file: path.clone(),
+        origin: path.display().to_string(),
+        config_origin: None,
+    })
+}
+
+fn shown_all(paths: &[&Path]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("{}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+const CATALOGUE_HEADER: &str = "\
+# The catalogue of this filterbench workspace: one [[pair]] per filter, the same schema as the
+# repository's bench/catalogue.toml. A pair NAME is filters-lua/NAME.lua (the Lua filter),
+# filters-wasm/NAME/ (its Wasm twin crate, built for wasm32-wasip1 into target/) or a prebuilt
+# module named by `wasm = \"...\"`, and corpus/NAME.toml (its scenarios).
+schema_version = 1
+";
+
+/// The `[[pair]]` entry, comments saying what to fill in.
+fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Result<String> {
+    let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let config = toml::Value::try_from(&source.config).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the configuration cannot be written as TOML: {e}",
+            source.file.display()
+        )
+    })?;
+    let config_from = match &source.config_origin {
+        Some(origin) => format!("taken from {origin}"),
+        None => format!(
+            "none found in {}; add the keys the script reads",
+            source.origin
+        ),
+    };
+    let mut out = String::new();
+    out.push_str("\n[[pair]]\n");
+    out.push_str(&format!(
+        "# Written by `filterbench new` from {}.\n",
+        one_comment_line(&source.origin)
+    ));
+    out.push_str(&format!("name = {}\n", quoted(name)));
+    out.push_str("# One sentence: what the filter does (the report shows it).\n");
+    out.push_str(&format!(
+        "summary = {}\n",
+        quoted(&format!("TODO: one sentence saying what {name} does."))
+    ));
+    out.push_str(
+        "# The behaviour contract in words: what the filter does to each request and response\n\
+         # (headers, local replies, body, calls out); the twin must do exactly the same.\n",
+    );
+    out.push_str(&format!(
+        "behaviour = \"\"\"\nTODO: describe what filters-lua/{name}.lua does to requests and responses.\"\"\"\n"
+    ));
+    out.push_str(
+        "# Configuration, the same values for both twins: the Wasm twin gets it as JSON plugin\n\
+         # configuration, the Lua filter as route metadata under \"envoy.filters.http.lua\"\n\
+         # (handle:metadata():get(key)).\n",
+    );
+    out.push_str(&format!(
+        "# Configuration: {}.\n",
+        one_comment_line(&config_from)
+    ));
+    out.push_str(&format!("config = {config}\n"));
+    if prebuilt {
+        out.push_str("# The Wasm twin: a prebuilt module (verified and measured as it is).\n");
+        out.push_str(&format!(
+            "wasm = {}\n",
+            quoted(&format!("filters-wasm/{name}.wasm"))
+        ));
+    }
+    out.push_str(
+        "# Decision-tree inputs, defaulted: set each to what the filter does.\n\
+         #   external_call: it calls another service (httpCall); data_processing: it parses or\n\
+         #   transforms data (JSON, JWT, regex); custom_metrics: it keeps counters of its own;\n\
+         #   state: it keeps state across requests; change_frequency: how often its logic changes\n\
+         #   (low | medium | high).\n",
+    );
+    out.push_str(
+        "traits = { external_call = false, data_processing = false, custom_metrics = false, \
+         state = false, change_frequency = \"medium\" }\n",
+    );
+    Ok(out)
+}
+
+fn one_comment_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+/// The pair names a catalogue text lists.
+fn pair_names(path: &Path, text: &str) -> anyhow::Result<Vec<String>> {
+    let value: toml::Table = toml::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}",
+            path.display(),
+            filterbench_model::one_line(e.message())
+        )
+    })?;
+    Ok(value
+        .get("pair")
+        .and_then(|p| p.as_array())
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter_map(|p| p.get("name").and_then(|n| n.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// `text` with the `[[pair]]` block of `name` (from its header to the next `[[pair]]`) replaced
+/// by `entry`, or `entry` appended when there is none.
+fn replace_entry(path: &Path, text: &str, name: &str, entry: &str) -> anyhow::Result<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[pair]]")
+        .map(|(i, _)| i)
+        .collect();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let block: String = lines[start..end].concat();
+        if pair_names(path, &block)?.iter().any(|n| n == name) {
+            let before = lines[..start].concat();
+            let after = lines[end..].concat();
+            let before = before.trim_end_matches('\n');
+            return Ok(format!(
+                "{before}\n{entry}{}{after}",
+                if after.is_empty() { "" } else { "\n" }
+            ));
+        }
+    }
+    let mut out = text.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(entry);
+    Ok(out)
+}
+
+fn empty_corpus(name: &str) -> String {
+    format!(
+        "# The scenarios of pair {name}: each request, what the upstream (and any called service)\n\
+         # answers, and what must come out. Empty until you record some with\n\
+         #   filterbench record --workspace DIR --pair {name} --requests FILE\n\
+         # or write [[scenario]] entries (the format: bench/corpus/README.md in the repository).\n\
+         pair = \"{name}\"\n"
+    )
+}
+
+fn cargo_toml(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2021"
+publish = false
+description = "Wasm twin of filters-lua/{name}.lua (a filterbench workspace pair)"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+proxy-wasm = "0.2"
+
+# A workspace of its own: this crate is built alone, by `filterbench` (into the workspace's
+# target/), for wasm32-wasip1.
+[workspace]
+
+# What Envoy loads: small and fast, no unwinding (Envoy cannot unwind a Wasm panic anyway).
+[profile.release]
+lto = true
+codegen-units = 1
+panic = "abort"
+opt-level = 3
+strip = "debuginfo"
+"#
+    )
+}
+
+fn lib_rs(name: &str) -> String {
+    format!(
+        r#"//! {name}: the Wasm twin of `filters-lua/{name}.lua`, scaffolded by `filterbench new`.
+//!
+//! As written it passes every request and response through unchanged. Fill in what the Lua
+//! script does, callback by callback (`envoy_on_request` -> `on_http_request_headers` /
+//! `on_http_request_body`, `envoy_on_response` -> `on_http_response_headers` / `_body`), then
+//! `filterbench verify --in-process --workspace DIR --pair {name}` names every scenario, field and
+//! value where the twins differ. The pair's `config` (filterbench.toml) arrives in `on_configure`
+//! as JSON; the Lua filter reads the same values with `handle:metadata():get(key)`.
+
+use proxy_wasm::traits::{{Context, HttpContext, RootContext}};
+use proxy_wasm::types::{{Action, ContextType, LogLevel}};
+
+proxy_wasm::main! {{{{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {{ Box::new(Root::default()) }});
+}}}}
+
+/// One per plugin: holds the configuration.
+#[derive(Default)]
+struct Root {{
+    /// The plugin configuration: the pair's `config` as JSON bytes.
+    config: Vec<u8>,
+}}
+
+impl Context for Root {{}}
+
+impl RootContext for Root {{
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {{
+        self.config = self.get_plugin_configuration().unwrap_or_default();
+        true
+    }}
+
+    fn get_type(&self) -> Option<ContextType> {{
+        Some(ContextType::HttpContext)
+    }}
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {{
+        Some(Box::new(Filter {{
+            config: self.config.clone(),
+        }}))
+    }}
+}}
+
+/// One per request.
+struct Filter {{
+    /// Parse it where the filter needs it (e.g. with serde_json, added to Cargo.toml).
+    #[allow(dead_code)]
+    config: Vec<u8>,
+}}
+
+impl Context for Filter {{}}
+
+impl HttpContext for Filter {{
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {{
+        // For example: self.add_http_request_header("x-name", "value");
+        // or a local reply: self.send_http_response(403, vec![("content-type", "text/plain")],
+        // Some(b"Forbidden")); return Action::Pause;
+        Action::Continue
+    }}
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {{
+        Action::Continue
+    }}
+}}
+"#
+    )
+}
+
+/// `cargo generate-lockfile`, offline first (cargo's cache), then online.
+fn lockfile(crate_dir: &Path) -> anyhow::Result<()> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let mut last = String::new();
+    for offline in [true, false] {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.arg("generate-lockfile")
+            .arg("--manifest-path")
+            .arg(&manifest);
+        if offline {
+            cmd.arg("--offline");
+        }
+        filterbench_model::twin_build::clean_env(&mut cmd);
+        let output = cmd.output().context("running cargo generate-lockfile")?;
+        if output.status.success() {
+            return Ok(());
+        }
+        last = filterbench_model::twin_build::first_error(&String::from_utf8_lossy(&output.stderr));
+    }
+    anyhow::bail!("cargo generate-lockfile failed: {last}")
+}
