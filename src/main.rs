@@ -12,7 +12,8 @@
 //! measures Envoy's answer to a failing Wasm (per failStrategy) or Lua filter.
 //!
 //! `filterbench load --pair NAME` measures baseline, Lua and Wasm Envoys under load (interleaved
-//! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`.
+//! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`; `--lua-only`
+//! measures baseline and Lua alone (no Wasm twin needed).
 //!
 //! Exit codes: 0 every selected pair is equivalent / the load run completed; 1 some pair differs;
 //! 2 bad input or a broken environment (the one-line error names the file or the tool); 130 a load
