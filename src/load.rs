@@ -15,7 +15,7 @@ use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
 use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::paired_rounds;
-use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, Variant};
+use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, LuaOnly, Variant};
 use filterbench_reports::stats::{median, Interval};
 
 #[derive(clap::Args)]
@@ -52,17 +52,31 @@ pub struct LoadArgs {
     /// Print the result as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Measure the Lua filter alone (baseline and Lua; no Wasm listener, no Wasm module needed):
+    /// what it adds over no filter, the most a migration could save. For a twin that is not
+    /// written or not proven equivalent yet.
+    #[arg(long)]
+    lua_only: bool,
 }
 
 pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let catalogue = crate::workspace::open(ws)?;
     // Results go to the catalogue's root: the project's, or the workspace's.
     let root = catalogue.root.clone();
-    let subject = if args.pair == PASSTHROUGH {
-        Subject::passthrough(&project_root())?
-    } else {
-        let pairs = crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
-        Subject::of_pair(&catalogue, pairs[0])?
+    let subject = match (args.pair == PASSTHROUGH, args.lua_only) {
+        (true, false) => Subject::passthrough(&project_root())?,
+        (true, true) => Subject::passthrough(&project_root())?.lua_only(LuaOnly::Asked),
+        (false, false) => {
+            let pairs =
+                crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
+            Subject::of_pair(&catalogue, pairs[0])?
+        }
+        // The Lua side alone: the twin is not built (it may not exist or not compile yet).
+        (false, true) => Subject::lua_side_of_pair(
+            &catalogue,
+            catalogue.select(Some(&args.pair))?[0],
+            LuaOnly::Asked,
+        )?,
     };
     if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
         anyhow::bail!("--workers must list worker counts between 1 and 64");
@@ -173,21 +187,32 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
         "  {:<14} {:>24} {:>24} {:>24}",
         "", "CPU per request", "added p50", "added p99"
     )?;
-    for (label, cpu, lat) in [
-        ("Lua", c.lua_cpu_us, c.lua_latency_us),
-        ("Wasm", c.wasm_cpu_us, c.wasm_latency_us),
-        (
+    let mut rows = vec![("Lua", c.lua_cpu_us, c.lua_latency_us)];
+    if run.has_wasm() {
+        rows.push(("Wasm", c.wasm_cpu_us, c.wasm_latency_us));
+        rows.push((
             "Wasm - Lua",
             c.wasm_minus_lua_cpu_us,
             c.wasm_minus_lua_latency_us,
-        ),
-    ] {
+        ));
+    }
+    for (label, cpu, lat) in rows {
         writeln!(
             w,
             "  {label:<14} {:>24} {:>24} {:>24}",
             interval(cpu),
             interval(lat[0]),
             interval(lat[2])
+        )?;
+    }
+    if let Some(why) = run.lua_only {
+        writeln!(
+            w,
+            "Lua only ({}): the Wasm twin was not measured. The most a migration could save is \
+             what Lua adds: {} us of Envoy CPU per request and {} us at p50.",
+            why.words(),
+            interval(c.lua_cpu_us),
+            interval(c.lua_latency_us[0])
         )?;
     }
     writeln!(
@@ -230,21 +255,29 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     Ok(())
 }
 
-/// One line per pair for `all`: Wasm minus Lua with its interval, and the rounds.
+/// One line per pair for `all`: Wasm minus Lua with its interval (or, Lua-only, what Lua adds
+/// and that the twin was not measured), and the rounds.
 pub fn one_line(run: &LoadRun) -> String {
     let c = paired_rounds(run).map(|r| Costs::of(&r));
     let lua = c.as_ref().and_then(|c| c.lua_cpu_us);
     let diff = c.as_ref().and_then(|c| c.wasm_minus_lua_cpu_us);
-    format!(
-        "Lua adds {} us CPU/req, Wasm - Lua {} us ({} rounds at {:.0} req/s, {})",
-        interval(lua),
-        interval(diff),
+    let rounds = format!(
+        "{} rounds at {:.0} req/s, {}",
         c.as_ref().map_or(0, |c| c.rounds),
         run.open_rate_rps,
         run.stopped.words()
-    ) + if run.variants.contains(&Variant::Wasm) {
-        ""
+    );
+    if run.variants.contains(&Variant::Wasm) {
+        format!(
+            "Lua adds {} us CPU/req, Wasm - Lua {} us ({rounds})",
+            interval(lua),
+            interval(diff),
+        )
     } else {
-        " (Lua only)"
+        format!(
+            "Lua only: Lua adds {} us CPU/req, the most a migration could save; Wasm not \
+             measured ({rounds})",
+            interval(lua),
+        )
     }
 }

@@ -12,7 +12,8 @@
 //! measures Envoy's answer to a failing Wasm (per failStrategy) or Lua filter.
 //!
 //! `filterbench load --pair NAME` measures baseline, Lua and Wasm Envoys under load (interleaved
-//! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`.
+//! rounds, worker counts 1, 2, 4) and writes `reports/results/load/<pair>.json`; `--lua-only`
+//! measures baseline and Lua alone (no Wasm twin needed).
 //!
 //! `filterbench run --lua FILE | --wasm FILE --request FILE... [--calls FILE] [--config-raw TEXT]
 //! [--envoy]` runs a filter of the user's own on requests in sequence (one VM), in-process and

@@ -12,7 +12,9 @@ use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::verify::Rig;
 use filterbench_reports::decision::{Costs, Policy};
 use filterbench_reports::evidence::paired_rounds;
-use filterbench_reports::results::{read_result, LoadRun, StopReason, Variant, LOAD_SCHEMA};
+use filterbench_reports::results::{
+    read_result, LoadRun, LuaOnly, StopReason, Variant, LOAD_SCHEMA,
+};
 
 #[test]
 fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
@@ -109,6 +111,88 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     let costs = Costs::of(&paired_rounds(&back).unwrap());
     assert_eq!(costs.rounds, 3);
     assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+}
+
+#[test]
+fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("add_header.json");
+    crate::support::ensure_envoy();
+    let run = crate::support::filterbench(
+        &[
+            "load",
+            "--pair",
+            "add_header",
+            "--lua-only",
+            "--workers",
+            "1",
+            "--rounds",
+            "2",
+            "--round-secs",
+            "0.3",
+            "--warmup-secs",
+            "0.1",
+            "--connections",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        std::time::Duration::from_secs(300),
+    );
+    let stdout = crate::support::text(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        crate::support::text(&run.stderr)
+    );
+    assert!(
+        stdout.contains("Lua only (a Lua-only run was asked for"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the most a migration could save"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Wasm - Lua"), "{stdout}");
+    let result: LoadRun = read_result(&out, LOAD_SCHEMA).unwrap();
+    assert_eq!(result.variants, [Variant::Base, Variant::Lua]);
+    assert_eq!(result.lua_only, Some(LuaOnly::Asked));
+    assert_eq!(result.check_variants(), Ok(()));
+    assert!(!result.partial);
+    assert_eq!(result.round_count(), 2);
+    // Base and Lua in every round (rotating), no Wasm sample anywhere, no Wasm VM.
+    for r in 0..2 {
+        let order: Vec<Variant> = result
+            .rounds
+            .iter()
+            .filter(|s| s.round == r)
+            .map(|s| s.variant)
+            .collect();
+        let mut expected = vec![Variant::Base, Variant::Lua];
+        expected.rotate_left(r);
+        assert_eq!(order, expected, "round {r}");
+    }
+    assert!(result
+        .rounds
+        .iter()
+        .chain(&result.capacity)
+        .all(|s| s.variant != Variant::Wasm && s.responses > 0));
+    for w in &result.by_workers {
+        assert!(w.memory_of(Variant::Wasm).is_none());
+        assert_eq!(w.memory_of(Variant::Lua).unwrap().wasm_vms, 0);
+    }
+    // The file says so on its own: no `wasm` anywhere in it but the reason.
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"lua_only\": \"asked\""), "{text}");
+    assert!(!text.contains("\"wasm\""), "a wasm sample in {text}");
+    // What the report reads of it: Lua's cost with an interval, no Wasm figure.
+    let costs = Costs::of(&paired_rounds(&result).unwrap());
+    assert!(costs.lua_cpu_us.is_some());
+    assert_eq!(
+        (costs.wasm_cpu_us, costs.wasm_minus_lua_cpu_us),
+        (None, None)
+    );
 }
 
 #[test]

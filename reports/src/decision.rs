@@ -3,6 +3,12 @@
 //! processing?) answered from measurements **with their intervals** and the pair's catalogue
 //! traits, with thresholds from a policy file (`reports/policy.toml`).
 //!
+//! Without a Wasm twin proven equivalent (none written yet, or one that differs; its load run is
+//! then usually Lua-only) the tree asks only whether the Lua filter costs enough to matter, from
+//! what Lua adds over the baseline: the whole interval below the bar keeps Lua (settled without
+//! a twin), wholly above it says to write and prove the twin first, straddling it is too close
+//! to call. No Wasm figure is made up for it.
+//!
 //! The tree is one data structure, [`TREE`]: [`decide`] walks it (each [`Question`] is answered
 //! by one function, the answer picks the branch) and the report draws the same value, so the
 //! drawing cannot drift from the decision. Leaves are a [`Leaf`] enum.
@@ -307,11 +313,15 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
             yes_no(policy.team.knows_rust),
             "policy: team.knows_rust".into(),
         ),
-        Question::LuaMatters => {
+        Question::LuaMatters | Question::LuaMattersWithoutTwin => {
             let Some(r) = rounds else {
                 return (
                     Unknown,
-                    "no real-Envoy load rounds (run `filterbench load`)".into(),
+                    if q == Question::LuaMatters {
+                        "no real-Envoy load rounds (run `filterbench load`)".into()
+                    } else {
+                        "no real-Envoy load rounds (run `filterbench load --lua-only`)".into()
+                    },
                 );
             };
             let (Some(cpu), Some(p50)) = (
@@ -322,16 +332,37 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
             };
             let p = &policy.lua_cost;
             let small = cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us);
+            let numbers = format!(
+                "Lua adds {} us of Envoy CPU per request and {} us at p50 ({})",
+                cpu.signed(1),
+                p50.signed(0),
+                method(r),
+            );
+            if q == Question::LuaMatters {
+                return (
+                    yes_no(!small),
+                    format!(
+                        "{numbers}; it matters unless both whole intervals lie below {} us CPU \
+                         and {} us latency",
+                        p.min_cpu_us, p.min_latency_us
+                    ),
+                );
+            }
+            // Without a twin the answer settles the verdict, so it must be clear either way: no
+            // when both whole intervals lie below the bar, yes when one lies wholly above it.
+            let large = cpu.above(p.min_cpu_us) || p50.above(p.min_latency_us);
+            let (answer, said) = if small {
+                (No, "both whole intervals lie below the bar")
+            } else if large {
+                (Yes, "a whole interval lies above the bar")
+            } else {
+                (Same, "the intervals reach across the bar")
+            };
             (
-                yes_no(!small),
+                answer,
                 format!(
-                    "Lua adds {} us of Envoy CPU per request and {} us at p50 ({}); \
-                     it matters unless both whole intervals lie below {} us CPU and {} us latency",
-                    cpu.signed(1),
-                    p50.signed(0),
-                    method(r),
-                    p.min_cpu_us,
-                    p.min_latency_us
+                    "{numbers}; bar: {} us CPU and {} us latency: {said}",
+                    p.min_cpu_us, p.min_latency_us
                 ),
             )
         }
@@ -420,6 +451,23 @@ fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
     match leaf {
         Leaf::Unproven => r.push(
             "Fix the twin until `filterbench verify` passes before weighing a migration.".into(),
+        ),
+        Leaf::LuaCheapWithoutTwin => r.push(
+            "A migration can save at most what the Lua filter adds, and the whole interval of that \
+             is below the policy's bar: no Wasm twin needs to be written."
+                .into(),
+        ),
+        Leaf::TwinNeeded => r.push(
+            "The Lua filter's cost is clearly above the policy's bar, so a migration could save \
+             something; whether Wasm does is unknown until a twin passes `filterbench verify` and \
+             is measured (`filterbench load`)."
+                .into(),
+        ),
+        Leaf::LuaCostUnclear => r.push(
+            "Too close to call: the measurements cannot tell whether the Lua filter costs more or \
+             less than the policy's bar (more rounds, `filterbench load --lua-only --full`, may \
+             settle it)."
+                .into(),
         ),
         Leaf::CapabilityRust | Leaf::CapabilityNoRust => {
             if let Some(gap) = &e.needs.capability_gap {

@@ -7,7 +7,8 @@
 //! - equivalence: `verify/envoy.json` when it has the pair (real Envoy is the stronger proof),
 //!   else `verify/in_process.json`; [`PairEvidence::equivalence`] says which;
 //! - the paired open-loop rounds (Envoy CPU per request, p50/p90/p99) of base / Lua / Wasm at
-//!   **one worker** from `load/<pair>.json`;
+//!   **one worker** from `load/<pair>.json` (base / Lua only in a Lua-only run, which says so:
+//!   `LoadRun::lua_only`; a file whose variants and samples disagree is refused);
 //! - Wasm's extra memory per worker from the same file's worker-count series, see
 //!   [`memory_per_worker`];
 //! - in-process ns per request (criterion medians) from `bench/summary.json`.
@@ -153,10 +154,17 @@ impl ResultSet {
                         format!("holds results of pair `{}`, expected `{pair}`", l.pair),
                     ));
                 }
+                l.check_variants()
+                    .map_err(|e| ReadError::Corrupt(path.clone(), e))?;
             }
             loads.push((pair.to_string(), load));
         }
-        let passthrough = optional(read_result(&load_path(dir, PASSTHROUGH), LOAD_SCHEMA))?;
+        let passthrough_path = load_path(dir, PASSTHROUGH);
+        let passthrough: Option<LoadRun> = optional(read_result(&passthrough_path, LOAD_SCHEMA))?;
+        if let Some(l) = &passthrough {
+            l.check_variants()
+                .map_err(|e| ReadError::Corrupt(passthrough_path.clone(), e))?;
+        }
         let failure = optional(crate::failure::read(dir))?;
         Ok(ResultSet {
             dir: dir.to_path_buf(),

@@ -545,7 +545,7 @@ fn every_page_loads_in_chromium_without_errors_and_shows_its_charts() {
                         ("add_header".to_string(), "keep_lua".to_string()),
                         ("jwt_auth".into(), "migrate".into()),
                         ("custom_metrics".into(), "migrate".into()),
-                        (ODD.into(), "keep_lua".into()),
+                        (ODD.into(), "too_close_to_call".into()),
                         (
                             "body_transform".into(),
                             "migrate_if_capability_needed".into()

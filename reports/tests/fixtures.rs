@@ -120,6 +120,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
         },
         requests_in_mix: 3,
         variants: variants.clone(),
+        lua_only: None,
         capacity: capacity(1),
         open_rate_rps: 5_000.0,
         rounds,
@@ -139,6 +140,21 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
             .collect(),
         partial: false,
     }
+}
+
+/// [`load`] as a Lua-only run (`filterbench load --lua-only`): baseline and Lua samples only,
+/// and the reason said.
+pub fn load_lua_only(pair: &str, base: f64, lua: f64, why: LuaOnly) -> LoadRun {
+    let mut run = load(pair, base, lua, lua);
+    run.variants = vec![Variant::Base, Variant::Lua];
+    run.lua_only = Some(why);
+    run.rounds.retain(|s| s.variant != Variant::Wasm);
+    run.capacity.retain(|s| s.variant != Variant::Wasm);
+    for w in &mut run.by_workers {
+        w.capacity.retain(|s| s.variant != Variant::Wasm);
+        w.memory.retain(|m| m.variant != Variant::Wasm);
+    }
+    run
 }
 
 /// A paired record whose ratio is `wasm / lua` with a +-3% interval.

@@ -5,4 +5,5 @@
 
 mod browser;
 mod fixtures;
+mod lua_only;
 mod site;

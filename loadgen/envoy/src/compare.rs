@@ -15,6 +15,9 @@
 //!    (ABC, BCA, CAB, ...), so drift and order effects hit every variant alike; the filter's
 //!    cost is a difference *within* a round. Rounds are added until the Wasm-minus-Lua CPU
 //!    interval is narrow enough (the policy's target), or the pair's budget is spent.
+//!    A **Lua-only** subject ([`Subject::lua_only`]: no Wasm twin yet, or one not proven
+//!    equivalent) runs baseline and Lua only, and narrows the Lua-minus-baseline interval
+//!    instead: what the Lua filter adds, the most a migration could save.
 //! 3. **Memory** of each variant's Envoy (RSS, allocator, Wasm VMs) after its rounds.
 //!
 //! Placement: Envoy is pinned to the last CPU; the caller pins this process (load generator,
@@ -29,10 +32,10 @@ use std::time::{Duration, Instant};
 use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::results::{
-    LoadMachine, LoadPlan, LoadRun, Sample, StopReason, Variant, VariantMemory, WorkersRun,
-    LOAD_SCHEMA,
+    LoadMachine, LoadPlan, LoadRun, LuaOnly, Sample, StopReason, Variant, VariantMemory,
+    WorkersRun, LOAD_SCHEMA,
 };
-use filterbench_model::stats::{paired, Interval};
+
 use filterbench_model::{Catalogue, Pair};
 
 use crate::bootstrap::{bootstrap, ListenerSpec, Variant as Filter};
@@ -41,6 +44,9 @@ use crate::envoy::{admin_get, Envoy, EnvoyOptions};
 use crate::load::{self, LoadResult, LoadSpec, Mode};
 use crate::verify::Rig;
 use crate::{Error, Result};
+
+mod rounds;
+pub use rounds::{convergence, lua_convergence, narrowed, round_order};
 
 /// The measurement plan of a profile: `full` measures longer rounds and spends three times the
 /// policy's budget per pair.
@@ -68,8 +74,11 @@ pub struct Subject {
     /// The name results are filed under (`load/<name>.json`).
     pub name: String,
     pub lua_source: String,
-    /// The Wasm twin, when there is one.
+    /// The Wasm twin; `None` in a Lua-only subject.
     pub wasm_module: Option<PathBuf>,
+    /// Set when only the baseline and the Lua filter are measured, with the reason (then
+    /// `wasm_module` is `None`).
+    pub lua_only: Option<LuaOnly>,
     pub config: serde_json::Value,
     pub mix: Vec<SendRequest>,
     /// Auth-service replies the mix relies on (token, reply JSON).
@@ -79,6 +88,17 @@ pub struct Subject {
 impl Subject {
     /// A catalogue pair with its corpus' forwarded requests as the mix.
     pub fn of_pair(catalogue: &Catalogue, pair: &Pair) -> Result<Subject> {
+        catalogue.wasm_module(&pair.name)?;
+        Ok(Subject {
+            wasm_module: Some(catalogue.wasm_module_path(&pair.name)),
+            lua_only: None,
+            ..Subject::lua_side_of_pair(catalogue, pair, LuaOnly::Asked)?
+        })
+    }
+
+    /// A catalogue pair measured Lua-only (baseline and Lua): its Wasm module is neither needed
+    /// nor looked at.
+    pub fn lua_side_of_pair(catalogue: &Catalogue, pair: &Pair, why: LuaOnly) -> Result<Subject> {
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
         let mix = request_mix(&corpus);
         if mix.is_empty() {
@@ -88,11 +108,11 @@ impl Subject {
             )));
         }
         let lua_source = catalogue.lua_source(&pair.name)?;
-        catalogue.wasm_module(&pair.name)?;
         Ok(Subject {
             name: pair.name.clone(),
             lua_source,
-            wasm_module: Some(catalogue.wasm_module_path(&pair.name)),
+            wasm_module: None,
+            lua_only: Some(why),
             config: pair.load_config_json(),
             mix,
             auth: corpus.auth_replies().into_iter().collect(),
@@ -116,6 +136,7 @@ impl Subject {
             name: PASSTHROUGH.into(),
             lua_source,
             wasm_module: Some(module),
+            lua_only: None,
             config: serde_json::json!({}),
             mix: vec![SendRequest {
                 method: "GET".into(),
@@ -127,7 +148,15 @@ impl Subject {
         })
     }
 
-    /// One listener per variant, named by the variant's id.
+    /// This subject without its Wasm twin: baseline and Lua only, for `why`.
+    pub fn lua_only(mut self, why: LuaOnly) -> Subject {
+        self.wasm_module = None;
+        self.lua_only = Some(why);
+        self
+    }
+
+    /// One listener per variant, named by the variant's id: baseline, Lua, and Wasm unless the
+    /// subject is Lua-only.
     pub fn listeners(&self) -> Vec<(Variant, ListenerSpec)> {
         let mut out = vec![
             (Variant::Base, Filter::Baseline),
@@ -138,7 +167,7 @@ impl Subject {
                 },
             ),
         ];
-        if let Some(module) = &self.wasm_module {
+        if let (Some(module), None) = (&self.wasm_module, self.lua_only) {
             out.push((
                 Variant::Wasm,
                 Filter::Wasm {
@@ -296,36 +325,6 @@ pub fn memory_of(variant: Variant, envoy: &Envoy) -> VariantMemory {
     memory
 }
 
-/// The order of round `round`: the variants rotated by the round number (ABC, BCA, CAB, ...).
-pub fn round_order(variants: &[Variant], round: usize) -> Vec<Variant> {
-    let mut v = variants.to_vec();
-    if !v.is_empty() {
-        let n = v.len();
-        v.rotate_left(round % n);
-    }
-    v
-}
-
-/// The Wasm-minus-Lua CPU interval of the rounds so far and the half-width it must reach.
-pub fn convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, f64)> {
-    let n = rounds.iter().map(|s| s.round + 1).max().unwrap_or(0);
-    let per = |v: Variant| {
-        let mut out = vec![None; n];
-        for s in rounds.iter().filter(|s| s.variant == v) {
-            out[s.round] = Some(s.envoy_cpu_us_per_request);
-        }
-        out
-    };
-    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::Wasm));
-    let diff = Interval::of_median(&paired(&wasm, &lua))?;
-    let lua_over = Interval::of_median(&paired(&lua, &base))?.median.abs();
-    let wasm_over = Interval::of_median(&paired(&wasm, &base))?.median.abs();
-    let target = plan
-        .target_half_width_us
-        .max(plan.target_half_width_pct / 100.0 * lua_over.min(wasm_over));
-    Some((diff, target))
-}
-
 struct Running {
     variant: Variant,
     envoy: Envoy,
@@ -412,6 +411,12 @@ pub fn compare(
     stop: Arc<AtomicBool>,
     on_progress: &mut dyn FnMut(&str),
 ) -> Result<LoadRun> {
+    if subject.wasm_module.is_none() && subject.lua_only.is_none() {
+        return Err(Error::Envoy(format!(
+            "{}: no Wasm module and not marked Lua-only",
+            subject.name
+        )));
+    }
     rig.auth.clear();
     for (token, reply) in &subject.auth {
         rig.auth.script(token, reply.clone());
@@ -444,6 +449,7 @@ pub fn compare(
         plan: plan.clone(),
         requests_in_mix: subject.mix.len(),
         variants: variants.clone(),
+        lua_only: subject.lua_only,
         capacity: Vec::new(),
         open_rate_rps: 0.0,
         rounds: Vec::new(),
@@ -595,20 +601,17 @@ fn paired_rounds(
             }
         }
         round += 1;
-        let conv = convergence(&run.rounds, plan);
+        let conv = narrowed(&run.rounds, plan, !has_twin);
         on_progress(&format!(
             "round {round} at {rate:.0} req/s{}",
             conv.map_or(String::new(), |(i, t)| format!(
-                ", Wasm-Lua CPU {} us (target ±{t:.1})",
+                ", {} CPU {} us (target ±{t:.1})",
+                if has_twin { "Wasm-Lua" } else { "Lua-base" },
                 i.signed(1)
             ))
         ));
         if round < plan.min_rounds {
             continue;
-        }
-        if !has_twin {
-            run.stopped = StopReason::NoTwin;
-            return Ok(());
         }
         if let Some((interval, target)) = conv {
             run.target_half_width_us = target;
@@ -658,21 +661,6 @@ pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounds_rotate_their_order() {
-        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
-        assert_eq!(round_order(&v, 0), v.to_vec());
-        assert_eq!(
-            round_order(&v, 1),
-            vec![Variant::Lua, Variant::Wasm, Variant::Base]
-        );
-        assert_eq!(
-            round_order(&v, 2),
-            vec![Variant::Wasm, Variant::Base, Variant::Lua]
-        );
-        assert_eq!(round_order(&v, 3), v.to_vec());
-    }
 
     #[test]
     fn the_cpu_clock_of_this_process_advances_with_work() {

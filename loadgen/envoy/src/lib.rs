@@ -13,8 +13,9 @@
 //!   verified twins;
 //! - [`failure`]: what Envoy does when a Wasm filter traps (per failStrategy) or a Lua filter
 //!   raises, measured;
-//! - [`compare`]: the paired load comparison of a pair's three variants (base, Lua, Wasm),
-//!   written as `reports/results/load/<pair>.json`;
+//! - [`compare`]: the paired load comparison of a pair's three variants (base, Lua, Wasm), or
+//!   of base and Lua alone for a Lua-only subject, written as `reports/results/load/<pair>.json`
+//!   (`compare::rounds`, private: the rotating order and when the rounds stop);
 //! - [`swap`]: switching a live Envoy from Lua to Wasm and back (ECDS), measured under load.
 //!
 //! The load generator, the one-request client and the loopback services are

@@ -119,6 +119,98 @@ fn a_lua_only_run_answers_whether_lua_matters_and_stops_at_the_missing_twin() {
     assert_eq!(r.verdict, Verdict::KeepLua);
 }
 
+/// Evidence of a pair without a proven twin, measured Lua-only (no Wasm sample in any round).
+fn lua_only(lua: f64, noise: f64) -> Evidence {
+    Evidence {
+        equivalent: None,
+        equivalence_source: None,
+        wasm_extra_mib_per_worker: None,
+        ..evidence(Some(rounds(10, lua, None, noise)))
+    }
+}
+
+/// No Wasm figure on the path: the tree stopped at the Lua-only question.
+fn stops_at_the_lua_side(r: &Recommendation) {
+    let ids: Vec<&str> = r.path.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["equivalent", "lua_matters_without_twin"], "{ids:?}");
+    let c = r.costs.as_ref().unwrap();
+    assert!(c.lua_cpu_us.is_some());
+    assert_eq!((c.wasm_cpu_us, c.wasm_minus_lua_cpu_us), (None, None));
+}
+
+#[test]
+fn a_clearly_cheap_lua_filter_keeps_lua_without_a_twin() {
+    // Lua adds 1 us of CPU (±0.5 per round): the whole interval lies below the 5 us bar, and
+    // its p50 (1 us) below the 20 us one.
+    let r = decide(&lua_only(1.0, 0.5), &policy(true));
+    stops_at_the_lua_side(&r);
+    let s = step(&r, "lua_matters_without_twin");
+    assert_eq!(s.answer, "no");
+    assert!(
+        s.evidence.contains("both whole intervals lie below"),
+        "{s:?}"
+    );
+    assert_eq!(r.leaf, Leaf::LuaCheapWithoutTwin);
+    assert_eq!((r.verdict, r.call), (Verdict::KeepLua, Verdict::KeepLua));
+    assert!(r.confidence.as_ref().unwrap().share >= 0.9);
+    assert!(
+        r.reasons[1].contains("no Wasm twin needs to be written"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_clearly_costly_lua_filter_says_to_write_and_prove_the_twin() {
+    // Lua adds 50 us (±2): wholly above the bar. No Wasm comparison is made up.
+    let r = decide(&lua_only(50.0, 2.0), &policy(true));
+    stops_at_the_lua_side(&r);
+    assert_eq!(step(&r, "lua_matters_without_twin").answer, "yes");
+    assert_eq!(r.leaf, Leaf::TwinNeeded);
+    assert_eq!(
+        (r.verdict, r.call),
+        (Verdict::ProveTwin, Verdict::ProveTwin)
+    );
+    assert!(r.confidence.as_ref().unwrap().share >= 0.9);
+    assert!(r.reasons.iter().any(|x| x.contains("filterbench verify")));
+    // A twin that differs is no better than none.
+    let mut e = lua_only(50.0, 2.0);
+    e.equivalent = Some(false);
+    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::TwinNeeded);
+}
+
+#[test]
+fn a_lua_cost_straddling_the_bar_is_too_close_to_call() {
+    // Lua adds 5 us ± 3 per round: the interval reaches across the 5 us bar.
+    let e = lua_only(5.0, 3.0);
+    let r = decide(&e, &policy(true));
+    stops_at_the_lua_side(&r);
+    let cpu = r.costs.as_ref().unwrap().lua_cpu_us.unwrap();
+    assert!(cpu.low < 5.0 && cpu.high > 5.0, "straddles: {cpu:?}");
+    assert_eq!(
+        step(&r, "lua_matters_without_twin").answer,
+        "no measurable difference"
+    );
+    assert_eq!(r.leaf, Leaf::LuaCostUnclear);
+    assert_eq!(r.call, Verdict::TooCloseToCall);
+    assert!(r.reasons.iter().any(|x| x.contains("Too close to call")));
+    // Not a difference read inside its own interval: the same median with a tight interval
+    // below the bar keeps Lua.
+    let tight = decide(&lua_only(4.0, 0.2), &policy(true));
+    assert_eq!(tight.leaf, Leaf::LuaCheapWithoutTwin);
+}
+
+#[test]
+fn without_a_twin_or_rounds_the_twin_is_unproven() {
+    let mut e = lua_only(50.0, 2.0);
+    e.rounds = None;
+    let r = decide(&e, &policy(true));
+    assert_eq!(r.leaf, Leaf::Unproven);
+    assert_eq!(step(&r, "lua_matters_without_twin").answer, "not measured");
+    assert!(step(&r, "lua_matters_without_twin")
+        .evidence
+        .contains("filterbench load --lua-only"));
+}
+
 #[test]
 fn a_saving_that_straddles_its_threshold_is_too_close_to_call_or_no_difference() {
     // A saving near the policy bar: the verdict must not be a confident "migrate".
@@ -147,7 +239,7 @@ fn the_same_rounds_give_the_same_recommendation() {
 
 #[test]
 fn unproven_capability_and_missing_numbers() {
-    let mut e = evidence(Some(rounds(8, 60.0, Some(20.0), 2.0)));
+    let mut e = evidence(None);
     e.equivalent = Some(false);
     assert_eq!(decide(&e, &policy(true)).leaf, Leaf::Unproven);
     let mut e = evidence(None);
@@ -183,6 +275,9 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
         evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))),
         evidence(Some(rounds(10, 1.0, Some(0.5), 0.5))),
         evidence(None),
+        lua_only(1.0, 0.5),
+        lua_only(50.0, 2.0),
+        lua_only(5.0, 3.0),
     ];
     for e in &cases {
         let r = decide(e, &policy(true));

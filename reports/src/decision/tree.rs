@@ -11,6 +11,9 @@ pub enum Verdict {
     Migrate,
     KeepLua,
     MigrateIfCapabilityNeeded,
+    /// The Lua filter costs enough to matter, but there is no Wasm twin proven equivalent to
+    /// weigh: write it (or fix it) and prove it before the tree can go on.
+    ProveTwin,
     /// Resampling the rounds reaches different verdicts too often (see [`super::Confidence`]).
     TooCloseToCall,
 }
@@ -22,6 +25,7 @@ impl Verdict {
             Verdict::Migrate => "migrate",
             Verdict::KeepLua => "keep_lua",
             Verdict::MigrateIfCapabilityNeeded => "migrate_if_capability_needed",
+            Verdict::ProveTwin => "prove_twin",
             Verdict::TooCloseToCall => "too_close_to_call",
         }
     }
@@ -31,6 +35,7 @@ impl Verdict {
             Verdict::Migrate => "migrate to Wasm",
             Verdict::KeepLua => "keep Lua",
             Verdict::MigrateIfCapabilityNeeded => "migrate only if a capability is needed",
+            Verdict::ProveTwin => "write the Wasm twin and prove it equivalent first",
             Verdict::TooCloseToCall => "too close to call",
         }
     }
@@ -41,6 +46,12 @@ impl Verdict {
 #[serde(rename_all = "snake_case")]
 pub enum Leaf {
     Unproven,
+    /// Without a proven twin: the whole interval of Lua's cost lies below the policy's bar.
+    LuaCheapWithoutTwin,
+    /// Without a proven twin: Lua's cost lies wholly above the bar; a twin is needed to go on.
+    TwinNeeded,
+    /// Without a proven twin: the interval of Lua's cost straddles the bar.
+    LuaCostUnclear,
     CapabilityRust,
     CapabilityNoRust,
     NoMeasurements,
@@ -55,8 +66,11 @@ pub enum Leaf {
 }
 
 impl Leaf {
-    pub const ALL: [Leaf; 12] = [
+    pub const ALL: [Leaf; 15] = [
         Leaf::Unproven,
+        Leaf::LuaCheapWithoutTwin,
+        Leaf::TwinNeeded,
+        Leaf::LuaCostUnclear,
         Leaf::CapabilityRust,
         Leaf::CapabilityNoRust,
         Leaf::NoMeasurements,
@@ -73,6 +87,9 @@ impl Leaf {
     pub fn id(self) -> &'static str {
         match self {
             Leaf::Unproven => "unproven",
+            Leaf::LuaCheapWithoutTwin => "lua_cheap_without_twin",
+            Leaf::TwinNeeded => "twin_needed",
+            Leaf::LuaCostUnclear => "lua_cost_unclear",
             Leaf::CapabilityRust => "capability_rust",
             Leaf::CapabilityNoRust => "capability_no_rust",
             Leaf::NoMeasurements => "no_measurements",
@@ -91,7 +108,10 @@ impl Leaf {
         match self {
             Leaf::CapabilityRust | Leaf::CheaperFits => Verdict::Migrate,
             Leaf::CapabilityNoRust | Leaf::NotCheaperComplex => Verdict::MigrateIfCapabilityNeeded,
+            Leaf::TwinNeeded => Verdict::ProveTwin,
+            Leaf::LuaCostUnclear => Verdict::TooCloseToCall,
             Leaf::Unproven
+            | Leaf::LuaCheapWithoutTwin
             | Leaf::NoMeasurements
             | Leaf::LuaCheap
             | Leaf::NoWasmMeasurements
@@ -106,6 +126,15 @@ impl Leaf {
     pub fn meaning(self) -> &'static str {
         match self {
             Leaf::Unproven => "the Wasm twin is not proven equivalent",
+            Leaf::LuaCheapWithoutTwin => {
+                "the Lua filter costs too little for a migration to save much: settled without a twin"
+            }
+            Leaf::TwinNeeded => {
+                "the Lua filter costs enough to matter: write the Wasm twin and prove it equivalent before the tree can go on"
+            }
+            Leaf::LuaCostUnclear => {
+                "the interval of what the Lua filter costs straddles the policy's bar"
+            }
             Leaf::CapabilityRust => "needs a capability Lua lacks; the team knows Rust",
             Leaf::CapabilityNoRust => "needs a capability Lua lacks; the team does not know Rust",
             Leaf::NoMeasurements => "no real-Envoy measurements of the Lua filter",
@@ -129,6 +158,9 @@ impl Leaf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Question {
     Equivalent,
+    /// "Does the Lua filter cost enough to matter?" asked without a proven twin, from the Lua
+    /// side alone: yes, no, or no measurable difference (the interval straddles the bar).
+    LuaMattersWithoutTwin,
     Capability,
     RustForCapability,
     LuaMatters,
@@ -143,6 +175,7 @@ impl Question {
     pub fn id(self) -> &'static str {
         match self {
             Question::Equivalent => "equivalent",
+            Question::LuaMattersWithoutTwin => "lua_matters_without_twin",
             Question::Capability => "capability",
             Question::RustForCapability => "rust_for_capability",
             Question::LuaMatters => "lua_matters",
@@ -159,6 +192,9 @@ impl Question {
             Question::Capability => "Does the filter need a capability Lua lacks?",
             Question::RustForCapability | Question::Rust => "Does the team know Rust?",
             Question::LuaMatters => "Does the Lua filter cost enough to matter?",
+            Question::LuaMattersWithoutTwin => {
+                "Does the Lua filter cost enough to matter? (no proven twin: the Lua side alone)"
+            }
             Question::WasmCheaper => {
                 "Does Wasm cost measurably less Envoy CPU per request than Lua?"
             }
@@ -209,7 +245,18 @@ const fn leaf(l: Leaf) -> TreeNode {
 pub const TREE: TreeNode = TreeNode::Ask(
     Question::Equivalent,
     &[
-        (&[No, Unknown], leaf(Leaf::Unproven)),
+        (
+            &[No, Unknown],
+            TreeNode::Ask(
+                Question::LuaMattersWithoutTwin,
+                &[
+                    (&[Unknown], leaf(Leaf::Unproven)),
+                    (&[No], leaf(Leaf::LuaCheapWithoutTwin)),
+                    (&[Yes], leaf(Leaf::TwinNeeded)),
+                    (&[Same], leaf(Leaf::LuaCostUnclear)),
+                ],
+            ),
+        ),
         (
             &[Yes],
             TreeNode::Ask(

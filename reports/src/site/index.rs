@@ -53,20 +53,39 @@ pub(super) fn index_row(
     page: &Path,
 ) -> (String, Vec<Cell>) {
     let costs = rec.costs.as_ref();
+    // A Lua-only run measured no Wasm: its cells say so instead of "n/a".
+    let lua_only = results.load(&pair.name).is_some_and(|l| !l.has_wasm());
+    let unproven = ev.evidence.equivalent != Some(true);
     let cpu = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
         interval_words(costs.and_then(f))
     };
-    let memory = ev.memory.as_ref().map_or("n/a".to_string(), |m| {
-        format!("{} MiB", html::signed(m.mib))
-    });
+    let wasm = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
+        if lua_only {
+            "not measured (Lua-only run)".to_string()
+        } else {
+            cpu(f)
+        }
+    };
+    let memory = ev.memory.as_ref().map_or(
+        if lua_only {
+            "not measured (Lua-only run)".to_string()
+        } else {
+            "n/a".to_string()
+        },
+        |m| format!("{} MiB", html::signed(m.mib)),
+    );
     let in_process = results
         .pair_bench(&pair.name)
         .map_or("n/a".to_string(), |b| {
-            format!(
-                "{} / {}",
-                html::num(b.lua.median_ns),
-                html::num(b.wasm.median_ns)
-            )
+            if lua_only && unproven {
+                format!("{} / twin not proven", html::num(b.lua.median_ns))
+            } else {
+                format!(
+                    "{} / {}",
+                    html::num(b.lua.median_ns),
+                    html::num(b.wasm.median_ns)
+                )
+            }
         });
     let link = format!(
         "<a href=\"{}\">{}</a>",
@@ -84,9 +103,9 @@ pub(super) fn index_row(
             Cell::Text(pair.description.clone()),
             Cell::Html(call_html(rec)),
             Cell::Num(cpu(|c| c.lua_cpu_us)),
-            Cell::Num(cpu(|c| c.wasm_cpu_us)),
-            Cell::Num(cpu(|c| c.wasm_minus_lua_cpu_us)),
-            Cell::Num(cpu(|c| c.wasm_minus_lua_latency_us[0])),
+            Cell::Num(wasm(|c| c.wasm_cpu_us)),
+            Cell::Num(wasm(|c| c.wasm_minus_lua_cpu_us)),
+            Cell::Num(wasm(|c| c.wasm_minus_lua_latency_us[0])),
             Cell::Num(memory),
             Cell::Num(in_process),
             Cell::Text(equivalence_words(ev)),
@@ -136,6 +155,21 @@ pub(super) fn index_page(
         input.policy.confidence.resamples,
         input.policy.confidence.min_share * 100.0
     )));
+    let lua_only: Vec<&str> = results
+        .loads
+        .iter()
+        .filter(|(_, l)| l.as_ref().is_some_and(|l| !l.has_wasm()))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    if !lua_only.is_empty() {
+        b.push_str(&html::para(&format!(
+            "Lua only: {} measured the Lua filter alone (no Wasm twin was measured; see the \
+             equivalence column for whether one is proven). For them \"Lua adds\" is the most a \
+             migration could save, and the tree asks only whether that matters: keep Lua, write \
+             and prove the Wasm twin first, or too close to call.",
+            lua_only.join(", ")
+        )));
+    }
     b.push_str(&load::mechanism_section(
         results.passthrough.as_ref(),
         &load_path(&results.dir, crate::evidence::PASSTHROUGH),

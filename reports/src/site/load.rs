@@ -2,7 +2,9 @@
 //! the filter adds over the baseline, with intervals, from the paired open-loop rounds; capacity
 //! with its spread and the rounds where Envoy was not the bottleneck flagged; memory by worker
 //! count. Every difference is drawn with its interval: a negative "overhead" is shown as what it
-//! is, a median with an interval around it, never as a saving on its own.
+//! is, a median with an interval around it, never as a saving on its own. A Lua-only run shows
+//! the Lua side alone (no Wasm series, row or column) and says that what Lua adds is the most a
+//! migration could save.
 
 use std::path::Path;
 
@@ -11,7 +13,7 @@ use crate::charts::{self, Chart, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
 use crate::decision::Costs;
 use crate::evidence::{paired_rounds, DataKind, PairEvidence};
 use crate::html::{self, esc, Cell};
-use crate::results::{LoadRun, Variant};
+use crate::results::{LoadRun, LuaOnly, Variant};
 use crate::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -64,7 +66,7 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         "Envoy {}, {} ({} cores, {}), started {}. {placement}. Capacity: {} closed-loop round(s) \
          of {} s per variant, {} connections. Then {} paired open-loop round(s) of {} s per \
          variant at {:.0} requests/s ({:.0}% of the slowest variant's capacity), 1 worker: {} \
-         (target half-width of the Wasm-minus-Lua CPU interval: {:.1} µs).",
+         (target half-width of the {} CPU interval: {:.1} µs).",
         l.envoy_version,
         l.machine.cpu_model,
         l.machine.cpus,
@@ -78,6 +80,11 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         l.open_rate_rps,
         l.plan.rate_fraction * 100.0,
         l.stopped.words(),
+        if l.has_wasm() {
+            "Wasm-minus-Lua"
+        } else {
+            "Lua-minus-baseline"
+        },
         l.target_half_width_us,
     )));
     b.push_str(&html::note(&method_words()));
@@ -105,6 +112,31 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         Some(rounds) => {
             let c = Costs::of(&rounds);
             b.push_str(&costs_table(&c));
+            if let Some(why) = l.lua_only {
+                b.push_str(&lua_only_words(&c, why));
+            }
+            let mut series = vec![series_with_intervals(
+                "Lua",
+                Variant::Lua,
+                &[
+                    c.lua_cpu_us,
+                    c.lua_latency_us[0],
+                    c.lua_latency_us[1],
+                    c.lua_latency_us[2],
+                ],
+            )];
+            if l.has_wasm() {
+                series.push(series_with_intervals(
+                    "Wasm",
+                    Variant::Wasm,
+                    &[
+                        c.wasm_cpu_us,
+                        c.wasm_latency_us[0],
+                        c.wasm_latency_us[1],
+                        c.wasm_latency_us[2],
+                    ],
+                ));
+            }
             b.push_str(&charts::bars(&Chart {
                 id: "overhead",
                 title: "What the filter adds over the baseline (median, 95% interval)".into(),
@@ -115,28 +147,7 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
                     .map(|s| s.to_string())
                     .collect(),
                 x_positions: None,
-                series: vec![
-                    series_with_intervals(
-                        "Lua",
-                        Variant::Lua,
-                        &[
-                            c.lua_cpu_us,
-                            c.lua_latency_us[0],
-                            c.lua_latency_us[1],
-                            c.lua_latency_us[2],
-                        ],
-                    ),
-                    series_with_intervals(
-                        "Wasm",
-                        Variant::Wasm,
-                        &[
-                            c.wasm_cpu_us,
-                            c.wasm_latency_us[0],
-                            c.wasm_latency_us[1],
-                            c.wasm_latency_us[2],
-                        ],
-                    ),
-                ],
+                series,
                 reference: None,
             })?);
             b.push_str(&latency_chart(l)?);
@@ -152,6 +163,30 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
     b.push_str(&capacity(l)?);
     b.push_str(&memory(l, ev)?);
     Ok(b)
+}
+
+/// What a Lua-only run says: what the Lua filter adds over the baseline, each a median with its
+/// interval, and that this is the most a migration could save.
+fn lua_only_words(c: &Costs, why: LuaOnly) -> String {
+    format!(
+        "<p data-lua-only=\"{}\">{}</p>\n",
+        esc(match why {
+            LuaOnly::Asked => "asked",
+            LuaOnly::NotEquivalent => "not_equivalent",
+        }),
+        esc(&format!(
+            "Lua only: the Wasm twin was not measured ({}). The Lua filter adds {} µs of Envoy \
+             CPU per request and {} µs of p50 latency over the baseline (median [95% interval]), \
+             so the most a migration could save is that much: {} µs of CPU and {} µs at p50 per \
+             request. A Wasm twin costs something too, so the real saving is smaller.",
+            why.words(),
+            interval_words(c.lua_cpu_us),
+            interval_words(c.lua_latency_us[0]),
+            c.lua_cpu_us
+                .map_or("n/a".into(), |i| format!("{:.1}", i.median)),
+            c.lua_latency_us[0].map_or("n/a".into(), |i| format!("{:.0}", i.median)),
+        ))
+    )
 }
 
 fn costs_table(c: &Costs) -> String {
@@ -415,18 +450,28 @@ fn memory(l: &LoadRun, ev: &PairEvidence) -> Result<String, RenderError> {
             })
         })
         .collect();
-    b.push_str(&html::table(
-        &[
-            "workers",
-            "variant",
-            "RSS, MiB",
-            "peak RSS, MiB",
-            "allocated (allocator), MiB",
-            "heap (allocator), MiB",
-            "Wasm VMs",
-        ],
-        &rows,
-    ));
+    let mut header = vec![
+        "workers",
+        "variant",
+        "RSS, MiB",
+        "peak RSS, MiB",
+        "allocated (allocator), MiB",
+        "heap (allocator), MiB",
+        "Wasm VMs",
+    ];
+    let rows = if l.has_wasm() {
+        rows
+    } else {
+        // No Wasm filter ran: no VM column.
+        header.pop();
+        rows.into_iter()
+            .map(|(a, mut cells)| {
+                cells.pop();
+                (a, cells)
+            })
+            .collect()
+    };
+    b.push_str(&html::table(&header, &rows));
     Ok(b)
 }
 

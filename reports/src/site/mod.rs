@@ -9,7 +9,9 @@
 //!
 //! Hooks for a browser test: `<main data-page="index|pair|claims">`, `<svg class="chart"
 //! data-chart="latency|overhead|throughput|cpu|memory|inprocess|claims|tree">`, index rows
-//! `<tr data-pair="NAME" data-verdict="migrate|keep_lua|migrate_if_capability_needed|too_close_to_call">`,
+//! `<tr data-pair="NAME" data-verdict="migrate|keep_lua|migrate_if_capability_needed|prove_twin|too_close_to_call">`,
+//! a pair page's statement that its Wasm twin is not measured or not proven
+//! `<p data-twin="lua_only|unproven">` and its Lua-only costs `<p data-lua-only="asked|not_equivalent">`,
 //! tree nodes `<g data-node="ID" data-taken="true|false">`, claims rows
 //! `<tr data-op="OP" data-claim="held|direction_only|not_held|cannot_judge">`.
 //!

@@ -54,7 +54,9 @@ pub(super) fn pair_page(
     for r in &rec.reasons {
         let _ = writeln!(b, "<li>{}</li>", esc(r));
     }
-    b.push_str("</ul>\n<h3>The path through the decision tree</h3>\n");
+    b.push_str("</ul>\n");
+    b.push_str(&twin_status(results, name, ev));
+    b.push_str("<h3>The path through the decision tree</h3>\n");
     b.push_str(&html::table(
         &["question", "answer", "the numbers behind it"],
         &rec.path
@@ -136,8 +138,12 @@ pub(super) fn pair_page(
 
     // In-process.
     b.push_str("<h2>In-process, one request per iteration</h2>\n");
-    b.push_str(&in_process_section(results, name)?);
-    b.push_str(&drivers_side_by_side(results, name, rec));
+    // A Lua-only run of a twin that is not proven: no Wasm figure anywhere on the page (its
+    // in-process numbers would be those of a module that does not do what the Lua filter does).
+    let hide_wasm =
+        results.load(name).is_some_and(|l| !l.has_wasm()) && ev.evidence.equivalent != Some(true);
+    b.push_str(&in_process_section(results, name, hide_wasm)?);
+    b.push_str(&drivers_side_by_side(results, name, rec, hide_wasm));
 
     Ok(html::page(
         PageKind::Pair,
@@ -145,6 +151,41 @@ pub(super) fn pair_page(
         "../",
         &b,
     ))
+}
+
+/// Whether the Wasm twin was measured and proven, said at the top of the page when it was not
+/// (`<p data-twin="lua_only|unproven">`); nothing for a measured, proven twin.
+fn twin_status(results: &ResultSet, name: &str, ev: &PairEvidence) -> String {
+    let lua_only = results.load(name).and_then(|l| l.lua_only);
+    let proven = ev.evidence.equivalent == Some(true);
+    let proof = if proven {
+        format!("It is proven equivalent: {}.", equivalence_words(ev))
+    } else {
+        format!("It is not proven equivalent ({}).", equivalence_words(ev))
+    };
+    let (hook, words) = match (lua_only, proven) {
+        (Some(why), _) => (
+            "lua_only",
+            format!(
+                "The Wasm twin is not measured: this pair's load run is Lua-only ({}), so the \
+                 figures below are what the Lua filter adds over no filter, the most a migration \
+                 could save. {proof}",
+                why.words()
+            ),
+        ),
+        (None, false) => (
+            "unproven",
+            format!(
+                "The Wasm twin is not proven equivalent, so the tree weighs the Lua side alone. \
+                 {proof}"
+            ),
+        ),
+        (None, true) => return String::new(),
+    };
+    format!(
+        "<p data-twin=\"{hook}\"><strong>{}</strong></p>\n",
+        esc(&words)
+    )
 }
 
 /// Which way a difference points, only when its interval says so.
@@ -167,7 +208,12 @@ impl Direction {
 
 /// The in-process difference (wasmtime, LuaJIT) beside the real-Envoy one (V8, LuaJIT), and
 /// whether their directions agree.
-fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -> String {
+fn drivers_side_by_side(
+    results: &ResultSet,
+    name: &str,
+    rec: &Recommendation,
+    hide_wasm: bool,
+) -> String {
     let envoy = rec
         .costs
         .as_ref()
@@ -205,6 +251,13 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
         )
     });
     let mut b = String::from("<h2>The two drivers side by side</h2>\n");
+    if hide_wasm {
+        b.push_str(&html::para(
+            "The Wasm twin was not measured in real Envoy (Lua-only run) and is not proven \
+             equivalent: there is no Wasm-minus-Lua difference to set side by side.",
+        ));
+        return b;
+    }
     let (Some((e_dir, e_words)), Some((i_dir, i_words))) = (envoy, in_process) else {
         b.push_str(&html::para(
             "Needs both the real-Envoy rounds and the in-process benches (see the missing-data \
@@ -233,7 +286,11 @@ fn drivers_side_by_side(results: &ResultSet, name: &str, rec: &Recommendation) -
     b
 }
 
-fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderError> {
+fn in_process_section(
+    results: &ResultSet,
+    name: &str,
+    hide_wasm: bool,
+) -> Result<String, RenderError> {
     let file = bench_summary_path(&results.dir);
     let Some(summary) = &results.bench else {
         return Ok(html::missing(&Missing {
@@ -251,6 +308,16 @@ fn in_process_section(results: &ResultSet, name: &str) -> Result<String, RenderE
             how: "`filterbench bench`".into(),
         }));
     };
+    if hide_wasm {
+        return Ok(html::para(&format!(
+            "Lua {} ns [{} – {}] per request in-process (criterion, profile {}). The Wasm twin's \
+             in-process numbers are left out: it is not proven equivalent.",
+            html::num(pb.lua.median_ns),
+            html::num(pb.lua.ci_low_ns),
+            html::num(pb.lua.ci_high_ns),
+            summary.profile
+        )));
+    }
     let mut b = String::new();
     let mut categories = vec![format!("{name} (full request)")];
     let mut rows = vec![pb];

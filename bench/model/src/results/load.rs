@@ -49,8 +49,12 @@ pub struct LoadRun {
     pub plan: LoadPlan,
     /// Requests in the pair's load mix (sent round-robin).
     pub requests_in_mix: usize,
-    /// The variants measured: base and Lua always, Wasm when the pair has a twin.
+    /// The variants measured: base and Lua always, Wasm unless the run is [`LoadRun::lua_only`].
     pub variants: Vec<Variant>,
+    /// Set when the run measured the Lua filter alone (baseline and Lua, no Wasm listener and no
+    /// Wasm sample), with the reason; absent (and absent from the file) when Wasm was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lua_only: Option<LuaOnly>,
     /// Closed-loop capacity rounds at the comparison's worker count (1): throughput only.
     pub capacity: Vec<Sample>,
     /// The fixed open-loop rate of the paired rounds: `plan.rate_fraction` of the slowest
@@ -61,7 +65,8 @@ pub struct LoadRun {
     pub rounds: Vec<Sample>,
     /// Why the rounds stopped.
     pub stopped: StopReason,
-    /// The half-width the Wasm-minus-Lua CPU interval had to reach, microseconds.
+    /// The half-width the Wasm-minus-Lua CPU interval (Lua-minus-baseline in a Lua-only run) had
+    /// to reach, microseconds.
     pub target_half_width_us: f64,
     /// Capacity and memory at each worker count of `plan.workers`.
     pub by_workers: Vec<WorkersRun>,
@@ -69,17 +74,41 @@ pub struct LoadRun {
     pub partial: bool,
 }
 
+/// Why a load run measured the Lua filter alone: what it then measures is what the Lua filter
+/// adds over the baseline, the most a migration could save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LuaOnly {
+    /// Asked for (`filterbench load --lua-only`): the Wasm twin is not written or not proven yet.
+    Asked,
+    /// `filterbench all`: the twins were not equivalent (in-process or in real Envoy), so a Wasm
+    /// measurement would measure a module that does not do what the Lua filter does.
+    NotEquivalent,
+}
+
+impl LuaOnly {
+    pub fn words(self) -> &'static str {
+        match self {
+            LuaOnly::Asked => "a Lua-only run was asked for (`filterbench load --lua-only`)",
+            LuaOnly::NotEquivalent => {
+                "the Wasm twin was not equivalent to the Lua filter when this run was made"
+            }
+        }
+    }
+}
+
 /// Why a comparison stopped adding rounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// The Wasm-minus-Lua interval became narrow enough.
+    /// The Wasm-minus-Lua interval (Lua-minus-baseline in a Lua-only run) became narrow enough.
     TargetReached,
     /// The pair's time budget was spent first.
     Budget,
     /// The policy's maximum number of rounds.
     MaxRounds,
-    /// A Lua-only pair: nothing to narrow, the minimum rounds ran.
+    /// A Lua-only run of an earlier version: the minimum rounds ran (no longer written: a
+    /// Lua-only run now narrows the Lua-minus-baseline interval).
     NoTwin,
     /// Ctrl-C.
     Interrupted,
@@ -202,6 +231,47 @@ pub struct VariantMemory {
 }
 
 impl LoadRun {
+    /// Whether the Wasm twin was measured.
+    pub fn has_wasm(&self) -> bool {
+        self.variants.contains(&Variant::Wasm)
+    }
+
+    /// The variant set is consistent: every sample is of a listed variant, base and Lua are
+    /// listed, and Wasm is missing exactly when the run says it is Lua-only. The error says what
+    /// is wrong (the reader adds the file).
+    pub fn check_variants(&self) -> Result<(), String> {
+        for v in [Variant::Base, Variant::Lua] {
+            if !self.variants.contains(&v) {
+                return Err(format!("`variants` lacks `{}`", v.id()));
+            }
+        }
+        let stray = self
+            .rounds
+            .iter()
+            .chain(&self.capacity)
+            .chain(self.by_workers.iter().flat_map(|w| &w.capacity))
+            .map(|s| s.variant)
+            .chain(
+                self.by_workers
+                    .iter()
+                    .flat_map(|w| w.memory.iter().map(|m| m.variant)),
+            )
+            .find(|v| !self.variants.contains(v));
+        if let Some(v) = stray {
+            return Err(format!(
+                "holds `{}` samples but `variants` does not list it",
+                v.id()
+            ));
+        }
+        match (self.lua_only, self.has_wasm()) {
+            (Some(_), true) => Err("says `lua_only` but lists the `wasm` variant".into()),
+            (None, false) => {
+                Err("measured no `wasm` variant but does not say `lua_only` (and why)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Number of paired rounds (0-based round indices below it).
     pub fn round_count(&self) -> usize {
         self.rounds.iter().map(|s| s.round + 1).max().unwrap_or(0)
