@@ -50,7 +50,7 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
     let lua_path = catalogue.lua_path(&pair.name);
     let source = catalogue.lua_source(&pair.name)?;
     let corpus_path = catalogue.corpus_path(&pair.name);
-    let corpus = Corpus::load(&corpus_path, &pair.name)?;
+    let corpus = Corpus::load_maybe_empty(&corpus_path, &pair.name)?;
 
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
