@@ -151,7 +151,7 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("the most a migration could save"),
+        stdout.contains("The most a migration could save is what Lua adds"),
         "{stdout}"
     );
     assert!(!stdout.contains("Wasm - Lua"), "{stdout}");

@@ -235,7 +235,12 @@ impl ResultSet {
 
         let load_file = load_path(&self.dir, name);
         let load = self.load(name);
-        let how_load = format!("`filterbench load --pair {name}`");
+        // Without a proven twin only the Lua side is worth measuring.
+        let how_load = if equivalence.as_ref().is_some_and(|e| e.result.equivalent) {
+            format!("`filterbench load --pair {name}`")
+        } else {
+            format!("`filterbench load --pair {name} --lua-only`")
+        };
         let rounds = match load {
             None => {
                 missing.push(Missing {
