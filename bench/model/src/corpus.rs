@@ -248,7 +248,7 @@ impl Corpus {
             return Err(Error::invalid(
                 path,
                 format!(
-                    "no scenarios yet: record some with `filterbench record --pair {pair} --requests FILE` \
+                    "no scenarios yet: record some with `filterbench record [--workspace DIR] --pair {pair} --requests FILE` \
                      (or write [[scenario]] entries, format in bench/corpus/README.md)"
                 ),
             ));
