@@ -156,7 +156,7 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_url(s: &str) -> Result<WasmUrl, String> {
+fn parse_url(s: &str) -> Result<WasmUrl, filterbench_k8s::UrlError> {
     WasmUrl::parse(s)
 }
 

@@ -92,11 +92,36 @@ impl std::fmt::Debug for Rule {
     }
 }
 
+/// A CEL rule that cannot be compiled or evaluated, or a schema whose rules cannot be collected.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CelError {
+    #[error("CEL rule {rule:?} does not parse: {message}")]
+    Parse { rule: String, message: String },
+    #[error(
+        "CEL rule {rule:?} calls {functions} which this evaluator does not provide (add it to \
+         loadgen/k8s/src/cel.rs)"
+    )]
+    Unsupported { rule: String, functions: String },
+    #[error("CEL rule {rule:?}: {message}")]
+    Evaluate { rule: String, message: String },
+    #[error("{at}: {problem}")]
+    Schema { at: String, problem: String },
+    /// A rule's error, at its place in the schema.
+    #[error("{at}: {source}")]
+    At {
+        at: String,
+        #[source]
+        source: Box<CelError>,
+    },
+}
+
 impl Rule {
     /// Parses a rule and checks that every function it calls can be evaluated.
-    pub fn compile(text: &str, message: Option<&str>) -> Result<Rule, String> {
-        let program =
-            Program::compile(text).map_err(|e| format!("CEL rule {text:?} does not parse: {e}"))?;
+    pub fn compile(text: &str, message: Option<&str>) -> Result<Rule, CelError> {
+        let program = Program::compile(text).map_err(|e| CelError::Parse {
+            rule: text.to_string(),
+            message: e.to_string(),
+        })?;
         let references = program.references();
         let mut unknown: Vec<&str> = references
             .functions()
@@ -105,11 +130,10 @@ impl Rule {
             .collect();
         if !unknown.is_empty() {
             unknown.sort_unstable();
-            return Err(format!(
-                "CEL rule {text:?} calls {} which this evaluator does not provide (add it to \
-                 loadgen/k8s/src/cel.rs)",
-                unknown.join(", ")
-            ));
+            return Err(CelError::Unsupported {
+                rule: text.to_string(),
+                functions: unknown.join(", "),
+            });
         }
         Ok(Rule {
             text: text.to_string(),
@@ -122,19 +146,19 @@ impl Rule {
 
     /// Evaluates the rule with `self` bound to `value`: `Ok(true)` when it holds, `Ok(false)` when
     /// it does not, `Err` when it cannot be evaluated (which the API server also rejects).
-    pub fn evaluate(&self, value: &Value) -> Result<bool, String> {
-        let bound = cel::to_value(value)
-            .map_err(|e| format!("CEL rule {:?}: cannot bind self: {e}", self.text))?;
+    pub fn evaluate(&self, value: &Value) -> Result<bool, CelError> {
+        let failed = |message: String| CelError::Evaluate {
+            rule: self.text.clone(),
+            message,
+        };
+        let bound = cel::to_value(value).map_err(|e| failed(format!("cannot bind self: {e}")))?;
         let mut context = Context::default();
         context.add_variable_from_value("self", bound);
-        add_url_library(&mut context).map_err(|e| format!("CEL rule {:?}: {e}", self.text))?;
+        add_url_library(&mut context).map_err(|e| failed(e.to_string()))?;
         match self.program.execute(&context) {
             Ok(CelValue::Bool(b)) => Ok(b),
-            Ok(other) => Err(format!(
-                "CEL rule {:?} evaluated to {other:?}, not a bool",
-                self.text
-            )),
-            Err(e) => Err(format!("CEL rule {:?} failed: {e}", self.text)),
+            Ok(other) => Err(failed(format!("evaluated to {other:?}, not a bool"))),
+            Err(e) => Err(failed(format!("failed: {e}"))),
         }
     }
 }
@@ -151,31 +175,24 @@ impl Opaque for Url {
     }
 }
 
-fn add_url_library(context: &mut Context<'_, '_>) -> Result<(), String> {
-    let add = |e: cel::DeclarationError| e.to_string();
-    context
-        .add_function("isURL", |s: Arc<String>| parse_request_uri(&s).is_ok())
-        .map_err(add)?;
-    context
-        .add_function(
-            "url",
-            |s: Arc<String>| -> Result<CelValue, ExecutionError> {
-                parse_request_uri(&s)
-                    .map(|url| CelValue::Opaque(Arc::new(url)))
-                    .map_err(|e| ExecutionError::function_error("url", e))
-            },
-        )
-        .map_err(add)?;
-    context
-        .add_function(
-            "getScheme",
-            |This(u): This<Arc<dyn Opaque>>| -> Result<CelValue, ExecutionError> {
-                u.downcast_ref::<Url>()
-                    .map(|u| CelValue::String(Arc::new(u.scheme.clone())))
-                    .ok_or_else(|| ExecutionError::function_error("getScheme", "not a URL"))
-            },
-        )
-        .map_err(add)?;
+fn add_url_library(context: &mut Context<'_, '_>) -> Result<(), cel::DeclarationError> {
+    context.add_function("isURL", |s: Arc<String>| parse_request_uri(&s).is_ok())?;
+    context.add_function(
+        "url",
+        |s: Arc<String>| -> Result<CelValue, ExecutionError> {
+            parse_request_uri(&s)
+                .map(|url| CelValue::Opaque(Arc::new(url)))
+                .map_err(|e| ExecutionError::function_error("url", e))
+        },
+    )?;
+    context.add_function(
+        "getScheme",
+        |This(u): This<Arc<dyn Opaque>>| -> Result<CelValue, ExecutionError> {
+            u.downcast_ref::<Url>()
+                .map(|u| CelValue::String(Arc::new(u.scheme.clone())))
+                .ok_or_else(|| ExecutionError::function_error("getScheme", "not a URL"))
+        },
+    )?;
     Ok(())
 }
 
@@ -248,22 +265,30 @@ pub struct CelNode {
 
 impl CelNode {
     /// Compiles every rule under `node` (an `openAPIV3Schema` node at `ptr`).
-    pub fn build(node: &Value, ptr: &str) -> Result<CelNode, String> {
+    pub fn build(node: &Value, ptr: &str) -> Result<CelNode, CelError> {
         let mut out = CelNode::default();
         let Some(obj) = node.as_object() else {
             return Ok(out);
         };
         if let Some(list) = obj.get("x-kubernetes-validations") {
-            let list = list
-                .as_array()
-                .ok_or_else(|| format!("{ptr}/x-kubernetes-validations: not an array"))?;
+            let list = list.as_array().ok_or_else(|| CelError::Schema {
+                at: format!("{ptr}/x-kubernetes-validations"),
+                problem: "not an array".into(),
+            })?;
             for rule in list {
-                let text = rule.get("rule").and_then(Value::as_str).ok_or_else(|| {
-                    format!("{ptr}/x-kubernetes-validations: a rule without `rule`")
-                })?;
+                let text =
+                    rule.get("rule")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| CelError::Schema {
+                            at: format!("{ptr}/x-kubernetes-validations"),
+                            problem: "a rule without `rule`".into(),
+                        })?;
                 let message = rule.get("message").and_then(Value::as_str);
                 out.rules
-                    .push(Rule::compile(text, message).map_err(|e| format!("{ptr}: {e}"))?);
+                    .push(Rule::compile(text, message).map_err(|e| CelError::At {
+                        at: ptr.to_string(),
+                        source: Box::new(e),
+                    })?);
             }
         }
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
@@ -296,10 +321,13 @@ impl CelNode {
             };
             for schema in nested {
                 if !CelNode::build(schema, ptr)?.is_empty() {
-                    return Err(format!(
-                        "{ptr}/{key}: x-kubernetes-validations inside {key} are not evaluated \
-                         (Kubernetes does not allow them there either)"
-                    ));
+                    return Err(CelError::Schema {
+                        at: format!("{ptr}/{key}"),
+                        problem: format!(
+                            "x-kubernetes-validations inside {key} are not evaluated \
+                             (Kubernetes does not allow them there either)"
+                        ),
+                    });
                 }
             }
         }
@@ -427,14 +455,16 @@ mod tests {
 
     #[test]
     fn unknown_functions_and_syntax_errors_fail_compilation() {
-        let err = Rule::compile("self.foo()", None).unwrap_err();
+        let err = Rule::compile("self.foo()", None).unwrap_err().to_string();
         assert!(
             err.contains("foo") && err.contains("does not provide"),
             "{err}"
         );
-        let err = Rule::compile("quantity(self) > 1", None).unwrap_err();
+        let err = Rule::compile("quantity(self) > 1", None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("quantity"), "{err}");
-        let err = Rule::compile("self ==", None).unwrap_err();
+        let err = Rule::compile("self ==", None).unwrap_err().to_string();
         assert!(err.contains("does not parse"), "{err}");
     }
 

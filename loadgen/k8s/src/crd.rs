@@ -88,16 +88,16 @@ impl CrdSchema {
         kind: &str,
         openapi: &Value,
     ) -> Result<Self> {
-        let crd_error = |message: String| Error::Crd {
+        let crd_error = |message: &dyn std::fmt::Display| Error::Crd {
             path: path.to_path_buf(),
             message: format!("{kind} {version}: {message}"),
         };
         let api_version = format!("{group}/{version}");
-        let schema = to_json_schema(openapi, &api_version, kind).map_err(&crd_error)?;
-        let cel = CelNode::build(openapi, "").map_err(&crd_error)?;
+        let schema = to_json_schema(openapi, &api_version, kind).map_err(|e| crd_error(&e))?;
+        let cel = CelNode::build(openapi, "").map_err(|e| crd_error(&e))?;
         let validator = jsonschema::draft7::options()
             .build(&schema)
-            .map_err(|e| crd_error(format!("translated schema does not compile: {e}")))?;
+            .map_err(|e| crd_error(&format!("translated schema does not compile: {e}")))?;
         Ok(CrdSchema {
             api_version,
             kind: kind.to_string(),
@@ -339,18 +339,40 @@ fn object_meta_schema() -> Value {
     })
 }
 
+/// A CRD schema this translation cannot take: where in the schema, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct SchemaError {
+    /// A JSON pointer into the schema (or the schema's name for its root).
+    pub at: String,
+    pub problem: String,
+}
+
+impl SchemaError {
+    fn new(at: impl Into<String>, problem: impl Into<String>) -> SchemaError {
+        SchemaError {
+            at: at.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// Translates a CRD version's `openAPIV3Schema` into a JSON Schema (draft 7) for whole objects of
 /// `api_version`/`kind` (without the CEL rules: see [`super::cel::CelNode`]).
-pub fn to_json_schema(openapi: &Value, api_version: &str, kind: &str) -> Result<Value, String> {
+pub fn to_json_schema(
+    openapi: &Value,
+    api_version: &str,
+    kind: &str,
+) -> Result<Value, SchemaError> {
     let mut root = convert(openapi, "", true)?;
     let obj = root
         .as_object_mut()
-        .ok_or("openAPIV3Schema is not an object")?;
+        .ok_or_else(|| SchemaError::new("openAPIV3Schema", "not an object"))?;
     let props = obj
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()))
         .as_object_mut()
-        .ok_or("openAPIV3Schema.properties is not an object")?;
+        .ok_or_else(|| SchemaError::new("openAPIV3Schema.properties", "not an object"))?;
     props.insert(
         "apiVersion".into(),
         json!({ "type": "string", "enum": [api_version] }),
@@ -361,7 +383,7 @@ pub fn to_json_schema(openapi: &Value, api_version: &str, kind: &str) -> Result<
         .entry("required")
         .or_insert_with(|| Value::Array(Vec::new()))
         .as_array_mut()
-        .ok_or("openAPIV3Schema.required is not an array")?;
+        .ok_or_else(|| SchemaError::new("openAPIV3Schema.required", "not an array"))?;
     for field in ["apiVersion", "kind", "metadata"] {
         if !required.iter().any(|r| r == field) {
             required.push(Value::String(field.to_string()));
@@ -382,9 +404,9 @@ pub(crate) fn escape_pointer(key: &str) -> String {
 /// Converts one schema node. `ptr` is its location in the translated schema; `structural` is false
 /// inside `allOf`/`anyOf`/`oneOf`/`not`, where Kubernetes only allows value validations (so no
 /// unknown-field rule applies there).
-fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, String> {
+fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, SchemaError> {
     let Some(node) = node.as_object() else {
-        return Err(format!("{ptr}: a schema must be an object"));
+        return Err(SchemaError::new(ptr, "a schema must be an object"));
     };
     let flag = |key: &str| node.get(key) == Some(&Value::Bool(true));
     let preserve_unknown = flag("x-kubernetes-preserve-unknown-fields");
@@ -396,9 +418,9 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, String> {
     for (key, value) in node {
         match key.as_str() {
             "properties" => {
-                let props = value
-                    .as_object()
-                    .ok_or_else(|| format!("{ptr}/properties: not an object"))?;
+                let props = value.as_object().ok_or_else(|| {
+                    SchemaError::new(format!("{ptr}/properties"), "not an object")
+                })?;
                 let mut converted = Map::new();
                 for (name, schema) in props {
                     let at = format!("{ptr}/properties/{}", escape_pointer(name));
@@ -413,7 +435,7 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, String> {
             "allOf" | "anyOf" | "oneOf" => {
                 let items = value
                     .as_array()
-                    .ok_or_else(|| format!("{ptr}/{key}: not an array"))?;
+                    .ok_or_else(|| SchemaError::new(format!("{ptr}/{key}"), "not an array"))?;
                 let converted = items
                     .iter()
                     .enumerate()

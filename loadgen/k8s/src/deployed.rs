@@ -277,7 +277,7 @@ impl ModuleSource for OciModules {
             what: format!("url {url}"),
             message,
         };
-        let parsed = WasmUrl::parse(url).map_err(fail)?;
+        let parsed = WasmUrl::parse(url).map_err(|e| fail(e.to_string()))?;
         let module = match parsed {
             WasmUrl::Oci { tag, digest, .. } => {
                 let manifest_digest = match digest {

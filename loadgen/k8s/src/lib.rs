@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 use filterbench_model::{Catalogue, Pair};
 use serde_json::Value;
 
-pub use url::WasmUrl;
+pub use url::{UrlError, WasmUrl};
 pub use write::write_atomic;
 
 /// Envoy's name of the Lua filter: the name the filter is inserted under, and so the key of its

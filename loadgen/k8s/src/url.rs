@@ -18,6 +18,25 @@ pub enum WasmUrl {
     Http { url: String },
 }
 
+/// Why a `--wasm-url` was refused; each names the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("--wasm-url {0:?} must be a non-empty URL without spaces")]
+    Blank(String),
+    #[error("--wasm-url {0:?}: a digest must be @sha256:<64 hex digits>")]
+    Digest(String),
+    #[error("--wasm-url {0:?}: expected oci://REGISTRY/REPOSITORY[:TAG]")]
+    OciShape(String),
+    #[error("--wasm-url {url:?}: {tag:?} is not a valid image tag")]
+    Tag { url: String, tag: String },
+    #[error("--wasm-url {0:?}: a file URL needs an absolute path (file:///path/to/module.wasm)")]
+    RelativeFile(String),
+    #[error(
+        "--wasm-url {0:?}: unsupported scheme (use oci://REGISTRY/REPO:TAG, file:///path or https://...)"
+    )]
+    Scheme(String),
+}
+
 impl WasmUrl {
     /// The default: the pair's image in a local registry (kind's usual `localhost:5000`).
     pub fn default_for(pair: &str) -> WasmUrl {
@@ -26,41 +45,35 @@ impl WasmUrl {
     }
 
     /// Parses a `--wasm-url` (`oci://`, `file://`, `http(s)://`).
-    pub fn parse(url: &str) -> Result<WasmUrl, String> {
+    pub fn parse(url: &str) -> Result<WasmUrl, UrlError> {
+        let owned = || url.to_string();
         if url.chars().any(char::is_whitespace) || url.is_empty() {
-            return Err(format!(
-                "--wasm-url {url:?} must be a non-empty URL without spaces"
-            ));
+            return Err(UrlError::Blank(owned()));
         }
         if let Some(rest) = url.strip_prefix("oci://") {
             let (name, digest) = match rest.split_once('@') {
                 Some((name, digest)) => {
                     let hex = digest.strip_prefix("sha256:").unwrap_or("");
                     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(format!(
-                            "--wasm-url {url:?}: a digest must be @sha256:<64 hex digits>"
-                        ));
+                        return Err(UrlError::Digest(owned()));
                     }
                     (name, Some(hex.to_ascii_lowercase()))
                 }
                 None => (rest, None),
             };
             let Some((registry, repo_tag)) = name.split_once('/') else {
-                return Err(format!(
-                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
-                ));
+                return Err(UrlError::OciShape(owned()));
             };
             if registry.is_empty() || repo_tag.is_empty() {
-                return Err(format!(
-                    "--wasm-url {url:?}: expected oci://REGISTRY/REPOSITORY[:TAG]"
-                ));
+                return Err(UrlError::OciShape(owned()));
             }
             let last = repo_tag.rsplit('/').next().unwrap_or(repo_tag);
             let tag = match last.split_once(':') {
                 Some((_, tag)) if !valid_tag(tag) => {
-                    return Err(format!(
-                        "--wasm-url {url:?}: {tag:?} is not a valid image tag"
-                    ));
+                    return Err(UrlError::Tag {
+                        url: owned(),
+                        tag: tag.to_string(),
+                    });
                 }
                 Some((_, tag)) => tag.to_string(),
                 None => "latest".to_string(),
@@ -73,9 +86,7 @@ impl WasmUrl {
         }
         if let Some(path) = url.strip_prefix("file://") {
             if !path.starts_with('/') {
-                return Err(format!(
-                    "--wasm-url {url:?}: a file URL needs an absolute path (file:///path/to/module.wasm)"
-                ));
+                return Err(UrlError::RelativeFile(owned()));
             }
             return Ok(WasmUrl::File {
                 url: url.to_string(),
@@ -86,9 +97,7 @@ impl WasmUrl {
                 url: url.to_string(),
             });
         }
-        Err(format!(
-            "--wasm-url {url:?}: unsupported scheme (use oci://REGISTRY/REPO:TAG, file:///path or https://...)"
-        ))
+        Err(UrlError::Scheme(owned()))
     }
 
     pub fn as_str(&self) -> &str {
