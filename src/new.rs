@@ -385,6 +385,8 @@ crate-type = ["cdylib"]
 
 [dependencies]
 proxy-wasm = "0.2"
+# Log lines: `log::info!(...)` is what Lua's `handle:logInfo(...)` is (proxy-wasm installs the logger).
+log = "0.4"
 
 # A workspace of its own: this crate is built alone, by `filterbench` (into the workspace's
 # target/), for wasm32-wasip1.
@@ -410,7 +412,8 @@ fn lib_rs(name: &str) -> String {
 //! `on_http_request_body`, `envoy_on_response` -> `on_http_response_headers` / `_body`), then
 //! `filterbench verify --in-process --workspace DIR --pair {name}` names every scenario, field and
 //! value where the twins differ. The pair's `config` (filterbench.toml) arrives in `on_configure`
-//! as JSON; the Lua filter reads the same values with `handle:metadata():get(key)`.
+//! as JSON; the Lua filter reads the same values with `handle:metadata():get(key)`. Lua's
+//! `handle:logInfo(msg)` is `log::info!("{{msg}}")` here.
 
 use proxy_wasm::traits::{{Context, HttpContext, RootContext}};
 use proxy_wasm::types::{{Action, ContextType, LogLevel}};
