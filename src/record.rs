@@ -151,9 +151,14 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         .with_context(|| format!("{}: cannot write", corpus_path.display()))?;
     // The corpus as verify will read it.
     let written = Corpus::load(&corpus_path, &pair.name)?;
+    let workspace = if catalogue.layout.workspace {
+        format!("--workspace {} ", catalogue.root.display())
+    } else {
+        String::new()
+    };
     println!(
         "recorded {} scenario(s) into {} ({} in all); next: write the Wasm twin and run \
-         `filterbench verify --in-process --pair {}`",
+         `filterbench verify --in-process {workspace}--pair {}`",
         scenarios.len(),
         corpus_path.display(),
         written.scenarios.len(),

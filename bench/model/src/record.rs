@@ -50,18 +50,12 @@ pub fn read_inputs(path: &Path) -> Result<Vec<Input>> {
     if is_har {
         return parse_har(path, &text);
     }
-    let requests = parse_requests(path, &text)?;
-    let lines = text.trim_start().starts_with('{') && requests.len() > 1;
-    Ok(requests
+    Ok(parse_requests(path, &text)?
         .into_iter()
         .enumerate()
         .map(|(i, request)| Input {
             request,
-            origin: if lines {
-                format!("request {} (line)", i + 1)
-            } else {
-                format!("request {}", i + 1)
-            },
+            origin: format!("request {}", i + 1),
         })
         .collect())
 }
