@@ -96,6 +96,10 @@ fn walkthrough_new_record_wrong_twin_fixed_twin_load_report() {
         .request_headers
         .contains(&("x-tenant".to_string(), "acme".to_string())));
     assert!(valid.expect.logs.contains(&"tenant acme".to_string()));
+    assert!(valid
+        .expect
+        .request_headers_absent
+        .contains(&"x-api-key".to_string()));
     let missing = scenario("missing_key");
     assert_eq!(missing.expect.status, 401);
     assert_eq!(missing.expect.body.as_deref(), Some("missing api key"));

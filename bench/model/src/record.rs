@@ -5,7 +5,8 @@
 //!
 //! What a recorded scenario expects:
 //! - `status`, `upstream_reached`;
-//! - every response header the client got and every request header the upstream received, except
+//! - every response header the client got and every request header the upstream received (and
+//!   the absence of each header the client sent that the upstream did not receive), except
 //!   the ones the proxy adds with varying values ([`crate::outcome::VOLATILE_RESPONSE_HEADERS`],
 //!   [`crate::outcome::VOLATILE_REQUEST_HEADERS`]); a header the pair declares as generated
 //!   (`normalise.generated_headers`) whose value the client did not send is expected by length
@@ -332,6 +333,15 @@ pub fn expectations(
                 header_expectations(&up.headers, VOLATILE_REQUEST_HEADERS, rules, sent);
             expect.request_headers = request_headers;
             expect.request_headers_match = request_headers_match;
+            // What the client sent and the filter removed.
+            let mut removed: Vec<String> = sent
+                .iter()
+                .map(|(n, _)| n.to_ascii_lowercase())
+                .filter(|n| values_of(&up.headers, n).is_empty())
+                .collect();
+            removed.sort();
+            removed.dedup();
+            expect.request_headers_absent = removed;
             if up.path != request.path {
                 expect.upstream_path = Some(up.path.clone());
             }

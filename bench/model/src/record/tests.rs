@@ -126,8 +126,20 @@ fn expectations_are_what_the_filter_did() {
     );
     assert_eq!(e.response_headers_match, h(&[("x-trace", "^.{4}$")]));
     assert_eq!(e.request_headers, h(&[("x-in", "1")]));
+    assert!(e.request_headers_absent.is_empty());
     assert_eq!(e.request_headers_match, h(&[("x-trace", "^.{4}$")]));
     assert_eq!(e.upstream_path.as_deref(), Some("/b"));
+    let mut removed = outcome.clone();
+    removed
+        .upstream
+        .as_mut()
+        .unwrap()
+        .headers
+        .retain(|(n, _)| n != "x-in");
+    let e2 = expectations(&request, &removed, Vec::new(), &rules);
+    assert_eq!(e2.request_headers_absent, vec!["x-in".to_string()]);
+    assert!(crate::outcome::check_expect(&e2, &removed, 0).is_empty());
+    assert!(!crate::outcome::check_expect(&e2, &outcome, 0).is_empty());
     assert_eq!(e.upstream_method, None);
     assert_eq!(e.upstream_body.as_deref(), Some("HELLO"));
     assert_eq!(e.logs, vec!["saw /a".to_string()]);
