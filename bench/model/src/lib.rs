@@ -1,6 +1,7 @@
 //! filterbench's data, shared by every other crate: what a filter pair is, what its scenarios
 //! expect, how two outcomes are compared, and the result files every measurement writes and the
-//! report reads. No filter host, no measurement, no network, no CLI in here.
+//! report reads. No filter host, no measurement, no network, no CLI in here (the one child process
+//! it starts is cargo, building a workspace's twin crates: [`twin_build`]).
 //!
 //! - [`calls`]: scripted replies to a filter's outgoing calls, decided the same way in-process and
 //!   by the mock service behind real Envoy's scripted clusters; the `--calls` file reader;
