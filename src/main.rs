@@ -220,10 +220,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::json!({"mode": "envoy-deployed", "envoy_version": version}),
                     out,
                 )
-            } else if envoy {
-                verify_envoy(ws, pair.as_deref(), out, save)
             } else {
-                verify_in_process(ws, pair.as_deref(), out, save)
+                verify(ws, pair.as_deref(), envoy, out, save)
             }
         }
         Command::Load(args) => load::load(args, ws),
@@ -249,28 +247,36 @@ struct Output {
     outcomes: bool,
 }
 
-fn verify_envoy(
+/// `verify --envoy` (real Envoy) or `--in-process`: the selected pairs (their twin crates built),
+/// saved with `--save`, printed, and the exit code of the summary.
+fn verify(
     ws: Option<&std::path::Path>,
     pair: Option<&str>,
+    envoy: bool,
     out: Output,
     save: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalogue = workspace::open(ws)?;
-    let root = catalogue.root.clone();
     let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
     let pairs = workspace::select_built(&catalogue, &names)?;
-    let (reports, version) = verify_envoy_reports(&catalogue, &pairs, !out.json)?;
+    let (mode, reports, version) = if envoy {
+        let (reports, version) = verify_envoy_reports(&catalogue, &pairs, !out.json)?;
+        ("envoy", reports, Some(version))
+    } else {
+        let reports = verify_in_process_reports(&catalogue, &pairs, !out.json)?;
+        ("in_process", reports, None)
+    };
     if save {
-        let path = report::save_verify(&root, "envoy", Some(version.clone()), &reports)?;
+        let path = report::save_verify(&catalogue.root, mode, version.clone(), &reports)?;
         if !out.json {
             println!("saved {}", path.display());
         }
     }
-    finish_verify(
-        &reports,
-        serde_json::json!({"mode": "envoy", "envoy_version": version}),
-        out,
-    )
+    let mut header = serde_json::json!({ "mode": mode });
+    if let Some(version) = version {
+        header["envoy_version"] = version.into();
+    }
+    finish_verify(&reports, header, out)
 }
 
 /// Every selected pair through real Envoy; with `print`, a line per pair as it finishes.
@@ -298,26 +304,6 @@ fn verify_envoy_reports(
         reports.push(report);
     }
     Ok((reports, version))
-}
-
-fn verify_in_process(
-    ws: Option<&std::path::Path>,
-    pair: Option<&str>,
-    out: Output,
-    save: bool,
-) -> anyhow::Result<ExitCode> {
-    let catalogue = workspace::open(ws)?;
-    let root = catalogue.root.clone();
-    let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
-    let pairs = workspace::select_built(&catalogue, &names)?;
-    let reports = verify_in_process_reports(&catalogue, &pairs, !out.json)?;
-    if save {
-        let path = report::save_verify(&root, "in_process", None, &reports)?;
-        if !out.json {
-            println!("saved {}", path.display());
-        }
-    }
-    finish_verify(&reports, serde_json::json!({"mode": "in_process"}), out)
 }
 
 /// Every selected pair in-process; with `print`, a line per pair as it finishes.

@@ -271,7 +271,6 @@ fn header_expectations(
 ) -> (Vec<HeaderPair>, Vec<HeaderPair>) {
     let mut exact = Vec::new();
     let mut matching: Vec<HeaderPair> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
     let mut names: Vec<String> = headers
         .iter()
         .map(|(n, _)| n.to_ascii_lowercase())
@@ -280,10 +279,6 @@ fn header_expectations(
     names.sort();
     names.dedup();
     for name in names {
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name.clone());
         let values = values_of(headers, &name);
         if values.iter().any(|v| is_generated(rules, &name, v, sent)) {
             let joined = values.join(",");
