@@ -52,6 +52,10 @@ pub struct AllArgs {
     /// Where to write the site (default reports/site).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write the site even where `--out` names a directory this tool did not write: what is
+    /// there is moved to a named backup beside it first (`DIR.bak-<UTC time>`), never deleted.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn step(n: usize, what: &str) {
@@ -69,6 +73,8 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     let workspace = catalogue.layout.workspace;
     // Check the policy before spending a quarter of an hour measuring.
     let (policy, _) = report::policy(root, args.policy.as_deref())?;
+    // And where the report goes: a directory this tool did not write is refused now, not after.
+    report::check_site_out(root, args.out.as_deref(), args.force)?;
     // A workspace's twin crates are built here (cargo decides what is up to date).
     let pairs = crate::workspace::select_built(&catalogue, &args.pairs)?;
     let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
@@ -241,6 +247,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         args.policy.as_deref(),
         args.out.as_deref(),
         None,
+        args.force,
     )?;
     report::print_summary(&rendered);
     println!("all done in {}", elapsed(started));

@@ -14,7 +14,11 @@
 //!   module copied to `DIR/filters-wasm/NAME.wasm` and named by the entry's `wasm` key.
 //!
 //! The script must load in the in-process Lua host. A pair that exists already (an entry, or
-//! any of its files) is refused and nothing is written, unless `--force`, which replaces it.
+//! any of its files) is refused and nothing is written, unless `--force`, which replaces it and
+//! keeps what it replaced beside it, named in the output: the script, corpus, twin crate or module
+//! moved to `PATH.bak-<UTC time>`, the catalogue copied there before its entry is replaced. The
+//! catalogue's entry is found by parsing (`toml_edit`), so comments and the other entries stay.
+//! A pair name that is not `[a-z0-9_]+` or is reserved (`passthrough`) is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,7 +27,7 @@ use anyhow::Context;
 
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_bench::harness::Env;
-use filterbench_model::catalogue::{check_wasm_magic, valid_name, WORKSPACE_CATALOGUE};
+use filterbench_model::catalogue::{check_wasm_magic, name_problem, WORKSPACE_CATALOGUE};
 use filterbench_model::Catalogue;
 
 #[derive(clap::Args)]
@@ -40,7 +44,8 @@ pub struct NewArgs {
     /// A prebuilt proxy-wasm module as the twin (any language), instead of a Rust crate.
     #[arg(long, value_name = "FILE")]
     pub wasm: Option<PathBuf>,
-    /// Replace a pair of this name that exists already.
+    /// Replace a pair of this name that exists already (what is replaced is kept beside it as
+    /// `PATH.bak-<UTC time>`, named in the output).
     #[arg(long)]
     pub force: bool,
 }
@@ -64,8 +69,8 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     };
     let dir = std::path::absolute(dir).with_context(|| format!("{}", dir.display()))?;
     let name = &args.name;
-    if !valid_name(name) {
-        anyhow::bail!("new: pair name {name:?} must be [a-z0-9_]+");
+    if let Some(problem) = name_problem(name) {
+        anyhow::bail!("new: {problem}");
     }
     let source = read_source(&args)?;
     // The script must load (compile and run its top level) in the in-process Lua host.
@@ -118,17 +123,45 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
         );
     }
 
+    // A name from a manifest lands in a catalogue comment: a control character would make a
+    // catalogue that no longer parses.
+    if let Some(c) = source.origin.chars().find(|c| c.is_control()) {
+        anyhow::bail!(
+            "{}: the names it gives hold the control character {c:?}; nothing written",
+            source.file.display()
+        );
+    }
     let entry = catalogue_entry(name, &source, module.is_some())?;
     let catalogue_text = match &old_catalogue {
         Some(text) => replace_entry(&catalogue_path, text, name, &entry)?,
         None => format!("{CATALOGUE_HEADER}{entry}"),
     };
-    // Everything is prepared: now write.
-    for old in [&crate_dir, &module_path] {
-        if old.is_dir() {
-            std::fs::remove_dir_all(old).with_context(|| format!("{}", old.display()))?;
-        } else if old.exists() {
-            std::fs::remove_file(old).with_context(|| format!("{}", old.display()))?;
+    // The catalogue as it will be must parse and list the pair once.
+    let names = pair_names(&catalogue_path, &catalogue_text).map_err(|e| {
+        anyhow::anyhow!("{e} (in the catalogue `new` would write; nothing written)")
+    })?;
+    if names.iter().filter(|n| *n == name).count() != 1 {
+        anyhow::bail!(
+            "{}: the edited catalogue would not list {name:?} once; nothing written",
+            catalogue_path.display()
+        );
+    }
+    // Everything is prepared: now write. What `--force` replaces is kept beside it, named.
+    if args.force {
+        let mut replaced: Vec<&Path> = existing.clone();
+        if listed {
+            replaced.push(catalogue_path.as_path());
+        }
+        for old in replaced {
+            let kept = if old == catalogue_path.as_path() {
+                // The catalogue is edited in place (other pairs stay): the backup is a copy.
+                let to = filterbench_model::keep::backup_path(old);
+                std::fs::copy(old, &to).map(|_| to)
+            } else {
+                filterbench_model::keep::back_up(old)
+            }
+            .with_context(|| format!("{}: cannot keep a backup", old.display()))?;
+            println!("  kept {} as {} (--force)", old.display(), kept.display());
         }
     }
     write(&lua_path, source.code.as_bytes())?;
@@ -330,35 +363,61 @@ fn pair_names(path: &Path, text: &str) -> anyhow::Result<Vec<String>> {
         .unwrap_or_default())
 }
 
-/// `text` with the `[[pair]]` block of `name` (from its header to the next `[[pair]]`) replaced
-/// by `entry`, or `entry` appended when there is none.
+/// `text` with the `[[pair]]` entry named `name` replaced by `entry` (in its place; the other
+/// entries, and every comment outside the replaced entry, as they were), or `entry` appended when
+/// there is none. Entries are found by parsing, whatever their header line looks like.
 fn replace_entry(path: &Path, text: &str, name: &str, entry: &str) -> anyhow::Result<String> {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let starts: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.trim() == "[[pair]]")
-        .map(|(i, _)| i)
-        .collect();
-    for (k, &start) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let block: String = lines[start..end].concat();
-        if pair_names(path, &block)?.iter().any(|n| n == name) {
-            let before = lines[..start].concat();
-            let after = lines[end..].concat();
-            let before = before.trim_end_matches('\n');
-            return Ok(format!(
-                "{before}\n{entry}{}{after}",
-                if after.is_empty() { "" } else { "\n" }
-            ));
+    let parse_error = |e: toml_edit::TomlError| {
+        anyhow::anyhow!(
+            "{}: {}",
+            path.display(),
+            filterbench_model::one_line(e.message())
+        )
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(parse_error)?;
+    let not_entries = || {
+        anyhow::anyhow!(
+            "{}: `pair` is not a list of [[pair]] entries",
+            path.display()
+        )
+    };
+    let at = match doc.get("pair") {
+        None => None,
+        Some(item) => item
+            .as_array_of_tables()
+            .ok_or_else(not_entries)?
+            .iter()
+            .position(|t| t.get("name").and_then(|n| n.as_str()) == Some(name)),
+    };
+    let Some(at) = at else {
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
         }
+        out.push_str(entry);
+        return Ok(out);
+    };
+    let entry_doc: toml_edit::DocumentMut = entry.parse().map_err(parse_error)?;
+    let mut new_table = entry_doc
+        .get("pair")
+        .and_then(|p| p.as_array_of_tables())
+        .and_then(|a| a.get(0))
+        .cloned()
+        .ok_or_else(not_entries)?;
+    let entries = doc
+        .get_mut("pair")
+        .and_then(|p| p.as_array_of_tables_mut())
+        .ok_or_else(not_entries)?;
+    let mut tables: Vec<toml_edit::Table> = entries.iter().cloned().collect();
+    if let Some(position) = tables[at].position() {
+        new_table.set_position(position);
     }
-    let mut out = text.to_string();
-    if !out.ends_with('\n') {
-        out.push('\n');
+    tables[at] = new_table;
+    entries.clear();
+    for t in tables {
+        entries.push(t);
     }
-    out.push_str(entry);
-    Ok(out)
+    Ok(doc.to_string())
 }
 
 fn empty_corpus(name: &str) -> String {
@@ -487,6 +546,7 @@ fn lockfile(crate_dir: &Path) -> anyhow::Result<()> {
             cmd.arg("--offline");
         }
         filterbench_model::twin_build::clean_env(&mut cmd);
+        filterbench_model::child::die_with_parent(&mut cmd);
         let output = cmd.output().context("running cargo generate-lockfile")?;
         if output.status.success() {
             return Ok(());

@@ -51,6 +51,39 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
     let source = catalogue.lua_source(&pair.name)?;
     let corpus_path = catalogue.corpus_path(&pair.name);
     let corpus = Corpus::load_maybe_empty(&corpus_path, &pair.name)?;
+    let text = std::fs::read_to_string(&corpus_path)
+        .with_context(|| format!("{}: cannot read", corpus_path.display()))?;
+    let date = filterbench_reports::html::utc(now_ms());
+    let comment = format!(
+        "recorded by `filterbench record` from {} on {date}",
+        file_name(&args.requests)
+    );
+
+    // Everything that can be checked before Envoy runs is checked now: each request's scenario
+    // name, and the corpus as it will be (with empty expectations standing in for the observed
+    // ones), read back as `Corpus::load` reads it. Nothing is written and nothing runs when
+    // anything is wrong.
+    let names = scenario_names(&args.requests, &inputs, &corpus)?;
+    let placeholders: Vec<filterbench_model::Scenario> = inputs
+        .iter()
+        .zip(&names)
+        .map(|(input, name)| {
+            record::scenario(
+                name.clone(),
+                String::new(),
+                &input.request,
+                filterbench_model::corpus::Expect::default(),
+            )
+        })
+        .collect();
+    record::corpus_with(
+        &corpus_path,
+        &pair.name,
+        &text,
+        &placeholders,
+        &comment,
+        args.force,
+    )?;
 
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
@@ -85,60 +118,50 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
     )?;
     drop(rig);
 
-    let date = filterbench_reports::html::utc(now_ms());
-    let mut taken: Vec<String> = corpus.scenarios.iter().map(|s| s.name.clone()).collect();
     let mut scenarios = Vec::new();
-    for (input, result) in inputs.iter().zip(&results[warm_up..]) {
-        let name = match &input.request.name {
-            // An explicit name keeps its name: replacing it is --force's business.
-            Some(name) => name.clone(),
-            None => record::scenario_name(&input.request, &taken),
-        };
-        if scenarios
-            .iter()
-            .any(|s: &filterbench_model::Scenario| s.name == name)
-        {
-            anyhow::bail!(
-                "{}: the name {name:?} is given to two requests",
-                args.requests.display()
-            );
-        }
-        taken.push(name.clone());
+    for ((input, result), name) in inputs.iter().zip(&results[warm_up..]).zip(names) {
+        // A request never answered is an error, never an expectation.
+        record::answered(&result.outcome).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {} ({name}): {e}; nothing written",
+                args.requests.display(),
+                input.origin
+            )
+        })?;
         let expect = record::expectations(
             &input.request,
             &result.outcome,
             record::script_log_messages(&result.log),
             &pair.normalise,
         );
-        let outcome = &result.outcome;
-        println!(
-            "  {name}: {} {} -> {}{}",
-            input.request.method,
-            input.request.path,
-            outcome.status,
-            if outcome.upstream.is_some() {
-                ", reached the upstream"
-            } else {
-                ", answered by the filter"
-            }
-        );
-        scenarios.push(record::scenario(
-            name,
-            format!(
-                "recorded from {} {} (the Lua filter in Envoy {version}, {date})",
-                file_name(&args.requests),
-                input.origin
-            ),
-            &input.request,
-            expect,
-        ));
+        scenarios.push((input, name, expect, &result.outcome));
     }
-    let text = std::fs::read_to_string(&corpus_path)
-        .with_context(|| format!("{}: cannot read", corpus_path.display()))?;
-    let comment = format!(
-        "recorded by `filterbench record` from {} on {date}",
-        file_name(&args.requests)
-    );
+    let scenarios: Vec<filterbench_model::Scenario> = scenarios
+        .into_iter()
+        .map(|(input, name, expect, outcome)| {
+            println!(
+                "  {name}: {} {} -> {}{}",
+                input.request.method,
+                input.request.path,
+                outcome.status,
+                if outcome.upstream.is_some() {
+                    ", reached the upstream"
+                } else {
+                    ", answered by the filter"
+                }
+            );
+            record::scenario(
+                name,
+                format!(
+                    "recorded from {} {} (the Lua filter in Envoy {version}, {date})",
+                    file_name(&args.requests),
+                    input.origin
+                ),
+                &input.request,
+                expect,
+            )
+        })
+        .collect();
     let out = record::corpus_with(
         &corpus_path,
         &pair.name,
@@ -165,6 +188,48 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         pair.name
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scenario name of each request: its own `name` (which must be a valid scenario name, given
+/// once, and new to the corpus unless `--force`), else one made from its method and path.
+fn scenario_names(
+    file: &std::path::Path,
+    inputs: &[Input],
+    corpus: &Corpus,
+) -> anyhow::Result<Vec<String>> {
+    let mut taken: Vec<String> = corpus.scenarios.iter().map(|s| s.name.clone()).collect();
+    // Explicit names first, so that a made-up name never takes one a later request gives.
+    taken.extend(inputs.iter().filter_map(|i| i.request.name.clone()));
+    let mut names: Vec<String> = Vec::new();
+    for input in inputs {
+        let name = match &input.request.name {
+            // An explicit name keeps its name: replacing it is --force's business.
+            Some(name) => {
+                if !filterbench_model::catalogue::valid_name(name) {
+                    anyhow::bail!(
+                        "{}: {}: name {name:?} must be [a-z0-9_]+ (it names a scenario); nothing \
+                         written",
+                        file.display(),
+                        input.origin
+                    );
+                }
+                name.clone()
+            }
+            None => {
+                let made = record::scenario_name(&input.request, &taken);
+                taken.push(made.clone());
+                made
+            }
+        };
+        if names.contains(&name) {
+            anyhow::bail!(
+                "{}: the name {name:?} is given to two requests; nothing written",
+                file.display()
+            );
+        }
+        names.push(name);
+    }
+    Ok(names)
 }
 
 fn file_name(path: &std::path::Path) -> String {

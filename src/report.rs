@@ -14,7 +14,9 @@ use filterbench_reports::results::{
     now_ms, read_result, results_dir, verify_path, write_json_atomically, VerifyPair, VerifyRecord,
     VERIFY_SCHEMA,
 };
-use filterbench_reports::site::{default_out, render, RenderSummary, SiteInput};
+use filterbench_reports::site::{
+    check_out, default_out, render_to, Overwrite, RenderSummary, SiteInput,
+};
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -28,6 +30,10 @@ pub struct ReportArgs {
     /// reports/published/results.
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
+    /// Write the site even where `--out` names a directory this tool did not write: what is
+    /// there is moved to a named backup beside it first (`DIR.bak-<UTC time>`), never deleted.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The policy named on the command line, or `<root>/reports/policy.toml`; a workspace without
@@ -106,6 +112,7 @@ pub fn render_site(
     policy_file: Option<&Path>,
     out: Option<&Path>,
     results: Option<&Path>,
+    force: bool,
 ) -> anyhow::Result<RenderSummary> {
     let (policy, policy_source) = policy(root, policy_file)?;
     // A missing default folder is said on the page (nothing measured yet); a folder named on the
@@ -126,7 +133,21 @@ pub fn render_site(
         rendered_ms: now_ms(),
     };
     let out = out.map_or_else(|| default_out(root), Path::to_path_buf);
-    render(&input, &out).map_err(|e| anyhow::anyhow!("{e}"))
+    render_to(&input, &out, overwrite(force)).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn overwrite(force: bool) -> Overwrite {
+    if force {
+        Overwrite::BackUp
+    } else {
+        Overwrite::Refuse
+    }
+}
+
+/// Refuses an output directory the render would refuse, before anything is measured.
+pub fn check_site_out(root: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<()> {
+    let out = out.map_or_else(|| default_out(root), Path::to_path_buf);
+    check_out(&out, overwrite(force)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Prints what was rendered: the call per pair with its confidence and the Wasm-minus-Lua CPU
@@ -154,6 +175,13 @@ pub fn print_summary(summary: &RenderSummary) {
     for m in &summary.missing {
         println!("  missing: {} ({}): {}", m.what, m.path.display(), m.how);
     }
+    if let Some(backup) = &summary.backup {
+        println!(
+            "kept what was at {} as {} (--force)",
+            summary.out.display(),
+            backup.display()
+        );
+    }
     println!("report: {}", summary.out.join("index.html").display());
 }
 
@@ -166,6 +194,7 @@ pub fn report(workspace: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit
         args.policy.as_deref(),
         args.out.as_deref(),
         args.results.as_deref(),
+        args.force,
     )?;
     print_summary(&summary);
     Ok(ExitCode::SUCCESS)

@@ -16,6 +16,8 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 todo.push(path);
+            } else if path.ends_with(filterbench_model::keep::SITE_MARKER) {
+                // Not a page: the mark of a site this tool wrote (see `report --out`).
             } else {
                 out.push(path.strip_prefix(dir).unwrap().to_path_buf());
             }

@@ -1,5 +1,6 @@
-//! No Envoy outlives the run that started it: not after a panic, not after Ctrl-C, not after the
-//! runner is killed outright.
+//! No Envoy outlives the run that started it: not after a panic, not after Ctrl-C or SIGTERM, not
+//! after the runner is killed outright; and its private (0700) directory goes with it (at the next
+//! start when the runner was killed outright).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -77,8 +78,33 @@ fn cli_with_envoy() -> (std::process::Child, u32) {
     }
 }
 
+/// The scratch directories (`$TMPDIR/filterbench-<kind>-<pid>-*`) of process `pid`.
+fn scratch_dirs(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefixes: Vec<String> = ["envoy", "deployed", "ecds"]
+        .iter()
+        .map(|kind| format!("filterbench-{kind}-{pid}-"))
+        .collect();
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            prefixes.iter().any(|p| name.starts_with(p.as_str()))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 fn stop_and_check(signal: i32) {
     let (mut child, envoy) = cli_with_envoy();
+    // Envoy's directory (its bootstrap holds inline Lua, its log what filters logged) is private.
+    let dirs = scratch_dirs(child.id());
+    assert!(!dirs.is_empty(), "no scratch directory of {}", child.id());
+    for dir in &dirs {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}: {mode:o}", dir.display());
+    }
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, signal) };
     let start = Instant::now();
@@ -97,11 +123,27 @@ fn stop_and_check(signal: i32) {
         wait_gone(envoy, Duration::from_secs(5)),
         "envoy {envoy} outlived filterbench (signal {signal})"
     );
+    let left = scratch_dirs(child.id());
+    if signal == libc::SIGKILL {
+        // Nothing runs in a process killed outright: the next one that starts Envoy removes
+        // what it left (its pid is gone).
+        let next = filterbench_envoy::scratch::Scratch::new("envoy").unwrap();
+        drop(next);
+        let left = scratch_dirs(child.id());
+        assert!(left.is_empty(), "left after the next start: {left:?}");
+    } else {
+        assert!(left.is_empty(), "left after signal {signal}: {left:?}");
+    }
 }
 
 #[test]
 fn ctrl_c_reaps_envoy() {
     stop_and_check(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_reaps_envoy_and_removes_its_directory() {
+    stop_and_check(libc::SIGTERM);
 }
 
 #[test]

@@ -62,3 +62,81 @@ fn report_from_saved_results_refuses_bad_files_and_keeps_the_previous_site() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/policy.toml"));
 }
+
+/// `report --out DIR` (and `all --out DIR`) never deletes a directory it did not write: one line
+/// naming it, exit 2, untouched; `--force` moves it to a named backup first.
+#[test]
+fn report_out_never_replaces_a_directory_it_did_not_write() {
+    let copy = ProjectCopy::new();
+    let env = [("FILTERBENCH_ROOT", copy.root().as_os_str())];
+    let run = |args: &[&str]| filterbench(args, &env, Duration::from_secs(120));
+    let one_line_refusal = |out: &std::process::Output, dir: &std::path::Path| {
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+        assert!(
+            stderr.contains("not a report filterbench wrote"),
+            "{stderr}"
+        );
+    };
+
+    let notes = copy.path("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join("notes.txt"), "mine").unwrap();
+    let results = copy.path("reports/results");
+    std::fs::create_dir_all(results.join("verify")).unwrap();
+    let out = run(&["verify", "--in-process", "--pair", "add_header", "--save"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let saved = std::fs::read_to_string(results.join("verify/in_process.json")).unwrap();
+    // A directory of notes, the results themselves, the project (a workspace is the same).
+    for dir in [notes.clone(), results.clone(), copy.root().to_path_buf()] {
+        let out = run(&["report", "--out", dir.to_str().unwrap()]);
+        one_line_refusal(&out, &dir);
+    }
+    let out = run(&[
+        "all",
+        "--pair",
+        "add_header",
+        "--out",
+        notes.to_str().unwrap(),
+    ]);
+    one_line_refusal(&out, &notes);
+    assert_eq!(
+        std::fs::read_to_string(notes.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(results.join("verify/in_process.json")).unwrap(),
+        saved
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(copy.root())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // --force: the notes are kept beside, under a name the output gives.
+    let out = run(&["report", "--out", notes.to_str().unwrap(), "--force"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let backup = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("kept what was at {} as ", notes.display())))
+        .and_then(|rest| rest.strip_suffix(" (--force)"))
+        .unwrap_or_else(|| panic!("no backup named in {stdout}"));
+    assert!(backup.contains("notes.bak-"), "{backup}");
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(backup).join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(notes.join("index.html").is_file());
+    assert!(!notes.join("notes.txt").exists());
+
+    // A site this tool wrote is replaced as before, no backup.
+    let out = run(&["report", "--out", notes.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("kept what was at"));
+}

@@ -365,3 +365,29 @@ fn a_corpus_with_scripted_calls_verifies_in_envoy_and_in_process() {
         assert_eq!(json["pairs"][0]["scenarios"], 5, "{mode}");
     }
 }
+
+/// A request the client cannot send (a space in its path) is a one-line error naming the file
+/// and the request, exit 2, never a panic (in-process and `--envoy`).
+#[test]
+fn a_path_with_a_space_is_a_one_line_error_naming_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "noop.lua", "function envoy_on_request(h) end\n");
+    let request = write(
+        dir.path(),
+        "req.jsonl",
+        "{\"path\": \"/\"}\n{\"name\": \"search\", \"path\": \"/search?q=a b\"}\n",
+    );
+    for extra in [&[][..], &["--envoy"][..]] {
+        let mut args = vec!["run", "--lua", &script, "--request", &request];
+        args.extend_from_slice(extra);
+        let out = filterbench(&args, &[], Duration::from_secs(60));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&request), "{stderr}");
+        assert!(
+            stderr.contains("request 2 \"search\": path \"/search?q=a b\" has a space"),
+            "{stderr}"
+        );
+    }
+}

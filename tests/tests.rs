@@ -16,6 +16,7 @@ mod load;
 mod own_filter;
 mod published;
 mod reaping;
+mod record;
 mod report;
 mod run;
 mod swap;

@@ -375,3 +375,172 @@ fn a_prebuilt_module_twin_verifies_as_it_is_in_process_and_in_envoy() {
     assert!(index.contains("mine"), "{index}");
     assert!(d.ws.join("reports/site/pairs/mine.html").is_file());
 }
+
+/// `new --force` keeps what it replaces (the twin crate, the recorded corpus, the script, the
+/// catalogue) beside it under names it prints, and replaces only its own catalogue entry, whatever
+/// the entries' header lines look like.
+#[test]
+fn new_force_keeps_named_backups_and_replaces_only_its_own_entry() {
+    let d = dirs();
+    let first = d.inputs.join("first.lua");
+    std::fs::write(&first, "-- first\n").unwrap();
+    let second = d.inputs.join("second.lua");
+    std::fs::write(&second, "-- second\n").unwrap();
+    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let (code, stdout, stderr) = run(
+        &d.ws,
+        &[
+            "new",
+            "other",
+            "--lua",
+            first.to_str().unwrap(),
+            "--wasm",
+            module.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) = run(&d.ws, &["new", "mine", "--lua", first.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The user's own work: a twin written, scenarios recorded, a note on the entry's header.
+    let lib = d.ws.join("filters-wasm/mine/src/lib.rs");
+    std::fs::write(&lib, "// my twin\n").unwrap();
+    let corpus = d.ws.join("corpus/mine.toml");
+    let recorded = "pair = \"mine\"\n\n[[scenario]]\nname = \"recorded\"\n[scenario.expect]\nstatus = 200\nupstream_reached = true\n";
+    std::fs::write(&corpus, recorded).unwrap();
+    let catalogue_path = d.ws.join("filterbench.toml");
+    let catalogue = std::fs::read_to_string(&catalogue_path).unwrap();
+    let at = catalogue.rfind("[[pair]]").unwrap();
+    let noted = format!(
+        "{}[[pair]]  # note: mine{}",
+        &catalogue[..at],
+        &catalogue[at + "[[pair]]".len()..]
+    );
+    std::fs::write(&catalogue_path, &noted).unwrap();
+
+    let (code, stdout, stderr) = run(
+        &d.ws,
+        &["new", "mine", "--lua", second.to_str().unwrap(), "--force"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let kept = |path: &Path| -> PathBuf {
+        let prefix = format!("  kept {} as ", path.display());
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no backup of {} named in {stdout}", path.display()));
+        PathBuf::from(line.strip_suffix(" (--force)").unwrap())
+    };
+    let crate_backup = kept(&d.ws.join("filters-wasm/mine"));
+    assert_eq!(
+        std::fs::read_to_string(crate_backup.join("src/lib.rs")).unwrap(),
+        "// my twin\n"
+    );
+    assert_eq!(std::fs::read_to_string(kept(&corpus)).unwrap(), recorded);
+    assert_eq!(
+        std::fs::read_to_string(kept(&d.ws.join("filters-lua/mine.lua"))).unwrap(),
+        "-- first\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(kept(&catalogue_path)).unwrap(),
+        noted
+    );
+    // The neighbour's entry is still there, and the workspace (backups beside) still loads.
+    let loaded = filterbench_bench::Catalogue::load_workspace(&d.ws).unwrap();
+    let names: Vec<&str> = loaded.pairs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["other", "mine"]);
+    assert_eq!(
+        std::fs::read_to_string(d.ws.join("filters-lua/mine.lua")).unwrap(),
+        "-- second\n"
+    );
+}
+
+/// A manifest whose names hold a control character would make a catalogue that no longer
+/// parses: refused before anything is written.
+#[test]
+fn new_refuses_a_manifest_name_with_a_control_character() {
+    let d = dirs();
+    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let ef = d.inputs.join("envoyfilter.yaml");
+    std::fs::write(
+        &ef,
+        ENVOY_FILTER.replace("  name: tagger\n", "  name: \"tag\\u0007ger\"\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(
+        &d.ws,
+        &[
+            "new",
+            "tagger",
+            "--from-manifest",
+            ef.to_str().unwrap(),
+            "--wasm",
+            module.to_str().unwrap(),
+        ],
+    );
+    assert_one_line_error(code, &stderr, &["envoyfilter.yaml", "control character"]);
+    assert!(!d.ws.join("filterbench.toml").exists());
+    assert!(!d.ws.join("filters-lua/tagger.lua").exists());
+}
+
+/// `passthrough` names the built-in pass-through measurement: no pair may take it, neither
+/// through `new` nor in a catalogue written by hand.
+#[test]
+fn a_pair_named_passthrough_is_refused() {
+    let d = dirs();
+    let lua = d.inputs.join("tag.lua");
+    std::fs::write(&lua, TAG_LUA).unwrap();
+    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = module.to_str().unwrap();
+    let (code, _, stderr) = run(
+        &d.ws,
+        &[
+            "new",
+            "passthrough",
+            "--lua",
+            lua.to_str().unwrap(),
+            "--wasm",
+            module,
+        ],
+    );
+    assert_one_line_error(code, &stderr, &["\"passthrough\"", "reserved"]);
+    assert!(!d.ws.exists());
+
+    let (code, stdout, stderr) = run(
+        &d.ws,
+        &[
+            "new",
+            "tag",
+            "--lua",
+            lua.to_str().unwrap(),
+            "--wasm",
+            module,
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for (from, to) in [
+        ("filters-lua/tag.lua", "filters-lua/passthrough.lua"),
+        ("corpus/tag.toml", "corpus/passthrough.toml"),
+    ] {
+        std::fs::rename(d.ws.join(from), d.ws.join(to)).unwrap();
+    }
+    let catalogue = d.ws.join("filterbench.toml");
+    let text = std::fs::read_to_string(&catalogue).unwrap();
+    std::fs::write(
+        &catalogue,
+        text.replace("name = \"tag\"", "name = \"passthrough\""),
+    )
+    .unwrap();
+    let corpus = d.ws.join("corpus/passthrough.toml");
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    std::fs::write(
+        &corpus,
+        text.replace("pair = \"tag\"", "pair = \"passthrough\""),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&d.ws, &["verify", "--in-process"]);
+    assert_one_line_error(
+        code,
+        &stderr,
+        &["filterbench.toml", "\"passthrough\"", "reserved"],
+    );
+}

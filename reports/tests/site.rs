@@ -406,3 +406,49 @@ fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
     let other = read(&out, "pairs/jwt_auth.html");
     assert!(other.contains("In every closed-loop round Envoy was the bottleneck"));
 }
+
+/// A corrupt or hostile result file (a round number far beyond the samples, `u64::MAX` counts, a
+/// file of many megabytes) is an error naming it, or renders: never a huge allocation or a panic.
+#[test]
+fn hostile_result_files_are_errors_naming_the_file_not_allocations_or_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let out = dir.path().join("site");
+    let path = load_path(&input.results_dir, "add_header");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&path, v.to_string()).unwrap();
+        render(&input, &out)
+    };
+    for round in [
+        serde_json::json!(1e12),
+        serde_json::json!(1_000_000_000_000u64),
+        serde_json::json!(u64::MAX),
+    ] {
+        let e = with(&|v| v["rounds"][0]["round"] = round.clone()).unwrap_err();
+        assert!(matches!(e, RenderError::Read(_)), "{round}: {e}");
+        assert!(e.to_string().contains("load/add_header.json"), "{e}");
+    }
+    // Huge counts are only large numbers.
+    let summary = with(&|v| {
+        for s in v["rounds"].as_array_mut().unwrap() {
+            s["errors"] = serde_json::json!(u64::MAX);
+            s["non_2xx"] = serde_json::json!(u64::MAX);
+            s["responses"] = serde_json::json!(u64::MAX);
+        }
+    })
+    .unwrap();
+    assert_eq!(summary.pairs.len(), input.pairs.len());
+
+    // A file larger than any this tool writes is not read into memory.
+    let big = vec![b' '; (filterbench_reports::results::MAX_RESULT_BYTES + 1) as usize];
+    std::fs::write(&path, big).unwrap();
+    let e = render(&input, &out).unwrap_err().to_string();
+    assert!(
+        e.contains("load/add_header.json") && e.contains("larger than"),
+        "{e}"
+    );
+}

@@ -31,6 +31,25 @@ pub const LUA_FILTER_NAME: &str = "envoy.filters.http.lua";
 /// (`filters-wasm/common`; bench/build.rs skips it too).
 pub const TWIN_HELPER_CRATES: &[&str] = &["common"];
 
+/// Names no pair may have, with why: `passthrough` is the built-in pass-through measurement
+/// (`filterbench load --pair passthrough`, `reports/results/load/passthrough.json`), which a pair
+/// of that name would overwrite and be mistaken for.
+pub const RESERVED_NAMES: &[(&str, &str)] = &[(
+    "passthrough",
+    "the built-in pass-through measurement (`load --pair passthrough`)",
+)];
+
+/// Why `name` cannot name a pair, if it cannot: not `[a-z0-9_]+`, or reserved.
+pub fn name_problem(name: &str) -> Option<String> {
+    if !valid_name(name) {
+        return Some(format!("pair name {name:?} must be [a-z0-9_]+"));
+    }
+    RESERVED_NAMES
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+        .map(|(_, what)| format!("pair name {name:?} is reserved: it names {what}; choose another"))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
@@ -247,11 +266,8 @@ impl Catalogue {
         }
         let mut seen = BTreeSet::new();
         for pair in &file.pairs {
-            if !valid_name(&pair.name) {
-                return Err(Error::invalid(
-                    path,
-                    format!("pair name {:?} must be [a-z0-9_]+", pair.name),
-                ));
+            if let Some(problem) = name_problem(&pair.name) {
+                return Err(Error::invalid(path, problem));
             }
             if !seen.insert(pair.name.clone()) {
                 return Err(Error::invalid(
@@ -349,7 +365,11 @@ impl Catalogue {
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default();
-                if !known.contains(name) && !TWIN_HELPER_CRATES.contains(&name) {
+                // A twin crate `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
+                if !known.contains(name)
+                    && !TWIN_HELPER_CRATES.contains(&name)
+                    && !crate::keep::is_backup_name(name)
+                {
                     return Err(Error::invalid(
                         &entry,
                         format!(

@@ -129,9 +129,83 @@ impl CallScript {
     }
 }
 
-/// A header name a client may send: not empty, no pseudo-header, no spaces or colons.
+/// A header name a client may send: an HTTP token (letters, digits, ``!#$%&'*+-.^_`|~``), so no
+/// pseudo-header, no spaces or colons.
 pub fn valid_header_name(name: &str) -> bool {
-    !(name.is_empty() || name.starts_with(':') || name.bytes().any(|b| b <= b' ' || b == b':'))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header value a client may send: no control character but tab (no CR, LF, NUL).
+pub fn valid_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b >= b' ' && b != 0x7f) || b == b'\t')
+}
+
+/// The longest request target the client sends (its HTTP library's limit).
+pub const MAX_PATH_LEN: usize = u16::MAX as usize - 1;
+
+/// The most bytes a request body may have (a `body_repeat` too).
+pub const MAX_BODY_LEN: usize = 16 << 20;
+
+/// What is wrong with a request path as the target of a request line, if anything: it must
+/// start with `/`, and every byte must be one a client sends as it is (a space, a control
+/// character, `<`, `>`, `` ` `` in the path, `"` in the query or a `#` must be percent-encoded).
+pub fn path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return Some(format!("path {path:?} must start with '/'"));
+    }
+    if path.len() > MAX_PATH_LEN {
+        return Some(format!(
+            "path is {} bytes long, more than {MAX_PATH_LEN}",
+            path.len()
+        ));
+    }
+    let query_from = path.find('?').unwrap_or(path.len());
+    let bad = path.bytes().enumerate().find(|&(i, b)| {
+        let common = b == b'!' || (0x24..=0x3b).contains(&b) || b == b'=' || b >= 0x80;
+        let allowed = if i < query_from {
+            common
+                || (0x40..=0x5f).contains(&b)
+                || (0x61..=0x7a).contains(&b)
+                || matches!(b, b'|' | b'~' | b'"' | b'{' | b'}')
+        } else {
+            common || (0x3f..=0x7e).contains(&b)
+        };
+        !allowed
+    });
+    bad.map(|(i, b)| {
+        let what = match b {
+            b' ' => "a space".to_string(),
+            b'#' => "'#' (a fragment is never sent)".to_string(),
+            b if b < 0x20 || b == 0x7f => format!("the control character {:?}", b as char),
+            b => format!("{:?}", b as char),
+        };
+        format!(
+            "path {path:?} has {what} at byte {i}, which a request line cannot carry: \
+             percent-encode it (a space is %20)"
+        )
+    })
+}
+
+/// What is wrong with request (or reply) headers, if anything.
+pub fn headers_problem<'a>(headers: impl IntoIterator<Item = &'a HeaderPair>) -> Option<String> {
+    headers.into_iter().find_map(|(name, value)| {
+        if !valid_header_name(name) {
+            Some(format!(
+                "header name {name:?} is not a valid HTTP header name"
+            ))
+        } else if !valid_header_value(value) {
+            Some(format!(
+                "header {name}: value {value:?} has a control character (CR, LF, NUL...)"
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -262,9 +336,15 @@ impl Corpus {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut corpus: Corpus = toml::from_str(&text).map_err(|e| Error::Parse {
+        Self::parse(path, pair, &text)
+    }
+
+    /// The corpus `text` of `pair` as [`Corpus::load_maybe_empty`] reads it from `path` (every
+    /// check made): what a tool about to write a corpus checks first.
+    pub fn parse(path: &Path, pair: &str, text: &str) -> Result<Self> {
+        let mut corpus: Corpus = toml::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            message: crate::toml_error(&text, &e),
+            message: crate::toml_error(text, &e),
         })?;
         corpus.path = path.to_path_buf();
         if corpus.pair != pair {
@@ -292,8 +372,17 @@ impl Corpus {
             if s.body.is_some() && s.body_repeat.is_some() {
                 return Err(at("give body or body_repeat, not both".into()));
             }
-            if !s.path.starts_with('/') {
-                return Err(at(format!("path {:?} must start with '/'", s.path)));
+            if let Some(problem) = path_problem(&s.path) {
+                return Err(at(problem));
+            }
+            if let Some(rep) = &s.body_repeat {
+                if rep.text.len().saturating_mul(rep.times) > MAX_BODY_LEN {
+                    return Err(at(format!(
+                        "body_repeat makes a body of {} x {} bytes, more than {MAX_BODY_LEN}",
+                        rep.times,
+                        rep.text.len()
+                    )));
+                }
             }
             if s.method.is_empty() || !s.method.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(at(format!(
@@ -301,16 +390,12 @@ impl Corpus {
                     s.method
                 )));
             }
-            for (name, _) in s
-                .headers
-                .iter()
-                .chain(s.upstream.iter().flat_map(|u| u.headers.iter()))
-            {
-                if !valid_header_name(name) {
-                    return Err(at(format!(
-                        "header name {name:?} is not a valid HTTP header name"
-                    )));
-                }
+            if let Some(problem) = headers_problem(
+                s.headers
+                    .iter()
+                    .chain(s.upstream.iter().flat_map(|u| u.headers.iter())),
+            ) {
+                return Err(at(problem));
             }
             if let Some(problem) = s.calls.iter().find_map(CallScript::problem) {
                 return Err(at(problem));
@@ -371,5 +456,49 @@ impl Corpus {
             .iter()
             .filter_map(|s| s.auth.clone().map(|a| (s.auth_token(), a)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Corpus> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        Corpus::load(&path, "p")
+    }
+
+    /// A `body_repeat` whose body would not fit in memory is an error naming the file and the
+    /// scenario, not a capacity-overflow panic when the body is made.
+    #[test]
+    fn a_huge_body_repeat_is_refused_naming_the_scenario() {
+        for times in ["9223372036854775807", "1000000000000"] {
+            let e = load(&format!(
+                "pair = \"p\"\n[[scenario]]\nname = \"big\"\nbody_repeat = {{ text = \"ab\", times = {times} }}\n[scenario.expect]\nstatus = 200\nupstream_reached = true\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("p.toml: scenario \"big\": body_repeat"), "{e}");
+        }
+        let ok = load("pair = \"p\"\n[[scenario]]\nname = \"big\"\nbody_repeat = { text = \"ab\", times = 1000 }\n[scenario.expect]\nstatus = 200\nupstream_reached = true\n").unwrap();
+        assert_eq!(ok.scenarios[0].body_bytes().len(), 2000);
+    }
+
+    /// A path or header the client cannot send is refused when the corpus is read.
+    #[test]
+    fn a_path_the_client_cannot_send_is_refused_naming_the_scenario() {
+        let e = load("pair = \"p\"\n[[scenario]]\nname = \"space\"\npath = \"/search?q=a b\"\n[scenario.expect]\nstatus = 200\nupstream_reached = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scenario \"space\": path \"/search?q=a b\" has a space"),
+            "{e}"
+        );
+        let e = load("pair = \"p\"\n[[scenario]]\nname = \"crlf\"\nheaders = [[\"x\", \"a\\r\\nb\"]]\n[scenario.expect]\nstatus = 200\nupstream_reached = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scenario \"crlf\": header x: value"), "{e}");
     }
 }

@@ -8,8 +8,11 @@
 //! - [`catalogue`]: the pairs (`bench/catalogue.toml`), their configuration and traits, and where
 //!   each twin lives on disk ([`catalogue::Layout`]: the built-in pairs, or a user's workspace
 //!   with its `filterbench.toml`);
+//! - [`child`]: children (cargo, valgrind) die with us (`PR_SET_PDEATHSIG`);
 //! - [`corpus`]: the hand-written scenarios of each pair (`bench/corpus/<pair>.toml`);
 //! - [`exit`]: the exit codes of both binaries (0 ok, 1 not equivalent, 2 bad input, 130 Ctrl-C);
+//! - [`keep`]: what a command may replace (a site this tool wrote, by its marker) and the
+//!   named backups `--force` keeps (`PATH.bak-<UTC time>`);
 //! - [`outcome`]: the normalised outcome of one request, the Lua-vs-Wasm diff and the check of an
 //!   outcome against a scenario's expectations;
 //! - [`record`]: `filterbench record`: requests (run format or HAR) in, scenarios whose
@@ -31,8 +34,10 @@
 
 pub mod calls;
 pub mod catalogue;
+pub mod child;
 pub mod corpus;
 pub mod exit;
+pub mod keep;
 pub mod outcome;
 pub mod record;
 pub mod replay;

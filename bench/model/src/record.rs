@@ -418,6 +418,21 @@ pub fn scenario(
     }
 }
 
+/// Whether Envoy answered a recorded request: a request that got no HTTP response (a reset, a
+/// timeout, a body over the client's limit; [`Outcome::status`] 0) is an error, never an
+/// expectation. The error says what the client saw.
+pub fn answered(outcome: &Outcome) -> std::result::Result<(), String> {
+    if outcome.status == 0 {
+        let seen = outcome.body.trim();
+        return Err(if seen.is_empty() {
+            "was never answered (no HTTP response)".to_string()
+        } else {
+            format!("was never answered {seen}")
+        });
+    }
+    Ok(())
+}
+
 /// A scenario of the corpus as a request (its `before` repetitions are separate steps).
 pub fn request_of(scenario: &Scenario) -> RunRequest {
     RunRequest {
@@ -438,8 +453,8 @@ struct Appended<'a> {
 
 /// The corpus text with `scenarios` added: new names appended after a comment line, a scenario
 /// whose name exists replaced in place only with `replace` (else an error naming the corpus and
-/// the scenario). The result is parsed and checked before it is returned, so a corpus is never
-/// written in a state `Corpus::load` would refuse.
+/// the scenario). The result is read back as `Corpus::load` reads it before it is returned, so a
+/// corpus is never written in a state `Corpus::load` would refuse.
 pub fn corpus_with(
     corpus_path: &Path,
     pair: &str,
@@ -506,16 +521,8 @@ pub fn corpus_with(
             .map_err(|e| Error::invalid(corpus_path, format!("cannot write the corpus: {e}")))?;
         format!("# Scenarios of {pair}; {comment} (rewritten: scenarios replaced).\n{body}")
     };
-    let parsed: Corpus = toml::from_str(&out).map_err(|e| Error::Parse {
-        path: corpus_path.to_path_buf(),
-        message: crate::toml_error(&out, &e),
-    })?;
-    if parsed.pair != pair {
-        return Err(Error::invalid(
-            corpus_path,
-            format!("corpus is for pair {:?}, expected {pair:?}", parsed.pair),
-        ));
-    }
+    // Every check `Corpus::load` makes (scenario names, paths, headers, regexes...).
+    Corpus::parse(corpus_path, pair, &out)?;
     Ok(out)
 }
 

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{valid_header_name, CallScript, HeaderPair, UpstreamReply};
+use crate::corpus::{
+    headers_problem, path_problem, CallScript, HeaderPair, UpstreamReply, MAX_BODY_LEN,
+};
 use crate::{Error, Result};
 
 /// One request of `filterbench run`.
@@ -50,19 +52,18 @@ impl RunRequest {
                 self.method
             ));
         }
-        if !self.path.starts_with('/') {
-            return Some(format!("path {:?} must start with '/'", self.path));
+        if let Some(problem) = path_problem(&self.path) {
+            return Some(problem);
+        }
+        if self.body.len() > MAX_BODY_LEN {
+            return Some(format!(
+                "body is {} bytes, more than {MAX_BODY_LEN}",
+                self.body.len()
+            ));
         }
         let upstream = self.upstream.iter().flat_map(|u| u.headers.iter());
-        if let Some((name, _)) = self
-            .headers
-            .iter()
-            .chain(upstream)
-            .find(|(n, _)| !valid_header_name(n))
-        {
-            return Some(format!(
-                "header name {name:?} is not a valid HTTP header name"
-            ));
+        if let Some(problem) = headers_problem(self.headers.iter().chain(upstream)) {
+            return Some(problem);
         }
         self.calls.iter().find_map(CallScript::problem)
     }
@@ -106,12 +107,14 @@ pub fn parse_requests(path: &Path, text: &str) -> Result<Vec<RunRequest>> {
     }
     for (i, request) in requests.iter().enumerate() {
         if let Some(problem) = request.problem() {
-            let at = if requests.len() > 1 {
-                format!("request {}: ", i + 1)
-            } else {
-                String::new()
-            };
-            return Err(Error::invalid(path, format!("{at}{problem}")));
+            let name = request
+                .name
+                .as_ref()
+                .map_or_else(String::new, |n| format!(" {n:?}"));
+            return Err(Error::invalid(
+                path,
+                format!("request {}{name}: {problem}", i + 1),
+            ));
         }
     }
     Ok(requests)
@@ -155,6 +158,38 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1].calls[0].cluster, "c");
         assert_eq!(lines[1].upstream.as_ref().unwrap().status, 201);
+    }
+
+    /// What the client cannot send is refused when the file is read, naming the request.
+    #[test]
+    fn a_path_with_a_space_or_a_header_with_a_newline_is_refused_naming_the_request() {
+        let path = Path::new("req.jsonl");
+        for (text, wanted) in [
+            (
+                "{\"path\": \"/search?q=a b\"}",
+                "req.jsonl: request 1: path \"/search?q=a b\" has a space at byte 11",
+            ),
+            (
+                "{\"path\":\"/\"}\n{\"name\":\"login\",\"path\":\"/a<b\"}",
+                "request 2 \"login\": path \"/a<b\" has '<'",
+            ),
+            ("{\"path\": \"/a#top\"}", "'#'"),
+            (
+                "{\"headers\": [[\"x\", \"a\\r\\nevil: 1\"]]}",
+                "request 1: header x: value",
+            ),
+            ("{\"headers\": [[\"a(b\", \"1\"]]}", "header name \"a(b\""),
+        ] {
+            let e = parse_requests(path, text).unwrap_err().to_string();
+            assert!(e.contains(wanted), "{text:?}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        // What hyper sends as it is stays allowed.
+        parse_requests(
+            path,
+            "{\"path\": \"/a/\\\"%20b\\\"?q={x:1}&r=`~|\", \"headers\": [[\"x\", \"tab\\there é\"]]}",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -69,6 +69,7 @@ fn cargo_build(manifest: &Path, target_dir: &Path, offline: bool) -> Result<std:
         cmd.arg("--offline");
     }
     clean_env(&mut cmd);
+    crate::child::die_with_parent(&mut cmd);
     cmd.output().map_err(|source| Error::Io {
         path: PathBuf::from("cargo"),
         source,

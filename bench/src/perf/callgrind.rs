@@ -368,7 +368,7 @@ fn count_with(
     // The CPU valgrind emulates may lack features of this one (valgrind 3.19 has no AVX-512):
     // the counted Wasm code is compiled without those.
     let probe = dir.path().join("cpu.txt");
-    let status = Command::new(valgrind)
+    let status = filterbench_model::child::die_with_parent(&mut Command::new(valgrind))
         .args(["--tool=none", "-q"])
         .arg(exe)
         .env(PROBE_ENV, &probe)
@@ -396,7 +396,7 @@ fn count_with(
         .filter(|o| !o.starts_with("--callgrind-out-file="))
         .cloned()
         .collect();
-    let output = Command::new(valgrind)
+    let output = filterbench_model::child::die_with_parent(&mut Command::new(valgrind))
         .args(&opts)
         .arg(exe)
         .env(CHILD_ENV, &manifest)

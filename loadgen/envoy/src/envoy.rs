@@ -5,7 +5,7 @@
 //! first use), else a clear error. A started Envoy is a child process that dies with us: a guard
 //! kills and reaps it on drop (also while unwinding from a panic), the child gets
 //! `PR_SET_PDEATHSIG` so it is killed if we die, and a SIGINT/SIGTERM handler kills every live
-//! Envoy before exiting.
+//! Envoy and removes its directory ([`crate::scratch`]) before exiting.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -223,7 +223,7 @@ pub fn envoy_version(bin: &Path) -> Result<String> {
 
 // ---- reaping -------------------------------------------------------------------------------
 
-const SLOTS: usize = 64;
+pub(crate) const SLOTS: usize = 64;
 static LIVE: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static HANDLER: std::sync::Once = std::sync::Once::new();
 
@@ -254,11 +254,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
             }
         }
     }
+    // Their directories (inline Lua, logs of recorded traffic) go too.
+    crate::scratch::remove_registered();
     // SAFETY: _exit is async-signal-safe; 128 + signal is the shell's convention.
     unsafe { libc::_exit(128 + sig) };
 }
 
-fn install_signal_handler() {
+pub(crate) fn install_signal_handler() {
     HANDLER.call_once(|| {
         // Only when nobody (for example the test harness or a tokio signal listener) has claimed
         // the signals already.
@@ -326,7 +328,8 @@ pub struct Envoy {
     child: Option<Child>,
     pub admin: SocketAddr,
     pub log_path: PathBuf,
-    pub dir: tempfile::TempDir,
+    /// Its private directory (bootstrap, log), removed when it stops ([`crate::scratch`]).
+    pub dir: crate::scratch::Scratch,
     listeners: Vec<(String, SocketAddr)>,
 }
 
@@ -338,9 +341,7 @@ impl Envoy {
         options: &EnvoyOptions,
     ) -> Result<Envoy> {
         install_signal_handler();
-        let dir = tempfile::Builder::new()
-            .prefix("filterbench-envoy-")
-            .tempdir()
+        let dir = crate::scratch::Scratch::new("envoy")
             .map_err(|e| Error::Envoy(format!("cannot create a temp dir: {e}")))?;
         let config = dir.path().join("bootstrap.json");
         let admin_file = dir.path().join("admin-address");

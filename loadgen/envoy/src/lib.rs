@@ -16,6 +16,8 @@
 //! - [`compare`]: the paired load comparison of a pair's three variants (base, Lua, Wasm), or
 //!   of base and Lua alone for a Lua-only subject, written as `reports/results/load/<pair>.json`
 //!   (`compare::rounds`, private: the rotating order and when the rounds stop);
+//! - [`scratch`]: the private (0700) directories Envoy's bootstrap and log live in, removed on
+//!   every exit path (drop, the signal handler, and what a killed process left at the next start);
 //! - [`swap`]: switching a live Envoy from Lua to Wasm and back (ECDS), measured under load.
 //!
 //! The load generator, the one-request client and the loopback services are
@@ -27,6 +29,7 @@ pub mod compare;
 pub mod envoy;
 pub mod failure;
 pub mod run;
+pub mod scratch;
 pub mod swap;
 pub mod verify;
 pub mod verify_deployed;

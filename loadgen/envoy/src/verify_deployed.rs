@@ -82,9 +82,7 @@ pub fn verify_deployed(
     crds: &CrdSchemas,
     verified: &PairReport,
 ) -> Result<PairReport> {
-    let dir = tempfile::Builder::new()
-        .prefix("filterbench-deployed-")
-        .tempdir()?;
+    let dir = crate::scratch::Scratch::new("deployed")?;
     let listeners = deployed_listeners(catalogue, pair, api, crds, dir.path())?;
     let mut report = verify_listeners(rig, catalogue, pair, &listeners)?;
     let corpus = filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;

@@ -56,7 +56,18 @@ pub async fn send(addr: SocketAddr, req: &SendRequest) -> Result<Received> {
     let mut builder = Request::builder()
         .method(req.method.as_str())
         .uri(req.path.as_str());
-    let headers = builder.headers_mut().expect("fresh builder");
+    // A method or path the request line cannot carry leaves the builder in error: said, with the
+    // request (the callers check their inputs first; this is the last line of defence).
+    let Some(headers) = builder.headers_mut() else {
+        let e = builder
+            .body(Full::new(Bytes::new()))
+            .err()
+            .map_or_else(String::new, |e| e.to_string());
+        return Err(Error::Http(format!(
+            "{} {:?}: not a valid request line: {e}",
+            req.method, req.path
+        )));
+    };
     if !req
         .headers
         .iter()
@@ -73,7 +84,7 @@ pub async fn send(addr: SocketAddr, req: &SendRequest) -> Result<Received> {
     }
     let request = builder
         .body(Full::new(Bytes::from(req.body.clone())))
-        .map_err(|e| Error::Http(format!("{} {}: {e}", req.method, req.path)))?;
+        .map_err(|e| Error::Http(format!("{} {:?}: {e}", req.method, req.path)))?;
     let exchange = async {
         let resp = sender
             .send_request(request)
@@ -100,4 +111,29 @@ pub async fn send(addr: SocketAddr, req: &SendRequest) -> Result<Received> {
         .map_err(|_| Error::Http(format!("{addr}: no response within {RESPONSE_TIMEOUT:?}")))?;
     conn.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request line hyper cannot build is an error naming the request, never a panic.
+    #[test]
+    fn a_path_with_a_space_is_an_error_not_a_panic() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let req = SendRequest {
+            method: "GET".into(),
+            path: "/search?q=a b".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let e = rt.block_on(send(addr, &req)).unwrap_err().to_string();
+        assert!(e.contains("GET \"/search?q=a b\""), "{e}");
+        drop(listener);
+    }
 }

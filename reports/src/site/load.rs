@@ -99,8 +99,8 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         .rounds
         .iter()
         .chain(&l.capacity)
-        .map(|s| s.errors + s.non_2xx)
-        .sum();
+        .map(|s| s.errors.saturating_add(s.non_2xx))
+        .fold(0u64, u64::saturating_add);
     if failed > 0 {
         b.push_str(&html::para(&format!(
             "Note: {failed} request(s) failed or got a non-2xx status during the run; latency \

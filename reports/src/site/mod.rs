@@ -5,7 +5,10 @@
 //! result file; where one is missing the page says which file (`<p class="missing">`). A corrupt
 //! or wrong-version file fails the whole render with an error naming the file, and because the
 //! site is rendered into a temporary directory next to the output and swapped in only when it is
-//! complete, a failed render leaves the previous report untouched.
+//! complete, a failed render leaves the previous report untouched. The output directory is
+//! replaced only when it is a site this tool wrote (the marker file
+//! [`filterbench_model::keep::SITE_MARKER`] is in every site), is empty or is missing; anything
+//! else is refused, or with `--force` moved to a named backup beside it.
 //!
 //! Hooks for a browser test: `<main data-page="index|pair|claims">`, `<svg class="chart"
 //! data-chart="latency|overhead|throughput|cpu|memory|inprocess|claims|tree">`, index rows
@@ -27,6 +30,7 @@ use crate::charts::ChartError;
 use crate::decision::{decide, Leaf, Policy, Verdict};
 use crate::evidence::{Missing, PairInput, ResultSet};
 use crate::results::ReadError;
+use filterbench_model::keep::{back_up, site_dir, SiteDir, SITE_MARKER, SITE_MARKER_TEXT};
 
 mod claims;
 mod index;
@@ -67,6 +71,8 @@ pub struct RenderSummary {
     pub pairs: Vec<PairOutcome>,
     /// Data missing for the site as a whole (the claims table).
     pub missing: Vec<Missing>,
+    /// Where what was at `out` went (`--force` on a directory this tool did not write).
+    pub backup: Option<PathBuf>,
 }
 
 /// One pair's result in the report.
@@ -101,6 +107,13 @@ pub enum RenderError {
     Input(String),
     #[error(transparent)]
     Chart(ChartError),
+    /// The output directory holds something this tool did not write; nothing was written.
+    #[error(
+        "{}: not a report filterbench wrote ({what}); nothing written (--force moves it to a \
+         named backup beside it and writes the report there)",
+        path.display()
+    )]
+    NotOurs { path: PathBuf, what: String },
     /// Writing the site failed.
     #[error("{}: {error}", path.display())]
     Io {
@@ -134,9 +147,42 @@ pub fn page_slug(name: &str) -> String {
         .collect()
 }
 
+/// What a render may do with an output directory that is not a site this tool wrote
+/// ([`filterbench_model::keep::site_dir`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overwrite {
+    /// Refuse it ([`RenderError::NotOurs`]), leaving it untouched.
+    #[default]
+    Refuse,
+    /// Move it to a named backup beside it (`DIR.bak-<UTC time>`), then write the site (`--force`).
+    BackUp,
+}
+
+/// Whether a render to `out` would be refused; checked before anything is measured or written.
+pub fn check_out(out: &Path, overwrite: Overwrite) -> Result<(), RenderError> {
+    match site_dir(out).map_err(io_err(out))? {
+        SiteDir::Foreign(what) if overwrite == Overwrite::Refuse => Err(RenderError::NotOurs {
+            path: out.to_path_buf(),
+            what,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the results under `input.results_dir`, decides every pair and writes the site to `out`
-/// (replacing what was there only once the new site is complete).
+/// (replacing what was there only once the new site is complete, and only when it is a site this
+/// tool wrote: [`render_to`] with [`Overwrite::Refuse`]).
 pub fn render(input: &SiteInput, out: &Path) -> Result<RenderSummary, RenderError> {
+    render_to(input, out, Overwrite::Refuse)
+}
+
+/// [`render`], saying what to do with an `out` this tool did not write.
+pub fn render_to(
+    input: &SiteInput,
+    out: &Path,
+    overwrite: Overwrite,
+) -> Result<RenderSummary, RenderError> {
+    check_out(out, overwrite)?;
     check_names(&input.pairs)?;
     let names: Vec<&str> = input.pairs.iter().map(|p| p.name.as_str()).collect();
     let results = ResultSet::read(&input.results_dir, &names)?.shown_as(&input.results_shown);
@@ -174,12 +220,13 @@ pub fn render(input: &SiteInput, out: &Path) -> Result<RenderSummary, RenderErro
         ),
     );
 
-    write_site(out, &pages)?;
+    let backup = write_site(out, &pages, overwrite)?;
     Ok(RenderSummary {
         out: out.to_path_buf(),
         pages: pages.into_iter().map(|(p, _)| p).collect(),
         pairs: outcomes,
         missing,
+        backup,
     })
 }
 
@@ -212,7 +259,14 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RenderError + '_ {
     }
 }
 
-fn write_site(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), RenderError> {
+/// Writes the site (and [`SITE_MARKER`]) beside `out`, then swaps it in; what was at `out` is
+/// deleted only when it is a site this tool wrote, else refused or (with [`Overwrite::BackUp`])
+/// moved to the backup returned.
+fn write_site(
+    out: &Path,
+    pages: &[(PathBuf, String)],
+    overwrite: Overwrite,
+) -> Result<Option<PathBuf>, RenderError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -241,11 +295,43 @@ fn write_site(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), RenderError
             }
             std::fs::write(&path, text).map_err(io_err(&path))?;
         }
+        let marker = tmp.join(SITE_MARKER);
+        std::fs::write(&marker, SITE_MARKER_TEXT).map_err(io_err(&marker))?;
         Ok(())
     };
     if let Err(e) = write_all() {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
+    }
+    // Looked at again now the new site is ready: what is there is replaced only if it is ours.
+    let state = match site_dir(out) {
+        Ok(state) => state,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(io_err(out)(e));
+        }
+    };
+    if let SiteDir::Foreign(what) = state {
+        if overwrite == Overwrite::Refuse {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(RenderError::NotOurs {
+                path: out.to_path_buf(),
+                what,
+            });
+        }
+        let backup = match back_up(out) {
+            Ok(backup) => backup,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(io_err(out)(e));
+            }
+        };
+        if let Err(e) = std::fs::rename(&tmp, out) {
+            let _ = std::fs::rename(&backup, out);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(io_err(out)(e));
+        }
+        return Ok(Some(backup));
     }
     let had_old = out.exists();
     if had_old {
@@ -265,5 +351,5 @@ fn write_site(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), RenderError
         // The new site is in place; a leftover old copy is only clutter.
         let _ = std::fs::remove_dir_all(&old);
     }
-    Ok(())
+    Ok(None)
 }

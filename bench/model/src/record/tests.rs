@@ -202,6 +202,7 @@ fn scenarios_are_appended_and_replaced_only_with_force() {
     let path = Path::new("corpus/p.toml");
     let text = "# my notes\npair = \"p\"\n";
     let request = RunRequest {
+        method: "GET".into(),
         path: "/x".into(),
         ..RunRequest::default()
     };
@@ -251,4 +252,19 @@ fn scenarios_are_appended_and_replaced_only_with_force() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("expected \"q\""), "{e}");
+
+    // What `Corpus::load` would refuse (here a name) is refused before it is written.
+    let bad = scenario(
+        "login-page".into(),
+        "recorded".into(),
+        &request,
+        Expect::default(),
+    );
+    let e = corpus_with(path, "p", text, &[bad], "x", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("scenario \"login-page\": name must be [a-z0-9_]+"),
+        "{e}"
+    );
 }

@@ -263,6 +263,26 @@ impl LoadRun {
                 v.id()
             ));
         }
+        // Rounds are numbered 0, 1, ... with at most one sample per variant each: a round number
+        // beyond the samples the file holds is not one this tool wrote (and would make the
+        // report allocate a slot for every round up to it).
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.rounds {
+            if s.round >= self.rounds.len() {
+                return Err(format!(
+                    "a sample of round {} but only {} samples: rounds are numbered from 0",
+                    s.round,
+                    self.rounds.len()
+                ));
+            }
+            if !seen.insert((s.round, s.variant.id())) {
+                return Err(format!(
+                    "two `{}` samples in round {}",
+                    s.variant.id(),
+                    s.round
+                ));
+            }
+        }
         match (self.lua_only, self.has_wasm()) {
             (Some(_), true) => Err("says `lua_only` but lists the `wasm` variant".into()),
             (None, false) => {

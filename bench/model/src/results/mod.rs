@@ -122,16 +122,39 @@ fn regenerate_command(path: &Path) -> String {
     }
 }
 
+/// The largest result file read: the biggest this tool writes (a load comparison's raw rounds)
+/// is well under a megabyte; anything far larger is not one of them.
+pub const MAX_RESULT_BYTES: u64 = 64 << 20;
+
+/// The file's text, refused (`FileTooLarge`) when it is over [`MAX_RESULT_BYTES`]: whatever lies
+/// in `reports/results`, reading it takes bounded memory.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_RESULT_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_RESULT_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {} MiB", MAX_RESULT_BYTES >> 20),
+        ));
+    }
+    Ok(text)
+}
+
 /// Reads a result file of schema `expected`: checks `schema_version` first (so a file of another
 /// version gets that error, not a confusing field error), then the shape.
 pub fn read_result<T: serde::de::DeserializeOwned>(
     path: &Path,
     expected: u32,
 ) -> Result<T, ReadError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_bounded(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ReadError::Missing(path.to_path_buf()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(ReadError::Corrupt(path.to_path_buf(), e.to_string()))
         }
         Err(e) => return Err(ReadError::Unreadable(path.to_path_buf(), e.to_string())),
     };

@@ -50,7 +50,7 @@ impl Twin {
 
 /// The directory Envoy watches and the twins' filter configurations.
 pub struct Slot {
-    pub dir: tempfile::TempDir,
+    pub dir: crate::scratch::Scratch,
     lua: Value,
     wasm: Value,
     corrupt: Value,
@@ -61,9 +61,7 @@ pub struct Slot {
 impl Slot {
     /// A slot for the pair of these listener specs (one Lua, one Wasm), holding `first`.
     pub fn new(specs: &[ListenerSpec], first: Twin) -> Result<Slot> {
-        let dir = tempfile::Builder::new()
-            .prefix("filterbench-ecds-")
-            .tempdir()
+        let dir = crate::scratch::Scratch::new("ecds")
             .map_err(|e| Error::Envoy(format!("cannot create the ECDS directory: {e}")))?;
         let typed = |kind: &str| -> Result<(Value, Option<PathBuf>)> {
             let spec = specs
