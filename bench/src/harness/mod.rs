@@ -20,6 +20,9 @@ pub mod generate;
 pub mod lua;
 pub mod wasm;
 
+#[cfg(test)]
+mod hostile;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -279,8 +282,11 @@ pub enum FailureKind {
     Runtime,
     /// The instruction budget ran out (an endless loop).
     Budget,
-    /// The memory limit was hit.
+    /// The memory limit was hit (the VM's own memory, or what the host holds for it).
     Memory,
+    /// The filter used something the harness does not give filters (files, processes, the
+    /// network, ending the process, removing the instruction budget).
+    Forbidden,
 }
 
 /// A filter failure, naming the filter and the phase.
