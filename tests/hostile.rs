@@ -59,7 +59,11 @@ fn run_never_exits_0_on_a_hostile_filter() {
     let request = scratch.path().join("request.json");
     std::fs::write(&request, r#"{"method": "POST", "path": "/h", "body": "x"}"#).unwrap();
     let calls = scratch.path().join("calls.json");
-    std::fs::write(&calls, r#"[{"cluster": "auth", "path": "/verify", "status": 503}]"#).unwrap();
+    std::fs::write(
+        &calls,
+        r#"[{"cluster": "auth", "path": "/verify", "status": 503}]"#,
+    )
+    .unwrap();
     let marker = Path::new("/tmp/filterbench-hostile-ran");
     let _ = std::fs::remove_file(marker);
 
@@ -165,10 +169,19 @@ fn new_from_manifest_parses_the_lua_and_never_runs_it() {
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "the script compiles: {stderr}");
-    assert!(!markers.join("written").exists(), "new ran the top level (io)");
-    assert!(!markers.join("executed").exists(), "new ran the top level (os.execute)");
+    assert!(
+        !markers.join("written").exists(),
+        "new ran the top level (io)"
+    );
+    assert!(
+        !markers.join("executed").exists(),
+        "new ran the top level (os.execute)"
+    );
     let lua = std::fs::read_to_string(ws.join("filters-lua/sneaky.lua")).unwrap();
-    assert!(lua.contains("os.execute"), "the script is kept as it is: {lua}");
+    assert!(
+        lua.contains("os.execute"),
+        "the script is kept as it is: {lua}"
+    );
 
     // A syntax error is still caught, with its line.
     let broken = scratch.path().join("broken.yaml");
@@ -176,7 +189,10 @@ fn new_from_manifest_parses_the_lua_and_never_runs_it() {
         &broken,
         HOSTILE_MANIFEST
             .replace("MARKER_DIR", markers.to_str().unwrap())
-            .replace("function envoy_on_request(handle)", "function envoy_on_request(handle"),
+            .replace(
+                "function envoy_on_request(handle)",
+                "function envoy_on_request(handle",
+            ),
     )
     .unwrap();
     let out = filterbench(
@@ -219,8 +235,7 @@ fn envoy_behaviour_on_hostile_filters() {
     let request: filterbench_model::request::RunRequest =
         serde_json::from_str(r#"{"method": "POST", "path": "/h", "body": "x"}"#).unwrap();
     let calls: Vec<filterbench_model::corpus::CallScript> =
-        serde_json::from_str(r#"[{"cluster": "auth", "path": "/verify", "status": 503}]"#)
-            .unwrap();
+        serde_json::from_str(r#"[{"cluster": "auth", "path": "/verify", "status": 503}]"#).unwrap();
     let marker = Path::new("/tmp/filterbench-hostile-ran");
     for (rel, _) in PHASES {
         let _ = std::fs::remove_file(marker);
@@ -245,7 +260,11 @@ fn envoy_behaviour_on_hostile_filters() {
         }];
         let result = run_in_envoy(&rig, &filter, &serde_json::json!({}), &steps);
         let took = started.elapsed().as_secs_f64();
-        let ran = if marker.exists() { " [the command ran]" } else { "" };
+        let ran = if marker.exists() {
+            " [the command ran]"
+        } else {
+            ""
+        };
         match result {
             Ok(r) => {
                 let o = &r[0].outcome;
@@ -262,7 +281,10 @@ fn envoy_behaviour_on_hostile_filters() {
                     log
                 );
             }
-            Err(e) => println!("{rel} | error: {} | {took:.1} s{ran}", filterbench_bench::one_line(&e.to_string())),
+            Err(e) => println!(
+                "{rel} | error: {} | {took:.1} s{ran}",
+                filterbench_bench::one_line(&e.to_string())
+            ),
         }
     }
     let _ = std::fs::remove_file(marker);

@@ -16,9 +16,7 @@ use std::time::Duration;
 use crate::corpus::UpstreamReply;
 use crate::harness::lua::LuaFilter;
 use crate::harness::wasm::WasmFilter;
-use crate::harness::{
-    CallReply, Env, Exchange, FailureKind, FilterError, FilterVm, Limits, Phase,
-};
+use crate::harness::{CallReply, Env, Exchange, FailureKind, FilterError, FilterVm, Limits, Phase};
 
 /// The bound on one hostile filter's run.
 const BOUND: Duration = Duration::from_secs(10);
@@ -74,11 +72,7 @@ fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static
 /// bound. `Ok` is the outcome's status (the filter did no harm).
 fn run(file: &str) -> Result<u16, FilterError> {
     let path = dir().join(file);
-    let name = path
-        .file_stem()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     bounded(file, move || {
         let env = env();
@@ -103,7 +97,11 @@ fn fails(file: &str, phase: Phase, kind: FailureKind) -> FilterError {
         Err(e) => e,
         Ok(status) => panic!("{file}: ran to an outcome ({status}) instead of failing"),
     };
-    assert_eq!((e.filter.as_str(), e.phase, e.kind), (name, phase, kind), "{file}: {e}");
+    assert_eq!(
+        (e.filter.as_str(), e.phase, e.kind),
+        (name, phase, kind),
+        "{file}: {e}"
+    );
     let line = e.to_string();
     assert!(!line.contains('\n'), "{file}: not one line: {line}");
     assert!(
@@ -131,10 +129,18 @@ fn lua_os_exit_is_an_error_never_the_end_of_the_harness() {
 
 #[test]
 fn lua_debug_sethook_cannot_remove_the_budget() {
-    let e = fails("lua/sethook_loop.lua", Phase::RequestHeaders, FailureKind::Forbidden);
+    let e = fails(
+        "lua/sethook_loop.lua",
+        Phase::RequestHeaders,
+        FailureKind::Forbidden,
+    );
     assert!(e.message.contains("debug.sethook"), "{e}");
     // Without pcall the script stops at the call; with a budget and no sethook the loop ends.
-    fails("lua/endless_loop.lua", Phase::RequestHeaders, FailureKind::Budget);
+    fails(
+        "lua/endless_loop.lua",
+        Phase::RequestHeaders,
+        FailureKind::Budget,
+    );
 }
 
 #[test]
@@ -145,8 +151,16 @@ fn lua_escapes_are_forbidden() {
         ("lua/read_file.lua", Phase::RequestHeaders, "io.open"),
         ("lua/run_command.lua", Phase::RequestHeaders, "os.execute"),
         ("lua/popen.lua", Phase::RequestHeaders, "io.popen"),
-        ("lua/ffi_socket.lua", Phase::RequestHeaders, "require(\"ffi\")"),
-        ("lua/require_socket.lua", Phase::Start, "require(\"socket\")"),
+        (
+            "lua/ffi_socket.lua",
+            Phase::RequestHeaders,
+            "require(\"ffi\")",
+        ),
+        (
+            "lua/require_socket.lua",
+            Phase::Start,
+            "require(\"socket\")",
+        ),
         ("lua/loadlib.lua", Phase::RequestHeaders, "package.loadlib"),
         ("lua/getenv.lua", Phase::RequestHeaders, "os.getenv"),
         ("lua/bytecode.lua", Phase::RequestHeaders, "binary chunk"),
@@ -166,9 +180,15 @@ function envoy_on_request(h)
   h:headers():add("x-caught", tostring(ok) .. tostring(ok2))
 end
 "#;
-    let mut vm = LuaFilter::load("catcher", script).unwrap().vm(env()).unwrap();
+    let mut vm = LuaFilter::load("catcher", script)
+        .unwrap()
+        .vm(env())
+        .unwrap();
     let e = vm.run(&request()).unwrap_err();
-    assert_eq!((e.phase, e.kind), (Phase::RequestHeaders, FailureKind::Forbidden));
+    assert_eq!(
+        (e.phase, e.kind),
+        (Phase::RequestHeaders, FailureKind::Forbidden)
+    );
     assert!(e.message.contains("io.open"), "the first use is named: {e}");
     // The state goes on: a later request that behaves runs.
     let ok = "function envoy_on_request(h) h:headers():add('x-t', os.date('%Y', os.time())) end";
@@ -209,9 +229,11 @@ end
 
 #[test]
 fn lua_hostile_filters_fail_in_bounded_time() {
-    for (file, phase, kind) in [
-        ("lua/memory_bomb.lua", Phase::RequestHeaders, FailureKind::Memory),
-    ] {
+    for (file, phase, kind) in [(
+        "lua/memory_bomb.lua",
+        Phase::RequestHeaders,
+        FailureKind::Memory,
+    )] {
         fails(file, phase, kind);
     }
     // A finalizer runs with hooks off in LuaJIT: the budget could not stop it.
@@ -223,35 +245,66 @@ fn lua_hostile_filters_fail_in_bounded_time() {
 
 #[test]
 fn wasm_queue_loop_ends_with_an_error() {
-    fails("wasm/queue_loop.wat", Phase::HttpCallResponse, FailureKind::Budget);
+    fails(
+        "wasm/queue_loop.wat",
+        Phase::HttpCallResponse,
+        FailureKind::Budget,
+    );
 }
 
 #[test]
 fn wasm_call_retry_loop_ends_with_an_error() {
-    let e = fails("wasm/call_retry.wat", Phase::HttpCallResponse, FailureKind::Budget);
+    let e = fails(
+        "wasm/call_retry.wat",
+        Phase::HttpCallResponse,
+        FailureKind::Budget,
+    );
     assert!(e.message.contains("proxy_on_http_call_response"), "{e}");
 }
 
 #[test]
 fn wasm_host_copies_count_against_the_memory_limit() {
     for (file, phase, what) in [
-        ("wasm/fd_write_iovecs.wat", Phase::RequestHeaders, "stdout/stderr"),
+        (
+            "wasm/fd_write_iovecs.wat",
+            Phase::RequestHeaders,
+            "stdout/stderr",
+        ),
         ("wasm/log_flood.wat", Phase::RequestHeaders, "log messages"),
         ("wasm/body_append.wat", Phase::RequestBody, "body bytes"),
-        ("wasm/shared_data_flood.wat", Phase::RequestHeaders, "shared data"),
+        (
+            "wasm/shared_data_flood.wat",
+            Phase::RequestHeaders,
+            "shared data",
+        ),
     ] {
         let e = fails(file, phase, FailureKind::Memory);
         assert!(e.message.contains(what), "{file}: {e}");
-        assert!(e.message.contains(&(32u32 << 20).to_string()), "{file}: names the limit: {e}");
+        assert!(
+            e.message.contains(&(32u32 << 20).to_string()),
+            "{file}: names the limit: {e}"
+        );
     }
 }
 
 #[test]
 fn wasm_hostile_filters_fail_in_bounded_time() {
     for (file, phase, kind) in [
-        ("wasm/endless_loop.wat", Phase::RequestHeaders, FailureKind::Budget),
-        ("wasm/memory_grow.wat", Phase::RequestHeaders, FailureKind::Memory),
-        ("wasm/proc_exit.wat", Phase::RequestHeaders, FailureKind::Forbidden),
+        (
+            "wasm/endless_loop.wat",
+            Phase::RequestHeaders,
+            FailureKind::Budget,
+        ),
+        (
+            "wasm/memory_grow.wat",
+            Phase::RequestHeaders,
+            FailureKind::Memory,
+        ),
+        (
+            "wasm/proc_exit.wat",
+            Phase::RequestHeaders,
+            FailureKind::Forbidden,
+        ),
     ] {
         fails(file, phase, kind);
     }
