@@ -37,7 +37,9 @@
 //!   or `proxy_continue_stream`), response headers likewise; in `proxy_on_log` both are
 //!   read-only. Outside those windows, access is `BadArgument` (the Rust SDK then panics, as it
 //!   does in Envoy).
-//! - A trap or panic in any callback (`proc_exit` too) fails the VM as Envoy does with
+//! - WASI `proc_exit` is a harness error of kind `Forbidden` (a plugin must not exit; Envoy 1.40
+//!   logs it and lets the request go on, see `bench/hostile/README.md`).
+//! - A trap or panic in any callback fails the VM as Envoy does with
 //!   `fail_open: false`: the stream gets [`envoy::wasm_failure_reply`] (503, empty body; the
 //!   upstream's view is kept when the request had already reached it), the trap is logged at
 //!   `Critical`, and every later `run` on the VM gets the same 503 without calling the guest.
