@@ -194,9 +194,12 @@ impl Random {
 /// Resource limits for one filter VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Instruction budget per callback (Wasm fuel; Lua VM instructions counted by a hook).
+    /// Instruction budget: Lua VM instructions per callback, counted by a hook; Wasm fuel per
+    /// request (or VM start, or tick), whatever chain of callbacks it takes.
     pub instructions: u64,
-    /// Memory limit of the VM (Wasm linear memory; Lua allocator), bytes.
+    /// Memory limit of the VM (Wasm linear memory; Lua allocator), bytes. For Wasm it also
+    /// bounds the bytes the host copies for the VM in one request, and the shared data and
+    /// queues it keeps.
     pub memory_bytes: usize,
 }
 
