@@ -26,7 +26,6 @@ use std::process::{Command, ExitCode};
 use anyhow::Context;
 
 use filterbench_bench::harness::lua::LuaFilter;
-use filterbench_bench::harness::Env;
 use filterbench_model::catalogue::{check_wasm_magic, name_problem, WORKSPACE_CATALOGUE};
 use filterbench_model::Catalogue;
 
@@ -73,11 +72,10 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
         anyhow::bail!("new: {problem}");
     }
     let source = read_source(&args)?;
-    // The script must load (compile and run its top level) in the in-process Lua host.
+    // The script must compile; it is not run: a manifest's Lua is someone else's code, and its
+    // top level would run as the user before anyone has read it.
     let shown = source.file.display().to_string();
-    LuaFilter::load(&shown, &source.code)
-        .and_then(|f| f.vm(Env::new(serde_json::Value::Object(source.config.clone()))))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    LuaFilter::load(&shown, &source.code).map_err(|e| anyhow::anyhow!("{e}"))?;
     let module = match &args.wasm {
         Some(path) => {
             let bytes =

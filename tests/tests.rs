@@ -12,6 +12,7 @@ mod bad_input;
 mod cli;
 mod equivalence;
 mod fidelity;
+mod hostile;
 mod load;
 mod own_filter;
 mod published;

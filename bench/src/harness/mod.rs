@@ -20,6 +20,9 @@ pub mod generate;
 pub mod lua;
 pub mod wasm;
 
+#[cfg(test)]
+mod hostile;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -191,9 +194,12 @@ impl Random {
 /// Resource limits for one filter VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Instruction budget per callback (Wasm fuel; Lua VM instructions counted by a hook).
+    /// Instruction budget: Lua VM instructions per callback, counted by a hook; Wasm fuel per
+    /// request (or VM start, or tick), whatever chain of callbacks it takes.
     pub instructions: u64,
-    /// Memory limit of the VM (Wasm linear memory; Lua allocator), bytes.
+    /// Memory limit of the VM (Wasm linear memory; Lua allocator), bytes. For Wasm it also
+    /// bounds the bytes the host copies for the VM in one request, and the shared data and
+    /// queues it keeps.
     pub memory_bytes: usize,
 }
 
@@ -279,8 +285,11 @@ pub enum FailureKind {
     Runtime,
     /// The instruction budget ran out (an endless loop).
     Budget,
-    /// The memory limit was hit.
+    /// The memory limit was hit (the VM's own memory, or what the host holds for it).
     Memory,
+    /// The filter used something the harness does not give filters (files, processes, the
+    /// network, ending the process, removing the instruction budget).
+    Forbidden,
 }
 
 /// A filter failure, naming the filter and the phase.

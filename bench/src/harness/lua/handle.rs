@@ -89,9 +89,10 @@ unsafe extern "C-unwind" fn upstream(l: *mut mlua::lua_State) -> std::os::raw::c
 }
 
 /// Envoy's `Filter::scriptError`: the error is logged and the stream goes on (fail-open).
-/// Returns true when the run must stop instead: the budget or the memory ran out.
+/// Returns true when the run must stop instead: the budget or the memory ran out, or the script
+/// used something the sandbox takes away.
 fn script_error(shared: &Shared, error: &Value) -> bool {
-    if shared.budget_hit.get() {
+    if shared.budget_hit.get() || shared.forbidden.borrow().is_some() {
         return true;
     }
     let message = match error {

@@ -7,8 +7,9 @@
 //! its methods next to it (`<part>.lua`): `handle` (the handle's scope model, `respond`, the
 //! coroutine driver), `headers`, `body` (`body`, `bodyChunks`, `trailers`, buffers),
 //! `http_call`, `metadata` (route metadata), `stream_info` (`streamInfo`,
-//! `dynamicMetadata`, `connection`), `misc` (logs, time, base64, public keys) and `stdlib`
-//! (the standard library with clock and randomness following [`Env`]). The Lua halves form one
+//! `dynamicMetadata`, `connection`), `misc` (logs, time, base64, public keys), `stdlib`
+//! (the standard library with clock and randomness following [`Env`]) and `sandbox` (what a
+//! filter cannot reach: files, processes, the budget hook). The Lua halves form one
 //! prelude chunk run before the script; it keeps per-stream flags and the objects' scope in Lua
 //! (cheap), while headers and bodies live in Rust (`Stream`) and are reached through a few
 //! primitives (the hot ones raw C functions on LuaJIT's API). Errors Envoy raises in the script
@@ -20,7 +21,8 @@
 //! [`envoy::upstream_response`]; `envoy_on_response(handle)` runs on that response or on the
 //! local reply (as observed in Envoy); the client's outcome is [`envoy::client_outcome`]. A
 //! runtime error is logged at Error (the script's message, with its line) and the stream goes
-//! on (fail-open, as Envoy 1.40 does); only a spent budget or the memory limit make `run` fail.
+//! on (fail-open, as Envoy 1.40 does); only a spent budget, the memory limit or a use of what
+//! the [`sandbox`] takes away (files, processes, `os.exit`, the hook) make `run` fail.
 //!
 //! Limits: with a finite `env.limits.instructions` a count hook (every 1000 VM instructions)
 //! enforces the budget per callback and the JIT is turned off (LuaJIT's compiled traces never
@@ -35,6 +37,7 @@ mod headers;
 mod http_call;
 mod metadata;
 mod misc;
+mod sandbox;
 mod stdlib;
 mod stream_info;
 
@@ -70,6 +73,7 @@ const PRELUDE: &str = concat!(
     include_str!("stream_info.lua"),
     include_str!("misc.lua"),
     include_str!("stdlib.lua"),
+    include_str!("sandbox.lua"),
     include_str!("driver.lua"),
 );
 
@@ -87,6 +91,7 @@ impl LuaFilter {
         let lua = Lua::new();
         lua.load(source)
             .set_name(chunk_name(name, source))
+            .set_mode(mlua::chunk::ChunkMode::Text)
             .into_function()
             .map_err(|e| FilterError {
                 filter: name.to_string(),
@@ -104,9 +109,9 @@ impl LuaFilter {
         &self.name
     }
 
-    /// A fresh Lua state (one Envoy worker): standard libraries as `luaL_openlibs` opens them,
-    /// the handle API, then the script run once; its globals persist across the exchanges run on
-    /// this VM.
+    /// A fresh Lua state (one Envoy worker): the standard libraries `luaL_openlibs` opens, less
+    /// what [`sandbox`] takes away, the handle API, then the script run once; its globals persist
+    /// across the exchanges run on this VM.
     pub fn vm(&self, env: Env) -> Result<LuaVm, FilterError> {
         let fail = |kind: FailureKind, message: String| FilterError {
             filter: self.name.clone(),
@@ -114,10 +119,12 @@ impl LuaFilter {
             kind,
             message,
         };
-        // Envoy opens every library (luaL_openlibs), ffi and debug included.
-        // SAFETY: the script is the user's own filter, given these libraries by Envoy too; the
-        // harness runs it in-process on purpose.
-        let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::default()) };
+        // Envoy opens every library (luaL_openlibs). The harness opens them all but ffi (which
+        // reaches any C function of the process) and `sandbox.lua` then takes away what reaches
+        // outside the state (files, processes, the hook): see `sandbox.rs`.
+        // SAFETY: debug is opened (mlua calls it unsafe) for traceback/getinfo only; the
+        // sandbox removes the rest of it before the script runs.
+        let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL ^ StdLib::FFI, LuaOptions::default()) };
         lua.set_memory_limit(env.limits.memory_bytes)
             .map_err(|e| fail(FailureKind::Runtime, error_message(&e)))?;
         let budgeted = env.limits.instructions != UNLIMITED_INSTRUCTIONS;
@@ -130,6 +137,7 @@ impl LuaFilter {
             used: Cell::new(0),
             budget_hit: Cell::new(false),
             memory_hit: Cell::new(false),
+            forbidden: RefCell::new(None),
             started_ns,
         });
         let setup = (|| -> mlua::Result<Function> {
@@ -141,6 +149,7 @@ impl LuaFilter {
             stream_info::register(&lua, &p)?;
             misc::register(&lua, &p, &shared)?;
             stdlib::register(&lua, &p, &shared)?;
+            sandbox::register(&lua, &p, &shared)?;
             let struct_mt = lua.create_table()?;
             let list_mt = lua.create_table()?;
             let null = lua.create_table()?;
@@ -160,10 +169,15 @@ impl LuaFilter {
         }
 
         shared.used.set(0);
-        lua.load(&*self.source)
+        let top = lua
+            .load(&*self.source)
             .set_name(chunk_name(&self.name, &self.source))
-            .exec()
-            .map_err(|e| shared.failure(&e, Phase::Start))?;
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .exec();
+        if let Some((_, message)) = shared.forbidden.take() {
+            return Err(fail(FailureKind::Forbidden, message));
+        }
+        top.map_err(|e| shared.failure(&e, Phase::Start))?;
         let globals = lua.globals();
         let on_request: Value = globals
             .raw_get("envoy_on_request")
@@ -263,6 +277,8 @@ pub(crate) struct Shared {
     pub used: Cell<u64>,
     pub budget_hit: Cell<bool>,
     pub memory_hit: Cell<bool>,
+    /// The script used something the sandbox takes away: where, and the message (the first use).
+    pub forbidden: RefCell<Option<(Phase, String)>>,
     /// env.clock when the state was made (os.clock() counts from here).
     pub started_ns: u64,
 }
@@ -375,7 +391,16 @@ impl FilterVm for LuaVm {
         }
         self.shared.used.set(0);
         self.shared.memory_hit.set(false);
+        self.shared.forbidden.take();
         let result = self.run.call::<()>(!exchange.body.is_empty());
+        if let Some((phase, message)) = self.shared.forbidden.take() {
+            return Err(FilterError {
+                filter: self.shared.filter.clone(),
+                phase,
+                kind: FailureKind::Forbidden,
+                message,
+            });
+        }
         let failed = match &result {
             Err(e) => Some(e.clone()),
             Ok(()) if self.shared.budget_hit.get() || self.shared.memory_hit.get() => {

@@ -328,6 +328,7 @@ impl WasmFilter {
             store,
             exports,
             fuel,
+            events_delivered: 0,
             allow_on_headers_stop_iteration: self.allow_on_headers_stop_iteration,
             state: VmState::Ready,
             last_tick_ns: 0,

@@ -115,6 +115,9 @@ impl WasmVm {
         if let Err(stop) = self.maybe_tick() {
             return self.stopped(stop, None, !ex.body.is_empty());
         }
+        if let Err(stop) = self.begin(Phase::RequestHeaders) {
+            return self.stopped(stop, None, !ex.body.is_empty());
+        }
         let ctx = self.host().new_context_id();
         {
             let host = self.host();

@@ -37,16 +37,21 @@
 //!   or `proxy_continue_stream`), response headers likewise; in `proxy_on_log` both are
 //!   read-only. Outside those windows, access is `BadArgument` (the Rust SDK then panics, as it
 //!   does in Envoy).
-//! - A trap or panic in any callback (`proc_exit` too) fails the VM as Envoy does with
+//! - WASI `proc_exit` is a harness error of kind `Forbidden` (a plugin must not exit; Envoy 1.40
+//!   logs it and lets the request go on, see `bench/hostile/README.md`).
+//! - A trap or panic in any callback fails the VM as Envoy does with
 //!   `fail_open: false`: the stream gets [`envoy::wasm_failure_reply`] (503, empty body; the
 //!   upstream's view is kept when the request had already reached it), the trap is logged at
 //!   `Critical`, and every later `run` on the VM gets the same 503 without calling the guest.
 //!   A trap in `proxy_on_log`/`done`/`delete` leaves the already sent response as it is.
 //! - Resource limits are harness limits, not Envoy's: the instruction budget
-//!   (`Limits::instructions`, wasmtime fuel, per callback) and the linear-memory limit
-//!   (`Limits::memory_bytes`, a `memory.grow` past it traps) make `run` (or `vm`) return a
-//!   [`FilterError`] of kind `Budget` / `Memory`; the VM is then unusable and every later `run`
-//!   returns the same error.
+//!   (`Limits::instructions`, wasmtime fuel, per request whatever chain of callbacks it takes,
+//!   and at most `vm::MAX_EVENTS` call responses / queue notifications per request), the
+//!   linear-memory limit (`Limits::memory_bytes`, a `memory.grow` past it traps) and the same
+//!   limit on the bytes the host copies for the VM in one request (logs, bodies, headers, calls,
+//!   properties, metrics samples) and holds for the filter (shared data and queues) make `run`
+//!   (or `vm`) return a [`FilterError`] of kind `Budget` / `Memory`; the VM is then unusable and
+//!   every later `run` returns the same error.
 //! - `proxy_log` lines at or above the host log level (default `Info`, Envoy's `wasm:info`) go to
 //!   `env.logs` as the plugin wrote them; stdout/stderr (`fd_write`) at info/error.
 

@@ -235,7 +235,7 @@ fn a_trap_in_the_response_keeps_the_upstream_view() {
 }
 
 #[test]
-fn proc_exit_traps_with_a_clear_message() {
+fn proc_exit_fails_the_run_with_a_clear_message() {
     let f = compile(
         "exiter",
         &module(
@@ -243,16 +243,12 @@ fn proc_exit_traps_with_a_clear_message() {
                  (call $proc_exit (i32.const 3)) (i32.const 0))"#,
         ),
     );
-    let env = env();
-    let logs = env.logs.clone();
-    let mut vm = f.vm(env).unwrap();
-    assert_eq!(vm.run(&get("/")).unwrap().status, 503);
-    let logs = logs.lock().unwrap();
-    assert!(
-        logs.iter()
-            .any(|(l, m)| *l == LogLevel::Critical && m.contains("proc_exit(3)")),
-        "{logs:?}"
-    );
+    let mut vm = f.vm(env()).unwrap();
+    let e = vm.run(&get("/")).unwrap_err();
+    assert_names(&e, "exiter", Phase::RequestHeaders, FailureKind::Forbidden);
+    assert!(e.message.contains("proc_exit(3)"), "{e}");
+    // The VM stays unusable.
+    assert_eq!(vm.run(&get("/")).unwrap_err(), e);
 }
 
 #[test]

@@ -1,7 +1,14 @@
-//! One Wasm VM ([`WasmVm`], one Envoy worker's VM): calling into the guest with the instruction
-//! budget reset (`call_guest`, the `guest!` macro), what a trap or a limit makes of the call
-//! ([`Stop`]), starting the plugin, root-context events and ticks. Streams are driven by
-//! `exchange.rs`.
+//! One Wasm VM ([`WasmVm`], one Envoy worker's VM): calling into the guest (`call_guest`, the
+//! `guest!` macro), what a trap or a limit makes of the call ([`Stop`]), starting the plugin,
+//! root-context events and ticks. Streams are driven by `exchange.rs`.
+//!
+//! The work of one unit (the VM start, one tick, one request) is bounded whatever chain of
+//! callbacks it takes: [`WasmVm::begin`] fills the instruction budget once for the unit (not per
+//! callback: a guest that re-enqueues from `proxy_on_queue_ready`, or dispatches another call
+//! from `proxy_on_http_call_response`, would otherwise run forever on fresh budgets), and at
+//! most [`MAX_EVENTS`] events (call responses, queue notifications) are delivered in one unit,
+//! which also ends such a chain when fuel metering is off. The host-side bytes the unit makes the
+//! host copy are counted too (`Host::charge`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +17,7 @@ use wasmtime::{Store, Trap, TypedFunc, WasmBacktrace, WasmParams, WasmResults};
 
 use super::compile::Exports;
 use super::error;
-use super::host::{self, Event, Host, MemoryLimitExceeded, ProcExit};
+use super::host::{self, Event, Host, HostMemoryExceeded, MemoryLimitExceeded, ProcExit};
 use super::{Metric, MetricKind};
 use crate::harness::{Exchange, FailureKind, FilterError, FilterVm, LogLevel, Phase};
 use crate::outcome::Outcome;
@@ -77,13 +84,29 @@ pub(super) fn classify(
             ),
         ));
     }
+    if let Some(exit) = err.downcast_ref::<ProcExit>() {
+        return Stop::Fatal(error(
+            name,
+            phase,
+            FailureKind::Forbidden,
+            format!("{exit} (in {callback})"),
+        ));
+    }
+    if let Some(h) = err.downcast_ref::<HostMemoryExceeded>() {
+        return Stop::Fatal(error(
+            name,
+            phase,
+            FailureKind::Memory,
+            format!("{h} (in {callback})"),
+        ));
+    }
     if err.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel) {
         return Stop::Fatal(error(
             name,
             phase,
             FailureKind::Budget,
             format!(
-                "instruction budget of {} exhausted in {callback} (an endless loop?)",
+                "instruction budget of {} for one request (whatever callbacks it takes) exhausted in {callback} (an endless loop, or callbacks that keep re-arming themselves?)",
                 store.data().env.limits.instructions
             ),
         ));
@@ -94,11 +117,15 @@ pub(super) fn classify(
     }
 }
 
-/// Calls an optional guest export with the instruction budget reset, as context `ctx`.
-/// `Ok(None)` when the module does not export it.
+/// Events (http call responses, queue notifications) delivered in one unit of work (the VM
+/// start, a tick, a request) at most. A twin that retries a call a few times needs a handful;
+/// more than this is a chain of callbacks that re-arms itself.
+pub(super) const MAX_EVENTS: u32 = 10_000;
+
+/// Calls an optional guest export as context `ctx`, on what is left of the unit's instruction
+/// budget. `Ok(None)` when the module does not export it.
 pub(super) fn call_guest<P: WasmParams, R: WasmResults>(
     store: &mut Store<Host>,
-    fuel: Option<u64>,
     f: Option<&TypedFunc<P, R>>,
     ctx: u32,
     params: P,
@@ -111,12 +138,6 @@ pub(super) fn call_guest<P: WasmParams, R: WasmResults>(
     let host = store.data_mut();
     host.current = ctx;
     host.effective = ctx;
-    if let Some(Err(e)) = fuel.map(|fuel| store.set_fuel(fuel)) {
-        return Err(Stop::Trap {
-            phase,
-            message: format!("cannot set the instruction budget: {e:#}"),
-        });
-    }
     match f.call(&mut *store, params) {
         Ok(r) => Ok(Some(r)),
         Err(e) => Err(classify(store, &e, phase, callback)),
@@ -127,7 +148,6 @@ macro_rules! guest {
     ($vm:expr, $export:ident as $callback:expr, $ctx:expr, $params:expr, $phase:expr) => {
         call_guest(
             &mut $vm.store,
-            $vm.fuel,
             $vm.exports.$export.as_ref(),
             $ctx,
             $params,
@@ -161,8 +181,11 @@ pub struct WasmVm {
     pub(super) name: Arc<str>,
     pub(super) store: Store<Host>,
     pub(super) exports: Exports,
-    /// The instruction budget per callback; `None` without metering.
+    /// The instruction budget per unit of work (VM start, tick, request); `None` without
+    /// metering.
     pub(super) fuel: Option<u64>,
+    /// Events delivered in the current unit of work (see [`MAX_EVENTS`]).
+    pub(super) events_delivered: u32,
     pub(super) allow_on_headers_stop_iteration: bool,
     pub(super) state: VmState,
     pub(super) last_tick_ns: u64,
@@ -231,8 +254,25 @@ impl WasmVm {
         e
     }
 
+    /// Starts a unit of work (the VM start, a tick, a request): a full instruction budget, no
+    /// events delivered yet, no host-side bytes copied yet.
+    pub(super) fn begin(&mut self, phase: Phase) -> Result<(), Stop> {
+        self.events_delivered = 0;
+        self.host().copied = 0;
+        if let Some(fuel) = self.fuel {
+            if let Err(e) = self.store.set_fuel(fuel) {
+                return Err(Stop::Trap {
+                    phase,
+                    message: format!("cannot set the instruction budget: {e:#}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// `_initialize` (+ `main`) or `_start`, then the root context: create, start, configure.
     pub(super) fn start(&mut self) -> Result<(), Stop> {
+        self.begin(Phase::Start)?;
         if self.exports.initialize.is_some() {
             guest!(self, initialize as "_initialize", 0, (), Phase::Start)?;
             if self.exports.main.is_some() {
@@ -295,13 +335,30 @@ impl WasmVm {
         }
         self.last_tick_ns = now;
         let root = self.store.data().root_id;
+        self.begin(Phase::Start)?;
         guest!(self, tick, root, root, Phase::Start)?;
         self.host().after = Default::default();
         self.deliver_root_events()
     }
 
-    /// Delivers one event (an http call's response, a queue notification).
+    /// Delivers one event (an http call's response, a queue notification); past [`MAX_EVENTS`]
+    /// in one unit of work, the unit fails instead.
     pub(super) fn deliver(&mut self, ev: Event) -> Result<(), Stop> {
+        self.events_delivered += 1;
+        if self.events_delivered > MAX_EVENTS {
+            let (phase, callback) = match ev {
+                Event::HttpCall { .. } => (Phase::HttpCallResponse, "proxy_on_http_call_response"),
+                Event::QueueReady { .. } => (Phase::HttpCallResponse, "proxy_on_queue_ready"),
+            };
+            return Err(Stop::Fatal(error(
+                &self.name,
+                phase,
+                FailureKind::Budget,
+                format!(
+                    "more than {MAX_EVENTS} events for one request (next: {callback}): the filter's callbacks keep re-arming themselves (a queue re-enqueued from proxy_on_queue_ready, or a call dispatched from every call response?)"
+                ),
+            )));
+        }
         match ev {
             Event::HttpCall {
                 context,

@@ -33,16 +33,18 @@ macro_rules! tri {
     };
 }
 
-/// Gathers the bytes of an iovec array (`{ buf: u32, len: u32 }` each).
-fn gather(data: &[u8], iovs: u32, iovs_len: u32) -> Result<Vec<u8>, memory::Fault> {
-    let mut out = Vec::new();
+/// The iovecs of an array (`{ buf: u32, len: u32 }` each), checked to lie in memory.
+fn iovecs(data: &[u8], iovs: u32, iovs_len: u32) -> Result<Vec<&[u8]>, memory::Fault> {
+    // The array itself must lie in memory: this bounds the count by the memory size.
+    memory::check(data, iovs, iovs_len.checked_mul(8).ok_or(memory::Fault)?)?;
+    let mut out = Vec::with_capacity(iovs_len as usize);
     for i in 0..iovs_len {
         let at = iovs
             .checked_add(i.checked_mul(8).ok_or(memory::Fault)?)
             .ok_or(memory::Fault)?;
         let buf = memory::read_u32(data, at)?;
         let len = memory::read_u32(data, at.checked_add(4).ok_or(memory::Fault)?)?;
-        out.extend_from_slice(memory::read(data, buf, len)?);
+        out.push(memory::read(data, buf, len)?);
     }
     Ok(out)
 }
@@ -54,8 +56,13 @@ fn fd_write(mut caller: Caller<'_, Host>, fd: u32, iovs: u32, iovs_len: u32, nwr
         2 => LogLevel::Error,
         _ => return Ok(errno::BADF),
     };
-    let bytes = tri!(gather(data, iovs, iovs_len));
+    let parts = tri!(iovecs(data, iovs, iovs_len));
     tri!(memory::check(data, nwritten, 4));
+    // Counted before anything is copied: many iovecs over the whole memory would otherwise make
+    // one call copy gigabytes.
+    let total = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+    host.charge(total, "stdout/stderr writes")?;
+    let bytes = parts.concat();
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_suffix('\n').unwrap_or(&text);
     if !text.is_empty() {

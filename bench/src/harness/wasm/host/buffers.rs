@@ -155,6 +155,7 @@ pub(super) fn proxy_set_buffer_bytes(
 ) -> R {
     let (data, host) = split_or_fault!(&mut caller);
     let value = tri!(memory::read(data, data_ptr, data_size));
+    host.charge(value.len(), "body bytes set")?;
     ok(host.set_buffer_bytes(buffer_type, start as usize, length as usize, value))
 }
 

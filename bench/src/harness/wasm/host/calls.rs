@@ -7,6 +7,7 @@ use wasmtime::Caller;
 use super::super::abi::Status;
 use super::super::headers::{self, HeaderMap};
 use super::super::memory;
+use super::EVENT_BYTES;
 use super::{fill, ok, Event, Host, R};
 use crate::harness::{envoy, CallReply, CallRequest};
 
@@ -84,6 +85,10 @@ pub(super) fn proxy_http_call(
     let body = tri!(memory::read(data, body_ptr, body_size));
     let raw_trailers = tri!(memory::read(data, trailers_ptr, trailers_size));
     tri!(memory::check(data, token_ptr, 4));
+    host.charge(
+        cluster.len() + raw_headers.len() + body.len() + raw_trailers.len() + EVENT_BYTES,
+        "http calls",
+    )?;
     let (Ok(pairs), Ok(_trailers)) = (headers::parse(raw_headers), headers::parse(raw_trailers))
     else {
         return ok(Status::BadArgument);

@@ -63,6 +63,7 @@ pub(super) fn proxy_set_property(
     let (data, host) = split_or_fault!(&mut caller);
     let path = tri!(memory::read(data, path_ptr, path_size));
     let value = tri!(memory::read(data, value_ptr, value_size));
+    host.charge(path.len() + value.len(), "properties set")?;
     ok(properties::set(host, path, value))
 }
 

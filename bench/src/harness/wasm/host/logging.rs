@@ -12,6 +12,7 @@ pub(super) fn proxy_log(mut caller: Caller<'_, Host>, level: u32, ptr: u32, len:
         return ok(Status::BadArgument);
     };
     let message = tri!(memory::read(data, ptr, len));
+    host.charge(message.len(), "log messages")?;
     host.log(level, String::from_utf8_lossy(message));
     ok(Status::Ok)
 }

@@ -172,6 +172,7 @@ pub(super) fn proxy_set_header_map_pairs(
 ) -> R {
     let (data, host) = split_or_fault!(&mut caller);
     let bytes = tri!(memory::read(data, ptr, size));
+    host.charge(bytes.len(), "header maps set")?;
     let Ok(pairs) = headers::parse(bytes) else {
         return ok(Status::BadArgument);
     };
@@ -230,6 +231,7 @@ fn edit_map(
         Some((p, l)) => tri!(memory::read(data, p, l)),
         None => &[],
     };
+    host.charge(k.len() + v.len(), "header values added or replaced")?;
     ok(host.edit_header_map(map_type, edit, k, v))
 }
 

@@ -101,6 +101,9 @@ impl Metrics {
     }
 }
 
+/// What one metric costs the host besides its name.
+const METRIC_BYTES: usize = 64;
+
 pub(super) fn proxy_define_metric(
     mut caller: Caller<'_, Host>,
     metric_type: u32,
@@ -113,6 +116,7 @@ pub(super) fn proxy_define_metric(
         return ok(Status::BadArgument);
     };
     let name = String::from_utf8_lossy(tri!(memory::read(data, name_ptr, name_size))).into_owned();
+    host.charge(name.len() + METRIC_BYTES, "metric definitions")?;
     tri!(memory::check(data, id_ptr, 4));
     let id = host.metrics.define(kind, name);
     tri!(memory::write_u32(data, id_ptr, id));
@@ -124,7 +128,10 @@ pub(super) fn proxy_increment_metric(mut caller: Caller<'_, Host>, id: u32, offs
 }
 
 pub(super) fn proxy_record_metric(mut caller: Caller<'_, Host>, id: u32, value: u64) -> R {
-    ok(caller.data_mut().metrics.record(id, value))
+    let host = caller.data_mut();
+    // A histogram keeps every sample.
+    host.charge(std::mem::size_of::<u64>(), "metric samples")?;
+    ok(host.metrics.record(id, value))
 }
 
 pub(super) fn proxy_get_metric(mut caller: Caller<'_, Host>, id: u32, ret: u32) -> R {

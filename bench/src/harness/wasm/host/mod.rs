@@ -76,7 +76,10 @@ mod stream;
 
 pub use metrics::Metric;
 pub use shared::Shared;
-pub use state::{CallResponse, Event, Host, LocalReply, MemoryLimitExceeded, ProcExit};
+pub use state::{
+    CallResponse, Event, Host, HostMemoryExceeded, LocalReply, MemoryLimitExceeded, ProcExit,
+    EVENT_BYTES,
+};
 
 /// The one list of host functions: emits [`ENV_FUNCTIONS`] (the names) and [`define`] (the
 /// linker definitions) from the same `area::function` entries.

@@ -2,14 +2,14 @@
 //! `vm_id`, across workers), and the `proxy_*_shared_data` / `proxy_*_shared_queue` adapters.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use wasmtime::Caller;
 
 use super::super::abi::Status;
 use super::super::memory;
-use super::{fill, ok, Event, Host, R};
+use super::{fill, ok, Event, Host, HostMemoryExceeded, EVENT_BYTES, R};
 
 /// Shared data: key -> (value, compare-and-swap token).
 type SharedData = HashMap<Vec<u8>, (Vec<u8>, u32)>;
@@ -21,6 +21,8 @@ pub struct Shared {
     pub(in crate::harness::wasm) data: Mutex<SharedData>,
     next_cas: AtomicU32,
     queues: Mutex<Queues>,
+    /// Bytes held in shared data (keys and values) and queued items.
+    held: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +53,11 @@ impl Shared {
         }
     }
 
+    /// Bytes held in shared data (keys and values) and queued items.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
     fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
         self.queues.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -70,9 +77,13 @@ impl Shared {
                 if cas != 0 && cas != entry.1 {
                     return Status::CasMismatch;
                 }
+                self.held.fetch_sub(entry.0.len(), Ordering::Relaxed);
+                self.held.fetch_add(value.len(), Ordering::Relaxed);
                 *entry = (value.to_vec(), self.next_cas());
             }
             None => {
+                self.held
+                    .fetch_add(key.len() + value.len(), Ordering::Relaxed);
                 map.insert(key.to_vec(), (value.to_vec(), self.next_cas()));
             }
         }
@@ -114,6 +125,7 @@ impl Shared {
         let mut q = self.queues();
         let queue = q.queues.get_mut(&id).ok_or(Status::NotFound)?;
         queue.items.push_back(value.to_vec());
+        self.held.fetch_add(value.len(), Ordering::Relaxed);
         Ok((queue.owner_vm == vm).then_some(queue.owner_root))
     }
 
@@ -121,11 +133,27 @@ impl Shared {
     pub fn dequeue(&self, id: u32) -> Result<Vec<u8>, Status> {
         let mut q = self.queues();
         let queue = q.queues.get_mut(&id).ok_or(Status::NotFound)?;
-        queue.items.pop_front().ok_or(Status::Empty)
+        let item = queue.items.pop_front().ok_or(Status::Empty)?;
+        self.held.fetch_sub(item.len(), Ordering::Relaxed);
+        Ok(item)
     }
 }
 
 impl Host {
+    /// Counts `n` more bytes kept in shared data or queues: against what they hold already
+    /// (they outlive the request) and against the unit of work's copies.
+    fn keep_shared(&mut self, n: usize) -> wasmtime::Result<()> {
+        let wanted = self.shared.held_bytes().saturating_add(n);
+        if wanted > self.limiter.max_bytes {
+            return Err(wasmtime::Error::new(HostMemoryExceeded {
+                wanted,
+                limit: self.limiter.max_bytes,
+                what: "shared data and queues",
+            }));
+        }
+        self.charge(n, "shared data and queues")
+    }
+
     /// `proxy_resolve_shared_queue`: only this plugin's VM id (or none) is known to the harness.
     pub(super) fn resolve_shared_queue(&self, vm_id: &[u8], name: &[u8]) -> Result<u32, Status> {
         if !vm_id.is_empty() && vm_id != self.name.as_bytes() {
@@ -187,6 +215,7 @@ pub(super) fn proxy_set_shared_data(
     let (data, host) = split_or_fault!(&mut caller);
     let key = tri!(memory::read(data, key_ptr, key_size));
     let value = tri!(memory::read(data, value_ptr, value_size));
+    host.keep_shared(key.len() + value.len())?;
     ok(host.shared.set_data(key, value, cas))
 }
 
@@ -232,6 +261,7 @@ pub(super) fn proxy_enqueue_shared_queue(
 ) -> R {
     let (data, host) = split_or_fault!(&mut caller);
     let value = tri!(memory::read(data, value_ptr, value_size));
+    host.keep_shared(value.len() + EVENT_BYTES)?;
     ok(host.enqueue_shared_queue(id, value))
 }
 

@@ -62,9 +62,22 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// The error a host function traps with when the bytes the host copies or keeps for the VM in
+/// one unit of work (a request, a tick, the start) would pass the memory limit.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("host memory limit exceeded: the filter made the host hold {wanted} bytes ({what}), the limit is {limit} bytes")]
+pub struct HostMemoryExceeded {
+    pub wanted: usize,
+    pub limit: usize,
+    pub what: &'static str,
+}
+
+/// What one queued event (a call response, a queue notification) costs besides its bytes.
+pub const EVENT_BYTES: usize = 128;
+
 /// The error `proc_exit` traps with.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("the module called WASI proc_exit({0}); a proxy-wasm plugin must not exit")]
+#[error("the module called WASI proc_exit({0}): a proxy-wasm plugin must not exit, and cannot end the harness")]
 pub struct ProcExit(pub u32);
 
 /// A local reply the filter asked for (`proxy_send_local_response`).
@@ -186,6 +199,9 @@ pub struct Host {
     pub status: (u32, Vec<u8>),
     /// Contexts whose `proxy_on_done` returned false (they may call `proxy_done`).
     pub done_pending: Vec<u32>,
+    /// Bytes the host copied or kept for the guest in the current unit of work (see
+    /// [`Host::charge`]).
+    pub copied: usize,
 }
 
 impl Host {
@@ -223,7 +239,26 @@ impl Host {
             after: After::default(),
             status: (0, Vec::new()),
             done_pending: Vec::new(),
+            copied: 0,
         }
+    }
+
+    /// Counts `n` bytes the host copies from the guest (logs, bodies, headers, calls, ...) in the
+    /// current unit of work against the memory limit: linear memory is limited by wasmtime, but
+    /// one cheap host call can make the host copy all of it, and a loop of them would get the
+    /// harness killed. Past the limit the host function traps and the run fails with a
+    /// `Memory` error naming the filter and phase.
+    pub fn charge(&mut self, n: usize, what: &'static str) -> wasmtime::Result<()> {
+        let wanted = self.copied.saturating_add(n);
+        if wanted > self.limiter.max_bytes {
+            return Err(wasmtime::Error::new(HostMemoryExceeded {
+                wanted,
+                limit: self.limiter.max_bytes,
+                what,
+            }));
+        }
+        self.copied = wanted;
+        Ok(())
     }
 
     pub fn new_context_id(&mut self) -> u32 {

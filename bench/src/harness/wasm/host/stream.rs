@@ -108,6 +108,7 @@ pub(super) fn proxy_send_local_response(
     tri!(memory::check(data, details_ptr, details_size));
     let body = tri!(memory::read(data, body_ptr, body_size));
     let raw = tri!(memory::read(data, headers_ptr, headers_size));
+    host.charge(body.len() + raw.len(), "local replies")?;
     let Ok(pairs) = headers::parse(raw) else {
         return ok(Status::BadArgument);
     };

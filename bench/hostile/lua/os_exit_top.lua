@@ -1,0 +1,2 @@
+-- Hostile: ends the process while the script loads.
+os.exit(0)

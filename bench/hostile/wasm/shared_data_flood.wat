@@ -1,0 +1,21 @@
+;; Hostile: stores 1 MiB of shared data under a new key, forever (shared data outlives requests).
+(module
+  (import "env" "proxy_set_shared_data" (func $set_shared (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 64)
+  (global $heap (mut i32) (i32.const 1048576))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (i32.store (i32.const 2048) (local.get $i))
+      (drop (call $set_shared (i32.const 2048) (i32.const 4) (i32.const 0) (i32.const 1048576) (i32.const 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))
+    (i32.const 0)))
