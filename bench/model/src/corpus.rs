@@ -262,9 +262,15 @@ impl Corpus {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut corpus: Corpus = toml::from_str(&text).map_err(|e| Error::Parse {
+        Self::parse(path, pair, &text)
+    }
+
+    /// [`Corpus::load_maybe_empty`] of a corpus text (`path` names it in errors); what the
+    /// fuzzer (`fuzz/`) feeds.
+    pub fn parse(path: &Path, pair: &str, text: &str) -> Result<Self> {
+        let mut corpus: Corpus = toml::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            message: crate::toml_error(&text, &e),
+            message: crate::toml_error(text, &e),
         })?;
         corpus.path = path.to_path_buf();
         if corpus.pair != pair {
