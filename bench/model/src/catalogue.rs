@@ -251,9 +251,17 @@ impl Catalogue {
             path: path.to_path_buf(),
             source,
         })?;
-        let file: CatalogueFile = toml::from_str(&text).map_err(|e| Error::Parse {
+        let catalogue = Self::parse(root, path, &text, layout)?;
+        catalogue.check_layout()?;
+        Ok(catalogue)
+    }
+
+    /// A catalogue text (`path` names it in errors), its entries checked but not yet their
+    /// files on disk ([`Catalogue::check_layout`]); what the fuzzer (`fuzz/`) feeds.
+    pub fn parse(root: &Path, path: &Path, text: &str, layout: Layout) -> Result<Self> {
+        let file: CatalogueFile = toml::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            message: crate::toml_error(&text, &e),
+            message: crate::toml_error(text, &e),
         })?;
         if file.schema_version != 1 {
             return Err(Error::invalid(
@@ -276,18 +284,16 @@ impl Catalogue {
                 ));
             }
         }
-        let catalogue = Catalogue {
+        Ok(Catalogue {
             root: root.to_path_buf(),
             path: path.to_path_buf(),
             pairs: file.pairs,
             layout,
-        };
-        catalogue.check_layout()?;
-        Ok(catalogue)
+        })
     }
 
     /// Every pair has both twins and a corpus; every twin on disk has a catalogue entry.
-    fn check_layout(&self) -> Result<()> {
+    pub fn check_layout(&self) -> Result<()> {
         for pair in &self.pairs {
             let lua = self.lua_path(&pair.name);
             if !lua.is_file() {

@@ -340,7 +340,7 @@ impl Corpus {
     }
 
     /// The corpus `text` of `pair` as [`Corpus::load_maybe_empty`] reads it from `path` (every
-    /// check made): what a tool about to write a corpus checks first.
+    /// check made): what a tool about to write a corpus checks first, and what the fuzzer feeds.
     pub fn parse(path: &Path, pair: &str, text: &str) -> Result<Self> {
         let mut corpus: Corpus = toml::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),

@@ -43,15 +43,21 @@ pub fn read_inputs(path: &Path) -> Result<Vec<Input>> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_inputs(path, &text)
+}
+
+/// [`read_inputs`] of a file's text (`path` names it in errors and, by its extension, may say
+/// it is a HAR file); what the fuzzer (`fuzz/`) feeds.
+pub fn parse_inputs(path: &Path, text: &str) -> Result<Vec<Input>> {
     let is_har = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("har"))
-        || serde_json::from_str::<serde_json::Value>(&text)
+        || serde_json::from_str::<serde_json::Value>(text)
             .is_ok_and(|v| v.get("log").is_some_and(|l| l.is_object()));
     if is_har {
-        return parse_har(path, &text);
+        return parse_har(path, text);
     }
-    Ok(parse_requests(path, &text)?
+    Ok(parse_requests(path, text)?
         .into_iter()
         .enumerate()
         .map(|(i, request)| Input {
