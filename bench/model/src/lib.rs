@@ -110,7 +110,8 @@ pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// One line, for error messages: the first line of a possibly multi-line text, trimmed.
+/// One line, for error messages: the non-empty lines of a possibly multi-line text, trimmed and
+/// joined with " | ".
 pub fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
