@@ -27,13 +27,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use filterbench_bench::perf::{self, Profile};
-use filterbench_bench::verdict::Summary;
-use filterbench_envoy::compare::{
-    compare, pin_current_thread, placement, plan, write_json_atomically, Subject,
-};
+use filterbench_envoy::compare::{compare, pin_current_thread, placement, plan, Subject};
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
-use filterbench_reports::results::{load_path, results_dir, LuaOnly};
+use filterbench_model::equivalence::Summary;
+use filterbench_model::results::{load_path, results_dir, write_json_atomically, LuaOnly};
 
 use crate::report;
 
@@ -154,7 +152,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     let t = Instant::now();
     let only = (pairs.len() == 1).then(|| names[0]);
-    perf::run(profile, only).context("in-process benches")?;
+    perf::run(&catalogue, profile, only).context("in-process benches")?;
     println!("  benches done ({})", elapsed(t));
 
     // A twin that is not equivalent does not do what the Lua filter does: measuring it would
@@ -201,7 +199,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     }
     // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
     // pass-through guests, also for a workspace).
-    subjects.push(Subject::passthrough(&filterbench_bench::project_root())?);
+    subjects.push(Subject::passthrough(&filterbench_model::project_root())?);
     let bar = ProgressBar::new(subjects.len() as u64);
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
@@ -223,7 +221,8 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             },
         )?;
         let out = load_path(&results_dir(root), &subject.name);
-        write_json_atomically(&out, &result)?;
+        write_json_atomically(&out, &result)
+            .with_context(|| format!("writing {}", out.display()))?;
         let line = format!("  {}: {}", subject.name, crate::load::one_line(&result));
         if bar.is_hidden() {
             println!("{line}");

@@ -12,15 +12,16 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use filterbench_bench::verdict::PairReport;
-use filterbench_bench::{project_root, Catalogue, Pair};
 use filterbench_envoy::envoy::{envoy_version, find_envoy};
 use filterbench_envoy::verify::{verify_pair, Rig};
 use filterbench_envoy::verify_deployed::verify_deployed;
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
-use filterbench_reports::failure::{describe, failure_path, FailureRecord};
-use filterbench_reports::results::{results_dir, write_json_atomically};
+use filterbench_model::equivalence::PairReport;
+use filterbench_model::results::failure::{failure_path, FailureRecord};
+use filterbench_model::results::{results_dir, write_json_atomically};
+use filterbench_model::{project_root, Catalogue, Pair};
+use filterbench_reports::failure::describe;
 
 /// Which APIs `--deployed` checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -123,7 +124,7 @@ pub fn failure_strategy(json: bool) -> anyhow::Result<ExitCode> {
                 s.fail_strategy.as_deref().unwrap_or("(Lua)"),
                 s.envoy_setting,
                 requests.join(" | "),
-                s.verdict
+                s.what_happened
             );
         }
         println!("saved {}", path.display());

@@ -7,16 +7,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use filterbench_bench::project_root;
 use filterbench_envoy::compare::{
-    compare, pin_current_thread, placement, plan, write_json_atomically, Subject, PASSTHROUGH,
+    compare, pin_current_thread, placement, plan, Subject, PASSTHROUGH,
 };
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
+use filterbench_model::project_root;
+use filterbench_model::results::{
+    load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly, Variant,
+};
+use filterbench_model::stats::{median, Interval};
 use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::paired_rounds;
-use filterbench_reports::results::{load_path, results_dir, LoadPlan, LoadRun, LuaOnly, Variant};
-use filterbench_reports::stats::{median, Interval};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
@@ -117,7 +119,7 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     let out = args
         .out
         .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
-    write_json_atomically(&out, &result)?;
+    write_json_atomically(&out, &result).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&result)?)?;

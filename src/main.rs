@@ -2,7 +2,7 @@
 //!
 //! `filterbench verify --envoy [--pair NAME] [--json]` replays every pair's scenario corpus through
 //! the Lua and the Wasm twin in a real Envoy and prints, last, a summary line such as
-//! `12 pairs, 163 scenarios: 12 equivalent, 0 differ`.
+//! `12 pairs, 295 scenarios: 12 equivalent, 0 differ`.
 //!
 //! `filterbench swap --pair NAME` switches the pair's filter Lua -> Wasm -> Lua in a running Envoy
 //! under load and writes `reports/results/swap/<pair>.json`.
@@ -44,10 +44,10 @@ mod run;
 mod swap;
 mod workspace;
 
-use filterbench_bench::verdict::{PairReport, Summary};
-use filterbench_bench::{project_root, Catalogue, Pair};
 use filterbench_envoy::envoy::{envoy_version, find_envoy};
 use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_model::equivalence::{PairReport, Summary};
+use filterbench_model::{project_root, Catalogue, Pair};
 
 #[derive(Parser)]
 #[command(
@@ -135,10 +135,9 @@ struct BenchArgs {
 fn bench(args: BenchArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     use filterbench_bench::perf;
     let profile: perf::Profile = args.profile.parse()?;
-    // The benches load the same catalogue (FILTERBENCH_WORKSPACE, set by `open`): its twins built.
     let catalogue = workspace::open(ws)?;
     workspace::select_built(&catalogue, args.pair.as_slice())?;
-    perf::run(profile, args.pair.as_deref())?;
+    perf::run(&catalogue, profile, args.pair.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -151,7 +150,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", filterbench_bench::one_line(&error_chain(&e)));
+            eprintln!("error: {}", filterbench_model::one_line(&error_chain(&e)));
             exit::code(exit::BAD_INPUT)
         }
     }
@@ -324,7 +323,7 @@ fn verify_in_process_reports(
     for pair in pairs {
         let loaded = LoadedPair::load(catalogue, pair)?;
         let corpus =
-            filterbench_bench::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+            filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
         let report = in_process_report(&loaded, &corpus)?;
         if print {
             print_pair(&report);

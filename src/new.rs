@@ -543,13 +543,13 @@ fn lockfile(crate_dir: &Path) -> anyhow::Result<()> {
         if offline {
             cmd.arg("--offline");
         }
-        filterbench_model::twin_build::clean_env(&mut cmd);
+        filterbench_build::toolchain::clean_env(&mut cmd);
         filterbench_model::child::die_with_parent(&mut cmd);
         let output = cmd.output().context("running cargo generate-lockfile")?;
         if output.status.success() {
             return Ok(());
         }
-        last = filterbench_model::twin_build::first_error(&String::from_utf8_lossy(&output.stderr));
+        last = filterbench_build::wasm::first_error(&String::from_utf8_lossy(&output.stderr));
     }
     anyhow::bail!("cargo generate-lockfile failed: {last}")
 }

@@ -5,15 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use filterbench_bench::catalogue::ChangeFrequency;
-use filterbench_bench::verdict::PairReport;
-use filterbench_bench::Catalogue;
-use filterbench_reports::decision::{Needs, Policy};
-use filterbench_reports::evidence::PairInput;
-use filterbench_reports::results::{
-    now_ms, read_result, results_dir, verify_path, write_json_atomically, VerifyPair, VerifyRecord,
+use filterbench_model::equivalence::PairReport;
+use filterbench_model::now_ms;
+use filterbench_model::results::{
+    read_result, results_dir, verify_path, write_json_atomically, VerifyPair, VerifyRecord,
     VERIFY_SCHEMA,
 };
+use filterbench_model::Catalogue;
+use filterbench_reports::decision::Policy;
 use filterbench_reports::site::{
     check_out, default_out, render_to, Overwrite, RenderSummary, SiteInput,
 };
@@ -44,7 +43,7 @@ pub fn policy(root: &Path, path: Option<&Path>) -> anyhow::Result<(Policy, Strin
         if own.is_file() {
             own
         } else {
-            filterbench_bench::project_root()
+            filterbench_model::project_root()
                 .join("reports")
                 .join("policy.toml")
         }
@@ -71,40 +70,6 @@ pub fn shown_path(root: &Path, path: &Path) -> String {
     }
 }
 
-/// What the report needs to know about each pair from the catalogue.
-pub fn pair_inputs(catalogue: &Catalogue) -> Vec<PairInput> {
-    catalogue
-        .pairs
-        .iter()
-        .map(|p| {
-            let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
-            let frequency = match p.traits.change_frequency {
-                ChangeFrequency::Low => "low",
-                ChangeFrequency::Medium => "medium",
-                ChangeFrequency::High => "high",
-            };
-            PairInput {
-                name: p.name.clone(),
-                description: p.summary.clone(),
-                needs: Needs {
-                    capability_gap: p.capability_gap.clone(),
-                    data_processing: p.traits.data_processing,
-                    external_call: p.traits.external_call,
-                    frequent_changes: p.traits.change_frequency == ChangeFrequency::High,
-                },
-                traits: vec![
-                    ("behaviour".into(), p.behaviour.clone()),
-                    ("external call".into(), yes_no(p.traits.external_call)),
-                    ("data processing".into(), yes_no(p.traits.data_processing)),
-                    ("custom metrics".into(), yes_no(p.traits.custom_metrics)),
-                    ("state across requests".into(), yes_no(p.traits.state)),
-                    ("change frequency".into(), frequency.into()),
-                ],
-            }
-        })
-        .collect()
-}
-
 /// Renders the site; errors name the result file that could not be used.
 pub fn render_site(
     root: &Path,
@@ -127,7 +92,7 @@ pub fn render_site(
     let input = SiteInput {
         results_shown: shown_path(root, &results).into(),
         results_dir: results,
-        pairs: pair_inputs(catalogue),
+        pairs: catalogue.pairs.clone(),
         policy,
         policy_source,
         rendered_ms: now_ms(),

@@ -124,7 +124,7 @@ fn metadata(raw: &[u8]) -> Result<Value, String> {
         Err(_) => serde_yaml_ng::from_str::<Value>(text).map_err(|e| {
             format!(
                 "neither JSON nor YAML ({})",
-                filterbench_bench::one_line(&e.to_string())
+                filterbench_model::one_line(&e.to_string())
             )
         })?,
     };
@@ -204,11 +204,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             path: request.path.clone(),
             headers: request.headers.clone(),
             body: request.body.clone().into_bytes(),
-            upstream: request.upstream.clone().unwrap_or(UpstreamReply {
-                status: 200,
-                headers: Vec::new(),
-                body: None,
-            }),
+            upstream: request.upstream.clone().unwrap_or_default(),
         };
         let outcome = vm.run(&exchange).map_err(|e| anyhow::anyhow!("{e}"))?;
         let logs: Vec<Value> = env

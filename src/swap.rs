@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use filterbench_bench::{project_root, Catalogue};
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::swap::{pin_off_envoy_core, swap, SwapSpec};
 use filterbench_envoy::verify::Rig;
-use filterbench_reports::results::{results_dir, write_json_atomically};
-use filterbench_reports::swap::swap_path;
+use filterbench_model::results::swap::swap_path;
+use filterbench_model::results::{results_dir, write_json_atomically};
+use filterbench_model::{project_root, Catalogue};
 
 #[derive(clap::Args)]
 pub struct SwapArgs {

@@ -2,26 +2,19 @@
 //! built-in ones. A workspace is a directory anywhere (layout in
 //! `filterbench_model::catalogue`): `filterbench.toml`, `filters-lua/`, `filters-wasm/`,
 //! `corpus/`, and what the commands write, `reports/results/` and `reports/site/`. Its twin crates
-//! are built at run time into `DIR/target` (`Catalogue::build_twins`).
+//! are built at run time into `DIR/target` (`filterbench_build::build_twins`).
 
 use std::path::Path;
 
-use filterbench_bench::{project_root, Catalogue, Pair};
-use filterbench_model::catalogue::WORKSPACE_ENV;
+use filterbench_model::{project_root, Catalogue, Pair};
 
 /// The catalogue the commands work on: the workspace's when one is given, else the built-in
-/// pairs. A workspace is also announced to this process's children (the benches' callgrind
-/// child loads the same catalogue) through `FILTERBENCH_WORKSPACE`.
+/// pairs.
 pub fn open(workspace: Option<&Path>) -> anyhow::Result<Catalogue> {
-    match workspace {
-        None => Ok(Catalogue::load(&project_root())?),
-        Some(dir) => {
-            let catalogue = Catalogue::load_workspace(dir)?;
-            // Single-threaded here (before any runtime or worker starts).
-            std::env::set_var(WORKSPACE_ENV, &catalogue.root);
-            Ok(catalogue)
-        }
-    }
+    Ok(match workspace {
+        None => Catalogue::load(&project_root())?,
+        Some(dir) => Catalogue::load_workspace(dir)?,
+    })
 }
 
 /// The pairs selected by `--pair` (all when none), their twin crates built when they are a
@@ -40,7 +33,7 @@ pub fn select_built<'c>(
         v
     };
     if catalogue.layout.workspace && !pairs.is_empty() {
-        catalogue.build_twins(&pairs)?;
+        filterbench_build::build_twins(catalogue, &pairs)?;
     }
     Ok(pairs)
 }

@@ -21,8 +21,8 @@ fn json_output_carries_the_summary_and_the_outcomes() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
-    let corpus = filterbench_bench::Corpus::load(
-        &filterbench_bench::project_root().join("bench/corpus/trace_id.toml"),
+    let corpus = filterbench_model::Corpus::load(
+        &filterbench_model::project_root().join("bench/corpus/trace_id.toml"),
         "trace_id",
     )
     .unwrap();

@@ -3,11 +3,11 @@
 
 use std::sync::OnceLock;
 
-use filterbench_bench::verdict::Summary;
-use filterbench_bench::{project_root, Catalogue};
-use filterbench_envoy::bootstrap::Variant;
+use filterbench_envoy::bootstrap::ListenerFilter;
 use filterbench_envoy::envoy::{find_envoy, Envoy, EnvoyOptions};
 use filterbench_envoy::verify::{pair_listeners, verify_pair, Rig};
+use filterbench_model::equivalence::Summary;
+use filterbench_model::{project_root, Catalogue};
 
 fn rig() -> &'static Rig {
     static RIG: OnceLock<Rig> = OnceLock::new();
@@ -52,8 +52,8 @@ fn every_twin_loads_in_envoy_on_its_own() {
     let rig = rig();
     for pair in &catalogue.pairs {
         for spec in pair_listeners(&catalogue, pair).unwrap() {
-            let what = match &spec.variant {
-                Variant::Lua { .. } => catalogue.lua_path(&pair.name),
+            let what = match &spec.filter {
+                ListenerFilter::Lua { .. } => catalogue.lua_path(&pair.name),
                 _ => catalogue.wasm_module_path(&pair.name),
             };
             let bootstrap = filterbench_envoy::bootstrap::bootstrap(

@@ -3,19 +3,19 @@
 //! equals real Envoy's Wasm outcome (both normalised the same way).
 
 use filterbench_bench::harness::driver::{run_corpus, LoadedPair};
-use filterbench_bench::outcome::{Diff, Outcome};
-use filterbench_bench::{project_root, Catalogue, Corpus};
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_model::outcome::{Diff, Outcome};
+use filterbench_model::{project_root, Catalogue, Corpus};
 
-use filterbench_bench::catalogue::Normalise;
-use filterbench_bench::corpus::Scenario;
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_bench::harness::wasm::WasmFilter;
 use filterbench_bench::harness::{Env, Exchange, FilterVm};
-use filterbench_envoy::bootstrap::{bootstrap, ListenerSpec, Variant};
+use filterbench_envoy::bootstrap::{bootstrap, ListenerFilter, ListenerSpec};
 use filterbench_envoy::envoy::{Envoy, EnvoyOptions};
 use filterbench_envoy::verify::replay;
+use filterbench_model::catalogue::Normalise;
+use filterbench_model::corpus::Scenario;
 
 #[test]
 fn in_process_outcomes_equal_real_envoy_outcomes() {
@@ -112,11 +112,11 @@ fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
         vec![
             (
                 "lua",
-                Variant::Lua {
+                ListenerFilter::Lua {
                     source: RAISING_SCRIPT.into(),
                 },
             ),
-            ("wasm", Variant::Wasm { module }),
+            ("wasm", ListenerFilter::Wasm { module }),
         ],
     );
     let mut lua_vm = LuaFilter::load("raising", RAISING_SCRIPT)
@@ -196,14 +196,14 @@ fn broken_filters_get_envoys_answers_in_real_envoy_and_in_process() {
 }
 
 /// An Envoy with these listeners (name, filter), configured with `{}`.
-fn start_envoy(rig: &Rig, listeners: Vec<(&str, Variant)>) -> Envoy {
+fn start_envoy(rig: &Rig, listeners: Vec<(&str, ListenerFilter)>) -> Envoy {
     let listeners: Vec<ListenerSpec> = listeners
         .into_iter()
-        .map(|(name, variant)| ListenerSpec {
+        .map(|(name, filter)| ListenerSpec {
             name: name.into(),
             pair: "fidelity".into(),
             config: serde_json::json!({}),
-            variant,
+            filter,
         })
         .collect();
     Envoy::start(
@@ -232,7 +232,7 @@ fn public_key_signature_checks_equal_real_envoy() {
         &rig,
         vec![(
             "lua",
-            Variant::Lua {
+            ListenerFilter::Lua {
                 source: source.clone(),
             },
         )],

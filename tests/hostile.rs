@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::support::{filterbench, text};
 
 fn hostile_dir() -> PathBuf {
-    filterbench_bench::project_root().join("bench/hostile")
+    filterbench_model::project_root().join("bench/hostile")
 }
 
 /// Each filter's phase as the error line names it (`<file>: <phase>: ...`).
@@ -152,7 +152,7 @@ fn new_from_manifest_parses_the_lua_and_never_runs_it() {
     )
     .unwrap();
     let ws = scratch.path().join("ws");
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let out = filterbench(
         &[
             "--workspace",
@@ -283,7 +283,7 @@ fn envoy_behaviour_on_hostile_filters() {
             }
             Err(e) => println!(
                 "{rel} | error: {} | {took:.1} s{ran}",
-                filterbench_bench::one_line(&e.to_string())
+                filterbench_model::one_line(&e.to_string())
             ),
         }
     }

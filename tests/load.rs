@@ -6,15 +6,14 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use filterbench_bench::{project_root, Catalogue};
-use filterbench_envoy::compare::{compare, plan, write_json_atomically, Subject};
+use filterbench_envoy::compare::{compare, plan, Subject};
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::verify::Rig;
+use filterbench_model::results::write_json_atomically;
+use filterbench_model::results::{read_result, LoadRun, LuaOnly, StopReason, Variant, LOAD_SCHEMA};
+use filterbench_model::{project_root, Catalogue};
 use filterbench_reports::decision::{Costs, Policy};
 use filterbench_reports::evidence::paired_rounds;
-use filterbench_reports::results::{
-    read_result, LoadRun, LuaOnly, StopReason, Variant, LOAD_SCHEMA,
-};
 
 #[test]
 fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use filterbench_bench::project_root;
+use filterbench_model::project_root;
 
 use crate::support::{filterbench, text};
 
@@ -77,7 +77,7 @@ fn walkthrough_new_record_wrong_twin_fixed_twin_load_report() {
     );
     assert!(stdout.contains("recorded 7 scenario(s)"), "{stdout}");
     let corpus_path = ws.join("corpus").join(format!("{PAIR}.toml"));
-    let corpus = filterbench_bench::Corpus::load(&corpus_path, PAIR).unwrap();
+    let corpus = filterbench_model::Corpus::load(&corpus_path, PAIR).unwrap();
     let scenario = |name: &str| {
         corpus
             .scenarios

@@ -27,7 +27,7 @@ fn workspace(lua: &str) -> (tempfile::TempDir, PathBuf) {
     let ws = tmp.path().join("ws");
     let script = tmp.path().join("tag.lua");
     std::fs::write(&script, lua).unwrap();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let out = filterbench(
         &[
             "new",

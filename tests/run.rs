@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::support::{filterbench, text};
 
 fn guest(name: &str) -> PathBuf {
-    filterbench_bench::wasm_dir().join(format!("{name}.wasm"))
+    filterbench_model::wasm_dir().join(format!("{name}.wasm"))
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> String {
@@ -303,7 +303,7 @@ fn a_bad_calls_file_is_a_one_line_error_naming_it() {
 /// is the one the build put beside the filters.
 fn callout_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let root = filterbench_bench::project_root();
+    let root = filterbench_model::project_root();
     let to = dir.path();
     for sub in ["bench/corpus", "filters-lua", "filters-wasm/test_callout"] {
         std::fs::create_dir_all(to.join(sub)).unwrap();

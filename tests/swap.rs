@@ -9,12 +9,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use filterbench_bench::{project_root, Catalogue};
 use filterbench_envoy::envoy::{find_envoy, live_envoys};
 use filterbench_envoy::swap::{swap, SwapSpec};
 use filterbench_envoy::verify::Rig;
-use filterbench_reports::results::write_json_atomically;
-use filterbench_reports::swap::{read_swap, render_section, swap_path};
+use filterbench_model::results::swap::{read_swap, swap_path};
+use filterbench_model::results::write_json_atomically;
+use filterbench_model::{project_root, Catalogue};
+use filterbench_reports::swap::render_section;
 
 #[test]
 fn lua_wasm_lua_under_load_loses_nothing_and_a_corrupt_module_is_rejected() {

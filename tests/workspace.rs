@@ -147,7 +147,7 @@ fn new_refuses_an_existing_pair_unless_forced() {
     let second = d.inputs.join("second.lua");
     std::fs::write(&first, "-- first\n").unwrap();
     std::fs::write(&second, "-- second\n").unwrap();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let new = |lua: &Path, force: bool| {
         let mut args = vec![
             "new",
@@ -258,7 +258,7 @@ spec:
 #[test]
 fn new_from_manifest_takes_the_inline_lua_and_its_configuration() {
     let d = dirs();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let module = module.to_str().unwrap();
     let ef = d.inputs.join("envoyfilter.yaml");
     std::fs::write(&ef, ENVOY_FILTER).unwrap();
@@ -287,7 +287,7 @@ fn new_from_manifest_takes_the_inline_lua_and_its_configuration() {
     );
     assert!(catalogue.contains("EnvoyFilter shop/tagger"), "{catalogue}");
     // The workspace loads with the configuration as the catalogue gives it to both twins.
-    let loaded = filterbench_bench::Catalogue::load_workspace(&d.ws).unwrap();
+    let loaded = filterbench_model::Catalogue::load_workspace(&d.ws).unwrap();
     assert_eq!(
         loaded.get("tagger").unwrap().config_json(),
         serde_json::json!({"tag": "blue"})
@@ -328,10 +328,10 @@ fn new_from_manifest_takes_the_inline_lua_and_its_configuration() {
 #[test]
 fn a_prebuilt_module_twin_verifies_as_it_is_in_process_and_in_envoy() {
     let d = dirs();
-    let root = filterbench_bench::project_root();
+    let root = filterbench_model::project_root();
     let module = d.inputs.join("twin.wasm");
     std::fs::copy(
-        filterbench_bench::wasm_dir().join("add_header.wasm"),
+        filterbench_model::wasm_dir().join("add_header.wasm"),
         &module,
     )
     .unwrap();
@@ -386,7 +386,7 @@ fn new_force_keeps_named_backups_and_replaces_only_its_own_entry() {
     std::fs::write(&first, "-- first\n").unwrap();
     let second = d.inputs.join("second.lua");
     std::fs::write(&second, "-- second\n").unwrap();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let (code, stdout, stderr) = run(
         &d.ws,
         &[
@@ -445,7 +445,7 @@ fn new_force_keeps_named_backups_and_replaces_only_its_own_entry() {
         noted
     );
     // The neighbour's entry is still there, and the workspace (backups beside) still loads.
-    let loaded = filterbench_bench::Catalogue::load_workspace(&d.ws).unwrap();
+    let loaded = filterbench_model::Catalogue::load_workspace(&d.ws).unwrap();
     let names: Vec<&str> = loaded.pairs.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["other", "mine"]);
     assert_eq!(
@@ -459,7 +459,7 @@ fn new_force_keeps_named_backups_and_replaces_only_its_own_entry() {
 #[test]
 fn new_refuses_a_manifest_name_with_a_control_character() {
     let d = dirs();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let ef = d.inputs.join("envoyfilter.yaml");
     std::fs::write(
         &ef,
@@ -489,7 +489,7 @@ fn a_pair_named_passthrough_is_refused() {
     let d = dirs();
     let lua = d.inputs.join("tag.lua");
     std::fs::write(&lua, TAG_LUA).unwrap();
-    let module = filterbench_bench::wasm_dir().join("add_header.wasm");
+    let module = filterbench_model::wasm_dir().join("add_header.wasm");
     let module = module.to_str().unwrap();
     let (code, _, stderr) = run(
         &d.ws,

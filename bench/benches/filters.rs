@@ -18,6 +18,7 @@
 use std::process::ExitCode;
 
 use filterbench_bench::perf;
+use filterbench_model::{project_root, Catalogue};
 
 fn main() -> ExitCode {
     // Re-run under valgrind by the run itself to count instructions (perf::callgrind).
@@ -30,10 +31,18 @@ fn main() -> ExitCode {
         .iter()
         .find(|a| !a.starts_with('-'))
         .map(String::as_str);
+    let catalogue = match Catalogue::load(&project_root()) {
+        Ok(catalogue) => catalogue,
+        Err(e) => {
+            eprintln!("filterbench bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = if bench {
-        perf::Profile::from_env().and_then(|profile| perf::run(profile, only_pair).map(drop))
+        perf::Profile::from_env()
+            .and_then(|profile| perf::run(&catalogue, profile, only_pair).map(drop))
     } else {
-        perf::smoke(only_pair, 100).map(|_| {
+        perf::smoke(&catalogue, only_pair, 100).map(|_| {
             println!("bench bodies ran once, all checks passed (test mode: nothing timed)")
         })
     };

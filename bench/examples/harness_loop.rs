@@ -17,7 +17,7 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let root = filterbench_bench::project_root();
+    let root = filterbench_model::project_root();
     let pair = GuestPair::load(&root, subjects::PASSTHROUGH_LUA, subjects::PASSTHROUGH_WASM)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut s = pair

@@ -7,16 +7,8 @@
 //! - [`perf`]: the in-process benchmarks (paired rounds, criterion, callgrind), run by
 //!   `cargo bench` and the CLI, written as `reports/results/bench/summary.json`.
 //!
-//! The data it works on lives in `filterbench-model` and is re-exported here under its old paths
-//! (`catalogue`, `corpus`, `outcome`, `replay`, `verdict`, `results`, `stats`, [`Error`],
-//! [`project_root`], [`wasm_dir`], ...), so `filterbench_bench::catalogue::Pair` and
-//! `crate::outcome::Outcome` keep naming the same types. The Wasm filters are built by the model
-//! crate's build script.
+//! The data it works on (catalogue, corpus, outcomes, result files) is `filterbench-model`'s; the
+//! modules it loads are built by `filterbench-build`'s build script.
 
 pub mod harness;
 pub mod perf;
-
-pub use filterbench_model::{
-    calls, catalogue, corpus, now_ms, one_line, outcome, project_root, replay, request, results,
-    stats, verdict, wasm_dir, Catalogue, Corpus, Diff, Error, Outcome, Pair, Result, Scenario,
-};

@@ -5,7 +5,7 @@
 use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_bench::harness::wasm::WasmFilter;
-use filterbench_bench::{project_root, wasm_dir, Corpus, Pair};
+use filterbench_model::{project_root, wasm_dir, Corpus, Pair};
 
 const PAIR: &str = r#"
 name = "test_callout"

@@ -9,7 +9,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use filterbench_bench::harness::driver::{diff_sequence, in_process_report, LoadedPair};
 use filterbench_bench::harness::generate::{sequence, Vocabulary};
 use filterbench_bench::harness::{corpus_responder, Clock, Env};
-use filterbench_bench::{project_root, Catalogue, Corpus};
+use filterbench_model::{project_root, Catalogue, Corpus};
 
 /// Generated cases per pair (the issue asks for at least 1,000).
 const CASES: u32 = 1000;

@@ -6,12 +6,14 @@
 
 use filterbench_bench::harness::driver::Side;
 use filterbench_bench::perf::{self, ops, paired};
+use filterbench_model::{project_root, Catalogue};
 
 #[test]
 fn every_bench_body_runs_once_and_does_what_it_measures() {
     // Pair set-up checks its scenario on both twins before and after; ops and baseline check
     // their outcomes (see perf::subjects::check_op).
-    let memory = perf::smoke(None, 20).unwrap_or_else(|e| panic!("{e}"));
+    let memory = perf::smoke(&Catalogue::load(&project_root()).unwrap(), None, 20)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(memory.len(), 12, "one memory reading per pair");
     for m in &memory {
         assert!(m.wasm_after_start_bytes > 0, "{m:?}");

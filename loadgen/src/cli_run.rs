@@ -16,11 +16,12 @@ use filterbench_model::corpus::Corpus;
 use filterbench_model::{project_root, Catalogue};
 
 use filterbench_envoy::bootstrap::{bootstrap, ListenerSpec};
-use filterbench_envoy::client::SendRequest;
-use filterbench_envoy::compare::{pin_current_thread, request_mix, write_json_atomically, Subject};
+use filterbench_envoy::compare::{pin_current_thread, request_mix, Subject};
 use filterbench_envoy::envoy::{find_envoy, graceful_interrupts, Envoy, EnvoyOptions};
-use filterbench_envoy::load::{self, LoadResult, LoadSpec, Mode};
 use filterbench_envoy::verify::Rig;
+use filterbench_load::client::SendRequest;
+use filterbench_load::load::{self, LoadResult, LoadSpec, Mode};
+use filterbench_model::results::write_json_atomically;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,7 +181,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
     drop(ticker);
     let result = result?;
     if let Some(out) = &args.out {
-        write_json_atomically(out, &result)?;
+        write_json_atomically(out, &result)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&result)?),

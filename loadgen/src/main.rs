@@ -48,7 +48,8 @@ struct Cli {
 /// Top-level commands; each lives in its own library module.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Kubernetes/Istio: manifests for a kind cluster (EnvoyFilter, WasmPlugin, OCI image layout).
+    /// Kubernetes/Istio: manifests for a kind cluster (TrafficExtension, or the legacy EnvoyFilter
+    /// and WasmPlugin; OCI image layout).
     #[command(subcommand)]
     K8s(K8sCommand),
     /// Drive an HTTP endpoint (a gateway, an Envoy) and report latency, throughput and errors.

@@ -554,7 +554,8 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::{decide, Evidence, Needs, PairedRounds, Policy, Triple};
+    use crate::decision::{decide, Evidence, PairedRounds, Policy, Triple};
+    use filterbench_model::catalogue::{ChangeFrequency, Traits};
 
     #[test]
     fn bar_chart_has_labels_bars_and_hooks() {
@@ -623,7 +624,14 @@ mod tests {
                 p99_us: vec![],
             }),
             wasm_extra_mib_per_worker: Some(2.0),
-            needs: Needs::default(),
+            traits: Traits {
+                external_call: false,
+                data_processing: false,
+                custom_metrics: false,
+                state: false,
+                change_frequency: ChangeFrequency::Low,
+            },
+            capability_gap: None,
         };
         let r = decide(&e, &Policy::default_policy());
         assert_eq!(r.leaf, Leaf::NotCheaperSimple);

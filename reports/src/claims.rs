@@ -19,7 +19,7 @@
 
 use serde::Serialize;
 
-use crate::results::{Instructions, OperationBench, Paired};
+use filterbench_model::results::{Instructions, OperationBench, Paired};
 
 /// How far (as a factor, either way) the measured ratio may be from the claimed one and the claim
 /// still count as held.
@@ -227,8 +227,8 @@ pub fn judge(op: &OperationBench) -> ClaimCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Estimate;
-    use crate::stats::Interval;
+    use filterbench_model::results::Estimate;
+    use filterbench_model::stats::Interval;
 
     /// An op with claimed (Lua, Wasm) ns and a paired Wasm/Lua (median, low, high).
     fn op(claimed: (f64, f64), wasm_over_lua: (f64, f64, f64)) -> OperationBench {

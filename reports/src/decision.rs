@@ -16,13 +16,15 @@
 //! A measured difference only decides when its whole 95% interval lies beyond the policy's
 //! threshold; otherwise the answer is "no measurable difference" and the tree goes on as for
 //! "not cheaper" (the status quo: keep Lua, unless a capability or the data-processing branch
-//! says otherwise). [`decide`] also resamples the load rounds ([`crate::stats::resamples`]) and
+//! says otherwise). [`decide`] also resamples the load rounds ([`filterbench_model::stats::resamples`]) and
 //! re-runs the tree on each resample: the share that reaches the same verdict is the verdict's
 //! confidence, and below the policy's minimum the call is "too close to call".
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{paired, resamples, Interval};
+use filterbench_model::catalogue::{ChangeFrequency, Traits};
+use filterbench_model::results::MeasurementPolicy;
+use filterbench_model::stats::{paired, resamples, Interval};
 
 mod tree;
 
@@ -76,9 +78,6 @@ pub struct ConfidencePolicy {
     pub min_share: f64,
 }
 
-/// How many rounds the load comparison runs: with the load schema, in `filterbench-model`.
-pub use filterbench_model::results::MeasurementPolicy;
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPolicy {
@@ -101,16 +100,6 @@ impl Policy {
             message: e.message().to_string(),
         })
     }
-}
-
-/// What the catalogue says the filter needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Needs {
-    /// A capability Envoy's Lua lacks (custom metrics, shared data across workers, ...), if any.
-    pub capability_gap: Option<String>,
-    pub data_processing: bool,
-    pub external_call: bool,
-    pub frequent_changes: bool,
 }
 
 /// One measure of one round for the three variants; `None` where a variant was not measured.
@@ -159,21 +148,22 @@ fn side(v: &[Triple], f: fn(&Triple) -> Option<f64>) -> Vec<Option<f64>> {
     v.iter().map(f).collect()
 }
 
-/// Paired differences of one measure: which variant minus which.
+/// Which paired difference of one measure: which variant minus which (the outcome diff is
+/// `filterbench_model::outcome::Diff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Diff {
+pub enum PairedDifference {
     LuaOverBase,
     WasmOverBase,
     WasmMinusLua,
 }
 
-impl Diff {
+impl PairedDifference {
     /// The median of the per-round differences and its interval; `None` without paired rounds.
     pub fn of(self, rounds: &[Triple]) -> Option<Interval> {
         let (a, b) = match self {
-            Diff::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
-            Diff::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
-            Diff::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
+            PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
+            PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
+            PairedDifference::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
         };
         Interval::of_median(&paired(&a, &b))
     }
@@ -195,22 +185,22 @@ pub struct Costs {
 
 impl Costs {
     pub fn of(r: &PairedRounds) -> Costs {
-        let lat = |d: Diff| [d.of(&r.p50_us), d.of(&r.p90_us), d.of(&r.p99_us)];
+        let lat = |d: PairedDifference| [d.of(&r.p50_us), d.of(&r.p90_us), d.of(&r.p99_us)];
         Costs {
             rounds: r.len(),
             rate_rps: r.rate_rps,
-            lua_cpu_us: Diff::LuaOverBase.of(&r.cpu_us),
-            wasm_cpu_us: Diff::WasmOverBase.of(&r.cpu_us),
-            wasm_minus_lua_cpu_us: Diff::WasmMinusLua.of(&r.cpu_us),
-            lua_latency_us: lat(Diff::LuaOverBase),
-            wasm_latency_us: lat(Diff::WasmOverBase),
-            wasm_minus_lua_latency_us: lat(Diff::WasmMinusLua),
+            lua_cpu_us: PairedDifference::LuaOverBase.of(&r.cpu_us),
+            wasm_cpu_us: PairedDifference::WasmOverBase.of(&r.cpu_us),
+            wasm_minus_lua_cpu_us: PairedDifference::WasmMinusLua.of(&r.cpu_us),
+            lua_latency_us: lat(PairedDifference::LuaOverBase),
+            wasm_latency_us: lat(PairedDifference::WasmOverBase),
+            wasm_minus_lua_latency_us: lat(PairedDifference::WasmMinusLua),
         }
     }
 }
 
 /// Everything the tree looks at for one pair.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Equivalence of the twins, if it was checked.
     pub equivalent: Option<bool>,
@@ -221,7 +211,11 @@ pub struct Evidence {
     pub rounds: Option<PairedRounds>,
     /// Extra resident memory of the Wasm variant over the Lua variant per worker, MiB.
     pub wasm_extra_mib_per_worker: Option<f64>,
-    pub needs: Needs,
+    /// What the catalogue says the filter needs (its traits).
+    pub traits: Traits,
+    /// A capability Envoy's Lua lacks (custom metrics, shared data across workers, ...), if any:
+    /// the catalogue's `capability_gap`.
+    pub capability_gap: Option<String>,
 }
 
 /// One question on the path, its answer and the numbers behind it.
@@ -303,9 +297,8 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
             }
         }
         Question::Capability => (
-            yes_no(e.needs.capability_gap.is_some()),
-            e.needs
-                .capability_gap
+            yes_no(e.capability_gap.is_some()),
+            e.capability_gap
                 .clone()
                 .unwrap_or_else(|| "none in the catalogue".into()),
         ),
@@ -325,8 +318,8 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 );
             };
             let (Some(cpu), Some(p50)) = (
-                Diff::LuaOverBase.of(&r.cpu_us),
-                Diff::LuaOverBase.of(&r.p50_us),
+                PairedDifference::LuaOverBase.of(&r.cpu_us),
+                PairedDifference::LuaOverBase.of(&r.p50_us),
             ) else {
                 return (Unknown, "no paired baseline and Lua rounds".into());
             };
@@ -371,8 +364,8 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 return (Unknown, "no real-Envoy load rounds".into());
             };
             let (Some(lua), Some(diff)) = (
-                Diff::LuaOverBase.of(&r.cpu_us),
-                Diff::WasmMinusLua.of(&r.cpu_us),
+                PairedDifference::LuaOverBase.of(&r.cpu_us),
+                PairedDifference::WasmMinusLua.of(&r.cpu_us),
             ) else {
                 return (Unknown, "no paired Lua and Wasm rounds".into());
             };
@@ -415,7 +408,7 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
             None => (Unknown, "memory per worker not measured".into()),
         },
         Question::DataProcessing => (
-            yes_no(e.needs.data_processing),
+            yes_no(e.traits.data_processing),
             "catalogue trait data_processing".into(),
         ),
     }
@@ -470,7 +463,7 @@ fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
                 .into(),
         ),
         Leaf::CapabilityRust | Leaf::CapabilityNoRust => {
-            if let Some(gap) = &e.needs.capability_gap {
+            if let Some(gap) = &e.capability_gap {
                 r.push(format!("Lua cannot do it: {gap}"));
             }
         }
@@ -484,7 +477,7 @@ fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
         Leaf::CheaperMemory => {
             r.push("The CPU saving is paid for with memory on every worker.".into())
         }
-        Leaf::CheaperFits if e.needs.frequent_changes => r.push(
+        Leaf::CheaperFits if e.traits.change_frequency == ChangeFrequency::High => r.push(
             "The filter changes often: every change becomes a build and a module push.".into(),
         ),
         Leaf::CheaperNoRust => {

@@ -1,7 +1,7 @@
 //! From result files to the decision tree's [`Evidence`], per pair, with a note for every piece
 //! of data that is missing (naming the file) instead of a made-up number.
 //!
-//! The catalogue (what a filter needs) lives in a heavier crate; its caller fills [`PairInput`].
+//! What a filter needs is the catalogue's ([`Pair`]'s traits and capability gap).
 //!
 //! Sources, per pair:
 //! - equivalence: `verify/envoy.json` when it has the pair (real Envoy is the stronger proof),
@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::decision::{Evidence, Needs, PairedRounds, Triple};
-use crate::results::{
+use crate::decision::{Evidence, PairedRounds, Triple};
+use filterbench_model::catalogue::Pair;
+use filterbench_model::results::{
     bench_summary_path, load_path, read_result, verify_path, BenchSummary, LoadRun, PairBench,
     ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA,
     VERIFY_SCHEMA,
@@ -28,20 +29,6 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 /// The name of the pass-through run's load file (`load/passthrough.json`), which is not a pair.
 pub const PASSTHROUGH: &str = "passthrough";
-
-/// One pair as the caller's catalogue describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PairInput {
-    /// The name that finds the pair everywhere (`load/<name>.json`, `pairs/<name>.html`).
-    pub name: String,
-    /// One sentence: what the filter does.
-    pub description: String,
-    /// The decision tree's non-measured inputs.
-    pub needs: Needs,
-    /// Catalogue traits to show on the pair's page, as (label, value) in words, e.g.
-    /// `("change frequency", "high")`.
-    pub traits: Vec<(String, String)>,
-}
 
 /// Which kind of data is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,7 +88,7 @@ pub struct ResultSet {
     /// mechanism.
     pub passthrough: Option<LoadRun>,
     /// `failure/strategy.json`: Envoy's answer to a failing filter per failure strategy.
-    pub failure: Option<crate::failure::FailureRecord>,
+    pub failure: Option<filterbench_model::results::failure::FailureRecord>,
 }
 
 fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
@@ -165,7 +152,7 @@ impl ResultSet {
             l.check_variants()
                 .map_err(|e| ReadError::Corrupt(passthrough_path.clone(), e))?;
         }
-        let failure = optional(crate::failure::read(dir))?;
+        let failure = optional(filterbench_model::results::failure::read(dir))?;
         Ok(ResultSet {
             dir: dir.to_path_buf(),
             bench,
@@ -216,8 +203,8 @@ impl ResultSet {
     }
 
     /// Everything the report and the tree know about `input`'s pair.
-    pub fn evidence(&self, input: &PairInput) -> PairEvidence {
-        let name = input.name.as_str();
+    pub fn evidence(&self, pair: &Pair) -> PairEvidence {
+        let name = pair.name.as_str();
         let mut missing = Vec::new();
 
         let equivalence = self.equivalence(name);
@@ -298,7 +285,8 @@ impl ResultSet {
                 equivalence_source: equivalence.as_ref().map(|e| e.source.words().to_string()),
                 rounds,
                 wasm_extra_mib_per_worker: memory.as_ref().map(|m| m.mib),
-                needs: input.needs.clone(),
+                traits: pair.traits.clone(),
+                capability_gap: pair.capability_gap.clone(),
             },
             equivalence,
             memory,
@@ -458,7 +446,7 @@ pub struct PairEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::VariantMemory;
+    use filterbench_model::results::VariantMemory;
 
     fn memory(variant: Variant, rss_mib: f64) -> VariantMemory {
         VariantMemory {

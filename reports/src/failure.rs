@@ -5,15 +5,15 @@
 //! the same request. Each row is what the client got and whether the request reached the
 //! upstream, and whether the filter ran, for every request before and after the failure.
 //!
-//! [`FailureRecord`] is the file's shape (`filterbench_model::results::failure`, re-exported
-//! here: loadgen writes it, the report reads it with [`read`]); [`render_table`] renders it as an
+//! [`FailureRecord`] is the file's shape (`filterbench_model::results::failure`: loadgen
+//! writes it, the report reads it with its `read`); [`render_table`] renders it as an
 //! HTML table with the report's helpers.
 
 use std::fmt::Write as _;
 
 use crate::html::{esc, table, Cell};
 
-pub use filterbench_model::results::failure::*;
+use filterbench_model::results::failure::{FailureRecord, RequestResult};
 
 /// The outcome of one request in a few words.
 pub fn describe(r: &RequestResult) -> String {
@@ -64,7 +64,7 @@ pub fn render_table(record: &FailureRecord) -> String {
                     s.requests.get(n).map(describe).unwrap_or_default(),
                 ));
             }
-            cells.push(Cell::Text(s.verdict.clone()));
+            cells.push(Cell::Text(s.what_happened.clone()));
             (String::new(), cells)
         })
         .collect();
@@ -83,6 +83,7 @@ pub fn render_table(record: &FailureRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use filterbench_model::results::failure::{failure_path, read, StrategyResult, FAILURE_SCHEMA};
 
     fn record() -> FailureRecord {
         FailureRecord {
@@ -108,7 +109,7 @@ mod tests {
                         filter_ran: false,
                     },
                 ],
-                verdict: "requests go on unfiltered".into(),
+                what_happened: "requests go on unfiltered".into(),
             }],
         }
     }
@@ -117,11 +118,11 @@ mod tests {
     fn round_trips_and_refuses_other_versions() {
         let dir = tempfile::tempdir().unwrap();
         let path = failure_path(dir.path());
-        crate::results::write_json_atomically(&path, &record()).unwrap();
+        filterbench_model::results::write_json_atomically(&path, &record()).unwrap();
         assert_eq!(read(dir.path()).unwrap(), record());
         let mut other = serde_json::to_value(record()).unwrap();
         other["schema_version"] = 99.into();
-        crate::results::write_json_atomically(&path, &other).unwrap();
+        filterbench_model::results::write_json_atomically(&path, &other).unwrap();
         let err = read(dir.path()).unwrap_err().to_string();
         assert!(err.contains("strategy.json"), "{err}");
     }

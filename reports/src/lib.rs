@@ -1,13 +1,14 @@
 //! filterbench's reports: the migration decision tree ([`decision`]) over the result files
-//! ([`results`], from `filterbench-model`) and their medians with bootstrap intervals ([`stats`],
-//! likewise), fed by the equivalence,
-//! in-process and real-Envoy results ([`evidence`]), with thresholds from `reports/policy.toml`,
+//! (`filterbench_model::results`) and their medians with bootstrap intervals
+//! (`filterbench_model::stats`), fed by the equivalence, in-process and real-Envoy results
+//! ([`evidence`]), with thresholds from `reports/policy.toml`,
 //! and the static HTML report ([`site`]) with its SVG charts ([`charts`]), the check of the
 //! quoted operation table ([`claims`]) and the live Lua-to-Wasm switch ([`swap`], its timeline
 //! chart in [`swap_chart`]); HTML helpers in [`html`].
 //!
-//! The CLI calls [`site::render`] with the catalogue's pairs as [`evidence::PairInput`]s; this
-//! crate does not depend on the catalogue's crate. Tests: `cargo test -p filterbench-reports`.
+//! The CLI calls [`site::render`] with the catalogue's pairs (`filterbench_model::catalogue`,
+//! whose result files and statistics this crate reads too). Tests: `cargo test -p
+//! filterbench-reports`.
 
 pub mod charts;
 pub mod claims;
@@ -18,10 +19,6 @@ pub mod html;
 pub mod site;
 pub mod swap;
 pub mod swap_chart;
-
-/// The result schemas and the statistics live in `filterbench-model` (the writers share them);
-/// re-exported under their old paths.
-pub use filterbench_model::{now_ms, results, stats};
 
 use std::path::PathBuf;
 

@@ -8,15 +8,15 @@
 //! twin everywhere, the requests that failed around it and the p99 latency around it against the
 //! p99 before, and a 100 ms timeline of the whole run; plus corpus scenarios replayed during the
 //! run and checked. [`render_section`] turns it into HTML with a timeline chart
-//! ([`crate::swap_chart`]). The shape (`filterbench_model::results::swap`, re-exported here) is
-//! versioned by [`SWAP_SCHEMA`]; [`read_swap`] refuses another version naming the file.
+//! ([`crate::swap_chart`]). The shape (`filterbench_model::results::swap`) is versioned by its
+//! `SWAP_SCHEMA`; its `read_swap` refuses another version naming the file.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::html::{esc, note, num, table, Cell};
 
-pub use filterbench_model::results::swap::*;
+use filterbench_model::results::swap::SwapResult;
 
 /// The "Switching live" section for one pair: `result` when measured, else a note naming the
 /// missing file and the command that makes it. `path` is shown as given (pass it relative to
@@ -149,6 +149,7 @@ pub fn render_section(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use filterbench_model::results::swap::read_swap;
 
     #[test]
     fn a_missing_result_is_said_with_the_command_that_makes_it() {

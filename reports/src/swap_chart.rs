@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::charts::ChartError;
 use crate::html::esc;
-use crate::swap::{SwapResult, SwapRun};
+use filterbench_model::results::swap::{SwapResult, SwapRun};
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 380;

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use filterbench_reports::decision::{Needs, Policy};
-use filterbench_reports::evidence::PairInput;
-use filterbench_reports::results::*;
+use filterbench_model::catalogue::Pair;
+use filterbench_model::results::*;
+use filterbench_model::stats::Interval;
+use filterbench_reports::decision::Policy;
 use filterbench_reports::site::SiteInput;
 
 pub const MIB: u64 = 1024 * 1024;
@@ -275,30 +276,35 @@ fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPai
     }
 }
 
-pub fn pairs() -> Vec<PairInput> {
-    let input = |name: &str, needs: Needs| PairInput {
-        name: name.into(),
-        description: format!("The {name} filter <script>alert(1)</script>."),
-        needs,
-        traits: vec![("change frequency".into(), "low".into())],
-    };
+/// A catalogue entry as the report sees it: `summary`, no external call, no state, changed
+/// rarely; `data_processing` and `capability_gap` as given.
+pub fn pair(
+    name: &str,
+    summary: &str,
+    data_processing: bool,
+    capability_gap: Option<&str>,
+) -> Pair {
+    let gap = capability_gap.map_or(String::new(), |g| format!("capability_gap = {g:?}\n"));
+    let text = format!(
+        "name = {name:?}\nsummary = {summary:?}\nbehaviour = \"\"\n{gap}config = {{}}\n\
+         [traits]\nexternal_call = false\ndata_processing = {data_processing}\n\
+         custom_metrics = false\nstate = false\nchange_frequency = \"low\"\n"
+    );
+    toml::from_str(&text).unwrap()
+}
+
+pub fn pairs() -> Vec<Pair> {
+    let summary = |name: &str| format!("The {name} filter <script>alert(1)</script>.");
     vec![
-        input("add_header", Needs::default()),
-        input(
-            "jwt_auth",
-            Needs {
-                data_processing: true,
-                ..Needs::default()
-            },
-        ),
-        input(
+        pair("add_header", &summary("add_header"), false, None),
+        pair("jwt_auth", &summary("jwt_auth"), true, None),
+        pair(
             "custom_metrics",
-            Needs {
-                capability_gap: Some("Envoy's Lua has no stats API".into()),
-                ..Needs::default()
-            },
+            &summary("custom_metrics"),
+            false,
+            Some("Envoy's Lua has no stats API"),
         ),
-        input(ODD, Needs::default()),
+        pair(ODD, &summary(ODD), false, None),
     ]
 }
 
@@ -425,14 +431,8 @@ pub fn write_all_verdicts(root: &Path) -> SiteInput {
     };
     write_json_atomically(&verify_path(results, "envoy"), &envoy).unwrap();
     write_json_atomically(&load_path(results, PAIR), &load(PAIR, 100.0, 130.0, 145.0)).unwrap();
-    input.pairs.push(PairInput {
-        name: PAIR.into(),
-        description: "Rewrites JSON bodies.".into(),
-        needs: Needs {
-            data_processing: true,
-            ..Needs::default()
-        },
-        traits: vec![],
-    });
+    input
+        .pairs
+        .push(pair(PAIR, "Rewrites JSON bodies.", true, None));
     input
 }

@@ -3,10 +3,10 @@
 //! the Wasm twin is not measured or proven, show no Wasm figure, and the tree settles it from the
 //! Lua side alone.
 
+use filterbench_model::results::*;
 use filterbench_reports::charts::svg_texts;
-use filterbench_reports::decision::{Costs, Needs, Verdict};
-use filterbench_reports::evidence::{paired_rounds, PairInput};
-use filterbench_reports::results::*;
+use filterbench_reports::decision::{Costs, Verdict};
+use filterbench_reports::evidence::paired_rounds;
 use filterbench_reports::site::{interval_words, render, RenderError};
 
 use crate::fixtures::*;
@@ -34,12 +34,9 @@ fn input_with_lua_only(root: &std::path::Path) -> filterbench_reports::site::Sit
     )
     .unwrap();
     for name in [COSTLY, CHEAP] {
-        input.pairs.push(PairInput {
-            name: name.into(),
-            description: format!("The {name} filter."),
-            needs: Needs::default(),
-            traits: vec![],
-        });
+        input
+            .pairs
+            .push(pair(name, &format!("The {name} filter."), false, None));
     }
     input
 }

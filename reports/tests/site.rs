@@ -1,9 +1,9 @@
 //! `site::render` on hand-made result sets.
 
+use filterbench_model::results::{load_path, write_json_atomically};
 use filterbench_reports::charts::svg_texts;
 use filterbench_reports::decision::{Costs, Verdict};
 use filterbench_reports::evidence::{paired_rounds, DataKind};
-use filterbench_reports::results::{load_path, write_json_atomically};
 use filterbench_reports::site::interval_words;
 use filterbench_reports::site::{render, RenderError};
 
@@ -307,7 +307,7 @@ fn a_wrong_version_file_fails_naming_it_and_keeps_the_previous_site() {
 
     // A corrupt bench summary: the same.
     write_json_atomically(&bad, &load("jwt_auth", 100.0, 150.0, 110.0)).unwrap();
-    let summary = filterbench_reports::results::bench_summary_path(&input.results_dir);
+    let summary = filterbench_model::results::bench_summary_path(&input.results_dir);
     std::fs::write(&summary, "{ broken").unwrap();
     let msg = render(&input, &out).unwrap_err().to_string();
     assert!(
@@ -444,7 +444,7 @@ fn hostile_result_files_are_errors_naming_the_file_not_allocations_or_panics() {
     assert_eq!(summary.pairs.len(), input.pairs.len());
 
     // A file larger than any this tool writes is not read into memory.
-    let big = vec![b' '; (filterbench_reports::results::MAX_RESULT_BYTES + 1) as usize];
+    let big = vec![b' '; (filterbench_model::results::MAX_RESULT_BYTES + 1) as usize];
     std::fs::write(&path, big).unwrap();
     let e = render(&input, &out).unwrap_err().to_string();
     assert!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use filterbench_bench::project_root;
+use filterbench_model::project_root;
 
 /// A copy of the catalogue, corpora, Lua scripts (pairs and bench guests), Wasm crate manifests
 /// and the report policy in a temp dir, usable as `FILTERBENCH_ROOT` (the built modules stay

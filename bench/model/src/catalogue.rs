@@ -2,13 +2,13 @@
 //! (`filters-lua/<name>.lua`, `filters-wasm/<name>/`, `bench/corpus/<name>.toml`) checked.
 //!
 //! Two layouts ([`Layout`]): the built-in pairs of this repository ([`Catalogue::load`]), whose
-//! modules the build script builds, and a user's own **workspace** ([`Catalogue::load_workspace`]),
-//! a directory anywhere:
+//! modules `filterbench-build`'s build script builds, and a user's own **workspace**
+//! ([`Catalogue::load_workspace`]), a directory anywhere:
 //!
 //! ```text
 //! DIR/filterbench.toml        the catalogue ([[pair]] entries, this schema)
 //! DIR/filters-lua/NAME.lua    the Lua filter
-//! DIR/filters-wasm/NAME/      the Wasm twin crate (built at run time, see crate::twin_build)
+//! DIR/filters-wasm/NAME/      the Wasm twin crate (built at run time, see filterbench-build)
 //! DIR/corpus/NAME.toml        the scenarios
 //! DIR/reports/results/, DIR/reports/site/
 //! ```
@@ -21,15 +21,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::artefacts::TWIN_HELPER_CRATES;
 use crate::{Error, Result};
 
 /// Envoy's name for the Lua filter; the Lua side reads its configuration from route metadata
 /// under this key.
 pub const LUA_FILTER_NAME: &str = "envoy.filters.http.lua";
-
-/// Crates of `filters-wasm/` that are not a pair's twin: the twins' shared helper crate
-/// (`filters-wasm/common`; bench/build.rs skips it too).
-pub const TWIN_HELPER_CRATES: &[&str] = &["common"];
 
 /// Names no pair may have, with why: `passthrough` is the built-in pass-through measurement
 /// (`filterbench load --pair passthrough`, `reports/results/load/passthrough.json`), which a pair
@@ -68,7 +65,7 @@ pub enum ChangeFrequency {
 }
 
 /// What a filter needs; the decision tree's non-measured inputs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Traits {
     /// Calls another service (http_call / httpCall).
@@ -147,10 +144,6 @@ impl Pair {
     }
 }
 
-/// The environment variable that makes [`Catalogue::load_current`] load a workspace; `filterbench
-/// --workspace DIR` sets it for itself and its children (the benches' callgrind child).
-pub const WORKSPACE_ENV: &str = "FILTERBENCH_WORKSPACE";
-
 /// The catalogue file of a workspace.
 pub const WORKSPACE_CATALOGUE: &str = "filterbench.toml";
 
@@ -166,13 +159,14 @@ pub struct Layout {
     pub corpus_dir: PathBuf,
     /// Where the built modules are (`<name>.wasm`).
     pub modules_dir: PathBuf,
-    /// A user's workspace (twins built at run time, see [`crate::twin_build`]), not the
+    /// A user's workspace (twins built at run time by `filterbench_build::build_twins`), not the
     /// repository's built-in pairs.
     pub workspace: bool,
 }
 
 impl Layout {
-    /// The repository's own pairs; modules built by the build script into [`crate::wasm_dir`].
+    /// The repository's own pairs; modules built by `filterbench-build`'s build script
+    /// into [`crate::wasm_dir`].
     pub fn built_in(root: &Path) -> Layout {
         Layout {
             lua_dir: root.join("filters-lua"),
@@ -189,7 +183,7 @@ impl Layout {
             lua_dir: dir.join("filters-lua"),
             wasm_crates_dir: dir.join("filters-wasm"),
             corpus_dir: dir.join("corpus"),
-            modules_dir: crate::twin_build::modules_dir(&dir.join("target")),
+            modules_dir: crate::artefacts::workspace_wasm_dir(&dir.join("target")),
             workspace: true,
         }
     }
@@ -231,14 +225,6 @@ impl Catalogue {
             ));
         }
         Self::load_with(&dir, &path, Layout::workspace(&dir))
-    }
-
-    /// The workspace named by `FILTERBENCH_WORKSPACE` when set, else the built-in pairs.
-    pub fn load_current() -> Result<Self> {
-        match std::env::var_os(WORKSPACE_ENV) {
-            Some(dir) if !dir.is_empty() => Self::load_workspace(Path::new(&dir)),
-            _ => Self::load(&crate::project_root()),
-        }
     }
 
     /// A catalogue file whose pairs live under the project at `root`.
@@ -438,30 +424,13 @@ impl Catalogue {
         Some(base.join(path))
     }
 
-    /// The module of a pair: its prebuilt module, or the one built from its crate (by the build
-    /// script for the built-in pairs, by [`Catalogue::build_twins`] in a workspace).
+    /// The module of a pair: its prebuilt module, or the one built from its crate (by
+    /// `filterbench-build`: its build script for the built-in pairs, `build_twins` in a workspace).
     pub fn wasm_module_path(&self, name: &str) -> PathBuf {
         if let Some(module) = self.get(name).and_then(|p| self.prebuilt_module(p)) {
             return module;
         }
         self.layout.modules_dir.join(format!("{name}.wasm"))
-    }
-
-    /// In a workspace: builds the twin crates of `pairs` (those without a prebuilt module) for
-    /// `wasm32-wasip1` into `<workspace>/target` (cargo decides what is up to date). The
-    /// built-in pairs are built by the build script: nothing to do.
-    pub fn build_twins(&self, pairs: &[&Pair]) -> Result<()> {
-        if !self.layout.workspace {
-            return Ok(());
-        }
-        let target = self.root.join("target");
-        for pair in pairs {
-            if pair.wasm.is_some() {
-                continue;
-            }
-            crate::twin_build::build_crate(&self.wasm_crate_dir(&pair.name), &target)?;
-        }
-        Ok(())
     }
 
     /// The Lua twin's source, exactly what Envoy loads.

@@ -31,8 +31,9 @@ pub struct BodyRepeat {
 /// The body the echo upstream answers a scenario's request with when its reply gives none.
 pub const DEFAULT_UPSTREAM_BODY: &str = "upstream ok";
 
-/// How the echo upstream answers a scenario's request.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+/// How the echo upstream answers a scenario's request. The default (and serde's, field by field)
+/// is a 200 reply with no headers and the echo body: the reply when a scenario scripts none.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamReply {
     #[serde(default = "default_status")]
@@ -41,6 +42,16 @@ pub struct UpstreamReply {
     pub headers: Vec<HeaderPair>,
     #[serde(default)]
     pub body: Option<String>,
+}
+
+impl Default for UpstreamReply {
+    fn default() -> Self {
+        UpstreamReply {
+            status: default_status(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
 }
 
 /// How the auth service answers a call carrying a scenario's token.
@@ -500,5 +511,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("scenario \"crlf\": header x: value"), "{e}");
+    }
+
+    #[test]
+    fn the_default_reply_is_the_one_serde_fills_in() {
+        let from_serde: UpstreamReply = serde_json::from_str("{}").unwrap();
+        assert_eq!(from_serde, UpstreamReply::default());
+        assert_eq!(UpstreamReply::default().status, 200);
     }
 }

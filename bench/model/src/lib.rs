@@ -1,8 +1,9 @@
 //! filterbench's data, shared by every other crate: what a filter pair is, what its scenarios
 //! expect, how two outcomes are compared, and the result files every measurement writes and the
-//! report reads. No filter host, no measurement, no network, no CLI in here (the one child process
-//! it starts is cargo, building a workspace's twin crates: [`twin_build`]).
+//! report reads. No filter host, no measurement, no network, no CLI, no child process and no build
+//! script in here: the twins are built by `filterbench-build` (`bench/build`).
 //!
+//! - [`artefacts`]: where built twins are (the target, the directories, the helper crates);
 //! - [`calls`]: scripted replies to a filter's outgoing calls, decided the same way in-process and
 //!   by the mock service behind real Envoy's scripted clusters; the `--calls` file reader;
 //! - [`catalogue`]: the pairs (`bench/catalogue.toml`), their configuration and traits, and where
@@ -20,22 +21,19 @@
 //! - [`request`]: the request format of `filterbench run --request` (one, an array, JSON lines);
 //! - [`replay`]: the walk through a corpus that every equivalence check shares (each scenario
 //!   after its `before` warm-up repetitions, the Lua and Wasm outcomes diffed);
-//! - [`verdict`]: a pair's equivalence report and the summary over pairs;
+//! - [`equivalence`]: a pair's equivalence report and the summary over pairs;
 //! - [`results`]: the result files under `reports/results/` (bench summary, verify records, load
 //!   comparisons), versioned, read and written atomically;
 //! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type);
-//! - [`twin_build`]: building a workspace's twin crates for `wasm32-wasip1` at run time (and the
-//!   toolchain part the build script shares).
 //!
-//! The crate's build script builds every `filters-wasm/<pair>` crate and every `bench/guests/*`
-//! crate for `wasm32-wasip1` (profile `filter`) into `target/filters-wasm` ([`wasm_dir`]),
-//! installing the target with rustup when it is missing, so that `cargo build`/`cargo test` on a
-//! fresh machine yields loadable modules.
+//! The built-in modules are at [`wasm_dir`]; `filterbench-build`'s build script puts them there.
 
+pub mod artefacts;
 pub mod calls;
 pub mod catalogue;
 pub mod child;
 pub mod corpus;
+pub mod equivalence;
 pub mod exit;
 pub mod keep;
 pub mod outcome;
@@ -44,8 +42,6 @@ pub mod replay;
 pub mod request;
 pub mod results;
 pub mod stats;
-pub mod twin_build;
-pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};
 pub use corpus::{Corpus, Scenario};
@@ -83,20 +79,27 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub fn project_root() -> PathBuf {
     match std::env::var_os("FILTERBENCH_ROOT") {
         Some(root) => PathBuf::from(root),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .and_then(|bench| bench.parent())
-            .expect("bench/model/ has two parents")
-            .to_path_buf(),
+        None => built_in_root(),
     }
 }
 
-/// Where the build script put the `<pair>.wasm` modules.
+/// Where the built-in pairs' `<pair>.wasm` modules and the bench guests are:
+/// `FILTERBENCH_WASM_DIR` when set, else [`artefacts::built_in_wasm_dir`] of the workspace this
+/// crate was built in (where `filterbench-build`'s build script builds them).
 pub fn wasm_dir() -> PathBuf {
     match std::env::var_os("FILTERBENCH_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("FILTERBENCH_WASM_DIR")),
+        None => artefacts::built_in_wasm_dir(&built_in_root()),
     }
+}
+
+/// The workspace this crate was built in.
+fn built_in_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(|bench| bench.parent())
+        .expect("bench/model/ has two parents")
+        .to_path_buf()
 }
 
 /// A TOML error as one line: `line L, column C: message`.
@@ -112,7 +115,8 @@ pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// One line, for error messages: the first line of a possibly multi-line text, trimmed.
+/// One line, for error messages: the non-empty lines of a possibly multi-line text, trimmed and
+/// joined with " | ".
 pub fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)

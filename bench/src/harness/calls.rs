@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use crate::calls::{answer, Answer, MAX_HOLD_MS};
-use crate::corpus::{AuthReply, CallScript, Corpus};
+use filterbench_model::calls::{answer, Answer, MAX_HOLD_MS};
+use filterbench_model::corpus::{AuthReply, CallScript, Corpus};
 
 use super::{CallReply, CallRequest, Responder};
 

@@ -2,10 +2,10 @@
 //! them, and compare. This is what `filterbench verify --in-process`, `filterbench run`, the
 //! equivalence tests and the benches use.
 
-use crate::catalogue::{Catalogue, Pair};
-use crate::corpus::Corpus;
-use crate::outcome::{Diff, DiffLine, Outcome};
-use crate::{now_ms, replay};
+use filterbench_model::catalogue::{Catalogue, Pair};
+use filterbench_model::corpus::Corpus;
+use filterbench_model::outcome::{Diff, DiffLine, Outcome};
+use filterbench_model::{now_ms, replay};
 
 use super::calls::CallBook;
 use super::lua::LuaFilter;
@@ -36,7 +36,10 @@ pub struct LoadedPair {
 }
 
 impl LoadedPair {
-    pub fn load(catalogue: &Catalogue, pair: &Pair) -> Result<LoadedPair, crate::Error> {
+    pub fn load(
+        catalogue: &Catalogue,
+        pair: &Pair,
+    ) -> Result<LoadedPair, filterbench_model::Error> {
         LoadedPair::load_with(catalogue, pair, Metering::Fuel)
     }
 
@@ -45,15 +48,15 @@ impl LoadedPair {
         catalogue: &Catalogue,
         pair: &Pair,
         metering: Metering,
-    ) -> Result<LoadedPair, crate::Error> {
+    ) -> Result<LoadedPair, filterbench_model::Error> {
         let lua_path = catalogue.lua_path(&pair.name);
         let source = catalogue.lua_source(&pair.name)?;
         let lua = LuaFilter::load(&pair.name, &source)
-            .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+            .map_err(|e| filterbench_model::Error::invalid(&lua_path, e.to_string()))?;
         let wasm_path = catalogue.wasm_module_path(&pair.name);
         let bytes = catalogue.wasm_module(&pair.name)?;
         let wasm = WasmFilter::compile_with(&pair.name, &bytes, metering)
-            .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
+            .map_err(|e| filterbench_model::Error::invalid(&wasm_path, e.to_string()))?;
         Ok(LoadedPair {
             pair: pair.clone(),
             lua,
@@ -86,7 +89,7 @@ impl LoadedPair {
     }
 }
 
-/// One scenario's in-process verdict.
+/// One scenario's in-process result.
 #[derive(Debug, Clone)]
 pub struct InProcessResult {
     pub scenario: String,
@@ -181,14 +184,14 @@ pub fn load_error(filter: &str, message: impl Into<String>) -> FilterError {
     }
 }
 
-/// The in-process corpus run as a verdict, in the same shape as the real-Envoy one. A filter
+/// The in-process corpus run as an equivalence report, in the same shape as the real-Envoy one. A filter
 /// error (the VM could not go on) counts as a miss on that side.
 pub fn in_process_report(
     loaded: &LoadedPair,
     corpus: &Corpus,
-) -> Result<crate::verdict::PairReport, crate::Error> {
+) -> Result<filterbench_model::equivalence::PairReport, filterbench_model::Error> {
     let results = run_corpus(loaded, corpus)
-        .map_err(|e| crate::Error::invalid(&corpus.path, e.to_string()))?;
+        .map_err(|e| filterbench_model::Error::invalid(&corpus.path, e.to_string()))?;
     let requests = results.len();
     let reports = results
         .into_iter()
@@ -201,7 +204,7 @@ pub fn in_process_report(
             if let Err(e) = &r.wasm {
                 wasm_misses.insert(0, format!("filter error: {e}"));
             }
-            crate::verdict::ScenarioReport {
+            filterbench_model::equivalence::ScenarioReport {
                 scenario: r.scenario,
                 diff: r.diff,
                 lua_misses,
@@ -211,7 +214,7 @@ pub fn in_process_report(
             }
         })
         .collect();
-    Ok(crate::verdict::PairReport::new(
+    Ok(filterbench_model::equivalence::PairReport::new(
         &loaded.pair.name,
         corpus.scenarios.len(),
         requests,

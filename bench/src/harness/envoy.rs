@@ -5,14 +5,14 @@
 //! The listener setup it mirrors is `loadgen::bootstrap`: HTTP/1.1, `generate_request_id: false`,
 //! one route to the echo upstream with an 8 s timeout, the echo upstream of `loadgen::services`.
 
-use crate::corpus::{HeaderPair, UpstreamReply};
-use crate::outcome::{Outcome, UpstreamSeen};
+use filterbench_model::corpus::{HeaderPair, UpstreamReply};
+use filterbench_model::outcome::{Outcome, UpstreamSeen};
 
 use super::{CallReply, Exchange};
 
 /// The authority the test client sends when a scenario gives no `host`.
 pub const DEFAULT_AUTHORITY: &str = "filterbench.test";
-pub use crate::corpus::DEFAULT_UPSTREAM_BODY;
+use filterbench_model::corpus::DEFAULT_UPSTREAM_BODY;
 /// The route timeout the router announces upstream.
 pub const ROUTE_TIMEOUT_MS: u64 = 8000;
 
@@ -238,7 +238,7 @@ pub fn fill_upstream_seen<H: PairView>(headers: &[H], body: &[u8], out: &mut Ups
         .push_str(header(headers, ":method").unwrap_or("GET"));
     out.path.clear();
     out.path.push_str(header(headers, ":path").unwrap_or("/"));
-    crate::outcome::fill_display_bytes(body, &mut out.body);
+    filterbench_model::outcome::fill_display_bytes(body, &mut out.body);
 }
 
 /// The response headers (with `:status`) and body the response filter chain sees when the
@@ -365,7 +365,7 @@ pub fn fill_client_outcome<H: PairView>(
     }
     slots.push("server", "envoy");
     slots.finish();
-    crate::outcome::fill_display_bytes(body, &mut out.body);
+    filterbench_model::outcome::fill_display_bytes(body, &mut out.body);
     match (upstream, &mut out.upstream) {
         (None, slot) => *slot = None,
         (Some(seen), Some(slot)) => copy_upstream_seen(seen, slot),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
-use crate::corpus::{Corpus, HeaderPair, UpstreamReply};
+use filterbench_model::corpus::{Corpus, HeaderPair, UpstreamReply};
 
 use super::Exchange;
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::corpus::UpstreamReply;
+use filterbench_model::corpus::UpstreamReply;
 use crate::harness::lua::LuaFilter;
 use crate::harness::wasm::WasmFilter;
 use crate::harness::{CallReply, Env, Exchange, FailureKind, FilterError, FilterVm, Limits, Phase};
@@ -220,7 +220,7 @@ end
     let o = vm.run(&request()).unwrap();
     let seen = &o.upstream.as_ref().expect("reached upstream").headers;
     assert_eq!(
-        crate::outcome::values_of(seen, "x-t"),
+        filterbench_model::outcome::values_of(seen, "x-t"),
         ["3,2,true,1,42,true,true,5"],
         "{:?}",
         logs.lock().unwrap()

@@ -29,8 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{HeaderPair, Scenario, UpstreamReply};
-use crate::outcome::Outcome;
+use filterbench_model::corpus::{HeaderPair, Scenario, UpstreamReply};
+use filterbench_model::outcome::Outcome;
 
 /// One request through a filter, with the upstream's reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,22 +51,8 @@ impl Exchange {
             path: s.path.clone(),
             headers: s.headers.clone(),
             body: s.body_bytes(),
-            upstream: s.upstream.clone().unwrap_or_default_reply(),
+            upstream: s.upstream.clone().unwrap_or_default(),
         }
-    }
-}
-
-trait DefaultReply {
-    fn unwrap_or_default_reply(self) -> UpstreamReply;
-}
-
-impl DefaultReply for Option<UpstreamReply> {
-    fn unwrap_or_default_reply(self) -> UpstreamReply {
-        self.unwrap_or(UpstreamReply {
-            status: 200,
-            headers: Vec::new(),
-            body: None,
-        })
     }
 }
 
@@ -324,6 +310,6 @@ pub trait FilterVm {
 
 /// The responder of a corpus run without call scripts: the built-in auth service with the
 /// corpus' replies, every other cluster unknown. [`calls::CallBook`] adds the scenarios' scripts.
-pub fn corpus_responder(corpus: &crate::corpus::Corpus) -> Responder {
+pub fn corpus_responder(corpus: &filterbench_model::corpus::Corpus) -> Responder {
     calls::CallBook::default().responder(corpus.auth_replies())
 }

@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::results::CallgrindRun;
+use filterbench_model::results::CallgrindRun;
 
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};
@@ -41,6 +41,8 @@ const PAIR_ENV: &str = "FILTERBENCH_CALLGRIND_PAIR";
 const MODULES_ENV: &str = "FILTERBENCH_CALLGRIND_MODULES";
 /// Set (to an output file) in the probe child: it writes the CPU features it sees.
 const PROBE_ENV: &str = "FILTERBENCH_CALLGRIND_PROBE";
+/// The workspace whose catalogue the child loads (the built-in pairs when unset): the parent's.
+const WORKSPACE_ENV: &str = "FILTERBENCH_WORKSPACE";
 /// The valgrind executable (default: `valgrind` on `PATH`).
 pub const VALGRIND_ENV: &str = "FILTERBENCH_VALGRIND";
 
@@ -77,15 +79,17 @@ impl Precompiled {
     /// `without` into `dir`.
     fn save(plan: &Plan, dir: &Path, without: &[String]) -> Result<Precompiled, String> {
         let pre = Precompiled(dir.to_path_buf());
-        let catalogue = crate::Catalogue::load_current().map_err(|e| e.to_string())?;
         let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
         for p in &plan.pairs {
             let name = &p.loaded.pair.name;
-            let bytes = catalogue.wasm_module(name).map_err(|e| e.to_string())?;
+            let bytes = plan
+                .catalogue
+                .wasm_module(name)
+                .map_err(|e| e.to_string())?;
             modules.push((name.clone(), bytes));
         }
         for guest in [subjects::PASSTHROUGH_WASM, subjects::OPS_WASM] {
-            let path = crate::wasm_dir().join(format!("{guest}.wasm"));
+            let path = filterbench_model::wasm_dir().join(format!("{guest}.wasm"));
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             modules.push((guest.to_string(), bytes));
         }
@@ -102,7 +106,7 @@ impl Precompiled {
     pub(crate) fn load(&self, module: &str) -> Result<WasmFilter, Error> {
         let path = self.path(module);
         let bytes = std::fs::read(&path).map_err(|source| {
-            Error::Project(crate::Error::Io {
+            Error::Project(filterbench_model::Error::Io {
                 path: path.clone(),
                 source,
             })
@@ -111,7 +115,7 @@ impl Precompiled {
         // `WasmFilter::precompile_without(.., Metering::Off, ..)` into a private temporary
         // directory it made for this child.
         let filter = unsafe { WasmFilter::deserialize(module, &bytes, Metering::Off) };
-        filter.map_err(|e| crate::Error::invalid(&path, e.to_string()).into())
+        filter.map_err(|e| filterbench_model::Error::invalid(&path, e.to_string()).into())
     }
 }
 
@@ -206,6 +210,16 @@ pub fn cpu_features() -> Vec<&'static str> {
     found
 }
 
+/// The counting child's catalogue: its parent's ([`WORKSPACE_ENV`]).
+fn child_catalogue() -> Result<filterbench_model::Catalogue, Error> {
+    Ok(match std::env::var_os(WORKSPACE_ENV) {
+        Some(dir) if !dir.is_empty() => {
+            filterbench_model::Catalogue::load_workspace(Path::new(&dir))?
+        }
+        _ => filterbench_model::Catalogue::load(&filterbench_model::project_root())?,
+    })
+}
+
 /// In a child run by [`count`] (under valgrind): the probe writes the CPU features it sees;
 /// the counting child runs the subjects and writes the labels to the manifest. Returns the exit
 /// code; `None` when this process is neither.
@@ -222,7 +236,10 @@ pub fn child_if_requested() -> Option<ExitCode> {
     let manifest = PathBuf::from(std::env::var_os(CHILD_ENV)?);
     let only_pair = std::env::var(PAIR_ENV).ok().filter(|p| !p.is_empty());
     let precompiled = std::env::var_os(MODULES_ENV).map(|d| Precompiled(PathBuf::from(d)));
-    let result = Plan::load_with(only_pair.as_deref(), precompiled.as_ref())
+    let result = child_catalogue()
+        .and_then(|catalogue| {
+            Plan::load_with(&catalogue, only_pair.as_deref(), precompiled.as_ref())
+        })
         .and_then(|plan| run_subjects(&plan, WARM_UP, K1, K2))
         .and_then(|labels| {
             std::fs::write(&manifest, labels.join("\n") + "\n").map_err(|source| Error::Write {
@@ -250,7 +267,7 @@ fn valgrind_version(valgrind: &Path) -> Option<String> {
 /// `scripts/ensure-valgrind.sh`: valgrind's path, installing Debian's package when missing and
 /// root (or [`VALGRIND_ENV`]'s binary); the script's complaint when it cannot.
 fn ensure_valgrind(valgrind: Option<&OsStr>) -> Result<PathBuf, String> {
-    let script = crate::project_root()
+    let script = filterbench_model::project_root()
         .join("scripts")
         .join("ensure-valgrind.sh");
     let mut command = Command::new("bash");
@@ -396,7 +413,13 @@ fn count_with(
         .filter(|o| !o.starts_with("--callgrind-out-file="))
         .cloned()
         .collect();
-    let output = filterbench_model::child::die_with_parent(&mut Command::new(valgrind))
+    let mut child = Command::new(valgrind);
+    filterbench_model::child::die_with_parent(&mut child);
+    match plan.catalogue.layout.workspace {
+        true => child.env(WORKSPACE_ENV, &plan.catalogue.root),
+        false => child.env_remove(WORKSPACE_ENV),
+    };
+    let output = child
         .args(&opts)
         .arg(exe)
         .env(CHILD_ENV, &manifest)
@@ -464,9 +487,13 @@ pub fn total_instructions(dump: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn built_in() -> filterbench_model::Catalogue {
+        filterbench_model::Catalogue::load(&filterbench_model::project_root()).unwrap()
+    }
+
     #[test]
     fn without_valgrind_there_are_no_counts_and_the_note_says_why() {
-        let plan = Plan::load(Some("add_header")).unwrap_or_else(|e| panic!("{e}"));
+        let plan = Plan::load(&built_in(), Some("add_header")).unwrap_or_else(|e| panic!("{e}"));
         let exe = std::env::current_exe().unwrap();
         let missing = OsStr::new("/nonexistent/valgrind");
         let (run, counts) = count_using(&exe, &plan, None, Some(missing));
@@ -484,11 +511,12 @@ mod tests {
 
     #[test]
     fn serialised_modules_load_and_run_like_compiled_ones() {
-        let plan = Plan::load(Some("add_header")).unwrap_or_else(|e| panic!("{e}"));
+        let catalogue = built_in();
+        let plan = Plan::load(&catalogue, Some("add_header")).unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap();
         let pre = Precompiled::save(&plan, dir.path(), &["has_avx512f".to_string()]).unwrap();
-        let again =
-            Plan::load_with(Some("add_header"), Some(&pre)).unwrap_or_else(|e| panic!("{e}"));
+        let again = Plan::load_with(&catalogue, Some("add_header"), Some(&pre))
+            .unwrap_or_else(|e| panic!("{e}"));
         // Every subject set up and checked from the deserialised modules.
         let labels = run_subjects(&again, 1, 1, 2).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(labels.len(), 2 * (1 + 1 + 2 * ops::OPS.len()), "{labels:?}");

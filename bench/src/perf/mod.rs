@@ -1,9 +1,9 @@
 //! The in-process benchmarks: Lua vs Wasm on every pair, the five operations of the widely
 //! quoted Lua-vs-Wasm table, VM start-up, VM memory, and the harness's own cost. [`run`] (what
 //! `cargo bench` and `filterbench bench --profile quick|default|full` call) writes
-//! `reports/results/bench/summary.json`. The pairs are the current catalogue's
-//! (`Catalogue::load_current`): the built-in ones, or with `filterbench --workspace DIR bench`
-//! the workspace's (whose summary goes to `DIR/reports/results/bench/summary.json`).
+//! `reports/results/bench/summary.json`. The pairs are the catalogue's it is given: the built-in
+//! ones, or with `filterbench --workspace DIR bench` the workspace's (whose summary goes to
+//! `DIR/reports/results/bench/summary.json`).
 //!
 //! Where each number comes from:
 //! - per request (every pair, and the pass-through `baseline`) and per operation: the paired
@@ -40,15 +40,15 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::results::{self, BenchSummary, MemoryBench};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use filterbench_model::results::{self, BenchSummary, MemoryBench};
 
-use crate::catalogue::Catalogue;
-use crate::corpus::Corpus;
 use crate::harness::driver::{LoadedPair, Side};
 use crate::harness::lua::{LuaFilter, LuaVm};
 use crate::harness::wasm::{Metering, WasmFilter, WasmVm};
 use crate::harness::{FilterError, FilterVm};
+use filterbench_model::catalogue::Catalogue;
+use filterbench_model::corpus::Corpus;
 
 pub(crate) use self::paired::{Measured, PairedResults};
 use self::subjects::{GuestPair, PairSubjects, Subject};
@@ -60,7 +60,7 @@ pub const MEMORY_REQUESTS: u64 = 10_000;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Project(#[from] crate::Error),
+    Project(#[from] filterbench_model::Error),
     #[error(transparent)]
     Filter(#[from] FilterError),
     /// A set-up check failed (the timed request would not do what it should).
@@ -184,42 +184,43 @@ pub fn criterion_dir() -> PathBuf {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::project_root().join("target"));
+        .unwrap_or_else(|| filterbench_model::project_root().join("target"));
     target.join("criterion")
 }
 
 /// Everything the benches use, loaded and checked (every timed request is run once and its
 /// outcome checked before any timing starts).
 pub(crate) struct Plan {
+    catalogue: Catalogue,
     pairs: Vec<PairSubjects>,
     passthrough: GuestPair,
     ops: GuestPair,
 }
 
 impl Plan {
-    fn load(only_pair: Option<&str>) -> Result<Plan, Error> {
-        Plan::load_with(only_pair, None)
+    fn load(catalogue: &Catalogue, only_pair: Option<&str>) -> Result<Plan, Error> {
+        Plan::load_with(catalogue, only_pair, None)
     }
 
     /// [`Plan::load`], the Wasm modules taken from `precompiled` instead of compiled (the
     /// callgrind child).
     fn load_with(
+        catalogue: &Catalogue,
         only_pair: Option<&str>,
         precompiled: Option<&callgrind::Precompiled>,
     ) -> Result<Plan, Error> {
-        // The guests are the project's; the pairs the current catalogue's (the built-in pairs,
-        // or the workspace `filterbench --workspace` names in FILTERBENCH_WORKSPACE).
-        let root = crate::project_root();
-        let catalogue = Catalogue::load_current()?;
+        // The guests are the project's; the pairs the catalogue's (the built-in pairs, or a
+        // workspace's).
+        let root = filterbench_model::project_root();
         let mut pairs = Vec::new();
         for pair in catalogue.select(only_pair)? {
             let loaded = match precompiled {
-                None => LoadedPair::load_with(&catalogue, pair, Metering::Off)?,
+                None => LoadedPair::load_with(catalogue, pair, Metering::Off)?,
                 Some(pre) => {
                     let lua_path = catalogue.lua_path(&pair.name);
                     let source = catalogue.lua_source(&pair.name)?;
                     let lua = LuaFilter::load(&pair.name, &source)
-                        .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+                        .map_err(|e| filterbench_model::Error::invalid(&lua_path, e.to_string()))?;
                     LoadedPair {
                         pair: pair.clone(),
                         lua,
@@ -238,6 +239,7 @@ impl Plan {
         )?;
         let ops = GuestPair::load_with(&root, subjects::OPS_LUA, subjects::OPS_WASM, precompiled)?;
         Ok(Plan {
+            catalogue: catalogue.clone(),
             pairs,
             passthrough,
             ops,
@@ -284,9 +286,13 @@ fn bench_subject<M: criterion::measurement::Measurement<Value = Duration>>(
 
 /// Runs every benchmark (all pairs, or only `only_pair`; the baseline, the ops and their
 /// summary always run), then writes `reports/results/bench/summary.json` and returns it.
-pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Error> {
+pub fn run(
+    catalogue: &Catalogue,
+    profile: Profile,
+    only_pair: Option<&str>,
+) -> Result<BenchSummary, Error> {
     let settings = profile.settings();
-    let plan = Plan::load(only_pair)?;
+    let plan = Plan::load(catalogue, only_pair)?;
     let out = criterion_dir();
     let mut c = Criterion::default()
         .output_directory(&out)
@@ -319,7 +325,7 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
     {
         let mut group = c.benchmark_group("startup");
         for p in &plan.pairs {
-            startup_benches(&mut group, p, &settings)?;
+            startup_benches(&mut group, &plan.catalogue, p, &settings)?;
         }
         group.finish();
     }
@@ -357,7 +363,7 @@ pub fn run(profile: Profile, only_pair: Option<&str>) -> Result<BenchSummary, Er
         callgrind_run,
         &counts,
     )?;
-    let path = results::bench_summary_path(&Catalogue::load_current()?.results_dir());
+    let path = results::bench_summary_path(&catalogue.results_dir());
     results::write_json_atomically(&path, &summary).map_err(|source| Error::Write {
         path: path.clone(),
         source,
@@ -425,6 +431,7 @@ fn time_each<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
 
 fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     group: &mut BenchmarkGroup<'_, M>,
+    catalogue: &Catalogue,
     p: &PairSubjects,
     settings: &Settings,
 ) -> Result<(), Error> {
@@ -436,7 +443,7 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     // criterion.
     lua.vm(env.clone())?;
     wasm.vm(env.clone())?;
-    let bytes = wasm_bytes(name)?;
+    let bytes = catalogue.wasm_module(name)?;
     WasmFilter::compile_with(name, &bytes, Metering::Off)?;
 
     group.sampling_mode(SamplingMode::Auto);
@@ -462,11 +469,6 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     group.measurement_time(settings.measurement);
     group.sample_size(settings.samples);
     Ok(())
-}
-
-fn wasm_bytes(pair: &str) -> Result<Vec<u8>, Error> {
-    let catalogue = Catalogue::load_current()?;
-    Ok(catalogue.wasm_module(pair)?)
 }
 
 /// Memory of a fresh VM of each twin, and after `requests` requests of the pair's scenario.
@@ -519,8 +521,12 @@ pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
 /// without repetitions), the start-up bodies, a short memory run, two rounds of the paired
 /// measurement's code (nothing is judged on its times) and the callgrind child's loop without
 /// valgrind. Writes nothing.
-pub fn smoke(only_pair: Option<&str>, memory_requests: u64) -> Result<Vec<MemoryBench>, Error> {
-    let plan = Plan::load(only_pair)?;
+pub fn smoke(
+    catalogue: &Catalogue,
+    only_pair: Option<&str>,
+    memory_requests: u64,
+) -> Result<Vec<MemoryBench>, Error> {
+    let plan = Plan::load(catalogue, only_pair)?;
     let two_rounds = paired::Settings {
         warm_up: Duration::ZERO,
         batch_target: Duration::ZERO,

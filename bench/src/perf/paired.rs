@@ -32,8 +32,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use crate::results::{Estimate, Paired};
-use crate::stats::Interval;
+use filterbench_model::results::{Estimate, Paired};
+use filterbench_model::stats::Interval;
 
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::results::{
+use filterbench_model::results::{
     self, BenchSummary, CallgrindRun, Estimate, Instructions, MachineInfo, MemoryBench,
     OperationBench, PairBench, PairedMethod, StartupBench,
 };
@@ -151,7 +151,7 @@ pub(crate) fn summary(
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(BenchSummary {
         schema_version: results::BENCH_SCHEMA,
-        created_ms: results::now_ms(),
+        created_ms: filterbench_model::now_ms(),
         profile: profile.name().to_string(),
         machine: MachineInfo::probe(),
         pairs,

@@ -11,13 +11,13 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::catalogue::Pair;
-use crate::corpus::{Corpus, Scenario};
 use crate::harness::driver::{LoadedPair, Side};
 use crate::harness::lua::{LuaFilter, UNLIMITED_INSTRUCTIONS};
 use crate::harness::wasm::{Metering, WasmFilter};
 use crate::harness::{Clock, Env, Exchange, FilterError, FilterVm};
-use crate::outcome::{check_expect, Diff, Outcome};
+use filterbench_model::catalogue::Pair;
+use filterbench_model::corpus::{Corpus, Scenario};
+use filterbench_model::outcome::{check_expect, Diff, Outcome};
 
 use super::ops::{self, Op};
 use super::Error;
@@ -247,7 +247,7 @@ impl GuestPair {
     ) -> Result<GuestPair, Error> {
         let lua_path = root.join(lua);
         let source = std::fs::read_to_string(&lua_path).map_err(|source| {
-            Error::Project(crate::Error::Io {
+            Error::Project(filterbench_model::Error::Io {
                 path: lua_path.clone(),
                 source,
             })
@@ -257,20 +257,20 @@ impl GuestPair {
             .and_then(|s| s.to_str())
             .unwrap_or(lua);
         let lua = LuaFilter::load(name, &source)
-            .map_err(|e| crate::Error::invalid(&lua_path, e.to_string()))?;
+            .map_err(|e| filterbench_model::Error::invalid(&lua_path, e.to_string()))?;
         if let Some(pre) = precompiled {
             let wasm = pre.load(wasm)?;
             return Ok(GuestPair { lua, wasm });
         }
-        let wasm_path = crate::wasm_dir().join(format!("{wasm}.wasm"));
+        let wasm_path = filterbench_model::wasm_dir().join(format!("{wasm}.wasm"));
         let bytes = std::fs::read(&wasm_path).map_err(|source| {
-            Error::Project(crate::Error::Io {
+            Error::Project(filterbench_model::Error::Io {
                 path: wasm_path.clone(),
                 source,
             })
         })?;
         let wasm = WasmFilter::compile_with(wasm, &bytes, Metering::Off)
-            .map_err(|e| crate::Error::invalid(&wasm_path, e.to_string()))?;
+            .map_err(|e| filterbench_model::Error::invalid(&wasm_path, e.to_string()))?;
         Ok(GuestPair { lua, wasm })
     }
 
@@ -309,7 +309,7 @@ pub fn plain_request() -> Exchange {
             header(ops::READ_HEADER, ops::READ_VALUE),
         ],
         body: Vec::new(),
-        upstream: crate::corpus::UpstreamReply {
+        upstream: filterbench_model::corpus::UpstreamReply {
             status: 200,
             headers: vec![header("content-type", "application/json")],
             body: Some(r#"{"items":[]}"#.into()),

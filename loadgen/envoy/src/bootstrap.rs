@@ -13,9 +13,9 @@ use filterbench_model::catalogue::LUA_FILTER_NAME;
 
 /// What runs in a listener's filter chain before the router.
 #[derive(Debug, Clone)]
-pub enum Variant {
+pub enum ListenerFilter {
     /// No filter: the router only.
-    Baseline,
+    Base,
     /// `envoy.filters.http.lua` with this script, inline, as Istio's EnvoyFilter would give it.
     Lua { source: String },
     /// `envoy.filters.http.wasm` on V8 with this module file.
@@ -31,9 +31,9 @@ pub enum Variant {
     },
 }
 
-impl From<crate::k8s::deployed::DeployedFilter> for Variant {
-    fn from(d: crate::k8s::deployed::DeployedFilter) -> Variant {
-        Variant::Deployed {
+impl From<crate::k8s::deployed::DeployedFilter> for ListenerFilter {
+    fn from(d: crate::k8s::deployed::DeployedFilter) -> ListenerFilter {
+        ListenerFilter::Deployed {
             kind: d.variant,
             http_filter: d.http_filter,
             route_metadata: d.route_metadata,
@@ -41,13 +41,13 @@ impl From<crate::k8s::deployed::DeployedFilter> for Variant {
     }
 }
 
-impl Variant {
+impl ListenerFilter {
     pub fn kind(&self) -> &'static str {
         match self {
-            Variant::Baseline => "base",
-            Variant::Lua { .. } => "lua",
-            Variant::Wasm { .. } => "wasm",
-            Variant::Deployed { kind, .. } => kind,
+            ListenerFilter::Base => "base",
+            ListenerFilter::Lua { .. } => "lua",
+            ListenerFilter::Wasm { .. } => "wasm",
+            ListenerFilter::Deployed { kind, .. } => kind,
         }
     }
 }
@@ -60,7 +60,7 @@ pub struct ListenerSpec {
     /// The pair whose filter (and configuration) this listener runs.
     pub pair: String,
     pub config: Value,
-    pub variant: Variant,
+    pub filter: ListenerFilter,
 }
 
 /// Where the project's loopback services listen.
@@ -148,21 +148,21 @@ pub fn wasm_http_filter(name: &str, module: &Path, configuration: &str) -> Value
 
 fn listener(spec: &ListenerSpec) -> Value {
     let mut http_filters = Vec::new();
-    let route_metadata = match &spec.variant {
-        Variant::Deployed { route_metadata, .. } => route_metadata.clone(),
+    let route_metadata = match &spec.filter {
+        ListenerFilter::Deployed { route_metadata, .. } => route_metadata.clone(),
         _ => Some(json!({ LUA_FILTER_NAME: spec.config })),
     };
-    match &spec.variant {
-        Variant::Baseline => {}
-        Variant::Deployed { http_filter, .. } => http_filters.push(http_filter.clone()),
-        Variant::Lua { source } => http_filters.push(json!({
+    match &spec.filter {
+        ListenerFilter::Base => {}
+        ListenerFilter::Deployed { http_filter, .. } => http_filters.push(http_filter.clone()),
+        ListenerFilter::Lua { source } => http_filters.push(json!({
             "name": LUA_FILTER_NAME,
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
                 "default_source_code": { "inline_string": source },
             },
         })),
-        Variant::Wasm { module } => http_filters.push(wasm_http_filter(
+        ListenerFilter::Wasm { module } => http_filters.push(wasm_http_filter(
             &spec.pair,
             module,
             &spec.config.to_string(),
@@ -213,20 +213,20 @@ mod tests {
     fn every_variant_gets_the_same_route_and_its_own_filter() {
         let config = json!({"requests_per_window": 5});
         let specs: Vec<ListenerSpec> = [
-            Variant::Baseline,
-            Variant::Lua {
+            ListenerFilter::Base,
+            ListenerFilter::Lua {
                 source: "-- lua".into(),
             },
-            Variant::Wasm {
+            ListenerFilter::Wasm {
                 module: "/m.wasm".into(),
             },
         ]
         .into_iter()
-        .map(|variant| ListenerSpec {
-            name: variant.kind().into(),
+        .map(|filter| ListenerSpec {
+            name: filter.kind().into(),
             pair: "rate_limit".into(),
             config: config.clone(),
-            variant,
+            filter,
         })
         .collect();
         let b = bootstrap(

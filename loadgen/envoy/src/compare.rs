@@ -38,12 +38,12 @@ use filterbench_model::results::{
 
 use filterbench_model::{Catalogue, Pair};
 
-use crate::bootstrap::{bootstrap, ListenerSpec, Variant as Filter};
-use crate::client::SendRequest;
+use crate::bootstrap::{bootstrap, ListenerFilter, ListenerSpec};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
-use crate::load::{self, LoadResult, LoadSpec, Mode};
 use crate::verify::Rig;
 use crate::{Error, Result};
+use filterbench_load::client::SendRequest;
+use filterbench_load::load::{self, LoadResult, LoadSpec, Mode};
 
 mod rounds;
 pub use rounds::{convergence, lua_convergence, narrowed, round_order};
@@ -128,7 +128,7 @@ impl Subject {
         let module = filterbench_model::wasm_dir().join("bench_passthrough.wasm");
         if !module.is_file() {
             return Err(Error::Envoy(format!(
-                "{}: not built (the bench crate's build script builds it)",
+                "{}: not built (filterbench-build's build script builds it)",
                 module.display()
             )));
         }
@@ -159,10 +159,10 @@ impl Subject {
     /// subject is Lua-only.
     pub fn listeners(&self) -> Vec<(Variant, ListenerSpec)> {
         let mut out = vec![
-            (Variant::Base, Filter::Baseline),
+            (Variant::Base, ListenerFilter::Base),
             (
                 Variant::Lua,
-                Filter::Lua {
+                ListenerFilter::Lua {
                     source: self.lua_source.clone(),
                 },
             ),
@@ -170,7 +170,7 @@ impl Subject {
         if let (Some(module), None) = (&self.wasm_module, self.lua_only) {
             out.push((
                 Variant::Wasm,
-                Filter::Wasm {
+                ListenerFilter::Wasm {
                     module: module.clone(),
                 },
             ));
@@ -183,7 +183,7 @@ impl Subject {
                         name: v.id().to_string(),
                         pair: self.name.clone(),
                         config: self.config.clone(),
-                        variant: filter,
+                        filter,
                     },
                 )
             })
@@ -445,7 +445,7 @@ pub fn compare(
         pair: subject.name.clone(),
         envoy_version: envoy_version.to_string(),
         machine: machine.clone(),
-        started_ms: filterbench_model::results::now_ms(),
+        started_ms: filterbench_model::now_ms(),
         plan: plan.clone(),
         requests_in_mix: subject.mix.len(),
         variants: variants.clone(),
@@ -646,16 +646,6 @@ pub fn pin_current_thread(cpus: &[usize]) {
         }
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
-}
-
-/// Writes JSON atomically: a temp file in the same directory, then a rename.
-pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    filterbench_model::results::write_json_atomically(path, value).map_err(|e| {
-        Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", path.display()),
-        ))
-    })
 }
 
 #[cfg(test)]

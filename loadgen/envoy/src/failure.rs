@@ -21,7 +21,7 @@ use filterbench_model::results::failure::{
 };
 use serde_json::{json, Value};
 
-use crate::bootstrap::{bootstrap, ListenerSpec, Variant};
+use crate::bootstrap::{bootstrap, ListenerFilter, ListenerSpec};
 use crate::envoy::{envoy_version, Envoy, EnvoyOptions};
 use crate::k8s::crd::CrdSchemas;
 use crate::k8s::deployed::{translate, ModuleSource};
@@ -178,7 +178,7 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
             name: "f".into(),
             pair: "failure_strategy".into(),
             config: json!({}),
-            variant: Variant::from(filter),
+            filter: ListenerFilter::from(filter),
         };
         let mut envoy = Envoy::start(
             &rig.envoy_bin,
@@ -222,21 +222,21 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
             filter: variant_name.to_string(),
             fail_strategy: strategy.map(str::to_string),
             envoy_setting,
-            verdict: verdict(&requests),
+            what_happened: what_happened(&requests),
             requests,
         });
     }
     Ok(FailureRecord {
         schema_version: FAILURE_SCHEMA,
         envoy_version: envoy_version(&rig.envoy_bin)?,
-        measured_at_ms: filterbench_model::results::now_ms(),
+        measured_at_ms: filterbench_model::now_ms(),
         failing_request: FAILING_REQUEST,
         strategies,
     })
 }
 
 /// One sentence on what happened from the failing request on, from the observations alone.
-pub fn verdict(requests: &[RequestResult]) -> String {
+pub fn what_happened(requests: &[RequestResult]) -> String {
     let at = FAILING_REQUEST as usize - 1;
     let Some(failing) = requests.get(at) else {
         return "the failing request was not sent".into();

@@ -35,7 +35,6 @@ pub mod verify;
 pub mod verify_deployed;
 
 pub(crate) use filterbench_k8s as k8s;
-pub use filterbench_load::{client, load, services};
 
 /// Errors of the real-Envoy path.
 #[derive(Debug, thiserror::Error)]

@@ -12,11 +12,11 @@ use filterbench_model::corpus::{CallScript, UpstreamReply};
 use filterbench_model::outcome::Outcome;
 use filterbench_model::request::RunRequest;
 
-use crate::bootstrap::{bootstrap_with_calls, wasm_http_filter, ListenerSpec, Variant};
-use crate::client::SendRequest;
+use crate::bootstrap::{bootstrap_with_calls, wasm_http_filter, ListenerFilter, ListenerSpec};
 use crate::envoy::{Envoy, EnvoyOptions};
-use crate::verify::{default_reply, replay_request, Rig};
+use crate::verify::{replay_request, Rig};
 use crate::{Error, Result};
+use filterbench_load::client::SendRequest;
 
 /// The filter under test.
 #[derive(Debug, Clone)]
@@ -70,14 +70,14 @@ pub fn run_in_envoy(
         .flat_map(|s| s.calls.iter().map(|c| c.cluster.clone()))
         .collect();
     let ports = rig.call_ports(&clusters)?;
-    let variant = match filter {
-        RunFilter::Lua { source, .. } => Variant::Lua {
+    let listener_filter = match filter {
+        RunFilter::Lua { source, .. } => ListenerFilter::Lua {
             source: source.clone(),
         },
         RunFilter::Wasm {
             module,
             configuration,
-        } => Variant::Deployed {
+        } => ListenerFilter::Deployed {
             kind: "wasm",
             http_filter: wasm_http_filter(LISTENER, module, configuration),
             route_metadata: None,
@@ -87,7 +87,7 @@ pub fn run_in_envoy(
         name: LISTENER.into(),
         pair: LISTENER.into(),
         config: metadata.clone(),
-        variant,
+        filter: listener_filter,
     };
     let bootstrap = bootstrap_with_calls(std::slice::from_ref(&spec), rig.services(), &ports);
     let mut envoy = match Envoy::start(&rig.envoy_bin, &bootstrap, &EnvoyOptions::default()) {
@@ -114,7 +114,7 @@ pub fn run_in_envoy(
             headers: step.request.headers.clone(),
             body: step.request.body.clone().into_bytes(),
         };
-        let upstream: UpstreamReply = step.request.upstream.clone().unwrap_or_else(default_reply);
+        let upstream: UpstreamReply = step.request.upstream.clone().unwrap_or_default();
         let outcome = replay_request(rig, addr, &format!("run/{}", i + 1), request, upstream);
         let log = envoy
             .log()

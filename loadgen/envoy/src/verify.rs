@@ -8,16 +8,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use filterbench_model::corpus::{Corpus, Scenario, UpstreamReply};
+use filterbench_model::equivalence::{PairReport, ScenarioReport};
 use filterbench_model::outcome::{DiffLine, Outcome, SCENARIO_HEADER};
-use filterbench_model::results::Variant as Twin;
-use filterbench_model::verdict::{PairReport, ScenarioReport};
+use filterbench_model::results::Variant;
 use filterbench_model::{now_ms, replay, Catalogue, Pair};
 
-use crate::bootstrap::{bootstrap_with_calls, ListenerSpec, Services, Variant};
-use crate::client::{send, SendRequest};
+use crate::bootstrap::{bootstrap_with_calls, ListenerFilter, ListenerSpec, Services};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
-use crate::services::{Auth, Echo, Mock};
 use crate::{Error, Result};
+use filterbench_load::client::{send, SendRequest};
+use filterbench_load::services::{Auth, Echo, Mock};
 
 /// How long a scenario's expected log lines may take to appear in Envoy's log.
 const LOG_WAIT: Duration = Duration::from_secs(3);
@@ -76,16 +76,16 @@ pub fn pair_listeners(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<Listener
     let config = pair.config_json();
     Ok(vec![
         ListenerSpec {
-            name: Twin::Lua.id().into(),
+            name: Variant::Lua.id().into(),
             pair: pair.name.clone(),
             config: config.clone(),
-            variant: Variant::Lua { source },
+            filter: ListenerFilter::Lua { source },
         },
         ListenerSpec {
-            name: Twin::Wasm.id().into(),
+            name: Variant::Wasm.id().into(),
             pair: pair.name.clone(),
             config,
-            variant: Variant::Wasm {
+            filter: ListenerFilter::Wasm {
                 module: catalogue.wasm_module_path(&pair.name),
             },
         },
@@ -124,11 +124,13 @@ pub fn start_for_calls(
                 if let Err(Error::EnvoyExited { log, .. }) =
                     Envoy::start(&rig.envoy_bin, &bootstrap(alone), options)
                 {
-                    let (file, what) = match &spec.variant {
-                        Variant::Lua { .. } => (catalogue.lua_path(&pair.name), "the Lua script"),
-                        Variant::Wasm { module } => (module.clone(), "the Wasm module"),
-                        Variant::Baseline => (catalogue.path.clone(), "the baseline listener"),
-                        Variant::Deployed { kind, .. } => (
+                    let (file, what) = match &spec.filter {
+                        ListenerFilter::Lua { .. } => {
+                            (catalogue.lua_path(&pair.name), "the Lua script")
+                        }
+                        ListenerFilter::Wasm { module } => (module.clone(), "the Wasm module"),
+                        ListenerFilter::Base => (catalogue.path.clone(), "the baseline listener"),
+                        ListenerFilter::Deployed { kind, .. } => (
                             catalogue.path.clone(),
                             if *kind == "lua" {
                                 "the deployed Lua filter"
@@ -180,15 +182,15 @@ pub fn verify_listeners(
         rig.auth.script(&token, reply);
     }
     let lua = envoy
-        .listener(Twin::Lua.id())
+        .listener(Variant::Lua.id())
         .ok_or_else(|| Error::Envoy("no lua listener".into()))?;
     let wasm = envoy
-        .listener(Twin::Wasm.id())
+        .listener(Variant::Wasm.id())
         .ok_or_else(|| Error::Envoy("no wasm listener".into()))?;
     let mut results = Vec::new();
     let mut requests = 0;
     for step in replay::steps(&corpus) {
-        let mut run = |variant: Twin, addr| -> Result<(Outcome, Vec<String>)> {
+        let mut run = |variant: Variant, addr| -> Result<(Outcome, Vec<String>)> {
             let id = format!("{}/{}@{}", pair.name, step.label, variant.id());
             let log_from = envoy.log().len();
             let sent_at = now_ms();
@@ -201,8 +203,8 @@ pub fn verify_listeners(
             envoy.check_alive()?;
             Ok((outcome, misses))
         };
-        let (lua_outcome, lua_misses) = run(Twin::Lua, lua)?;
-        let (wasm_outcome, wasm_misses) = run(Twin::Wasm, wasm)?;
+        let (lua_outcome, lua_misses) = run(Variant::Lua, lua)?;
+        let (wasm_outcome, wasm_misses) = run(Variant::Wasm, wasm)?;
         requests += 1;
         let diff = step.diff(&pair.normalise, &lua_outcome, &wasm_outcome);
         results.push(ScenarioReport {
@@ -242,7 +244,7 @@ pub fn replay(rig: &Rig, addr: std::net::SocketAddr, id: &str, scenario: &Scenar
         headers: scenario.headers.clone(),
         body: scenario.body_bytes(),
     };
-    let upstream = scenario.upstream.clone().unwrap_or_else(default_reply);
+    let upstream = scenario.upstream.clone().unwrap_or_default();
     replay_request(rig, addr, id, request, upstream)
 }
 
@@ -277,15 +279,6 @@ pub fn replay_request(
         response_headers,
         body,
         upstream: rig.echo.take(id),
-    }
-}
-
-/// The echo upstream's reply when none is scripted: 200 (and the echo of the request).
-pub fn default_reply() -> UpstreamReply {
-    UpstreamReply {
-        status: 200,
-        headers: Vec::new(),
-        body: None,
     }
 }
 

@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
+use filterbench_model::equivalence::PairReport;
 use filterbench_model::outcome::DiffLine;
-use filterbench_model::verdict::PairReport;
 use filterbench_model::{Catalogue, Diff, Pair};
 
 use crate::bootstrap::ListenerSpec;
@@ -59,13 +59,13 @@ pub fn deployed_listeners(
             name: "lua".into(),
             pair: pair.name.clone(),
             config: config.clone(),
-            variant: lua.into(),
+            filter: lua.into(),
         },
         ListenerSpec {
             name: "wasm".into(),
             pair: pair.name.clone(),
             config,
-            variant: wasm.into(),
+            filter: wasm.into(),
         },
     ])
 }

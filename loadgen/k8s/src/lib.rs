@@ -93,7 +93,7 @@ pub enum Error {
     #[error("unknown pair {name:?} (known: {known})")]
     UnknownPair { name: String, known: String },
     #[error(
-        "pair {pair}: built Wasm module {} is missing; build it with `cargo build -p filterbench-bench` \
+        "pair {pair}: built Wasm module {} is missing; build it with `cargo build -p filterbench-build` \
          (its build script builds every filters-wasm crate)",
         path.display()
     )]

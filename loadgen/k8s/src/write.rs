@@ -1,34 +1,13 @@
-//! Atomic file writes: a temporary file next to the target, flushed to disk, then renamed over it,
-//! so a reader (or an interrupted run) sees the old file or the new one, never half of one.
+//! Atomic file writes with this crate's errors: the project's one atomic writer
+//! (`filterbench_model::results::write_atomically`), its error naming the file.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::{Error, Result};
 
 /// Writes `bytes` to `path` atomically (the parent directory must exist).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".filterbench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    // The new file is readable like any file `fs::write` would create (tempfile makes it 0600).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    filterbench_model::results::write_atomically(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

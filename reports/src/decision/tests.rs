@@ -35,7 +35,14 @@ fn evidence(r: Option<PairedRounds>) -> Evidence {
         equivalence_source: Some("real Envoy".into()),
         rounds: r,
         wasm_extra_mib_per_worker: Some(2.0),
-        needs: Needs::default(),
+        traits: Traits {
+            external_call: false,
+            data_processing: false,
+            custom_metrics: false,
+            state: false,
+            change_frequency: ChangeFrequency::Low,
+        },
+        capability_gap: None,
     }
 }
 
@@ -96,7 +103,7 @@ fn a_clear_extra_cost_says_lua_is_cheaper() {
     assert_eq!(step(&r, "wasm_cheaper").answer, "no");
     assert_eq!(r.verdict, Verdict::KeepLua);
     let mut e = evidence(Some(rounds(10, 20.0, Some(60.0), 3.0)));
-    e.needs.data_processing = true;
+    e.traits.data_processing = true;
     assert_eq!(decide(&e, &policy(true)).leaf, Leaf::NotCheaperComplex);
 }
 
@@ -243,7 +250,7 @@ fn unproven_capability_and_missing_numbers() {
     e.equivalent = Some(false);
     assert_eq!(decide(&e, &policy(true)).leaf, Leaf::Unproven);
     let mut e = evidence(None);
-    e.needs.capability_gap = Some("no stats API".into());
+    e.capability_gap = Some("no stats API".into());
     assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CapabilityRust);
     assert_eq!(decide(&e, &policy(false)).leaf, Leaf::CapabilityNoRust);
     let r = decide(&evidence(None), &policy(true));

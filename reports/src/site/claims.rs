@@ -8,7 +8,7 @@ use crate::charts::{self, Chart, Series, BASE_COLOR, WASM_COLOR};
 use crate::claims;
 use crate::evidence::{DataKind, Missing, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use crate::results::bench_summary_path;
+use filterbench_model::results::bench_summary_path;
 
 pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderError> {
     let file = bench_summary_path(&results.dir);
@@ -34,7 +34,7 @@ pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>),
                 .zip(&checks)
                 .map(|(o, c)| {
                     let ratio = |r: Option<f64>| r.map_or("n/a".into(), |r| format!("{r:.2}x"));
-                    let ci = |e: &crate::results::Estimate| {
+                    let ci = |e: &filterbench_model::results::Estimate| {
                         format!(
                             "{} [{} – {}]",
                             html::num(e.median_ns),

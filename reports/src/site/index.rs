@@ -5,9 +5,10 @@ use std::path::Path;
 
 use super::{interval_words, load, method_words, SiteInput};
 use crate::decision::{Recommendation, Verdict};
-use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
+use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use crate::results::{bench_summary_path, load_path, LoadRun};
+use filterbench_model::catalogue::Pair;
+use filterbench_model::results::{bench_summary_path, load_path, LoadRun};
 
 fn verdict_html(v: Verdict) -> String {
     format!(
@@ -47,7 +48,7 @@ pub(super) fn equivalence_words(ev: &PairEvidence) -> String {
 
 pub(super) fn index_row(
     results: &ResultSet,
-    pair: &PairInput,
+    pair: &Pair,
     ev: &PairEvidence,
     rec: &Recommendation,
     page: &Path,
@@ -56,10 +57,10 @@ pub(super) fn index_row(
     // A Lua-only run measured no Wasm: its cells say so instead of "n/a".
     let lua_only = results.load(&pair.name).is_some_and(|l| !l.has_wasm());
     let unproven = ev.evidence.equivalent != Some(true);
-    let cpu = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
+    let cpu = |f: fn(&crate::decision::Costs) -> Option<filterbench_model::stats::Interval>| {
         interval_words(costs.and_then(f))
     };
-    let wasm = |f: fn(&crate::decision::Costs) -> Option<crate::stats::Interval>| {
+    let wasm = |f: fn(&crate::decision::Costs) -> Option<filterbench_model::stats::Interval>| {
         if lua_only {
             "not measured (Lua-only run)".to_string()
         } else {
@@ -100,7 +101,7 @@ pub(super) fn index_row(
         ),
         vec![
             Cell::Html(link),
-            Cell::Text(pair.description.clone()),
+            Cell::Text(pair.summary.clone()),
             Cell::Html(call_html(rec)),
             Cell::Num(cpu(|c| c.lua_cpu_us)),
             Cell::Num(wasm(|c| c.wasm_cpu_us)),
@@ -221,7 +222,7 @@ pub(super) fn index_page(
             src_rows.push((
                 String::new(),
                 vec![
-                    path(&crate::results::verify_path(&results.dir, mode)),
+                    path(&filterbench_model::results::verify_path(&results.dir, mode)),
                     Cell::Text(format!("equivalence ({} pairs)", r.pairs.len())),
                     Cell::Text(html::utc(r.created_ms)),
                     Cell::Text("—".into()),
@@ -237,7 +238,7 @@ pub(super) fn index_page(
     if results.verify_envoy.is_none() && results.verify_in_process.is_none() {
         b.push_str(&html::missing(&Missing {
             kind: DataKind::Equivalence,
-            path: crate::results::verify_path(&results.dir, "envoy"),
+            path: filterbench_model::results::verify_path(&results.dir, "envoy"),
             what: "no equivalence results (nor in the in_process.json beside it)".into(),
             how: "`filterbench verify --envoy --save`".into(),
         }));

@@ -13,8 +13,8 @@ use crate::charts::{self, Chart, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
 use crate::decision::Costs;
 use crate::evidence::{paired_rounds, DataKind, PairEvidence};
 use crate::html::{self, esc, Cell};
-use crate::results::{LoadRun, LuaOnly, Variant};
-use crate::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
+use filterbench_model::results::{LoadRun, LuaOnly, Variant};
+use filterbench_model::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -254,7 +254,8 @@ fn costs_table(c: &Costs) -> String {
 
 /// Absolute open-loop latency percentiles, medians over rounds.
 fn latency_chart(l: &LoadRun) -> Result<String, RenderError> {
-    let pick: [fn(&crate::results::Sample) -> f64; 3] = [|s| s.p50_us, |s| s.p90_us, |s| s.p99_us];
+    let pick: [fn(&filterbench_model::results::Sample) -> f64; 3] =
+        [|s| s.p50_us, |s| s.p90_us, |s| s.p99_us];
     let series = l
         .variants
         .iter()

@@ -28,8 +28,9 @@ use serde::Serialize;
 
 use crate::charts::ChartError;
 use crate::decision::{decide, Leaf, Policy, Verdict};
-use crate::evidence::{Missing, PairInput, ResultSet};
-use crate::results::ReadError;
+use crate::evidence::{Missing, ResultSet};
+use filterbench_model::catalogue::Pair;
+use filterbench_model::results::ReadError;
 use filterbench_model::keep::{back_up, site_dir, SiteDir, SITE_MARKER, SITE_MARKER_TEXT};
 
 mod claims;
@@ -46,17 +47,17 @@ use pair::pair_page;
 /// Everything the CLI hands over.
 #[derive(Debug, Clone)]
 pub struct SiteInput {
-    /// `reports/results` (see [`crate::results::results_dir`]).
+    /// `reports/results` (see [`filterbench_model::results::results_dir`]).
     pub results_dir: PathBuf,
     /// How the pages name the results directory: relative to the project or workspace (for
     /// example `reports/results`), never a path of the machine the site was rendered on.
     pub results_shown: PathBuf,
     /// The pairs to report, in the order of the index; from the catalogue.
-    pub pairs: Vec<PairInput>,
+    pub pairs: Vec<Pair>,
     pub policy: Policy,
     /// Where the policy came from, shown on the pages (e.g. `reports/policy.toml`).
     pub policy_source: String,
-    /// When the report is rendered, ms since the Unix epoch ([`crate::results::now_ms`]); passed
+    /// When the report is rendered, ms since the Unix epoch ([`filterbench_model::now_ms`]); passed
     /// in so a render is a function of its inputs.
     pub rendered_ms: u64,
 }
@@ -230,7 +231,7 @@ pub fn render_to(
     })
 }
 
-fn check_names(pairs: &[PairInput]) -> Result<(), RenderError> {
+fn check_names(pairs: &[Pair]) -> Result<(), RenderError> {
     let mut slugs = std::collections::BTreeMap::new();
     for p in pairs {
         let n = &p.name;

@@ -7,42 +7,25 @@ use super::index::{call_html, equivalence_words};
 use super::{load, RenderError, SiteInput};
 use crate::charts::{self, Chart, Series, LUA_COLOR, WASM_COLOR};
 use crate::decision::Recommendation;
-use crate::evidence::{DataKind, Missing, PairEvidence, PairInput, ResultSet};
+use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use crate::results::{bench_summary_path, load_path, ReadError};
+use filterbench_model::catalogue::{ChangeFrequency, Pair};
+use filterbench_model::results::{bench_summary_path, load_path, ReadError};
 
 pub(super) fn pair_page(
     input: &SiteInput,
     results: &ResultSet,
-    pair: &PairInput,
+    pair: &Pair,
     ev: &PairEvidence,
     rec: &Recommendation,
 ) -> Result<String, RenderError> {
     let name = &pair.name;
     let mut b = String::new();
-    b.push_str(&html::para(&pair.description));
-    let mut trait_rows: Vec<(String, Vec<Cell>)> = pair
-        .traits
-        .iter()
-        .map(|(k, v)| {
-            (
-                String::new(),
-                vec![Cell::Text(k.clone()), Cell::Text(v.clone())],
-            )
-        })
+    b.push_str(&html::para(&pair.summary));
+    let trait_rows: Vec<(String, Vec<Cell>)> = trait_words(pair)
+        .into_iter()
+        .map(|(k, v)| (String::new(), vec![Cell::Text(k.into()), Cell::Text(v)]))
         .collect();
-    trait_rows.push((
-        String::new(),
-        vec![
-            Cell::Text("capability Lua lacks".into()),
-            Cell::Text(
-                pair.needs
-                    .capability_gap
-                    .clone()
-                    .unwrap_or_else(|| "none".into()),
-            ),
-        ],
-    ));
     b.push_str(&html::table(&["catalogue trait", "value"], &trait_rows));
 
     // The recommendation and the tree.
@@ -126,11 +109,14 @@ pub(super) fn pair_page(
     }
 
     // The live switch, when it was measured for this pair (`filterbench swap`).
-    let swap_file = crate::swap::swap_path(&input.results_dir, name);
-    match crate::swap::read_swap(&swap_file) {
+    let swap_file = filterbench_model::results::swap::swap_path(&input.results_dir, name);
+    match filterbench_model::results::swap::read_swap(&swap_file) {
         Ok(r) => b.push_str(
-            &crate::swap::render_section(Some(&r), &crate::swap::swap_path(&results.dir, name))
-                .map_err(RenderError::Chart)?,
+            &crate::swap::render_section(
+                Some(&r),
+                &filterbench_model::results::swap::swap_path(&results.dir, name),
+            )
+            .map_err(RenderError::Chart)?,
         ),
         Err(ReadError::Missing(_)) => {}
         Err(e) => return Err(RenderError::Read(e)),
@@ -325,22 +311,23 @@ fn in_process_section(
         categories.push("pass-through filter (harness cost)".into());
         rows.push(base);
     }
-    let series =
-        |label: &str,
-         color,
-         pick: &dyn Fn(&crate::results::PairBench) -> crate::results::Estimate| {
-            let mut s = Series::new(
-                label,
-                color,
-                rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
-            );
-            s.intervals = Some(
-                rows.iter()
-                    .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
-                    .collect(),
-            );
-            s
-        };
+    let series = |label: &str,
+                  color,
+                  pick: &dyn Fn(
+        &filterbench_model::results::PairBench,
+    ) -> filterbench_model::results::Estimate| {
+        let mut s = Series::new(
+            label,
+            color,
+            rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
+        );
+        s.intervals = Some(
+            rows.iter()
+                .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
+                .collect(),
+        );
+        s
+    };
     b.push_str(&charts::bars(&Chart {
         id: "inprocess",
         title: "In-process time per request (median, 95% confidence interval)".into(),
@@ -376,8 +363,9 @@ fn in_process_section(
         summary.profile,
         html::utc(summary.created_ms)
     )));
-    let est =
-        |e: &crate::results::Estimate| Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)));
+    let est = |e: &filterbench_model::results::Estimate| {
+        Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)))
+    };
     if let Some(s) = summary.startup.iter().find(|s| s.pair == name) {
         b.push_str(&html::table(
             &["start-up step", "median"],
@@ -483,4 +471,27 @@ fn deployed_html(results: &ResultSet, pair: &str) -> String {
         out.push_str("</ul>\n");
     }
     out
+}
+
+/// The catalogue's traits of a pair, as (label, value) in words.
+fn trait_words(pair: &Pair) -> Vec<(&'static str, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let t = &pair.traits;
+    let frequency = match t.change_frequency {
+        ChangeFrequency::Low => "low",
+        ChangeFrequency::Medium => "medium",
+        ChangeFrequency::High => "high",
+    };
+    vec![
+        ("behaviour", pair.behaviour.clone()),
+        ("external call", yes_no(t.external_call)),
+        ("data processing", yes_no(t.data_processing)),
+        ("custom metrics", yes_no(t.custom_metrics)),
+        ("state across requests", yes_no(t.state)),
+        ("change frequency", frequency.into()),
+        (
+            "capability Lua lacks",
+            pair.capability_gap.clone().unwrap_or_else(|| "none".into()),
+        ),
+    ]
 }

@@ -1,7 +1,7 @@
 //! bench_passthrough: a proxy-wasm HTTP filter that does nothing. Every callback is the SDK's
 //! default (`Continue`), so a request through it costs exactly what the host and the SDK's
 //! dispatch cost: the in-process harness's baseline. Twin of `bench/guests/passthrough.lua`.
-//! Bench-only (no catalogue entry): built by `bench/model/build.rs` like the filters.
+//! Bench-only (no catalogue entry): built by `bench/build/build.rs` like the filters.
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};

@@ -4,7 +4,7 @@
 //! and the request goes on; any other reply (a 404, Envoy's 503 for a reset, 504 for a
 //! timeout) is answered locally with 502 `call failed: status <s>`, and a call Envoy refuses
 //! (an unknown cluster) with 500 `dispatch failed: <status>`.
-//! Built by `bench/model/build.rs` like the bench guests.
+//! Built by `bench/build/build.rs` like the bench guests.
 
 use std::time::Duration;
 

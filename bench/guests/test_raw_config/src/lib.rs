@@ -1,7 +1,7 @@
 //! test_raw_config: a proxy-wasm filter written for `filterbench run --envoy`'s tests, not a twin.
 //! Its plugin configuration is a plain string (not JSON), read as it is in `on_configure`; every
 //! request gets the request header `x-config` with that string (trimmed) and the response header
-//! `x-config-bytes` with its length in bytes. Built by `bench/model/build.rs` like the bench
+//! `x-config-bytes` with its length in bytes. Built by `bench/build/build.rs` like the bench
 //! guests.
 
 use std::rc::Rc;

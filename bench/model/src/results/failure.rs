@@ -42,8 +42,10 @@ pub struct StrategyResult {
     pub envoy_setting: serde_json::Value,
     /// Every request, in order.
     pub requests: Vec<RequestResult>,
-    /// One sentence, derived from `requests`, on what happens from the failing request on.
-    pub verdict: String,
+    /// One sentence, derived from `requests`, on what happens from the failing request on (the
+    /// file's key is `verdict`, from before that word meant only the migration decision).
+    #[serde(rename = "verdict")]
+    pub what_happened: String,
 }
 
 /// What one request got.

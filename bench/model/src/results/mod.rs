@@ -27,8 +27,6 @@ pub mod failure;
 mod load;
 pub mod swap;
 
-pub use crate::now_ms;
-pub use crate::stats::Interval;
 pub use bench::*;
 pub use load::*;
 
@@ -179,15 +177,25 @@ pub fn read_result<T: serde::de::DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| ReadError::Corrupt(path.to_path_buf(), e.to_string()))
 }
 
-/// Writes `value` as pretty JSON to `path` atomically (a temp file in the same directory, then a
-/// rename), creating the directory.
+/// Writes `value` as pretty JSON to `path` atomically ([`write_atomically`]), creating the
+/// directory.
 pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    write_atomically(path, (text + "\n").as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file next to it (the directory must exist),
+/// flushed to disk, then renamed over it, so a reader (or an interrupted run) sees the old file
+/// or the new one, never half of one. The one atomic writer of the project.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
         ".{}.{}.{}.tmp",
@@ -197,15 +205,22 @@ pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> std::io::Re
         std::process::id(),
         WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    std::fs::write(&tmp, text + "\n")?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    written
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::now_ms;
+    use crate::stats::Interval;
 
     #[test]
     fn wrong_version_missing_and_corrupt_name_the_file() {

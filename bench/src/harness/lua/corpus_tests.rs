@@ -3,12 +3,12 @@
 //! (verified against real Envoy). Plus a rough timing of one exchange (`--nocapture` prints it).
 
 use super::*;
-use crate::corpus::Corpus;
 use crate::harness::{corpus_responder, Clock, Limits, LogLevel, Random};
-use crate::outcome::check_expect;
-use crate::{now_ms, project_root, Catalogue};
+use filterbench_model::corpus::Corpus;
+use filterbench_model::outcome::check_expect;
+use filterbench_model::{now_ms, project_root, Catalogue};
 
-fn corpus_env(pair: &crate::Pair, corpus: &Corpus) -> Env {
+fn corpus_env(pair: &filterbench_model::Pair, corpus: &Corpus) -> Env {
     Env {
         clock: Clock::real(),
         random: Random::seeded(0x5EED),
@@ -21,7 +21,11 @@ fn corpus_env(pair: &crate::Pair, corpus: &Corpus) -> Env {
 }
 
 /// Runs a pair's corpus; returns one line per unmet expectation.
-fn run_pair(catalogue: &Catalogue, pair: &crate::Pair, limits: Limits) -> (usize, Vec<String>) {
+fn run_pair(
+    catalogue: &Catalogue,
+    pair: &filterbench_model::Pair,
+    limits: Limits,
+) -> (usize, Vec<String>) {
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name).unwrap();
     let source = catalogue.lua_source(&pair.name).unwrap();
     let filter = LuaFilter::load(&pair.name, &source).unwrap();

@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use mlua::{Lua, Table, Value};
 
-use crate::corpus::HeaderPair;
 use crate::harness::{envoy, LogLevel, Phase};
+use filterbench_model::corpus::HeaderPair;
 
 use super::{
     error_message, is_memory_error, raw, set_fn, set_raw, side, Shared, LUA_OUT_OF_MEMORY,

@@ -15,8 +15,8 @@ use std::os::raw::c_int;
 
 use mlua::{lua_State, Lua, Table};
 
-use crate::corpus::HeaderPair;
 use crate::harness::envoy;
+use filterbench_model::corpus::HeaderPair;
 
 use super::{arg_bytes, arg_usize, push_bytes, raw, set_fn, set_raw, side, Shared};
 

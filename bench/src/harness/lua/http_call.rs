@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use mlua::{Lua, Table, Value};
 
-use crate::corpus::HeaderPair;
 use crate::harness::{envoy, CallReply, CallRequest};
+use filterbench_model::corpus::HeaderPair;
 
 use super::handle::{coerce, headers_from_table};
 use super::headers::set_content_length;

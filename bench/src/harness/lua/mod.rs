@@ -52,8 +52,8 @@ use std::sync::Arc;
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
-use crate::corpus::HeaderPair;
-use crate::outcome::{Outcome, UpstreamSeen};
+use filterbench_model::corpus::HeaderPair;
+use filterbench_model::outcome::{Outcome, UpstreamSeen};
 
 use super::{envoy, Env, Exchange, FailureKind, FilterError, FilterVm, Phase};
 

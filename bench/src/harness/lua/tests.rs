@@ -5,8 +5,8 @@ use std::sync::Arc;
 use super::*;
 use std::time::Instant;
 
-use crate::corpus::UpstreamReply;
 use crate::harness::{CallReply, CallRequest, Env, Exchange, Limits, LogLevel};
+use filterbench_model::corpus::UpstreamReply;
 
 fn exchange(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
     Exchange {
@@ -61,7 +61,7 @@ fn errors(env: &Env) -> Vec<String> {
 }
 
 fn upstream_header<'a>(o: &'a Outcome, name: &str) -> Vec<&'a str> {
-    crate::outcome::values_of(
+    filterbench_model::outcome::values_of(
         &o.upstream.as_ref().expect("reached upstream").headers,
         name,
     )
@@ -90,7 +90,7 @@ function envoy_on_response(h) h:headers():add("hello", "world") end
         ["Hello from filter"]
     );
     assert_eq!(
-        crate::outcome::values_of(&o.response_headers, "hello"),
+        filterbench_model::outcome::values_of(&o.response_headers, "hello"),
         ["world"]
     );
 }
@@ -177,7 +177,7 @@ end
     assert_eq!(o.upstream.as_ref().unwrap().path, "/final");
     assert_eq!(o.status, 201);
     assert_eq!(
-        crate::outcome::values_of(&o.response_headers, "x-r"),
+        filterbench_model::outcome::values_of(&o.response_headers, "x-r"),
         ["1", "2"]
     );
 }
@@ -301,7 +301,7 @@ end
     assert_eq!(upstream_header(&o, "content-length"), ["3"]);
     assert_eq!(o.body, "changed response");
     assert_eq!(
-        crate::outcome::values_of(&o.response_headers, "content-length"),
+        filterbench_model::outcome::values_of(&o.response_headers, "content-length"),
         ["16"]
     );
 }
@@ -369,7 +369,7 @@ end
     assert_eq!(o.status, 403);
     assert_eq!(o.body, "Forbidden");
     assert!(o.upstream.is_none());
-    let h = |n| crate::outcome::values_of(&o.response_headers, n);
+    let h = |n| filterbench_model::outcome::values_of(&o.response_headers, n);
     assert_eq!(h("x-why"), ["a", "b"]);
     assert_eq!(h("content-type"), ["text/plain"]);
     assert_eq!(h("content-length"), ["9"]);
@@ -787,7 +787,7 @@ fn runtime_error_is_logged_and_the_request_continues() {
     // Changes made before the error stay (Envoy edits the live map).
     assert_eq!(upstream_header(&o, "x-before"), ["1"]);
     assert_eq!(
-        crate::outcome::values_of(&o.response_headers, "x-response"),
+        filterbench_model::outcome::values_of(&o.response_headers, "x-response"),
         ["ran"]
     );
     let errs = errors(&env);
@@ -935,7 +935,7 @@ fn shared_json_decoder_copies_are_identical() {
         "filters-lua/ext_authz_call.lua",
         "bench/guests/ops.lua",
     ];
-    let root = crate::project_root();
+    let root = filterbench_model::project_root();
     let extract = |rel: &str| -> String {
         let text = std::fs::read_to_string(root.join(rel))
             .unwrap_or_else(|e| panic!("{rel}: cannot read: {e}"));

@@ -13,7 +13,7 @@ use super::host::{self, Host, ProcExit, Shared};
 use super::vm::{classify, describe, Stop, VmState, WasmVm};
 use super::{error, wasi, Metering};
 use crate::harness::{Env, FailureKind, FilterError, LogLevel, Phase};
-use crate::outcome::Outcome;
+use filterbench_model::outcome::Outcome;
 
 fn engine(metering: Metering) -> Result<&'static Engine, String> {
     static FUEL: OnceLock<Result<Engine, String>> = OnceLock::new();
@@ -122,7 +122,7 @@ impl WasmFilter {
         let module = Module::new(engine, bytes).map_err(|e| {
             invalid(format!(
                 "not a valid Wasm module: {}",
-                crate::one_line(&format!("{e:#}"))
+                filterbench_model::one_line(&format!("{e:#}"))
             ))
         })?;
         WasmFilter::from_module(name, engine, module, metering)
@@ -156,7 +156,7 @@ impl WasmFilter {
         engine.precompile_module(bytes).map_err(|e| {
             invalid(format!(
                 "not a valid Wasm module: {}",
-                crate::one_line(&format!("{e:#}"))
+                filterbench_model::one_line(&format!("{e:#}"))
             ))
         })
     }
@@ -181,7 +181,7 @@ impl WasmFilter {
         let module = unsafe { Module::deserialize(engine, bytes) }.map_err(|e| {
             invalid(format!(
                 "not a serialised module of this build: {}",
-                crate::one_line(&format!("{e:#}"))
+                filterbench_model::one_line(&format!("{e:#}"))
             ))
         })?;
         WasmFilter::from_module(name, engine, module, metering)
@@ -241,7 +241,7 @@ impl WasmFilter {
         let pre = linker.instantiate_pre(&module).map_err(|e| {
             invalid(format!(
                 "cannot link the module: {}",
-                crate::one_line(&format!("{e:#}"))
+                filterbench_model::one_line(&format!("{e:#}"))
             ))
         })?;
         Ok(WasmFilter {

@@ -8,7 +8,7 @@ use super::host::{Event, LocalReply};
 use super::vm::{call_guest, guest, Stop, VmState, WasmVm};
 use super::{abi, error};
 use crate::harness::{envoy, Exchange, FailureKind, FilterError, LogLevel, Phase};
-use crate::outcome::{Outcome, UpstreamSeen};
+use filterbench_model::outcome::{Outcome, UpstreamSeen};
 
 /// What the filter-manager does with a headers callback's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

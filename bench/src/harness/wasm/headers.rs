@@ -9,8 +9,8 @@
 //! Serialised pairs (spec "Serialization"): u32 count, then per pair u32 key length and u32
 //! value length, then per pair the key bytes, NUL, the value bytes, NUL; little-endian.
 
-use crate::corpus::HeaderPair;
 use crate::harness::envoy::{PairSlot, PairView};
+use filterbench_model::corpus::HeaderPair;
 
 /// A header name or value: text (what clients and the Envoy model produce, lent to the model
 /// without copying) or raw bytes (a guest may set any bytes).

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::catalogue::Catalogue;
-use crate::corpus::{Corpus, UpstreamReply};
 use crate::harness::{corpus_responder, CallReply, CallRequest, Clock, Limits, Random};
-use crate::outcome::check_expect;
+use filterbench_model::catalogue::Catalogue;
+use filterbench_model::corpus::{Corpus, UpstreamReply};
+use filterbench_model::outcome::check_expect;
 
 /// Imports, memory, a bump allocator, the ABI marker, and `$expect` (a failed check logs a
 /// message whose length is the check's number, at error level, then traps).
@@ -93,7 +93,7 @@ fn compile(name: &str, wat: &str) -> WasmFilter {
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    crate::outcome::values_of(headers, name)
+    filterbench_model::outcome::values_of(headers, name)
 }
 
 fn assert_names(e: &FilterError, filter: &str, phase: Phase, kind: FailureKind) {
@@ -638,7 +638,7 @@ fn a_request_paused_forever_gets_the_idle_timeout_reply() {
 // ---- the corpus through the real modules -------------------------------------------------------
 
 fn catalogue() -> Catalogue {
-    Catalogue::load(&crate::project_root()).expect("the catalogue loads")
+    Catalogue::load(&filterbench_model::project_root()).expect("the catalogue loads")
 }
 
 /// The pair's built module, compiled once per test process (compiling is the slow part of

@@ -20,7 +20,7 @@ use super::error;
 use super::host::{self, Event, Host, HostMemoryExceeded, MemoryLimitExceeded, ProcExit};
 use super::{Metric, MetricKind};
 use crate::harness::{Exchange, FailureKind, FilterError, FilterVm, LogLevel, Phase};
-use crate::outcome::Outcome;
+use filterbench_model::outcome::Outcome;
 
 /// Why the processing of a stream (or of the VM start) stopped early.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ pub(super) fn describe(err: &wasmtime::Error) -> String {
     } else if let Some(exit) = err.downcast_ref::<ProcExit>() {
         exit.to_string()
     } else {
-        crate::one_line(&format!("{err:#}"))
+        filterbench_model::one_line(&format!("{err:#}"))
     }
 }
 

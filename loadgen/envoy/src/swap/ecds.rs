@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use filterbench_model::catalogue::LUA_FILTER_NAME;
 
-use crate::bootstrap::{bootstrap, ListenerSpec, Services, Variant};
+use crate::bootstrap::{bootstrap, ListenerFilter, ListenerSpec, Services};
 use crate::envoy::admin_get;
 use crate::{Error, Result};
 
@@ -66,10 +66,10 @@ impl Slot {
         let typed = |kind: &str| -> Result<(Value, Option<PathBuf>)> {
             let spec = specs
                 .iter()
-                .find(|s| s.variant.kind() == kind)
+                .find(|s| s.filter.kind() == kind)
                 .ok_or_else(|| Error::Envoy(format!("no {kind} twin to put in the slot")))?;
-            let module = match &spec.variant {
-                Variant::Wasm { module } => Some(module.clone()),
+            let module = match &spec.filter {
+                ListenerFilter::Wasm { module } => Some(module.clone()),
                 _ => None,
             };
             let b = bootstrap(

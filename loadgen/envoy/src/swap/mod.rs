@@ -8,8 +8,8 @@
 //! Shaped this way because the questions are "what does a live switch cost" and "is anything
 //! lost": the load is an open loop (a fixed arrival rate, latency from each request's intended
 //! send time, so a stall during a switch cannot hide by slowing the sender), recorded in 100 ms
-//! intervals ([`crate::load::intervals`]) so a switch's failures and latency land where they
-//! happened; what Envoy did is read from its admin `/stats` (the slot's
+//! intervals ([`filterbench_load::load::intervals`]) so a switch's failures and latency land
+//! where they happened; what Envoy did is read from its admin `/stats` (the slot's
 //! `extension_config_discovery.http_filter.<slot>.*` counters and `update_time`, and
 //! `wasm.envoy.wasm.runtime.v8.active` as the per-worker signal: every worker instantiates its own
 //! Wasm VM when the new configuration reaches it, and the Wasm VMs go away once no worker holds
@@ -25,19 +25,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use filterbench_model::corpus::{Corpus, Scenario};
+use filterbench_model::now_ms;
 use filterbench_model::results::swap::{
     Failures, MemoryPoint, Probes, SwapResult, SwapRun, Switch, Window, SWAP_SCHEMA,
 };
-use filterbench_model::results::{now_ms, MachineInfo};
+use filterbench_model::results::MachineInfo;
 use filterbench_model::{Catalogue, Pair};
 
-use crate::bootstrap::{ListenerSpec, Variant};
-use crate::client::SendRequest;
+use crate::bootstrap::{ListenerFilter, ListenerSpec};
 use crate::envoy::{Envoy, EnvoyOptions};
-use crate::load::intervals::quantile as quantile_of;
-use crate::load::{self, Intervals, LoadSpec, Mode};
 use crate::verify::Rig;
 use crate::{Error, Result};
+use filterbench_load::client::SendRequest;
+use filterbench_load::load::intervals::quantile as quantile_of;
+use filterbench_load::load::{self, Intervals, LoadSpec, Mode};
 
 use ecds::{SlotStats, Twin, LISTENER};
 
@@ -145,17 +146,17 @@ fn twins(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<ListenerSpec>> {
     catalogue.wasm_module(&pair.name)?;
     let config = pair.config_json();
     Ok([
-        Variant::Lua { source },
-        Variant::Wasm {
+        ListenerFilter::Lua { source },
+        ListenerFilter::Wasm {
             module: catalogue.wasm_module_path(&pair.name),
         },
     ]
     .into_iter()
-    .map(|variant| ListenerSpec {
-        name: variant.kind().into(),
+    .map(|filter| ListenerSpec {
+        name: filter.kind().into(),
         pair: pair.name.clone(),
         config: config.clone(),
-        variant,
+        filter,
     })
     .collect())
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use filterbench_model::corpus::{Corpus, Scenario};
+use filterbench_model::now_ms;
 use filterbench_model::outcome::{check_expect, Outcome};
-use filterbench_model::results::now_ms;
 use filterbench_model::results::swap::{Probes, Switch};
 use filterbench_model::{Diff, Pair};
 

@@ -1,37 +1,39 @@
-//! Builds every Wasm filter (`filters-wasm/*/`) and every bench-only guest (`bench/guests/*/`:
-//! the pass-through baseline and the per-operation guest) for `wasm32-wasip1` with the
-//! workspace's `filter` profile into `<workspace>/target/filters-wasm`, the way wasmtime builds its
-//! test programs: a nested cargo with its own target directory (so it never waits on the outer
-//! build's lock). Filters and guests are two cargo invocations, so that features one side enables
-//! (e.g. serde_json's `arbitrary_precision` in some filters) do not change the other's code.
-//! Installs the `wasm32-wasip1` target with rustup when it is missing. The module directory
-//! reaches the crate as `FILTERBENCH_WASM_DIR`.
+//! Builds the built-in twins, one function per twin kind, where the model says they are
+//! ([`artefacts`], shared with `filterbench-model` by `#[path]`):
+//!
+//! - [`build_rust_wasm`]: every Wasm filter (`filters-wasm/*/`) and every bench-only guest
+//!   (`bench/guests/*/`: the pass-through baseline and the per-operation guest) for
+//!   `wasm32-wasip1` with the workspace's `filter` profile into `<workspace>/target/filters-wasm`,
+//!   the way wasmtime builds its test programs: a nested cargo with its own target directory (so
+//!   it never waits on the outer build's lock). Filters and guests are two cargo invocations, so
+//!   that features one side enables (e.g. serde_json's `arbitrary_precision` in some filters) do
+//!   not change the other's code. Installs the `wasm32-wasip1` target with rustup when it is
+//!   missing.
+//!
+//! `FILTERBENCH_SKIP_WASM_BUILD` set: nothing is built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-// Shared with the crate (workspace twins built at run time, `src/twin_build.rs`).
-#[path = "src/twin_build_toolchain.rs"]
+// The model's statement of where built twins are (this script uses part of it).
+#[allow(dead_code)]
+#[path = "../model/src/artefacts.rs"]
+mod artefacts;
+// Shared with the crate (workspace twins built at run time, `src/wasm.rs`).
+#[path = "src/toolchain.rs"]
 mod toolchain;
 
-use toolchain::TARGET;
+use artefacts::WASM_TARGET as TARGET;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    // This crate lives in `<workspace>/bench/model`.
+    // This crate lives in `<workspace>/bench/build`.
     let root = manifest_dir
         .parent()
         .unwrap()
         .parent()
         .unwrap()
         .to_path_buf();
-    let filters = root.join("filters-wasm");
-    let guests = root.join("bench").join("guests");
-    let target_dir = root.join("target").join("filters-wasm");
-    let out = target_dir.join(TARGET).join("filter");
-    println!("cargo:rustc-env=FILTERBENCH_WASM_DIR={}", out.display());
-    println!("cargo:rerun-if-changed={}", filters.display());
-    println!("cargo:rerun-if-changed={}", guests.display());
     println!(
         "cargo:rerun-if-changed={}",
         root.join("Cargo.toml").display()
@@ -41,6 +43,18 @@ fn main() {
         root.join("Cargo.lock").display()
     );
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
+    let skip = std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some();
+    build_rust_wasm(&root, skip);
+}
+
+/// The Rust Wasm twins and the bench guests (see the file's head); `skip`: only the
+/// rerun-if-changed lines.
+fn build_rust_wasm(root: &Path, skip: bool) {
+    let filters = root.join("filters-wasm");
+    let guests = root.join("bench").join("guests");
+    let target_dir = artefacts::built_in_wasm_target_dir(root);
+    println!("cargo:rerun-if-changed={}", filters.display());
+    println!("cargo:rerun-if-changed={}", guests.display());
 
     let groups = [
         ("the Wasm filters (filters-wasm/*)", twins_in(&filters)),
@@ -55,7 +69,7 @@ fn main() {
             }
         }
     }
-    if std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some() {
+    if skip {
         return;
     }
     let mut target_checked = false;
@@ -67,7 +81,7 @@ fn main() {
             ensure_target();
             target_checked = true;
         }
-        build(&root, &target_dir, what, crates);
+        build(root, &target_dir, what, crates);
     }
 }
 
@@ -110,16 +124,12 @@ fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
     }
 }
 
-/// The twins' shared helper crate (`filters-wasm/common`): built as their dependency, not as a
-/// pair's module (the catalogue's `TWIN_HELPER_CRATES` says the same).
-const TWIN_HELPER_CRATES: &[&str] = &["common"];
-
 /// The pairs' Wasm twins: every crate of `filters-wasm/` but the shared helper crate.
 fn twins_in(dir: &Path) -> Vec<PathBuf> {
     let mut crates = crates_in(dir);
     crates.retain(|p| {
         !p.file_name()
-            .is_some_and(|n| TWIN_HELPER_CRATES.iter().any(|h| n == *h))
+            .is_some_and(|n| artefacts::TWIN_HELPER_CRATES.iter().any(|h| n == *h))
     });
     crates
 }

@@ -1,6 +1,5 @@
-//! Building Wasm twin crates for `wasm32-wasip1`, shared by the build script (which builds the
-//! built-in pairs, `bench/model/build.rs` includes the [`toolchain`] part of this file) and by a
-//! user's workspace, whose twin crates are built at run time ([`build_crate`]): `cargo build
+//! Building a user's workspace's Rust Wasm twin crates at run time ([`build_crate`]; the built-in
+//! pairs are built by the build script, which shares [`crate::toolchain`]): `cargo build
 //! --release --target wasm32-wasip1` of the crate (its own `[workspace]`, its own
 //! `[profile.release]`) into `<workspace>/target`, cargo deciding what is up to date. The
 //! target is installed with rustup when it is missing. A crate that does not build is one error
@@ -9,17 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Error, Result};
+use filterbench_model::artefacts::{workspace_wasm_dir, WASM_TARGET as TARGET};
+use filterbench_model::{Error, Result};
 
-pub use toolchain::{clean_env, ensure_target, TARGET};
-
-/// Where `cargo build --release --target wasm32-wasip1 --target-dir TARGET_DIR` puts modules.
-pub fn modules_dir(target_dir: &Path) -> PathBuf {
-    target_dir.join(toolchain::TARGET).join("release")
-}
+use crate::toolchain::{clean_env, ensure_target};
 
 /// Builds the twin crate at `crate_dir` (release, `wasm32-wasip1`) into `target_dir`; the
-/// module is `<modules_dir>/<crate name>.wasm`, and the crate's name must be its directory's
+/// module is `<workspace_wasm_dir>/<crate name>.wasm`, and the crate's name must be its directory's
 /// (the pair's) name.
 pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     let manifest = crate_dir.join("Cargo.toml");
@@ -44,7 +39,7 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
             ),
         ));
     }
-    let module = modules_dir(target_dir).join(format!("{name}.wasm"));
+    let module = workspace_wasm_dir(target_dir).join(format!("{name}.wasm"));
     if !module.is_file() {
         return Err(Error::invalid(
             &manifest,
@@ -69,7 +64,7 @@ fn cargo_build(manifest: &Path, target_dir: &Path, offline: bool) -> Result<std:
         cmd.arg("--offline");
     }
     clean_env(&mut cmd);
-    crate::child::die_with_parent(&mut cmd);
+    filterbench_model::child::die_with_parent(&mut cmd);
     cmd.output().map_err(|source| Error::Io {
         path: PathBuf::from("cargo"),
         source,
@@ -123,17 +118,11 @@ pub fn first_error(stderr: &str) -> String {
             text
         }
         None => {
-            let all = crate::one_line(stderr);
+            let all = filterbench_model::one_line(stderr);
             all.chars().take(400).collect()
         }
     }
 }
-
-/// The toolchain part, also compiled into the build script (which has no access to this crate's
-/// other modules): the target, installing it, and the environment a nested cargo must not
-/// inherit.
-#[path = "twin_build_toolchain.rs"]
-pub mod toolchain;
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,11 @@
-//! Verdicts of an equivalence run, whichever driver produced them (real Envoy or in-process):
+//! The reports of an equivalence run, whichever driver produced them (real Envoy or in-process):
 //! per scenario, per pair, the summary line, and the readable failure lines.
 
 use serde::Serialize;
 
 use crate::outcome::{DiffLine, Outcome};
 
-/// The verdict on one scenario (or one `before` repetition of it).
+/// The report on one scenario (or one `before` repetition of it).
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
     pub scenario: String,
@@ -28,7 +28,7 @@ impl ScenarioReport {
     }
 }
 
-/// The verdict on one pair.
+/// The report on one pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct PairReport {
     pub pair: String,

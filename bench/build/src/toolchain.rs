@@ -1,12 +1,11 @@
-//! The toolchain for building Wasm twins, shared by the build script (`bench/model/build.rs`
-//! includes this file with `#[path]`) and by [`super`] (workspace twins built at run time):
-//! self-contained, std only.
+//! The toolchain for building Rust Wasm twins, shared by the build script (`bench/build/build.rs`
+//! includes this file with `#[path]`) and by [`crate::wasm`] (workspace twins built at run
+//! time): std and the model's [`artefacts`](super::artefacts) only.
 
 use std::path::Path;
 use std::process::Command;
 
-/// The target every twin is built for.
-pub const TARGET: &str = "wasm32-wasip1";
+use super::artefacts::WASM_TARGET as TARGET;
 
 /// `rustup target add wasm32-wasip1` when the standard library for it is not installed; the
 /// error says what to do.

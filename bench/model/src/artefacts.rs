@@ -1,0 +1,33 @@
+//! Where built twins are: the one statement of the target, the helper crates that are not a
+//! pair's twin, and the directories the modules are built into. Std only: the twin-build crate's
+//! build script (`bench/build/build.rs`) compiles this file too (`#[path]`), so that it builds
+//! the modules where the catalogue looks for them. One function per twin kind.
+
+use std::path::{Path, PathBuf};
+
+/// The target every Rust Wasm twin (and bench guest) is built for.
+pub const WASM_TARGET: &str = "wasm32-wasip1";
+
+/// Crates of `filters-wasm/` that are not a pair's twin: the twins' shared helper crate
+/// (`filters-wasm/common`), built as their dependency.
+pub const TWIN_HELPER_CRATES: &[&str] = &["common"];
+
+/// The target directory of the built-in Rust Wasm twins and bench guests, under the repository at
+/// `root`: its own, so that the nested cargo never waits on the outer build's lock.
+pub fn built_in_wasm_target_dir(root: &Path) -> PathBuf {
+    root.join("target").join("filters-wasm")
+}
+
+/// Where the built-in pairs' Rust Wasm modules and the bench guests are (`<name>.wasm`): the
+/// workspace's `filter` profile.
+pub fn built_in_wasm_dir(root: &Path) -> PathBuf {
+    built_in_wasm_target_dir(root)
+        .join(WASM_TARGET)
+        .join("filter")
+}
+
+/// Where a user's workspace's Rust Wasm twins are once built with `cargo build --release
+/// --target wasm32-wasip1 --target-dir TARGET_DIR`.
+pub fn workspace_wasm_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join(WASM_TARGET).join("release")
+}
