@@ -63,9 +63,12 @@ fn cli_with_envoy() -> (std::process::Child, u32) {
         .unwrap();
     let start = Instant::now();
     loop {
+        // The first Envoy child may be `envoy --version` (the CLI prints the version first):
+        // the one under test is the child started once its scratch directory exists.
+        let started = !scratch_dirs(child.id()).is_empty();
         if let Some((pid, _)) = envoy_processes()
             .into_iter()
-            .find(|(_, ppid)| *ppid == child.id())
+            .find(|(_, ppid)| started && *ppid == child.id())
         {
             return (child, pid);
         }
