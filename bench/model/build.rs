@@ -14,6 +14,10 @@ use std::process::Command;
 #[path = "src/twin_build_toolchain.rs"]
 mod toolchain;
 
+// The Go twins' build (`filters-go/*`), one module that can move with the build step.
+#[path = "src/twin_build_go.rs"]
+mod go;
+
 use toolchain::TARGET;
 
 fn main() {
@@ -41,6 +45,14 @@ fn main() {
         root.join("Cargo.lock").display()
     );
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
+    let go_dir = root.join("filters-go");
+    let go_out = root.join("target").join("filters-go");
+    println!("cargo:rustc-env=FILTERBENCH_GO_WASM_DIR={}", go_out.display());
+    println!("cargo:rerun-if-env-changed=GO");
+    println!("cargo:rerun-if-changed={}", go_dir.display());
+    for file in walk(&go_dir) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
 
     let groups = [
         ("the Wasm filters (filters-wasm/*)", twins_in(&filters)),
@@ -68,6 +80,27 @@ fn main() {
             target_checked = true;
         }
         build(&root, &target_dir, what, crates);
+    }
+    build_go(&go_dir, &go_out);
+}
+
+/// Builds the Go twins (`filters-go/<pair>/`) to `target/filters-go/<pair>.wasm`. Without a
+/// usable Go toolchain only the Go twins are skipped, with a warning that says what is missing.
+fn build_go(go_dir: &Path, out: &Path) {
+    if go::go_twins_in(go_dir).is_empty() {
+        return;
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        panic!("creating {}: {e}", out.display());
+    }
+    match go::build_go_twins(go_dir, out) {
+        Ok(_) => {}
+        Err(go::GoBuildError::Missing(what)) => {
+            println!("cargo:warning={what}; the Go twins (filters-go/*) are not built and `--twin go` finds no module");
+            // Check again on the next build, when Go may be there.
+            println!("cargo:rerun-if-changed=/nonexistent/filterbench-go-probe");
+        }
+        Err(e) => panic!("{e}"),
     }
 }
 

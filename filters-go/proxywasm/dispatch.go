@@ -20,9 +20,9 @@ var (
 // SetVMContext registers the VM context; call it from the twin's init.
 func SetVMContext(vm VMContext) { vmContext = vm }
 
-// ResetContexts forgets every context and the VM context (proxytest, between tests).
+// ResetContexts forgets every plugin and HTTP context, keeping the VM context (proxytest,
+// between tests).
 func ResetContexts() {
-	vmContext = nil
 	plugins = map[uint32]PluginContext{}
 	streams = map[uint32]HttpContext{}
 	callouts = map[uint32]callout{}

@@ -40,6 +40,7 @@ pub mod request;
 pub mod results;
 pub mod stats;
 pub mod twin_build;
+pub mod twin_build_go;
 pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};
@@ -91,6 +92,15 @@ pub fn wasm_dir() -> PathBuf {
     match std::env::var_os("FILTERBENCH_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("FILTERBENCH_WASM_DIR")),
+    }
+}
+
+/// Where the build script writes the Go twins (`target/filters-go/<pair>.wasm`, built from
+/// `filters-go/<pair>/` by [`twin_build_go`]); `FILTERBENCH_GO_WASM_DIR` overrides it.
+pub fn go_wasm_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_GO_WASM_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("FILTERBENCH_GO_WASM_DIR")),
     }
 }
 
