@@ -47,7 +47,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
     let go_dir = root.join("filters-go");
     let go_out = root.join("target").join("filters-go");
-    println!("cargo:rustc-env=FILTERBENCH_GO_WASM_DIR={}", go_out.display());
+    println!(
+        "cargo:rustc-env=FILTERBENCH_GO_WASM_DIR={}",
+        go_out.display()
+    );
     println!("cargo:rerun-if-env-changed=GO");
     println!("cargo:rerun-if-changed={}", go_dir.display());
     for file in walk(&go_dir) {

@@ -17,6 +17,7 @@ pub mod harness;
 pub mod perf;
 
 pub use filterbench_model::{
-    calls, catalogue, corpus, now_ms, one_line, outcome, project_root, replay, request, results,
-    stats, verdict, wasm_dir, Catalogue, Corpus, Diff, Error, Outcome, Pair, Result, Scenario,
+    calls, catalogue, corpus, go_wasm_dir, now_ms, one_line, outcome, project_root, replay,
+    request, results, stats, verdict, wasm_dir, Catalogue, Corpus, Diff, Error, Outcome, Pair,
+    Result, Scenario,
 };

@@ -154,7 +154,13 @@ pub fn check_go(go: &Path) -> Result<String, GoBuildError> {
 }
 
 /// The `go build` command for the twin `pair` of `module_dir`, writing `output`.
-pub fn go_build_command(go: &Path, module_dir: &Path, cache_dir: &Path, pair: &str, output: &Path) -> Command {
+pub fn go_build_command(
+    go: &Path,
+    module_dir: &Path,
+    cache_dir: &Path,
+    pair: &str,
+    output: &Path,
+) -> Command {
     let mut cmd = Command::new(go);
     cmd.current_dir(module_dir)
         .env("GOOS", "wasip1")
@@ -163,7 +169,13 @@ pub fn go_build_command(go: &Path, module_dir: &Path, cache_dir: &Path, pair: &s
         .env("GOTOOLCHAIN", "local")
         .env("GOCACHE", cache_dir.join("build"))
         .env("GOMODCACHE", cache_dir.join("mod"))
-        .args(["build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o"])
+        .args([
+            "build",
+            "-buildmode=c-shared",
+            "-trimpath",
+            "-ldflags=-s -w",
+            "-o",
+        ])
         .arg(output)
         .arg(format!("./{pair}"));
     cmd
@@ -171,7 +183,10 @@ pub fn go_build_command(go: &Path, module_dir: &Path, cache_dir: &Path, pair: &s
 
 /// Builds every Go twin of `module_dir` (`filters-go/`) to `<out_dir>/<pair>.wasm`, with the Go
 /// caches under `<out_dir>/cache`. Answers the pairs built, in order.
-pub fn build_go_twins(module_dir: &Path, out_dir: &Path) -> Result<Vec<(String, PathBuf)>, GoBuildError> {
+pub fn build_go_twins(
+    module_dir: &Path,
+    out_dir: &Path,
+) -> Result<Vec<(String, PathBuf)>, GoBuildError> {
     let pairs = go_twins_in(module_dir);
     if pairs.is_empty() {
         return Ok(Vec::new());
@@ -216,8 +231,14 @@ mod tests {
 
     #[test]
     fn go_versions_parse() {
-        assert_eq!(parse_go_version("go version go1.26.8 linux/amd64"), Some((1, 26)));
-        assert_eq!(parse_go_version("go version go1.24rc1 linux/amd64"), Some((1, 24)));
+        assert_eq!(
+            parse_go_version("go version go1.26.8 linux/amd64"),
+            Some((1, 26))
+        );
+        assert_eq!(
+            parse_go_version("go version go1.24rc1 linux/amd64"),
+            Some((1, 24))
+        );
         assert_eq!(parse_go_version("go version devel"), None);
         assert!(parse_go_version("go version go1.21.0 linux/amd64").unwrap() < MIN_GO);
     }
