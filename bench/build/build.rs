@@ -10,6 +10,9 @@
 //!   not change the other's code. Installs the `wasm32-wasip1` target with rustup when it is
 //!   missing.
 //!
+//! - [`build_go`]: every Go twin (`filters-go/*/`, standard Go for `wasip1`) into
+//!   `<workspace>/target/filters-go` (`src/go.rs`); without Go, a warning and only they are skipped.
+//!
 //! `FILTERBENCH_SKIP_WASM_BUILD` set: nothing is built.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +25,10 @@ mod artefacts;
 // Shared with the crate (workspace twins built at run time, `src/wasm.rs`).
 #[path = "src/toolchain.rs"]
 mod toolchain;
+
+// The Go twins' build (`filters-go/*`), shared with the crate (`src/go.rs`).
+#[path = "src/go.rs"]
+mod go;
 
 use artefacts::WASM_TARGET as TARGET;
 
@@ -45,6 +52,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FILTERBENCH_SKIP_WASM_BUILD");
     let skip = std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some();
     build_rust_wasm(&root, skip);
+    build_go(&root, skip);
 }
 
 /// The Rust Wasm twins and the bench guests (see the file's head); `skip`: only the
@@ -82,6 +90,34 @@ fn build_rust_wasm(root: &Path, skip: bool) {
             target_checked = true;
         }
         build(root, &target_dir, what, crates);
+    }
+}
+
+/// Builds the Go twins (`filters-go/<pair>/`) to `target/filters-go/<pair>.wasm`
+/// ([`artefacts::built_in_go_dir`]). Without a usable Go toolchain only the Go twins are skipped,
+/// with a warning that says what is missing; `skip`: only the rerun-if-changed lines.
+fn build_go(root: &Path, skip: bool) {
+    let go_dir = root.join("filters-go");
+    let out = artefacts::built_in_go_dir(root);
+    println!("cargo:rerun-if-env-changed=GO");
+    println!("cargo:rerun-if-changed={}", go_dir.display());
+    for file in walk(&go_dir) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    if skip || go::go_twins_in(&go_dir).is_empty() {
+        return;
+    }
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        panic!("creating {}: {e}", out.display());
+    }
+    match go::build_go_twins(&go_dir, &out) {
+        Ok(_) => {}
+        Err(go::GoBuildError::Missing(what)) => {
+            println!("cargo:warning={what}; the Go twins (filters-go/*) are not built and `--twin go` finds no module");
+            // Check again on the next build, when Go may be there.
+            println!("cargo:rerun-if-changed=/nonexistent/filterbench-go-probe");
+        }
+        Err(e) => panic!("{e}"),
     }
 }
 

@@ -15,7 +15,25 @@ use filterbench_model::{project_root, Catalogue, Corpus};
 const CASES: u32 = 1000;
 
 fn loaded() -> Vec<(LoadedPair, Corpus)> {
-    let catalogue = Catalogue::load(&project_root()).unwrap();
+    loaded_from(Catalogue::load(&project_root()).unwrap())
+}
+
+/// The pairs with their Go twins (`target/filters-go/<pair>.wasm`) as the modules; None when
+/// the build had no Go toolchain (its warning says what was missing).
+fn loaded_go() -> Option<Vec<(LoadedPair, Corpus)>> {
+    let dir = filterbench_model::go_wasm_dir();
+    if !dir.join("add_header.wasm").is_file() {
+        eprintln!("no Go twins in {}: skipped", dir.display());
+        return None;
+    }
+    let mut catalogue = Catalogue::load(&project_root()).unwrap();
+    for pair in &mut catalogue.pairs {
+        pair.wasm = Some(dir.join(format!("{}.wasm", pair.name)));
+    }
+    Some(loaded_from(catalogue))
+}
+
+fn loaded_from(catalogue: Catalogue) -> Vec<(LoadedPair, Corpus)> {
     catalogue
         .pairs
         .iter()
@@ -38,7 +56,18 @@ fn every_pair_is_equivalent_in_process_on_its_corpus() {
 
 #[test]
 fn generated_requests_agree_lua_vs_wasm() {
-    for (pair, corpus) in loaded() {
+    generated_requests_agree(loaded(), "Wasm");
+}
+
+#[test]
+fn generated_requests_agree_lua_vs_go() {
+    if let Some(pairs) = loaded_go() {
+        generated_requests_agree(pairs, "Go Wasm");
+    }
+}
+
+fn generated_requests_agree(pairs: Vec<(LoadedPair, Corpus)>, kind: &str) {
+    for (pair, corpus) in pairs {
         let vocab = Vocabulary::of(&corpus);
         let mut config = Config::with_cases(CASES);
         config.failure_persistence = None;
@@ -65,7 +94,7 @@ fn generated_requests_agree_lua_vs_wasm() {
         });
         if let Err(e) = result {
             panic!(
-                "{}: Lua and Wasm disagree on a generated request sequence:\n{e}",
+                "{}: Lua and {kind} disagree on a generated request sequence:\n{e}",
                 pair.pair.name
             );
         }

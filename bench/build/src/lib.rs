@@ -8,6 +8,7 @@
 //! - [`toolchain`]: the Rust toolchain for them (the target installed with rustup, the
 //!   environment a nested cargo must not inherit), shared with the build script.
 
+pub mod go;
 pub mod toolchain;
 pub mod wasm;
 

@@ -31,3 +31,9 @@ pub fn built_in_wasm_dir(root: &Path) -> PathBuf {
 pub fn workspace_wasm_dir(target_dir: &Path) -> PathBuf {
     target_dir.join(WASM_TARGET).join("release")
 }
+
+/// Where the built-in pairs' Go twins are (`<pair>.wasm`, standard Go for `wasip1`, built from
+/// `filters-go/<pair>/` by `filterbench-build`).
+pub fn built_in_go_dir(root: &Path) -> PathBuf {
+    root.join("target").join("filters-go")
+}

@@ -102,6 +102,16 @@ fn built_in_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the build script writes the Go twins (`<pair>.wasm`, built from `filters-go/<pair>/` by
+/// `filterbench-build`): `FILTERBENCH_GO_WASM_DIR` when set, else
+/// [`artefacts::built_in_go_dir`] of the workspace this crate was built in.
+pub fn go_wasm_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_GO_WASM_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => artefacts::built_in_go_dir(&built_in_root()),
+    }
+}
+
 /// A TOML error as one line: `line L, column C: message`.
 pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
     match e.span() {

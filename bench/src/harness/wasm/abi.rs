@@ -112,6 +112,7 @@ pub mod errno {
     pub const BADF: u32 = 8;
     pub const FAULT: u32 = 21;
     pub const INVAL: u32 = 28;
+    pub const NOSYS: u32 = 52;
     pub const NOTSUP: u32 = 58;
     pub const SPIPE: u32 = 70;
 }

@@ -181,6 +181,26 @@ fn sched_yield(_caller: Caller<'_, Host>) -> R {
     Ok(errno::SUCCESS)
 }
 
+// The two functions below are imported by Go's wasip1 runtime (standard Go, `-buildmode=
+// c-shared`) and by no Rust twin. They answer as Envoy's proxy-wasm host (proxy-wasm-cpp-host)
+// does, so that in-process and Envoy runs of a Go module stay equal.
+
+/// `poll_oneoff(in, out, nsubscriptions, nevents)`: no event polling; `*nevents = 0` and
+/// success. Go's scheduler calls it to sleep while it has nothing to run (timers), and its
+/// runtime treats any error as fatal; Envoy answers the same way.
+fn poll_oneoff(mut caller: Caller<'_, Host>, _in: u32, _out: u32, _nsubs: u32, nevents: u32) -> R {
+    let (data, _) = split_or_fault!(&mut caller);
+    tri!(memory::write_u32(data, nevents, 0));
+    Ok(errno::SUCCESS)
+}
+
+/// `fd_fdstat_set_flags(fd, flags)`: no flag has an effect on the log-backed stdout/stderr;
+/// Envoy answers ENOSYS for every descriptor, and so does this host (Go's `os` package only
+/// tries to clear O_NONBLOCK on the standard descriptors and goes on).
+fn fd_fdstat_set_flags(_caller: Caller<'_, Host>, _fd: u32, _flags: u32) -> R {
+    Ok(errno::NOSYS)
+}
+
 /// The WASI functions the host defines.
 pub const FUNCTIONS: &[&str] = &[
     "fd_write",
@@ -199,6 +219,8 @@ pub const FUNCTIONS: &[&str] = &[
     "args_sizes_get",
     "proc_exit",
     "sched_yield",
+    "poll_oneoff",
+    "fd_fdstat_set_flags",
 ];
 
 pub fn define(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
@@ -218,5 +240,7 @@ pub fn define(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "args_sizes_get", args_sizes_get)?;
     linker.func_wrap(MODULE, "proc_exit", proc_exit)?;
     linker.func_wrap(MODULE, "sched_yield", sched_yield)?;
+    linker.func_wrap(MODULE, "poll_oneoff", poll_oneoff)?;
+    linker.func_wrap(MODULE, "fd_fdstat_set_flags", fd_fdstat_set_flags)?;
     Ok(())
 }

@@ -1,0 +1,3 @@
+module filterbench/filters-go
+
+go 1.26
