@@ -10,11 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use filterbench_reports::decision::{Needs, Policy};
-use filterbench_reports::evidence::PairInput;
-use filterbench_reports::results::failure::failure_path;
-use filterbench_reports::results::swap::swap_path;
-use filterbench_reports::results::{bench_summary_path, load_path, verify_path};
+use filterbench_model::catalogue::{Catalogue, Layout, Pair};
+use filterbench_model::results::failure::failure_path;
+use filterbench_model::results::swap::swap_path;
+use filterbench_model::results::{bench_summary_path, load_path, verify_path};
+use filterbench_reports::decision::Policy;
 use filterbench_reports::site::{render, SiteInput};
 use libfuzzer_sys::fuzz_target;
 
@@ -56,6 +56,22 @@ fn dirs() -> &'static (PathBuf, PathBuf) {
         .1
 }
 
+/// The reported pair as the catalogue gives it.
+fn pair() -> &'static Pair {
+    static PAIR_ENTRY: OnceLock<Pair> = OnceLock::new();
+    PAIR_ENTRY.get_or_init(|| {
+        let text = format!(
+            "schema_version = 1\n[[pair]]\nname = \"{PAIR}\"\nsummary = \"adds a header\"\n\
+             behaviour = \"adds a header\"\nconfig = {{}}\ntraits = {{ external_call = false, \
+             data_processing = false, custom_metrics = false, state = false, change_frequency = \"low\" }}\n"
+        );
+        let dir = Path::new("/nonexistent-fuzz-workspace");
+        let catalogue = Catalogue::parse(dir, &dir.join("filterbench.toml"), &text, Layout::workspace(dir))
+            .expect("the fuzz target's own catalogue entry parses");
+        catalogue.pairs.into_iter().next().expect("one pair")
+    })
+}
+
 fn write(path: &Path, text: &[u8]) {
     std::fs::create_dir_all(path.parent().expect("a file in a folder")).expect("mkdir");
     std::fs::write(path, text).expect("write a result file");
@@ -89,12 +105,7 @@ fuzz_target!(|data: &[u8]| {
     let input = SiteInput {
         results_dir: results.clone(),
         results_shown: PathBuf::from("reports/results"),
-        pairs: vec![PairInput {
-            name: PAIR.to_string(),
-            description: "adds a header".to_string(),
-            needs: Needs::default(),
-            traits: vec![("change frequency".to_string(), "low".to_string())],
-        }],
+        pairs: vec![pair().clone()],
         policy,
         policy_source: "reports/policy.toml".to_string(),
         rendered_ms: 1_700_000_000_000,
