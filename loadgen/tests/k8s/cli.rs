@@ -172,7 +172,7 @@ fn a_missing_module_says_how_to_build_it() {
         err.contains("jwt_auth") && err.contains("jwt_auth.wasm"),
         "{err}"
     );
-    assert!(err.contains("cargo build -p filterbench-bench"), "{err}");
+    assert!(err.contains("cargo build -p filterbench-build"), "{err}");
 }
 
 #[test]
