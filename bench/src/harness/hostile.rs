@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use filterbench_model::corpus::UpstreamReply;
 use crate::harness::lua::LuaFilter;
 use crate::harness::wasm::WasmFilter;
 use crate::harness::{CallReply, Env, Exchange, FailureKind, FilterError, FilterVm, Limits, Phase};
+use filterbench_model::corpus::UpstreamReply;
 
 /// The bound on one hostile filter's run.
 const BOUND: Duration = Duration::from_secs(10);

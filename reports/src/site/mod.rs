@@ -30,8 +30,8 @@ use crate::charts::ChartError;
 use crate::decision::{decide, Leaf, Policy, Verdict};
 use crate::evidence::{Missing, ResultSet};
 use filterbench_model::catalogue::Pair;
-use filterbench_model::results::ReadError;
 use filterbench_model::keep::{back_up, site_dir, SiteDir, SITE_MARKER, SITE_MARKER_TEXT};
+use filterbench_model::results::ReadError;
 
 mod claims;
 mod index;
