@@ -9,17 +9,8 @@ use crate::support::{filterbench, text};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
-const CORPUS: &str = r#"pair = "tag"
-
-[[scenario]]
-name = "adds_tag"
-path = "/x"
-
-[scenario.expect]
-status = 200
-upstream_reached = true
-request_headers = [["x-tag", "blue"]]
-"#;
+/// The corpus of pair `tag` (one scenario), shared with the workspace tests.
+use crate::workspace::TAG_CORPUS as CORPUS;
 
 /// A workspace with pair `tag` (a Lua filter, a prebuilt twin) and one scenario.
 fn workspace(lua: &str) -> (tempfile::TempDir, PathBuf) {

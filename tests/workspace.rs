@@ -58,7 +58,7 @@ fn dirs() -> Dirs {
 const TAG_LUA: &str = "-- adds a tag the upstream sees\n\
 function envoy_on_request(handle)\n  handle:headers():add(\"x-tag\", \"blue\")\nend\n";
 
-const TAG_CORPUS: &str = r#"pair = "tag"
+pub(crate) const TAG_CORPUS: &str = r#"pair = "tag"
 
 [[scenario]]
 name = "adds_tag"
