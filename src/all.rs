@@ -31,7 +31,9 @@ use filterbench_envoy::compare::{compare, pin_current_thread, placement, plan, S
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
 use filterbench_model::equivalence::Summary;
-use filterbench_model::results::{load_path, results_dir, write_json_atomically, LuaOnly};
+use filterbench_model::results::{
+    load_path, results_dir, write_json_atomically, LuaOnly, RoundMethod,
+};
 
 use crate::report;
 
@@ -41,6 +43,10 @@ pub struct AllArgs {
     /// times the policy's time budget per pair).
     #[arg(long)]
     pub full: bool,
+    /// Load rounds one variant after another (rotating order) instead of every variant at the
+    /// same moment (the default, with a sequential self-check in the same run).
+    #[arg(long)]
+    pub sequential: bool,
     /// Only this pair (repeatable); default every pair of the catalogue.
     #[arg(long = "pair", value_name = "NAME")]
     pub pairs: Vec<String>,
@@ -168,7 +174,11 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             }
             v
         });
-    let load_plan = plan(&policy.measurement, args.full);
+    let mut load_plan = plan(&policy.measurement, args.full);
+    if args.sequential {
+        load_plan.method = RoundMethod::Sequential;
+        load_plan.check_rounds = 0;
+    }
     step(
         4,
         &format!(
@@ -208,6 +218,9 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     let mut interrupted = false;
+    // Pairs whose load run failed: the run stops at the error, keeps what it measured (marked
+    // partial, with the reason), and the next pairs are still measured and the report rendered.
+    let mut failed: Vec<String> = Vec::new();
     for subject in &subjects {
         bar.set_message(format!("{}: starting", subject.name));
         let result = compare(
@@ -219,18 +232,32 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             &mut |line| {
                 bar.set_message(format!("{}: {line}", subject.name));
             },
-        )?;
-        let out = load_path(&results_dir(root), &subject.name);
-        write_json_atomically(&out, &result)
-            .with_context(|| format!("writing {}", out.display()))?;
-        let line = format!("  {}: {}", subject.name, crate::load::one_line(&result));
+        );
+        let line = match &result {
+            Ok(result) => {
+                let out = load_path(&results_dir(root), &subject.name);
+                write_json_atomically(&out, result)?;
+                match &result.failure {
+                    Some(why) => format!(
+                        "  {}: {} (partial: {why})",
+                        subject.name,
+                        crate::load::one_line(result)
+                    ),
+                    None => format!("  {}: {}", subject.name, crate::load::one_line(result)),
+                }
+            }
+            Err(e) => format!("  {}: load failed, nothing measured: {e}", subject.name),
+        };
         if bar.is_hidden() {
             println!("{line}");
         } else {
             bar.println(line);
         }
         bar.inc(1);
-        if result.partial || stop.load(Ordering::SeqCst) {
+        if result.as_ref().map_or(true, |r| r.failure.is_some()) {
+            failed.push(subject.name.clone());
+        }
+        if stop.load(Ordering::SeqCst) {
             interrupted = true;
             break;
         }
@@ -254,6 +281,16 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         println!("stopped early (Ctrl-C): the report shows what was measured");
         return Ok(filterbench_model::exit::code(
             filterbench_model::exit::INTERRUPTED,
+        ));
+    }
+    if !failed.is_empty() {
+        println!(
+            "load failed for: {} (what was measured before the error is kept, marked partial; \
+             the report shows it)",
+            failed.join(", ")
+        );
+        return Ok(filterbench_model::exit::code(
+            filterbench_model::exit::BAD_INPUT,
         ));
     }
     if !differ.is_empty() {
