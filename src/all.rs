@@ -139,13 +139,20 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         println!("  failure strategies measured ({})", elapsed(t));
         deployed
     };
-    let differ: Vec<&str> = envoy
-        .iter()
-        .chain(&in_process)
-        .chain(&deployed)
-        .filter(|r| !r.equivalent)
-        .map(|r| r.pair.as_str())
-        .collect();
+    // One line per pair that failed any check, naming the checks it failed.
+    let mut differ: Vec<(String, Vec<&str>)> = Vec::new();
+    for (check, reports) in [
+        ("in-process", &in_process),
+        ("real Envoy", &envoy),
+        ("deployed", &deployed),
+    ] {
+        for r in reports.iter().filter(|r| !r.equivalent) {
+            match differ.iter_mut().find(|(p, _)| *p == r.pair) {
+                Some((_, checks)) => checks.push(check),
+                None => differ.push((r.pair.clone(), vec![check])),
+            }
+        }
+    }
     for r in envoy.iter().chain(&deployed).filter(|r| !r.equivalent) {
         for line in r.failure_lines().iter().take(5) {
             println!("{line}");
@@ -294,11 +301,18 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     if !differ.is_empty() {
-        println!(
-            "not equivalent: {} (measured Lua-only; the report answers from what the Lua filter \
-             costs: keep Lua, or prove a twin first)",
-            differ.join(", ")
-        );
+        for (pair, checks) in &differ {
+            let measured = if unproven.contains(&pair.as_str()) {
+                "measured Lua-only; the report answers from what the Lua filter costs: keep Lua, \
+                 or prove the twin first"
+            } else {
+                "the twin itself is equivalent and was measured; what Istio deploys differs"
+            };
+            println!(
+                "not equivalent: {pair} (failed {}; {measured})",
+                checks.join(", ")
+            );
+        }
         return Ok(filterbench_model::exit::code(
             filterbench_model::exit::NOT_EQUIVALENT,
         ));

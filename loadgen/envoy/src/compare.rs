@@ -18,7 +18,8 @@
 //!      shared machine does in that second hits every variant alike and cancels in the paired
 //!      difference. The rate keeps the core below saturation with all of them at once: the
 //!      variants' CPU per request at capacity, summed, times the rate is `plan.rate_fraction`
-//!      of the core ([`simultaneous_rate`]). A round where any Envoy answered less than
+//!      of the core, and all generators together stay at that share of the fastest variant's
+//!      closed-loop throughput ([`simultaneous_rate`]). A round where any Envoy answered less than
 //!      [`BEHIND_SHARE`] of its rate is flagged ([`Sample::behind`]) and left out. The first
 //!      `plan.check_rounds` simultaneous rounds are each followed by a sequential round: the
 //!      method's check against itself, in the same run.
@@ -740,8 +741,11 @@ fn capacity_median(capacity: &[Sample], v: Variant, f: fn(&Sample) -> f64) -> f6
 
 /// The rate of simultaneous rounds: every variant at this rate together may use `share` of
 /// Envoy's `cpus`: `share x cpus / sum over variants of CPU per request at capacity` (each
-/// variant's CPU per request measured in its closed-loop capacity rounds). `None` without a
-/// positive CPU figure for every variant.
+/// variant's CPU per request measured in its closed-loop capacity rounds). The load generators
+/// share their own core(s) too: all of them together are kept to `share` of the fastest
+/// variant's closed-loop throughput (a floor of what the driver can send), which only binds when
+/// the driver, not Envoy, was the limit at capacity. `None` without a positive CPU and
+/// throughput figure for every variant.
 pub fn simultaneous_rate(
     capacity: &[Sample],
     variants: &[Variant],
@@ -749,14 +753,19 @@ pub fn simultaneous_rate(
     cpus: usize,
 ) -> Option<f64> {
     let mut sum_us = 0.0;
+    let mut fastest: f64 = 0.0;
     for v in variants {
         let us = capacity_median(capacity, *v, |s| s.envoy_cpu_us_per_request);
-        if !(us.is_finite() && us > 0.0) {
+        let rps = capacity_median(capacity, *v, |s| s.throughput_rps);
+        if !(us.is_finite() && us > 0.0 && rps.is_finite() && rps > 0.0) {
             return None;
         }
         sum_us += us;
+        fastest = fastest.max(rps);
     }
-    Some((share * cpus as f64 * 1e6 / sum_us).max(1.0))
+    let envoy_bound = share * cpus as f64 * 1e6 / sum_us;
+    let driver_bound = share * fastest / variants.len().max(1) as f64;
+    Some(envoy_bound.min(driver_bound).max(1.0))
 }
 
 /// Step 2: the paired open-loop rounds, added until the interval is narrow enough.

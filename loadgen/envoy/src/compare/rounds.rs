@@ -219,4 +219,34 @@ mod tests {
             1.0
         ));
     }
+
+    #[test]
+    fn the_simultaneous_rate_keeps_envoys_core_and_the_drivers_below_saturation() {
+        let at = |v: Variant, cpu: f64, rps: f64| Sample {
+            open_loop: false,
+            throughput_rps: rps,
+            ..sample(v, 0, cpu)
+        };
+        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
+        // Envoy the limit: 50 + 70 + 80 us per request; 40% of one core is 400,000 us per
+        // second: 2,000 requests per second each.
+        let envoy_bound = [
+            at(Variant::Base, 50.0, 20_000.0),
+            at(Variant::Lua, 70.0, 14_000.0),
+            at(Variant::Wasm, 80.0, 12_500.0),
+        ];
+        let rate = crate::compare::simultaneous_rate(&envoy_bound, &v, 0.4, 1).unwrap();
+        assert!((rate - 2_000.0).abs() < 1e-6, "{rate}");
+        // The driver the limit (every variant stuck at 3,000 req/s closed loop, Envoy half
+        // idle): the three generators together get 40% of it, 400 each.
+        let driver_bound = [
+            at(Variant::Base, 50.0, 3_000.0),
+            at(Variant::Lua, 70.0, 3_000.0),
+            at(Variant::Wasm, 80.0, 3_000.0),
+        ];
+        let rate = crate::compare::simultaneous_rate(&driver_bound, &v, 0.4, 1).unwrap();
+        assert!((rate - 400.0).abs() < 1e-6, "{rate}");
+        // A variant without a CPU figure: no rate.
+        assert!(crate::compare::simultaneous_rate(&envoy_bound[..2], &v, 0.4, 1).is_none());
+    }
 }
