@@ -238,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Load(args) => load::load(args, ws),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(ws, args),
         Command::Record(args) => record::record(&workspace::open(ws)?, args),
         Command::Report(args) => report::report(ws, args),
         Command::All(args) => all::all(ws, args),
