@@ -14,6 +14,7 @@ use filterbench_envoy::envoy::{envoy_version, find_envoy};
 use filterbench_envoy::run::{run_in_envoy, RunFilter, RunStep};
 use filterbench_envoy::verify::Rig;
 use filterbench_model::record::{self, Input};
+use filterbench_model::request::RunRequest;
 use filterbench_model::{calls, now_ms, replay, Catalogue, Corpus};
 
 #[derive(clap::Args)]
@@ -106,20 +107,54 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         request: input.request.clone(),
         calls: input.request.calls.clone(),
     }));
+    // Each request with a repeated header again, its values joined as HTTP joins them: when
+    // what the filter does depends on the form, that is worth a look (after every recorded
+    // request, so that a stateful filter records them as they are).
+    let variants: Vec<(usize, RunRequest, Vec<String>)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, input)| {
+            record::joined_variant(&input.request).map(|(joined, names)| (i, joined, names))
+        })
+        .collect();
+    let recorded = steps.len();
+    steps.extend(variants.iter().map(|(_, joined, _)| RunStep {
+        request: joined.clone(),
+        calls: joined.calls.clone(),
+    }));
     let rig = Rig::new(bin).context("starting the loopback echo and call services")?;
     let results = run_in_envoy(
         &rig,
         &RunFilter::Lua {
-            file: lua_path,
+            file: lua_path.clone(),
             source,
         },
         &pair.config_json(),
         &steps,
     )?;
+    // The same requests through a filter that does nothing: what Envoy does alone, so that what
+    // the filter changed is the difference.
+    let alone = run_in_envoy(
+        &rig,
+        &RunFilter::Lua {
+            file: lua_path.with_file_name("nothing.lua"),
+            source: record::NOTHING_LUA.to_string(),
+        },
+        &pair.config_json(),
+        &steps,
+    )?;
     drop(rig);
+    let changed = |i: usize, request: &RunRequest| {
+        record::changes(
+            request,
+            &alone[i].outcome,
+            &results[i].outcome,
+            &pair.normalise,
+        )
+    };
 
     let mut scenarios = Vec::new();
-    for ((input, result), name) in inputs.iter().zip(&results[warm_up..]).zip(names) {
+    for ((input, result), name) in inputs.iter().zip(&results[warm_up..recorded]).zip(names) {
         // A request never answered is an error, never an expectation.
         record::answered(&result.outcome).map_err(|e| {
             anyhow::anyhow!(
@@ -136,11 +171,14 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         );
         scenarios.push((input, name, expect, &result.outcome));
     }
+    let mut worth_a_look = 0;
     let scenarios: Vec<filterbench_model::Scenario> = scenarios
         .into_iter()
-        .map(|(input, name, expect, outcome)| {
+        .enumerate()
+        .map(|(i, (input, name, expect, outcome))| {
+            let changes = changed(warm_up + i, &input.request);
             println!(
-                "  {name}: {} {} -> {}{}",
+                "  {name}: {} {} -> {}{}; {}",
                 input.request.method,
                 input.request.path,
                 outcome.status,
@@ -148,8 +186,32 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
                     ", reached the upstream"
                 } else {
                     ", answered by the filter"
-                }
+                },
+                record::changes_line(&changes)
             );
+            if let Some(k) = variants.iter().position(|(v, _, _)| *v == i) {
+                let (_, joined, names) = &variants[k];
+                let differs = record::multiplicity_diff(
+                    &results[warm_up + i].outcome,
+                    &results[recorded + k].outcome,
+                    joined,
+                    &pair.normalise,
+                );
+                if !differs.is_empty() {
+                    worth_a_look += 1;
+                    println!(
+                        "    worth a look: with {} sent more than once the filter does not do \
+                         what it does with the values joined into one header (as HTTP joins \
+                         them; Lua's get() joins repeated values with \",\"): {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        record::changes_line(&differs).replace(" -> ", " repeated, joined ")
+                    );
+                }
+            }
             record::scenario(
                 name,
                 format!(
@@ -179,6 +241,13 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
     } else {
         String::new()
     };
+    if worth_a_look > 0 {
+        println!(
+            "{worth_a_look} request(s) worth a look: what the filter does depends on whether a \
+             header is repeated or its values joined (see above); the recorded scenarios keep \
+             what it did"
+        );
+    }
     println!(
         "recorded {} scenario(s) into {} ({} in all); next: write the Wasm twin and run \
          `filterbench verify --in-process {workspace}--pair {}`",

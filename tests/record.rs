@@ -141,3 +141,59 @@ fn a_request_envoy_never_answered_is_an_error_not_an_expectation() {
     }
     assert_eq!(std::fs::read_to_string(&corpus).unwrap(), CORPUS);
 }
+
+/// `record` says per request what the filter changed, and flags behaviour that depends on
+/// header multiplicity: a session-cookie stripper that splits `cookie` on `;` strips the session
+/// from one joined header but leaks it when the client sends two `cookie` headers (Lua's `get`
+/// joins them with `,`).
+#[test]
+fn record_shows_what_the_filter_changed_and_flags_repeated_header_behaviour() {
+    let strip = r#"
+function envoy_on_request(request_handle)
+  local headers = request_handle:headers()
+  local cookie = headers:get("cookie")
+  if cookie == nil then
+    return
+  end
+  local kept = {}
+  for part in string.gmatch(cookie, "[^;]+") do
+    local p = string.gsub(part, "^ +", "")
+    if string.find(p, "^session=") == nil then
+      table.insert(kept, p)
+    end
+  end
+  if #kept == 0 then
+    headers:remove("cookie")
+  else
+    headers:replace("cookie", table.concat(kept, "; "))
+  end
+end
+"#;
+    let (_tmp, ws) = workspace(strip);
+    let (code, stdout, stderr) = record(
+        &ws,
+        "{\"name\": \"one_header\", \"path\": \"/\", \"headers\": [[\"cookie\", \"a=1; session=x\"]]}\n\
+         {\"name\": \"two_headers\", \"path\": \"/\", \"headers\": [[\"cookie\", \"a=1\"], [\"cookie\", \"session=x\"]]}\n",
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no line for {name}: {stdout}"))
+            .to_string()
+    };
+    // One header: the session is stripped, and the line says so.
+    assert!(
+        line("one_header").contains("upstream.header[cookie]"),
+        "{stdout}"
+    );
+    assert!(line("one_header").contains("\"a=1\""), "{stdout}");
+    // Two headers: worth a look, naming the header.
+    assert!(
+        stdout.contains("worth a look: with `cookie` sent more than once"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 request(s) worth a look"), "{stdout}");
+}

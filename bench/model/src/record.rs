@@ -534,3 +534,196 @@ pub fn corpus_with(
 
 #[cfg(test)]
 mod tests;
+
+/// A Lua filter that does nothing: the same requests through it give what Envoy alone does, so
+/// that what the recorded filter changed is the difference (see [`changes`]).
+pub const NOTHING_LUA: &str = "function envoy_on_request(request_handle)\nend\n";
+
+/// What the filter changed: the fields in which its outcome differs from Envoy's without it
+/// (`alone`), both normalised as verify normalises them.
+pub fn changes(
+    request: &RunRequest,
+    alone: &Outcome,
+    filtered: &Outcome,
+    rules: &Normalise,
+) -> Vec<crate::outcome::DiffLine> {
+    crate::outcome::Diff::between(
+        &alone.normalised(rules, &request.headers),
+        &filtered.normalised(rules, &request.headers),
+    )
+    .lines
+}
+
+/// The changes as one compact line: `upstream.header[x-tenant] (absent) -> "acme"; ...`, each
+/// value cut to 40 characters; `nothing changed` when empty.
+pub fn changes_line(changes: &[crate::outcome::DiffLine]) -> String {
+    if changes.is_empty() {
+        return "nothing changed".into();
+    }
+    let cut = |s: &str| -> String {
+        if s.chars().count() > 40 {
+            format!("{}...", s.chars().take(40).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    changes
+        .iter()
+        .map(|d| format!("{} {} -> {}", d.field, cut(&d.left), cut(&d.right)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How HTTP joins a repeated header's values into one (RFC 9110 5.3: `, `; `cookie`: `; `,
+/// RFC 9113 8.2.3).
+fn join_separator(name: &str) -> &'static str {
+    if name.eq_ignore_ascii_case("cookie") {
+        "; "
+    } else {
+        ", "
+    }
+}
+
+/// Headers with every repeated name sent once, its values joined as HTTP joins them, at the
+/// place of its first occurrence; and the repeated names (lower case).
+fn joined_headers(headers: &[HeaderPair]) -> (Vec<HeaderPair>, Vec<String>) {
+    let mut out: Vec<HeaderPair> = Vec::new();
+    let mut repeated: Vec<String> = Vec::new();
+    for (name, _) in headers {
+        let lower = name.to_ascii_lowercase();
+        if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if !repeated.contains(&lower) {
+                repeated.push(lower);
+            }
+            continue;
+        }
+        let values = values_of(headers, name);
+        out.push((name.clone(), values.join(join_separator(name))));
+    }
+    (out, repeated)
+}
+
+/// The request with every repeated header (the same name more than once, any case) sent once,
+/// its values joined as HTTP joins them; `None` when no header repeats.
+pub fn joined_variant(request: &RunRequest) -> Option<(RunRequest, Vec<String>)> {
+    let (headers, repeated) = joined_headers(&request.headers);
+    if repeated.is_empty() {
+        return None;
+    }
+    let mut joined = request.clone();
+    joined.headers = headers;
+    Some((joined, repeated))
+}
+
+/// Whether what the filter does depends on header multiplicity: its outcome with the headers
+/// repeated (`repeated`) against its outcome for the same request with the values joined
+/// (`joined`, of `joined_request`), every repeated header of both outcomes joined as HTTP joins
+/// them first, so that only what the filter did differently remains. The differing fields.
+pub fn multiplicity_diff(
+    repeated: &Outcome,
+    joined: &Outcome,
+    joined_request: &RunRequest,
+    rules: &Normalise,
+) -> Vec<crate::outcome::DiffLine> {
+    let canonical = |o: &Outcome| {
+        let mut o = o.clone();
+        o.response_headers = joined_headers(&o.response_headers).0;
+        if let Some(up) = o.upstream.as_mut() {
+            up.headers = joined_headers(&up.headers).0;
+        }
+        o.normalised(rules, &joined_request.headers)
+    };
+    crate::outcome::Diff::between(&canonical(repeated), &canonical(joined)).lines
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use crate::outcome::DiffLine;
+
+    fn line(field: &str, l: &str, r: &str) -> DiffLine {
+        DiffLine {
+            field: field.into(),
+            left: l.into(),
+            right: r.into(),
+        }
+    }
+
+    #[test]
+    fn repeated_headers_are_joined_as_http_joins_them() {
+        let request = RunRequest {
+            name: None,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: vec![
+                ("Cookie".into(), "a=1".into()),
+                ("x-k".into(), "1".into()),
+                ("cookie".into(), "session=x".into()),
+                ("x-k".into(), "2".into()),
+            ],
+            body: String::new(),
+            upstream: None,
+            calls: Vec::new(),
+        };
+        let (joined, names) = joined_variant(&request).unwrap();
+        assert_eq!(names, ["cookie", "x-k"]);
+        assert_eq!(
+            joined.headers,
+            vec![
+                ("Cookie".to_string(), "a=1; session=x".to_string()),
+                ("x-k".to_string(), "1, 2".to_string())
+            ]
+        );
+        let single = RunRequest {
+            headers: vec![("cookie".into(), "a=1".into())],
+            ..request
+        };
+        assert!(joined_variant(&single).is_none());
+    }
+
+    #[test]
+    fn a_filter_that_treats_repeated_and_joined_values_alike_is_not_flagged() {
+        use crate::outcome::UpstreamSeen;
+        let request = RunRequest {
+            name: None,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: vec![("cookie".into(), "a=1; session=x".into())],
+            body: String::new(),
+            upstream: None,
+            calls: Vec::new(),
+        };
+        let reached = |cookies: &[&str]| Outcome {
+            status: 200,
+            upstream: Some(UpstreamSeen {
+                method: "GET".into(),
+                path: "/".into(),
+                headers: cookies
+                    .iter()
+                    .map(|c| ("cookie".into(), c.to_string()))
+                    .collect(),
+                body: String::new(),
+            }),
+            ..Outcome::default()
+        };
+        let rules = Normalise::default();
+        // Untouched: two headers upstream against one joined header: the same.
+        assert!(multiplicity_diff(
+            &reached(&["a=1", "session=x"]),
+            &reached(&["a=1; session=x"]),
+            &request,
+            &rules
+        )
+        .is_empty());
+        // The session stripped from the joined header but leaked from the repeated ones.
+        let d = multiplicity_diff(
+            &reached(&["a=1,session=x"]),
+            &reached(&["a=1"]),
+            &request,
+            &rules,
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "upstream.header[cookie]");
+        assert_eq!(changes_line(&[]), "nothing changed");
+    }
+}
