@@ -28,6 +28,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use filterbench_bench::perf::{self, Profile};
 use filterbench_bench::verdict::Summary;
+use filterbench_bench::TwinKind;
 use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, write_json_atomically, Subject,
 };
@@ -93,10 +94,10 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         "equivalence: in-process, in real Envoy, and as Istio deploys it",
     );
     let t = Instant::now();
-    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, false)?;
+    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
     report::save_verify(root, "in_process", None, &in_process)?;
     println!("  in-process: {}", Summary::of(&in_process).line());
-    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, false)?;
+    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
     report::save_verify(root, "envoy", Some(version.clone()), &envoy)?;
     println!(
         "  real Envoy: {}  ({})",

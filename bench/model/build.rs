@@ -30,6 +30,17 @@ fn main() {
     let target_dir = root.join("target").join("filters-wasm");
     let out = target_dir.join(TARGET).join("filter");
     println!("cargo:rustc-env=FILTERBENCH_WASM_DIR={}", out.display());
+    // The other twin kinds' built artefacts (`<pair>.wasm` of Go twins, `<pair>.so` of native
+    // twins), named here once for the crate (`filterbench_model::go_wasm_dir`, `native_dir`).
+    for (var, folder) in [
+        ("FILTERBENCH_GO_DIR", "filters-go"),
+        ("FILTERBENCH_NATIVE_DIR", "filters-native"),
+    ] {
+        println!(
+            "cargo:rustc-env={var}={}",
+            root.join("target").join(folder).display()
+        );
+    }
     println!("cargo:rerun-if-changed={}", filters.display());
     println!("cargo:rerun-if-changed={}", guests.display());
     println!(
@@ -110,9 +121,10 @@ fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
     }
 }
 
-/// The twins' shared helper crate (`filters-wasm/common`): built as their dependency, not as a
-/// pair's module (the catalogue's `TWIN_HELPER_CRATES` says the same).
-const TWIN_HELPER_CRATES: &[&str] = &["common"];
+/// The twins' shared helper crates (`filters-wasm/common`; `sdk` is reserved for the native
+/// twins' binding): built as their dependencies, not as a pair's module (the catalogue's
+/// `TWIN_HELPER_CRATES` says the same).
+const TWIN_HELPER_CRATES: &[&str] = &["common", "sdk"];
 
 /// The pairs' Wasm twins: every crate of `filters-wasm/` but the shared helper crate.
 fn twins_in(dir: &Path) -> Vec<PathBuf> {

@@ -19,4 +19,5 @@ pub mod perf;
 pub use filterbench_model::{
     calls, catalogue, corpus, now_ms, one_line, outcome, project_root, replay, request, results,
     stats, verdict, wasm_dir, Catalogue, Corpus, Diff, Error, Outcome, Pair, Result, Scenario,
+    Twin, TwinKind,
 };

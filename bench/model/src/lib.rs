@@ -21,6 +21,8 @@
 //! - [`results`]: the result files under `reports/results/` (bench summary, verify records, load
 //!   comparisons), versioned, read and written atomically;
 //! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type);
+//! - [`twin`]: the kinds of twin ([`TwinKind`]: Rust Wasm, Go Wasm, native module) and one twin
+//!   of a pair as the catalogue finds it ([`Twin`]);
 //! - [`twin_build`]: building a workspace's twin crates for `wasm32-wasip1` at run time (and the
 //!   toolchain part the build script shares).
 //!
@@ -39,12 +41,14 @@ pub mod replay;
 pub mod request;
 pub mod results;
 pub mod stats;
+pub mod twin;
 pub mod twin_build;
 pub mod verdict;
 
 pub use catalogue::{Catalogue, Pair};
 pub use corpus::{Corpus, Scenario};
 pub use outcome::{Diff, Outcome};
+pub use twin::{Twin, TwinKind};
 
 use std::path::PathBuf;
 
@@ -91,6 +95,24 @@ pub fn wasm_dir() -> PathBuf {
     match std::env::var_os("FILTERBENCH_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("FILTERBENCH_WASM_DIR")),
+    }
+}
+
+/// Where the project's build puts the built-in pairs' Go twins (`<pair>.wasm`):
+/// `<root>/target/filters-go` (`FILTERBENCH_GO_DIR` overrides it).
+pub fn go_wasm_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_GO_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("FILTERBENCH_GO_DIR")),
+    }
+}
+
+/// Where the project's build puts the built-in pairs' native twins (`<pair>.so`):
+/// `<root>/target/filters-native` (`FILTERBENCH_NATIVE_DIR` overrides it).
+pub fn native_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_NATIVE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("FILTERBENCH_NATIVE_DIR")),
     }
 }
 

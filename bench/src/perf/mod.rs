@@ -224,6 +224,7 @@ impl Plan {
                         pair: pair.clone(),
                         lua,
                         wasm: pre.load(&pair.name)?,
+                        twin: crate::TwinKind::Wasm,
                     }
                 }
             };
