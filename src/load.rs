@@ -269,7 +269,7 @@ pub fn one_line(run: &LoadRun) -> String {
         run.open_rate_rps,
         run.stopped.words()
     );
-    if run.variants.contains(&Variant::Wasm) {
+    if run.variants.contains(&Variant::WASM) {
         format!(
             "Lua adds {} us CPU/req, Wasm - Lua {} us ({rounds})",
             interval(lua),

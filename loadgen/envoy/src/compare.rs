@@ -169,7 +169,7 @@ impl Subject {
         ];
         if let (Some(module), None) = (&self.wasm_module, self.lua_only) {
             out.push((
-                Variant::Wasm,
+                Variant::WASM,
                 ListenerFilter::Wasm {
                     module: module.clone(),
                 },
@@ -583,7 +583,7 @@ fn paired_rounds(
     let rate = (slowest * plan.rate_fraction).max(1.0);
     run.open_rate_rps = rate;
     let started = Instant::now();
-    let has_twin = variants.contains(&Variant::Wasm);
+    let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
     loop {
         for (slot, v) in round_order(variants, round).into_iter().enumerate() {

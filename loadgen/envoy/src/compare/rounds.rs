@@ -49,7 +49,7 @@ pub fn lua_convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, 
 /// The Wasm-minus-Lua CPU interval of the rounds so far and the half-width it must reach.
 pub fn convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, f64)> {
     let per = |v| cpu_per_round(rounds, v);
-    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::Wasm));
+    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::WASM));
     let diff = Interval::of_median(&paired(&wasm, &lua))?;
     let lua_over = Interval::of_median(&paired(&lua, &base))?.median.abs();
     let wasm_over = Interval::of_median(&paired(&wasm, &base))?.median.abs();
@@ -65,15 +65,15 @@ mod tests {
 
     #[test]
     fn rounds_rotate_their_order() {
-        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
+        let v = [Variant::Base, Variant::Lua, Variant::WASM];
         assert_eq!(round_order(&v, 0), v.to_vec());
         assert_eq!(
             round_order(&v, 1),
-            vec![Variant::Lua, Variant::Wasm, Variant::Base]
+            vec![Variant::Lua, Variant::WASM, Variant::Base]
         );
         assert_eq!(
             round_order(&v, 2),
-            vec![Variant::Wasm, Variant::Base, Variant::Lua]
+            vec![Variant::WASM, Variant::Base, Variant::Lua]
         );
         assert_eq!(round_order(&v, 3), v.to_vec());
     }
