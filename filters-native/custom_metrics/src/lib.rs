@@ -1,23 +1,30 @@
 //! custom_metrics: counts requests per path prefix and response status in the counter
-//! `custom_metrics.requests.<prefix>.<status>` (Envoy shows it as
-//! `dynamicmodulescustom.custom_metrics.requests.<prefix>.<status>`). The prefix is the first
-//! segment of `:path` (between the first `/` and the next `/`, `?` or the end) when it is one of
-//! `prefixes`, `root` for an empty segment, `other` otherwise. Traffic is not changed.
-//! A counter is defined once per distinct name, the first time a stream needs it (names depend on
-//! the response status); definitions are cached in the configuration, behind a mutex (the
-//! workers share it).
+//! `custom_metrics.requests.<prefix>.<status>` (Envoy's `/stats` shows it under that name: the
+//! module namespace `dynamicmodulescustom.` is stripped from the output). The prefix is the
+//! first segment of `:path` (between the first `/` and the next `/`, `?` or the end) when it is
+//! one of `prefixes`, `root` for an empty segment, `other` otherwise. Traffic is not changed.
+//!
+//! Envoy 1.40 lets a dynamic module define counters only while its configuration is made (a later
+//! definition is refused, metrics result `Frozen`), unlike proxy-wasm, where the Wasm twin defines
+//! each counter when a stream first needs it. So the configuration defines every counter the
+//! contract can name up front: each prefix class (`prefixes`, `root`, `other`) times every status
+//! Envoy forwards (100 to 599); `/stats?usedonly` shows the ones incremented. A status outside
+//! that range (Envoy refuses it from upstream) is logged and not counted.
 //! Configuration: `{"prefixes": ["<segment>", ...]}`.
 //! Native twin (Envoy dynamic module) of `filters-lua/custom_metrics.lua`; behaviour contract in
 //! `bench/catalogue.toml`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use filterbench_native_common::parse_config;
 use filterbench_native_sdk::{
-    log, ConfigHandle, ConfigSetup, CounterId, Filter, FilterConfig, Headers, Http, Level,
+    log, ConfigSetup, CounterId, Filter, FilterConfig, Headers, Http, Level,
 };
 use serde::Deserialize;
+
+/// The statuses a counter is defined for.
+const STATUSES: std::ops::RangeInclusive<u16> = 100..=599;
 
 #[derive(Deserialize)]
 struct Prefixes {
@@ -26,29 +33,8 @@ struct Prefixes {
 
 struct CustomMetricsConfig {
     prefixes: Vec<String>,
-    envoy: ConfigHandle,
-    /// Counter ids by name.
-    counters: Mutex<HashMap<String, CounterId>>,
-}
-
-impl CustomMetricsConfig {
-    /// The counter id for `name`, defining the counter on first use.
-    fn counter(&self, name: String) -> Option<CounterId> {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = counters.get(&name) {
-            return Some(id);
-        }
-        match self.envoy.define_counter(&name) {
-            Ok(id) => {
-                counters.insert(name, id);
-                Some(id)
-            }
-            Err(e) => {
-                log(Level::Error, &format!("custom_metrics: {e}"));
-                None
-            }
-        }
-    }
+    /// Counter ids by prefix class, then by status (index `status - 100`).
+    counters: HashMap<String, Vec<CounterId>>,
 }
 
 /// The metric label for `path`: its first segment if listed, `root` if empty, else `other`.
@@ -81,11 +67,20 @@ impl FilterConfig for CustomMetricsConfig {
 
     fn new(config: &[u8], setup: &mut ConfigSetup) -> Result<Self, String> {
         let Prefixes { prefixes } = parse_config(config, r#"{"prefixes": [<string>, ...]}"#)?;
-        Ok(CustomMetricsConfig {
-            prefixes,
-            envoy: setup.handle(),
-            counters: Mutex::new(HashMap::new()),
-        })
+        let mut counters = HashMap::new();
+        let classes = prefixes.iter().map(String::as_str).chain(["root", "other"]);
+        for class in classes {
+            if counters.contains_key(class) {
+                continue;
+            }
+            let ids = STATUSES
+                .map(|status| {
+                    setup.define_counter(&format!("custom_metrics.requests.{class}.{status}"))
+                })
+                .collect::<Result<Vec<CounterId>, String>>()?;
+            counters.insert(class.to_string(), ids);
+        }
+        Ok(CustomMetricsConfig { prefixes, counters })
     }
 
     fn new_filter(config: &Arc<Self>) -> CustomMetrics {
@@ -114,12 +109,23 @@ impl Filter for CustomMetrics {
             return Headers::Continue;
         };
         let status = http.response_header(":status").unwrap_or_default();
-        let name = format!(
-            "custom_metrics.requests.{prefix}.{}",
-            String::from_utf8_lossy(&status)
-        );
-        if let Some(id) = self.config.counter(name) {
-            http.increment_counter(id, 1);
+        let id = std::str::from_utf8(&status)
+            .ok()
+            .and_then(|s| s.parse::<u16>().ok())
+            .filter(|s| STATUSES.contains(s))
+            .and_then(|s| {
+                let ids = self.config.counters.get(prefix.as_str())?;
+                ids.get(usize::from(s - STATUSES.start()))
+            });
+        match id {
+            Some(id) => http.increment_counter(*id, 1),
+            None => log(
+                Level::Error,
+                &format!(
+                    "custom_metrics: no counter for prefix {prefix:?} and status {:?}",
+                    String::from_utf8_lossy(&status)
+                ),
+            ),
         }
         Headers::Continue
     }

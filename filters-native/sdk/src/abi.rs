@@ -8,8 +8,8 @@
 //! what the Envoy 1.40.0 binary really has:
 //!
 //! - every callback declared below is exported by it (`nm -D --defined-only envoy`, names
-//!   starting `envoy_dynamic_module_callback_`); the test `native::the_binding_uses_only_what_envoy_exports`
-//!   (tests/native.rs) reads this file's declarations and checks them against the binary;
+//!   starting `envoy_dynamic_module_callback_`), and each native twin that uses them is proven
+//!   against its Lua filter in that Envoy (`filterbench verify --envoy --twin native`);
 //! - the event hooks it resolves when a module is loaded as an HTTP filter (and refuses the module
 //!   with `Failed to resolve symbol <name>` when one is missing) are exactly
 //!   [`REQUIRED_HTTP_HOOKS`]: found by loading a module with `envoy --mode validate` and adding
@@ -28,8 +28,7 @@ use std::os::raw::c_char;
 /// `Dynamic module ABI version v0.1.0 is deprecated. Please recompile the module against the SDK
 /// with the exact Envoy version used by the main program.` for any other answer (checked by
 /// loading a minimal module answering `v0.2.0`, `v0.1.0` and `v9.9.9`). The loader does not refuse
-/// another version by itself: filterbench refuses a native twin when Envoy logs that warning
-/// (`filterbench_envoy::native`), showing Envoy's line.
+/// another version by itself.
 pub const ABI_VERSION: &str = "v0.2.0";
 
 /// The same, NUL-terminated, as Envoy reads it.

@@ -176,35 +176,11 @@ pub struct ConfigSetup {
 pub struct CounterId(usize);
 
 impl ConfigSetup {
-    /// Defines counter `name` (no labels); Envoy shows it as `dynamicmodulescustom.<name>` (the
-    /// default metrics namespace of the module configuration).
+    /// Defines counter `name` (no labels); Envoy shows it as `<name>` in `/stats` (the module
+    /// namespace `dynamicmodulescustom.` is stripped from the output). Envoy 1.40 accepts
+    /// definitions only while the configuration is made: a later one is refused (`Frozen`), so a
+    /// twin defines every counter it may need here.
     pub fn define_counter(&mut self, name: &str) -> Result<CounterId, String> {
-        self.handle().define_counter(name)
-    }
-
-    /// A handle on Envoy's filter configuration that outlives this call: counters can be defined
-    /// later, when a stream first needs them (their names known only then).
-    pub fn handle(&self) -> ConfigHandle {
-        ConfigHandle { envoy: self.envoy }
-    }
-}
-
-/// Envoy's filter configuration, kept by a module configuration (Envoy keeps it alive as long as
-/// the module's configuration).
-#[derive(Debug)]
-pub struct ConfigHandle {
-    envoy: abi::ConfigEnvoyPtr,
-}
-
-// SAFETY: Envoy's configuration object is shared by its workers; the callbacks made through
-// the handle (counter definitions) are serialised by its owner (see `define_counter`).
-unsafe impl Send for ConfigHandle {}
-unsafe impl Sync for ConfigHandle {}
-
-impl ConfigHandle {
-    /// Defines counter `name` (no labels). Callers on several workers must serialise the calls
-    /// (a mutex around the definitions they cache).
-    pub fn define_counter(&self, name: &str) -> Result<CounterId, String> {
         let mut id = 0usize;
         // SAFETY: `envoy` is the configuration Envoy passed to this hook; buffers live for the call.
         let result = unsafe {
@@ -292,7 +268,10 @@ impl Http {
         self.add(abi::REQUEST_HEADER, name, value);
     }
 
-    /// Replaces every value of request header `name`.
+    /// Replaces every value of request header `name`. An empty `value` removes the header:
+    /// Envoy 1.40's ABI cannot give a header an empty value (`set_header` removes the header for
+    /// an empty value, `add_header` refuses one), where Lua's `replace(name, "")` and proxy-wasm
+    /// can.
     pub fn set_request_header(&mut self, name: &str, value: &[u8]) {
         self.set(abi::REQUEST_HEADER, name, Some(value));
     }

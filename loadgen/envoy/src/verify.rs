@@ -376,8 +376,12 @@ fn counter_diff(envoy: &Envoy, prefix: &str, kind: TwinKind) -> Result<Vec<DiffL
     }
     let mut wasm: BTreeMap<String, u64> = BTreeMap::new();
     for line in stats.lines() {
-        let Some(rest) = line.strip_prefix(counter_stats_prefix(kind)) else {
-            continue;
+        // Envoy strips a dynamic module's namespace from `/stats` output (its source says so);
+        // both spellings are read.
+        let rest = match line.strip_prefix(counter_stats_prefix(kind)) {
+            Some(rest) => rest,
+            None if !kind.is_proxy_wasm() => line,
+            None => continue,
         };
         if let Some((name, value)) = rest.split_once(": ") {
             if name.starts_with(prefix) {
