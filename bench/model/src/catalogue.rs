@@ -725,6 +725,27 @@ mod tests {
     }
 
     #[test]
+    fn every_built_in_pair_has_a_twin_of_every_kind_in_kind_order() {
+        let catalogue = Catalogue::load(&crate::project_root()).unwrap();
+        for pair in &catalogue.pairs {
+            let twins = catalogue.twins(&pair.name);
+            let kinds: Vec<TwinKind> = twins.iter().map(|t| t.kind).collect();
+            assert_eq!(kinds, TwinKind::ALL, "{}", pair.name);
+            let sources: Vec<PathBuf> = twins.iter().filter_map(|t| t.source.clone()).collect();
+            assert_eq!(
+                sources,
+                [
+                    catalogue.root.join("filters-wasm").join(&pair.name),
+                    catalogue.root.join("filters-go").join(&pair.name),
+                    catalogue.root.join("filters-native").join(&pair.name),
+                ],
+                "{}",
+                pair.name
+            );
+        }
+    }
+
+    #[test]
     fn a_workspace_pair_may_have_only_a_native_twin_but_needs_one() {
         let ws = workspace("", &["filters-native/p/Cargo.toml"]);
         let catalogue = Catalogue::load_workspace(ws.path()).unwrap();
