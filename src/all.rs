@@ -31,7 +31,9 @@ use filterbench_envoy::compare::{compare, pin_current_thread, placement, plan, S
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
 use filterbench_model::equivalence::Summary;
-use filterbench_model::results::{load_path, results_dir, write_json_atomically, LuaOnly};
+use filterbench_model::results::{
+    load_path, results_dir, write_json_atomically, LuaOnly, RoundMethod,
+};
 use filterbench_model::TwinKind;
 
 use crate::report;
@@ -42,6 +44,10 @@ pub struct AllArgs {
     /// times the policy's time budget per pair).
     #[arg(long)]
     pub full: bool,
+    /// Load rounds one variant after another (rotating order) instead of every variant at the
+    /// same moment (the default, with a sequential self-check in the same run).
+    #[arg(long)]
+    pub sequential: bool,
     /// Only this pair (repeatable); default every pair of the catalogue.
     #[arg(long = "pair", value_name = "NAME")]
     pub pairs: Vec<String>,
@@ -134,13 +140,20 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         println!("  failure strategies measured ({})", elapsed(t));
         deployed
     };
-    let differ: Vec<&str> = envoy
-        .iter()
-        .chain(&in_process)
-        .chain(&deployed)
-        .filter(|r| !r.equivalent)
-        .map(|r| r.pair.as_str())
-        .collect();
+    // One line per pair that failed any check, naming the checks it failed.
+    let mut differ: Vec<(String, Vec<&str>)> = Vec::new();
+    for (check, reports) in [
+        ("in-process", &in_process),
+        ("real Envoy", &envoy),
+        ("deployed", &deployed),
+    ] {
+        for r in reports.iter().filter(|r| !r.equivalent) {
+            match differ.iter_mut().find(|(p, _)| *p == r.pair) {
+                Some((_, checks)) => checks.push(check),
+                None => differ.push((r.pair.clone(), vec![check])),
+            }
+        }
+    }
     for r in envoy.iter().chain(&deployed).filter(|r| !r.equivalent) {
         for line in r.failure_lines().iter().take(5) {
             println!("{line}");
@@ -169,7 +182,11 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             }
             v
         });
-    let load_plan = plan(&policy.measurement, args.full);
+    let mut load_plan = plan(&policy.measurement, args.full);
+    if args.sequential {
+        load_plan.method = RoundMethod::Sequential;
+        load_plan.check_rounds = 0;
+    }
     step(
         4,
         &format!(
@@ -209,6 +226,9 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     let mut interrupted = false;
+    // Pairs whose load run failed: the run stops at the error, keeps what it measured (marked
+    // partial, with the reason), and the next pairs are still measured and the report rendered.
+    let mut failed: Vec<String> = Vec::new();
     for subject in &subjects {
         bar.set_message(format!("{}: starting", subject.name));
         let result = compare(
@@ -220,18 +240,32 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             &mut |line| {
                 bar.set_message(format!("{}: {line}", subject.name));
             },
-        )?;
-        let out = load_path(&results_dir(root), &subject.name);
-        write_json_atomically(&out, &result)
-            .with_context(|| format!("writing {}", out.display()))?;
-        let line = format!("  {}: {}", subject.name, crate::load::one_line(&result));
+        );
+        let line = match &result {
+            Ok(result) => {
+                let out = load_path(&results_dir(root), &subject.name);
+                write_json_atomically(&out, result)?;
+                match &result.failure {
+                    Some(why) => format!(
+                        "  {}: {} (partial: {why})",
+                        subject.name,
+                        crate::load::one_line(result)
+                    ),
+                    None => format!("  {}: {}", subject.name, crate::load::one_line(result)),
+                }
+            }
+            Err(e) => format!("  {}: load failed, nothing measured: {e}", subject.name),
+        };
         if bar.is_hidden() {
             println!("{line}");
         } else {
             bar.println(line);
         }
         bar.inc(1);
-        if result.partial || stop.load(Ordering::SeqCst) {
+        if result.as_ref().map_or(true, |r| r.failure.is_some()) {
+            failed.push(subject.name.clone());
+        }
+        if stop.load(Ordering::SeqCst) {
             interrupted = true;
             break;
         }
@@ -257,12 +291,29 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             filterbench_model::exit::INTERRUPTED,
         ));
     }
-    if !differ.is_empty() {
+    if !failed.is_empty() {
         println!(
-            "not equivalent: {} (measured Lua-only; the report answers from what the Lua filter \
-             costs: keep Lua, or prove a twin first)",
-            differ.join(", ")
+            "load failed for: {} (what was measured before the error is kept, marked partial; \
+             the report shows it)",
+            failed.join(", ")
         );
+        return Ok(filterbench_model::exit::code(
+            filterbench_model::exit::BAD_INPUT,
+        ));
+    }
+    if !differ.is_empty() {
+        for (pair, checks) in &differ {
+            let measured = if unproven.contains(&pair.as_str()) {
+                "measured Lua-only; the report answers from what the Lua filter costs: keep Lua, \
+                 or prove the twin first"
+            } else {
+                "the twin itself is equivalent and was measured; what Istio deploys differs"
+            };
+            println!(
+                "not equivalent: {pair} (failed {}; {measured})",
+                checks.join(", ")
+            );
+        }
         return Ok(filterbench_model::exit::code(
             filterbench_model::exit::NOT_EQUIVALENT,
         ));

@@ -14,11 +14,12 @@ use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
 use filterbench_model::project_root;
 use filterbench_model::results::{
-    load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly, Variant,
+    behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
+    RoundMethod, Variant,
 };
 use filterbench_model::stats::{median, Interval};
 use filterbench_reports::decision::Costs;
-use filterbench_reports::evidence::paired_rounds;
+use filterbench_reports::evidence::{method_check, paired_rounds};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
@@ -59,6 +60,11 @@ pub struct LoadArgs {
     /// written or not proven equivalent yet.
     #[arg(long)]
     lua_only: bool,
+    /// Rounds one variant after another (rotating order), today's method before simultaneous
+    /// rounds, instead of every variant at the same moment (the default, which also runs a
+    /// sequential self-check in the same run).
+    #[arg(long)]
+    sequential: bool,
 }
 
 pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
@@ -87,9 +93,14 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     let mut plan = plan(&policy.measurement, args.full);
     plan.workers = args.workers.clone();
     plan.connections = args.connections.max(1);
+    if args.sequential {
+        plan.method = RoundMethod::Sequential;
+        plan.check_rounds = 0;
+    }
     if let Some(n) = args.rounds {
         anyhow::ensure!(n >= 1, "--rounds must be at least 1");
         (plan.min_rounds, plan.max_rounds, plan.budget_secs) = (n, n, None);
+        plan.check_rounds = plan.check_rounds.min(n);
     }
     for (flag, value, slot) in [
         ("--round-secs", args.round_secs, &mut plan.round_secs),
@@ -129,29 +140,43 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
             stdout,
             "wrote {}{}",
             out.display(),
-            if result.partial {
-                " (partial: stopped early)"
-            } else {
-                ""
+            match (&result.failure, result.partial) {
+                (Some(why), _) => format!(" (partial: stopped by an error: {why})"),
+                (None, true) => " (partial: stopped early)".into(),
+                (None, false) => String::new(),
             }
         )?;
     }
-    Ok(if result.partial {
-        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
+    if let (Some(why), true) = (&result.failure, args.json) {
+        eprintln!("partial: stopped by an error: {why}");
+    }
+    Ok(match (&result.failure, result.partial) {
+        (Some(_), _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
+        (None, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
+        (None, false) => ExitCode::SUCCESS,
     })
 }
 
 /// The plan in words, for `all`'s step line.
 pub fn plan_words(plan: &LoadPlan) -> String {
+    let how = match plan.method {
+        RoundMethod::Simultaneous => format!(
+            "simultaneous paired open-loop rounds of {} s (all variants at once, {:.0}% of the \
+             core together; {} sequential check rounds)",
+            plan.round_secs,
+            plan.rate_fraction * 100.0,
+            plan.check_rounds
+        ),
+        RoundMethod::Sequential => format!(
+            "sequential paired open-loop rounds of {} s at {:.0}% of capacity",
+            plan.round_secs,
+            plan.rate_fraction * 100.0
+        ),
+    };
     format!(
-        "capacity {} x {} s, then paired open-loop rounds of {} s at {:.0}% of capacity \
-         ({}-{} rounds, {} budget per pair), workers {:?}",
+        "capacity {} x {} s, then {how} ({}-{} rounds, {} budget per pair), workers {:?}",
         plan.capacity_rounds,
         plan.capacity_secs,
-        plan.round_secs,
-        plan.rate_fraction * 100.0,
         plan.min_rounds,
         plan.max_rounds,
         plan.budget_secs.map_or("no".into(), |b| format!("{b} s")),
@@ -174,12 +199,25 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     let c = Costs::of(&rounds);
     writeln!(
         w,
-        "paired open-loop rounds at {:.0} req/s: {} ({}; target half-width {:.1} us)",
+        "{} paired open-loop rounds at {:.0} req/s{}: {} ({}; target half-width {:.1} us)",
+        run.method.words(),
         run.open_rate_rps,
+        if run.method == RoundMethod::Simultaneous {
+            " each"
+        } else {
+            ""
+        },
         c.rounds,
         run.stopped.words(),
         run.target_half_width_us
     )?;
+    let flagged = behind_rounds(&run.rounds).len() + behind_rounds(&run.check_rounds).len();
+    if flagged > 0 {
+        writeln!(
+            w,
+            "  {flagged} round(s) flagged and left out: an Envoy answered less than 95% of its rate"
+        )?;
+    }
     writeln!(
         w,
         "  median [95% bootstrap interval], microseconds, each round's variant minus its baseline"
@@ -206,6 +244,37 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             interval(lat[0]),
             interval(lat[2])
         )?;
+    }
+    if let Some(rows) = method_check(run) {
+        writeln!(
+            w,
+            "  the check, same run: {} sequential rounds at {:.0} req/s",
+            run.check_rounds
+                .iter()
+                .map(|s| s.round + 1)
+                .max()
+                .unwrap_or(0),
+            run.check_rate_rps
+        )?;
+        writeln!(
+            w,
+            "  {:<26} {:>24} {:>24}  overlap",
+            "", "simultaneous", "sequential"
+        )?;
+        for r in rows.iter().filter(|r| r.what.ends_with("CPU")) {
+            writeln!(
+                w,
+                "  {:<26} {:>24} {:>24}  {}",
+                r.what,
+                interval(r.simultaneous),
+                interval(r.sequential),
+                match r.overlap() {
+                    Some(true) => "yes",
+                    Some(false) => "NO: the methods disagree",
+                    None => "-",
+                }
+            )?;
+        }
     }
     if let Some(why) = run.lua_only {
         writeln!(
@@ -264,8 +333,9 @@ pub fn one_line(run: &LoadRun) -> String {
     let lua = c.as_ref().and_then(|c| c.lua_cpu_us);
     let diff = c.as_ref().and_then(|c| c.wasm_minus_lua_cpu_us);
     let rounds = format!(
-        "{} rounds at {:.0} req/s, {}",
+        "{} {} rounds at {:.0} req/s, {}",
         c.as_ref().map_or(0, |c| c.rounds),
+        run.method.words(),
         run.open_rate_rps,
         run.stopped.words()
     );

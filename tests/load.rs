@@ -10,7 +10,9 @@ use filterbench_envoy::compare::{compare, plan, Subject};
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::write_json_atomically;
-use filterbench_model::results::{read_result, LoadRun, LuaOnly, StopReason, Variant, LOAD_SCHEMA};
+use filterbench_model::results::{
+    read_result, LoadRun, LuaOnly, RoundMethod, StopReason, Variant, LOAD_SCHEMA,
+};
 use filterbench_model::{project_root, Catalogue};
 use filterbench_reports::decision::{Costs, Policy};
 use filterbench_reports::evidence::paired_rounds;
@@ -28,6 +30,9 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     p.round_secs = 0.3;
     p.connections = 4;
     (p.min_rounds, p.max_rounds, p.budget_secs) = (3, 3, None);
+    // Today's method, kept behind `--sequential` (simultaneous rounds: the next test).
+    p.method = RoundMethod::Sequential;
+    p.check_rounds = 0;
     let mut seen = Vec::new();
     let subject = Subject::of_pair(&catalogue, pair).unwrap();
     let result = compare(
@@ -112,6 +117,110 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
 }
 
+/// An Envoy binary that refuses to start at 2 workers and is the real one otherwise.
+fn envoy_failing_at_two_workers(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let real = find_envoy().unwrap();
+    let path = dir.join("envoy-fails-at-2");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --concurrency ] && [ \"$a\" = 2 ]; then\n    echo 'injected: no start at 2 workers' >&2; exit 1\n  fi\n  prev=$a\ndone\nexec '{}' \"$@\"\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn simultaneous_rounds_run_every_variant_at_once_and_an_error_at_2_workers_keeps_them() {
+    let catalogue = Catalogue::load(&project_root()).unwrap();
+    let pair = catalogue.get("add_header").unwrap();
+    let bin_dir = tempfile::tempdir().unwrap();
+    let rig = Rig::new(envoy_failing_at_two_workers(bin_dir.path())).unwrap();
+    let mut p = plan(&Policy::default_policy().measurement, false);
+    assert_eq!(p.method, RoundMethod::Simultaneous, "the default");
+    p.workers = vec![1, 2];
+    p.capacity_rounds = 1;
+    p.capacity_secs = 0.3;
+    p.warmup_secs = 0.1;
+    p.round_secs = 0.3;
+    p.connections = 4;
+    (p.min_rounds, p.max_rounds, p.budget_secs) = (3, 3, None);
+    p.check_rounds = 2;
+    // Gentle rates: the debug-built generators share a small test machine.
+    p.rate_fraction = 0.2;
+    let subject = Subject::of_pair(&catalogue, pair).unwrap();
+    let result = compare(
+        &rig,
+        &subject,
+        &p,
+        "test",
+        Arc::new(AtomicBool::new(false)),
+        &mut |_| {},
+    )
+    .expect("the 1-worker rounds are kept, not thrown away");
+    // The error at 2 workers: partial, with the reason; the paired rounds' own stop kept.
+    assert!(result.partial);
+    let why = result.failure.as_deref().unwrap();
+    assert!(why.contains("at 2 worker(s)"), "{why}");
+    assert!(
+        matches!(
+            result.stopped,
+            StopReason::MaxRounds | StopReason::TargetReached
+        ),
+        "the paired rounds' own stop, not the error's: {:?}",
+        result.stopped
+    );
+    assert_eq!(
+        result
+            .by_workers
+            .iter()
+            .map(|w| w.workers)
+            .collect::<Vec<_>>(),
+        [1],
+        "the 1-worker memory is kept"
+    );
+    // Simultaneous rounds: every variant in every round, one slot each, same rate.
+    assert_eq!(result.method, RoundMethod::Simultaneous);
+    assert_eq!(result.round_count(), 3);
+    for r in 0..3 {
+        let mut in_round: Vec<Variant> = result
+            .rounds
+            .iter()
+            .filter(|s| s.round == r)
+            .map(|s| s.variant)
+            .collect();
+        in_round.sort();
+        assert_eq!(in_round, Variant::WITH_WASM.to_vec(), "round {r}");
+    }
+    for s in result.rounds.iter().chain(&result.check_rounds) {
+        assert!(s.open_loop && s.envoy_cpu_us_per_request > 0.0, "{s:?}");
+        assert_eq!((s.errors, s.non_2xx), (0, 0), "{s:?}");
+    }
+    // The rate: together a share of the core, below the sequential (check) rate.
+    assert!(result.open_rate_rps > 0.0 && result.open_rate_rps < result.check_rate_rps);
+    // The sequential self-check, in the same run.
+    assert_eq!(result.check_rounds.len(), 2 * 3);
+    // (A busy test machine can leave a check round behind its rate; such a round is left out,
+    // and with fewer than two clean rounds there is nothing to compare.)
+    let clean_checks = result.check_rounds.iter().filter(|s| !s.behind).count();
+    assert!(
+        clean_checks < 2 * 3 || filterbench_reports::evidence::method_check(&result).is_some(),
+        "rate {} check rate {}: {:?}",
+        result.open_rate_rps,
+        result.check_rate_rps,
+        result
+            .rounds
+            .iter()
+            .chain(&result.check_rounds)
+            .map(|s| (s.variant, s.round, s.behind, s.throughput_rps))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,17 +269,17 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
     assert_eq!(result.check_variants(), Ok(()));
     assert!(!result.partial);
     assert_eq!(result.round_count(), 2);
-    // Base and Lua in every round (rotating), no Wasm sample anywhere, no Wasm VM.
+    // Base and Lua in every round (at the same moment, the default), no Wasm sample anywhere,
+    // no Wasm VM.
     for r in 0..2 {
-        let order: Vec<Variant> = result
+        let mut in_round: Vec<Variant> = result
             .rounds
             .iter()
             .filter(|s| s.round == r)
             .map(|s| s.variant)
             .collect();
-        let mut expected = vec![Variant::Base, Variant::Lua];
-        expected.rotate_left(r);
-        assert_eq!(order, expected, "round {r}");
+        in_round.sort();
+        assert_eq!(in_round, [Variant::Base, Variant::Lua], "round {r}");
     }
     assert!(result
         .rounds

@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::decision::{Evidence, PairedRounds, Triple};
+use crate::decision::{Costs, Evidence, PairedRounds, Triple};
 use filterbench_model::catalogue::Pair;
 use filterbench_model::results::{
-    bench_summary_path, load_path, read_result, verify_path, BenchSummary, LoadRun, PairBench,
-    ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA,
-    VERIFY_SCHEMA,
+    bench_summary_path, load_path, per_round_of, read_result, verify_path, BenchSummary, LoadRun,
+    PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA,
+    LOAD_SCHEMA, VERIFY_SCHEMA,
 };
+use filterbench_model::stats::Interval;
 use filterbench_model::TwinKind;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -413,12 +414,23 @@ pub fn memory_per_worker(series: &[WorkersRun]) -> Option<MemoryPerWorker> {
     }
 }
 
-/// The paired open-loop rounds of a load run, as the tree reads them; `None` without a round
-/// that has both the baseline and Lua.
+/// The paired open-loop rounds of a load run, as the tree reads them (the run's own method:
+/// simultaneous by default); `None` without a round that has both the baseline and Lua. Rounds
+/// where an Envoy fell behind its rate are left out (their entries are `None`).
 pub fn paired_rounds(l: &LoadRun) -> Option<PairedRounds> {
+    paired_of(&l.rounds, l.open_rate_rps)
+}
+
+/// The sequential self-check rounds of a simultaneous run, read like [`paired_rounds`].
+pub fn check_rounds(l: &LoadRun) -> Option<PairedRounds> {
+    paired_of(&l.check_rounds, l.check_rate_rps)
+}
+
+fn paired_of(samples: &[Sample], rate_rps: f64) -> Option<PairedRounds> {
+    let n = samples.iter().map(|s| s.round + 1).max().unwrap_or(0);
     let per = |f: fn(&Sample) -> f64| -> Vec<Triple> {
-        let [b, lu, wa] = Variant::WITH_WASM.map(|v| l.per_round(v, f));
-        (0..l.round_count())
+        let [b, lu, wa] = Variant::WITH_WASM.map(|v| per_round_of(samples, v, f));
+        (0..n)
             .map(|i| Triple {
                 base: b[i],
                 lua: lu[i],
@@ -427,7 +439,7 @@ pub fn paired_rounds(l: &LoadRun) -> Option<PairedRounds> {
             .collect()
     };
     let r = PairedRounds {
-        rate_rps: l.open_rate_rps,
+        rate_rps,
         cpu_us: per(|s| s.envoy_cpu_us_per_request),
         p50_us: per(|s| s.p50_us),
         p90_us: per(|s| s.p90_us),
@@ -437,6 +449,64 @@ pub fn paired_rounds(l: &LoadRun) -> Option<PairedRounds> {
         .iter()
         .any(|t| t.base.is_some() && t.lua.is_some())
         .then_some(r)
+}
+
+/// One paired difference measured both ways in one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckRow {
+    /// `Lua minus baseline`, `Wasm minus baseline`, `Wasm minus Lua`, with the measure.
+    pub what: String,
+    pub simultaneous: Option<Interval>,
+    pub sequential: Option<Interval>,
+}
+
+impl CheckRow {
+    /// Whether the two intervals share a point; `None` when either is missing.
+    pub fn overlap(&self) -> Option<bool> {
+        match (self.simultaneous, self.sequential) {
+            (Some(a), Some(b)) => Some(a.low <= b.high && b.low <= a.high),
+            _ => None,
+        }
+    }
+}
+
+/// The method checked against itself: every paired difference of a simultaneous run, from its
+/// simultaneous rounds and from its sequential check rounds; `None` for a run without check
+/// rounds (a sequential run, or one from before simultaneous rounds).
+pub fn method_check(l: &LoadRun) -> Option<Vec<CheckRow>> {
+    let sim = Costs::of(&paired_rounds(l)?);
+    let seq = Costs::of(&check_rounds(l)?);
+    let mut rows = Vec::new();
+    let mut push = |what: &str, a: Option<Interval>, b: Option<Interval>| {
+        if a.is_some() || b.is_some() {
+            rows.push(CheckRow {
+                what: what.into(),
+                simultaneous: a,
+                sequential: b,
+            });
+        }
+    };
+    push("Lua minus baseline, CPU", sim.lua_cpu_us, seq.lua_cpu_us);
+    push("Wasm minus baseline, CPU", sim.wasm_cpu_us, seq.wasm_cpu_us);
+    push(
+        "Wasm minus Lua, CPU",
+        sim.wasm_minus_lua_cpu_us,
+        seq.wasm_minus_lua_cpu_us,
+    );
+    for (i, p) in ["p50", "p99"].iter().enumerate() {
+        let k = if i == 0 { 0 } else { 2 };
+        push(
+            &format!("Lua minus baseline, {p}"),
+            sim.lua_latency_us[k],
+            seq.lua_latency_us[k],
+        );
+        push(
+            &format!("Wasm minus Lua, {p}"),
+            sim.wasm_minus_lua_latency_us[k],
+            seq.wasm_minus_lua_latency_us[k],
+        );
+    }
+    Some(rows)
 }
 
 /// A pair's evidence for the tree, with where it came from and what was missing.

@@ -48,6 +48,7 @@ fn sample(variant: Variant, round: usize, slot: usize, open: bool, cpu: f64, rps
         envoy_cpu_us_per_request: cpu,
         envoy_busy: if open { 0.5 } else { 0.97 },
         driver_busy: 0.4,
+        behind: false,
     }
 }
 
@@ -69,6 +70,21 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                     Variant::Twin(_) => wasm - jitter,
                 };
             rounds.push(sample(*v, r, slot, true, cpu, 5_000.0));
+        }
+    }
+    // The sequential self-check: 6 rounds, each variant meeting its own moment of the machine
+    // (an independent drift per variant), around the same added costs.
+    let mut check_rounds = Vec::new();
+    for r in 0..6 {
+        for (slot, v) in variants.iter().enumerate() {
+            let own = base * 0.05 * ((r * 3 + slot) as f64 * 0.9).sin();
+            let cpu = own
+                + match v {
+                    Variant::Base => base,
+                    Variant::Lua => lua,
+                    Variant::Twin(_) => wasm,
+                };
+            check_rounds.push(sample(*v, r, slot, true, cpu, 5_000.0));
         }
     }
     let capacity = |w: u32| -> Vec<Sample> {
@@ -119,6 +135,8 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
             target_half_width_pct: 10.0,
             rate_fraction: 0.5,
             connections: 16,
+            method: RoundMethod::Simultaneous,
+            check_rounds: 6,
         },
         requests_in_mix: 3,
         variants: variants.clone(),
@@ -141,6 +159,10 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
             })
             .collect(),
         partial: false,
+        method: RoundMethod::Simultaneous,
+        check_rounds,
+        check_rate_rps: 5_000.0,
+        failure: None,
     }
 }
 
@@ -151,6 +173,7 @@ pub fn load_lua_only(pair: &str, base: f64, lua: f64, why: LuaOnly) -> LoadRun {
     run.variants = vec![Variant::Base, Variant::Lua];
     run.lua_only = Some(why);
     run.rounds.retain(|s| s.variant != Variant::WASM);
+    run.check_rounds.retain(|s| s.variant != Variant::WASM);
     run.capacity.retain(|s| s.variant != Variant::WASM);
     for w in &mut run.by_workers {
         w.capacity.retain(|s| s.variant != Variant::WASM);

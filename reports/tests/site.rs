@@ -452,3 +452,74 @@ fn hostile_result_files_are_errors_naming_the_file_not_allocations_or_panics() {
         "{e}"
     );
 }
+
+#[test]
+fn every_measured_pair_page_shows_simultaneous_against_sequential() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    // add_header: the sequential check disagrees (its Wasm costs 30 us more in every check
+    // round); jwt_auth, ODD: the fixture's check agrees.
+    let mut l = load("add_header", 100.0, 110.0, 118.0);
+    for s in l.check_rounds.iter_mut() {
+        if s.variant == filterbench_model::results::Variant::WASM {
+            s.envoy_cpu_us_per_request += 30.0;
+        }
+    }
+    write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
+    // A sequential run: nothing to check, and the page says so.
+    let mut seq = load("custom_metrics", 100.0, 110.0, 112.0);
+    seq.method = filterbench_model::results::RoundMethod::Sequential;
+    seq.check_rounds.clear();
+    write_json_atomically(&load_path(&input.results_dir, "custom_metrics"), &seq).unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("data-method-check=\"disagree\""), "{page}");
+    assert!(
+        page.contains("The two methods disagree on: Wasm minus baseline, CPU, Wasm minus Lua, CPU")
+    );
+    assert!(page.contains("The sequential figure is the check"));
+    for name in ["jwt_auth.html", "odd_b___q_.html"] {
+        let page = read(&out, &format!("pairs/{name}"));
+        assert!(page.contains("data-method-check=\"agree\""), "{name}");
+        assert!(page.contains("the two methods agree"), "{name}");
+        assert!(page.contains("Bulej"), "{name}: the method's reference");
+    }
+    let page = read(&out, "pairs/custom_metrics.html");
+    assert!(page.contains("data-method-check=\"none\""));
+    assert!(page.contains("sequential rounds only"));
+}
+
+#[test]
+fn a_round_where_an_envoy_fell_behind_its_rate_is_left_out_and_flagged_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut l = load("add_header", 100.0, 110.0, 118.0);
+    let before = Costs::of(&paired_rounds(&l).unwrap())
+        .wasm_minus_lua_cpu_us
+        .unwrap();
+    // Round 3: the Lua Envoy fell behind, and its CPU figure is wild.
+    for s in l.rounds.iter_mut().filter(|s| s.round == 2) {
+        if s.variant == filterbench_model::results::Variant::Lua {
+            s.behind = true;
+            s.envoy_cpu_us_per_request = 900.0;
+        }
+    }
+    let after = Costs::of(&paired_rounds(&l).unwrap())
+        .wasm_minus_lua_cpu_us
+        .unwrap();
+    assert_eq!(after.n, before.n - 1, "the flagged round is left out");
+    assert!(
+        after.high < 100.0,
+        "the wild figure is not in the interval: {after:?}"
+    );
+    write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("data-behind"), "no flag");
+    assert!(
+        page.contains("simultaneous round(s) 3 (lua)"),
+        "names the round"
+    );
+}

@@ -8,16 +8,28 @@
 //! 1. **Capacity**: closed-loop rounds (C connections, as fast as Envoy answers), every variant
 //!    once per round. Throughput only; a round where Envoy was less than 90% busy is flagged,
 //!    since it measured the driver, not the filter.
-//! 2. **Paired open-loop rounds** at one fixed rate for every variant (a share of the slowest
-//!    variant's capacity, below saturation, so latency measures the filter, not queueing):
-//!    Envoy CPU time per request (all threads, nanosecond clock) and latency percentiles from
-//!    each request's intended send time. Rounds run every variant once in a rotating order
-//!    (ABC, BCA, CAB, ...), so drift and order effects hit every variant alike; the filter's
-//!    cost is a difference *within* a round. Rounds are added until the Wasm-minus-Lua CPU
-//!    interval is narrow enough (the policy's target), or the pair's budget is spent.
-//!    A **Lua-only** subject ([`Subject::lua_only`]: no Wasm twin yet, or one not proven
-//!    equivalent) runs baseline and Lua only, and narrows the Lua-minus-baseline interval
-//!    instead: what the Lua filter adds, the most a migration could save.
+//! 2. **Paired open-loop rounds** (Envoy CPU time per request, all threads, nanosecond clock,
+//!    and latency percentiles from each request's intended send time), added until the
+//!    Wasm-minus-Lua CPU interval is narrow enough (the policy's target), or the pair's budget
+//!    is spent. Two methods ([`RoundMethod`]):
+//!    - **simultaneous** (the default; "duet benchmarking", Bulej et al., ICPE 2020): in each
+//!      round every variant's Envoy (all pinned to the same core) is driven at the same rate by
+//!      its own open-loop generator, all starting and stopping together, so that whatever the
+//!      shared machine does in that second hits every variant alike and cancels in the paired
+//!      difference. The rate keeps the core below saturation with all of them at once: the
+//!      variants' CPU per request at capacity, summed, times the rate is `plan.rate_fraction`
+//!      of the core, and all generators together stay at that share of the fastest variant's
+//!      closed-loop throughput ([`simultaneous_rate`]). A round where any Envoy answered less than
+//!      [`BEHIND_SHARE`] of its rate is flagged ([`Sample::behind`]) and left out. The first
+//!      `plan.check_rounds` simultaneous rounds are each followed by a sequential round: the
+//!      method's check against itself, in the same run.
+//!    - **sequential**: every variant once per round, alone, in a rotating order (ABC, BCA,
+//!      CAB, ...; Abedi and Brecht, ICPE 2017), at a share of the slowest variant's capacity.
+//!
+//!    The filter's cost is a difference *within* a round. A **Lua-only** subject
+//!    ([`Subject::lua_only`]: no Wasm twin yet, or one not proven equivalent) runs baseline and
+//!    Lua only, and narrows the Lua-minus-baseline interval instead: what the Lua filter adds,
+//!    the most a migration could save.
 //! 3. **Memory** of each variant's Envoy (RSS, allocator, Wasm VMs) after its rounds.
 //!
 //! Placement: Envoy is pinned to the last CPU; the caller pins this process (load generator,
@@ -32,8 +44,8 @@ use std::time::{Duration, Instant};
 use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::results::{
-    LoadMachine, LoadPlan, LoadRun, LuaOnly, Sample, StopReason, Variant, VariantMemory,
-    WorkersRun, LOAD_SCHEMA,
+    LoadMachine, LoadPlan, LoadRun, LuaOnly, RoundMethod, Sample, StopReason, Variant,
+    VariantMemory, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
 };
 
 use filterbench_model::{Catalogue, Pair};
@@ -65,6 +77,9 @@ pub fn plan(m: &MeasurementPolicy, full: bool) -> LoadPlan {
         target_half_width_pct: m.target_half_width_pct,
         rate_fraction: 0.4,
         connections: 16,
+        method: RoundMethod::Simultaneous,
+        // The self-check: as many sequential rounds as the minimum of simultaneous ones.
+        check_rounds: m.min_rounds.max(2),
     }
 }
 
@@ -331,7 +346,7 @@ struct Running {
     addr: std::net::SocketAddr,
 }
 
-/// One measured window of one variant.
+/// One measured window of one variant, or of every variant at once.
 struct Window<'a> {
     rig: &'a Rig,
     mix: &'a [SendRequest],
@@ -341,9 +356,25 @@ struct Window<'a> {
     driver_cpus: usize,
 }
 
+/// Whether an open-loop window at `rate` fell behind it: fewer than [`BEHIND_SHARE`] of the
+/// requests the rate asked for were answered per second of the window.
+pub fn fell_behind(mode: Mode, throughput_rps: f64) -> bool {
+    match mode {
+        Mode::Open { rate } => throughput_rps < BEHIND_SHARE * rate,
+        Mode::Closed => false,
+    }
+}
+
+/// What one variant did in a window, as a sample.
+struct Measured {
+    variant: Variant,
+    load: LoadResult,
+    envoy_ns: f64,
+}
+
 impl Window<'_> {
-    fn load(&self, addr: std::net::SocketAddr, mode: Mode, secs: f64) -> Result<LoadResult> {
-        let spec = LoadSpec {
+    fn spec(&self, addr: std::net::SocketAddr, mode: Mode, secs: f64) -> LoadSpec {
+        LoadSpec {
             target: addr,
             requests: self.mix.to_vec(),
             connections: self.connections,
@@ -351,13 +382,47 @@ impl Window<'_> {
             duration: Some(Duration::from_secs_f64(secs)),
             max_requests: None,
             timeout: Duration::from_secs(10),
-        };
+        }
+    }
+
+    fn load(&self, addr: std::net::SocketAddr, mode: Mode, secs: f64) -> Result<LoadResult> {
         Ok(self.rig.rt.block_on(load::run(
-            spec,
+            self.spec(addr, mode, secs),
             "filterbench.test",
             self.stop.clone(),
             None::<Arc<AtomicU64>>,
         ))?)
+    }
+
+    fn to_sample(
+        &self,
+        m: Measured,
+        mode: Mode,
+        wall_ns: f64,
+        me_ns: f64,
+        round: usize,
+        slot: usize,
+    ) -> Sample {
+        let load = m.load;
+        let s = &load.statuses;
+        Sample {
+            variant: m.variant,
+            round,
+            slot,
+            open_loop: matches!(mode, Mode::Open { .. }),
+            secs: load.elapsed_s,
+            responses: load.responses,
+            throughput_rps: load.throughput_rps,
+            p50_us: load.latency_us.p50 as f64,
+            p90_us: load.latency_us.p90 as f64,
+            p99_us: load.latency_us.p99 as f64,
+            errors: load.errors.total(),
+            non_2xx: s.s1xx + s.s3xx + s.s4xx + s.s5xx,
+            envoy_cpu_us_per_request: m.envoy_ns / 1000.0 / load.responses.max(1) as f64,
+            envoy_busy: m.envoy_ns / (wall_ns * self.envoy_cpus as f64),
+            driver_busy: me_ns / (wall_ns * self.driver_cpus as f64),
+            behind: fell_behind(mode, load.throughput_rps),
+        }
     }
 
     fn sample(
@@ -377,32 +442,113 @@ impl Window<'_> {
         let wall_ns = wall.elapsed().as_nanos().max(1) as f64;
         let envoy_ns = cpu_time_ns(pid).saturating_sub(envoy_before) as f64;
         let me_ns = cpu_time_ns(std::process::id()).saturating_sub(me_before) as f64;
-        let s = &load.statuses;
+        let partial = load.partial;
+        let m = Measured {
+            variant: r.variant,
+            load,
+            envoy_ns,
+        };
         Ok((
-            Sample {
-                variant: r.variant,
-                round,
-                slot,
-                open_loop: matches!(mode, Mode::Open { .. }),
-                secs: load.elapsed_s,
-                responses: load.responses,
-                throughput_rps: load.throughput_rps,
-                p50_us: load.latency_us.p50 as f64,
-                p90_us: load.latency_us.p90 as f64,
-                p99_us: load.latency_us.p99 as f64,
-                errors: load.errors.total(),
-                non_2xx: s.s1xx + s.s3xx + s.s4xx + s.s5xx,
-                envoy_cpu_us_per_request: envoy_ns / 1000.0 / load.responses.max(1) as f64,
-                envoy_busy: envoy_ns / (wall_ns * self.envoy_cpus as f64),
-                driver_busy: me_ns / (wall_ns * self.driver_cpus as f64),
-            },
-            load.partial,
+            self.to_sample(m, mode, wall_ns, me_ns, round, slot),
+            partial,
         ))
+    }
+
+    /// One simultaneous round: every variant's Envoy driven at `rate` by its own generator, all
+    /// started together in one runtime and measured over the same window (each Envoy's CPU clock
+    /// read just before the generators start and just after the last one ends).
+    fn simultaneous(
+        &self,
+        running: &mut [Running],
+        rate: f64,
+        secs: f64,
+        round: usize,
+    ) -> Result<(Vec<Sample>, bool)> {
+        for r in running.iter_mut() {
+            r.envoy.check_alive()?;
+        }
+        let mode = Mode::Open { rate };
+        let pids: Vec<u32> = running.iter().map(|r| r.envoy.pid().unwrap_or(0)).collect();
+        let specs: Vec<LoadSpec> = running
+            .iter()
+            .map(|r| self.spec(r.addr, mode, secs))
+            .collect();
+        let stop = self.stop.clone();
+        let me = std::process::id();
+        let before: Vec<u64> = pids.iter().map(|&p| cpu_time_ns(p)).collect();
+        let me_before = cpu_time_ns(me);
+        let wall = Instant::now();
+        let loads = self.rig.rt.block_on(async move {
+            let handles: Vec<_> = specs
+                .into_iter()
+                .map(|spec| {
+                    tokio::spawn(load::run(
+                        spec,
+                        "filterbench.test",
+                        stop.clone(),
+                        None::<Arc<AtomicU64>>,
+                    ))
+                })
+                .collect();
+            let mut out = Vec::new();
+            for h in handles {
+                let r = h
+                    .await
+                    .map_err(|e| Error::Envoy(format!("a load generator task failed: {e}")))?;
+                out.push(r?);
+            }
+            Ok::<_, Error>(out)
+        })?;
+        let wall_ns = wall.elapsed().as_nanos().max(1) as f64;
+        let after: Vec<u64> = pids.iter().map(|&p| cpu_time_ns(p)).collect();
+        let me_ns = cpu_time_ns(me).saturating_sub(me_before) as f64;
+        let partial = loads.iter().any(|l| l.partial);
+        let samples = loads
+            .into_iter()
+            .zip(running.iter())
+            .enumerate()
+            .map(|(slot, (load, r))| {
+                let m = Measured {
+                    variant: r.variant,
+                    load,
+                    envoy_ns: after[slot].saturating_sub(before[slot]) as f64,
+                };
+                self.to_sample(m, mode, wall_ns, me_ns, round, slot)
+            })
+            .collect();
+        Ok((samples, partial))
+    }
+
+    /// One sequential round: every variant alone in turn, in the round's rotating order.
+    fn sequential(
+        &self,
+        running: &mut [Running],
+        variants: &[Variant],
+        rate: f64,
+        secs: f64,
+        round: usize,
+        into: &mut Vec<Sample>,
+    ) -> Result<bool> {
+        for (slot, v) in round_order(variants, round).into_iter().enumerate() {
+            let r = running
+                .iter_mut()
+                .find(|r| r.variant == v)
+                .expect("started");
+            let (s, partial) = self.sample(r, Mode::Open { rate }, secs, round, slot)?;
+            into.push(s);
+            if partial {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
 /// Runs the comparison. `stop` ends it early (the result is marked partial); `on_progress` is
-/// told about each finished round (for progress display).
+/// told about each finished round (for progress display). An error once something was measured
+/// (Envoy failing to start at 2 workers after the 1-worker rounds, ...) keeps what was measured:
+/// the run comes back partial with [`LoadRun::failure`] saying why; an error before anything
+/// was measured is returned as the error.
 pub fn compare(
     rig: &Rig,
     subject: &Subject,
@@ -424,11 +570,65 @@ pub fn compare(
     let machine = placement();
     let listeners = subject.listeners();
     let variants: Vec<Variant> = listeners.iter().map(|(v, _)| *v).collect();
+    let mut run = LoadRun {
+        schema_version: LOAD_SCHEMA,
+        pair: subject.name.clone(),
+        envoy_version: envoy_version.to_string(),
+        machine: machine.clone(),
+        started_ms: filterbench_model::now_ms(),
+        plan: plan.clone(),
+        requests_in_mix: subject.mix.len(),
+        variants,
+        lua_only: subject.lua_only,
+        capacity: Vec::new(),
+        open_rate_rps: 0.0,
+        rounds: Vec::new(),
+        stopped: StopReason::Interrupted,
+        target_half_width_us: plan.target_half_width_us,
+        by_workers: Vec::new(),
+        partial: false,
+        method: plan.method,
+        check_rounds: Vec::new(),
+        check_rate_rps: 0.0,
+        failure: None,
+    };
+    match measure(rig, subject, &listeners, &mut run, &stop, on_progress) {
+        Ok(()) => Ok(run),
+        Err(e) => {
+            let measured =
+                !run.capacity.is_empty() || !run.rounds.is_empty() || !run.by_workers.is_empty();
+            if !measured {
+                return Err(e);
+            }
+            on_progress(&format!(
+                "stopped by an error, keeping what was measured: {e}"
+            ));
+            run.partial = true;
+            run.failure = Some(e.to_string());
+            if matches!(run.stopped, StopReason::Interrupted) {
+                run.stopped = StopReason::Failed;
+            }
+            Ok(run)
+        }
+    }
+}
+
+fn measure(
+    rig: &Rig,
+    subject: &Subject,
+    listeners: &[(Variant, ListenerSpec)],
+    run: &mut LoadRun,
+    stop: &Arc<AtomicBool>,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let plan = run.plan.clone();
+    let machine = run.machine.clone();
+    let variants = run.variants.clone();
     let window = Window {
         rig,
         mix: &subject.mix,
         connections: plan.connections,
-        stop: &stop,
+        stop,
         envoy_cpus: machine
             .envoy_cpus
             .as_ref()
@@ -439,24 +639,6 @@ pub fn compare(
             .as_ref()
             .map_or(machine.cpus, Vec::len)
             .max(1),
-    };
-    let mut run = LoadRun {
-        schema_version: LOAD_SCHEMA,
-        pair: subject.name.clone(),
-        envoy_version: envoy_version.to_string(),
-        machine: machine.clone(),
-        started_ms: filterbench_model::now_ms(),
-        plan: plan.clone(),
-        requests_in_mix: subject.mix.len(),
-        variants: variants.clone(),
-        lua_only: subject.lua_only,
-        capacity: Vec::new(),
-        open_rate_rps: 0.0,
-        rounds: Vec::new(),
-        stopped: StopReason::Interrupted,
-        target_half_width_us: plan.target_half_width_us,
-        by_workers: Vec::new(),
-        partial: false,
     };
     let mut workers_list = plan.workers.clone();
     // The comparison runs at 1 worker; other counts measure capacity and memory.
@@ -472,12 +654,19 @@ pub fn compare(
             cpus: machine.envoy_cpus.clone(),
         };
         let mut running = Vec::new();
-        for (variant, spec) in &listeners {
+        for (variant, spec) in listeners {
             let envoy = Envoy::start(
                 &rig.envoy_bin,
                 &bootstrap(std::slice::from_ref(spec), rig.services()),
                 &options,
-            )?;
+            )
+            .map_err(|e| {
+                Error::Envoy(format!(
+                    "{}: the {} Envoy at {workers} worker(s): {e}",
+                    subject.name,
+                    variant.id()
+                ))
+            })?;
             let addr = envoy
                 .listener(&spec.name)
                 .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
@@ -515,64 +704,85 @@ pub fn compare(
                 break;
             }
         }
+        if workers == 1 {
+            // Kept at once: a later error must not lose it.
+            run.capacity = capacity.clone();
+        }
         if workers == 1 && !run.partial {
-            paired_rounds(
-                &window,
-                &mut running,
-                &variants,
-                &capacity,
-                plan,
-                &mut run,
-                on_progress,
-            )?;
+            paired_rounds(&window, &mut running, &capacity, run, on_progress)?;
         }
         let memory = running
             .iter()
             .map(|r| memory_of(r.variant, &r.envoy))
             .collect();
-        if workers == 1 {
-            run.capacity = capacity;
-            run.by_workers.push(WorkersRun {
-                workers,
-                capacity: Vec::new(),
-                memory,
-            });
-        } else {
-            run.by_workers.push(WorkersRun {
-                workers,
-                capacity,
-                memory,
-            });
-        }
+        run.by_workers.push(WorkersRun {
+            workers,
+            capacity: if workers == 1 { Vec::new() } else { capacity },
+            memory,
+        });
         if run.partial {
             run.stopped = StopReason::Interrupted;
             break;
         }
     }
-    Ok(run)
+    Ok(())
+}
+
+/// Median of `f` over the closed-loop samples of `v`.
+fn capacity_median(capacity: &[Sample], v: Variant, f: fn(&Sample) -> f64) -> f64 {
+    filterbench_model::stats::median(
+        &capacity
+            .iter()
+            .filter(|s| s.variant == v)
+            .map(f)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The rate of simultaneous rounds: every variant at this rate together may use `share` of
+/// Envoy's `cpus`: `share x cpus / sum over variants of CPU per request at capacity` (each
+/// variant's CPU per request measured in its closed-loop capacity rounds). The load generators
+/// share their own core(s) too: all of them together are kept to `share` of the fastest
+/// variant's closed-loop throughput (a floor of what the driver can send), which only binds when
+/// the driver, not Envoy, was the limit at capacity. `None` without a positive CPU and
+/// throughput figure for every variant.
+pub fn simultaneous_rate(
+    capacity: &[Sample],
+    variants: &[Variant],
+    share: f64,
+    cpus: usize,
+) -> Option<f64> {
+    let mut sum_us = 0.0;
+    let mut fastest: f64 = 0.0;
+    for v in variants {
+        let us = capacity_median(capacity, *v, |s| s.envoy_cpu_us_per_request);
+        let rps = capacity_median(capacity, *v, |s| s.throughput_rps);
+        if !(us.is_finite() && us > 0.0 && rps.is_finite() && rps > 0.0) {
+            return None;
+        }
+        sum_us += us;
+        fastest = fastest.max(rps);
+    }
+    let envoy_bound = share * cpus as f64 * 1e6 / sum_us;
+    let driver_bound = share * fastest / variants.len().max(1) as f64;
+    Some(envoy_bound.min(driver_bound).max(1.0))
 }
 
 /// Step 2: the paired open-loop rounds, added until the interval is narrow enough.
+/// Simultaneous: every round runs all variants at once; the first `plan.check_rounds` of them
+/// are each followed by a sequential round (the self-check, at the sequential rate).
 fn paired_rounds(
     window: &Window,
     running: &mut [Running],
-    variants: &[Variant],
     capacity: &[Sample],
-    plan: &LoadPlan,
     run: &mut LoadRun,
     on_progress: &mut dyn FnMut(&str),
 ) -> Result<()> {
+    let plan = run.plan.clone();
+    let variants = run.variants.clone();
     let slowest = variants
         .iter()
-        .map(|v| {
-            filterbench_model::stats::median(
-                &capacity
-                    .iter()
-                    .filter(|s| s.variant == *v)
-                    .map(|s| s.throughput_rps)
-                    .collect::<Vec<_>>(),
-            )
-        })
+        .map(|v| capacity_median(capacity, *v, |s| s.throughput_rps))
         .fold(f64::INFINITY, f64::min);
     if !(slowest.is_finite() && slowest > 0.0) {
         return Err(Error::Envoy(format!(
@@ -580,37 +790,92 @@ fn paired_rounds(
             run.pair
         )));
     }
-    let rate = (slowest * plan.rate_fraction).max(1.0);
+    let sequential_rate = (slowest * plan.rate_fraction).max(1.0);
+    let simultaneous = plan.method == RoundMethod::Simultaneous;
+    let rate = if simultaneous {
+        simultaneous_rate(capacity, &variants, plan.rate_fraction, window.envoy_cpus).ok_or_else(
+            || {
+                Error::Envoy(format!(
+                    "{}: no CPU per request measured at capacity for every variant",
+                    run.pair
+                ))
+            },
+        )?
+    } else {
+        sequential_rate
+    };
+    let checks_wanted = if simultaneous {
+        plan.check_rounds.min(plan.max_rounds)
+    } else {
+        0
+    };
     run.open_rate_rps = rate;
+    run.method = plan.method;
+    if checks_wanted > 0 {
+        run.check_rate_rps = sequential_rate;
+    }
     let started = Instant::now();
     let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
+    let mut checks = 0;
     loop {
-        for (slot, v) in round_order(variants, round).into_iter().enumerate() {
-            let r = running
-                .iter_mut()
-                .find(|r| r.variant == v)
-                .expect("started");
-            let (s, partial) =
-                window.sample(r, Mode::Open { rate }, plan.round_secs, round, slot)?;
-            run.rounds.push(s);
-            if partial {
-                run.partial = true;
-                run.stopped = StopReason::Interrupted;
-                return Ok(());
+        let interrupted = if simultaneous {
+            let (samples, partial) = window.simultaneous(running, rate, plan.round_secs, round)?;
+            let behind: Vec<&str> = samples
+                .iter()
+                .filter(|s| s.behind)
+                .map(|s| s.variant.id())
+                .collect();
+            if !behind.is_empty() {
+                on_progress(&format!(
+                    "round {} flagged and left out: {} behind {rate:.0} req/s",
+                    round + 1,
+                    behind.join(", ")
+                ));
             }
+            run.rounds.extend(samples);
+            if !partial && checks < checks_wanted {
+                let p = window.sequential(
+                    running,
+                    &variants,
+                    sequential_rate,
+                    plan.round_secs,
+                    checks,
+                    &mut run.check_rounds,
+                )?;
+                checks += 1;
+                p
+            } else {
+                partial
+            }
+        } else {
+            window.sequential(
+                running,
+                &variants,
+                rate,
+                plan.round_secs,
+                round,
+                &mut run.rounds,
+            )?
+        };
+        if interrupted {
+            run.partial = true;
+            run.stopped = StopReason::Interrupted;
+            return Ok(());
         }
         round += 1;
-        let conv = narrowed(&run.rounds, plan, !has_twin);
+        let conv = narrowed(&run.rounds, &plan, !has_twin);
         on_progress(&format!(
-            "round {round} at {rate:.0} req/s{}",
+            "round {round} at {rate:.0} req/s{}, {}{}",
+            if simultaneous { " each" } else { "" },
+            plan.method.words(),
             conv.map_or(String::new(), |(i, t)| format!(
                 ", {} CPU {} us (target ±{t:.1})",
                 if has_twin { "Wasm-Lua" } else { "Lua-base" },
                 i.signed(1)
             ))
         ));
-        if round < plan.min_rounds {
+        if round < plan.min_rounds || checks < checks_wanted {
             continue;
         }
         if let Some((interval, target)) = conv {
@@ -624,8 +889,13 @@ fn paired_rounds(
             run.stopped = StopReason::MaxRounds;
             return Ok(());
         }
-        // Another round must fit in the budget.
-        let per_round = started.elapsed().as_secs_f64() / round as f64;
+        // Another round must fit in the budget (the check rounds are done by now: the next
+        // round is a simultaneous one alone).
+        let per_round = if simultaneous {
+            plan.round_secs * 1.05
+        } else {
+            started.elapsed().as_secs_f64() / round as f64
+        };
         if plan
             .budget_secs
             .is_some_and(|b| started.elapsed().as_secs_f64() + per_round > b)

@@ -13,9 +13,9 @@ use crate::charts::{
     self, Chart, Series, BASE_COLOR, GO_WASM_COLOR, LUA_COLOR, NATIVE_COLOR, WASM_COLOR,
 };
 use crate::decision::Costs;
-use crate::evidence::{paired_rounds, DataKind, PairEvidence};
+use crate::evidence::{method_check, paired_rounds, DataKind, PairEvidence};
 use crate::html::{self, esc, Cell};
-use filterbench_model::results::{LoadRun, LuaOnly, Variant};
+use filterbench_model::results::{behind_rounds, LoadRun, LuaOnly, RoundMethod, Variant};
 use filterbench_model::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
 use filterbench_model::TwinKind;
 
@@ -42,9 +42,27 @@ pub fn method_words() -> String {
         "Each figure is the median of per-round differences (a variant minus the baseline, or \
          Wasm minus Lua, measured in the same round, so that drift between rounds cancels), with \
          a 95% percentile-bootstrap interval over the rounds ({BOOTSTRAP_RESAMPLES} resamples, \
-         fixed seed: the same rounds always give the same interval). Rounds run every variant \
-         once, in a rotating order, in an open loop at one fixed rate below saturation."
+         fixed seed: the same rounds always give the same interval). {}",
+        method_paragraph()
     )
+}
+
+/// The method of the rounds, with its references (also in the README's method section).
+pub fn method_paragraph() -> &'static str {
+    "Rounds are simultaneous by default (\"duet benchmarking\": Bulej, Horký, Tůma, Farquet and \
+     Prokopec, ICPE 2020): in each round every variant runs as its own Envoy on the same pinned \
+     core, each driven at the same open-loop rate by its own load generator on the other \
+     core(s), all starting and stopping together, and each Envoy's CPU time is read from the \
+     kernel's nanosecond clock of that process. Whatever the shared machine does in that second \
+     (another tenant, frequency changes, interrupts) hits every variant alike and cancels in \
+     the paired difference, which on a shared 2-vCPU machine cut the per-round noise of Wasm \
+     minus Lua five to nine times against sequential rounds. The rate keeps the core below \
+     saturation with all variants at once (their CPU per request at capacity, summed, times the \
+     rate is a fixed share of the core), and a round where any Envoy answered less than 95% of \
+     its rate is flagged and left out. Because contention between the Envoys could favour one \
+     variant (a smaller cache footprint, say), every simultaneous run also measures sequential \
+     rounds in the same run (every variant alone, in a rotating order, Abedi and Brecht, ICPE \
+     2017) and shows both figures side by side; `--sequential` measures that way only."
 }
 
 fn series_with_intervals(name: &str, v: Variant, values: &[Option<Interval>]) -> Series {
@@ -67,11 +85,32 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         ),
         _ => "no pinning (one CPU)".into(),
     };
+    let how = match l.method {
+        RoundMethod::Simultaneous => format!(
+            "{} simultaneous paired open-loop round(s) of {} s, every variant's Envoy at the same \
+             moment on the same core, each at {:.0} requests/s (together {:.0}% of the core at \
+             their CPU per request at capacity), interleaved with {} sequential check round(s) \
+             at {:.0} requests/s",
+            l.round_count(),
+            l.plan.round_secs,
+            l.open_rate_rps,
+            l.plan.rate_fraction * 100.0,
+            check_round_count(l),
+            l.check_rate_rps,
+        ),
+        RoundMethod::Sequential => format!(
+            "{} sequential paired open-loop round(s) of {} s per variant (one variant at a time, \
+             rotating order) at {:.0} requests/s ({:.0}% of the slowest variant's capacity)",
+            l.round_count(),
+            l.plan.round_secs,
+            l.open_rate_rps,
+            l.plan.rate_fraction * 100.0,
+        ),
+    };
     b.push_str(&html::para(&format!(
         "Envoy {}, {} ({} cores, {}), started {}. {placement}. Capacity: {} closed-loop round(s) \
-         of {} s per variant, {} connections. Then {} paired open-loop round(s) of {} s per \
-         variant at {:.0} requests/s ({:.0}% of the slowest variant's capacity), 1 worker: {} \
-         (target half-width of the {} CPU interval: {:.1} µs).",
+         of {} s per variant, {} connections. Then {how}, 1 worker: {} (target half-width of the \
+         {} CPU interval: {:.1} µs).",
         l.envoy_version,
         l.machine.cpu_model,
         l.machine.cpus,
@@ -80,10 +119,6 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         l.plan.capacity_rounds,
         l.plan.capacity_secs,
         l.plan.connections,
-        l.round_count(),
-        l.plan.round_secs,
-        l.open_rate_rps,
-        l.plan.rate_fraction * 100.0,
         l.stopped.words(),
         if l.has_wasm() {
             "Wasm-minus-Lua"
@@ -93,13 +128,23 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         l.target_half_width_us,
     )));
     b.push_str(&html::note(&method_words()));
-    if l.partial {
+    b.push_str(&how_far(l));
+    if let Some(why) = &l.failure {
+        b.push_str(&format!(
+            "<p class=\"missing\" data-failure>This run was stopped by an error before it \
+             finished (<code>{}</code> is marked partial): {}. What was measured before the error \
+             is shown; the rest is missing.</p>\n",
+            esc(&file.display().to_string()),
+            esc(why)
+        ));
+    } else if l.partial {
         b.push_str(&format!(
             "<p class=\"missing\">This run was stopped before it finished (<code>{}</code> is \
              marked partial): some rounds or worker counts are missing.</p>\n",
             esc(&file.display().to_string())
         ));
     }
+    b.push_str(&behind_words(l));
     let failed: u64 = l
         .rounds
         .iter()
@@ -155,6 +200,7 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
                 series,
                 reference: None,
             })?);
+            b.push_str(&check_section(l));
             b.push_str(&latency_chart(l)?);
             b.push_str(&per_round_chart(l)?);
         }
@@ -168,6 +214,168 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
     b.push_str(&capacity(l)?);
     b.push_str(&memory(l, ev)?);
     Ok(b)
+}
+
+fn check_round_count(l: &LoadRun) -> usize {
+    l.check_rounds
+        .iter()
+        .map(|s| s.round + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// How far the narrowed interval got against its target, when it did not reach it.
+fn how_far(l: &LoadRun) -> String {
+    let Some(r) = paired_rounds(l) else {
+        return String::new();
+    };
+    let c = Costs::of(&r);
+    let (what, i) = if l.has_wasm() {
+        ("Wasm minus Lua", c.wasm_minus_lua_cpu_us)
+    } else {
+        ("Lua minus baseline", c.lua_cpu_us)
+    };
+    let Some(i) = i else {
+        return String::new();
+    };
+    let reached = i.half_width() <= l.target_half_width_us;
+    html::para(&format!(
+        "{what}, Envoy CPU per request: ±{:.1} µs (95% half-width) after {} valid round(s), \
+         against a target of ±{:.1} µs: {}.",
+        i.half_width(),
+        i.n,
+        l.target_half_width_us,
+        if reached {
+            "reached".to_string()
+        } else {
+            format!(
+                "not reached ({}; {:.1} times the target)",
+                l.stopped.words(),
+                i.half_width() / l.target_half_width_us.max(1e-9)
+            )
+        }
+    ))
+}
+
+/// The rounds left out because an Envoy fell behind its rate.
+fn behind_words(l: &LoadRun) -> String {
+    let list = |samples: &[filterbench_model::results::Sample], kind: &str| -> Option<String> {
+        let rounds = behind_rounds(samples);
+        (!rounds.is_empty()).then(|| {
+            let parts: Vec<String> = rounds
+                .iter()
+                .map(|r| {
+                    let who: Vec<&str> = samples
+                        .iter()
+                        .filter(|s| s.round == *r && s.behind)
+                        .map(|s| s.variant.id())
+                        .collect();
+                    format!("{} ({})", r + 1, who.join(", "))
+                })
+                .collect();
+            format!("{kind} round(s) {}", parts.join(", "))
+        })
+    };
+    let flagged: Vec<String> = [
+        list(&l.rounds, l.method.words()),
+        list(&l.check_rounds, "sequential check"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if flagged.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"missing\" data-behind>Flagged and left out of every difference: {}, where \
+         the Envoy named answered less than 95% of the requests its rate asked for (it fell \
+         behind, so the round measured queueing, not the filter).</p>\n",
+        esc(&flagged.join("; "))
+    )
+}
+
+/// The method checked against itself: each difference from the simultaneous rounds and from
+/// the sequential check rounds of the same run, and whether their intervals overlap.
+fn check_section(l: &LoadRun) -> String {
+    let mut b = String::from("<h3>Simultaneous against sequential rounds</h3>\n");
+    let Some(rows) = method_check(l) else {
+        b.push_str(&format!(
+            "<p data-method-check=\"none\">{}</p>\n",
+            esc(match l.method {
+                RoundMethod::Sequential => {
+                    "This run measured sequential rounds only (`--sequential`, or a run from \
+                     before simultaneous rounds): there is no simultaneous figure to check."
+                }
+                RoundMethod::Simultaneous => {
+                    "This run has no sequential check rounds (stopped before them): the \
+                     simultaneous figures are not checked against the sequential method."
+                }
+            })
+        ));
+        return b;
+    };
+    let apart: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.overlap() == Some(false))
+        .map(|r| r.what.as_str())
+        .collect();
+    let table_rows: Vec<(String, Vec<Cell>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                String::new(),
+                vec![
+                    Cell::Text(r.what.clone()),
+                    Cell::Num(interval_words(r.simultaneous)),
+                    Cell::Num(interval_words(r.sequential)),
+                    Cell::Text(
+                        match r.overlap() {
+                            Some(true) => "yes",
+                            Some(false) => "NO",
+                            None => "n/a",
+                        }
+                        .into(),
+                    ),
+                ],
+            )
+        })
+        .collect();
+    b.push_str(&format!(
+        "<div data-method-check=\"{}\">\n",
+        if apart.is_empty() {
+            "agree"
+        } else {
+            "disagree"
+        }
+    ));
+    b.push_str(&html::table(
+        &[
+            "paired difference (µs)",
+            "simultaneous",
+            "sequential (check)",
+            "intervals overlap",
+        ],
+        &table_rows,
+    ));
+    b.push_str(&html::para(&if apart.is_empty() {
+        format!(
+            "Every difference measured in {} simultaneous round(s) has an interval that overlaps \
+             the one measured in {} sequential round(s) of the same run: the two methods agree. \
+             The figures above and the verdict use the simultaneous rounds.",
+            l.round_count(),
+            check_round_count(l)
+        )
+    } else {
+        format!(
+            "The two methods disagree on: {}. Their intervals do not overlap, so running the \
+             variants at the same moment changed what was measured (contention between the \
+             Envoys can favour the variant with the smaller cache footprint). The sequential \
+             figure is the check: read the simultaneous one with that in mind.",
+            apart.join(", ")
+        )
+    }));
+    b.push_str("</div>\n");
+    b
 }
 
 /// What a Lua-only run says: what the Lua filter adds over the baseline, each a median with its

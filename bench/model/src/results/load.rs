@@ -111,8 +111,54 @@ pub struct LoadRun {
     pub target_half_width_us: f64,
     /// Capacity and memory at each worker count of `plan.workers`.
     pub by_workers: Vec<WorkersRun>,
-    /// True when stopped early (Ctrl-C).
+    /// True when stopped early (Ctrl-C, or an error: then [`LoadRun::failure`] says which).
     pub partial: bool,
+    /// How [`LoadRun::rounds`] ran: all variants at the same moment, or one after another.
+    /// Files written before simultaneous rounds existed read as sequential.
+    #[serde(default)]
+    pub method: RoundMethod,
+    /// The self-check of a simultaneous run: sequential rounds (rotating order, one variant at a
+    /// time, at [`LoadRun::check_rate_rps`]) measured in the same run, interleaved with the
+    /// simultaneous ones. Empty in a sequential run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_rounds: Vec<Sample>,
+    /// The open-loop rate of the check rounds (the sequential method's rate).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check_rate_rps: f64,
+    /// The error that ended the run before it finished (Envoy failed to start at some worker
+    /// count, ...): what was measured before it is kept, and the run is [`LoadRun::partial`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// How the paired open-loop rounds of a run were measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundMethod {
+    /// One variant after another in a rotating order, each alone on Envoy's core.
+    #[default]
+    Sequential,
+    /// Every variant at the same moment ("duet benchmarking"): each its own Envoy on the same
+    /// pinned core, each driven at the same open-loop rate by its own generator, all starting
+    /// and stopping together, so the machine's moods hit all of them alike.
+    Simultaneous,
+}
+
+impl RoundMethod {
+    pub fn words(self) -> &'static str {
+        match self {
+            RoundMethod::Sequential => "sequential",
+            RoundMethod::Simultaneous => "simultaneous",
+        }
+    }
 }
 
 /// Why a load run measured the Lua filter alone: what it then measures is what the Lua filter
@@ -153,6 +199,8 @@ pub enum StopReason {
     NoTwin,
     /// Ctrl-C.
     Interrupted,
+    /// An error ended the rounds (see [`LoadRun::failure`]).
+    Failed,
 }
 
 impl StopReason {
@@ -163,6 +211,7 @@ impl StopReason {
             StopReason::MaxRounds => "maximum rounds reached before the target width",
             StopReason::NoTwin => "no Wasm twin: minimum rounds",
             StopReason::Interrupted => "interrupted",
+            StopReason::Failed => "stopped by an error",
         }
     }
 }
@@ -195,9 +244,18 @@ pub struct LoadPlan {
     pub budget_secs: Option<f64>,
     pub target_half_width_us: f64,
     pub target_half_width_pct: f64,
-    /// The open-loop rate as a share of the slowest variant's capacity.
+    /// The open-loop rate as a share of the slowest variant's capacity (sequential); in
+    /// simultaneous rounds, the share of Envoy's core all variants together may use: the rate
+    /// is this share over the sum of the variants' CPU per request at capacity.
     pub rate_fraction: f64,
     pub connections: usize,
+    /// How the paired rounds run (files from before read as sequential).
+    #[serde(default)]
+    pub method: RoundMethod,
+    /// Simultaneous runs: sequential self-check rounds interleaved with the first simultaneous
+    /// ones.
+    #[serde(default)]
+    pub check_rounds: usize,
 }
 
 /// One variant in one round.
@@ -226,6 +284,45 @@ pub struct Sample {
     pub envoy_busy: f64,
     /// The driving process (load generator, echo upstream, auth service) likewise.
     pub driver_busy: f64,
+    /// Open loop: the Envoy answered fewer than [`BEHIND_SHARE`] of the requests its rate asked
+    /// for in the window (it, or its generator, fell behind the rate). The whole round is left
+    /// out of every paired difference ([`per_round_of`]) and shown as flagged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub behind: bool,
+}
+
+/// An open-loop sample answering less than this share of its rate fell behind it.
+pub const BEHIND_SHARE: f64 = 0.95;
+
+/// The rounds of `samples` where some variant fell behind its rate, ascending.
+pub fn behind_rounds(samples: &[Sample]) -> Vec<usize> {
+    let mut r: Vec<usize> = samples
+        .iter()
+        .filter(|s| s.behind)
+        .map(|s| s.round)
+        .collect();
+    r.sort_unstable();
+    r.dedup();
+    r
+}
+
+/// One measure of `variant` per round of `samples`, `None` where that round lacks it or where
+/// any variant of the round fell behind its rate (a round is paired only when all of it is
+/// valid).
+pub fn per_round_of(
+    samples: &[Sample],
+    variant: Variant,
+    f: impl Fn(&Sample) -> f64,
+) -> Vec<Option<f64>> {
+    let n = samples.iter().map(|s| s.round + 1).max().unwrap_or(0);
+    let flagged = behind_rounds(samples);
+    let mut out = vec![None; n];
+    for s in samples.iter().filter(|s| s.variant == variant) {
+        if !flagged.contains(&s.round) {
+            out[s.round] = Some(f(s));
+        }
+    }
+    out
 }
 
 impl Sample {
@@ -294,6 +391,7 @@ impl LoadRun {
         let stray = self
             .rounds
             .iter()
+            .chain(&self.check_rounds)
             .chain(&self.capacity)
             .chain(self.by_workers.iter().flat_map(|w| &w.capacity))
             .map(|s| s.variant)
@@ -348,13 +446,19 @@ impl LoadRun {
         self.rounds.iter().map(|s| s.round + 1).max().unwrap_or(0)
     }
 
-    /// One measure of `variant` per round, `None` where that round lacks it.
+    /// One measure of `variant` per round, `None` where that round lacks it or was flagged
+    /// (an Envoy fell behind its rate).
     pub fn per_round(&self, variant: Variant, f: impl Fn(&Sample) -> f64) -> Vec<Option<f64>> {
-        let mut out = vec![None; self.round_count()];
-        for s in self.rounds.iter().filter(|s| s.variant == variant) {
-            out[s.round] = Some(f(s));
-        }
-        out
+        per_round_of(&self.rounds, variant, f)
+    }
+
+    /// Likewise for the sequential self-check rounds of a simultaneous run.
+    pub fn check_per_round(
+        &self,
+        variant: Variant,
+        f: impl Fn(&Sample) -> f64,
+    ) -> Vec<Option<f64>> {
+        per_round_of(&self.check_rounds, variant, f)
     }
 
     /// Capacity samples of `variant` at `workers`.
