@@ -497,6 +497,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_load_file_written_before_twin_kinds_still_reads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/load-add_header-before-twin-kinds.json");
+        let run: LoadRun = crate::results::read_result(&path, crate::results::LOAD_SCHEMA)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.variants, Variant::WITH_WASM);
+        assert!(run.has_wasm() && run.has_twin());
+        run.check_variants().unwrap();
+        let wasm = run.per_round(Variant::WASM, |s| s.envoy_cpu_us_per_request);
+        assert_eq!(wasm.len(), run.round_count());
+        assert!(wasm.iter().all(Option::is_some), "{wasm:?}");
+        // Written back, the Rust Wasm twin keeps its id.
+        let text = serde_json::to_string(&run).unwrap();
+        assert!(text.contains(r#""variant":"wasm""#), "{text}");
+        assert!(!text.contains("go-wasm") && !text.contains("native"));
+    }
+
+    #[test]
     fn variants_serialise_as_their_ids_and_old_files_still_read() {
         let all = [
             Variant::Base,
