@@ -12,12 +12,12 @@ use filterbench_envoy::compare::{
 };
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
-use filterbench_model::project_root;
 use filterbench_model::results::{
     behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
     RoundMethod, Variant,
 };
 use filterbench_model::stats::{median, Interval};
+use filterbench_model::{project_root, TwinKind};
 use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::{method_check, paired_rounds};
 
@@ -65,6 +65,53 @@ pub struct LoadArgs {
     /// sequential self-check in the same run).
     #[arg(long)]
     sequential: bool,
+    /// The twins measured beside Lua, comma-separated: wasm (Rust proxy-wasm), go (Go
+    /// proxy-wasm), native (Envoy dynamic module) or all (default: every kind the pair has).
+    /// The Rust Wasm twin is always measured (the stopping rule and the report read it); each
+    /// other twin is one more variant of every round.
+    #[arg(long, value_delimiter = ',', default_value = "all", value_name = "KIND",
+          value_parser = parse_twin_kinds)]
+    twin: Vec<TwinKinds>,
+}
+
+/// One `--twin` value: a kind, or every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwinKinds {
+    One(TwinKind),
+    All,
+}
+
+fn parse_twin_kinds(s: &str) -> Result<TwinKinds, String> {
+    match s {
+        "all" => Ok(TwinKinds::All),
+        kind => kind.parse().map(TwinKinds::One),
+    }
+}
+
+/// The kinds `--twin` asks for that pair `name` has (all its kinds for `all`); a kind asked for
+/// by name that the pair has no twin of is an error naming the pair.
+fn twin_kinds(
+    catalogue: &filterbench_model::Catalogue,
+    name: &str,
+    asked: &[TwinKinds],
+) -> anyhow::Result<Vec<TwinKind>> {
+    let has: Vec<TwinKind> = catalogue.twins(name).iter().map(|t| t.kind).collect();
+    let mut kinds = Vec::new();
+    for kind in TwinKind::ALL {
+        let named = asked.contains(&TwinKinds::One(kind));
+        if named && !has.contains(&kind) {
+            anyhow::bail!(
+                "{}: pair {name:?} has no {} twin ({}/{name}/)",
+                catalogue.path.display(),
+                kind.label(),
+                kind.source_folder()
+            );
+        }
+        if named || (asked.contains(&TwinKinds::All) && has.contains(&kind)) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
 }
 
 pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
@@ -77,7 +124,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         (false, false) => {
             let pairs =
                 crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
-            Subject::of_pair(&catalogue, pairs[0])?
+            let kinds = twin_kinds(&catalogue, &pairs[0].name, &args.twin)?;
+            Subject::of_pair(&catalogue, pairs[0])?.with_twins(&catalogue, pairs[0], &kinds)?
         }
         // The Lua side alone: the twin is not built (it may not exist or not compile yet).
         (false, true) => Subject::lua_side_of_pair(

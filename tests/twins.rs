@@ -132,3 +132,54 @@ fn a_native_twin_runs_in_real_envoy_only() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_load_run_measures_every_twin_the_pair_has_in_every_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("add_header.json");
+    let (code, stdout, stderr) = run(
+        &[
+            "load",
+            "--pair",
+            "add_header",
+            "--workers",
+            "1",
+            "--rounds",
+            "2",
+            "--round-secs",
+            "0.3",
+            "--warmup-secs",
+            "0.1",
+            "--connections",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = ["base", "lua", "wasm", "go-wasm", "native"];
+    assert_eq!(ids(&run["variants"]), all);
+    for r in 0..2 {
+        let mut in_round: Vec<String> = run["rounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["round"] == r)
+            .map(|s| s["variant"].as_str().unwrap().to_string())
+            .collect();
+        in_round.sort();
+        let mut want: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(in_round, want, "round {r}");
+    }
+}
