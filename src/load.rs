@@ -293,6 +293,31 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             interval(lat[2])
         )?;
     }
+    // The other twins of the run (Go Wasm, native), paired with the baseline and with Lua in the
+    // same rounds (rounds where an Envoy fell behind left out, as above).
+    let cpu = |v: Variant| run.per_round(v, |s| s.envoy_cpu_us_per_request);
+    let p50 = |v: Variant| run.per_round(v, |s| s.p50_us);
+    let p99 = |v: Variant| run.per_round(v, |s| s.p99_us);
+    for v in run.variants.iter().filter(|v| {
+        v.twin()
+            .is_some_and(|k| k != filterbench_model::TwinKind::Wasm)
+    }) {
+        for (label, other) in [
+            (v.label().to_string(), Variant::Base),
+            (format!("{} - Lua", v.label()), Variant::Lua),
+        ] {
+            let diff = |f: &dyn Fn(Variant) -> Vec<Option<f64>>| {
+                Interval::of_median(&filterbench_model::stats::paired(&f(*v), &f(other)))
+            };
+            writeln!(
+                w,
+                "  {label:<14} {:>24} {:>24} {:>24}",
+                interval(diff(&cpu)),
+                interval(diff(&p50)),
+                interval(diff(&p99))
+            )?;
+        }
+    }
     if let Some(rows) = method_check(run) {
         writeln!(
             w,
