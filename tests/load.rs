@@ -361,7 +361,12 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
         .filter(|(_, ppid)| *ppid == child.id())
         .map(|(pid, _)| pid)
         .collect();
-    assert_eq!(envoys.len(), 3, "base, lua and wasm Envoys");
+    // Every twin the pair has is measured by default: Rust Wasm, Go Wasm and native.
+    assert_eq!(
+        envoys.len(),
+        5,
+        "base, lua, wasm, go-wasm and native Envoys"
+    );
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = loop {
