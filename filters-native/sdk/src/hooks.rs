@@ -210,8 +210,13 @@ pub fn response_body<C: FilterConfig>(
     })
 }
 
+/// `envoy_dynamic_module_on_http_filter_http_callout_done`.
+///
+/// # Safety
+/// `headers` and `body_chunks` are null or Envoy's arrays of `headers_size` and
+/// `body_chunks_size` entries, valid for this call (the hook's contract).
 #[allow(clippy::too_many_arguments)]
-pub fn callout_done<C: FilterConfig>(
+pub unsafe fn callout_done<C: FilterConfig>(
     envoy: FilterEnvoyPtr,
     filter: FilterModulePtr,
     id: u64,

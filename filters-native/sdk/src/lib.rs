@@ -554,11 +554,13 @@ pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 macro_rules! export_filter {
     ($name:expr, $config:ty) => {
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const ::std::os::raw::c_char {
             $crate::hooks::program_init($name)
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
             envoy: $crate::abi::ConfigEnvoyPtr,
             name: $crate::abi::EnvoyBuffer,
@@ -568,6 +570,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(
             config: $crate::abi::ConfigModulePtr,
         ) {
@@ -575,6 +578,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
             config: $crate::abi::ConfigModulePtr,
             envoy: $crate::abi::FilterEnvoyPtr,
@@ -583,6 +587,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_request_headers(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -592,6 +597,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_request_body(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -601,6 +607,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_request_trailers(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -609,6 +616,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -618,6 +626,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -627,6 +636,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_response_trailers(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -635,6 +645,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_stream_complete(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -642,6 +653,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(
             filter: $crate::abi::FilterModulePtr,
         ) {
@@ -649,6 +661,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_callout_done(
             envoy: $crate::abi::FilterEnvoyPtr,
             filter: $crate::abi::FilterModulePtr,
@@ -659,21 +672,25 @@ macro_rules! export_filter {
             body_chunks: *mut $crate::abi::EnvoyBuffer,
             body_chunks_size: usize,
         ) {
-            $crate::hooks::callout_done::<$config>(
-                envoy,
-                filter,
-                callout_id,
-                result,
-                headers,
-                headers_size,
-                body_chunks,
-                body_chunks_size,
-            )
+            // SAFETY: Envoy passes its arrays of these lengths, valid for this hook.
+            unsafe {
+                $crate::hooks::callout_done::<$config>(
+                    envoy,
+                    filter,
+                    callout_id,
+                    result,
+                    headers,
+                    headers_size,
+                    body_chunks,
+                    body_chunks_size,
+                )
+            }
         }
 
         // The streamed-callout, scheduler and watermark hooks: Envoy 1.40 requires them; the
         // twins start no streams and schedule nothing.
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_headers(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -685,6 +702,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_data(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -696,6 +714,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_trailers(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -706,6 +725,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_complete(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -714,6 +734,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_reset(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -723,6 +744,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -731,6 +753,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
@@ -738,6 +761,7 @@ macro_rules! export_filter {
         }
 
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // Envoy's entry points: the ABI is their contract.
         pub extern "C" fn envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
             _envoy: $crate::abi::FilterEnvoyPtr,
             _filter: $crate::abi::FilterModulePtr,
