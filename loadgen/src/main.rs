@@ -5,12 +5,13 @@
 //! ```text
 //! loadgen k8s manifests --pair add_header --out out/k8s/add_header
 //!         [--context sidecar-inbound|gateway] [--namespace NS] [--selector app=NAME ...]
-//!         [--wasm-url oci://REGISTRY/REPO:TAG | file:///path.wasm] [--set KEY=VALUE ...]
+//!         [--api trafficextension|legacy] [--wasm-url oci://REGISTRY/REPO:TAG | file:///path.wasm]
+//!         [--set KEY=VALUE ...]
 //! ```
 //!
-//! writes the pair's Istio `EnvoyFilter` (the Lua twin), `WasmPlugin` (the Wasm twin), the module
-//! as an OCI image layout and a README with the push/apply commands (see
-//! `filterbench_k8s`). Run it with `cargo run -p filterbench-loadgen --bin loadgen -- ...`.
+//! writes the pair's twins as Istio `TrafficExtension`s (by default; with `--api legacy` an
+//! `EnvoyFilter` for the Lua twin and a `WasmPlugin` for the Wasm twin), the module as an OCI image
+//! layout and a README with the push/apply commands (see `filterbench_k8s`). Run it with `cargo run -p filterbench-loadgen --bin loadgen -- ...`.
 //!
 //! ```text
 //! loadgen run --url http://127.0.0.1:10000/ [--host H] [--pair NAME] [-c 16] [-d 10] [--rate R]

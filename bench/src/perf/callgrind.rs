@@ -15,7 +15,7 @@
 //!
 //! LuaJIT and Cranelift write machine code at run time; `--smc-check=all-non-file` makes
 //! valgrind notice it. LuaJIT's JIT works under valgrind (the traces are recorded and run: the
-//! Lua counts are of JIT-compiled code, not of the interpreter) — see the README for the check.
+//! Lua counts are of JIT-compiled code, not of the interpreter) — see docs/bench.md for the check.
 //!
 //! When valgrind is not installed (`scripts/ensure-valgrind.sh` installs it) or the run fails,
 //! there are no counts and [`CallgrindRun::note`] says why; nothing is estimated in their place.

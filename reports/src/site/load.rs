@@ -47,7 +47,7 @@ pub fn method_words() -> String {
     )
 }
 
-/// The method of the rounds, with its references (also in the README's method section).
+/// The method of the rounds, with its references (also in docs/method.md).
 pub fn method_paragraph() -> &'static str {
     "Rounds are simultaneous by default (\"duet benchmarking\": Bulej, Horký, Tůma, Farquet and \
      Prokopec, ICPE 2020): in each round every variant runs as its own Envoy on the same pinned \

@@ -1,6 +1,6 @@
 -- The stream handle core of Envoy's Lua filter API, run once per Lua state before the script.
 -- This chunk and the parts after it (headers, body, http_call, metadata, stream_info, misc,
--- stdlib, driver) form one function sharing these locals; it returns the driver (see the end of
+-- stdlib, sandbox, driver) form one function sharing these locals; it returns the driver (see the end of
 -- driver.lua). Nothing here leaks into the script's globals except what Envoy defines.
 --
 -- Scope model (Envoy's LuaDeathRef/markDead): a stream handle is live only while its callback
