@@ -34,6 +34,7 @@ use filterbench_model::equivalence::Summary;
 use filterbench_model::results::{
     load_path, results_dir, write_json_atomically, LuaOnly, RoundMethod,
 };
+use filterbench_model::TwinKind;
 
 use crate::report;
 
@@ -103,10 +104,10 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         "equivalence: in-process, in real Envoy, and as Istio deploys it",
     );
     let t = Instant::now();
-    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, false)?;
+    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
     report::save_verify(root, "in_process", None, &in_process)?;
     println!("  in-process: {}", Summary::of(&in_process).line());
-    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, false)?;
+    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
     report::save_verify(root, "envoy", Some(version.clone()), &envoy)?;
     println!(
         "  real Envoy: {}  ({})",

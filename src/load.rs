@@ -12,12 +12,12 @@ use filterbench_envoy::compare::{
 };
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::verify::Rig;
-use filterbench_model::project_root;
 use filterbench_model::results::{
     behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
     RoundMethod, Variant,
 };
 use filterbench_model::stats::{median, Interval};
+use filterbench_model::{project_root, TwinKind};
 use filterbench_reports::decision::Costs;
 use filterbench_reports::evidence::{method_check, paired_rounds};
 
@@ -65,6 +65,53 @@ pub struct LoadArgs {
     /// sequential self-check in the same run).
     #[arg(long)]
     sequential: bool,
+    /// The twins measured beside Lua, comma-separated: wasm (Rust proxy-wasm), go (Go
+    /// proxy-wasm), native (Envoy dynamic module) or all (default: every kind the pair has).
+    /// The Rust Wasm twin is always measured (the stopping rule and the report read it); each
+    /// other twin is one more variant of every round.
+    #[arg(long, value_delimiter = ',', default_value = "all", value_name = "KIND",
+          value_parser = parse_twin_kinds)]
+    twin: Vec<TwinKinds>,
+}
+
+/// One `--twin` value: a kind, or every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwinKinds {
+    One(TwinKind),
+    All,
+}
+
+fn parse_twin_kinds(s: &str) -> Result<TwinKinds, String> {
+    match s {
+        "all" => Ok(TwinKinds::All),
+        kind => kind.parse().map(TwinKinds::One),
+    }
+}
+
+/// The kinds `--twin` asks for that pair `name` has (all its kinds for `all`); a kind asked for
+/// by name that the pair has no twin of is an error naming the pair.
+fn twin_kinds(
+    catalogue: &filterbench_model::Catalogue,
+    name: &str,
+    asked: &[TwinKinds],
+) -> anyhow::Result<Vec<TwinKind>> {
+    let has: Vec<TwinKind> = catalogue.twins(name).iter().map(|t| t.kind).collect();
+    let mut kinds = Vec::new();
+    for kind in TwinKind::ALL {
+        let named = asked.contains(&TwinKinds::One(kind));
+        if named && !has.contains(&kind) {
+            anyhow::bail!(
+                "{}: pair {name:?} has no {} twin ({}/{name}/)",
+                catalogue.path.display(),
+                kind.label(),
+                kind.source_folder()
+            );
+        }
+        if named || (asked.contains(&TwinKinds::All) && has.contains(&kind)) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
 }
 
 pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
@@ -77,7 +124,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         (false, false) => {
             let pairs =
                 crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
-            Subject::of_pair(&catalogue, pairs[0])?
+            let kinds = twin_kinds(&catalogue, &pairs[0].name, &args.twin)?;
+            Subject::of_pair(&catalogue, pairs[0])?.with_twins(&catalogue, pairs[0], &kinds)?
         }
         // The Lua side alone: the twin is not built (it may not exist or not compile yet).
         (false, true) => Subject::lua_side_of_pair(
@@ -245,6 +293,31 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             interval(lat[2])
         )?;
     }
+    // The other twins of the run (Go Wasm, native), paired with the baseline and with Lua in the
+    // same rounds (rounds where an Envoy fell behind left out, as above).
+    let cpu = |v: Variant| run.per_round(v, |s| s.envoy_cpu_us_per_request);
+    let p50 = |v: Variant| run.per_round(v, |s| s.p50_us);
+    let p99 = |v: Variant| run.per_round(v, |s| s.p99_us);
+    for v in run.variants.iter().filter(|v| {
+        v.twin()
+            .is_some_and(|k| k != filterbench_model::TwinKind::Wasm)
+    }) {
+        for (label, other) in [
+            (v.label().to_string(), Variant::Base),
+            (format!("{} - Lua", v.label()), Variant::Lua),
+        ] {
+            let diff = |f: &dyn Fn(Variant) -> Vec<Option<f64>>| {
+                Interval::of_median(&filterbench_model::stats::paired(&f(*v), &f(other)))
+            };
+            writeln!(
+                w,
+                "  {label:<14} {:>24} {:>24} {:>24}",
+                interval(diff(&cpu)),
+                interval(diff(&p50)),
+                interval(diff(&p99))
+            )?;
+        }
+    }
     if let Some(rows) = method_check(run) {
         writeln!(
             w,
@@ -339,7 +412,7 @@ pub fn one_line(run: &LoadRun) -> String {
         run.open_rate_rps,
         run.stopped.words()
     );
-    if run.variants.contains(&Variant::Wasm) {
+    if run.variants.contains(&Variant::WASM) {
         format!(
             "Lua adds {} us CPU/req, Wasm - Lua {} us ({rounds})",
             interval(lua),

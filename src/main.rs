@@ -2,7 +2,9 @@
 //!
 //! `filterbench verify --envoy [--pair NAME] [--json]` replays every pair's scenario corpus through
 //! the Lua and the Wasm twin in a real Envoy and prints, last, a summary line such as
-//! `12 pairs, 295 scenarios: 12 equivalent, 0 differ`.
+//! `12 pairs, 295 scenarios: 12 equivalent, 0 differ`. `--twin wasm|go|native|all` chooses the
+//! twins proven (default `wasm`, the Rust proxy-wasm twins; `all` prints one summary line per
+//! kind, each prefixed by the kind).
 //!
 //! `filterbench swap --pair NAME` switches the pair's filter Lua -> Wasm -> Lua in a running Envoy
 //! under load and writes `reports/results/swap/<pair>.json`.
@@ -46,9 +48,9 @@ mod swap;
 mod workspace;
 
 use filterbench_envoy::envoy::{envoy_version, find_envoy};
-use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify::{verify_twin, Rig};
 use filterbench_model::equivalence::{PairReport, Summary};
-use filterbench_model::{project_root, Catalogue, Pair};
+use filterbench_model::{project_root, Catalogue, Pair, TwinKind};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +81,12 @@ enum Command {
         /// Only this pair.
         #[arg(long, value_name = "NAME")]
         pair: Option<String>,
+        /// Which twins to prove against the Lua filter: wasm (Rust proxy-wasm), go (Go
+        /// proxy-wasm), native (Envoy dynamic module, --envoy only) or all the kinds the pairs
+        /// have. Pairs without a twin of the kind are left out (named).
+        #[arg(long, default_value = "wasm", value_name = "KIND", value_parser = parse_twin_choice,
+              conflicts_with_all = ["deployed", "failure_strategy"])]
+        twin: TwinChoice,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -185,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             envoy,
             in_process: _,
             pair,
+            twin,
             json,
             outcomes,
             save,
@@ -234,7 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out,
                 )
             } else {
-                verify(ws, pair.as_deref(), envoy, out, save)
+                verify(ws, pair.as_deref(), envoy, twin, out, save)
             }
         }
         Command::Load(args) => load::load(args, ws),
@@ -260,57 +269,123 @@ struct Output {
     outcomes: bool,
 }
 
+/// `--twin`: one kind of twin, or every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TwinChoice {
+    One(TwinKind),
+    All,
+}
+
+fn parse_twin_choice(s: &str) -> Result<TwinChoice, String> {
+    match s {
+        "all" => Ok(TwinChoice::All),
+        kind => kind.parse().map(TwinChoice::One),
+    }
+}
+
 /// `verify --envoy` (real Envoy) or `--in-process`: the selected pairs (their twin crates built),
-/// saved with `--save`, printed, and the exit code of the summary.
+/// for each kind of twin asked for, saved with `--save`, printed, and the exit code of the
+/// summaries.
 fn verify(
     ws: Option<&std::path::Path>,
     pair: Option<&str>,
     envoy: bool,
+    twin: TwinChoice,
     out: Output,
     save: bool,
 ) -> anyhow::Result<ExitCode> {
     let catalogue = workspace::open(ws)?;
     let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
-    let pairs = workspace::select_built(&catalogue, &names)?;
-    let (mode, reports, version) = if envoy {
-        let (reports, version) = verify_envoy_reports(&catalogue, &pairs, !out.json)?;
-        ("envoy", reports, Some(version))
-    } else {
-        let reports = verify_in_process_reports(&catalogue, &pairs, !out.json)?;
-        ("in_process", reports, None)
-    };
-    if save {
-        let path = report::save_verify(&catalogue.root, mode, version.clone(), &reports)?;
-        if !out.json {
-            println!("saved {}", path.display());
+    let selected = workspace::select_built(&catalogue, &names)?;
+    let has = |p: &Pair, kind: TwinKind| catalogue.twin(&p.name, kind).is_some();
+    let kinds: Vec<TwinKind> = match twin {
+        TwinChoice::One(kind) => {
+            if !envoy && !kind.runs_in_process() {
+                anyhow::bail!(
+                    "{}: a {} twin runs in real Envoy only: use `filterbench verify --envoy --twin {}`",
+                    catalogue.path.display(),
+                    kind.label(),
+                    kind.id()
+                );
+            }
+            vec![kind]
         }
+        TwinChoice::All => TwinKind::ALL
+            .into_iter()
+            .filter(|k| envoy || k.runs_in_process())
+            .filter(|k| selected.iter().any(|p| has(p, *k)))
+            .collect(),
+    };
+    let mode = if envoy { "envoy" } else { "in_process" };
+    let mut sections = Vec::new();
+    for kind in kinds {
+        // A pair asked for by name must have the twin (the error says so); otherwise pairs
+        // without a twin of this kind are left out.
+        let (pairs, without): (Vec<&Pair>, Vec<&Pair>) = selected
+            .iter()
+            .partition(|p| pair.is_some() || has(p, kind));
+        if pairs.is_empty() {
+            anyhow::bail!(
+                "{}: no pair has a {} twin ({}/<pair>/)",
+                catalogue.path.display(),
+                kind.label(),
+                kind.source_folder()
+            );
+        }
+        if !out.json && !without.is_empty() {
+            println!(
+                "no {} twin (left out): {}",
+                kind.label(),
+                without
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let (reports, version) = if envoy {
+            let (reports, version) = verify_envoy_reports(&catalogue, &pairs, kind, !out.json)?;
+            (reports, Some(version))
+        } else {
+            let reports = verify_in_process_reports(&catalogue, &pairs, kind, !out.json)?;
+            (reports, None)
+        };
+        if save {
+            let path = report::save_verify(&catalogue.root, mode, version.clone(), &reports)?;
+            if !out.json {
+                println!("saved {}", path.display());
+            }
+        }
+        sections.push((kind, reports, version));
     }
-    let mut header = serde_json::json!({ "mode": mode });
-    if let Some(version) = version {
-        header["envoy_version"] = version.into();
-    }
-    finish_verify(&reports, header, out)
+    finish_verify_kinds(mode, &sections, out)
 }
 
-/// Every selected pair through real Envoy; with `print`, a line per pair as it finishes.
+/// Every selected pair through real Envoy, Lua against its twin of `kind`; with `print`, a line
+/// per pair as it finishes.
 fn verify_envoy_reports(
     catalogue: &Catalogue,
     pairs: &[&Pair],
+    kind: TwinKind,
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
     let bin = find_envoy()?;
     let version = envoy_version(&bin)?;
     let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
     if print {
+        let twins = match kind {
+            TwinKind::Wasm => String::new(),
+            kind => format!(", {} twins", kind.label()),
+        };
         println!(
-            "verifying {} pair(s) in Envoy {version} ({})",
+            "verifying {} pair(s) in Envoy {version} ({}){twins}",
             pairs.len(),
             bin.display()
         );
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let report = verify_pair(&rig, catalogue, pair)?;
+        let report = verify_twin(&rig, catalogue, pair, kind)?;
         if print {
             print_pair(&report);
         }
@@ -319,23 +394,33 @@ fn verify_envoy_reports(
     Ok((reports, version))
 }
 
-/// Every selected pair in-process; with `print`, a line per pair as it finishes.
+/// Every selected pair in-process, Lua against its twin of `kind` (a proxy-wasm kind); with
+/// `print`, a line per pair as it finishes.
 fn verify_in_process_reports(
     catalogue: &Catalogue,
     pairs: &[&Pair],
+    kind: TwinKind,
     print: bool,
 ) -> anyhow::Result<Vec<PairReport>> {
     use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
 
     if print {
+        let twins = match kind {
+            TwinKind::Wasm => String::new(),
+            kind => format!(", {} twins", kind.label()),
+        };
         println!(
-            "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime)",
+            "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime){twins}",
             pairs.len()
         );
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let loaded = LoadedPair::load(catalogue, pair)?;
+        let loaded = if kind == TwinKind::Wasm {
+            LoadedPair::load(catalogue, pair)?
+        } else {
+            LoadedPair::load_twin(catalogue, pair, kind)?
+        };
         let corpus =
             filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
         let report = in_process_report(&loaded, &corpus)?;
@@ -345,6 +430,30 @@ fn verify_in_process_reports(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Fills a verify JSON document: the pairs (with `--outcomes`, every scenario's raw outcomes),
+/// the summary and its line.
+fn verify_document(
+    doc: &mut serde_json::Value,
+    reports: &[PairReport],
+    summary: &Summary,
+    out: Output,
+) -> anyhow::Result<()> {
+    let mut pairs = serde_json::to_value(reports)?;
+    if out.outcomes {
+        for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(reports) {
+            value["outcomes"] = report
+                .results
+                .iter()
+                .map(|r| serde_json::json!({"scenario": r.scenario, "lua": r.lua, "wasm": r.wasm}))
+                .collect();
+        }
+    }
+    doc["pairs"] = pairs;
+    doc["summary"] = serde_json::to_value(summary)?;
+    doc["line"] = summary.line().into();
+    Ok(())
 }
 
 pub(crate) fn print_pair(report: &PairReport) {
@@ -366,6 +475,48 @@ pub(crate) fn print_pair(report: &PairReport) {
     }
 }
 
+/// [`finish_verify`] for the kinds of twin verified: one kind prints exactly as before; several
+/// print one summary line per kind, prefixed by the kind (`native: 10 pairs, ...`), or one JSON
+/// document with a `twins` array of the single-kind documents.
+fn finish_verify_kinds(
+    mode: &str,
+    sections: &[(TwinKind, Vec<PairReport>, Option<String>)],
+    out: Output,
+) -> anyhow::Result<ExitCode> {
+    let header = |kind: TwinKind, version: &Option<String>| {
+        let mut header = serde_json::json!({ "mode": mode, "twin": kind.id() });
+        if let Some(version) = version {
+            header["envoy_version"] = version.clone().into();
+        }
+        header
+    };
+    if let [(kind, reports, version)] = sections {
+        return finish_verify(reports, header(*kind, version), out);
+    }
+    let mut differ = 0;
+    let mut documents = Vec::new();
+    for (kind, reports, version) in sections {
+        let summary = Summary::of(reports);
+        differ += summary.differ;
+        if out.json {
+            let mut doc = header(*kind, version);
+            verify_document(&mut doc, reports, &summary, out)?;
+            documents.push(doc);
+        } else {
+            println!("{}: {}", kind.id(), summary.line());
+        }
+    }
+    if out.json {
+        let doc = serde_json::json!({ "mode": mode, "twins": documents });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(if differ == 0 {
+        ExitCode::SUCCESS
+    } else {
+        exit::code(exit::NOT_EQUIVALENT)
+    })
+}
+
 /// Prints the summary line last (or the JSON document) and picks the exit code.
 fn finish_verify(
     reports: &[PairReport],
@@ -374,19 +525,7 @@ fn finish_verify(
 ) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(reports);
     if out.json {
-        let mut pairs = serde_json::to_value(reports)?;
-        if out.outcomes {
-            for (value, report) in pairs.as_array_mut().into_iter().flatten().zip(reports) {
-                value["outcomes"] = report
-                    .results
-                    .iter()
-                    .map(|r| serde_json::json!({"scenario": r.scenario, "lua": r.lua, "wasm": r.wasm}))
-                    .collect();
-            }
-        }
-        header["pairs"] = pairs;
-        header["summary"] = serde_json::to_value(&summary)?;
-        header["line"] = summary.line().into();
+        verify_document(&mut header, reports, &summary, out)?;
         println!("{}", serde_json::to_string_pretty(&header)?);
     } else {
         println!("{}", summary.line());

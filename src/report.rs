@@ -177,19 +177,20 @@ pub fn save_verify(
         .iter()
         .map(|r| VerifyPair {
             pair: r.pair.clone(),
+            twin: r.twin,
             scenarios: r.scenarios,
             equivalent: r.equivalent,
             failures: r.failure_lines(),
         })
         .collect();
-    // A run of some pairs keeps the other pairs of an earlier record of the same mode (an
-    // unreadable earlier record is replaced).
+    // A run of some pairs (or twin kinds) keeps the other pairs and twins of an earlier record
+    // of the same mode (an unreadable earlier record is replaced).
     if let Ok(old) = read_result::<VerifyRecord>(&path, VERIFY_SCHEMA) {
         if old.mode == mode {
             let kept: Vec<VerifyPair> = old
                 .pairs
                 .into_iter()
-                .filter(|o| !pairs.iter().any(|p| p.pair == o.pair))
+                .filter(|o| !pairs.iter().any(|p| p.pair == o.pair && p.twin == o.twin))
                 .collect();
             pairs.extend(kept);
         }

@@ -46,7 +46,7 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     .unwrap();
     assert!(!result.partial);
     assert_eq!(result.stopped, StopReason::MaxRounds);
-    assert_eq!(result.variants, Variant::ALL.to_vec());
+    assert_eq!(result.variants, Variant::WITH_WASM.to_vec());
     // Capacity: one closed-loop round per variant at each worker count.
     assert_eq!(result.capacity.len(), 3);
     assert!(result
@@ -64,7 +64,7 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
             .filter(|s| s.round == r)
             .map(|s| s.variant)
             .collect();
-        let mut expected = Variant::ALL.to_vec();
+        let mut expected = Variant::WITH_WASM.to_vec();
         expected.rotate_left(r);
         assert_eq!(order, expected, "round {r}");
     }
@@ -86,14 +86,14 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
         [1, 2]
     );
     for w in &result.by_workers {
-        for v in Variant::ALL {
+        for v in Variant::WITH_WASM {
             let m = w.memory_of(v).unwrap();
             assert!(m.rss_bytes > 0 && m.peak_rss_bytes >= m.rss_bytes, "{m:?}");
             assert!(m.allocated_bytes > 0, "{m:?}");
         }
         // One Wasm VM per worker (plus the main thread's), none without the Wasm filter.
         assert_eq!(w.memory_of(Variant::Base).unwrap().wasm_vms, 0);
-        let vms = w.memory_of(Variant::Wasm).unwrap().wasm_vms;
+        let vms = w.memory_of(Variant::WASM).unwrap().wasm_vms;
         assert!(
             vms >= u64::from(w.workers),
             "{} workers, {vms} VMs",
@@ -194,7 +194,7 @@ fn simultaneous_rounds_run_every_variant_at_once_and_an_error_at_2_workers_keeps
             .map(|s| s.variant)
             .collect();
         in_round.sort();
-        assert_eq!(in_round, Variant::ALL.to_vec(), "round {r}");
+        assert_eq!(in_round, Variant::WITH_WASM.to_vec(), "round {r}");
     }
     for s in result.rounds.iter().chain(&result.check_rounds) {
         assert!(s.open_loop && s.envoy_cpu_us_per_request > 0.0, "{s:?}");
@@ -285,9 +285,9 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
         .rounds
         .iter()
         .chain(&result.capacity)
-        .all(|s| s.variant != Variant::Wasm && s.responses > 0));
+        .all(|s| s.variant != Variant::WASM && s.responses > 0));
     for w in &result.by_workers {
-        assert!(w.memory_of(Variant::Wasm).is_none());
+        assert!(w.memory_of(Variant::WASM).is_none());
         assert_eq!(w.memory_of(Variant::Lua).unwrap().wasm_vms, 0);
     }
     // The file says so on its own: no `wasm` anywhere in it but the reason.
@@ -361,7 +361,12 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
         .filter(|(_, ppid)| *ppid == child.id())
         .map(|(pid, _)| pid)
         .collect();
-    assert_eq!(envoys.len(), 3, "base, lua and wasm Envoys");
+    // Every twin the pair has is measured by default: Rust Wasm, Go Wasm and native.
+    assert_eq!(
+        envoys.len(),
+        5,
+        "base, lua, wasm, go-wasm and native Envoys"
+    );
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = loop {

@@ -21,4 +21,5 @@ mod record;
 mod report;
 mod run;
 mod swap;
+mod twins;
 mod workspace;

@@ -13,6 +13,11 @@
 //! - [`build_go`]: every Go twin (`filters-go/*/`, standard Go for `wasip1`) into
 //!   `<workspace>/target/filters-go` (`src/go.rs`); without Go, a warning and only they are skipped.
 //!
+//! - [`build_native`]: every native twin (`filters-native/*/`, a Rust `cdylib` for the host that
+//!   Envoy loads as a dynamic module) with the workspace's `native` profile (unwinding, so the
+//!   binding catches a twin's panic) by a nested cargo with its own target directory, each library
+//!   copied to `<workspace>/target/filters-native/<pair>.so`.
+//!
 //! `FILTERBENCH_SKIP_WASM_BUILD` set: nothing is built.
 
 use std::path::{Path, PathBuf};
@@ -53,6 +58,7 @@ fn main() {
     let skip = std::env::var_os("FILTERBENCH_SKIP_WASM_BUILD").is_some();
     build_rust_wasm(&root, skip);
     build_go(&root, skip);
+    build_native(&root, skip);
 }
 
 /// The Rust Wasm twins and the bench guests (see the file's head); `skip`: only the
@@ -119,6 +125,125 @@ fn build_go(root: &Path, skip: bool) {
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Builds the native twins (`filters-native/<pair>/`, every crate but the helper crates `sdk` and
+/// `common`) in one nested `cargo build --profile native -p <crate>...` for the host into
+/// [`artefacts::built_in_native_target_dir`], then copies each `lib<crate>.so` to
+/// `target/filters-native/<pair>.so` ([`artefacts::built_in_native_dir`]). A build that fails
+/// names the pairs whose crates did not compile; `skip`: only the rerun-if-changed lines.
+fn build_native(root: &Path, skip: bool) {
+    let dir = root.join("filters-native");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    for file in walk(&dir) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    let twins = twins_in(&dir);
+    if skip || twins.is_empty() {
+        return;
+    }
+    let crates: Vec<(String, String)> = twins
+        .iter()
+        .map(|twin| {
+            let pair = twin.file_name().unwrap().to_string_lossy().into_owned();
+            let manifest = twin.join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
+            let name = package_name(&text).unwrap_or_else(|| {
+                panic!(
+                    "{}: the native twin of {pair} has no `name = ` in its [package]",
+                    manifest.display()
+                )
+            });
+            (pair, name)
+        })
+        .collect();
+    let target_dir = artefacts::built_in_native_target_dir(root);
+    let out = artefacts::built_in_native_dir(root);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args([
+            "build",
+            "--profile",
+            artefacts::NATIVE_PROFILE,
+            "--message-format=short",
+            "--target-dir",
+        ])
+        .arg(&target_dir);
+    if std::env::var_os("CARGO_NET_OFFLINE").is_some() {
+        cmd.arg("--offline");
+    }
+    for (_, name) in &crates {
+        cmd.arg("-p").arg(name);
+    }
+    toolchain::clean_env(&mut cmd);
+    let output = cmd.output().unwrap_or_else(|e| {
+        panic!("could not run cargo to build the native twins (filters-native/*): {e}")
+    });
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let failed: Vec<&str> = crates
+            .iter()
+            .filter(|(_, name)| stderr.contains(&format!("could not compile `{name}`")))
+            .map(|(pair, _)| pair.as_str())
+            .collect();
+        let which = if failed.is_empty() {
+            "the native twins (filters-native/*)".to_string()
+        } else {
+            format!(
+                "the native twin of {} (filters-native/{})",
+                failed.join(", "),
+                failed.join(", filters-native/")
+            )
+        };
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("error") || l.contains(": error"))
+            .take(20)
+            .collect();
+        panic!(
+            "building {which} (profile `{}`, for the host) failed:\n{}\n\nfull output:\n{stderr}",
+            artefacts::NATIVE_PROFILE,
+            errors.join("\n")
+        );
+    }
+    let built = target_dir.join(artefacts::NATIVE_PROFILE);
+    for (pair, name) in &crates {
+        let library = built.join(artefacts::native_cdylib_name(name));
+        let module = out.join(format!("{pair}.so"));
+        // Copied to a partial file and renamed, so that a running Envoy never maps a half-written
+        // library.
+        let partial = out.join(format!("{pair}.so.partial"));
+        if let Err(e) =
+            std::fs::copy(&library, &partial).and_then(|_| std::fs::rename(&partial, &module))
+        {
+            panic!(
+                "the native twin of {pair} built, but copying {} to {} failed: {e} (the crate must be a cdylib)",
+                library.display(),
+                module.display()
+            );
+        }
+    }
+}
+
+/// The `name = "..."` of a Cargo.toml's `[package]` table (std only: a line scan).
+fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+            continue;
+        }
+        if in_package {
+            if let Some(value) = line.strip_prefix("name") {
+                let value = value.trim_start().strip_prefix('=')?.trim();
+                return Some(value.trim_matches('"').to_string());
+            }
+        }
+    }
+    None
 }
 
 /// One nested `cargo build --profile filter --target wasm32-wasip1 -p ...` for `crates`.

@@ -28,6 +28,7 @@ fn a_corpus_with_scripted_calls_verifies_in_process() {
         lua: LuaFilter::load("test_callout.lua", &lua_source).unwrap(),
         wasm: WasmFilter::compile("test_callout.wasm", &module).unwrap(),
         pair,
+        twin: filterbench_model::TwinKind::Wasm,
     };
     let report = in_process_report(&loaded, &corpus).unwrap();
     assert!(report.equivalent, "{}", report.failure_lines().join("\n"));

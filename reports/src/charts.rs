@@ -20,6 +20,8 @@ use crate::html::esc;
 pub const BASE_COLOR: RGBColor = RGBColor(136, 136, 136);
 pub const LUA_COLOR: RGBColor = RGBColor(0, 114, 178);
 pub const WASM_COLOR: RGBColor = RGBColor(230, 159, 0);
+pub const GO_WASM_COLOR: RGBColor = RGBColor(0, 158, 115);
+pub const NATIVE_COLOR: RGBColor = RGBColor(213, 94, 0);
 
 const WIDTH: u32 = 760;
 const HEIGHT: u32 = 400;

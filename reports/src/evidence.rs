@@ -25,6 +25,7 @@ use filterbench_model::results::{
     LOAD_SCHEMA, VERIFY_SCHEMA,
 };
 use filterbench_model::stats::Interval;
+use filterbench_model::TwinKind;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -187,11 +188,15 @@ impl ResultSet {
         self.bench.as_ref()?.pairs.iter().find(|p| p.pair == pair)
     }
 
-    /// The verify result for `pair`: real Envoy's when it has the pair, else in-process.
+    /// The verify result for `pair`'s Rust Wasm twin: real Envoy's when it has the pair, else
+    /// in-process.
     pub fn equivalence(&self, pair: &str) -> Option<Equivalence> {
         let find = |r: &Option<VerifyRecord>, source: EquivalenceSource| {
             let record = r.as_ref()?;
-            let p = record.pairs.iter().find(|p| p.pair == pair)?;
+            let p = record
+                .pairs
+                .iter()
+                .find(|p| p.pair == pair && p.twin == TwinKind::Wasm)?;
             Some(Equivalence {
                 source,
                 envoy_version: record.envoy_version.clone(),
@@ -257,7 +262,7 @@ impl ResultSet {
             },
         };
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
-        if load.is_some_and(|l| l.variants.contains(&Variant::Wasm)) && memory.is_none() {
+        if load.is_some_and(|l| l.variants.contains(&Variant::WASM)) && memory.is_none() {
             missing.push(Missing {
                 kind: DataKind::Memory,
                 path: load_file.clone(),
@@ -374,7 +379,7 @@ pub fn memory_per_worker(series: &[WorkersRun]) -> Option<MemoryPerWorker> {
         .iter()
         .filter_map(|w| {
             let lua = w.memory_of(Variant::Lua)?.rss_bytes as f64;
-            let wasm = w.memory_of(Variant::Wasm)?.rss_bytes as f64;
+            let wasm = w.memory_of(Variant::WASM)?.rss_bytes as f64;
             Some((w.workers, (wasm - lua) / MIB))
         })
         .filter(|(w, _)| *w > 0)
@@ -424,7 +429,7 @@ pub fn check_rounds(l: &LoadRun) -> Option<PairedRounds> {
 fn paired_of(samples: &[Sample], rate_rps: f64) -> Option<PairedRounds> {
     let n = samples.iter().map(|s| s.round + 1).max().unwrap_or(0);
     let per = |f: fn(&Sample) -> f64| -> Vec<Triple> {
-        let [b, lu, wa] = Variant::ALL.map(|v| per_round_of(samples, v, f));
+        let [b, lu, wa] = Variant::WITH_WASM.map(|v| per_round_of(samples, v, f));
         (0..n)
             .map(|i| Triple {
                 base: b[i],
@@ -536,7 +541,7 @@ mod tests {
             memory: vec![
                 memory(Variant::Base, 30.0),
                 memory(Variant::Lua, lua),
-                memory(Variant::Wasm, wasm),
+                memory(Variant::WASM, wasm),
             ],
         }
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use filterbench_model::catalogue::Pair;
 use filterbench_model::results::*;
 use filterbench_model::stats::Interval;
+use filterbench_model::TwinKind;
 use filterbench_reports::decision::Policy;
 use filterbench_reports::site::SiteInput;
 
@@ -56,7 +57,7 @@ fn sample(variant: Variant, round: usize, slot: usize, open: bool, cpu: f64, rps
 /// jitter; capacity at 1, 2 and 4 workers; Wasm's RSS grows 3 MiB per worker more than Lua's, on
 /// top of a fixed 20 MiB.
 pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
-    let variants = Variant::ALL.to_vec();
+    let variants = Variant::WITH_WASM.to_vec();
     let mut rounds = Vec::new();
     for r in 0..8 {
         let drift = base * 0.1 * ((r as f64) * 1.3).sin();
@@ -66,7 +67,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                 + match v {
                     Variant::Base => base,
                     Variant::Lua => lua + jitter,
-                    Variant::Wasm => wasm - jitter,
+                    Variant::Twin(_) => wasm - jitter,
                 };
             rounds.push(sample(*v, r, slot, true, cpu, 5_000.0));
         }
@@ -81,7 +82,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                 + match v {
                     Variant::Base => base,
                     Variant::Lua => lua,
-                    Variant::Wasm => wasm,
+                    Variant::Twin(_) => wasm,
                 };
             check_rounds.push(sample(*v, r, slot, true, cpu, 5_000.0));
         }
@@ -93,7 +94,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                     let rps = match v {
                         Variant::Base => 20_000.0,
                         Variant::Lua => 18_000.0,
-                        Variant::Wasm => 17_000.0,
+                        Variant::Twin(_) => 17_000.0,
                     } * f64::from(w)
                         + r as f64 * 100.0;
                     sample(*v, r, slot, false, 40.0, rps)
@@ -107,7 +108,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
         peak_rss_bytes: (rss_mib + 2) * MIB,
         allocated_bytes: rss_mib / 2 * MIB,
         heap_bytes: rss_mib / 2 * MIB,
-        wasm_vms: u64::from(v == Variant::Wasm),
+        wasm_vms: u64::from(v == Variant::WASM),
     };
     LoadRun {
         schema_version: LOAD_SCHEMA,
@@ -153,7 +154,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                 memory: vec![
                     memory(Variant::Base, 30 + u64::from(w)),
                     memory(Variant::Lua, 40 + u64::from(w)),
-                    memory(Variant::Wasm, 60 + 4 * u64::from(w)),
+                    memory(Variant::WASM, 60 + 4 * u64::from(w)),
                 ],
             })
             .collect(),
@@ -171,12 +172,12 @@ pub fn load_lua_only(pair: &str, base: f64, lua: f64, why: LuaOnly) -> LoadRun {
     let mut run = load(pair, base, lua, lua);
     run.variants = vec![Variant::Base, Variant::Lua];
     run.lua_only = Some(why);
-    run.rounds.retain(|s| s.variant != Variant::Wasm);
-    run.check_rounds.retain(|s| s.variant != Variant::Wasm);
-    run.capacity.retain(|s| s.variant != Variant::Wasm);
+    run.rounds.retain(|s| s.variant != Variant::WASM);
+    run.check_rounds.retain(|s| s.variant != Variant::WASM);
+    run.capacity.retain(|s| s.variant != Variant::WASM);
     for w in &mut run.by_workers {
-        w.capacity.retain(|s| s.variant != Variant::Wasm);
-        w.memory.retain(|m| m.variant != Variant::Wasm);
+        w.capacity.retain(|s| s.variant != Variant::WASM);
+        w.memory.retain(|m| m.variant != Variant::WASM);
     }
     run
 }
@@ -293,6 +294,7 @@ pub fn bench() -> BenchSummary {
 fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
     VerifyPair {
         pair: pair.into(),
+        twin: TwinKind::Wasm,
         scenarios: 12,
         equivalent,
         failures,

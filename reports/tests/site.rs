@@ -461,7 +461,7 @@ fn every_measured_pair_page_shows_simultaneous_against_sequential() {
     // round); jwt_auth, ODD: the fixture's check agrees.
     let mut l = load("add_header", 100.0, 110.0, 118.0);
     for s in l.check_rounds.iter_mut() {
-        if s.variant == filterbench_model::results::Variant::Wasm {
+        if s.variant == filterbench_model::results::Variant::WASM {
             s.envoy_cpu_us_per_request += 30.0;
         }
     }

@@ -14,7 +14,7 @@ pub mod wasm;
 
 // `toolchain` (also compiled into the build script) names the model's artefacts as `super::artefacts`.
 use filterbench_model::artefacts;
-use filterbench_model::{Catalogue, Pair, Result};
+use filterbench_model::{Catalogue, Pair, Result, Twin, TwinKind};
 
 /// In a workspace: builds the twins of `pairs` that are crates (not prebuilt modules) into
 /// `<workspace>/target` (cargo decides what is up to date). The built-in pairs are built by the
@@ -25,10 +25,15 @@ pub fn build_twins(catalogue: &Catalogue, pairs: &[&Pair]) -> Result<()> {
     }
     let target = catalogue.root.join("target");
     for pair in pairs {
-        if pair.wasm.is_some() {
-            continue;
+        // A Rust Wasm twin crate (not a prebuilt module); a pair may have twins of other kinds
+        // only (prebuilt ones: a workspace's Go and native twin sources are not built here).
+        if let Some(Twin {
+            source: Some(source),
+            ..
+        }) = catalogue.twin(&pair.name, TwinKind::Wasm)
+        {
+            wasm::build_crate(&source, &target)?;
         }
-        wasm::build_crate(&catalogue.wasm_crate_dir(&pair.name), &target)?;
     }
     Ok(())
 }

@@ -8,9 +8,14 @@ use std::path::{Path, PathBuf};
 /// The target every Rust Wasm twin (and bench guest) is built for.
 pub const WASM_TARGET: &str = "wasm32-wasip1";
 
-/// Crates of `filters-wasm/` that are not a pair's twin: the twins' shared helper crate
-/// (`filters-wasm/common`), built as their dependency.
-pub const TWIN_HELPER_CRATES: &[&str] = &["common"];
+/// Crates of `filters-wasm/` and `filters-native/` that are not a pair's twin: the twins' shared
+/// helper crates (`common`; `filters-native/sdk`, the native twins' binding to Envoy's
+/// dynamic-module ABI), built as their dependencies.
+pub const TWIN_HELPER_CRATES: &[&str] = &["common", "sdk"];
+
+/// The cargo profile of the native twins (the workspace's `[profile.native]`: optimised like the
+/// Wasm twins, but unwinding, so that the binding catches a panic at the ABI boundary).
+pub const NATIVE_PROFILE: &str = "native";
 
 /// The target directory of the built-in Rust Wasm twins and bench guests, under the repository at
 /// `root`: its own, so that the nested cargo never waits on the outer build's lock.
@@ -36,4 +41,22 @@ pub fn workspace_wasm_dir(target_dir: &Path) -> PathBuf {
 /// `filters-go/<pair>/` by `filterbench-build`).
 pub fn built_in_go_dir(root: &Path) -> PathBuf {
     root.join("target").join("filters-go")
+}
+
+/// The target directory of the nested cargo that builds the built-in native twins (its own, so
+/// that it never waits on the outer build's lock; the libraries are copied out of it).
+pub fn built_in_native_target_dir(root: &Path) -> PathBuf {
+    built_in_native_dir(root).join("build")
+}
+
+/// Where the built-in pairs' native twins are (`<pair>.so`, Envoy dynamic modules for the host,
+/// built from `filters-native/<pair>/` by `filterbench-build`).
+pub fn built_in_native_dir(root: &Path) -> PathBuf {
+    root.join("target").join("filters-native")
+}
+
+/// The file cargo writes for the cdylib crate `name` in `<target_dir>/<profile>/`:
+/// `lib<name>.so` (the crate name's dashes as underscores).
+pub fn native_cdylib_name(name: &str) -> String {
+    format!("lib{}.so", name.replace('-', "_"))
 }

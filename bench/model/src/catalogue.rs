@@ -9,12 +9,20 @@
 //! DIR/filterbench.toml        the catalogue ([[pair]] entries, this schema)
 //! DIR/filters-lua/NAME.lua    the Lua filter
 //! DIR/filters-wasm/NAME/      the Wasm twin crate (built at run time, see filterbench-build)
+//! DIR/filters-go/NAME/        a Go proxy-wasm twin (main.go of a package), when the pair has one
+//! DIR/filters-native/NAME/    a native (Envoy dynamic module) twin crate, when the pair has one
 //! DIR/corpus/NAME.toml        the scenarios
 //! DIR/reports/results/, DIR/reports/site/
 //! ```
 //!
 //! A pair may name a prebuilt module instead of a crate: `wasm = "path/to/twin.wasm"` (relative
-//! to the catalogue's directory, or absolute), verified and measured as it is.
+//! to the catalogue's directory, or absolute; any language, kind `wasm` unless `kind = "go-wasm"`
+//! says otherwise), `go_wasm = "x.wasm"`, `native = "libx.so"`: verified and measured as it is.
+//!
+//! A pair's twins, one per kind ([`TwinKind`]), are found by presence ([`Catalogue::twins`]):
+//! `filters-wasm/NAME/Cargo.toml`, `filters-go/NAME/main.go`, `filters-native/NAME/Cargo.toml`, or
+//! the prebuilt artefacts above. The built-in pairs all have a Rust Wasm twin (the reference kind);
+//! a workspace's pair needs at least one twin of some kind.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,6 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::artefacts::TWIN_HELPER_CRATES;
+use crate::twin::{Twin, TwinKind};
 use crate::{Error, Result};
 
 /// Envoy's name for the Lua filter; the Lua side reads its configuration from route metadata
@@ -126,12 +135,35 @@ pub struct Pair {
     /// or absolute; no crate is built then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasm: Option<PathBuf>,
+    /// The kind of the prebuilt `wasm` module when it is not `wasm` (Rust): `go-wasm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TwinKind>,
+    /// A prebuilt Go proxy-wasm module as the pair's `go-wasm` twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_wasm: Option<PathBuf>,
+    /// A prebuilt native module (an Envoy dynamic module, `.so`) as the pair's `native` twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<PathBuf>,
 }
 
 impl Pair {
     /// The configuration as JSON: the Wasm plugin configuration and the Lua route metadata.
     pub fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.config).expect("TOML tables are valid JSON")
+    }
+
+    /// The prebuilt artefact this entry names for `kind`, as written (unresolved).
+    pub fn prebuilt(&self, kind: TwinKind) -> Option<&Path> {
+        let wasm_kind = self.kind.unwrap_or(TwinKind::Wasm);
+        match kind {
+            TwinKind::Wasm if wasm_kind == TwinKind::Wasm => self.wasm.as_deref(),
+            TwinKind::Wasm => None,
+            TwinKind::GoWasm => self.go_wasm.as_deref().or(self
+                .wasm
+                .as_deref()
+                .filter(|_| wasm_kind == TwinKind::GoWasm)),
+            TwinKind::Native => self.native.as_deref(),
+        }
     }
 
     /// The configuration for load runs: `config` with `load_config`'s keys replaced.
@@ -155,10 +187,18 @@ pub struct Layout {
     pub lua_dir: PathBuf,
     /// `<name>/`: the twin crates (and, in a workspace, prebuilt modules).
     pub wasm_crates_dir: PathBuf,
+    /// `<name>/`: the Go twin modules.
+    pub go_dir: PathBuf,
+    /// `<name>/`: the native twin crates.
+    pub native_crates_dir: PathBuf,
     /// `<name>.toml`.
     pub corpus_dir: PathBuf,
     /// Where the built modules are (`<name>.wasm`).
     pub modules_dir: PathBuf,
+    /// Where the built Go modules are (`<name>.wasm`).
+    pub go_modules_dir: PathBuf,
+    /// Where the built native modules are (`<name>.so`).
+    pub native_modules_dir: PathBuf,
     /// A user's workspace (twins built at run time by `filterbench_build::build_twins`), not the
     /// repository's built-in pairs.
     pub workspace: bool,
@@ -170,21 +210,48 @@ impl Layout {
     pub fn built_in(root: &Path) -> Layout {
         Layout {
             lua_dir: root.join("filters-lua"),
-            wasm_crates_dir: root.join("filters-wasm"),
+            wasm_crates_dir: root.join(TwinKind::Wasm.source_folder()),
+            go_dir: root.join(TwinKind::GoWasm.source_folder()),
+            native_crates_dir: root.join(TwinKind::Native.source_folder()),
             corpus_dir: root.join("bench").join("corpus"),
             modules_dir: crate::wasm_dir(),
+            go_modules_dir: crate::go_wasm_dir(),
+            native_modules_dir: crate::native_dir(),
             workspace: false,
         }
     }
 
     /// A user's workspace at `dir`; crates are built into `dir/target`.
     pub fn workspace(dir: &Path) -> Layout {
+        let target = dir.join("target");
         Layout {
             lua_dir: dir.join("filters-lua"),
-            wasm_crates_dir: dir.join("filters-wasm"),
+            wasm_crates_dir: dir.join(TwinKind::Wasm.source_folder()),
+            go_dir: dir.join(TwinKind::GoWasm.source_folder()),
+            native_crates_dir: dir.join(TwinKind::Native.source_folder()),
             corpus_dir: dir.join("corpus"),
-            modules_dir: crate::artefacts::workspace_wasm_dir(&dir.join("target")),
+            modules_dir: crate::artefacts::workspace_wasm_dir(&target),
+            go_modules_dir: target.join(TwinKind::GoWasm.source_folder()),
+            native_modules_dir: target.join(TwinKind::Native.source_folder()),
             workspace: true,
+        }
+    }
+
+    /// Where the twin sources of `kind` are (`<dir>/<name>/`).
+    pub fn source_dir(&self, kind: TwinKind) -> &Path {
+        match kind {
+            TwinKind::Wasm => &self.wasm_crates_dir,
+            TwinKind::GoWasm => &self.go_dir,
+            TwinKind::Native => &self.native_crates_dir,
+        }
+    }
+
+    /// Where the built artefacts of `kind` are.
+    pub fn artefact_dir(&self, kind: TwinKind) -> &Path {
+        match kind {
+            TwinKind::Wasm => &self.modules_dir,
+            TwinKind::GoWasm => &self.go_modules_dir,
+            TwinKind::Native => &self.native_modules_dir,
         }
     }
 }
@@ -278,7 +345,8 @@ impl Catalogue {
         })
     }
 
-    /// Every pair has both twins and a corpus; every twin on disk has a catalogue entry.
+    /// Every pair has its Lua filter, a twin (the built-in pairs: their Rust Wasm twin) and a
+    /// corpus; every prebuilt artefact named exists; every twin on disk has a catalogue entry.
     pub fn check_layout(&self) -> Result<()> {
         for pair in &self.pairs {
             let lua = self.lua_path(&pair.name);
@@ -292,22 +360,38 @@ impl Catalogue {
                     ),
                 ));
             }
-            if let Some(module) = self.prebuilt_module(pair) {
-                if !module.is_file() {
+            if let Some(kind) = pair.kind {
+                if pair.wasm.is_none() || !kind.is_proxy_wasm() || pair.go_wasm.is_some() {
                     return Err(Error::invalid(
-                        &module,
+                        &self.path,
                         format!(
-                            "missing prebuilt Wasm module of pair {:?} (catalogue {})",
-                            pair.name,
-                            self.path.display()
+                            "pair {:?}: `kind = \"{kind}\"` names the kind of the prebuilt `wasm` module: \
+                             it needs `wasm = \"...\"`, a Wasm kind (wasm or go-wasm) and no `go_wasm`",
+                            pair.name
                         ),
                     ));
                 }
-                check_corpus_file(self, pair)?;
-                continue;
             }
-            let wasm = self.wasm_crate_dir(&pair.name).join("Cargo.toml");
-            if !wasm.is_file() {
+            for kind in TwinKind::ALL {
+                if let Some(module) = self.prebuilt(pair, kind) {
+                    if !module.is_file() {
+                        return Err(Error::invalid(
+                            &module,
+                            format!(
+                                "missing prebuilt {} twin of pair {:?} (catalogue {})",
+                                kind.label(),
+                                pair.name,
+                                self.path.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+            // The built-in pairs are measured and benched against their Rust Wasm twin; a
+            // workspace's pair needs a twin of some kind.
+            let required = !self.layout.workspace || self.twins(&pair.name).is_empty();
+            if required && self.twin(&pair.name, TwinKind::Wasm).is_none() {
+                let wasm = self.wasm_crate_dir(&pair.name).join("Cargo.toml");
                 return Err(Error::invalid(
                     &wasm,
                     format!(
@@ -345,34 +429,80 @@ impl Catalogue {
                 }
             }
         }
-        let wasm_dir = &self.layout.wasm_crates_dir;
-        let wasm_entries = if missing_ok(wasm_dir) {
-            Vec::new()
-        } else {
-            read_dir_sorted(wasm_dir)?
-        };
-        for entry in wasm_entries {
-            if entry.join("Cargo.toml").is_file() {
-                let name = entry
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default();
-                // A twin crate `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
-                if !known.contains(name)
-                    && !TWIN_HELPER_CRATES.contains(&name)
-                    && !crate::keep::is_backup_name(name)
-                {
-                    return Err(Error::invalid(
-                        &entry,
-                        format!(
-                            "Wasm crate has no catalogue entry in {}",
-                            self.path.display()
-                        ),
-                    ));
+        for kind in TwinKind::ALL {
+            let dir = self.layout.source_dir(kind);
+            // Only the Rust Wasm folder is part of every catalogue; the others are optional.
+            let entries = if missing_ok(dir) || (kind != TwinKind::Wasm && !dir.exists()) {
+                Vec::new()
+            } else {
+                read_dir_sorted(dir)?
+            };
+            for entry in entries {
+                if entry.join(kind.source_marker()).is_file() {
+                    let name = entry
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default();
+                    // A twin `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
+                    if !known.contains(name)
+                        && !TWIN_HELPER_CRATES.contains(&name)
+                        && !crate::keep::is_backup_name(name)
+                    {
+                        let what = match kind {
+                            TwinKind::Wasm => "Wasm crate",
+                            TwinKind::GoWasm => "Go module",
+                            TwinKind::Native => "native crate",
+                        };
+                        return Err(Error::invalid(
+                            &entry,
+                            format!("{what} has no catalogue entry in {}", self.path.display()),
+                        ));
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The twins of pair `name`, one per kind it has, in [`TwinKind::ALL`]'s order: a prebuilt
+    /// artefact named in its entry, else a source folder `<kind folder>/<name>/` with its
+    /// marker file (the artefact then is where the build puts it).
+    pub fn twins(&self, name: &str) -> Vec<Twin> {
+        TwinKind::ALL
+            .into_iter()
+            .filter_map(|kind| self.twin(name, kind))
+            .collect()
+    }
+
+    /// The twin of pair `name` of `kind`, when it has one.
+    pub fn twin(&self, name: &str, kind: TwinKind) -> Option<Twin> {
+        let pair = self.get(name)?;
+        if let Some(artefact) = self.prebuilt(pair, kind) {
+            return Some(Twin {
+                kind,
+                artefact,
+                source: None,
+            });
+        }
+        let source = self.layout.source_dir(kind).join(name);
+        if !source.join(kind.source_marker()).is_file() {
+            return None;
+        }
+        Some(Twin {
+            kind,
+            artefact: self
+                .layout
+                .artefact_dir(kind)
+                .join(kind.artefact_name(name)),
+            source: Some(source),
+        })
+    }
+
+    /// The prebuilt artefact of `kind` a pair names, resolved against the catalogue's directory.
+    pub fn prebuilt(&self, pair: &Pair, kind: TwinKind) -> Option<PathBuf> {
+        let path = pair.prebuilt(kind)?;
+        let base = self.path.parent().unwrap_or(&self.root);
+        Some(base.join(path))
     }
 
     pub fn get(&self, name: &str) -> Option<&Pair> {
@@ -416,12 +546,10 @@ impl Catalogue {
         crate::results::results_dir(&self.root)
     }
 
-    /// The prebuilt module a pair names (`wasm = "..."`), resolved against the catalogue's
-    /// directory.
+    /// The prebuilt Rust Wasm module a pair names (`wasm = "..."`), resolved against the
+    /// catalogue's directory.
     pub fn prebuilt_module(&self, pair: &Pair) -> Option<PathBuf> {
-        let path = pair.wasm.as_ref()?;
-        let base = self.path.parent().unwrap_or(&self.root);
-        Some(base.join(path))
+        self.prebuilt(pair, TwinKind::Wasm)
     }
 
     /// The module of a pair: its prebuilt module, or the one built from its crate (by
@@ -449,6 +577,51 @@ impl Catalogue {
         check_wasm_magic(&path, &bytes)?;
         Ok(bytes)
     }
+
+    /// The twin of `kind` of pair `name`, its artefact checked to be there (and, for the Wasm
+    /// kinds, to be a Wasm binary; for a native module, an ELF shared object): a clear error
+    /// naming the pair when it has no such twin or the artefact is missing or not built.
+    pub fn checked_twin(&self, name: &str, kind: TwinKind) -> Result<Twin> {
+        let twin = self.twin(name, kind).ok_or_else(|| {
+            Error::invalid(
+                self.layout.source_dir(kind).join(name),
+                format!(
+                    "pair {name:?} has no {} twin (no {}/{name}/{} and no prebuilt one in {})",
+                    kind.label(),
+                    kind.source_folder(),
+                    kind.source_marker(),
+                    self.path.display()
+                ),
+            )
+        })?;
+        let path = &twin.artefact;
+        let head = read_head(path)?;
+        if kind.is_proxy_wasm() {
+            check_wasm_magic(path, &head)?;
+        } else if !head.starts_with(b"\x7fELF") {
+            return Err(Error::invalid(
+                path,
+                format!("the native twin of pair {name:?} is not an ELF shared object"),
+            ));
+        }
+        Ok(twin)
+    }
+}
+
+/// The first bytes of a file (enough for its magic number).
+fn read_head(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    Ok(head)
 }
 
 /// Every pair must have its scenario corpus file (it may be empty in a workspace).
@@ -495,4 +668,135 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workspace with pair `p` (Lua filter and corpus) and whatever `files` add.
+    fn workspace(entry: &str, files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            WORKSPACE_CATALOGUE,
+            &format!(
+                "schema_version = 1\n[[pair]]\nname = \"p\"\nsummary = \"s\"\nbehaviour = \"b\"\n\
+                 config = {{}}\ntraits = {{ external_call = false, data_processing = false, \
+                 custom_metrics = false, state = false, change_frequency = \"low\" }}\n{entry}"
+            ),
+        );
+        write("filters-lua/p.lua", "-- p\n");
+        write("corpus/p.toml", "");
+        for file in files {
+            write(file, "");
+        }
+        dir
+    }
+
+    #[test]
+    fn twins_are_found_by_presence_in_kind_order() {
+        let ws = workspace(
+            "",
+            &[
+                "filters-native/p/Cargo.toml",
+                "filters-go/p/main.go",
+                "filters-wasm/p/Cargo.toml",
+            ],
+        );
+        let catalogue = Catalogue::load_workspace(ws.path()).unwrap();
+        let twins = catalogue.twins("p");
+        let kinds: Vec<TwinKind> = twins.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, TwinKind::ALL);
+        let target = catalogue.root.join("target");
+        assert_eq!(twins[1].artefact, target.join("filters-go").join("p.wasm"));
+        assert_eq!(
+            twins[2].artefact,
+            target.join("filters-native").join("p.so")
+        );
+        assert_eq!(
+            twins[2].source.as_deref(),
+            Some(catalogue.root.join("filters-native").join("p").as_path())
+        );
+    }
+
+    #[test]
+    fn every_built_in_pair_has_a_twin_of_every_kind_in_kind_order() {
+        let catalogue = Catalogue::load(&crate::project_root()).unwrap();
+        for pair in &catalogue.pairs {
+            let twins = catalogue.twins(&pair.name);
+            let kinds: Vec<TwinKind> = twins.iter().map(|t| t.kind).collect();
+            assert_eq!(kinds, TwinKind::ALL, "{}", pair.name);
+            let sources: Vec<PathBuf> = twins.iter().filter_map(|t| t.source.clone()).collect();
+            assert_eq!(
+                sources,
+                [
+                    catalogue.root.join("filters-wasm").join(&pair.name),
+                    catalogue.root.join("filters-go").join(&pair.name),
+                    catalogue.root.join("filters-native").join(&pair.name),
+                ],
+                "{}",
+                pair.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_workspace_pair_may_have_only_a_native_twin_but_needs_one() {
+        let ws = workspace("", &["filters-native/p/Cargo.toml"]);
+        let catalogue = Catalogue::load_workspace(ws.path()).unwrap();
+        let kinds: Vec<TwinKind> = catalogue.twins("p").iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TwinKind::Native]);
+        let e = catalogue.checked_twin("p", TwinKind::Wasm).unwrap_err();
+        assert!(e.to_string().contains("has no Rust Wasm twin"), "{e}");
+
+        let none = workspace("", &[]);
+        let e = Catalogue::load_workspace(none.path()).unwrap_err();
+        assert!(
+            e.to_string().contains("missing Wasm twin of pair \"p\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn prebuilt_artefacts_name_their_kind() {
+        let ws = workspace(
+            "wasm = \"m.wasm\"\nkind = \"go-wasm\"\nnative = \"libp.so\"\n",
+            &["m.wasm", "libp.so"],
+        );
+        let catalogue = Catalogue::load_workspace(ws.path()).unwrap();
+        let twins = catalogue.twins("p");
+        assert_eq!(twins.len(), 2);
+        assert_eq!(twins[0].kind, TwinKind::GoWasm);
+        assert_eq!(twins[0].artefact, catalogue.root.join("m.wasm"));
+        assert_eq!(twins[0].source, None);
+        assert_eq!(twins[1].kind, TwinKind::Native);
+        // Not a Wasm binary: the check names the file.
+        let e = catalogue.checked_twin("p", TwinKind::GoWasm).unwrap_err();
+        assert!(e.to_string().contains("m.wasm"), "{e}");
+        let e = catalogue.checked_twin("p", TwinKind::Native).unwrap_err();
+        assert!(e.to_string().contains("not an ELF shared object"), "{e}");
+
+        let bad = workspace("kind = \"native\"\nwasm = \"m.wasm\"\n", &["m.wasm"]);
+        let e = Catalogue::load_workspace(bad.path()).unwrap_err();
+        assert!(e.to_string().contains("`kind = \"native\"`"), "{e}");
+    }
+
+    #[test]
+    fn a_stray_native_crate_is_refused() {
+        let ws = workspace(
+            "",
+            &["filters-wasm/p/Cargo.toml", "filters-native/q/Cargo.toml"],
+        );
+        let e = Catalogue::load_workspace(ws.path()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("native crate has no catalogue entry"),
+            "{e}"
+        );
+    }
 }

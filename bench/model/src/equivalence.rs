@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::outcome::{DiffLine, Outcome};
+use crate::twin::TwinKind;
 
 /// The report on one scenario (or one `before` repetition of it).
 #[derive(Debug, Clone, Serialize)]
@@ -13,7 +14,7 @@ pub struct ScenarioReport {
     pub diff: Vec<DiffLine>,
     /// Expectations the Lua variant missed.
     pub lua_misses: Vec<String>,
-    /// Expectations the Wasm variant missed.
+    /// Expectations the twin (Wasm or another kind: [`PairReport::twin`]) missed.
     pub wasm_misses: Vec<String>,
     /// The raw outcomes (not normalised).
     #[serde(skip)]
@@ -32,6 +33,8 @@ impl ScenarioReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct PairReport {
     pub pair: String,
+    /// The twin proven against the Lua filter (the `wasm` side of each scenario's report).
+    pub twin: TwinKind,
     /// Scenarios in the corpus.
     pub scenarios: usize,
     /// Requests sent per variant (scenarios plus their `before` repetitions).
@@ -55,6 +58,7 @@ impl PairReport {
             results.iter().filter(|r| !r.passed()).cloned().collect();
         PairReport {
             pair: pair.to_string(),
+            twin: TwinKind::Wasm,
             scenarios,
             requests,
             equivalent: failures.is_empty(),
@@ -63,13 +67,21 @@ impl PairReport {
         }
     }
 
-    /// Human-readable lines for the failures: scenario, field, Lua value, Wasm value.
+    /// This report as the proof of a twin of `kind` (a new report is of the Rust Wasm twin).
+    pub fn of_twin(mut self, kind: TwinKind) -> PairReport {
+        self.twin = kind;
+        self
+    }
+
+    /// Human-readable lines for the failures: scenario, field, Lua value, twin value (the twin
+    /// named by its kind's id: `wasm`, `go-wasm`, `native`).
     pub fn failure_lines(&self) -> Vec<String> {
+        let twin = self.twin.id();
         let mut out = Vec::new();
         for f in &self.failures {
             for d in &f.diff {
                 out.push(format!(
-                    "  {} / {}: {}: lua {} | wasm {}",
+                    "  {} / {}: {}: lua {} | {twin} {}",
                     self.pair, f.scenario, d.field, d.left, d.right
                 ));
             }
@@ -77,7 +89,7 @@ impl PairReport {
                 out.push(format!("  {} / {}: lua: {m}", self.pair, f.scenario));
             }
             for m in &f.wasm_misses {
-                out.push(format!("  {} / {}: wasm: {m}", self.pair, f.scenario));
+                out.push(format!("  {} / {}: {twin}: {m}", self.pair, f.scenario));
             }
         }
         out

@@ -25,6 +25,8 @@
 //! - [`results`]: the result files under `reports/results/` (bench summary, verify records, load
 //!   comparisons), versioned, read and written atomically;
 //! - [`stats`]: medians with bootstrap intervals ([`stats::Interval`], the one interval type);
+//! - [`twin`]: the kinds of twin ([`TwinKind`]: Rust Wasm, Go Wasm, native module) and one twin
+//!   of a pair as the catalogue finds it ([`Twin`]);
 //!
 //! The built-in modules are at [`wasm_dir`]; `filterbench-build`'s build script puts them there.
 
@@ -42,10 +44,12 @@ pub mod replay;
 pub mod request;
 pub mod results;
 pub mod stats;
+pub mod twin;
 
 pub use catalogue::{Catalogue, Pair};
 pub use corpus::{Corpus, Scenario};
 pub use outcome::{Diff, Outcome};
+pub use twin::{Twin, TwinKind};
 
 use std::path::PathBuf;
 
@@ -109,6 +113,16 @@ pub fn go_wasm_dir() -> PathBuf {
     match std::env::var_os("FILTERBENCH_GO_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => artefacts::built_in_go_dir(&built_in_root()),
+    }
+}
+
+/// Where the build script writes the native twins (`<pair>.so`, built from
+/// `filters-native/<pair>/` by `filterbench-build`): `FILTERBENCH_NATIVE_DIR` when set, else
+/// [`artefacts::built_in_native_dir`] of the workspace this crate was built in.
+pub fn native_dir() -> PathBuf {
+    match std::env::var_os("FILTERBENCH_NATIVE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => artefacts::built_in_native_dir(&built_in_root()),
     }
 }
 

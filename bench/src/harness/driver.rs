@@ -5,6 +5,7 @@
 use filterbench_model::catalogue::{Catalogue, Pair};
 use filterbench_model::corpus::Corpus;
 use filterbench_model::outcome::{Diff, DiffLine, Outcome};
+use filterbench_model::TwinKind;
 use filterbench_model::{now_ms, replay};
 
 use super::calls::CallBook;
@@ -29,10 +30,13 @@ impl Side {
 }
 
 /// A pair's two twins, loaded (script checked, module compiled) once; VMs are made from them.
+/// The `wasm` side is the Rust Wasm twin, or another proxy-wasm kind ([`LoadedPair::load_twin`]).
 pub struct LoadedPair {
     pub pair: Pair,
     pub lua: LuaFilter,
     pub wasm: WasmFilter,
+    /// The kind of the `wasm` side.
+    pub twin: TwinKind,
 }
 
 impl LoadedPair {
@@ -49,18 +53,70 @@ impl LoadedPair {
         pair: &Pair,
         metering: Metering,
     ) -> Result<LoadedPair, filterbench_model::Error> {
+        let wasm_path = catalogue.wasm_module_path(&pair.name);
+        let bytes = catalogue.wasm_module(&pair.name)?;
+        LoadedPair::load_module(
+            catalogue,
+            pair,
+            TwinKind::Wasm,
+            &wasm_path,
+            &bytes,
+            metering,
+        )
+    }
+
+    /// The Lua filter and the pair's twin of `kind`, which must run in-process (a proxy-wasm
+    /// kind); a clear error naming the pair otherwise.
+    pub fn load_twin(
+        catalogue: &Catalogue,
+        pair: &Pair,
+        kind: TwinKind,
+    ) -> Result<LoadedPair, filterbench_model::Error> {
+        if !kind.runs_in_process() {
+            return Err(filterbench_model::Error::invalid(
+                catalogue.layout.source_dir(kind).join(&pair.name),
+                format!(
+                    "pair {:?}: a {} twin runs in real Envoy only (use `verify --envoy`)",
+                    pair.name,
+                    kind.label()
+                ),
+            ));
+        }
+        let twin = catalogue.checked_twin(&pair.name, kind)?;
+        let bytes =
+            std::fs::read(&twin.artefact).map_err(|source| filterbench_model::Error::Io {
+                path: twin.artefact.clone(),
+                source,
+            })?;
+        LoadedPair::load_module(
+            catalogue,
+            pair,
+            kind,
+            &twin.artefact,
+            &bytes,
+            Metering::Fuel,
+        )
+    }
+
+    fn load_module(
+        catalogue: &Catalogue,
+        pair: &Pair,
+        twin: TwinKind,
+        wasm_path: &std::path::Path,
+        bytes: &[u8],
+        metering: Metering,
+    ) -> Result<LoadedPair, filterbench_model::Error> {
         let lua_path = catalogue.lua_path(&pair.name);
         let source = catalogue.lua_source(&pair.name)?;
         let lua = LuaFilter::load(&pair.name, &source)
             .map_err(|e| filterbench_model::Error::invalid(&lua_path, e.to_string()))?;
-        let wasm_path = catalogue.wasm_module_path(&pair.name);
-        let bytes = catalogue.wasm_module(&pair.name)?;
-        let wasm = WasmFilter::compile_with(&pair.name, &bytes, metering)
-            .map_err(|e| filterbench_model::Error::invalid(&wasm_path, e.to_string()))?;
+        let wasm = WasmFilter::compile_with(&pair.name, bytes, metering)
+            .map_err(|e| filterbench_model::Error::invalid(wasm_path, e.to_string()))?;
         Ok(LoadedPair {
             pair: pair.clone(),
             lua,
             wasm,
+            twin,
         })
     }
 
@@ -219,5 +275,6 @@ pub fn in_process_report(
         corpus.scenarios.len(),
         requests,
         reports,
-    ))
+    )
+    .of_twin(loaded.twin))
 }

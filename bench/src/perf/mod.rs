@@ -225,6 +225,7 @@ impl Plan {
                         pair: pair.clone(),
                         lua,
                         wasm: pre.load(&pair.name)?,
+                        twin: filterbench_model::TwinKind::Wasm,
                     }
                 }
             };

@@ -1,4 +1,5 @@
-//! Envoy bootstrap generation: one listener per variant (baseline: router only; Lua; Wasm on V8),
+//! Envoy bootstrap generation: one listener per variant (baseline: router only; Lua; Wasm on V8;
+//! a native twin as an Envoy dynamic module),
 //! all with the same route to the echo upstream, the pair's configuration in the route metadata
 //! (for Lua) and in the plugin configuration (for Wasm), and an `auth` cluster for filters that
 //! call out, plus one cluster per name the call scripts give ([`bootstrap_with_calls`]; a scripted
@@ -18,8 +19,10 @@ pub enum ListenerFilter {
     Base,
     /// `envoy.filters.http.lua` with this script, inline, as Istio's EnvoyFilter would give it.
     Lua { source: String },
-    /// `envoy.filters.http.wasm` on V8 with this module file.
+    /// `envoy.filters.http.wasm` on V8 with this module file (a Rust or a Go proxy-wasm twin).
     Wasm { module: PathBuf },
+    /// `envoy.filters.http.dynamic_modules` with this shared library (a native twin).
+    Native { module: PathBuf },
     /// An HTTP filter as Istio gives it to the proxy for a manifest
     /// ([`crate::k8s::deployed`]): the filter verbatim, and the route's `filter_metadata` only
     /// when the manifest sets one (the listener's `config` is then not used).
@@ -47,6 +50,7 @@ impl ListenerFilter {
             ListenerFilter::Base => "base",
             ListenerFilter::Lua { .. } => "lua",
             ListenerFilter::Wasm { .. } => "wasm",
+            ListenerFilter::Native { .. } => "native",
             ListenerFilter::Deployed { kind, .. } => kind,
         }
     }
@@ -146,6 +150,26 @@ pub fn wasm_http_filter(name: &str, module: &Path, configuration: &str) -> Value
     })
 }
 
+/// The `envoy.filters.http.dynamic_modules` filter running the filter `filter_name` of the
+/// shared library `module` (loaded by its path), its configuration the `StringValue`
+/// `configuration`, handed to the module's filter-config callback as it is.
+pub fn native_http_filter(filter_name: &str, module: &Path, configuration: &str) -> Value {
+    json!({
+        "name": "envoy.filters.http.dynamic_modules",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+            "dynamic_module_config": {
+                "module": { "local": { "filename": module.display().to_string() } },
+            },
+            "filter_name": filter_name,
+            "filter_config": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": configuration,
+            },
+        },
+    })
+}
+
 fn listener(spec: &ListenerSpec) -> Value {
     let mut http_filters = Vec::new();
     let route_metadata = match &spec.filter {
@@ -163,6 +187,11 @@ fn listener(spec: &ListenerSpec) -> Value {
             },
         })),
         ListenerFilter::Wasm { module } => http_filters.push(wasm_http_filter(
+            &spec.pair,
+            module,
+            &spec.config.to_string(),
+        )),
+        ListenerFilter::Native { module } => http_filters.push(native_http_filter(
             &spec.pair,
             module,
             &spec.config.to_string(),
@@ -220,6 +249,9 @@ mod tests {
             ListenerFilter::Wasm {
                 module: "/m.wasm".into(),
             },
+            ListenerFilter::Native {
+                module: "/m.so".into(),
+            },
         ]
         .into_iter()
         .map(|filter| ListenerSpec {
@@ -237,9 +269,9 @@ mod tests {
             },
         );
         let listeners = b["static_resources"]["listeners"].as_array().unwrap();
-        assert_eq!(listeners.len(), 3);
+        assert_eq!(listeners.len(), 4);
         let hcm = |i: usize| &listeners[i]["filter_chains"][0]["filters"][0]["typed_config"];
-        for i in 0..3 {
+        for i in 0..4 {
             assert_eq!(hcm(i)["route_config"], hcm(0)["route_config"]);
         }
         let filters = |i: usize| hcm(i)["http_filters"].as_array().unwrap().clone();
@@ -252,6 +284,16 @@ mod tests {
         assert_eq!(wasm["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
         assert_eq!(
             wasm["configuration"]["value"],
+            r#"{"requests_per_window":5}"#
+        );
+        let native = &filters(3)[0]["typed_config"];
+        assert_eq!(
+            native["dynamic_module_config"]["module"]["local"]["filename"],
+            "/m.so"
+        );
+        assert_eq!(native["filter_name"], "rate_limit");
+        assert_eq!(
+            native["filter_config"]["value"],
             r#"{"requests_per_window":5}"#
         );
         assert_eq!(

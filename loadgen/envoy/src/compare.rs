@@ -48,7 +48,7 @@ use filterbench_model::results::{
     VariantMemory, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
 };
 
-use filterbench_model::{Catalogue, Pair};
+use filterbench_model::{Catalogue, Pair, Twin, TwinKind};
 
 use crate::bootstrap::{bootstrap, ListenerFilter, ListenerSpec};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
@@ -94,6 +94,9 @@ pub struct Subject {
     /// Set when only the baseline and the Lua filter are measured, with the reason (then
     /// `wasm_module` is `None`).
     pub lua_only: Option<LuaOnly>,
+    /// The pair's twins of the other kinds measured beside the Rust Wasm twin (Go Wasm, native),
+    /// in kind order ([`Subject::with_twins`]); each is one more variant of every round.
+    pub more_twins: Vec<Twin>,
     pub config: serde_json::Value,
     pub mix: Vec<SendRequest>,
     /// Auth-service replies the mix relies on (token, reply JSON).
@@ -109,6 +112,26 @@ impl Subject {
             lua_only: None,
             ..Subject::lua_side_of_pair(catalogue, pair, LuaOnly::Asked)?
         })
+    }
+
+    /// This subject with the pair's twins of `kinds` beside its Rust Wasm twin (which is always
+    /// measured: the stopping rule and the report read it; `Wasm` in `kinds` is ignored). Each
+    /// twin's artefact is checked (built, of its kind); a kind the pair has no twin of is an
+    /// error naming the pair.
+    pub fn with_twins(
+        mut self,
+        catalogue: &Catalogue,
+        pair: &Pair,
+        kinds: &[TwinKind],
+    ) -> Result<Subject> {
+        self.more_twins.clear();
+        for kind in TwinKind::ALL {
+            if kind != TwinKind::Wasm && kinds.contains(&kind) {
+                self.more_twins
+                    .push(catalogue.checked_twin(&pair.name, kind)?);
+            }
+        }
+        Ok(self)
     }
 
     /// A catalogue pair measured Lua-only (baseline and Lua): its Wasm module is neither needed
@@ -128,6 +151,7 @@ impl Subject {
             lua_source,
             wasm_module: None,
             lua_only: Some(why),
+            more_twins: Vec::new(),
             config: pair.load_config_json(),
             mix,
             auth: corpus.auth_replies().into_iter().collect(),
@@ -152,6 +176,7 @@ impl Subject {
             lua_source,
             wasm_module: Some(module),
             lua_only: None,
+            more_twins: Vec::new(),
             config: serde_json::json!({}),
             mix: vec![SendRequest {
                 method: "GET".into(),
@@ -166,12 +191,14 @@ impl Subject {
     /// This subject without its Wasm twin: baseline and Lua only, for `why`.
     pub fn lua_only(mut self, why: LuaOnly) -> Subject {
         self.wasm_module = None;
+        self.more_twins.clear();
         self.lua_only = Some(why);
         self
     }
 
-    /// One listener per variant, named by the variant's id: baseline, Lua, and Wasm unless the
-    /// subject is Lua-only.
+    /// One listener per variant, named by the variant's id: baseline, Lua, and unless the subject
+    /// is Lua-only the Rust Wasm twin and each of [`Subject::more_twins`] (a Go Wasm twin on the
+    /// Wasm filter, a native twin on the dynamic-modules filter).
     pub fn listeners(&self) -> Vec<(Variant, ListenerSpec)> {
         let mut out = vec![
             (Variant::Base, ListenerFilter::Base),
@@ -184,11 +211,20 @@ impl Subject {
         ];
         if let (Some(module), None) = (&self.wasm_module, self.lua_only) {
             out.push((
-                Variant::Wasm,
+                Variant::WASM,
                 ListenerFilter::Wasm {
                     module: module.clone(),
                 },
             ));
+            for twin in &self.more_twins {
+                let module = twin.artefact.clone();
+                let filter = if twin.kind.is_proxy_wasm() {
+                    ListenerFilter::Wasm { module }
+                } else {
+                    ListenerFilter::Native { module }
+                };
+                out.push((Variant::Twin(twin.kind), filter));
+            }
         }
         out.into_iter()
             .map(|(v, filter)| {
@@ -650,7 +686,7 @@ fn measure(
     for workers in workers_list {
         let options = EnvoyOptions {
             concurrency: workers,
-            component_log_level: "lua:error,wasm:error".into(),
+            component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
             cpus: machine.envoy_cpus.clone(),
         };
         let mut running = Vec::new();
@@ -815,7 +851,7 @@ fn paired_rounds(
         run.check_rate_rps = sequential_rate;
     }
     let started = Instant::now();
-    let has_twin = variants.contains(&Variant::Wasm);
+    let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
     let mut checks = 0;
     loop {

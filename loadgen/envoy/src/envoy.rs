@@ -307,7 +307,8 @@ pub fn live_envoys() -> usize {
 pub struct EnvoyOptions {
     /// Worker threads (`--concurrency`).
     pub concurrency: u32,
-    /// `--component-log-level` (the global level is `warning`).
+    /// `--component-log-level` (the global level is `warning`): info for the loggers the filters
+    /// log through (`lua`, `wasm`, and `dynamic_modules` for native twins).
     pub component_log_level: String,
     /// CPUs to pin Envoy to (`taskset`-like, via sched_setaffinity in the child), if any.
     pub cpus: Option<Vec<usize>>,
@@ -317,7 +318,7 @@ impl Default for EnvoyOptions {
     fn default() -> Self {
         EnvoyOptions {
             concurrency: 1,
-            component_log_level: "lua:info,wasm:info".into(),
+            component_log_level: "lua:info,wasm:info,dynamic_modules:info".into(),
             cpus: None,
         }
     }

@@ -1,7 +1,8 @@
 //! The equivalence check against real Envoy: for each pair, one Envoy with a Lua listener and a
-//! Wasm listener (same route, same configuration); every scenario of the pair's corpus is sent to
-//! both, interleaved; the normalised outcomes must be equal to each other and each must meet the
-//! scenario's expectations.
+//! twin's listener (same route, same configuration; the Rust Wasm twin unless another kind is
+//! asked for: [`verify_twin`]); every scenario of the pair's corpus is sent to both, interleaved;
+//! the normalised outcomes must be equal to each other and each must meet the scenario's
+//! expectations.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use filterbench_model::corpus::{Corpus, Scenario, UpstreamReply};
 use filterbench_model::equivalence::{PairReport, ScenarioReport};
 use filterbench_model::outcome::{DiffLine, Outcome, SCENARIO_HEADER};
 use filterbench_model::results::Variant;
-use filterbench_model::{now_ms, replay, Catalogue, Pair};
+use filterbench_model::{now_ms, replay, Catalogue, Pair, TwinKind};
 
 use crate::bootstrap::{bootstrap_with_calls, ListenerFilter, ListenerSpec, Services};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
@@ -69,11 +70,30 @@ impl Rig {
     }
 }
 
-/// The two listeners of a pair.
+/// The two listeners of a pair: Lua and the Rust Wasm twin.
 pub fn pair_listeners(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<ListenerSpec>> {
+    twin_listeners(catalogue, pair, TwinKind::Wasm)
+}
+
+/// The Lua listener and the listener of the pair's twin of `kind` (named by the kind's id); a
+/// clear error when the pair has no such twin or its artefact is missing.
+pub fn twin_listeners(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+) -> Result<Vec<ListenerSpec>> {
     let source = catalogue.lua_source(&pair.name)?;
-    catalogue.wasm_module(&pair.name)?; // a clear error for a missing or non-Wasm module
+    let twin = catalogue.checked_twin(&pair.name, kind)?;
     let config = pair.config_json();
+    let filter = if kind.is_proxy_wasm() {
+        ListenerFilter::Wasm {
+            module: twin.artefact,
+        }
+    } else {
+        ListenerFilter::Native {
+            module: twin.artefact,
+        }
+    };
     Ok(vec![
         ListenerSpec {
             name: Variant::Lua.id().into(),
@@ -82,12 +102,10 @@ pub fn pair_listeners(catalogue: &Catalogue, pair: &Pair) -> Result<Vec<Listener
             filter: ListenerFilter::Lua { source },
         },
         ListenerSpec {
-            name: Variant::Wasm.id().into(),
+            name: Variant::Twin(kind).id().into(),
             pair: pair.name.clone(),
             config,
-            filter: ListenerFilter::Wasm {
-                module: catalogue.wasm_module_path(&pair.name),
-            },
+            filter,
         },
     ])
 }
@@ -129,6 +147,7 @@ pub fn start_for_calls(
                             (catalogue.lua_path(&pair.name), "the Lua script")
                         }
                         ListenerFilter::Wasm { module } => (module.clone(), "the Wasm module"),
+                        ListenerFilter::Native { module } => (module.clone(), "the native module"),
                         ListenerFilter::Base => (catalogue.path.clone(), "the baseline listener"),
                         ListenerFilter::Deployed { kind, .. } => (
                             catalogue.path.clone(),
@@ -156,8 +175,18 @@ pub fn start_for_calls(
 
 /// Replays the pair's corpus through the Lua and Wasm listeners of a fresh Envoy.
 pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<PairReport> {
-    let listeners = pair_listeners(catalogue, pair)?;
-    verify_listeners(rig, catalogue, pair, &listeners)
+    verify_twin(rig, catalogue, pair, TwinKind::Wasm)
+}
+
+/// Replays the pair's corpus through the Lua listener and its `kind` twin's of a fresh Envoy.
+pub fn verify_twin(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+) -> Result<PairReport> {
+    let listeners = twin_listeners(catalogue, pair, kind)?;
+    verify_listeners_of(rig, catalogue, pair, &listeners, kind)
 }
 
 /// Replays the pair's corpus through two listeners named `lua` and `wasm` of a fresh Envoy.
@@ -167,6 +196,19 @@ pub fn verify_listeners(
     pair: &Pair,
     listeners: &[ListenerSpec],
 ) -> Result<PairReport> {
+    verify_listeners_of(rig, catalogue, pair, listeners, TwinKind::Wasm)
+}
+
+/// Replays the pair's corpus through two listeners named `lua` and by `kind`'s id (`wasm`,
+/// `go-wasm`, `native`) of a fresh Envoy; the report is the proof of that twin.
+pub fn verify_listeners_of(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+    kind: TwinKind,
+) -> Result<PairReport> {
+    let twin = Variant::Twin(kind);
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let clusters = corpus.call_clusters();
     let mut envoy = start_for_calls(
@@ -185,8 +227,8 @@ pub fn verify_listeners(
         .listener(Variant::Lua.id())
         .ok_or_else(|| Error::Envoy("no lua listener".into()))?;
     let wasm = envoy
-        .listener(Variant::Wasm.id())
-        .ok_or_else(|| Error::Envoy("no wasm listener".into()))?;
+        .listener(twin.id())
+        .ok_or_else(|| Error::Envoy(format!("no {} listener", twin.id())))?;
     let mut results = Vec::new();
     let mut requests = 0;
     for step in replay::steps(&corpus) {
@@ -204,7 +246,7 @@ pub fn verify_listeners(
             Ok((outcome, misses))
         };
         let (lua_outcome, lua_misses) = run(Variant::Lua, lua)?;
-        let (wasm_outcome, wasm_misses) = run(Variant::Wasm, wasm)?;
+        let (wasm_outcome, wasm_misses) = run(twin, wasm)?;
         requests += 1;
         let diff = step.diff(&pair.normalise, &lua_outcome, &wasm_outcome);
         results.push(ScenarioReport {
@@ -217,7 +259,7 @@ pub fn verify_listeners(
         });
     }
     if let Some(prefix) = &pair.counters {
-        let diff = counter_diff(&envoy, prefix)?;
+        let diff = counter_diff(&envoy, prefix, kind)?;
         results.push(ScenarioReport {
             scenario: "(counters after the corpus)".into(),
             diff,
@@ -228,12 +270,7 @@ pub fn verify_listeners(
         });
     }
     envoy.stop();
-    Ok(PairReport::new(
-        &pair.name,
-        corpus.scenarios.len(),
-        requests,
-        results,
-    ))
+    Ok(PairReport::new(&pair.name, corpus.scenarios.len(), requests, results).of_twin(kind))
 }
 
 /// Sends one scenario request to a listener and assembles its outcome.
@@ -307,9 +344,20 @@ fn missing_logs(envoy: &Envoy, from: usize, wanted: &[String]) -> Vec<String> {
     }
 }
 
+/// Where Envoy's `/stats` shows a twin's own counters: `wasmcustom.<name>` for proxy-wasm
+/// counters, `dynamicmodulescustom.<name>` for a dynamic module's (the default
+/// `metrics_namespace` of Envoy 1.40's dynamic module config).
+pub fn counter_stats_prefix(kind: TwinKind) -> &'static str {
+    if kind.is_proxy_wasm() {
+        "wasmcustom."
+    } else {
+        "dynamicmodulescustom."
+    }
+}
+
 /// The pair's counters as the Lua twin logged them (last `<name> = <n>` line per name) against
-/// the Wasm twin's proxy-wasm counters in Envoy's `/stats`.
-fn counter_diff(envoy: &Envoy, prefix: &str) -> Result<Vec<DiffLine>> {
+/// the twin's own counters in Envoy's `/stats`.
+fn counter_diff(envoy: &Envoy, prefix: &str, kind: TwinKind) -> Result<Vec<DiffLine>> {
     let mut lua: BTreeMap<String, u64> = BTreeMap::new();
     let log = envoy.log();
     for line in log.lines() {
@@ -328,8 +376,12 @@ fn counter_diff(envoy: &Envoy, prefix: &str) -> Result<Vec<DiffLine>> {
     }
     let mut wasm: BTreeMap<String, u64> = BTreeMap::new();
     for line in stats.lines() {
-        let Some(rest) = line.strip_prefix("wasmcustom.") else {
-            continue;
+        // Envoy strips a dynamic module's namespace from `/stats` output (its source says so);
+        // both spellings are read.
+        let rest = match line.strip_prefix(counter_stats_prefix(kind)) {
+            Some(rest) => rest,
+            None if !kind.is_proxy_wasm() => line,
+            None => continue,
         };
         if let Some((name, value)) = rest.split_once(": ") {
             if name.starts_with(prefix) {

@@ -9,12 +9,15 @@
 use std::path::Path;
 
 use super::RenderError;
-use crate::charts::{self, Chart, Series, BASE_COLOR, LUA_COLOR, WASM_COLOR};
+use crate::charts::{
+    self, Chart, Series, BASE_COLOR, GO_WASM_COLOR, LUA_COLOR, NATIVE_COLOR, WASM_COLOR,
+};
 use crate::decision::Costs;
 use crate::evidence::{method_check, paired_rounds, DataKind, PairEvidence};
 use crate::html::{self, esc, Cell};
 use filterbench_model::results::{behind_rounds, LoadRun, LuaOnly, RoundMethod, Variant};
 use filterbench_model::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
+use filterbench_model::TwinKind;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -22,7 +25,9 @@ fn color(v: Variant) -> plotters::style::RGBColor {
     match v {
         Variant::Base => BASE_COLOR,
         Variant::Lua => LUA_COLOR,
-        Variant::Wasm => WASM_COLOR,
+        Variant::Twin(TwinKind::Wasm) => WASM_COLOR,
+        Variant::Twin(TwinKind::GoWasm) => GO_WASM_COLOR,
+        Variant::Twin(TwinKind::Native) => NATIVE_COLOR,
     }
 }
 
@@ -173,7 +178,7 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
             if l.has_wasm() {
                 series.push(series_with_intervals(
                     "Wasm",
-                    Variant::Wasm,
+                    Variant::WASM,
                     &[
                         c.wasm_cpu_us,
                         c.wasm_latency_us[0],

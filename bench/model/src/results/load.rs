@@ -3,25 +3,35 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The three Envoys a load comparison runs side by side.
+use crate::twin::TwinKind;
+
+/// The Envoys a load comparison runs side by side: the baseline, the Lua filter and each twin.
+/// Serialised as `base`, `lua`, `wasm`, `go-wasm`, `native` (so files written before twins had
+/// kinds, whose Wasm variant is `wasm`, still read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Variant {
     /// The router alone, no filter.
     Base,
     Lua,
-    Wasm,
+    /// A twin of the Lua filter, of its kind.
+    Twin(TwinKind),
 }
 
 impl Variant {
-    pub const ALL: [Variant; 3] = [Variant::Base, Variant::Lua, Variant::Wasm];
+    /// The Rust Wasm twin (the reference kind).
+    pub const WASM: Variant = Variant::Twin(TwinKind::Wasm);
 
-    /// The serde name: `base`, `lua`, `wasm` (also the listener's name in the bootstrap).
+    /// The variants of a run with the Rust Wasm twin: baseline, Lua, Wasm.
+    pub const WITH_WASM: [Variant; 3] = [Variant::Base, Variant::Lua, Variant::WASM];
+
+    /// The serde name: `base`, `lua`, or the twin kind's id (`wasm`, `go-wasm`, `native`); also
+    /// the listener's name in the bootstrap.
     pub fn id(self) -> &'static str {
         match self {
             Variant::Base => "base",
             Variant::Lua => "lua",
-            Variant::Wasm => "wasm",
+            Variant::Twin(kind) => kind.id(),
         }
     }
 
@@ -29,7 +39,38 @@ impl Variant {
         match self {
             Variant::Base => "baseline (router only)",
             Variant::Lua => "Lua",
-            Variant::Wasm => "Wasm",
+            Variant::Twin(TwinKind::Wasm) => "Wasm",
+            Variant::Twin(kind) => kind.label(),
+        }
+    }
+
+    /// The twin's kind, `None` for the baseline and Lua.
+    pub fn twin(self) -> Option<TwinKind> {
+        match self {
+            Variant::Twin(kind) => Some(kind),
+            Variant::Base | Variant::Lua => None,
+        }
+    }
+}
+
+impl From<Variant> for &'static str {
+    fn from(v: Variant) -> &'static str {
+        v.id()
+    }
+}
+
+impl TryFrom<String> for Variant {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<Variant, String> {
+        match id.as_str() {
+            "base" => Ok(Variant::Base),
+            "lua" => Ok(Variant::Lua),
+            // The serde id only (`go` is a CLI spelling, not a file's).
+            "wasm" | "go-wasm" | "native" => Ok(Variant::Twin(id.parse()?)),
+            other => Err(format!(
+                "unknown variant {other:?} (known: base, lua, wasm, go-wasm, native)"
+            )),
         }
     }
 }
@@ -328,9 +369,14 @@ pub struct VariantMemory {
 }
 
 impl LoadRun {
-    /// Whether the Wasm twin was measured.
+    /// Whether the Rust Wasm twin was measured.
     pub fn has_wasm(&self) -> bool {
-        self.variants.contains(&Variant::Wasm)
+        self.variants.contains(&Variant::WASM)
+    }
+
+    /// Whether a twin of any kind was measured.
+    pub fn has_twin(&self) -> bool {
+        self.variants.iter().any(|v| v.twin().is_some())
     }
 
     /// The variant set is consistent: every sample is of a listed variant, base and Lua are
@@ -381,11 +427,16 @@ impl LoadRun {
                 ));
             }
         }
-        match (self.lua_only, self.has_wasm()) {
-            (Some(_), true) => Err("says `lua_only` but lists the `wasm` variant".into()),
-            (None, false) => {
-                Err("measured no `wasm` variant but does not say `lua_only` (and why)".into())
-            }
+        let twin = self.variants.iter().find(|v| v.twin().is_some());
+        match (self.lua_only, twin) {
+            (Some(_), Some(twin)) => Err(format!(
+                "says `lua_only` but lists the `{}` variant",
+                twin.id()
+            )),
+            (None, None) => Err(
+                "measured no twin variant (`wasm`, ...) but does not say `lua_only` (and why)"
+                    .into(),
+            ),
             _ => Ok(()),
         }
     }
@@ -439,4 +490,47 @@ pub struct MeasurementPolicy {
     pub max_rounds: usize,
     /// Seconds of paired open-loop rounds per pair before giving up on the target.
     pub pair_budget_secs: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_file_written_before_twin_kinds_still_reads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/load-add_header-before-twin-kinds.json");
+        let run: LoadRun = crate::results::read_result(&path, crate::results::LOAD_SCHEMA)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.variants, Variant::WITH_WASM);
+        assert!(run.has_wasm() && run.has_twin());
+        run.check_variants().unwrap();
+        let wasm = run.per_round(Variant::WASM, |s| s.envoy_cpu_us_per_request);
+        assert_eq!(wasm.len(), run.round_count());
+        assert!(wasm.iter().all(Option::is_some), "{wasm:?}");
+        // Written back, the Rust Wasm twin keeps its id.
+        let text = serde_json::to_string(&run).unwrap();
+        assert!(text.contains(r#""variant":"wasm""#), "{text}");
+        assert!(!text.contains("go-wasm") && !text.contains("native"));
+    }
+
+    #[test]
+    fn variants_serialise_as_their_ids_and_old_files_still_read() {
+        let all = [
+            Variant::Base,
+            Variant::Lua,
+            Variant::WASM,
+            Variant::Twin(TwinKind::GoWasm),
+            Variant::Twin(TwinKind::Native),
+        ];
+        let text = serde_json::to_string(&all).unwrap();
+        assert_eq!(text, r#"["base","lua","wasm","go-wasm","native"]"#);
+        let back: Vec<Variant> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, all);
+        // A file written before twins had kinds.
+        let old: Vec<Variant> = serde_json::from_str(r#"["base","lua","wasm"]"#).unwrap();
+        assert_eq!(old, Variant::WITH_WASM);
+        let e = serde_json::from_str::<Variant>(r#""go""#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant \"go\""), "{e}");
+    }
 }

@@ -74,6 +74,10 @@ pub struct VerifyRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyPair {
     pub pair: String,
+    /// The twin proven against the Lua filter; records written before twins had kinds hold
+    /// Rust Wasm twins only and read as `wasm`.
+    #[serde(default)]
+    pub twin: crate::twin::TwinKind,
     pub scenarios: usize,
     pub equivalent: bool,
     /// Readable lines for what differed (scenario, field, Lua value, Wasm value).
@@ -278,6 +282,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!m.contains("filterbench bench"), "{m}");
+    }
+
+    #[test]
+    fn a_verify_record_without_twin_kinds_reads_as_wasm() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = verify_path(dir.path(), "envoy");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"schema_version": 1, "mode": "envoy", "envoy_version": "1.40.0", "created_ms": 0,
+                "pairs": [{"pair": "add_header", "scenarios": 3, "equivalent": true, "failures": []}]}"#,
+        )
+        .unwrap();
+        let record = read_result::<VerifyRecord>(&p, VERIFY_SCHEMA).unwrap();
+        assert_eq!(record.pairs[0].twin, crate::TwinKind::Wasm);
+        let mut native = record.pairs[0].clone();
+        native.twin = crate::TwinKind::Native;
+        let text = serde_json::to_string(&native).unwrap();
+        assert!(text.contains(r#""twin":"native""#), "{text}");
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn lua_convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, 
 /// The Wasm-minus-Lua CPU interval of the rounds so far and the half-width it must reach.
 pub fn convergence(rounds: &[Sample], plan: &LoadPlan) -> Option<(Interval, f64)> {
     let per = |v| cpu_per_round(rounds, v);
-    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::Wasm));
+    let (base, lua, wasm) = (per(Variant::Base), per(Variant::Lua), per(Variant::WASM));
     let diff = Interval::of_median(&paired(&wasm, &lua))?;
     let lua_over = Interval::of_median(&paired(&lua, &base))?.median.abs();
     let wasm_over = Interval::of_median(&paired(&wasm, &base))?.median.abs();
@@ -61,15 +61,15 @@ mod tests {
 
     #[test]
     fn rounds_rotate_their_order() {
-        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
+        let v = [Variant::Base, Variant::Lua, Variant::WASM];
         assert_eq!(round_order(&v, 0), v.to_vec());
         assert_eq!(
             round_order(&v, 1),
-            vec![Variant::Lua, Variant::Wasm, Variant::Base]
+            vec![Variant::Lua, Variant::WASM, Variant::Base]
         );
         assert_eq!(
             round_order(&v, 2),
-            vec![Variant::Wasm, Variant::Base, Variant::Lua]
+            vec![Variant::WASM, Variant::Base, Variant::Lua]
         );
         assert_eq!(round_order(&v, 3), v.to_vec());
     }
@@ -148,7 +148,7 @@ mod tests {
                 [
                     sample(Variant::Base, r, 100.0 + d(r, 0) + jitter(0)),
                     sample(Variant::Lua, r, 140.0 + d(r, 1) + jitter(1)),
-                    sample(Variant::Wasm, r, 148.0 + d(r, 2) + jitter(2)),
+                    sample(Variant::WASM, r, 148.0 + d(r, 2) + jitter(2)),
                 ]
             })
             .collect()
@@ -180,7 +180,7 @@ mod tests {
         // per request is off by hundreds of microseconds.
         let rate = 1000.0;
         for s in rounds.iter_mut().filter(|s| s.round == 3) {
-            s.throughput_rps = if s.variant == Variant::Wasm {
+            s.throughput_rps = if s.variant == Variant::WASM {
                 800.0
             } else {
                 999.0
@@ -189,7 +189,7 @@ mod tests {
                 filterbench_load::load::Mode::Open { rate },
                 s.throughput_rps,
             );
-            if s.variant == Variant::Wasm {
+            if s.variant == Variant::WASM {
                 s.envoy_cpu_us_per_request += 400.0;
             }
         }
@@ -203,7 +203,7 @@ mod tests {
             vec![
                 (Variant::Base, false),
                 (Variant::Lua, false),
-                (Variant::Wasm, true)
+                (Variant::WASM, true)
             ]
         );
         assert_eq!(filterbench_model::results::behind_rounds(&rounds), vec![3]);
@@ -227,13 +227,13 @@ mod tests {
             throughput_rps: rps,
             ..sample(v, 0, cpu)
         };
-        let v = [Variant::Base, Variant::Lua, Variant::Wasm];
+        let v = [Variant::Base, Variant::Lua, Variant::WASM];
         // Envoy the limit: 50 + 70 + 80 us per request; 40% of one core is 400,000 us per
         // second: 2,000 requests per second each.
         let envoy_bound = [
             at(Variant::Base, 50.0, 20_000.0),
             at(Variant::Lua, 70.0, 14_000.0),
-            at(Variant::Wasm, 80.0, 12_500.0),
+            at(Variant::WASM, 80.0, 12_500.0),
         ];
         let rate = crate::compare::simultaneous_rate(&envoy_bound, &v, 0.4, 1).unwrap();
         assert!((rate - 2_000.0).abs() < 1e-6, "{rate}");
@@ -242,7 +242,7 @@ mod tests {
         let driver_bound = [
             at(Variant::Base, 50.0, 3_000.0),
             at(Variant::Lua, 70.0, 3_000.0),
-            at(Variant::Wasm, 80.0, 3_000.0),
+            at(Variant::WASM, 80.0, 3_000.0),
         ];
         let rate = crate::compare::simultaneous_rate(&driver_bound, &v, 0.4, 1).unwrap();
         assert!((rate - 400.0).abs() < 1e-6, "{rate}");
