@@ -114,6 +114,48 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         Summary::of(&envoy).line(),
         elapsed(t)
     );
+    // The other ways out (Go Wasm, native dynamic modules): each kind's twins proven like the
+    // Rust Wasm ones (in-process where the kind runs there, and in real Envoy); a twin is
+    // measured only once proven. Those results are kept beside the Rust Wasm ones.
+    let mut other_kinds: Vec<(TwinKind, Vec<filterbench_model::equivalence::PairReport>)> =
+        Vec::new();
+    for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
+        let with: Vec<&filterbench_model::Pair> = pairs
+            .iter()
+            .copied()
+            .filter(|p| catalogue.twin(&p.name, kind).is_some())
+            .collect();
+        if with.is_empty() {
+            continue;
+        }
+        let t = Instant::now();
+        let mut reports = Vec::new();
+        if kind.runs_in_process() {
+            let r = crate::verify_in_process_reports(&catalogue, &with, kind, false)?;
+            report::save_verify(root, "in_process", None, &r)?;
+            println!(
+                "  {} twins in-process: {}",
+                kind.label(),
+                Summary::of(&r).line()
+            );
+            reports.extend(r);
+        }
+        let (r, _) = crate::verify_envoy_reports(&catalogue, &with, kind, false)?;
+        report::save_verify(root, "envoy", Some(version.clone()), &r)?;
+        println!(
+            "  {} twins in real Envoy: {}  ({})",
+            kind.label(),
+            Summary::of(&r).line(),
+            elapsed(t)
+        );
+        for r in r.iter().filter(|r| !r.equivalent) {
+            for line in r.failure_lines().iter().take(3) {
+                println!("  {line}");
+            }
+        }
+        reports.extend(r);
+        other_kinds.push((kind, reports));
+    }
     // What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
     // give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
     // Both are about the built-in pairs and the suite's own manifests: not run for a workspace.
@@ -190,7 +232,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     step(
         4,
         &format!(
-            "real-Envoy load: base / Lua / Wasm, {}",
+            "real-Envoy load: base / Lua / each proven twin, {}",
             crate::load::plan_words(&load_plan)
         ),
     );
@@ -212,7 +254,16 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         subjects.push(if unproven.contains(&p.name.as_str()) {
             Subject::lua_side_of_pair(&catalogue, p, LuaOnly::NotEquivalent)?
         } else {
-            Subject::of_pair(&catalogue, p)?
+            // Every other kind of twin this pair has that was proven, in-process and in Envoy.
+            let proven: Vec<TwinKind> = other_kinds
+                .iter()
+                .filter(|(_, reports)| {
+                    let mine: Vec<_> = reports.iter().filter(|r| r.pair == p.name).collect();
+                    !mine.is_empty() && mine.iter().all(|r| r.equivalent)
+                })
+                .map(|(kind, _)| *kind)
+                .collect();
+            Subject::of_pair(&catalogue, p)?.with_twins(&catalogue, p, &proven)?
         });
     }
     // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own

@@ -523,3 +523,42 @@ fn a_round_where_an_envoy_fell_behind_its_rate_is_left_out_and_flagged_on_the_pa
         "names the round"
     );
 }
+
+/// A run that measured a Go Wasm and a native twin beside the Rust Wasm one: the pair page shows
+/// each one's paired differences against the baseline, Lua and the Rust Wasm twin.
+#[test]
+fn other_kinds_of_twin_measured_in_the_same_rounds_are_shown_on_the_pair_page() {
+    use filterbench_model::results::Variant;
+    use filterbench_model::TwinKind;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut l = load("add_header", 100.0, 110.0, 118.0);
+    for (kind, extra) in [(TwinKind::GoWasm, 30.0), (TwinKind::Native, -15.0)] {
+        l.variants.push(Variant::Twin(kind));
+        let twin: Vec<_> = l
+            .rounds
+            .iter()
+            .filter(|s| s.variant == Variant::WASM)
+            .map(|s| {
+                let mut s = s.clone();
+                s.variant = Variant::Twin(kind);
+                s.envoy_cpu_us_per_request += extra;
+                s
+            })
+            .collect();
+        l.rounds.extend(twin);
+    }
+    write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(
+        page.contains("Other ways out, measured in the same rounds"),
+        "{page}"
+    );
+    assert!(page.contains("the Go Wasm costs more Envoy CPU per request than Lua"));
+    assert!(page.contains("the native module costs less Envoy CPU per request than Lua"));
+    // A run without other kinds: no such section.
+    let other = read(&out, "pairs/jwt_auth.html");
+    assert!(!other.contains("Other ways out"));
+}

@@ -639,15 +639,6 @@ pub fn multiplicity_diff(
 #[cfg(test)]
 mod change_tests {
     use super::*;
-    use crate::outcome::DiffLine;
-
-    fn line(field: &str, l: &str, r: &str) -> DiffLine {
-        DiffLine {
-            field: field.into(),
-            left: l.into(),
-            right: r.into(),
-        }
-    }
 
     #[test]
     fn repeated_headers_are_joined_as_http_joins_them() {

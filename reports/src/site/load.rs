@@ -162,6 +162,7 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         Some(rounds) => {
             let c = Costs::of(&rounds);
             b.push_str(&costs_table(&c));
+            b.push_str(&other_twins_table(l));
             if let Some(why) = l.lua_only {
                 b.push_str(&lua_only_words(&c, why));
             }
@@ -462,6 +463,78 @@ fn costs_table(c: &Costs) -> String {
         };
         b.push_str(&html::para(&words));
     }
+    b
+}
+
+/// The pair's other kinds of twin measured in the same rounds (Go Wasm, native dynamic module):
+/// each one's Envoy CPU per request minus the baseline's, minus Lua's and minus the Rust Wasm
+/// twin's, paired per round (rounds where any Envoy fell behind left out), median and 95%
+/// interval. Empty when the run measured none.
+fn other_twins_table(l: &LoadRun) -> String {
+    use filterbench_model::results::per_round_of;
+    use filterbench_model::stats::paired;
+    let others: Vec<TwinKind> = l
+        .variants
+        .iter()
+        .filter_map(|v| match v {
+            Variant::Twin(k) if *k != TwinKind::Wasm => Some(*k),
+            _ => None,
+        })
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    let cpu = |v: Variant| per_round_of(&l.rounds, v, |s| s.envoy_cpu_us_per_request);
+    let (base, lua, wasm) = (cpu(Variant::Base), cpu(Variant::Lua), cpu(Variant::WASM));
+    let mut rows = Vec::new();
+    let mut words = Vec::new();
+    for k in others {
+        let mine = cpu(Variant::Twin(k));
+        let over_base = Interval::of_median(&paired(&mine, &base));
+        let minus_lua = Interval::of_median(&paired(&mine, &lua));
+        let minus_wasm = Interval::of_median(&paired(&mine, &wasm));
+        rows.push((
+            String::new(),
+            vec![
+                Cell::Text(k.label().into()),
+                Cell::Num(interval_words(over_base)),
+                Cell::Num(interval_words(minus_lua)),
+                Cell::Num(interval_words(minus_wasm)),
+            ],
+        ));
+        if let Some(d) = minus_lua {
+            words.push(if d.high < 0.0 {
+                format!(
+                    "the {} costs less Envoy CPU per request than Lua",
+                    k.label()
+                )
+            } else if d.low > 0.0 {
+                format!(
+                    "the {} costs more Envoy CPU per request than Lua",
+                    k.label()
+                )
+            } else {
+                format!("no measurable difference between the {} and Lua", k.label())
+            });
+        }
+    }
+    let mut b = String::from("<h3>Other ways out, measured in the same rounds</h3>\n");
+    b.push_str(&html::table(
+        &[
+            "twin",
+            "over baseline, CPU (µs)",
+            "minus Lua, CPU (µs)",
+            "minus Rust Wasm, CPU (µs)",
+        ],
+        &rows,
+    ));
+    b.push_str(&html::para(&format!(
+        "Each twin was proven equivalent to the Lua filter (in real Envoy, and in-process where \
+         its kind runs there) before it was measured; every figure is a paired difference of the \
+         same rounds (median, 95% interval): {}. The decision above is about the Rust Wasm twin; \
+         these rows say whether another way out changes the cost side.",
+        words.join("; ")
+    )));
     b
 }
 
