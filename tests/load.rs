@@ -295,12 +295,20 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
     assert!(text.contains("\"lua_only\": \"asked\""), "{text}");
     assert!(!text.contains("\"wasm\""), "a wasm sample in {text}");
     // What the report reads of it: Lua's cost with an interval, no Wasm figure.
-    let costs = Costs::of(&paired_rounds(&result).unwrap());
-    assert!(costs.lua_cpu_us.is_some());
-    assert_eq!(
-        (costs.wasm_cpu_us, costs.wasm_minus_lua_cpu_us),
-        (None, None)
-    );
+    // (A round where an Envoy fell behind its rate is left out: on a busy test machine both
+    // short rounds can be, and then there is nothing to pair.)
+    let behind = filterbench_model::results::behind_rounds(&result.rounds).len();
+    match paired_rounds(&result) {
+        Some(rounds) => {
+            let costs = Costs::of(&rounds);
+            assert!(costs.lua_cpu_us.is_some());
+            assert_eq!(
+                (costs.wasm_cpu_us, costs.wasm_minus_lua_cpu_us),
+                (None, None)
+            );
+        }
+        None => assert_eq!(behind, 2, "only rounds left out leave nothing to pair"),
+    }
 }
 
 #[test]
