@@ -36,6 +36,7 @@ use filterbench_model::exit;
 
 mod all;
 mod deployed;
+mod generated;
 mod load;
 mod new;
 mod record;
@@ -100,6 +101,14 @@ enum Command {
         /// Lua filter raises; writes reports/results/failure/strategy.json.
         #[arg(long, requires = "envoy", conflicts_with = "pair")]
         failure_strategy: bool,
+        /// With --in-process: instead of the corpus, N generated request sequences per pair
+        /// (seeded from its corpus: repeated headers, letter case, empty values, bodies), Lua vs
+        /// the twin; a disagreement is shrunk and saved as request lines for `record`.
+        #[arg(long, value_name = "N", requires = "in_process", conflicts_with_all = ["json", "save"])]
+        generated: Option<u32>,
+        /// With --generated: the seed of the generated sequences (the same seed, the same ones).
+        #[arg(long, requires = "generated", default_value_t = filterbench_bench::harness::generate::DEFAULT_SEED)]
+        seed: u64,
     },
     /// Measure baseline, Lua and Wasm Envoys side by side under load.
     Load(load::LoadArgs),
@@ -182,7 +191,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             deployed,
             api,
             failure_strategy,
+            generated,
+            seed,
         } => {
+            if let Some(cases) = generated {
+                return generated::verify_generated(ws, pair.as_deref(), cases, seed);
+            }
             let out = Output { json, outcomes };
             if ws.is_some() && (failure_strategy || deployed) {
                 let catalogue = workspace::open(ws)?;
@@ -224,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Load(args) => load::load(args, ws),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(ws, args),
         Command::Record(args) => record::record(&workspace::open(ws)?, args),
         Command::Report(args) => report::report(ws, args),
         Command::All(args) => all::all(ws, args),

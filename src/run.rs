@@ -28,9 +28,14 @@ use filterbench_model::request::{read_requests, RunRequest};
 use filterbench_model::{calls, exit};
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("filter").required(true).args(["lua", "wasm"])))]
+#[command(group(clap::ArgGroup::new("filter").required(true).args(["lua", "wasm", "pair"])))]
 #[command(group(clap::ArgGroup::new("configuration").args(["config", "config_raw", "config_file"])))]
 pub struct RunArgs {
+    /// A pair of the catalogue (or of --workspace): its Lua filter AND its twin, each with the
+    /// pair's configuration unless --config says otherwise; both outcomes and their diff printed
+    /// (exit 1 when they differ).
+    #[arg(long, value_name = "NAME", conflicts_with = "envoy")]
+    pair: Option<String>,
     /// A Lua script as Envoy's Lua filter would load it.
     #[arg(long, value_name = "FILE")]
     lua: Option<PathBuf>,
@@ -167,36 +172,15 @@ fn steps(args: &RunArgs) -> anyhow::Result<Vec<(RunRequest, Vec<CallScript>)>> {
     Ok(out)
 }
 
-/// `filterbench run`.
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = config(&args)?;
-    let steps = steps(&args)?;
-    let book = CallBook::new(
-        steps
-            .iter()
-            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
-    );
-    let mut env = Env::new(config.json.clone());
-    env.config_raw = config.raw.as_deref().map(Arc::from);
-    env.responder = book.responder(BTreeMap::new());
-    let (name, mut vm): (String, Box<dyn FilterVm>) = match (&args.lua, &args.wasm) {
-        (Some(path), None) => {
-            let name = path.display().to_string();
-            let source =
-                std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
-            let filter = LuaFilter::load(&name, &source)?;
-            (name, Box::new(filter.vm(env.clone())?))
-        }
-        (None, Some(path)) => {
-            let name = path.display().to_string();
-            let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
-            let filter = WasmFilter::compile(&name, &bytes)?;
-            (name, Box::new(filter.vm(env.clone())?))
-        }
-        _ => anyhow::bail!("give exactly one of --lua FILE or --wasm FILE"),
-    };
-    let mut in_process = Vec::new();
-    for (request, scripts) in &steps {
+/// Every step through one VM in order: each outcome and the log lines it wrote.
+fn run_steps(
+    vm: &mut dyn FilterVm,
+    env: &Env,
+    book: &CallBook,
+    steps: &[(RunRequest, Vec<CallScript>)],
+) -> anyhow::Result<Vec<(Outcome, Vec<Value>)>> {
+    let mut out = Vec::new();
+    for (request, scripts) in steps {
         book.set(scripts);
         env.logs.lock().unwrap().clear();
         let exchange = Exchange {
@@ -214,8 +198,112 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(level, message)| json!({"level": level, "message": message}))
             .collect();
-        in_process.push((outcome, logs));
+        out.push((outcome, logs));
     }
+    Ok(out)
+}
+
+/// `run --pair NAME`: the pair's Lua filter and its twin on the same requests, in-process,
+/// each with the pair's configuration (or --config), both outcomes and their diff.
+fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = crate::workspace::open(ws)?;
+    let pairs = crate::workspace::select_built(&catalogue, &[name.to_string()])?;
+    let pair = pairs[0];
+    let mut config = config(args)?;
+    if config.source.is_empty() {
+        config.json = pair.config_json();
+    }
+    let steps = steps(args)?;
+    let book = CallBook::new(
+        steps
+            .iter()
+            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
+    );
+    let mut env = Env::new(config.json.clone());
+    env.config_raw = config.raw.as_deref().map(Arc::from);
+    env.responder = book.responder(BTreeMap::new());
+    let lua_name = catalogue.lua_path(name).display().to_string();
+    let lua = LuaFilter::load(&lua_name, &catalogue.lua_source(name)?)?;
+    let wasm_name = catalogue.wasm_module_path(name).display().to_string();
+    let wasm = WasmFilter::compile(&wasm_name, &catalogue.wasm_module(name)?)?;
+    let lua_out = run_steps(&mut lua.vm(env.clone())?, &env, &book, &steps)?;
+    let wasm_out = run_steps(&mut wasm.vm(env.clone())?, &env, &book, &steps)?;
+    let rules = pair.normalise.clone();
+    let mut differ = 0;
+    let mut requests = Vec::new();
+    for (i, (((request, _), (lo, ll)), (wo, wl))) in
+        steps.iter().zip(lua_out).zip(wasm_out).enumerate()
+    {
+        let diff = Diff::between(
+            &lo.normalised(&rules, &request.headers),
+            &wo.normalised(&rules, &request.headers),
+        );
+        if !diff.lines.is_empty() {
+            differ += 1;
+        }
+        requests.push(json!({
+            "request": i + 1,
+            "lua": {"outcome": lo, "logs": ll},
+            "wasm": {"outcome": wo, "logs": wl},
+            "diff": diff
+                .lines
+                .iter()
+                .map(|d| json!({"field": d.field, "lua": d.left, "wasm": d.right}))
+                .collect::<Vec<_>>(),
+        }));
+    }
+    let out = json!({
+        "pair": name,
+        "configuration": config.json,
+        "requests": requests,
+        "equivalent": differ == 0,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(if differ == 0 {
+        ExitCode::SUCCESS
+    } else {
+        exit::code(exit::NOT_EQUIVALENT)
+    })
+}
+
+/// `filterbench run`.
+pub fn run(ws: Option<&Path>, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.pair {
+        return run_pair(ws, name, &args);
+    }
+    let config = config(&args)?;
+    let steps = steps(&args)?;
+    let book = CallBook::new(
+        steps
+            .iter()
+            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
+    );
+    let mut env = Env::new(config.json.clone());
+    env.config_raw = config.raw.as_deref().map(Arc::from);
+    env.responder = book.responder(BTreeMap::new());
+    let (name, mut vm): (String, Box<dyn FilterVm>) = match (&args.lua, &args.wasm) {
+        (Some(path), None) => {
+            let name = path.display().to_string();
+            let source =
+                std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
+            if config.source.is_empty() && source.contains("metadata()") {
+                eprintln!(
+                    "warning: {name} reads route metadata and no configuration was given: it runs \
+                     with none (give --config, or --pair NAME for a pair's own)"
+                );
+            }
+            let filter = LuaFilter::load(&name, &source)?;
+            (name, Box::new(filter.vm(env.clone())?))
+        }
+        (None, Some(path)) => {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+            let filter = WasmFilter::compile(&name, &bytes)?;
+            (name, Box::new(filter.vm(env.clone())?))
+        }
+        _ => anyhow::bail!("give exactly one of --lua FILE or --wasm FILE"),
+    };
+    let in_process = run_steps(vm.as_mut(), &env, &book, &steps)?;
     let envoy = if args.envoy {
         Some(run_envoy(&args, &config, &steps)?)
     } else {

@@ -140,6 +140,73 @@ fn walkthrough_new_record_wrong_twin_fixed_twin_load_report() {
         );
     }
 
+    // The fixed twin agrees with Lua on generated requests too (seeded from the corpus).
+    let stdout = run_ok(
+        &[
+            "verify",
+            "--workspace",
+            w,
+            "--pair",
+            PAIR,
+            "--in-process",
+            "--generated",
+            "1000",
+        ],
+        10 * minute,
+    );
+    assert!(
+        stdout.contains("1 pairs, 1000 generated sequences each: 1 agree, 0 differ"),
+        "{stdout}"
+    );
+
+    // A twin that reads only the first value of a repeated `x-api-key` (Lua's `get` joins them
+    // with ","): the generated requests find it and name the shrunk request, saved for record.
+    let joined = "let key = values.join(\",\");";
+    assert!(fixed.contains(joined));
+    write_twin(
+        &ws,
+        &fixed.replace(
+            joined,
+            "let key = self.get_http_request_header(\"x-api-key\").unwrap_or_default(); \
+             let _ = values;",
+        ),
+    );
+    let run = filterbench(
+        &[
+            "verify",
+            "--workspace",
+            w,
+            "--pair",
+            PAIR,
+            "--in-process",
+            "--generated",
+            "1000",
+        ],
+        &[],
+        10 * minute,
+    );
+    let stdout = text(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&run.stderr)
+    );
+    assert!(
+        stdout.contains("DIFFERS on a generated sequence"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("generated_1"), "{stdout}");
+    let saved = ws
+        .join("reports/results/verify/generated")
+        .join(format!("{PAIR}.jsonl"));
+    let lines = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        lines.matches("x-api-key").count() >= 2,
+        "the shrunk case repeats the header: {lines}"
+    );
+    write_twin(&ws, &fixed);
+
     // The Lua side alone under load: what the Lua filter costs, before any verdict on Wasm.
     run_ok(
         &[

@@ -391,3 +391,51 @@ fn a_path_with_a_space_is_a_one_line_error_naming_the_request() {
         );
     }
 }
+
+/// `run --pair NAME`: the pair's Lua filter and its twin, each with the pair's configuration
+/// (canary_tag's `canary_percent`), both outcomes and their diff; the same Lua run alone without
+/// a configuration warns that it reads route metadata and got none.
+#[test]
+fn run_pair_runs_lua_and_the_twin_with_the_pairs_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let requests = write(
+        &dir.path().to_path_buf(),
+        "requests.jsonl",
+        "{\"path\": \"/\", \"headers\": [[\"x-user-id\", \"alice\"]]}\n\
+         {\"path\": \"/\", \"headers\": [[\"x-swimlane\", \"blue\"]]}\n",
+    );
+    let (code, json, stderr) = run(&["--pair", "canary_tag", "--request", &requests]);
+    assert_eq!(code, 0, "{json}\n{stderr}");
+    assert_eq!(json["equivalent"], true, "{json}");
+    assert!(
+        json["configuration"]["canary_percent"].is_number(),
+        "{json}"
+    );
+    let first = &json["requests"][0];
+    let lane = |side: &str| {
+        header(&first[side]["outcome"]["upstream"]["headers"], "x-swimlane")
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{side}: no x-swimlane upstream: {first}"))
+    };
+    assert_eq!(lane("lua"), lane("wasm"));
+    assert_eq!(first["diff"], serde_json::json!([]));
+
+    // The Lua alone with no configuration: a warning, not silence.
+    let lua = filterbench_model::project_root().join("filters-lua/canary_tag.lua");
+    let out = filterbench(
+        &[
+            "run",
+            "--lua",
+            lua.to_str().unwrap(),
+            "--request",
+            &requests,
+        ],
+        &[],
+        Duration::from_secs(180),
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("reads route metadata and no configuration was given"),
+        "{stderr}"
+    );
+}

@@ -2,13 +2,8 @@
 //! least 1,000 generated request sequences per pair (seeded from the pair's own corpus) diffed
 //! Lua vs Wasm, with proptest shrinking a failure to a small readable case.
 
-use std::time::SystemTime;
-
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-
-use filterbench_bench::harness::driver::{diff_sequence, in_process_report, LoadedPair};
-use filterbench_bench::harness::generate::{sequence, Vocabulary};
-use filterbench_bench::harness::{corpus_responder, Clock, Env};
+use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
+use filterbench_bench::harness::generate;
 use filterbench_model::{project_root, Catalogue, Corpus};
 
 /// Generated cases per pair (the issue asks for at least 1,000).
@@ -56,47 +51,25 @@ fn every_pair_is_equivalent_in_process_on_its_corpus() {
 
 #[test]
 fn generated_requests_agree_lua_vs_wasm() {
-    generated_requests_agree(loaded(), "Wasm");
+    generated_requests_agree(loaded(), "wasm");
 }
 
 #[test]
 fn generated_requests_agree_lua_vs_go() {
     if let Some(pairs) = loaded_go() {
-        generated_requests_agree(pairs, "Go Wasm");
+        generated_requests_agree(pairs, "go-wasm");
     }
 }
 
 fn generated_requests_agree(pairs: Vec<(LoadedPair, Corpus)>, kind: &str) {
     for (pair, corpus) in pairs {
-        let vocab = Vocabulary::of(&corpus);
-        let mut config = Config::with_cases(CASES);
-        config.failure_persistence = None;
-        let mut runner = TestRunner::new(config);
-        let result = runner.run(&sequence(&vocab), |exchanges| {
-            let mut env = Env::new(pair.pair.config_json());
-            env.responder = corpus_responder(&corpus);
-            env.clock = Clock::pinned(SystemTime::now());
-            match diff_sequence(&pair, &env, &exchanges) {
-                Ok(None) => Ok(()),
-                Ok(Some((i, lines))) => {
-                    let diff: Vec<String> = lines
-                        .iter()
-                        .map(|d| format!("    {}: lua {} | wasm {}", d.field, d.left, d.right))
-                        .collect();
-                    Err(TestCaseError::fail(format!(
-                        "request {} of the sequence differs:\n{}",
-                        i + 1,
-                        diff.join("\n")
-                    )))
-                }
-                Err(e) => Err(TestCaseError::fail(format!("filter error: {e}"))),
-            }
-        });
-        if let Err(e) = result {
-            panic!(
-                "{}: Lua and {kind} disagree on a generated request sequence:\n{e}",
-                pair.pair.name
-            );
+        match generate::check(&pair, &corpus, CASES, generate::DEFAULT_SEED, kind) {
+            Ok(None) => {}
+            Ok(Some(f)) => panic!(
+                "{}: Lua and {kind} disagree on a generated request sequence:\n{}\n{:?}",
+                pair.pair.name, f.reason, f.requests
+            ),
+            Err(e) => panic!("{}: {e}", pair.pair.name),
         }
     }
 }

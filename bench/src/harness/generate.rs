@@ -200,3 +200,83 @@ pub fn exchange(vocab: &Vocabulary) -> impl Strategy<Value = Exchange> {
 pub fn sequence(vocab: &Vocabulary) -> impl Strategy<Value = Vec<Exchange>> {
     prop::collection::vec(exchange(vocab), 1..=3)
 }
+
+/// The seed `verify --generated` uses unless told otherwise: the same pair, twin and count give
+/// the same sequences, so the same answer twice.
+pub const DEFAULT_SEED: u64 = 0x5eed_f11e;
+
+/// A generated sequence on which Lua and the twin disagree, shrunk by proptest to a small case.
+#[derive(Debug, Clone)]
+pub struct GeneratedFailure {
+    /// The shrunk sequence as `run` / `record` requests (JSON lines), named `generated_<i>`.
+    pub requests: Vec<filterbench_model::request::RunRequest>,
+    /// Which request differs and how (`request 2 of the sequence differs:` and the diff lines,
+    /// or the filter error).
+    pub reason: String,
+}
+
+/// Runs `cases` generated request sequences (seeded from the pair's corpus, and from `seed`)
+/// through fresh Lua and twin VMs of `loaded` in-process and diffs every outcome. `Ok(None)`
+/// when they all agree; the shrunk failing sequence otherwise. `twin` names the twin's kind in
+/// the diff lines ("wasm", "go-wasm").
+pub fn check(
+    loaded: &super::driver::LoadedPair,
+    corpus: &Corpus,
+    cases: u32,
+    seed: u64,
+    twin: &str,
+) -> Result<Option<GeneratedFailure>, String> {
+    use proptest::test_runner::TestRunner;
+    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng};
+
+    let vocab = Vocabulary::of(corpus);
+    let mut config = Config::with_cases(cases);
+    config.failure_persistence = None;
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let started = std::time::SystemTime::now();
+    let result = runner.run(&sequence(&vocab), |exchanges| {
+        let mut env = super::Env::new(loaded.pair.config_json());
+        env.responder = super::corpus_responder(corpus);
+        env.clock = super::Clock::pinned(started);
+        match super::driver::diff_sequence(loaded, &env, &exchanges) {
+            Ok(None) => Ok(()),
+            Ok(Some((i, lines))) => {
+                let diff: Vec<String> = lines
+                    .iter()
+                    .map(|d| format!("    {}: lua {} | {twin} {}", d.field, d.left, d.right))
+                    .collect();
+                Err(TestCaseError::fail(format!(
+                    "request {} of the sequence (generated_{}) differs:\n{}",
+                    i + 1,
+                    i + 1,
+                    diff.join("\n")
+                )))
+            }
+            Err(e) => Err(TestCaseError::fail(format!("filter error: {e}"))),
+        }
+    });
+    match result {
+        Ok(()) => Ok(None),
+        Err(TestError::Fail(reason, exchanges)) => Ok(Some(GeneratedFailure {
+            requests: exchanges
+                .iter()
+                .enumerate()
+                .map(|(i, ex)| filterbench_model::request::RunRequest {
+                    name: Some(format!("generated_{}", i + 1)),
+                    method: ex.method.clone(),
+                    path: ex.path.clone(),
+                    headers: ex.headers.clone(),
+                    body: String::from_utf8_lossy(&ex.body).into_owned(),
+                    upstream: (ex.upstream != UpstreamReply::default())
+                        .then(|| ex.upstream.clone()),
+                    calls: Vec::new(),
+                })
+                .collect(),
+            reason: reason.to_string(),
+        })),
+        Err(TestError::Abort(why)) => Err(format!("generated requests: {why}")),
+    }
+}
