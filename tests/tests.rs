@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod docs;
 mod equivalence;
 mod fidelity;
 mod hostile;
