@@ -172,6 +172,20 @@ fn steps(args: &RunArgs) -> anyhow::Result<Vec<(RunRequest, Vec<CallScript>)>> {
     Ok(out)
 }
 
+/// The call book answering the steps' outgoing calls, and the host environment with the
+/// configuration and that book as its responder.
+fn host(config: &Config, steps: &[(RunRequest, Vec<CallScript>)]) -> (CallBook, Env) {
+    let book = CallBook::new(
+        steps
+            .iter()
+            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
+    );
+    let mut env = Env::new(config.json.clone());
+    env.config_raw = config.raw.as_deref().map(Arc::from);
+    env.responder = book.responder(BTreeMap::new());
+    (book, env)
+}
+
 /// Every step through one VM in order: each outcome and the log lines it wrote.
 fn run_steps(
     vm: &mut dyn FilterVm,
@@ -214,14 +228,7 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
         config.json = pair.config_json();
     }
     let steps = steps(args)?;
-    let book = CallBook::new(
-        steps
-            .iter()
-            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
-    );
-    let mut env = Env::new(config.json.clone());
-    env.config_raw = config.raw.as_deref().map(Arc::from);
-    env.responder = book.responder(BTreeMap::new());
+    let (book, env) = host(&config, &steps);
     let lua_name = catalogue.lua_path(name).display().to_string();
     let lua = LuaFilter::load(&lua_name, &catalogue.lua_source(name)?)?;
     let wasm_name = catalogue.wasm_module_path(name).display().to_string();
@@ -273,14 +280,7 @@ pub fn run(ws: Option<&Path>, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let config = config(&args)?;
     let steps = steps(&args)?;
-    let book = CallBook::new(
-        steps
-            .iter()
-            .flat_map(|(_, scripts)| scripts.iter().map(|s| s.cluster.clone())),
-    );
-    let mut env = Env::new(config.json.clone());
-    env.config_raw = config.raw.as_deref().map(Arc::from);
-    env.responder = book.responder(BTreeMap::new());
+    let (book, env) = host(&config, &steps);
     let (name, mut vm): (String, Box<dyn FilterVm>) = match (&args.lua, &args.wasm) {
         (Some(path), None) => {
             let name = path.display().to_string();
