@@ -188,6 +188,9 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
             }
         )?;
     }
+    if let (Some(line), false) = (lua_matters(&result, &policy), args.json) {
+        writeln!(stdout, "{line}")?;
+    }
     if let (Some(why), true) = (&result.failure, args.json) {
         eprintln!("partial: stopped by an error: {why}");
     }
@@ -245,6 +248,38 @@ impl Session {
     pub fn interrupted(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
+}
+
+/// For a Lua-only run, the policy's first question (`[lua_cost]`): does what the Lua filter adds
+/// matter at all? Below the bar on both whole intervals, no twin can save enough to be worth it.
+pub fn lua_matters(
+    run: &LoadRun,
+    policy: &filterbench_reports::decision::Policy,
+) -> Option<String> {
+    run.lua_only?;
+    let c = Costs::of(&paired_rounds(run)?);
+    let (cpu, p50) = (c.lua_cpu_us?, c.lua_latency_us[0]?);
+    let p = &policy.lua_cost;
+    let bar = format!(
+        "the policy's bar (reports/policy.toml [lua_cost]): {} us CPU and {} us at p50",
+        p.min_cpu_us, p.min_latency_us
+    );
+    Some(if cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us) {
+        format!(
+            "By {bar}, this Lua filter costs too little to matter: both whole intervals lie \
+                 below it, so no twin could save enough; keep Lua."
+        )
+    } else if cpu.above(p.min_cpu_us) || p50.above(p.min_latency_us) {
+        format!(
+            "By {bar}, this Lua filter costs enough to matter (a whole interval lies above \
+                 it): a twin is worth writing and proving, then `filterbench load` measures both."
+        )
+    } else {
+        format!(
+            "By {bar}, too close to tell whether this Lua filter's cost matters (the \
+                 intervals reach across it): more rounds (`--rounds`) would say."
+        )
+    })
 }
 
 /// The plan in words, for `all`'s step line.
@@ -437,6 +472,20 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
                 }
             )?;
         }
+    }
+    let idle = run.by_workers.iter().any(|wr| {
+        run.variants.iter().any(|v| {
+            run.capacity_of(wr.workers, *v)
+                .iter()
+                .any(|s| s.envoy_not_bottleneck())
+        })
+    });
+    if idle {
+        writeln!(
+            w,
+            "  < 90% busy: in that closed-loop round Envoy's workers were not saturated (the load \
+             generator or the machine was the limit), so its req/s is a floor, not Envoy's capacity"
+        )?;
     }
     Ok(())
 }
