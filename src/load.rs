@@ -67,6 +67,12 @@ pub struct LoadArgs {
     /// sequential self-check in the same run).
     #[arg(long)]
     sequential: bool,
+    /// Instead of the comparison: a soak of SECS seconds (at most 3600). Every variant runs at
+    /// one moderate open-loop rate, all at once, and each Envoy's memory is sampled throughout.
+    /// Prints the growth per 100k requests with its interval (or "no measurable growth") and
+    /// writes reports/results/soak/<pair>.json.
+    #[arg(long, value_name = "SECS")]
+    soak: Option<f64>,
     /// The twins measured beside Lua, comma-separated: wasm (Rust proxy-wasm), go (Go
     /// proxy-wasm), native (Envoy dynamic module) or all (default: every kind the pair has).
     /// The Rust Wasm twin is always measured (the stopping rule and the report read it); each
@@ -163,6 +169,9 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     }
     plan.capacity_secs = plan.capacity_secs.min(plan.round_secs.max(0.2));
     let session = Session::start()?;
+    if let Some(secs) = args.soak {
+        return soak(&session, &subject, secs, &root, args.json);
+    }
     let quiet = args.json;
     let out = args
         .out
@@ -248,6 +257,72 @@ impl Session {
     pub fn interrupted(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
+}
+
+/// `load --soak SECS`: the soak of `subject`, its table, and its file.
+fn soak(
+    session: &Session,
+    subject: &Subject,
+    secs: f64,
+    root: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use filterbench_envoy::compare::soak::{growth_kib_per_100k, growth_words, SoakPlan};
+
+    let run = filterbench_envoy::compare::soak::soak(
+        &session.rig,
+        subject,
+        &SoakPlan::new(secs),
+        &session.version,
+        session.stop.clone(),
+        &mut |line| {
+            if !json {
+                eprintln!("  {line}");
+            }
+        },
+    )?;
+    let out = filterbench_model::results::soak_path(&results_dir(root), &subject.name);
+    write_json_atomically(&out, &run).with_context(|| format!("writing {}", out.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&run)?)?;
+    } else {
+        writeln!(
+            stdout,
+            "{} soak in Envoy {}: {:.0} s at {:.0} req/s each, 1 worker",
+            run.pair, run.envoy_version, run.secs, run.rate_rps
+        )?;
+        for v in &run.variants {
+            let points: Vec<_> = run.points.iter().filter(|p| p.variant == *v).collect();
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                continue;
+            };
+            writeln!(
+                stdout,
+                "  {:<10} RSS {:.1} -> {:.1} MiB over {} requests: {}",
+                v.label(),
+                first.rss_bytes as f64 / 1048576.0,
+                last.rss_bytes as f64 / 1048576.0,
+                last.requests,
+                growth_words(growth_kib_per_100k(&run, *v))
+            )?;
+        }
+        writeln!(
+            stdout,
+            "wrote {}{}",
+            out.display(),
+            if run.partial {
+                " (partial: stopped early)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(if run.partial {
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// For a Lua-only run, the policy's first question (`[lua_cost]`): does what the Lua filter adds

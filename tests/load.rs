@@ -426,3 +426,53 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
         .collect();
     assert!(left.is_empty(), "Envoys left behind: {left:?}");
 }
+
+/// `load --soak`: every variant at one open-loop rate at once, memory sampled throughout, the
+/// growth per 100k requests said per variant and the points written.
+#[test]
+fn a_soak_samples_every_variants_memory_and_says_how_it_grew() {
+    let copy = crate::support::ProjectCopy::new();
+    let run = crate::support::filterbench(
+        &[
+            "load",
+            "--pair",
+            "add_header",
+            "--twin",
+            "wasm",
+            "--soak",
+            "8",
+        ],
+        &[("FILTERBENCH_ROOT", copy.root().as_os_str())],
+        std::time::Duration::from_secs(300),
+    );
+    let stdout = crate::support::text(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        crate::support::text(&run.stderr)
+    );
+    let out = copy.path("reports/results/soak/add_header.json");
+    let soak: filterbench_model::results::SoakRun =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(soak.variants, Variant::WITH_WASM.to_vec());
+    for v in &soak.variants {
+        let points: Vec<_> = soak.points.iter().filter(|p| p.variant == *v).collect();
+        assert!(points.len() >= 5, "{v:?}: {} samples", points.len());
+        assert!(points.iter().all(|p| p.rss_bytes > 0), "{v:?}");
+        assert!(
+            points.windows(2).all(|w| w[1].requests >= w[0].requests),
+            "{v:?}: requests only grow"
+        );
+        assert!(points.last().unwrap().requests > 0, "{v:?}");
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(v.label()))
+            .unwrap_or_else(|| panic!("no line for {}: {stdout}", v.label()));
+        assert!(
+            line.contains("no measurable growth")
+                || line.contains("grows ")
+                || line.contains("too few samples"),
+            "{line}"
+        );
+    }
+}

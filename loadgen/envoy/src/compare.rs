@@ -59,6 +59,7 @@ use filterbench_load::client::SendRequest;
 use filterbench_load::load::{self, LoadResult, LoadSpec, Mode};
 
 mod rounds;
+pub mod soak;
 pub use rounds::{convergence, lua_convergence, narrowed, round_order};
 
 /// The measurement plan of a profile: `full` measures longer rounds and spends three times the
