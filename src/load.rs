@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use filterbench_envoy::compare::{
-    compare, pin_current_thread, placement, plan, Subject, PASSTHROUGH,
-};
+use filterbench_envoy::compare::{compare, pin_process, placement, plan, Subject, PASSTHROUGH};
 use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::{
@@ -211,9 +209,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
 }
 
 /// What a load run needs around [`compare`], for `load` and `all` alike: the load generator
-/// and the loopback services kept off the core(s) Envoy is pinned to (the thread is pinned
-/// before the services' runtime starts, so every thread of it inherits the mask), Ctrl-C turned
-/// into a graceful stop, Envoy and the loopback services.
+/// and the loopback services kept off the core(s) Envoy is pinned to (every thread of the
+/// process pinned), Ctrl-C turned into a graceful stop, Envoy and the loopback services.
 pub struct Session {
     rig: Rig,
     version: String,
@@ -222,12 +219,18 @@ pub struct Session {
 
 impl Session {
     pub fn start() -> anyhow::Result<Session> {
+        let (rig, version) = crate::envoy_rig()?;
+        Ok(Session::with(rig, version))
+    }
+
+    /// A session on services already started (`all` starts them once, for every step): every
+    /// thread of the process, theirs included, is pinned off Envoy's core(s) now.
+    pub fn with(rig: Rig, version: String) -> Session {
         if let Some(cpus) = placement().driver_cpus {
-            pin_current_thread(&cpus);
+            pin_process(&cpus);
         }
         let stop = graceful_interrupts();
-        let (rig, version) = crate::envoy_rig()?;
-        Ok(Session { rig, version, stop })
+        Session { rig, version, stop }
     }
 
     /// Measures `subject` and writes the result to `out` (atomically: a reader never sees half

@@ -384,6 +384,44 @@ struct Running {
     addr: std::net::SocketAddr,
 }
 
+/// One Envoy per variant at `workers` worker(s), on the placement's Envoy core(s), listening.
+fn start_envoys(
+    rig: &Rig,
+    name: &str,
+    listeners: &[(Variant, ListenerSpec)],
+    workers: u32,
+    machine: &LoadMachine,
+) -> Result<Vec<Running>> {
+    let options = EnvoyOptions {
+        concurrency: workers,
+        component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
+        cpus: machine.envoy_cpus.clone(),
+    };
+    let mut running = Vec::new();
+    for (variant, spec) in listeners {
+        let envoy = Envoy::start(
+            &rig.envoy_bin,
+            &bootstrap(std::slice::from_ref(spec), rig.services()),
+            &options,
+        )
+        .map_err(|e| {
+            Error::Envoy(format!(
+                "{name}: the {} Envoy at {workers} worker(s): {e}",
+                variant.id()
+            ))
+        })?;
+        let addr = envoy
+            .listener(&spec.name)
+            .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
+        running.push(Running {
+            variant: *variant,
+            envoy,
+            addr,
+        });
+    }
+    Ok(running)
+}
+
 /// One measured window of one variant, or of every variant at once.
 struct Window<'a> {
     rig: &'a Rig,
@@ -392,6 +430,26 @@ struct Window<'a> {
     stop: &'a Arc<AtomicBool>,
     envoy_cpus: usize,
     driver_cpus: usize,
+}
+
+impl<'a> Window<'a> {
+    fn new(
+        rig: &'a Rig,
+        mix: &'a [SendRequest],
+        connections: usize,
+        stop: &'a Arc<AtomicBool>,
+        machine: &LoadMachine,
+    ) -> Window<'a> {
+        let count = |cpus: &Option<Vec<usize>>| cpus.as_ref().map_or(machine.cpus, Vec::len).max(1);
+        Window {
+            rig,
+            mix,
+            connections,
+            stop,
+            envoy_cpus: count(&machine.envoy_cpus),
+            driver_cpus: count(&machine.driver_cpus),
+        }
+    }
 }
 
 /// Whether an open-loop window at `rate` fell behind it: fewer than [`BEHIND_SHARE`] of the
@@ -662,22 +720,7 @@ fn measure(
     let plan = run.plan.clone();
     let machine = run.machine.clone();
     let variants = run.variants.clone();
-    let window = Window {
-        rig,
-        mix: &subject.mix,
-        connections: plan.connections,
-        stop,
-        envoy_cpus: machine
-            .envoy_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-        driver_cpus: machine
-            .driver_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-    };
+    let window = Window::new(rig, &subject.mix, plan.connections, stop, &machine);
     let mut workers_list = plan.workers.clone();
     // The comparison runs at 1 worker; other counts measure capacity and memory.
     workers_list.sort_unstable();
@@ -686,34 +729,7 @@ fn measure(
         workers_list.insert(0, 1);
     }
     for workers in workers_list {
-        let options = EnvoyOptions {
-            concurrency: workers,
-            component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
-            cpus: machine.envoy_cpus.clone(),
-        };
-        let mut running = Vec::new();
-        for (variant, spec) in listeners {
-            let envoy = Envoy::start(
-                &rig.envoy_bin,
-                &bootstrap(std::slice::from_ref(spec), rig.services()),
-                &options,
-            )
-            .map_err(|e| {
-                Error::Envoy(format!(
-                    "{}: the {} Envoy at {workers} worker(s): {e}",
-                    subject.name,
-                    variant.id()
-                ))
-            })?;
-            let addr = envoy
-                .listener(&spec.name)
-                .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
-            running.push(Running {
-                variant: *variant,
-                envoy,
-                addr,
-            });
-        }
+        let mut running = start_envoys(rig, &subject.name, listeners, workers, &machine)?;
         for r in &running {
             window.load(r.addr, Mode::Closed, plan.warmup_secs)?;
         }
@@ -957,19 +973,59 @@ pub fn check_rounds(wanted: usize, variants: usize) -> usize {
 
 /// Pins the calling thread (and the threads it spawns afterwards) to these CPUs.
 pub fn pin_current_thread(cpus: &[usize]) {
+    pin_thread(0, cpus);
+}
+
+/// Pins every thread of this process (those running already, such as the loopback services'
+/// runtime, and those spawned afterwards by them) to these CPUs.
+pub fn pin_process(cpus: &[usize]) {
+    pin_current_thread(cpus);
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
+                pin_thread(tid, cpus);
+            }
+        }
+    }
+}
+
+fn pin_thread(tid: libc::pid_t, cpus: &[usize]) {
     // SAFETY: a zeroed cpu_set_t is valid; CPU_SET only writes inside it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         for &cpu in cpus {
             libc::CPU_SET(cpu, &mut set);
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinning_the_process_pins_threads_that_were_running_already() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            rx.recv().unwrap();
+            // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
+            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+            let count = unsafe { libc::CPU_COUNT(&set) };
+            let on_0 = unsafe { libc::CPU_ISSET(0, &set) };
+            done_tx.send(()).unwrap();
+            (count, on_0)
+        });
+        pin_process(&[0]);
+        tx.send(()).unwrap();
+        done_rx.recv().unwrap();
+        let (count, on_0) = worker.join().unwrap();
+        // Every thread of the test binary back on every CPU.
+        pin_process(&(0..libc::CPU_SETSIZE as usize).collect::<Vec<_>>());
+        assert_eq!((count, on_0), (1, true));
+    }
 
     #[test]
     fn the_self_check_costs_about_the_same_whatever_the_number_of_twins() {

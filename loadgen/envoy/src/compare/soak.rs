@@ -14,10 +14,7 @@ use std::time::Instant;
 use filterbench_model::results::{SoakPoint, SoakRun, Variant, SOAK_SCHEMA};
 use filterbench_model::stats::Interval;
 
-use super::{
-    bootstrap, memory_of, placement, simultaneous_rate, Envoy, EnvoyOptions, Running, Subject,
-    Window,
-};
+use super::{memory_of, placement, simultaneous_rate, start_envoys, Running, Subject, Window};
 use crate::verify::Rig;
 use crate::{Error, Result};
 use filterbench_load::load::Mode;
@@ -66,50 +63,8 @@ pub fn soak(
     }
     let machine = placement();
     let listeners = subject.listeners();
-    let window = Window {
-        rig,
-        mix: &subject.mix,
-        connections: plan.connections,
-        stop: &stop,
-        envoy_cpus: machine
-            .envoy_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-        driver_cpus: machine
-            .driver_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-    };
-    let options = EnvoyOptions {
-        concurrency: 1,
-        component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
-        cpus: machine.envoy_cpus.clone(),
-    };
-    let mut running = Vec::new();
-    for (variant, spec) in &listeners {
-        let envoy = Envoy::start(
-            &rig.envoy_bin,
-            &bootstrap(std::slice::from_ref(spec), rig.services()),
-            &options,
-        )
-        .map_err(|e| {
-            Error::Envoy(format!(
-                "{}: the {} Envoy for the soak: {e}",
-                subject.name,
-                variant.id()
-            ))
-        })?;
-        let addr = envoy
-            .listener(&spec.name)
-            .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
-        running.push(Running {
-            variant: *variant,
-            envoy,
-            addr,
-        });
-    }
+    let window = Window::new(rig, &subject.mix, plan.connections, &stop, &machine);
+    let mut running = start_envoys(rig, &subject.name, &listeners, 1, &machine)?;
     // The rate: the simultaneous-round rule on one closed-loop second per variant.
     let mut capacity = Vec::new();
     for (slot, r) in running.iter_mut().enumerate() {
