@@ -166,11 +166,12 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         );
         Vec::new()
     } else {
-        let (deployed, _) = crate::deployed::deployed_reports(
+        let (deployed, _, _) = crate::deployed::deployed_reports(
             &catalogue,
             &pairs,
             &envoy,
             crate::deployed::ApiChoice::Both,
+            crate::deployed::ControlPlaneChoice::Own,
             false,
         )?;
         report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
