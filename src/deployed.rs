@@ -124,7 +124,11 @@ pub fn deployed_reports(
             reports.push(report);
         }
     }
-    Ok((reports, version, istiod.as_ref().map(ControlPlane::describe)))
+    Ok((
+        reports,
+        version,
+        istiod.as_ref().map(ControlPlane::describe),
+    ))
 }
 
 /// Measures what Envoy does with a failing filter per failure strategy and saves it where the

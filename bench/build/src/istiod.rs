@@ -111,7 +111,9 @@ pub fn build_istiod(root: &Path) -> Result<PathBuf, GoBuildError> {
             let _ = std::fs::remove_file(&partial);
             let lines: Vec<&str> = stderr.lines().collect();
             let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-            return Err(failed(format!("`go build {PILOT_DISCOVERY}` failed:\n{tail}")));
+            return Err(failed(format!(
+                "`go build {PILOT_DISCOVERY}` failed:\n{tail}"
+            )));
         }
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -129,12 +131,14 @@ mod tests {
 
     #[test]
     fn the_pinned_version_and_its_commit_are_read_from_go_mod() {
-        let go_mod = "module x\n\ngo 1.26.0\n\nrequire istio.io/istio v0.0.0-20260827124520-eed52ebb66ad\n";
+        let go_mod =
+            "module x\n\ngo 1.26.0\n\nrequire istio.io/istio v0.0.0-20260827124520-eed52ebb66ad\n";
         let v = pinned_istio_version(go_mod).unwrap();
         assert_eq!(v, "v0.0.0-20260827124520-eed52ebb66ad");
         assert_eq!(pseudo_version_commit(&v), Some("eed52ebb66ad"));
         assert_eq!(pseudo_version_commit("v1.2.3"), None);
-        let block = "require (\n\tistio.io/istio v0.0.0-20260423205519-b01690e6db7d // indirect\n)\n";
+        let block =
+            "require (\n\tistio.io/istio v0.0.0-20260423205519-b01690e6db7d // indirect\n)\n";
         assert_eq!(
             pinned_istio_version(block).as_deref(),
             Some("v0.0.0-20260423205519-b01690e6db7d")
@@ -147,6 +151,9 @@ mod tests {
         let go_mod = std::fs::read_to_string(istiod_module_dir(&root).join("go.mod")).unwrap();
         let v = pinned_istio_version(&go_mod).expect("go.mod requires istio.io/istio");
         assert!(pseudo_version_commit(&v).is_some(), "{v}");
-        assert!(go_mod.contains(&format!("tool {PILOT_DISCOVERY}")), "{go_mod}");
+        assert!(
+            go_mod.contains(&format!("tool {PILOT_DISCOVERY}")),
+            "{go_mod}"
+        );
     }
 }

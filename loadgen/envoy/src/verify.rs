@@ -252,7 +252,9 @@ pub fn replay_corpus(
     let mut results = Vec::new();
     let mut requests = 0;
     for step in replay::steps(corpus) {
-        let mut run = |variant: Variant, (i, addr): (usize, std::net::SocketAddr)| -> Result<(Outcome, Vec<String>)> {
+        let mut run = |variant: Variant,
+                       (i, addr): (usize, std::net::SocketAddr)|
+         -> Result<(Outcome, Vec<String>)> {
             let envoy = &mut envoys[i];
             let id = format!("{}/{}@{}", pair.name, step.label, variant.id());
             let log_from = envoy.log().len();

@@ -27,9 +27,7 @@ use filterbench_model::equivalence::PairReport;
 use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
 
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
-use crate::istiod::{
-    ads_bootstrap, free_port, write_workload, Istiod, Workload, XDS_TIMEOUT,
-};
+use crate::istiod::{ads_bootstrap, free_port, write_workload, Istiod, Workload, XDS_TIMEOUT};
 use crate::k8s::crd::CrdSchemas;
 use crate::k8s::{self, Api, ManifestOptions, WasmUrl};
 use crate::verify::{replay_corpus, Rig};
@@ -59,8 +57,8 @@ impl ControlPlane {
         let go_mod_path = filterbench_build::istiod::istiod_module_dir(root).join("go.mod");
         let go_mod = std::fs::read_to_string(&go_mod_path)
             .map_err(|e| Error::Envoy(format!("{}: {e}", go_mod_path.display())))?;
-        let module_version = filterbench_build::istiod::pinned_istio_version(&go_mod)
-            .ok_or_else(|| {
+        let module_version =
+            filterbench_build::istiod::pinned_istio_version(&go_mod).ok_or_else(|| {
                 Error::Envoy(format!(
                     "{}: no `istio.io/istio` requirement",
                     go_mod_path.display()
@@ -210,10 +208,13 @@ pub fn start_sidecar(
                     .map(|_| ())
             })
             .is_some();
-        let warming = admin_get(envoy.admin, "/stats?filter=listener_manager.total_listeners_warming")
-            .ok()
-            .map(|(_, body)| !body.contains("total_listeners_warming: 0"))
-            .unwrap_or(true);
+        let warming = admin_get(
+            envoy.admin,
+            "/stats?filter=listener_manager.total_listeners_warming",
+        )
+        .ok()
+        .map(|(_, body)| !body.contains("total_listeners_warming: 0"))
+        .unwrap_or(true);
         if listening && !warming {
             return Ok((envoy, SocketAddr::from(([127, 0, 0, 1], port))));
         }
