@@ -54,7 +54,7 @@ pub enum ControlPlaneChoice {
     /// no Go needed.
     #[default]
     Own,
-    /// The real Istio control plane: istiod (`pilot-discovery`, built from the Istio commit
+    /// The real Istio control plane: istiod (Istio's discovery server, `loadgen/istiod`, built from the Istio commit
     /// `loadgen/istiod/go.mod` pins) serves the manifests over xDS to a sidecar Envoy per twin.
     Istiod,
 }

@@ -1,15 +1,18 @@
-//! The real Istio control plane on loopback: the stock `pilot-discovery` (istiod, built by
-//! `filterbench_build::istiod` from the `istio.io/istio` commit `loadgen/istiod/go.mod` pins)
-//! with a file config store and no Kubernetes, serving plaintext ADS to the Envoy under test.
+//! The real Istio control plane on loopback: Istio's discovery server (the xDS server, config
+//! generators and push of the `istio.io/istio` commit `loadgen/istiod/go.mod` pins, built by
+//! `filterbench_build::istiod`) with no Kubernetes, serving plaintext ADS to the Envoy under test.
+//! The program (`loadgen/istiod/main.go`) wires it as Istio's own tests do without a cluster,
+//! because the stock `pilot-discovery discovery --registries= --configDir=DIR` of Istio 1.30 and
+//! later panics at start-up without Kubernetes (its ServiceEntry controller asks the absent
+//! multicluster controller for namespaces) and its file store ignores WasmPlugin.
 //!
-//! - [`Istiod::start`]: `pilot-discovery discovery --registries= --configDir=DIR` (an empty
-//!   `--registries=` keeps istiod away from any API server; the file store reads every `.yaml`
-//!   under DIR and validates each object with Istio's own validation), every address on
-//!   127.0.0.1 port 0 (istiod logs the ports it got), the CA and the webhook off, istio-proxy-only
-//!   filters off (`PILOT_ENABLE_METADATA_EXCHANGE=false`, `PILOT_ENABLE_ALPN_FILTER=false`, no
-//!   metrics provider in the mesh config). A bounded wait for `/ready` on its HTTP port; a child
-//!   that dies with us (`PR_SET_PDEATHSIG`, the signal handler of [`crate::envoy`], kill and reap
-//!   on drop); its log kept in a private scratch directory and its last lines in every error.
+//! - [`Istiod::start`]: `istiod --configDir DIR --meshConfig FILE` (every `.yaml` under DIR,
+//!   validated with Istio's own validation: an object it rejects stops it with Istio's message),
+//!   both addresses on 127.0.0.1 port 0 (it logs the ports it got), istio-proxy-only filters off
+//!   (`PILOT_ENABLE_METADATA_EXCHANGE=false`, `PILOT_ENABLE_ALPN_FILTER=false`, no metrics
+//!   provider in the mesh config). A bounded wait for `/ready` on its HTTP port; a child that
+//!   dies with us (`PR_SET_PDEATHSIG`, the signal handler of [`crate::envoy`], kill and reap on
+//!   drop); its log kept in a private scratch directory and its last lines in every error.
 //! - [`write_workload`]: what istiod needs besides the extensions to give a plain Envoy (no
 //!   pilot-agent) an inbound HTTP listener: a `Sidecar` with one explicit ingress port (bound to
 //!   127.0.0.1, `defaultEndpoint` the echo upstream) and a `PeerAuthentication` with mTLS
@@ -42,7 +45,11 @@ pub const CLUSTER_ID: &str = "Kubernetes";
 pub const ROOT_NAMESPACE: &str = "istio-system";
 
 /// The mesh config istiod runs with: no tracing, no access log, no default metrics provider (its
-/// `istio.stats` filter exists only in istio-proxy), plaintext discovery.
+/// `istio.stats` filter exists only in istio-proxy), plaintext discovery, and the proxy headers
+/// Istio adds on its own (a generated `x-request-id`, `x-envoy-attempt-count`, `server:
+/// istio-envoy`, Envoy's debug headers) switched off with the mesh's documented
+/// `defaultConfig.proxyHeaders`, so that the upstream and the client see what the filter did and
+/// nothing the mesh adds, as with the project's own listeners.
 pub const MESH_CONFIG: &str = "\
 rootNamespace: istio-system
 trustDomain: cluster.local
@@ -55,6 +62,15 @@ defaultProviders:
   tracing: []
 defaultConfig:
   discoveryAddress: 127.0.0.1:15010
+  proxyHeaders:
+    requestId:
+      disabled: true
+    attemptCount:
+      disabled: true
+    server:
+      disabled: true
+    envoyDebugHeaders:
+      disabled: true
 ";
 
 /// A running istiod; killed and reaped on drop.
@@ -88,38 +104,15 @@ impl Istiod {
         let version = istiod_version(bin)?;
         let mut cmd = Command::new(bin);
         cmd.current_dir(dir.path())
-            .arg("discovery")
-            .arg("--registries=")
             .arg(format!("--configDir={}", config_dir.display()))
             .arg(format!("--meshConfig={}", mesh.display()))
-            .arg(format!(
-                "--networksConfig={}",
-                dir.path().join("meshNetworks").display()
-            ))
-            .args([
-                "--grpcAddr=127.0.0.1:0",
-                "--httpAddr=127.0.0.1:0",
-                "--monitoringAddr=",
-                "--secureGRPCAddr=",
-                "--httpsAddr=",
-                "--clusterID",
-                CLUSTER_ID,
-                "--domain=cluster.local",
-                "--namespace",
-                ROOT_NAMESPACE,
-                "--keepaliveMaxServerConnectionAge=30m",
-                "--log_output_level=default:info",
-            ])
+            .args(["--grpcAddr=127.0.0.1:0", "--httpAddr=127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TMPDIR", dir.path())
             .env("POD_NAMESPACE", ROOT_NAMESPACE)
-            .env("POD_NAME", "istiod-filterbench")
-            .env("ENABLE_CA_SERVER", "false")
             .env("PILOT_ENABLE_METADATA_EXCHANGE", "false")
             .env("PILOT_ENABLE_ALPN_FILTER", "false")
-            .env("INJECTION_WEBHOOK_CONFIG_NAME", "")
-            .env("VALIDATION_WEBHOOK_CONFIG_NAME", "")
-            .env("PILOT_ENABLE_XDS_CACHE", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
@@ -260,12 +253,17 @@ impl Drop for Istiod {
     }
 }
 
-/// `pilot-discovery version -s` (e.g. `1.31-dev`), bounded.
+/// The version istiod was stamped with (`1.31-dev`), bounded.
 pub fn istiod_version(bin: &Path) -> Result<String> {
     let mut cmd = Command::new(bin);
-    cmd.args(["version", "-s"]);
+    cmd.arg("--version");
     match filterbench_build::go::run_bounded(&mut cmd, Duration::from_secs(30)) {
-        Ok((true, out, _)) => Ok(out.trim().to_string()),
+        Ok((true, out, _)) => Ok(out
+            .trim()
+            .rsplit(": ")
+            .next()
+            .unwrap_or_default()
+            .to_string()),
         Ok((false, out, err)) => Err(Error::Envoy(format!(
             "`{} version` failed: {} {}",
             bin.display(),

@@ -11,7 +11,7 @@
 //! - [`verify_deployed`]: the same with the filters Istio deploys from the generated manifests
 //!   (`filterbench-k8s`: TrafficExtension or EnvoyFilter + WasmPlugin), compared with the
 //!   verified twins;
-//! - [`istiod`]: the real Istio control plane (stock `pilot-discovery`, file config store, no
+//! - [`istiod`]: the real Istio control plane (Istio's discovery server from `loadgen/istiod`, no
 //!   Kubernetes) on loopback, and the ADS bootstrap of a plain Envoy that is a sidecar of it;
 //! - [`verify_istiod`]: the same with the real control plane: istiod serves the manifests to a
 //!   sidecar Envoy per twin;

@@ -1,6 +1,6 @@
 //! "What is deployed is what was measured", with the real control plane: for one pair and one
-//! Istio API, the generated manifests are served by istiod ([`crate::istiod`]: the stock
-//! `pilot-discovery`, file config store, no Kubernetes) to two fresh Envoy 1.40 sidecars, one per
+//! Istio API, the generated manifests are served by istiod ([`crate::istiod`]: Istio's discovery
+//! server built from `loadgen/istiod`, no Kubernetes) to two fresh Envoy 1.40 sidecars, one per
 //! twin, and the pair's corpus is replayed through them exactly as [`crate::verify_deployed`]
 //! does with the project's own translation: the twins must be equivalent, meet every expectation
 //! and give the outcomes of the verified run.
@@ -12,9 +12,9 @@
 //!
 //! - the Wasm URL is `file://` (the built module): istiod turns any other URL into a remote data
 //!   source that only pilot-agent's fetcher resolves, and there is no agent here;
-//! - the legacy `WasmPlugin` is translated into a `TrafficExtension` only by istiod's Kubernetes
-//!   config path (`pilot/pkg/config/kube/extensions`, registered in `initK8SConfigStore`); a file
-//!   store ignores it, so the legacy Wasm twin is not served by istiod ([`Served::not_served`]);
+//! - the legacy `WasmPlugin` is translated into a `TrafficExtension` by the controller istiod's
+//!   Kubernetes config path registers (`pilot/pkg/config/kube/extensions`), which
+//!   `loadgen/istiod` wires in as Istio's tests do (a file-mode `pilot-discovery` ignores it);
 //! - the clusters the filters call (`auth`, the call-script mocks) are static clusters of the
 //!   Envoy bootstrap, as the own translation has them.
 
@@ -41,7 +41,7 @@ pub const WASM_NAMESPACE: &str = "filterbench-wasm";
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
     pub bin: PathBuf,
-    /// `pilot-discovery version -s`.
+    /// The version istiod was stamped with (`1.31-dev`).
     pub version: String,
     /// The `istio.io/istio` pseudo-version `loadgen/istiod/go.mod` pins.
     pub module_version: String,
@@ -98,14 +98,6 @@ pub struct Served {
     pub workload: Workload,
     /// The manifest file in the config directory.
     pub manifest: PathBuf,
-}
-
-impl Served {
-    /// Why the legacy Wasm twin (`WasmPlugin`) is not served by a file-mode istiod.
-    pub fn not_served() -> &'static str {
-        "istiod reads WasmPlugin only through its Kubernetes config path (translated into a \
-         TrafficExtension there); a file config store ignores it"
-    }
 }
 
 /// Writes what istiod reads for `pair` with `api` into `config_dir`: per twin its manifest
@@ -234,8 +226,7 @@ pub fn start_sidecar(
 
 /// Runs `pair`'s corpus through its twins as istiod serves them from the `api` manifests and
 /// compares with `verified` (the report of [`crate::verify::verify_pair`]). The report is named
-/// `<pair> (<api>)`. With the legacy API the Wasm twin is not served by istiod
-/// ([`Served::not_served`]): an error that says so.
+/// `<pair> (<api>)`.
 pub fn verify_deployed_istiod(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -245,14 +236,6 @@ pub fn verify_deployed_istiod(
     control_plane: &ControlPlane,
     verified: &PairReport,
 ) -> Result<PairReport> {
-    if api == Api::Legacy {
-        return Err(Error::Envoy(format!(
-            "pair {} (legacy): the WasmPlugin twin is not served by {}: {}",
-            pair.name,
-            control_plane.describe(),
-            Served::not_served()
-        )));
-    }
     let scratch = crate::scratch::Scratch::new("deployed")?;
     let config_dir = scratch.path().join("config");
     let (lua, wasm) = write_config(rig, catalogue, pair, api, crds, &config_dir)?;
