@@ -6,7 +6,7 @@
 //!
 //! Built at run time, the first time the real control plane is asked for
 //! (`filterbench verify --envoy --deployed --control-plane istiod`, and the test that runs it),
-//! not by the build script: a cold build compiles about 2,500 Go packages (minutes on 2 cores),
+//! not by the build script: a cold build compiles about 1,750 Go packages (minutes on 2 cores),
 //! which `cargo build` must not pay when nobody runs istiod. The Go caches live under
 //! `target/istiod/cache` (`build`, `mod`), kept between runs with the rest of `target/`, so a
 //! second build only checks that everything is up to date. `go` is found and checked as for the
