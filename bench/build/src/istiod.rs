@@ -22,7 +22,7 @@ use crate::go::{check_go, go_command, run_bounded, GoBuildError};
 pub const ISTIOD_PACKAGE: &str = ".";
 
 /// How long the istiod build may take (a cold build with an empty module cache downloads the
-/// module graph and compiles it: about 8 minutes on 2 shared cores).
+/// module graph and compiles it: 14 CPU-minutes, 20 minutes of wall time on 2 busy cores).
 pub const ISTIOD_BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// The Go module that pins Istio (`loadgen/istiod/`, its `go.mod` and `go.sum`).
@@ -220,9 +220,7 @@ mod tests {
         let go_mod = std::fs::read_to_string(istiod_module_dir(&root).join("go.mod")).unwrap();
         let v = pinned_istio_version(&go_mod).expect("go.mod requires istio.io/istio");
         assert!(pseudo_version_commit(&v).is_some(), "{v}");
-        assert!(
-            go_mod.contains(&format!("tool {PILOT_DISCOVERY}")),
-            "{go_mod}"
-        );
+        let main = std::fs::read_to_string(istiod_module_dir(&root).join("main.go")).unwrap();
+        assert!(main.contains("\"istio.io/istio/pilot/test/xds\""), "{main}");
     }
 }
