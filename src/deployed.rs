@@ -113,13 +113,25 @@ pub fn deployed_reports(
             }
         };
         for api in apis.apis() {
-            let report = match &istiod {
-                None => verify_deployed(&rig, catalogue, pair, api, &crds, verified),
-                Some(cp) => verify_deployed_istiod(&rig, catalogue, pair, api, &crds, cp, verified),
-            }
-            .with_context(|| format!("pair {}: the deployed run ({api})", pair.name))?;
+            let context = || format!("pair {}: the deployed run ({api})", pair.name);
+            let (report, config_differences) = match &istiod {
+                None => (
+                    verify_deployed(&rig, catalogue, pair, api, &crds, verified)
+                        .with_context(context)?,
+                    Vec::new(),
+                ),
+                Some(cp) => {
+                    let run =
+                        verify_deployed_istiod(&rig, catalogue, pair, api, &crds, cp, verified)
+                            .with_context(context)?;
+                    (run.report, run.config_differences)
+                }
+            };
             if print {
                 crate::print_pair(&report);
+                for line in &config_differences {
+                    println!("  istiod vs own translation: {line}");
+                }
             }
             reports.push(report);
         }

@@ -45,7 +45,7 @@ fn add_header_served_by_istiod_passes_the_corpus() {
     let rig = Rig::new(find_envoy().expect("Envoy 1.40")).unwrap();
     let verified = verify_pair(&rig, &catalogue, pair).unwrap();
     assert!(verified.equivalent, "{:?}", verified.failure_lines());
-    let report = verify_deployed_istiod(
+    let run = verify_deployed_istiod(
         &rig,
         &catalogue,
         pair,
@@ -55,6 +55,15 @@ fn add_header_served_by_istiod_passes_the_corpus() {
         &verified,
     )
     .unwrap_or_else(|e| panic!("add_header (trafficextension) through istiod: {e}"));
+    let report = &run.report;
+    // istiod put the extension in the sidecar's inbound chain: the config comparison found it.
+    assert!(
+        !run.config_differences
+            .iter()
+            .any(|l| l.contains("has no lua filter") || l.contains("has no wasm filter")),
+        "{:#?}",
+        run.config_differences
+    );
     assert_eq!(report.pair, "add_header (trafficextension)");
     assert_eq!(report.results.len(), verified.results.len());
     assert!(report.equivalent, "{}", report.failure_lines().join("\n"));

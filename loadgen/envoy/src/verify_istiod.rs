@@ -224,9 +224,20 @@ pub fn start_sidecar(
     }
 }
 
+/// One pair and API served by istiod.
+#[derive(Debug, Clone)]
+pub struct IstiodRun {
+    /// The corpus through istiod's sidecars, compared with the verified run; named
+    /// `<pair> (<api>)`.
+    pub report: PairReport,
+    /// How istiod's Envoy config for each twin differs from the project's own translation of the
+    /// same manifest ([`config_differences_of`]); empty when they agree.
+    pub config_differences: Vec<String>,
+}
+
 /// Runs `pair`'s corpus through its twins as istiod serves them from the `api` manifests and
-/// compares with `verified` (the report of [`crate::verify::verify_pair`]). The report is named
-/// `<pair> (<api>)`.
+/// compares with `verified` (the report of [`crate::verify::verify_pair`]); beside it, how
+/// istiod's config for each twin differs from the project's own translation.
 pub fn verify_deployed_istiod(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -235,7 +246,7 @@ pub fn verify_deployed_istiod(
     crds: &CrdSchemas,
     control_plane: &ControlPlane,
     verified: &PairReport,
-) -> Result<PairReport> {
+) -> Result<IstiodRun> {
     let scratch = crate::scratch::Scratch::new("deployed")?;
     let config_dir = scratch.path().join("config");
     let (lua, wasm) = write_config(rig, catalogue, pair, api, crds, &config_dir)?;
@@ -245,6 +256,17 @@ pub fn verify_deployed_istiod(
     let ports = rig.call_ports(&corpus.call_clusters())?;
     let (lua_envoy, lua_addr) = start_sidecar(rig, &mut istiod, control_plane, &lua, &ports)?;
     let (wasm_envoy, wasm_addr) = start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports)?;
+    let mut config_differences = Vec::new();
+    for (variant, served, envoy) in [("lua", &lua, &lua_envoy), ("wasm", &wasm, &wasm_envoy)] {
+        let what = served.manifest.display().to_string();
+        let text = std::fs::read_to_string(&served.manifest)?;
+        let manifest = crate::k8s::crd::yaml_to_json(&what, &text)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let own = crate::k8s::deployed::translate(&what, &manifest, &FileModules)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let got = istiod_filter(envoy, served.workload.port, variant)?;
+        config_differences.extend(config_differences_of(variant, &got, &own.http_filter));
+    }
     let mut envoys = [lua_envoy, wasm_envoy];
     let report = replay_corpus(
         rig,
@@ -260,5 +282,264 @@ pub fn verify_deployed_istiod(
         envoy.stop();
     }
     istiod.stop();
-    crate::verify_deployed::compare_with_verified(catalogue, pair, api, report, verified)
+    Ok(IstiodRun {
+        report: crate::verify_deployed::compare_with_verified(
+            catalogue, pair, api, report, verified,
+        )?,
+        config_differences,
+    })
+}
+
+/// A `file://` module is where it says it is (what pilot-agent would hand Envoy too).
+struct FileModules;
+
+impl crate::k8s::deployed::ModuleSource for FileModules {
+    fn module(&self, url: &str, _sha256: Option<&str>) -> crate::k8s::Result<PathBuf> {
+        url.strip_prefix("file://")
+            .map(PathBuf::from)
+            .ok_or_else(|| crate::k8s::Error::Translate {
+                what: format!("url {url}"),
+                message: "the istiod run serves file:// modules only".into(),
+            })
+    }
+}
+
+/// What istiod gave one sidecar for its twin, from Envoy's `/config_dump`: the HTTP filters of
+/// the inbound listener on `port` in order, the connection manager's `normalize_path`, and the
+/// twin's filter config (for Wasm the ECDS config the listener's `config_discovery` names).
+#[derive(Debug, Clone, Default)]
+pub struct IstiodFilter {
+    pub chain: Vec<String>,
+    pub normalize_path: Option<bool>,
+    /// The twin's filter: `name` and `typed_config` as Envoy holds them.
+    pub filter: Option<serde_json::Value>,
+}
+
+/// Reads [`IstiodFilter`] for the twin `variant` (`lua` or `wasm`) from `envoy`.
+pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFilter> {
+    let (status, body) = admin_get(envoy.admin, "/config_dump")?;
+    if status != 200 {
+        return Err(Error::Envoy(format!(
+            "admin /config_dump answered {status}"
+        )));
+    }
+    let dump: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| Error::Envoy(format!("admin /config_dump answered non-JSON: {e}")))?;
+    let configs = dump["configs"].as_array().cloned().unwrap_or_default();
+    let of_type = |suffix: &str| {
+        configs
+            .iter()
+            .find(|c| c["@type"].as_str().is_some_and(|t| t.ends_with(suffix)))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let listeners = of_type(".ListenersConfigDump");
+    let ecds = of_type(".EcdsConfigDump");
+    let mut found = IstiodFilter::default();
+    let listener = listeners["dynamic_listeners"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| &l["active_state"]["listener"])
+        .find(|l| l["address"]["socket_address"]["port_value"].as_u64() == Some(u64::from(port)));
+    let Some(listener) = listener else {
+        return Ok(found);
+    };
+    let hcm = listener["filter_chains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["filters"].as_array().into_iter().flatten())
+        .find(|f| f["name"] == "envoy.filters.network.http_connection_manager")
+        .map(|f| f["typed_config"].clone())
+        .unwrap_or_default();
+    found.normalize_path = hcm["normalize_path"].as_bool();
+    let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
+    found.chain = filters
+        .iter()
+        .map(|f| f["name"].as_str().unwrap_or("?").to_string())
+        .collect();
+    let is_twin = |f: &serde_json::Value| {
+        let ty = f["typed_config"]["@type"].as_str().unwrap_or("");
+        let discovered = f["config_discovery"]["type_urls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .any(|t| {
+                t.ends_with(if variant == "lua" {
+                    ".lua.v3.Lua"
+                } else {
+                    ".wasm.v3.Wasm"
+                })
+            });
+        discovered
+            || ty.ends_with(if variant == "lua" {
+                ".lua.v3.Lua"
+            } else {
+                ".wasm.v3.Wasm"
+            })
+    };
+    found.filter = filters.iter().find(|f| is_twin(f)).map(|f| {
+        if f.get("config_discovery").is_some() {
+            let name = f["name"].as_str().unwrap_or("");
+            ecds["ecds_filters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| &e["ecds_filter"])
+                .find(|e| e["name"] == name)
+                .cloned()
+                .unwrap_or_else(|| f.clone())
+        } else {
+            f.clone()
+        }
+    });
+    Ok(found)
+}
+
+/// Lines saying how istiod's Envoy config for a twin differs from the project's own translation
+/// of the same manifest (`own`: [`crate::k8s::deployed::DeployedFilter`]'s `http_filter`): the
+/// filter's place in the chain, each differing leaf of its typed config, and the connection
+/// manager's path normalisation (the own listener does none).
+pub fn config_differences_of(
+    variant: &str,
+    istiod: &IstiodFilter,
+    own: &serde_json::Value,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(filter) = &istiod.filter else {
+        return vec![format!(
+            "{variant}: istiod's listener has no {variant} filter (chain: {})",
+            istiod.chain.join(", ")
+        )];
+    };
+    let name = filter["name"].as_str().unwrap_or("?");
+    let at = istiod.chain.iter().position(|n| n == name);
+    let own_chain = [
+        own["name"].as_str().unwrap_or("?"),
+        "envoy.filters.http.router",
+    ];
+    if istiod.chain != own_chain {
+        lines.push(format!(
+            "{variant}: chain: istiod [{}] (the filter {}), own [{}]",
+            istiod.chain.join(", "),
+            at.map_or("absent".into(), |i| format!("at {}", i + 1)),
+            own_chain.join(", ")
+        ));
+    }
+    let mut leaves = Vec::new();
+    diff_json(
+        "typed_config",
+        &filter["typed_config"],
+        &own["typed_config"],
+        &mut leaves,
+    );
+    for (path, istiod_value, own_value) in leaves {
+        lines.push(format!(
+            "{variant}: {path}: istiod {istiod_value}, own {own_value}"
+        ));
+    }
+    if istiod.normalize_path == Some(true) {
+        lines.push(format!(
+            "{variant}: the connection manager normalises paths (normalize_path: true, the mesh's \
+             default pathNormalization); the own listener does not"
+        ));
+    }
+    lines
+}
+
+/// A JSON key as Envoy's config dump spells it: protobuf JSON accepts `defaultSourceCode` for
+/// `default_source_code` (an EnvoyFilter patch is often written so), the dump always says the
+/// latter.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && !key.starts_with('@') {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The leaves where `a` and `b` differ, as (path, a, b); absent is `-`. Object keys are compared
+/// in snake case ([`snake_case`]).
+fn diff_json(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<(String, String, String)>,
+) {
+    use serde_json::Value;
+    let show = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) if s.len() > 60 => format!(
+            "{:?}... ({} bytes)",
+            &s[..s.floor_char_boundary(40)],
+            s.len()
+        ),
+        other => other.to_string(),
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let x: BTreeMap<String, &Value> = x.iter().map(|(k, v)| (snake_case(k), v)).collect();
+            let y: BTreeMap<String, &Value> = y.iter().map(|(k, v)| (snake_case(k), v)).collect();
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let null = Value::Null;
+                diff_json(
+                    &format!("{path}.{k}"),
+                    x.get(k).copied().unwrap_or(&null),
+                    y.get(k).copied().unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push((path.to_string(), show(a), show(b))),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_differences_name_the_chain_the_leaves_and_path_normalisation() {
+        let istiod = IstiodFilter {
+            chain: vec![
+                "envoy.filters.http.fault".into(),
+                "envoy.filters.http.lua".into(),
+                "envoy.filters.http.router".into(),
+            ],
+            normalize_path: Some(true),
+            filter: Some(json!({
+                "name": "envoy.filters.http.lua",
+                "typed_config": { "@type": "t", "default_source_code": { "inline_string": "a" } },
+            })),
+        };
+        // The own translation keeps the EnvoyFilter's camelCase: the same config.
+        let same = json!({
+            "name": "envoy.filters.http.lua",
+            "typed_config": { "@type": "t", "defaultSourceCode": { "inlineString": "a" } },
+        });
+        let lines = config_differences_of("lua", &istiod, &same);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].contains("(the filter at 2)"), "{lines:#?}");
+        assert!(lines[1].contains("normalize_path: true"), "{lines:#?}");
+        let other = json!({
+            "name": "envoy.filters.http.lua",
+            "typed_config": { "@type": "t", "default_source_code": { "inline_string": "b" } },
+        });
+        let lines = config_differences_of("lua", &istiod, &other);
+        assert!(
+            lines.iter().any(|l| l
+                == "lua: typed_config.default_source_code.inline_string: istiod \"a\", own \"b\""),
+            "{lines:#?}"
+        );
+    }
 }
