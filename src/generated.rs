@@ -13,7 +13,7 @@ use filterbench_bench::harness::driver::LoadedPair;
 use filterbench_bench::harness::generate;
 use filterbench_model::exit;
 use filterbench_model::results::write_atomically;
-use filterbench_model::Corpus;
+use filterbench_model::{Catalogue, Corpus, Pair};
 
 pub fn verify_generated(
     ws: Option<&std::path::Path>,
@@ -29,15 +29,42 @@ pub fn verify_generated(
          in-process",
         pairs.len()
     );
+    let differ = check_pairs(&catalogue, &pairs, cases, seed, ws, "  ", true)?;
+    println!(
+        "{} pairs, {cases} generated sequences each: {} agree, {} differ",
+        pairs.len(),
+        pairs.len() - differ.len(),
+        differ.len()
+    );
+    Ok(if differ.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        exit::code(exit::NOT_EQUIVALENT)
+    })
+}
+
+/// N generated sequences for each of `pairs`, Lua against its Rust Wasm twin in-process; a
+/// line per pair (led by `indent`; with `print_agree` false, only for pairs that differ), failures shrunk, printed and saved. Returns the pairs that
+/// differ. `filterbench all` runs it too (its step 2).
+pub fn check_pairs(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    cases: u32,
+    seed: u64,
+    ws: Option<&std::path::Path>,
+    indent: &str,
+    print_agree: bool,
+) -> anyhow::Result<Vec<String>> {
     let mut differ = Vec::new();
-    for pair in &pairs {
+    for pair in pairs {
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-        let loaded = LoadedPair::load(&catalogue, pair)
+        let loaded = LoadedPair::load(catalogue, pair)
             .with_context(|| format!("{}: loading the Lua filter and its twin", pair.name))?;
         match generate::check(&loaded, &corpus, cases, seed, "wasm")
             .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
         {
-            None => println!("  {}: all {cases} agree", pair.name),
+            None if print_agree => println!("{indent}{}: all {cases} agree", pair.name),
+            None => {}
             Some(failure) => {
                 let lines: Vec<String> = failure
                     .requests
@@ -51,18 +78,18 @@ pub fn verify_generated(
                 write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
                     .with_context(|| format!("writing {}", file.display()))?;
                 println!(
-                    "  {}: DIFFERS on a generated sequence, shrunk to {} request(s):",
+                    "{indent}{}: DIFFERS on a generated sequence, shrunk to {} request(s):",
                     pair.name,
                     lines.len()
                 );
                 for l in failure.reason.lines() {
-                    println!("    {l}");
+                    println!("{indent}  {l}");
                 }
                 for l in &lines {
-                    println!("    {l}");
+                    println!("{indent}  {l}");
                 }
                 println!(
-                    "    saved as {}: record them as scenarios with `filterbench record{} --pair {} \
+                    "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {} \
                      --requests {}` (rename them first)",
                     file.display(),
                     ws.map_or(String::new(), |w| format!(" --workspace {}", w.display())),
@@ -73,15 +100,5 @@ pub fn verify_generated(
             }
         }
     }
-    println!(
-        "{} pairs, {cases} generated sequences each: {} agree, {} differ",
-        pairs.len(),
-        pairs.len() - differ.len(),
-        differ.len()
-    );
-    Ok(if differ.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(differ)
 }

@@ -2,15 +2,17 @@
 //! for the method), its table, and the one-line summary `filterbench all` prints per pair.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use filterbench_envoy::compare::{
     compare, pin_current_thread, placement, plan, Subject, PASSTHROUGH,
 };
-use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::{
     behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
@@ -160,25 +162,16 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         }
     }
     plan.capacity_secs = plan.capacity_secs.min(plan.round_secs.max(0.2));
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    // The load generator and the loopback services stay off the core Envoy is pinned to: pinned
-    // before the rig's runtime starts, so every thread of it inherits the mask.
-    if let Some(cpus) = placement().driver_cpus {
-        pin_current_thread(&cpus);
-    }
-    let stop = graceful_interrupts();
-    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
+    let session = Session::start()?;
     let quiet = args.json;
-    let result = compare(&rig, &subject, &plan, &version, stop, &mut |line| {
+    let out = args
+        .out
+        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
+    let result = session.measure(&subject, &plan, &out, &mut |line| {
         if !quiet {
             eprintln!("  {line}");
         }
     })?;
-    let out = args
-        .out
-        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
-    write_json_atomically(&out, &result).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&result)?)?;
@@ -203,6 +196,55 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         (None, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
         (None, false) => ExitCode::SUCCESS,
     })
+}
+
+/// What a load run needs around [`compare`], for `load` and `all` alike: the load generator
+/// and the loopback services kept off the core(s) Envoy is pinned to (the thread is pinned
+/// before the services' runtime starts, so every thread of it inherits the mask), Ctrl-C turned
+/// into a graceful stop, Envoy and the loopback services.
+pub struct Session {
+    rig: Rig,
+    version: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl Session {
+    pub fn start() -> anyhow::Result<Session> {
+        if let Some(cpus) = placement().driver_cpus {
+            pin_current_thread(&cpus);
+        }
+        let stop = graceful_interrupts();
+        let (rig, version) = crate::envoy_rig()?;
+        Ok(Session { rig, version, stop })
+    }
+
+    /// Measures `subject` and writes the result to `out` (atomically: a reader never sees half
+    /// a file). A run stopped by an error part-way is a result too, marked partial with the
+    /// reason ([`LoadRun::failure`]).
+    pub fn measure(
+        &self,
+        subject: &Subject,
+        plan: &LoadPlan,
+        out: &Path,
+        on_progress: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<LoadRun> {
+        let result = compare(
+            &self.rig,
+            subject,
+            plan,
+            &self.version,
+            self.stop.clone(),
+            on_progress,
+        )?;
+        write_json_atomically(out, &result)
+            .with_context(|| format!("writing {}", out.display()))?;
+        Ok(result)
+    }
+
+    /// Ctrl-C was pressed.
+    pub fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
 }
 
 /// The plan in words, for `all`'s step line.

@@ -45,7 +45,16 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     )
     .unwrap();
     assert!(!result.partial);
-    assert_eq!(result.stopped, StopReason::MaxRounds);
+    // Three rounds exactly: the third may also have narrowed the interval to the target (the
+    // target is checked first), else the rounds ran out.
+    assert!(
+        matches!(
+            result.stopped,
+            StopReason::MaxRounds | StopReason::TargetReached
+        ),
+        "{:?}",
+        result.stopped
+    );
     assert_eq!(result.variants, Variant::WITH_WASM.to_vec());
     // Capacity: one closed-loop round per variant at each worker count.
     assert_eq!(result.capacity.len(), 3);
@@ -112,9 +121,19 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     write_json_atomically(&path, &result).unwrap();
     let back: LoadRun = read_result(&path, LOAD_SCHEMA).unwrap();
     assert_eq!(back, result);
-    let costs = Costs::of(&paired_rounds(&back).unwrap());
-    assert_eq!(costs.rounds, 3);
-    assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+    // A round where an Envoy fell behind its rate (a busy machine, a debug build) is left out of
+    // every difference: intervals come from the others, and none only when all were behind.
+    let behind = filterbench_model::results::behind_rounds(&back.rounds).len();
+    match paired_rounds(&back) {
+        Some(r) => {
+            let costs = Costs::of(&r);
+            assert_eq!(costs.rounds, 3);
+            if behind < 3 {
+                assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+            }
+        }
+        None => assert_eq!(behind, 3, "no paired round although not all were behind"),
+    }
 }
 
 /// An Envoy binary that refuses to start at 2 workers and is the real one otherwise.

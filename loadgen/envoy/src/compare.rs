@@ -21,8 +21,9 @@
 //!      of the core, and all generators together stay at that share of the fastest variant's
 //!      closed-loop throughput ([`simultaneous_rate`]). A round where any Envoy answered less than
 //!      [`BEHIND_SHARE`] of its rate is flagged ([`Sample::behind`]) and left out. The first
-//!      `plan.check_rounds` simultaneous rounds are each followed by a sequential round: the
-//!      method's check against itself, in the same run.
+//!      [`check_rounds`] simultaneous rounds (`plan.check_rounds` with three variants, fewer
+//!      with more) are each followed by a sequential round: the method's check against itself,
+//!      in the same run, not charged to the pair's budget.
 //!    - **sequential**: every variant once per round, alone, in a rotating order (ABC, BCA,
 //!      CAB, ...; Abedi and Brecht, ICPE 2017), at a share of the slowest variant's capacity.
 //!
@@ -841,7 +842,7 @@ fn paired_rounds(
         sequential_rate
     };
     let checks_wanted = if simultaneous {
-        plan.check_rounds.min(plan.max_rounds)
+        check_rounds(plan.check_rounds, variants.len()).min(plan.max_rounds)
     } else {
         0
     };
@@ -851,6 +852,9 @@ fn paired_rounds(
         run.check_rate_rps = sequential_rate;
     }
     let started = Instant::now();
+    // The self-check's sequential rounds are not charged to the budget: it buys simultaneous
+    // rounds (the verdict's), whatever the number of variants makes the check cost.
+    let mut check_secs = 0.0;
     let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
     let mut checks = 0;
@@ -871,6 +875,7 @@ fn paired_rounds(
             }
             run.rounds.extend(samples);
             if !partial && checks < checks_wanted {
+                let check_started = Instant::now();
                 let p = window.sequential(
                     running,
                     &variants,
@@ -879,6 +884,7 @@ fn paired_rounds(
                     checks,
                     &mut run.check_rounds,
                 )?;
+                check_secs += check_started.elapsed().as_secs_f64();
                 checks += 1;
                 p
             } else {
@@ -932,14 +938,20 @@ fn paired_rounds(
         } else {
             started.elapsed().as_secs_f64() / round as f64
         };
-        if plan
-            .budget_secs
-            .is_some_and(|b| started.elapsed().as_secs_f64() + per_round > b)
-        {
+        let spent = started.elapsed().as_secs_f64() - check_secs;
+        if plan.budget_secs.is_some_and(|b| spent + per_round > b) {
             run.stopped = StopReason::Budget;
             return Ok(());
         }
     }
+}
+
+/// The sequential self-check rounds for `variants` variants: `wanted` (the policy's minimum of
+/// rounds) with three variants, fewer with more, so that the check costs about the same
+/// variant-seconds whatever the number of twins (each sequential round runs every variant alone,
+/// one after the other); never fewer than 2, the least a paired interval needs.
+pub fn check_rounds(wanted: usize, variants: usize) -> usize {
+    (wanted * 3 / variants.max(1)).clamp(2.min(wanted), wanted)
 }
 
 /// Pins the calling thread (and the threads it spawns afterwards) to these CPUs.
@@ -957,6 +969,16 @@ pub fn pin_current_thread(cpus: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_self_check_costs_about_the_same_whatever_the_number_of_twins() {
+        assert_eq!(check_rounds(6, 3), 6);
+        assert_eq!(check_rounds(6, 4), 4);
+        assert_eq!(check_rounds(6, 5), 3);
+        assert_eq!(check_rounds(6, 9), 2);
+        assert_eq!(check_rounds(6, 2), 6);
+        assert_eq!(check_rounds(2, 5), 2);
+    }
 
     #[test]
     fn the_cpu_clock_of_this_process_advances_with_work() {
