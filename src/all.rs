@@ -409,11 +409,12 @@ fn prove_deployed(
         return Ok(Vec::new());
     }
     let t = Instant::now();
-    let (deployed, _) = crate::deployed::deployed_reports(
+    let (deployed, _, _) = crate::deployed::deployed_reports(
         catalogue,
         pairs,
         envoy,
         crate::deployed::ApiChoice::Both,
+        crate::deployed::ControlPlaneChoice::Own,
         false,
     )?;
     report::save_verify(

@@ -5,7 +5,10 @@
 //! EnvoyFilter + WasmPlugin), validates them against Istio's CRDs (schema and CEL rules),
 //! translates them into the Envoy filters Istio gives the proxy and replays the corpus through
 //! them: each deployed twin must equal the verified twin, outcome for outcome
-//! (`filterbench_envoy::verify_deployed`). `--failure-strategy` measures what Envoy does when a
+//! (`filterbench_envoy::verify_deployed`). With `--control-plane istiod` the real Istio control
+//! plane does the translation: istiod, built by the project from the Istio commit
+//! `loadgen/istiod/go.mod` pins, serves the manifests to a sidecar Envoy per twin
+//! (`filterbench_envoy::verify_istiod`). `--failure-strategy` measures what Envoy does when a
 //! Wasm filter traps (per failStrategy) or a Lua filter raises, and writes
 //! `reports/results/failure/strategy.json` (`filterbench_envoy::failure`).
 
@@ -14,6 +17,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use filterbench_envoy::verify::verify_pair;
 use filterbench_envoy::verify_deployed::verify_deployed;
+use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
 use filterbench_model::equivalence::PairReport;
@@ -42,21 +46,49 @@ impl ApiChoice {
     }
 }
 
+/// Who turns the manifests into Envoy configuration for `--deployed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ControlPlaneChoice {
+    /// The project's own translation (`filterbench_k8s::deployed`, after pilot's extensions.go):
+    /// no Go needed.
+    #[default]
+    Own,
+    /// The real Istio control plane: istiod (Istio's discovery server, `loadgen/istiod`, built from the Istio commit
+    /// `loadgen/istiod/go.mod` pins) serves the manifests over xDS to a sidecar Envoy per twin.
+    Istiod,
+}
+
 /// Every selected pair: the verified run (taken from `verified` when it holds the pair, as in
-/// `filterbench all`, else run here), then one deployed run per API. Reports of the deployed
-/// runs are named `<pair> (<api>)`.
+/// `filterbench all`, else run here), then one deployed run per API, its manifests turned into
+/// Envoy configuration by `control_plane`. Reports of the deployed runs are named
+/// `<pair> (<api>)`. Answers the reports, Envoy's version and, with istiod, what served them
+/// (`istiod <version> (istio/istio <commit>)`).
 pub fn deployed_reports(
     catalogue: &Catalogue,
     pairs: &[&Pair],
     verified: &[PairReport],
     apis: ApiChoice,
+    control_plane: ControlPlaneChoice,
     print: bool,
-) -> anyhow::Result<(Vec<PairReport>, String)> {
+) -> anyhow::Result<(Vec<PairReport>, String, Option<String>)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
+    let istiod = match control_plane {
+        ControlPlaneChoice::Own => None,
+        ControlPlaneChoice::Istiod => {
+            if print {
+                println!("building istiod (loadgen/istiod, Go; cached in target/istiod)");
+            }
+            Some(ControlPlane::build(&catalogue.root).context("the real control plane")?)
+        }
+    };
     let (rig, version) = crate::envoy_rig()?;
+    let served_by = match &istiod {
+        Some(cp) => format!("{}, served by {}", version, cp.describe()),
+        None => format!("{version}, the project's own translation"),
+    };
     if print {
         println!(
-            "verifying what is deployed for {} pair(s) ({}) in Envoy {version} ({})",
+            "verifying what is deployed for {} pair(s) ({}) in Envoy {served_by} ({})",
             pairs.len(),
             apis.apis()
                 .iter()
@@ -78,15 +110,34 @@ pub fn deployed_reports(
             }
         };
         for api in apis.apis() {
-            let report = verify_deployed(&rig, catalogue, pair, api, &crds, verified)
-                .with_context(|| format!("pair {}: the deployed run ({api})", pair.name))?;
+            let context = || format!("pair {}: the deployed run ({api})", pair.name);
+            let (report, config_differences) = match &istiod {
+                None => (
+                    verify_deployed(&rig, catalogue, pair, api, &crds, verified)
+                        .with_context(context)?,
+                    Vec::new(),
+                ),
+                Some(cp) => {
+                    let run =
+                        verify_deployed_istiod(&rig, catalogue, pair, api, &crds, cp, verified)
+                            .with_context(context)?;
+                    (run.report, run.config_differences)
+                }
+            };
             if print {
                 crate::print_pair(&report);
+                for line in &config_differences {
+                    println!("  istiod vs own translation: {line}");
+                }
             }
             reports.push(report);
         }
     }
-    Ok((reports, version))
+    Ok((
+        reports,
+        version,
+        istiod.as_ref().map(ControlPlane::describe),
+    ))
 }
 
 /// Measures what Envoy does with a failing filter per failure strategy and saves it where the

@@ -105,6 +105,11 @@ enum Command {
         /// With --deployed: which manifests (both, trafficextension or legacy).
         #[arg(long, value_enum, default_value_t = deployed::ApiChoice::Both, requires = "deployed")]
         api: deployed::ApiChoice,
+        /// With --deployed: who turns the manifests into Envoy configuration: own (the project's
+        /// translation, no Go needed) or istiod (the real Istio control plane, built with Go
+        /// into target/istiod on first use, serving a sidecar Envoy per twin over xDS).
+        #[arg(long, value_enum, default_value_t = deployed::ControlPlaneChoice::Own, requires = "deployed")]
+        control_plane: deployed::ControlPlaneChoice,
         /// With --envoy: measure what Envoy does when a Wasm filter traps (per failStrategy) or a
         /// Lua filter raises; writes reports/results/failure/strategy.json.
         #[arg(long, requires = "envoy", conflicts_with = "pair")]
@@ -199,6 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             save,
             deployed,
             api,
+            control_plane,
             failure_strategy,
             generated,
             seed,
@@ -223,11 +229,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else if deployed {
                 let root = project_root();
                 let catalogue = Catalogue::load(&root)?;
-                let (reports, version) = deployed::deployed_reports(
+                let (reports, version, served_by) = deployed::deployed_reports(
                     &catalogue,
                     &catalogue.select(pair.as_deref())?,
                     &[],
                     api,
+                    control_plane,
                     !json,
                 )?;
                 if save {
@@ -239,7 +246,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 finish_verify(
                     &reports,
-                    serde_json::json!({"mode": "envoy-deployed", "envoy_version": version}),
+                    serde_json::json!({
+                        "mode": "envoy-deployed",
+                        "envoy_version": version,
+                        "control_plane": served_by.unwrap_or_else(|| "own translation".into()),
+                    }),
                     out,
                 )
             } else {

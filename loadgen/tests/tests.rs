@@ -9,10 +9,15 @@
 //! - `deployed`: in a real Envoy, every pair's manifests (TrafficExtension and legacy) translated
 //!   to Envoy's filters pass the corpus like the verified twins; the failure strategies measured.
 //!
+//! - `istiod`: the real Istio control plane (istiod built by the project) serves add_header's
+//!   TrafficExtensions to sidecar Envoys, which pass the corpus; a manifest Istio rejects stops it
+//!   with Istio's message.
+//!
 //! - `run`: `loadgen run --url` against a loopback echo server and a dead port.
 //!
 //! Run with `cargo test -p filterbench-loadgen`.
 
 mod deployed;
+mod istiod;
 mod k8s;
 mod run;

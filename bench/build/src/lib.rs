@@ -5,10 +5,14 @@
 //!
 //! - [`wasm`]: Rust proxy-wasm twins (`filters-wasm/<pair>/`), `cargo build --target
 //!   wasm32-wasip1`;
+//! - [`go`]: Go proxy-wasm twins (`filters-go/<pair>/`), `go build` for `wasip1`;
+//! - [`istiod`]: Istio's control plane (`pilot-discovery`) from the module `loadgen/istiod/`
+//!   pins, built at run time into `target/istiod/` for `--control-plane istiod`;
 //! - [`toolchain`]: the Rust toolchain for them (the target installed with rustup, the
 //!   environment a nested cargo must not inherit), shared with the build script.
 
 pub mod go;
+pub mod istiod;
 pub mod toolchain;
 pub mod wasm;
 

@@ -278,7 +278,7 @@ pub(crate) fn install_signal_handler() {
     });
 }
 
-fn register(pid: i32) {
+pub(crate) fn register(pid: i32) {
     for slot in &LIVE {
         if slot
             .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
@@ -289,7 +289,7 @@ fn register(pid: i32) {
     }
 }
 
-fn unregister(pid: i32) {
+pub(crate) fn unregister(pid: i32) {
     for slot in &LIVE {
         let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
     }

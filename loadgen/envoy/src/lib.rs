@@ -11,6 +11,10 @@
 //! - [`verify_deployed`]: the same with the filters Istio deploys from the generated manifests
 //!   (`filterbench-k8s`: TrafficExtension or EnvoyFilter + WasmPlugin), compared with the
 //!   verified twins;
+//! - [`istiod`]: the real Istio control plane (Istio's discovery server from `loadgen/istiod`, no
+//!   Kubernetes) on loopback, and the ADS bootstrap of a plain Envoy that is a sidecar of it;
+//! - [`verify_istiod`]: the same with the real control plane: istiod serves the manifests to a
+//!   sidecar Envoy per twin;
 //! - [`failure`]: what Envoy does when a Wasm filter traps (per failStrategy) or a Lua filter
 //!   raises, measured;
 //! - [`compare`]: the paired load comparison of a pair's three variants (base, Lua, Wasm), or
@@ -28,11 +32,13 @@ pub mod bootstrap;
 pub mod compare;
 pub mod envoy;
 pub mod failure;
+pub mod istiod;
 pub mod run;
 pub mod scratch;
 pub mod swap;
 pub mod verify;
 pub mod verify_deployed;
+pub mod verify_istiod;
 
 pub(crate) use filterbench_k8s as k8s;
 

@@ -18,7 +18,7 @@ use crate::envoy::SLOTS;
 /// The prefix of every scratch directory's name.
 const PREFIX: &str = "filterbench-";
 /// The kinds of scratch directory (the word after [`PREFIX`]).
-const KINDS: &[&str] = &["envoy", "deployed", "ecds"];
+const KINDS: &[&str] = &["envoy", "deployed", "ecds", "istiod"];
 
 /// A scratch directory; removed on drop.
 #[derive(Debug)]

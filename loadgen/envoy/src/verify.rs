@@ -211,7 +211,7 @@ pub fn verify_listeners_of(
     let twin = Variant::Twin(kind);
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let clusters = corpus.call_clusters();
-    let mut envoy = start_for_calls(
+    let envoy = start_for_calls(
         rig,
         catalogue,
         pair,
@@ -219,20 +219,43 @@ pub fn verify_listeners_of(
         &EnvoyOptions::default(),
         &clusters,
     )?;
-    rig.auth.clear();
-    for (token, reply) in corpus.auth_replies() {
-        rig.auth.script(&token, reply);
-    }
     let lua = envoy
         .listener(Variant::Lua.id())
         .ok_or_else(|| Error::Envoy("no lua listener".into()))?;
     let wasm = envoy
         .listener(twin.id())
         .ok_or_else(|| Error::Envoy(format!("no {} listener", twin.id())))?;
+    let mut envoys = [envoy];
+    let report = replay_corpus(rig, pair, &corpus, kind, &mut envoys, (0, lua), (0, wasm))?;
+    envoys[0].stop();
+    Ok(report)
+}
+
+/// Replays `corpus` through the Lua twin at `lua` and the `kind` twin at `twin`, each an index
+/// into `envoys` (the Envoy whose log and counters show that twin) and the address of its
+/// listener: both twins in one Envoy (the project's own listeners) or each in its own (a
+/// sidecar per twin, configured by istiod).
+pub fn replay_corpus(
+    rig: &Rig,
+    pair: &Pair,
+    corpus: &Corpus,
+    kind: TwinKind,
+    envoys: &mut [Envoy],
+    lua: (usize, std::net::SocketAddr),
+    twin: (usize, std::net::SocketAddr),
+) -> Result<PairReport> {
+    let twin_variant = Variant::Twin(kind);
+    rig.auth.clear();
+    for (token, reply) in corpus.auth_replies() {
+        rig.auth.script(&token, reply);
+    }
     let mut results = Vec::new();
     let mut requests = 0;
-    for step in replay::steps(&corpus) {
-        let mut run = |variant: Variant, addr| -> Result<(Outcome, Vec<String>)> {
+    for step in replay::steps(corpus) {
+        let mut run = |variant: Variant,
+                       (i, addr): (usize, std::net::SocketAddr)|
+         -> Result<(Outcome, Vec<String>)> {
+            let envoy = &mut envoys[i];
             let id = format!("{}/{}@{}", pair.name, step.label, variant.id());
             let log_from = envoy.log().len();
             let sent_at = now_ms();
@@ -240,13 +263,13 @@ pub fn verify_listeners_of(
             let outcome = replay(rig, addr, &id, step.scenario);
             let mut misses = step.misses(&outcome, sent_at);
             if step.last {
-                misses.extend(missing_logs(&envoy, log_from, &step.scenario.expect.logs));
+                misses.extend(missing_logs(envoy, log_from, &step.scenario.expect.logs));
             }
             envoy.check_alive()?;
             Ok((outcome, misses))
         };
         let (lua_outcome, lua_misses) = run(Variant::Lua, lua)?;
-        let (wasm_outcome, wasm_misses) = run(twin, wasm)?;
+        let (wasm_outcome, wasm_misses) = run(twin_variant, twin)?;
         requests += 1;
         let diff = step.diff(&pair.normalise, &lua_outcome, &wasm_outcome);
         results.push(ScenarioReport {
@@ -259,7 +282,7 @@ pub fn verify_listeners_of(
         });
     }
     if let Some(prefix) = &pair.counters {
-        let diff = counter_diff(&envoy, prefix, kind)?;
+        let diff = counter_diff(&envoys[lua.0], &envoys[twin.0], prefix, kind)?;
         results.push(ScenarioReport {
             scenario: "(counters after the corpus)".into(),
             diff,
@@ -269,7 +292,6 @@ pub fn verify_listeners_of(
             wasm: Outcome::default(),
         });
     }
-    envoy.stop();
     Ok(PairReport::new(&pair.name, corpus.scenarios.len(), requests, results).of_twin(kind))
 }
 
@@ -355,11 +377,16 @@ pub fn counter_stats_prefix(kind: TwinKind) -> &'static str {
     }
 }
 
-/// The pair's counters as the Lua twin logged them (last `<name> = <n>` line per name) against
-/// the twin's own counters in Envoy's `/stats`.
-fn counter_diff(envoy: &Envoy, prefix: &str, kind: TwinKind) -> Result<Vec<DiffLine>> {
+/// The pair's counters as the Lua twin logged them in `lua_envoy`'s log (last `<name> = <n>`
+/// line per name) against the twin's own counters in `twin_envoy`'s `/stats`.
+fn counter_diff(
+    lua_envoy: &Envoy,
+    twin_envoy: &Envoy,
+    prefix: &str,
+    kind: TwinKind,
+) -> Result<Vec<DiffLine>> {
     let mut lua: BTreeMap<String, u64> = BTreeMap::new();
-    let log = envoy.log();
+    let log = lua_envoy.log();
     for line in log.lines() {
         let Some(at) = line.find(prefix) else {
             continue;
@@ -370,7 +397,7 @@ fn counter_diff(envoy: &Envoy, prefix: &str, kind: TwinKind) -> Result<Vec<DiffL
             }
         }
     }
-    let (status, stats) = admin_get(envoy.admin, "/stats?usedonly")?;
+    let (status, stats) = admin_get(twin_envoy.admin, "/stats?usedonly")?;
     if status != 200 {
         return Err(Error::Envoy(format!("admin /stats answered {status}")));
     }

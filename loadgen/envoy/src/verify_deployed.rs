@@ -84,7 +84,19 @@ pub fn verify_deployed(
 ) -> Result<PairReport> {
     let dir = crate::scratch::Scratch::new("deployed")?;
     let listeners = deployed_listeners(catalogue, pair, api, crds, dir.path())?;
-    let mut report = verify_listeners(rig, catalogue, pair, &listeners)?;
+    let report = verify_listeners(rig, catalogue, pair, &listeners)?;
+    compare_with_verified(catalogue, pair, api, report, verified)
+}
+
+/// `report` (a deployed run of `pair` with `api`) with, on each scenario, the differences of
+/// each deployed twin from the same twin in `verified`; named `<pair> (<api>)`.
+pub(crate) fn compare_with_verified(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    api: Api,
+    mut report: PairReport,
+    verified: &PairReport,
+) -> Result<PairReport> {
     let corpus = filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     if report.results.len() != verified.results.len() {
         return Err(Error::Envoy(format!(

@@ -1,0 +1,545 @@
+//! "What is deployed is what was measured", with the real control plane: for one pair and one
+//! Istio API, the generated manifests are served by istiod ([`crate::istiod`]: Istio's discovery
+//! server built from `loadgen/istiod`, no Kubernetes) to two fresh Envoy 1.40 sidecars, one per
+//! twin, and the pair's corpus is replayed through them exactly as [`crate::verify_deployed`]
+//! does with the project's own translation: the twins must be equivalent, meet every expectation
+//! and give the outcomes of the verified run.
+//!
+//! The config directory istiod reads holds, per twin, its manifest (generated with its own
+//! namespace, `filterbench-lua` or `filterbench-wasm`, since both twins' manifests are the same
+//! object) and its workload (`Sidecar` with one ingress port to the echo upstream,
+//! `PeerAuthentication` `DISABLE`). What differs from a cluster, and why:
+//!
+//! - the Wasm URL is `file://` (the built module): istiod turns any other URL into a remote data
+//!   source that only pilot-agent's fetcher resolves, and there is no agent here;
+//! - the legacy `WasmPlugin` is translated into a `TrafficExtension` by the controller istiod's
+//!   Kubernetes config path registers (`pilot/pkg/config/kube/extensions`), which
+//!   `loadgen/istiod` wires in as Istio's tests do (a file-mode `pilot-discovery` ignores it);
+//! - the clusters the filters call (`auth`, the call-script mocks) are static clusters of the
+//!   Envoy bootstrap, as the own translation has them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use filterbench_model::equivalence::PairReport;
+use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
+
+use crate::envoy::{admin_get, Envoy, EnvoyOptions};
+use crate::istiod::{ads_bootstrap, free_port, write_workload, Istiod, Workload, XDS_TIMEOUT};
+use crate::k8s::crd::CrdSchemas;
+use crate::k8s::{self, Api, ManifestOptions, WasmUrl};
+use crate::verify::{replay_corpus, Rig};
+use crate::{Error, Result};
+
+/// The namespaces of the two sidecars.
+pub const LUA_NAMESPACE: &str = "filterbench-lua";
+pub const WASM_NAMESPACE: &str = "filterbench-wasm";
+
+/// The istiod that serves the deployed checks: its binary and what it is.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    pub bin: PathBuf,
+    /// The version istiod was stamped with (`1.31-dev`).
+    pub version: String,
+    /// The `istio.io/istio` pseudo-version `loadgen/istiod/go.mod` pins.
+    pub module_version: String,
+}
+
+impl ControlPlane {
+    /// Builds istiod for the repository at `root` (`filterbench_build::istiod`; up to date after
+    /// the first time) and reads what it is.
+    pub fn build(root: &Path) -> Result<ControlPlane> {
+        let bin = filterbench_build::istiod::build_istiod(root)
+            .map_err(|e| Error::Envoy(format!("building istiod: {e}")))?;
+        let version = crate::istiod::istiod_version(&bin)?;
+        let go_mod_path = filterbench_build::istiod::istiod_module_dir(root).join("go.mod");
+        let go_mod = std::fs::read_to_string(&go_mod_path)
+            .map_err(|e| Error::Envoy(format!("{}: {e}", go_mod_path.display())))?;
+        let module_version =
+            filterbench_build::istiod::pinned_istio_version(&go_mod).ok_or_else(|| {
+                Error::Envoy(format!(
+                    "{}: no `istio.io/istio` requirement",
+                    go_mod_path.display()
+                ))
+            })?;
+        Ok(ControlPlane {
+            bin,
+            version,
+            module_version,
+        })
+    }
+
+    /// `istiod 1.31-dev (istio/istio eed52ebb66ad)`, for reports.
+    pub fn describe(&self) -> String {
+        let commit = filterbench_build::istiod::pseudo_version_commit(&self.module_version)
+            .unwrap_or(&self.module_version);
+        format!("istiod {} (istio/istio {commit})", self.version)
+    }
+
+    /// The `ISTIO_VERSION` the sidecars announce: istiod's own (`1.31-dev` gives `1.31.0`).
+    fn proxy_version(&self) -> String {
+        let numeric: String = self
+            .version
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        match numeric.trim_end_matches('.').split('.').count() {
+            2 => format!("{}.0", numeric.trim_end_matches('.')),
+            _ => numeric.trim_end_matches('.').to_string(),
+        }
+    }
+}
+
+/// One twin's sidecar: its workload and the manifest istiod serves it.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub workload: Workload,
+    /// The manifest file in the config directory.
+    pub manifest: PathBuf,
+}
+
+/// Writes what istiod reads for `pair` with `api` into `config_dir`: per twin its manifest
+/// (validated against Istio's CRDs, as the API server would) and its workload. Answers the Lua
+/// sidecar and the Wasm sidecar.
+pub fn write_config(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    api: Api,
+    crds: &CrdSchemas,
+    config_dir: &Path,
+) -> Result<(Served, Served)> {
+    let k8s_error = |e: k8s::Error| Error::Envoy(format!("pair {} ({api}): {e}", pair.name));
+    std::fs::create_dir_all(config_dir)?;
+    let module = catalogue
+        .checked_twin(&pair.name, TwinKind::Wasm)?
+        .artefact
+        .canonicalize()?;
+    let url = WasmUrl::parse(&format!("file://{}", module.display()))
+        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+    let mut served = Vec::new();
+    for (variant, namespace) in [("lua", LUA_NAMESPACE), ("wasm", WASM_NAMESPACE)] {
+        let mut opts = ManifestOptions::new(&pair.name);
+        opts.api = api;
+        opts.namespace = Some(namespace.into());
+        opts.wasm_url = Some(url.clone());
+        let bundle = k8s::generate(catalogue, &opts).map_err(k8s_error)?;
+        let (lua_yaml, wasm_yaml) = bundle.manifests();
+        let (lua_file, wasm_file) = api.files();
+        let (yaml, file) = if variant == "lua" {
+            (lua_yaml, lua_file)
+        } else {
+            (wasm_yaml, wasm_file)
+        };
+        let manifest = config_dir.join(format!("{namespace}-{file}"));
+        crds.validate_yaml(&manifest.display().to_string(), yaml)
+            .map_err(k8s_error)?;
+        std::fs::write(&manifest, yaml)
+            .map_err(|e| Error::Envoy(format!("{}: {e}", manifest.display())))?;
+        let workload = Workload {
+            name: format!("filterbench-echo-{variant}"),
+            namespace: namespace.into(),
+            labels: bundle.target.selector.clone(),
+            port: free_port()?,
+        };
+        write_workload(config_dir, &workload, rig.services().echo_port)?;
+        served.push(Served { workload, manifest });
+    }
+    let wasm = served.pop().expect("two sidecars");
+    let lua = served.pop().expect("two sidecars");
+    Ok((lua, wasm))
+}
+
+/// Starts a sidecar Envoy for `served` with ADS from `istiod` and waits until its inbound
+/// listener is active and nothing is warming (the extension has arrived: inline Lua in LDS, Wasm
+/// by ECDS). Answers the Envoy and the listener's address.
+pub fn start_sidecar(
+    rig: &Rig,
+    istiod: &mut Istiod,
+    control_plane: &ControlPlane,
+    served: &Served,
+    call_ports: &BTreeMap<String, u16>,
+) -> Result<(Envoy, SocketAddr)> {
+    let bootstrap = ads_bootstrap(
+        &served.workload,
+        &control_plane.proxy_version(),
+        istiod.grpc,
+        rig.services(),
+        call_ports,
+    );
+    let with_istiod = |istiod: &mut Istiod, e: Error| {
+        let alive = istiod.check_alive().err();
+        Error::Envoy(format!(
+            "sidecar {} of istiod: {e}; istiod: {}",
+            served.workload.node_id(),
+            alive.map_or_else(|| istiod.log_tail(5), |e| e.to_string())
+        ))
+    };
+    let mut envoy = match Envoy::start(&rig.envoy_bin, &bootstrap, &EnvoyOptions::default()) {
+        Ok(envoy) => envoy,
+        Err(e) => return Err(with_istiod(istiod, e)),
+    };
+    let deadline = Instant::now() + XDS_TIMEOUT;
+    let port = served.workload.port;
+    loop {
+        envoy.check_alive().map_err(|e| with_istiod(istiod, e))?;
+        istiod.check_alive()?;
+        let listening = admin_get(envoy.admin, "/listeners?format=json")
+            .ok()
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|json| {
+                json["listener_statuses"]
+                    .as_array()?
+                    .iter()
+                    .find(|l| {
+                        l["local_address"]["socket_address"]["port_value"].as_u64()
+                            == Some(u64::from(port))
+                    })
+                    .map(|_| ())
+            })
+            .is_some();
+        let warming = admin_get(
+            envoy.admin,
+            "/stats?filter=listener_manager.total_listeners_warming",
+        )
+        .ok()
+        .map(|(_, body)| !body.contains("total_listeners_warming: 0"))
+        .unwrap_or(true);
+        if listening && !warming {
+            return Ok((envoy, SocketAddr::from(([127, 0, 0, 1], port))));
+        }
+        if Instant::now() > deadline {
+            return Err(with_istiod(
+                istiod,
+                Error::Envoy(format!(
+                    "no active listener on 127.0.0.1:{port} from istiod after {XDS_TIMEOUT:?} \
+                     (Envoy: {})",
+                    envoy.log_tail(3)
+                )),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// One pair and API served by istiod.
+#[derive(Debug, Clone)]
+pub struct IstiodRun {
+    /// The corpus through istiod's sidecars, compared with the verified run; named
+    /// `<pair> (<api>)`.
+    pub report: PairReport,
+    /// How istiod's Envoy config for each twin differs from the project's own translation of the
+    /// same manifest ([`config_differences_of`]); empty when they agree.
+    pub config_differences: Vec<String>,
+}
+
+/// Runs `pair`'s corpus through its twins as istiod serves them from the `api` manifests and
+/// compares with `verified` (the report of [`crate::verify::verify_pair`]); beside it, how
+/// istiod's config for each twin differs from the project's own translation.
+pub fn verify_deployed_istiod(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    api: Api,
+    crds: &CrdSchemas,
+    control_plane: &ControlPlane,
+    verified: &PairReport,
+) -> Result<IstiodRun> {
+    let scratch = crate::scratch::Scratch::new("deployed")?;
+    let config_dir = scratch.path().join("config");
+    let (lua, wasm) = write_config(rig, catalogue, pair, api, crds, &config_dir)?;
+    let mut istiod = Istiod::start(&control_plane.bin, &config_dir)
+        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let ports = rig.call_ports(&corpus.call_clusters())?;
+    let (lua_envoy, lua_addr) = start_sidecar(rig, &mut istiod, control_plane, &lua, &ports)?;
+    let (wasm_envoy, wasm_addr) = start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports)?;
+    let mut config_differences = Vec::new();
+    for (variant, served, envoy) in [("lua", &lua, &lua_envoy), ("wasm", &wasm, &wasm_envoy)] {
+        let what = served.manifest.display().to_string();
+        let text = std::fs::read_to_string(&served.manifest)?;
+        let manifest = crate::k8s::crd::yaml_to_json(&what, &text)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let own = crate::k8s::deployed::translate(&what, &manifest, &FileModules)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let got = istiod_filter(envoy, served.workload.port, variant)?;
+        config_differences.extend(config_differences_of(variant, &got, &own.http_filter));
+    }
+    let mut envoys = [lua_envoy, wasm_envoy];
+    let report = replay_corpus(
+        rig,
+        pair,
+        &corpus,
+        TwinKind::Wasm,
+        &mut envoys,
+        (0, lua_addr),
+        (1, wasm_addr),
+    )?;
+    istiod.check_alive()?;
+    for envoy in &mut envoys {
+        envoy.stop();
+    }
+    istiod.stop();
+    Ok(IstiodRun {
+        report: crate::verify_deployed::compare_with_verified(
+            catalogue, pair, api, report, verified,
+        )?,
+        config_differences,
+    })
+}
+
+/// A `file://` module is where it says it is (what pilot-agent would hand Envoy too).
+struct FileModules;
+
+impl crate::k8s::deployed::ModuleSource for FileModules {
+    fn module(&self, url: &str, _sha256: Option<&str>) -> crate::k8s::Result<PathBuf> {
+        url.strip_prefix("file://")
+            .map(PathBuf::from)
+            .ok_or_else(|| crate::k8s::Error::Translate {
+                what: format!("url {url}"),
+                message: "the istiod run serves file:// modules only".into(),
+            })
+    }
+}
+
+/// What istiod gave one sidecar for its twin, from Envoy's `/config_dump`: the HTTP filters of
+/// the inbound listener on `port` in order, the connection manager's `normalize_path`, and the
+/// twin's filter config (for Wasm the ECDS config the listener's `config_discovery` names).
+#[derive(Debug, Clone, Default)]
+pub struct IstiodFilter {
+    pub chain: Vec<String>,
+    pub normalize_path: Option<bool>,
+    /// The twin's filter: `name` and `typed_config` as Envoy holds them.
+    pub filter: Option<serde_json::Value>,
+}
+
+/// Reads [`IstiodFilter`] for the twin `variant` (`lua` or `wasm`) from `envoy`.
+pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFilter> {
+    let (status, body) = admin_get(envoy.admin, "/config_dump")?;
+    if status != 200 {
+        return Err(Error::Envoy(format!(
+            "admin /config_dump answered {status}"
+        )));
+    }
+    let dump: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| Error::Envoy(format!("admin /config_dump answered non-JSON: {e}")))?;
+    let configs = dump["configs"].as_array().cloned().unwrap_or_default();
+    let of_type = |suffix: &str| {
+        configs
+            .iter()
+            .find(|c| c["@type"].as_str().is_some_and(|t| t.ends_with(suffix)))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let listeners = of_type(".ListenersConfigDump");
+    let ecds = of_type(".EcdsConfigDump");
+    let mut found = IstiodFilter::default();
+    let listener = listeners["dynamic_listeners"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| &l["active_state"]["listener"])
+        .find(|l| l["address"]["socket_address"]["port_value"].as_u64() == Some(u64::from(port)));
+    let Some(listener) = listener else {
+        return Ok(found);
+    };
+    let hcm = listener["filter_chains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["filters"].as_array().into_iter().flatten())
+        .find(|f| f["name"] == "envoy.filters.network.http_connection_manager")
+        .map(|f| f["typed_config"].clone())
+        .unwrap_or_default();
+    found.normalize_path = hcm["normalize_path"].as_bool();
+    let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
+    found.chain = filters
+        .iter()
+        .map(|f| f["name"].as_str().unwrap_or("?").to_string())
+        .collect();
+    let is_twin = |f: &serde_json::Value| {
+        let ty = f["typed_config"]["@type"].as_str().unwrap_or("");
+        let discovered = f["config_discovery"]["type_urls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .any(|t| {
+                t.ends_with(if variant == "lua" {
+                    ".lua.v3.Lua"
+                } else {
+                    ".wasm.v3.Wasm"
+                })
+            });
+        discovered
+            || ty.ends_with(if variant == "lua" {
+                ".lua.v3.Lua"
+            } else {
+                ".wasm.v3.Wasm"
+            })
+    };
+    found.filter = filters.iter().find(|f| is_twin(f)).map(|f| {
+        if f.get("config_discovery").is_some() {
+            let name = f["name"].as_str().unwrap_or("");
+            ecds["ecds_filters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| &e["ecds_filter"])
+                .find(|e| e["name"] == name)
+                .cloned()
+                .unwrap_or_else(|| f.clone())
+        } else {
+            f.clone()
+        }
+    });
+    Ok(found)
+}
+
+/// Lines saying how istiod's Envoy config for a twin differs from the project's own translation
+/// of the same manifest (`own`: [`crate::k8s::deployed::DeployedFilter`]'s `http_filter`): the
+/// filter's place in the chain, each differing leaf of its typed config, and the connection
+/// manager's path normalisation (the own listener does none).
+pub fn config_differences_of(
+    variant: &str,
+    istiod: &IstiodFilter,
+    own: &serde_json::Value,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(filter) = &istiod.filter else {
+        return vec![format!(
+            "{variant}: istiod's listener has no {variant} filter (chain: {})",
+            istiod.chain.join(", ")
+        )];
+    };
+    let name = filter["name"].as_str().unwrap_or("?");
+    let at = istiod.chain.iter().position(|n| n == name);
+    let own_chain = [
+        own["name"].as_str().unwrap_or("?"),
+        "envoy.filters.http.router",
+    ];
+    if istiod.chain != own_chain {
+        lines.push(format!(
+            "{variant}: chain: istiod [{}] (the filter {}), own [{}]",
+            istiod.chain.join(", "),
+            at.map_or("absent".into(), |i| format!("at {}", i + 1)),
+            own_chain.join(", ")
+        ));
+    }
+    let mut leaves = Vec::new();
+    diff_json(
+        "typed_config",
+        &filter["typed_config"],
+        &own["typed_config"],
+        &mut leaves,
+    );
+    for (path, istiod_value, own_value) in leaves {
+        lines.push(format!(
+            "{variant}: {path}: istiod {istiod_value}, own {own_value}"
+        ));
+    }
+    if istiod.normalize_path == Some(true) {
+        lines.push(format!(
+            "{variant}: the connection manager normalises paths (normalize_path: true, the mesh's \
+             default pathNormalization); the own listener does not"
+        ));
+    }
+    lines
+}
+
+/// A JSON key as Envoy's config dump spells it: protobuf JSON accepts `defaultSourceCode` for
+/// `default_source_code` (an EnvoyFilter patch is often written so), the dump always says the
+/// latter.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && !key.starts_with('@') {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The leaves where `a` and `b` differ, as (path, a, b); absent is `-`. Object keys are compared
+/// in snake case ([`snake_case`]).
+fn diff_json(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<(String, String, String)>,
+) {
+    use serde_json::Value;
+    let show = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) if s.len() > 60 => format!(
+            "{:?}... ({} bytes)",
+            &s[..s.floor_char_boundary(40)],
+            s.len()
+        ),
+        other => other.to_string(),
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let x: BTreeMap<String, &Value> = x.iter().map(|(k, v)| (snake_case(k), v)).collect();
+            let y: BTreeMap<String, &Value> = y.iter().map(|(k, v)| (snake_case(k), v)).collect();
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let null = Value::Null;
+                diff_json(
+                    &format!("{path}.{k}"),
+                    x.get(k).copied().unwrap_or(&null),
+                    y.get(k).copied().unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push((path.to_string(), show(a), show(b))),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_differences_name_the_chain_the_leaves_and_path_normalisation() {
+        let istiod = IstiodFilter {
+            chain: vec![
+                "envoy.filters.http.fault".into(),
+                "envoy.filters.http.lua".into(),
+                "envoy.filters.http.router".into(),
+            ],
+            normalize_path: Some(true),
+            filter: Some(json!({
+                "name": "envoy.filters.http.lua",
+                "typed_config": { "@type": "t", "default_source_code": { "inline_string": "a" } },
+            })),
+        };
+        // The own translation keeps the EnvoyFilter's camelCase: the same config.
+        let same = json!({
+            "name": "envoy.filters.http.lua",
+            "typed_config": { "@type": "t", "defaultSourceCode": { "inlineString": "a" } },
+        });
+        let lines = config_differences_of("lua", &istiod, &same);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].contains("(the filter at 2)"), "{lines:#?}");
+        assert!(lines[1].contains("normalize_path: true"), "{lines:#?}");
+        let other = json!({
+            "name": "envoy.filters.http.lua",
+            "typed_config": { "@type": "t", "default_source_code": { "inline_string": "b" } },
+        });
+        let lines = config_differences_of("lua", &istiod, &other);
+        assert!(
+            lines.iter().any(|l| l
+                == "lua: typed_config.default_source_code.inline_string: istiod \"a\", own \"b\""),
+            "{lines:#?}"
+        );
+    }
+}

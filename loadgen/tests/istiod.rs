@@ -1,0 +1,147 @@
+//! The real Istio control plane: istiod, built by the project's build step
+//! (`filterbench_build::istiod`, Go, cached in `target/istiod`), serves the generated manifests
+//! to sidecar Envoys over xDS.
+//!
+//! - add_header's TrafficExtension twins, served by istiod, pass the corpus with the outcomes of
+//!   the verified twins, and every process is reaped afterwards;
+//! - a TrafficExtension Istio's validation rejects (neither `lua` nor `wasm`) stops istiod with
+//!   Istio's own message, in the error. (Both `lua` and `wasm` cannot reach Istio's Go
+//!   validation: the two are a protobuf oneof, so decoding keeps one; in a cluster the CRD's CEL
+//!   rule refuses it, and so does the project's CRD validation before istiod starts.)
+//!
+//! The first run builds istiod from scratch (minutes: the Go module graph is downloaded into
+//! and compiled in `target/istiod/cache`); later runs find it up to date.
+
+use std::sync::OnceLock;
+
+use filterbench_envoy::envoy::find_envoy;
+use filterbench_envoy::istiod::Istiod;
+use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
+use filterbench_k8s::crd::CrdSchemas;
+use filterbench_k8s::Api;
+use filterbench_model::Catalogue;
+
+/// The tests of this module one at a time: each checks that no istiod child is left.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// istiod, built once per test binary; `None` (the test is skipped, saying why) only when there
+/// is no Go toolchain, as for the Go twins. Any other build failure fails the test.
+fn control_plane() -> Option<&'static ControlPlane> {
+    static CP: OnceLock<Option<ControlPlane>> = OnceLock::new();
+    CP.get_or_init(|| {
+        let root = filterbench_model::project_root();
+        match filterbench_build::istiod::build_istiod(&root) {
+            Err(filterbench_build::go::GoBuildError::Missing(why)) => {
+                eprintln!("istiod not built ({why}): skipped");
+                return None;
+            }
+            Err(e) => panic!("istiod must build: {e}"),
+            Ok(_) => {}
+        }
+        Some(ControlPlane::build(&root).unwrap_or_else(|e| panic!("istiod must build: {e}")))
+    })
+    .as_ref()
+}
+
+#[test]
+fn add_header_served_by_istiod_passes_the_corpus() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    assert!(cp.version.starts_with("1."), "{}", cp.version);
+    let catalogue = Catalogue::load(&filterbench_model::project_root()).unwrap();
+    let pair = catalogue.get("add_header").unwrap();
+    let crds = CrdSchemas::load_default().unwrap();
+    let rig = Rig::new(find_envoy().expect("Envoy 1.40")).unwrap();
+    let verified = verify_pair(&rig, &catalogue, pair).unwrap();
+    assert!(verified.equivalent, "{:?}", verified.failure_lines());
+    let run = verify_deployed_istiod(
+        &rig,
+        &catalogue,
+        pair,
+        Api::TrafficExtension,
+        &crds,
+        cp,
+        &verified,
+    )
+    .unwrap_or_else(|e| panic!("add_header (trafficextension) through istiod: {e}"));
+    let report = &run.report;
+    // istiod put the extension in the sidecar's inbound chain: the config comparison found it.
+    assert!(
+        !run.config_differences
+            .iter()
+            .any(|l| l.contains("has no lua filter") || l.contains("has no wasm filter")),
+        "{:#?}",
+        run.config_differences
+    );
+    assert_eq!(report.pair, "add_header (trafficextension)");
+    assert_eq!(report.results.len(), verified.results.len());
+    assert!(report.equivalent, "{}", report.failure_lines().join("\n"));
+    // The sidecars saw the filter: add_header's request header reached the upstream.
+    let first = &report.results[0];
+    assert!(
+        first
+            .lua
+            .upstream
+            .as_ref()
+            .is_some_and(|u| u.headers.iter().any(|(k, _)| k == "x-custom-header")),
+        "{first:#?}"
+    );
+    assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
+}
+
+#[test]
+fn a_manifest_istio_rejects_fails_with_istios_message() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("neither.yaml"),
+        "\
+apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata:
+  name: neither
+  namespace: default
+spec:
+  selector:
+    matchLabels:
+      app: filterbench-echo
+",
+    )
+    .unwrap();
+    let err = match Istiod::start(&cp.bin, dir.path()) {
+        Ok(_) => panic!("istiod accepted a TrafficExtension with neither lua nor wasm"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("neither.yaml"), "{err}");
+    // Istio's own message (pkg/config/validation's ValidateTrafficExtension).
+    assert!(
+        err.contains("exactly one of wasm or lua must be set"),
+        "{err}"
+    );
+    assert_eq!(istiod_children(), 0, "istiod is reaped");
+}
+
+/// Child processes of this test binary that are istiod, running or not yet reaped (zombies).
+fn istiod_children() -> usize {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            // `pid (comm) state ppid ...`.
+            let Some((head, rest)) = stat.rsplit_once(") ") else {
+                return false;
+            };
+            let comm = head.split_once(" (").map_or("", |(_, c)| c);
+            let ppid = rest.split_whitespace().nth(1).unwrap_or("");
+            comm == "istiod" && ppid == me
+        })
+        .count()
+}
