@@ -7,9 +7,9 @@
 //! Built at run time, the first time the real control plane is asked for
 //! (`filterbench verify --envoy --deployed --control-plane istiod`, and the test that runs it),
 //! not by the build script: a cold build compiles about 1,750 Go packages (18 CPU-minutes),
-//! which `cargo build` must not pay when nobody runs istiod. The Go caches live under
-//! `target/istiod/cache` (`build`, `mod`), kept between runs with the rest of `target/`, so a
-//! second build only checks that everything is up to date. `go` is found and checked as for the
+//! which `cargo build` must not pay when nobody runs istiod. The build uses Go's own per-user
+//! caches (module downloads and compiled packages), kept between runs and between clones, so a
+//! second build, also from a fresh clone, only checks that everything is up to date. `go` is found and checked as for the
 //! Go twins ([`crate::go`]); without it, one error that says so.
 
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ pub fn istiod_module_dir(root: &Path) -> PathBuf {
     root.join("loadgen").join("istiod")
 }
 
-/// Where the built istiod and its Go caches are: `<root>/target/istiod/`.
+/// Where the built istiod is: `<root>/target/istiod/`.
 pub fn istiod_dir(root: &Path) -> PathBuf {
     root.join("target").join("istiod")
 }
@@ -57,15 +57,16 @@ pub fn pseudo_version_commit(version: &str) -> Option<&str> {
     (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())).then_some(commit)
 }
 
-/// A `go` command in `module_dir` with the caches under `cache_dir`.
-fn go_in(go: &Path, module_dir: &Path, cache_dir: &Path) -> Command {
+/// A `go` command in `module_dir`, with Go's own per-user caches (`go env GOCACHE`,
+/// `GOMODCACHE`; the environment may point them elsewhere): Istio's module graph is some 800 MB
+/// to download and 18 CPU-minutes to compile, paid once per machine rather than once per clone
+/// (a fresh clone's `target/` is empty).
+fn go_in(go: &Path, module_dir: &Path) -> Command {
     let mut cmd = Command::new(go);
     cmd.current_dir(module_dir)
         .env("CGO_ENABLED", "0")
         .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "-mod=readonly")
-        .env("GOCACHE", cache_dir.join("build"))
-        .env("GOMODCACHE", cache_dir.join("mod"));
+        .env("GOFLAGS", "-mod=readonly");
     cmd
 }
 
@@ -80,16 +81,10 @@ pub fn version_ldflags(version_file: &str, commit: &str) -> String {
     )
 }
 
-/// The `go build` of `loadgen/istiod` (`module_dir`) with the caches under `cache_dir`, to
+/// The `go build` of `loadgen/istiod` (`module_dir`), to
 /// `output`.
-pub fn istiod_build_command(
-    go: &Path,
-    module_dir: &Path,
-    cache_dir: &Path,
-    ldflags: &str,
-    output: &Path,
-) -> Command {
-    let mut cmd = go_in(go, module_dir, cache_dir);
+pub fn istiod_build_command(go: &Path, module_dir: &Path, ldflags: &str, output: &Path) -> Command {
+    let mut cmd = go_in(go, module_dir);
     cmd.args(["build", "-trimpath"])
         .arg(format!("-ldflags={ldflags}"))
         .arg("-o")
@@ -99,8 +94,8 @@ pub fn istiod_build_command(
 }
 
 /// Downloads (or finds) the pinned `istio.io/istio` module: answers its directory.
-fn download_istio(go: &Path, module_dir: &Path, cache_dir: &Path) -> Result<PathBuf, String> {
-    let mut cmd = go_in(go, module_dir, cache_dir);
+fn download_istio(go: &Path, module_dir: &Path) -> Result<PathBuf, String> {
+    let mut cmd = go_in(go, module_dir);
     cmd.args(["mod", "download", "-json", "istio.io/istio"]);
     match run_bounded(&mut cmd, ISTIOD_BUILD_TIMEOUT)? {
         (true, stdout, _) => stdout
@@ -146,9 +141,6 @@ pub fn build_istiod(root: &Path) -> Result<PathBuf, GoBuildError> {
         other => other,
     })?;
     let dir = istiod_dir(root);
-    let cache_dir = dir.join("cache");
-    std::fs::create_dir_all(&cache_dir)
-        .map_err(|e| failed(format!("creating {}: {e}", cache_dir.display())))?;
     let go_mod = std::fs::read_to_string(module_dir.join("go.mod"))
         .map_err(|e| failed(format!("{}: {e}", module_dir.join("go.mod").display())))?;
     let commit = pinned_istio_version(&go_mod)
@@ -156,13 +148,13 @@ pub fn build_istiod(root: &Path) -> Result<PathBuf, GoBuildError> {
         .and_then(pseudo_version_commit)
         .map(str::to_string)
         .ok_or_else(|| failed("go.mod pins no istio.io/istio pseudo-version".into()))?;
-    let istio_dir = download_istio(&go, &module_dir, &cache_dir).map_err(failed)?;
+    let istio_dir = download_istio(&go, &module_dir).map_err(failed)?;
     let version_file = std::fs::read_to_string(istio_dir.join("VERSION"))
         .map_err(|e| failed(format!("{}: {e}", istio_dir.join("VERSION").display())))?;
     let output = istiod_binary(root);
     let partial = dir.join("istiod.partial");
     let ldflags = version_ldflags(&version_file, &commit);
-    let mut cmd = istiod_build_command(&go, &module_dir, &cache_dir, &ldflags, &partial);
+    let mut cmd = istiod_build_command(&go, &module_dir, &ldflags, &partial);
     match run_bounded(&mut cmd, ISTIOD_BUILD_TIMEOUT) {
         Ok((true, _, _)) => {}
         Ok((false, _, stderr)) => {
