@@ -215,17 +215,17 @@ impl DeployPolicy {
             (true, Platform::Envoy) => (true, "Envoy's Wasm filter loads it".into()),
             (false, Platform::Istio) if self.native_custom_proxy => (
                 true,
-                "under Istio only as an EnvoyFilter patch with a custom istio-proxy image that                  holds the .so (policy deploy.native_custom_proxy = true accepts that)"
+                "under Istio only as an EnvoyFilter patch with a custom istio-proxy image that holds the .so (policy deploy.native_custom_proxy = true accepts that)"
                     .into(),
             ),
             (false, Platform::Istio) => (
                 false,
-                "Istio's TrafficExtension has no dynamic-module option; it would need an                  EnvoyFilter patch and a custom istio-proxy image holding the .so, which policy                  deploy.native_custom_proxy = false rules out"
+                "Istio's TrafficExtension has no dynamic-module option; it would need an EnvoyFilter patch and a custom istio-proxy image holding the .so, which policy deploy.native_custom_proxy = false rules out"
                     .into(),
             ),
             (false, Platform::EnvoyGateway) => (
                 true,
-                "Envoy Gateway's EnvoyExtensionPolicy loads dynamic modules (the .so must be in                  the proxy image)"
+                "Envoy Gateway's EnvoyExtensionPolicy loads dynamic modules (the .so must be in the proxy image)"
                     .into(),
             ),
             (false, Platform::Envoy) => (
@@ -235,18 +235,33 @@ impl DeployPolicy {
         }
     }
 
+    /// How `kind` is deployed on the platform, in a few words (a table cell).
+    pub fn deploy_short(&self, kind: TwinKind) -> &'static str {
+        match (kind.is_proxy_wasm(), self.platform) {
+            (true, Platform::Istio) => "TrafficExtension or WasmPlugin",
+            (true, Platform::EnvoyGateway) => "EnvoyExtensionPolicy (wasm)",
+            (true, Platform::Envoy) => "Wasm filter",
+            (false, Platform::Istio) if self.native_custom_proxy => {
+                "EnvoyFilter patch + custom istio-proxy image"
+            }
+            (false, Platform::Istio) => "needs a custom istio-proxy image (policy: not acceptable)",
+            (false, Platform::EnvoyGateway) => "EnvoyExtensionPolicy (dynamic module)",
+            (false, Platform::Envoy) => "dynamic_modules filter",
+        }
+    }
+
     /// Whether `kind` meets the isolation requirement, and why, in words.
     pub fn isolated_enough(&self, kind: TwinKind) -> (bool, String) {
         match (kind.is_proxy_wasm(), self.isolation_required) {
             (true, _) => (true, "it runs in a Wasm VM, sandboxed from Envoy".into()),
             (false, true) => (
                 false,
-                "a native module shares Envoy's address space (a crash in it is a proxy crash),                  and policy deploy.isolation_required = true"
+                "a native module shares Envoy's address space (a crash in it is a proxy crash), and policy deploy.isolation_required = true"
                     .into(),
             ),
             (false, false) => (
                 true,
-                "a native module shares Envoy's address space (a crash in it is a proxy crash);                  policy does not require isolation"
+                "a native module shares Envoy's address space (a crash in it is a proxy crash); policy does not require isolation"
                     .into(),
             ),
         }
@@ -255,7 +270,7 @@ impl DeployPolicy {
     /// What choosing `kind` asks of the platform beyond the usual, if anything.
     pub fn caveat(&self, kind: TwinKind) -> Option<&'static str> {
         (!kind.is_proxy_wasm() && self.platform == Platform::Istio).then_some(
-            "needs a custom istio-proxy image built with the dynamic-modules extension and              holding the .so, deployed with an EnvoyFilter patch",
+            "needs a custom istio-proxy image built with the dynamic-modules extension and holding the .so, deployed with an EnvoyFilter patch",
         )
     }
 }
@@ -574,6 +589,8 @@ pub struct Recommendation {
     /// What the call's way out asks of the platform beyond the usual (a native module under
     /// Istio: a custom istio-proxy image), said wherever the call is shown.
     pub caveat: Option<String>,
+    /// The same in a few words, for the index.
+    pub caveat_short: Option<String>,
 }
 
 fn yes_no(b: bool) -> Answer {
@@ -1261,6 +1278,10 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
             .way()
             .and_then(|k| policy.deploy.caveat(k))
             .map(String::from),
+        caveat_short: call
+            .way()
+            .and_then(|k| policy.deploy.caveat(k))
+            .map(|_| "needs a custom istio-proxy image".to_string()),
     }
 }
 

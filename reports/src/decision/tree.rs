@@ -256,7 +256,21 @@ impl Fate {
         }
     }
 
-    /// In words, short enough for the index: `not cheaper than Lua`, `needs isolation`, ...
+    /// In one or two words, for the index: `not cheaper`, `isolation`, ...
+    pub fn short(self) -> &'static str {
+        match self {
+            Fate::NotMeasured => "not measured",
+            Fate::NotCheaper => "not cheaper",
+            Fate::Memory => "out: memory",
+            Fate::MemoryUnknown => "out: memory unknown",
+            Fate::Language => "out: language",
+            Fate::Platform => "out: platform",
+            Fate::Isolation => "out: isolation",
+            Fate::Candidate => "allowed",
+        }
+    }
+
+    /// In words: `not measurably cheaper than Lua`, `no sandbox; policy requires isolation`, ...
     pub fn words(self) -> &'static str {
         match self {
             Fate::NotMeasured => "not measured",

@@ -35,7 +35,7 @@ pub(super) fn call_html(rec: &Recommendation) -> String {
         (None, _, _) => String::new(),
     };
     let caveat = rec
-        .caveat
+        .caveat_short
         .as_ref()
         .map_or(String::new(), |c| format!("; {c}"));
     format!(
@@ -67,37 +67,40 @@ pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: b
                 .map(|(_, m)| m),
         };
         let mut parts = vec![format!(
-            "{} − Lua {} µs",
-            t.kind.label(),
+            "{} {}",
+            short_label(t.kind),
             interval_words(cost.and_then(|c| c.minus_lua_cpu_us))
         )];
         if let Some(m) = memory {
-            parts.push(format!("{} MiB/worker", html::signed(m.mib)));
+            parts.push(format!("{} MiB", html::signed(m.mib)));
         }
         let fate = rec.ways.iter().find(|(k, _)| *k == t.kind).map(|(_, f)| *f);
         let status = if rec.call.way() == Some(t.kind) {
             "chosen".to_string()
         } else if let Verdict::TooCloseBetween(a, b) = rec.call {
             if a == t.kind || b == t.kind {
-                "too close to call with the other".into()
+                "too close".into()
             } else {
-                fate.map_or(String::new(), |f| f.words().into())
+                fate.map_or(String::new(), |f| f.short().into())
             }
         } else if t.equivalent != Some(true) {
-            "not proven equivalent".into()
+            "not proven".into()
         } else {
             match fate {
-                Some(Fate::Candidate) => "allowed, dearer than the chosen".into(),
-                Some(f) => f.words().into(),
+                Some(Fate::Candidate) => "allowed, dearer".into(),
+                Some(f) => f.short().into(),
                 None => String::new(),
             }
         };
         let body = esc(&parts.join(", "));
         lines.push(if status.is_empty() {
-            format!("<span data-way=\"{}\">{body}</span>", t.kind.id())
+            format!(
+                "<span class=\"way\" data-way=\"{}\">{body}</span>",
+                t.kind.id()
+            )
         } else {
             format!(
-                "<span data-way=\"{}\">{body}: <em>{}</em></span>",
+                "<span class=\"way\" data-way=\"{}\">{body}: <em>{}</em></span>",
                 t.kind.id(),
                 esc(&status)
             )
@@ -106,7 +109,15 @@ pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: b
     if lines.is_empty() {
         "n/a".into()
     } else {
-        lines.join("<br>")
+        lines.concat()
+    }
+}
+
+/// `Rust Wasm`, `Go Wasm`, `native`: a kind in a crowded cell.
+fn short_label(kind: TwinKind) -> &'static str {
+    match kind {
+        TwinKind::Native => "native",
+        k => k.label(),
     }
 }
 
@@ -187,9 +198,11 @@ pub(super) fn index_page(
 ) -> String {
     let mut b = String::new();
     b.push_str(&html::para(
-        "Should each Envoy Lua filter become a Rust proxy-wasm plugin? Every pair below is a Lua \
-         filter and its Wasm twin. The recommendation comes from the decision tree on each pair's \
-         page, fed by the measurements and the thresholds of the policy.",
+        "Should each Envoy Lua filter move off Lua, and to which way out: a Rust or Go proxy-wasm \
+         plugin, or a native Envoy dynamic module? Every pair below is a Lua filter and its twins \
+         (each proven equivalent before it is weighed). The recommendation comes from the \
+         decision tree on each pair's page, fed by the measurements and the thresholds of the \
+         policy.",
     ));
     if let Some(when) = measured_when(results) {
         b.push_str(&html::para(&when));
@@ -201,7 +214,7 @@ pub(super) fn index_page(
             "what it does",
             "recommendation (confidence)",
             "Lua adds, Envoy CPU µs per request",
-            "ways out: each twin − Lua, Envoy CPU µs per request; memory per worker over Lua",
+            "ways out: twin − Lua, Envoy CPU µs per request; memory per worker over Lua; the tree's answer",
             "in-process Lua / Wasm (ns per request)",
             "equivalence",
         ],

@@ -188,7 +188,7 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
                         "allowed, but another way out is measurably cheaper".into(),
                     ),
                 },
-                Some(f) => (f.id().into(), format!("out: {}", f.words())),
+                Some(f) => (f.id().into(), f.short().to_string()),
                 None => (
                     "not_weighed".into(),
                     "not weighed (the tree ended before the ways out)".into(),
@@ -196,19 +196,20 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
             }
         };
         let lang = language_of(t.kind);
-        let (deployable, how) = policy.deploy.deployable(t.kind);
-        let (isolated, why) = policy.deploy.isolated_enough(t.kind);
+        let (deployable, _) = policy.deploy.deployable(t.kind);
+        let how = policy.deploy.deploy_short(t.kind);
+        let (isolated, _) = policy.deploy.isolated_enough(t.kind);
+        let why = match (t.kind.is_proxy_wasm(), policy.deploy.isolation_required) {
+            (true, _) => "sandboxed (Wasm VM)",
+            (false, false) => "no sandbox; not required",
+            (false, true) => "no sandbox; required",
+        };
         rows.push((
             format!("data-way=\"{}\" data-fate=\"{}\"", t.kind.id(), esc(&hook)),
             vec![
                 Cell::Text(t.kind.label().into()),
                 Cell::Text(match t.equivalent {
-                    Some(true) => format!(
-                        "yes ({})",
-                        t.equivalence_source
-                            .as_deref()
-                            .unwrap_or("where not stated")
-                    ),
+                    Some(true) => "yes".into(),
                     Some(false) => "DIFFERS".into(),
                     None => "not checked".into(),
                 }),
@@ -221,8 +222,16 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
                     "{lang}: {}",
                     if policy.team.knows(lang) { "yes" } else { "no" }
                 )),
-                Cell::Text(format!("{}: {how}", if deployable { "yes" } else { "no" })),
-                Cell::Text(format!("{}: {why}", if isolated { "yes" } else { "no" })),
+                Cell::Text(if deployable {
+                    how.to_string()
+                } else {
+                    format!("no: {how}")
+                }),
+                Cell::Text(if isolated {
+                    why.to_string()
+                } else {
+                    format!("ruled out: {why}")
+                }),
                 Cell::Text(status),
             ],
         ));
@@ -231,13 +240,13 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
     b.push_str(&html::table(
         &[
             "twin",
-            "proven equivalent",
-            "minus Lua, Envoy CPU µs per request",
-            "minus Lua, p50 µs",
+            "proven",
+            "− Lua, CPU µs per request",
+            "− Lua, p50 µs",
             "memory per worker over Lua",
-            "team maintains the language",
+            "language known",
             &format!("deployable ({})", policy.deploy.platform.words()),
-            "meets the isolation requirement",
+            "isolation",
             "the tree's answer",
         ],
         &rows,
@@ -265,7 +274,8 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
         _ => "No way out is chosen.".into(),
     };
     b.push_str(&html::para(&format!(
-        "Every proven twin is asked the same questions, in order: does it cost measurably less \
+        "Every proven twin is asked the same questions, in order (the path below has each \
+         answer and its numbers): does it cost measurably less \
          Envoy CPU per request than Lua (the whole interval past the policy's threshold), does \
          its memory per worker fit the budget, is it written in a language the team maintains \
          (policy: {}), can it be deployed where the filters run ({}), does it meet the isolation \
