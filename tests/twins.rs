@@ -431,3 +431,109 @@ filterbench_native_sdk::export_filter!("add_header", Config);
     assert!(stdout.contains("add_header / panics:"), "{stdout}");
     assert!(!stdout.contains("add_header / next_is_served:"), "{stdout}");
 }
+
+/// `verify --in-process --generated N --twin go`: generated request sequences for the Go Wasm
+/// twins, on two pairs (a header filter and the JSON body rewrite, where Go's encoder has to
+/// follow serde_json's formatting rules), the summary line of the Rust Wasm twins' run.
+#[test]
+fn generated_sequences_run_the_go_twins_in_process() {
+    for pair in ["add_header", "body_rewrite"] {
+        let (code, stdout, stderr) = run(
+            &[
+                "verify",
+                "--in-process",
+                "--generated",
+                "8",
+                "--twin",
+                "go",
+                "--pair",
+                pair,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{pair}: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains("Lua vs the Go Wasm twin, in-process"),
+            "{stdout}"
+        );
+        assert_eq!(
+            last_line(&stdout),
+            "1 pairs, 8 generated sequences each: 1 agree, 0 differ",
+            "{pair}"
+        );
+    }
+    // Native twins have no in-process host.
+    let (code, _, stderr) = run(
+        &[
+            "verify",
+            "--in-process",
+            "--generated",
+            "8",
+            "--twin",
+            "native",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("runs in real Envoy only"), "{stderr}");
+}
+
+/// The generated sequences catch a Go twin that does otherwise than its Lua filter, and save
+/// the shrunk case beside the Rust Wasm twins' (`<pair>.go-wasm.jsonl`).
+#[test]
+fn generated_sequences_catch_a_go_twin_that_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = filterbench_model::go_wasm_dir().join("add_header.wasm");
+    assert!(
+        module.is_file(),
+        "{} is missing: filterbench-build builds the Go twins",
+        module.display()
+    );
+    let ws = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let path = ws.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "filterbench.toml",
+        &format!(
+            "schema_version = 1\n\n[[pair]]\nname = \"add_header\"\nsummary = \"s\"\n\
+             behaviour = \"b\"\nconfig = {{}}\ntraits = {{ external_call = false, \
+             data_processing = false, custom_metrics = false, state = false, \
+             change_frequency = \"low\" }}\ngo_wasm = {:?}\n",
+            module.display().to_string()
+        ),
+    );
+    write(
+        "filters-lua/add_header.lua",
+        "function envoy_on_request(handle)\n  \
+         handle:headers():add(\"x-custom-header\", \"Hello from Lua\")\nend\n",
+    );
+    write("corpus/add_header.toml", ONE_SCENARIO);
+    let (code, stdout, stderr) = run(
+        &[
+            "verify",
+            "--in-process",
+            "--generated",
+            "8",
+            "--twin",
+            "go",
+            "--workspace",
+            ws.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("DIFFERS on a generated sequence"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lua \"Hello from Lua\" | go-wasm \"Hello from filter\""),
+        "{stdout}"
+    );
+    assert!(ws
+        .join("reports/results/verify/generated/add_header.go-wasm.jsonl")
+        .is_file());
+}
