@@ -341,7 +341,7 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
         node
     }
     for e in &cases {
-        let r = decide(e, &policy(true));
+        let r = decide(e, &policy_three(true));
         let trunk: Vec<&Step> = r.path.iter().filter(|s| s.twin.is_none()).collect();
         let mut steps = trunk.into_iter();
         let mut node = follow(&TREE, &mut steps);
@@ -360,6 +360,14 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
         assert!(steps.next().is_none());
         assert_eq!(node.id(), r.leaf.id());
     }
+}
+
+/// The shipped policy with fewer resamples: the three-kind tests walk the tree on every resample
+/// with an interval per kind, slow in a debug build; 60 still shows a clear call and a split.
+fn policy_three(knows_rust: bool) -> Policy {
+    let mut p = policy(knows_rust);
+    p.confidence.resamples = 60;
+    p
 }
 
 /// Rounds with every kind: the baseline drifts ±20% between rounds; Lua adds `lua`, the Rust
@@ -392,7 +400,7 @@ fn a_native_module_that_saves_most_and_is_allowed_is_the_way_out() {
     // Lua adds 60, Rust Wasm 20, Go Wasm 90 (dearer than Lua), native 12: native is cheaper
     // than Rust Wasm by 8 us with every round's jitter of 0.5.
     let e = three_ways(60.0, [Some(20.0), Some(90.0), Some(12.0)], 0.5);
-    let r = decide(&e, &policy(true));
+    let r = decide(&e, &policy_three(true));
     assert_eq!(r.leaf, Leaf::CheaperFits);
     assert_eq!(r.call, Verdict::Migrate(TwinKind::Native));
     assert_eq!(r.call.label(), "migrate to a native module");
@@ -424,7 +432,7 @@ fn a_native_module_that_saves_most_and_is_allowed_is_the_way_out() {
     assert_eq!((go.id.as_str(), go.answer.as_str()), ("way_cheaper", "no"));
     assert!(go.evidence.contains("Lua is cheaper"), "{go:?}");
     // Plain Envoy: no caveat.
-    let mut p = policy(true);
+    let mut p = policy_three(true);
     p.deploy.platform = Platform::Envoy;
     assert_eq!(decide(&e, &p).caveat, None);
 }
@@ -433,7 +441,7 @@ fn a_native_module_that_saves_most_and_is_allowed_is_the_way_out() {
 fn policy_rules_a_native_module_out_with_its_reason() {
     let e = three_ways(60.0, [Some(20.0), Some(90.0), Some(12.0)], 0.5);
     // Isolation required: native is out, the Rust Wasm twin is chosen.
-    let mut p = policy(true);
+    let mut p = policy_three(true);
     p.deploy.isolation_required = true;
     let r = decide(&e, &p);
     assert_eq!(r.call, Verdict::Migrate(TwinKind::Wasm));
@@ -446,7 +454,7 @@ fn policy_rules_a_native_module_out_with_its_reason() {
         .unwrap();
     assert!(s.evidence.contains("shares Envoy's address space"), "{s:?}");
     // Istio without a custom proxy image: native is not deployable; Envoy Gateway is.
-    let mut p = policy(true);
+    let mut p = policy_three(true);
     p.deploy.native_custom_proxy = false;
     let r = decide(&e, &p);
     assert!(r.ways.contains(&(TwinKind::Native, Fate::Platform)));
@@ -454,7 +462,7 @@ fn policy_rules_a_native_module_out_with_its_reason() {
     p.deploy.platform = Platform::EnvoyGateway;
     assert_eq!(decide(&e, &p).call, Verdict::Migrate(TwinKind::Native));
     // A team of Go only: the Rust kinds are out, and Go is dearer than Lua: keep Lua.
-    let mut p = policy(true);
+    let mut p = policy_three(true);
     p.team.languages = Some(vec!["go".into()]);
     let r = decide(&e, &p);
     assert_eq!((r.leaf, r.call), (Leaf::CheaperExcluded, Verdict::KeepLua));
@@ -472,7 +480,7 @@ fn two_ways_inside_each_others_interval_are_too_close_to_call_between_them() {
     // Rust Wasm 20, native 19.8, with 2 us of jitter per round each: both save 40 us over Lua,
     // the difference between them is inside its interval.
     let e = three_ways(60.0, [Some(20.0), None, Some(19.8)], 2.0);
-    let r = decide(&e, &policy(true));
+    let r = decide(&e, &policy_three(true));
     assert_eq!(r.leaf, Leaf::CloseBetween);
     assert_eq!(
         r.verdict,
@@ -502,7 +510,7 @@ fn resamples_keep_the_kinds_of_a_round_paired() {
     // is 1.5 us cheaper than Rust Wasm in every round. Only rounds resampled whole (every kind
     // of one round together) see that difference as clear in every resample.
     let e = three_ways(60.0, [Some(20.0), None, Some(18.5)], 0.0);
-    let r = decide(&e, &policy(true));
+    let r = decide(&e, &policy_three(true));
     assert_eq!(r.call, Verdict::Migrate(TwinKind::Native));
     assert_eq!(r.confidence.as_ref().unwrap().share, 1.0);
 }
