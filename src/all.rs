@@ -1,6 +1,7 @@
 //! `filterbench all`: the whole job from a fresh clone. Sets up what is missing (Envoy), proves
 //! every pair equivalent (in-process and in real Envoy, and the generated Istio manifests as
-//! Istio deploys them), measures the failure strategies, runs the in-process benches and the
+//! Istio deploys them; the Rust Wasm twins also on 1,000 generated request sequences per pair,
+//! in-process), measures the failure strategies, runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
 //! Profiles: the default takes about 15-18 minutes on a 2-core machine after the build (benches
@@ -20,21 +21,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use filterbench_bench::perf::{self, Profile};
-use filterbench_envoy::compare::{compare, pin_current_thread, placement, plan, Subject};
-use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
-use filterbench_envoy::verify::Rig;
-use filterbench_model::equivalence::Summary;
-use filterbench_model::results::{
-    load_path, results_dir, write_json_atomically, LuaOnly, RoundMethod,
-};
-use filterbench_model::TwinKind;
+use filterbench_envoy::compare::{plan, Subject};
+use filterbench_envoy::envoy::{envoy_version, find_envoy};
+use filterbench_model::equivalence::{PairReport, Summary};
+use filterbench_model::results::{load_path, results_dir, LoadPlan, LuaOnly, RoundMethod};
+use filterbench_model::{Catalogue, Pair, TwinKind};
 
 use crate::report;
 
@@ -71,11 +68,13 @@ fn elapsed(t: Instant) -> String {
     format!("{:.0} s", t.elapsed().as_secs_f64())
 }
 
+/// The whole job: each step is a function below, and each does what its subcommand does
+/// (`verify`, `verify --twin`, `verify --deployed`, `bench`, `load`, `report`) through the same
+/// functions.
 pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let catalogue = crate::workspace::open(ws)?;
     let root = catalogue.root.as_path();
-    let workspace = catalogue.layout.workspace;
     // Check the policy before spending a quarter of an hour measuring.
     let (policy, _) = report::policy(root, args.policy.as_deref())?;
     // And where the report goes: a directory this tool did not write is refused now, not after.
@@ -83,11 +82,6 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     // A workspace's twin crates are built here (cargo decides what is up to date).
     let pairs = crate::workspace::select_built(&catalogue, &args.pairs)?;
     let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
-    let profile = if args.full {
-        Profile::Full
-    } else {
-        Profile::Quick
-    };
 
     step(1, "set-up: Envoy, the Wasm modules");
     let bin = find_envoy()?;
@@ -103,127 +97,35 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         2,
         "equivalence: in-process, in real Envoy, and as Istio deploys it",
     );
-    let t = Instant::now();
-    let in_process = crate::verify_in_process_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
-    report::save_verify(root, "in_process", None, &in_process)?;
-    println!("  in-process: {}", Summary::of(&in_process).line());
-    let (envoy, _) = crate::verify_envoy_reports(&catalogue, &pairs, TwinKind::Wasm, false)?;
-    report::save_verify(root, "envoy", Some(version.clone()), &envoy)?;
-    println!(
-        "  real Envoy: {}  ({})",
-        Summary::of(&envoy).line(),
-        elapsed(t)
-    );
-    // The other ways out (Go Wasm, native dynamic modules): each kind's twins proven like the
-    // Rust Wasm ones (in-process where the kind runs there, and in real Envoy); a twin is
-    // measured only once proven. Those results are kept beside the Rust Wasm ones.
-    let mut other_kinds: Vec<(TwinKind, Vec<filterbench_model::equivalence::PairReport>)> =
-        Vec::new();
-    for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
-        let with: Vec<&filterbench_model::Pair> = pairs
-            .iter()
-            .copied()
-            .filter(|p| catalogue.twin(&p.name, kind).is_some())
-            .collect();
-        if with.is_empty() {
-            continue;
-        }
-        let t = Instant::now();
-        let mut reports = Vec::new();
-        if kind.runs_in_process() {
-            let r = crate::verify_in_process_reports(&catalogue, &with, kind, false)?;
-            report::save_verify(root, "in_process", None, &r)?;
-            println!(
-                "  {} twins in-process: {}",
-                kind.label(),
-                Summary::of(&r).line()
-            );
-            reports.extend(r);
-        }
-        let (r, _) = crate::verify_envoy_reports(&catalogue, &with, kind, false)?;
-        report::save_verify(root, "envoy", Some(version.clone()), &r)?;
-        println!(
-            "  {} twins in real Envoy: {}  ({})",
-            kind.label(),
-            Summary::of(&r).line(),
-            elapsed(t)
-        );
-        for r in r.iter().filter(|r| !r.equivalent) {
-            for line in r.failure_lines().iter().take(3) {
-                println!("  {line}");
-            }
-        }
-        reports.extend(r);
-        other_kinds.push((kind, reports));
-    }
-    // What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
-    // give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
-    // Both are about the built-in pairs and the suite's own manifests: not run for a workspace.
-    let t = Instant::now();
-    let deployed = if workspace {
-        println!(
-            "  deployed manifests and failure strategies: skipped (only for the built-in pairs)"
-        );
-        Vec::new()
-    } else {
-        let (deployed, _) = crate::deployed::deployed_reports(
-            &catalogue,
-            &pairs,
-            &envoy,
-            crate::deployed::ApiChoice::Both,
-            false,
-        )?;
-        report::save_verify(root, "deployed", Some(version.clone()), &deployed)?;
-        println!(
-            "  deployed manifests (TrafficExtension, legacy): {}",
-            Summary::of(&deployed).line()
-        );
-        crate::deployed::measure_failure_strategies(root)?;
-        println!("  failure strategies measured ({})", elapsed(t));
-        deployed
-    };
-    // One line per pair that failed any check, naming the checks it failed.
-    let mut differ: Vec<(String, Vec<&str>)> = Vec::new();
-    for (check, reports) in [
-        ("in-process", &in_process),
-        ("real Envoy", &envoy),
-        ("deployed", &deployed),
-    ] {
-        for r in reports.iter().filter(|r| !r.equivalent) {
-            match differ.iter_mut().find(|(p, _)| *p == r.pair) {
-                Some((_, checks)) => checks.push(check),
-                None => differ.push((r.pair.clone(), vec![check])),
-            }
-        }
-    }
-    for r in envoy.iter().chain(&deployed).filter(|r| !r.equivalent) {
-        for line in r.failure_lines().iter().take(5) {
-            println!("{line}");
-        }
-    }
+    let proofs = Proofs::run(&catalogue, &pairs, &version)?;
+    proofs.print_failures();
 
+    let profile = if args.full {
+        Profile::Full
+    } else {
+        Profile::Quick
+    };
     step(
         3,
         &format!("in-process benches (criterion, profile {})", profile.name()),
     );
     let t = Instant::now();
     let only = (pairs.len() == 1).then(|| names[0]);
-    perf::run(&catalogue, profile, only).context("in-process benches")?;
-    println!("  benches done ({})", elapsed(t));
+    // Criterion prints its own report (and "Gnuplot not found"): kept in a log, not on screen.
+    let log = results_dir(root).join("bench").join("criterion.log");
+    let benched = output_to(&log, || perf::run(&catalogue, profile, only))?;
+    if let Err(e) = benched {
+        for line in tail(&log, 15) {
+            println!("  | {line}");
+        }
+        return Err(anyhow::Error::new(e).context("in-process benches"));
+    }
+    println!(
+        "  benches done ({}; criterion's own output in {})",
+        elapsed(t),
+        log.display()
+    );
 
-    // A twin that is not equivalent does not do what the Lua filter does: measuring it would
-    // compare the Lua filter with something else. Those pairs are measured Lua-only.
-    let unproven: Vec<&str> = envoy
-        .iter()
-        .chain(&in_process)
-        .filter(|r| !r.equivalent)
-        .map(|r| r.pair.as_str())
-        .fold(Vec::new(), |mut v, p| {
-            if !v.contains(&p) {
-                v.push(p);
-            }
-            v
-        });
     let mut load_plan = plan(&policy.measurement, args.full);
     if args.sequential {
         load_plan.method = RoundMethod::Sequential;
@@ -236,94 +138,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             crate::load::plan_words(&load_plan)
         ),
     );
-    if !unproven.is_empty() {
-        println!(
-            "  Lua only (base / Lua, no Wasm: the twin is not equivalent): {}",
-            unproven.join(", ")
-        );
-    }
-    let t = Instant::now();
-    // Pinned before the rig's runtime starts, so every thread of the driver inherits the mask.
-    if let Some(cpus) = placement().driver_cpus {
-        pin_current_thread(&cpus);
-    }
-    let stop = graceful_interrupts();
-    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
-    let mut subjects = Vec::new();
-    for p in &pairs {
-        subjects.push(if unproven.contains(&p.name.as_str()) {
-            Subject::lua_side_of_pair(&catalogue, p, LuaOnly::NotEquivalent)?
-        } else {
-            // Every other kind of twin this pair has that was proven, in-process and in Envoy.
-            let proven: Vec<TwinKind> = other_kinds
-                .iter()
-                .filter(|(_, reports)| {
-                    let mine: Vec<_> = reports.iter().filter(|r| r.pair == p.name).collect();
-                    !mine.is_empty() && mine.iter().all(|r| r.equivalent)
-                })
-                .map(|(kind, _)| *kind)
-                .collect();
-            Subject::of_pair(&catalogue, p)?.with_twins(&catalogue, p, &proven)?
-        });
-    }
-    // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
-    // pass-through guests, also for a workspace).
-    subjects.push(Subject::passthrough(&filterbench_model::project_root())?);
-    let bar = ProgressBar::new(subjects.len() as u64);
-    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-    bar.set_style(
-        ProgressStyle::with_template("  {bar:24} {pos}/{len} runs  {elapsed_precise}  {msg}")
-            .expect("a valid template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(500));
-    let mut interrupted = false;
-    // Pairs whose load run failed: the run stops at the error, keeps what it measured (marked
-    // partial, with the reason), and the next pairs are still measured and the report rendered.
-    let mut failed: Vec<String> = Vec::new();
-    for subject in &subjects {
-        bar.set_message(format!("{}: starting", subject.name));
-        let result = compare(
-            &rig,
-            subject,
-            &load_plan,
-            &version,
-            stop.clone(),
-            &mut |line| {
-                bar.set_message(format!("{}: {line}", subject.name));
-            },
-        );
-        let line = match &result {
-            Ok(result) => {
-                let out = load_path(&results_dir(root), &subject.name);
-                write_json_atomically(&out, result)?;
-                match &result.failure {
-                    Some(why) => format!(
-                        "  {}: {} (partial: {why})",
-                        subject.name,
-                        crate::load::one_line(result)
-                    ),
-                    None => format!("  {}: {}", subject.name, crate::load::one_line(result)),
-                }
-            }
-            Err(e) => format!("  {}: load failed, nothing measured: {e}", subject.name),
-        };
-        if bar.is_hidden() {
-            println!("{line}");
-        } else {
-            bar.println(line);
-        }
-        bar.inc(1);
-        if result.as_ref().map_or(true, |r| r.failure.is_some()) {
-            failed.push(subject.name.clone());
-        }
-        if stop.load(Ordering::SeqCst) {
-            interrupted = true;
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    drop(rig);
-    println!("  load done ({})", elapsed(t));
+    let measured = measure(&catalogue, &pairs, &proofs, &load_plan)?;
 
     step(5, "report");
     let rendered = report::render_site(
@@ -336,38 +151,410 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     )?;
     report::print_summary(&rendered);
     println!("all done in {}", elapsed(started));
-    if interrupted {
-        println!("stopped early (Ctrl-C): the report shows what was measured");
-        return Ok(filterbench_model::exit::code(
-            filterbench_model::exit::INTERRUPTED,
-        ));
+    Ok(finish(&proofs, &measured))
+}
+
+/// Generated request sequences per pair in `all` (the Rust Wasm twin in-process, release
+/// build: about a second per pair).
+const GENERATED_CASES: u32 = 1000;
+
+/// Runs `f` with the process's stdout and stderr going to `log` (created, or replaced: it is
+/// this tool's own file), put back afterwards, also when `f` panics.
+fn output_to<R>(log: &Path, f: impl FnOnce() -> R) -> anyhow::Result<R> {
+    use std::io::Write as _;
+    use std::os::fd::AsRawFd;
+
+    /// The saved descriptors 1 and 2; dropping it puts them back.
+    struct Saved([libc::c_int; 2]);
+    impl Drop for Saved {
+        fn drop(&mut self) {
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            for (fd, saved) in [1, 2].into_iter().zip(self.0) {
+                // SAFETY: `saved` is a descriptor this process duplicated and still owns.
+                unsafe {
+                    libc::dup2(saved, fd);
+                    libc::close(saved);
+                }
+            }
+        }
     }
-    if !failed.is_empty() {
+
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: plain descriptor calls on 1, 2 and the file's open descriptor.
+    let saved = unsafe { Saved([libc::dup(1), libc::dup(2)]) };
+    anyhow::ensure!(
+        saved.0.iter().all(|fd| *fd >= 0),
+        "duplicating stdout and stderr"
+    );
+    for fd in [1, 2] {
+        // SAFETY: as above.
+        unsafe {
+            libc::dup2(file.as_raw_fd(), fd);
+        }
+    }
+    let result = f();
+    drop(saved);
+    Ok(result)
+}
+
+/// The last `n` lines of a text file (none if it cannot be read).
+fn tail(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Step 2's results: every kind of twin proven, in-process and in real Envoy, and what Istio
+/// deploys.
+struct Proofs {
+    /// The Rust Wasm twins in-process and in real Envoy.
+    in_process: Vec<PairReport>,
+    envoy: Vec<PairReport>,
+    /// Pairs whose Rust Wasm twin differs from the Lua filter on a generated request sequence
+    /// (in-process; [`GENERATED_CASES`] per pair, the fixed seed).
+    generated: Vec<String>,
+    /// The other ways out (Go Wasm, native dynamic modules), in-process where the kind runs
+    /// there, and in real Envoy.
+    other_kinds: Vec<(TwinKind, Vec<PairReport>)>,
+    /// The generated manifests as Istio deploys them (empty for a workspace).
+    deployed: Vec<PairReport>,
+}
+
+impl Proofs {
+    fn run(catalogue: &Catalogue, pairs: &[&Pair], version: &str) -> anyhow::Result<Proofs> {
+        let root = catalogue.root.as_path();
+        let t = Instant::now();
+        let in_process = crate::verify_in_process_reports(catalogue, pairs, TwinKind::Wasm, false)?;
+        report::save_verify(root, "in_process", None, &in_process)?;
+        println!("  in-process: {}", Summary::of(&in_process).line());
+        let seed = filterbench_bench::harness::generate::DEFAULT_SEED;
+        let ws = catalogue.layout.workspace.then_some(root);
+        let generated = crate::generated::check_pairs(
+            catalogue,
+            pairs,
+            GENERATED_CASES,
+            seed,
+            ws,
+            "  ",
+            false,
+        )?;
+        println!(
+            "  generated sequences in-process ({GENERATED_CASES} per pair, seed {seed}): {} agree, \
+             {} differ",
+            pairs.len() - generated.len(),
+            generated.len()
+        );
+        let (envoy, _) = crate::verify_envoy_reports(catalogue, pairs, TwinKind::Wasm, false)?;
+        report::save_verify(root, "envoy", Some(version.to_string()), &envoy)?;
+        println!(
+            "  real Envoy: {}  ({})",
+            Summary::of(&envoy).line(),
+            elapsed(t)
+        );
+        let other_kinds = TwinKind::ALL
+            .into_iter()
+            .filter(|k| *k != TwinKind::Wasm)
+            .map(|kind| Ok((kind, prove_kind(catalogue, pairs, kind, version)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|(_, reports)| !reports.is_empty())
+            .collect();
+        let deployed = prove_deployed(catalogue, pairs, &envoy, version)?;
+        Ok(Proofs {
+            in_process,
+            generated,
+            envoy,
+            other_kinds,
+            deployed,
+        })
+    }
+
+    /// The pairs whose Rust Wasm twin is not equivalent (in-process or in Envoy): measured
+    /// Lua-only, since the twin does not do what the Lua filter does.
+    fn unproven(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        let failing = self
+            .envoy
+            .iter()
+            .chain(&self.in_process)
+            .filter(|r| !r.equivalent);
+        for pair in failing.map(|r| &r.pair).chain(&self.generated) {
+            if !v.contains(&pair.as_str()) {
+                v.push(pair.as_str());
+            }
+        }
+        v
+    }
+
+    /// The other kinds of twin of `pair` proven equivalent by every check of its kind.
+    fn proven_kinds(&self, pair: &str) -> Vec<TwinKind> {
+        self.other_kinds
+            .iter()
+            .filter(|(_, reports)| {
+                let mine: Vec<_> = reports.iter().filter(|r| r.pair == pair).collect();
+                !mine.is_empty() && mine.iter().all(|r| r.equivalent)
+            })
+            .map(|(kind, _)| *kind)
+            .collect()
+    }
+
+    /// Each pair that failed a check of its Rust Wasm twin (corpus, generated sequences) or of
+    /// the deployed manifests, once, with the checks it failed.
+    fn failed_checks(&self) -> Vec<(String, Vec<&'static str>)> {
+        let mut differ: Vec<(String, Vec<&'static str>)> = Vec::new();
+        for (check, reports) in [
+            ("in-process", &self.in_process),
+            ("real Envoy", &self.envoy),
+            ("deployed", &self.deployed),
+        ] {
+            for r in reports.iter().filter(|r| !r.equivalent) {
+                match differ.iter_mut().find(|(p, _)| *p == r.pair) {
+                    Some((_, checks)) => checks.push(check),
+                    None => differ.push((r.pair.clone(), vec![check])),
+                }
+            }
+        }
+        for pair in &self.generated {
+            match differ.iter_mut().find(|(p, _)| p == pair) {
+                Some((_, checks)) => checks.push("generated sequences"),
+                None => differ.push((pair.clone(), vec!["generated sequences"])),
+            }
+        }
+        differ
+    }
+
+    fn print_failures(&self) {
+        for r in self
+            .envoy
+            .iter()
+            .chain(&self.deployed)
+            .filter(|r| !r.equivalent)
+        {
+            for line in r.failure_lines().iter().take(5) {
+                println!("{line}");
+            }
+        }
+    }
+}
+
+/// The twins of one other kind (Go Wasm, native) proven like the Rust Wasm ones: in-process
+/// where the kind runs there, and in real Envoy; kept beside the Rust Wasm results. Empty when
+/// no selected pair has a twin of this kind.
+fn prove_kind(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    kind: TwinKind,
+    version: &str,
+) -> anyhow::Result<Vec<PairReport>> {
+    let root = catalogue.root.as_path();
+    let with: Vec<&Pair> = pairs
+        .iter()
+        .copied()
+        .filter(|p| catalogue.twin(&p.name, kind).is_some())
+        .collect();
+    if with.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = Instant::now();
+    let mut reports = Vec::new();
+    if kind.runs_in_process() {
+        let r = crate::verify_in_process_reports(catalogue, &with, kind, false)?;
+        report::save_verify(root, "in_process", None, &r)?;
+        println!(
+            "  {} twins in-process: {}",
+            kind.label(),
+            Summary::of(&r).line()
+        );
+        reports.extend(r);
+    }
+    let (r, _) = crate::verify_envoy_reports(catalogue, &with, kind, false)?;
+    report::save_verify(root, "envoy", Some(version.to_string()), &r)?;
+    println!(
+        "  {} twins in real Envoy: {}  ({})",
+        kind.label(),
+        Summary::of(&r).line(),
+        elapsed(t)
+    );
+    for r in r.iter().filter(|r| !r.equivalent) {
+        for line in r.failure_lines().iter().take(3) {
+            println!("  {line}");
+        }
+    }
+    reports.extend(r);
+    Ok(reports)
+}
+
+/// What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
+/// give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
+/// Both are about the built-in pairs and the suite's own manifests: skipped for a workspace.
+fn prove_deployed(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    envoy: &[PairReport],
+    version: &str,
+) -> anyhow::Result<Vec<PairReport>> {
+    if catalogue.layout.workspace {
+        println!(
+            "  deployed manifests and failure strategies: skipped (only for the built-in pairs)"
+        );
+        return Ok(Vec::new());
+    }
+    let t = Instant::now();
+    let (deployed, _) = crate::deployed::deployed_reports(
+        catalogue,
+        pairs,
+        envoy,
+        crate::deployed::ApiChoice::Both,
+        false,
+    )?;
+    report::save_verify(
+        &catalogue.root,
+        "deployed",
+        Some(version.to_string()),
+        &deployed,
+    )?;
+    println!(
+        "  deployed manifests (TrafficExtension, legacy): {}",
+        Summary::of(&deployed).line()
+    );
+    crate::deployed::measure_failure_strategies(&catalogue.root)?;
+    println!("  failure strategies measured ({})", elapsed(t));
+    Ok(deployed)
+}
+
+/// Step 4's outcome.
+struct Measured {
+    /// Ctrl-C stopped the load step.
+    interrupted: bool,
+    /// Runs that ended in an error (what they measured before it is kept, marked partial).
+    failed: Vec<String>,
+}
+
+/// Step 4: every pair (Lua-only where its Rust Wasm twin is unproven; with every other kind of
+/// twin proven) and the pass-through filters, each measured as `filterbench load` measures it,
+/// in one [`Session`](crate::load::Session).
+fn measure(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    proofs: &Proofs,
+    load_plan: &LoadPlan,
+) -> anyhow::Result<Measured> {
+    let unproven = proofs.unproven();
+    if !unproven.is_empty() {
+        println!(
+            "  Lua only (base / Lua, no Wasm: the twin is not equivalent): {}",
+            unproven.join(", ")
+        );
+    }
+    let t = Instant::now();
+    let mut subjects = Vec::new();
+    for p in pairs {
+        subjects.push(if unproven.contains(&p.name.as_str()) {
+            Subject::lua_side_of_pair(catalogue, p, LuaOnly::NotEquivalent)?
+        } else {
+            Subject::of_pair(catalogue, p)?.with_twins(
+                catalogue,
+                p,
+                &proofs.proven_kinds(&p.name),
+            )?
+        });
+    }
+    // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
+    // pass-through guests, also for a workspace).
+    subjects.push(Subject::passthrough(&filterbench_model::project_root())?);
+    let session = crate::load::Session::start()?;
+    let bar = progress_bar(subjects.len());
+    let mut measured = Measured {
+        interrupted: false,
+        failed: Vec::new(),
+    };
+    for subject in &subjects {
+        bar.set_message(format!("{}: starting", subject.name));
+        let out = load_path(&results_dir(&catalogue.root), &subject.name);
+        let result = session.measure(subject, load_plan, &out, &mut |line| {
+            bar.set_message(format!("{}: {line}", subject.name));
+        });
+        let line = match &result {
+            Ok(result) => match &result.failure {
+                Some(why) => format!(
+                    "  {}: {} (partial: {why})",
+                    subject.name,
+                    crate::load::one_line(result)
+                ),
+                None => format!("  {}: {}", subject.name, crate::load::one_line(result)),
+            },
+            Err(e) => format!("  {}: load failed, nothing measured: {e:#}", subject.name),
+        };
+        if bar.is_hidden() {
+            println!("{line}");
+        } else {
+            bar.println(line);
+        }
+        bar.inc(1);
+        if result.as_ref().map_or(true, |r| r.failure.is_some()) {
+            measured.failed.push(subject.name.clone());
+        }
+        if session.interrupted() {
+            measured.interrupted = true;
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    println!("  load done ({})", elapsed(t));
+    Ok(measured)
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        ProgressStyle::with_template("  {bar:24} {pos}/{len} runs  {elapsed_precise}  {msg}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+/// The exit code and its explanation: interrupted, a load run failed, a check failed, or 0.
+fn finish(proofs: &Proofs, measured: &Measured) -> ExitCode {
+    use filterbench_model::exit;
+    if measured.interrupted {
+        println!("stopped early (Ctrl-C): the report shows what was measured");
+        return exit::code(exit::INTERRUPTED);
+    }
+    if !measured.failed.is_empty() {
         println!(
             "load failed for: {} (what was measured before the error is kept, marked partial; \
              the report shows it)",
-            failed.join(", ")
+            measured.failed.join(", ")
         );
-        return Ok(filterbench_model::exit::code(
-            filterbench_model::exit::BAD_INPUT,
-        ));
+        return exit::code(exit::BAD_INPUT);
     }
-    if !differ.is_empty() {
-        for (pair, checks) in &differ {
-            let measured = if unproven.contains(&pair.as_str()) {
-                "measured Lua-only; the report answers from what the Lua filter costs: keep Lua, \
-                 or prove the twin first"
-            } else {
-                "the twin itself is equivalent and was measured; what Istio deploys differs"
-            };
-            println!(
-                "not equivalent: {pair} (failed {}; {measured})",
-                checks.join(", ")
-            );
-        }
-        return Ok(filterbench_model::exit::code(
-            filterbench_model::exit::NOT_EQUIVALENT,
-        ));
+    let differ = proofs.failed_checks();
+    if differ.is_empty() {
+        return ExitCode::SUCCESS;
     }
-    Ok(ExitCode::SUCCESS)
+    let unproven = proofs.unproven();
+    for (pair, checks) in &differ {
+        let measured = if unproven.contains(&pair.as_str()) {
+            "measured Lua-only; the report answers from what the Lua filter costs: keep Lua, \
+             or prove the twin first"
+        } else {
+            "the twin itself is equivalent and was measured; what Istio deploys differs"
+        };
+        println!(
+            "not equivalent: {pair} (failed {}; {measured})",
+            checks.join(", ")
+        );
+    }
+    exit::code(exit::NOT_EQUIVALENT)
 }

@@ -12,8 +12,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use filterbench_envoy::envoy::{envoy_version, find_envoy};
-use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify::verify_pair;
 use filterbench_envoy::verify_deployed::verify_deployed;
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
@@ -54,9 +53,7 @@ pub fn deployed_reports(
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
+    let (rig, version) = crate::envoy_rig()?;
     if print {
         println!(
             "verifying what is deployed for {} pair(s) ({}) in Envoy {version} ({})",
@@ -66,7 +63,7 @@ pub fn deployed_reports(
                 .map(|a| a.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            bin.display()
+            rig.envoy_bin.display()
         );
     }
     let mut reports = Vec::new();
@@ -98,7 +95,7 @@ pub fn measure_failure_strategies(
     root: &std::path::Path,
 ) -> anyhow::Result<(FailureRecord, std::path::PathBuf)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
-    let rig = Rig::new(find_envoy()?).context("starting the loopback echo and auth services")?;
+    let (rig, _) = crate::envoy_rig()?;
     let work = tempfile::tempdir().context("a temporary directory for the failing module")?;
     let record = filterbench_envoy::failure::measure(&rig, &crds, work.path())?;
     let path = failure_path(&results_dir(root));

@@ -15,12 +15,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use filterbench_bench::harness::driver::LoadedPair;
 use filterbench_bench::harness::generate;
-use filterbench_model::catalogue::Pair;
 use filterbench_model::exit;
 use filterbench_model::results::write_atomically;
-use filterbench_model::{Corpus, TwinKind};
+use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
 
-/// `kinds`: the twin kinds asked for (`None`: every kind the pairs have that runs in-process).
+/// `kinds`: the twin kind asked for (`None`: every kind the pairs have that runs in-process).
 pub fn verify_generated(
     ws: Option<&std::path::Path>,
     pair: Option<&str>,
@@ -72,8 +71,29 @@ pub fn verify_generated(
                     .join(", ")
             );
         }
-        let agree = generated_of_kind(ws, &catalogue, &pairs, kind, several, cases, seed)?;
-        all_agree &= agree;
+        println!(
+            "{} pair(s), {cases} generated request sequence(s) each (seed {seed}), Lua vs the {}, \
+             in-process",
+            pairs.len(),
+            if kind == TwinKind::Wasm {
+                "twin".to_string()
+            } else {
+                format!("{} twin", kind.label())
+            }
+        );
+        let differ = check_pairs_of(&catalogue, &pairs, kind, cases, seed, ws, "  ", true)?;
+        println!(
+            "{}{} pairs, {cases} generated sequences each: {} agree, {} differ",
+            if several {
+                format!("{}: ", kind.label())
+            } else {
+                String::new()
+            },
+            pairs.len(),
+            pairs.len() - differ.len(),
+            differ.len()
+        );
+        all_agree &= differ.is_empty();
     }
     Ok(if all_agree {
         ExitCode::SUCCESS
@@ -82,27 +102,42 @@ pub fn verify_generated(
     })
 }
 
-/// The generated sequences of `pairs` against their twins of `kind`; prints each pair and the
-/// summary line (prefixed with the kind when `several` kinds are verified); whether all agree.
-fn generated_of_kind(
-    ws: Option<&std::path::Path>,
-    catalogue: &filterbench_model::Catalogue,
+/// N generated sequences for each of `pairs`, Lua against its Rust Wasm twin in-process; a
+/// line per pair (led by `indent`; with `print_agree` false, only for pairs that differ), failures shrunk, printed and saved. Returns the pairs that
+/// differ. `filterbench all` runs it too (its step 2).
+pub fn check_pairs(
+    catalogue: &Catalogue,
     pairs: &[&Pair],
-    kind: TwinKind,
-    several: bool,
     cases: u32,
     seed: u64,
-) -> anyhow::Result<bool> {
-    println!(
-        "{} pair(s), {cases} generated request sequence(s) each (seed {seed}), Lua vs the {}, \
-         in-process",
-        pairs.len(),
-        if kind == TwinKind::Wasm {
-            "twin".to_string()
-        } else {
-            format!("{} twin", kind.label())
-        }
-    );
+    ws: Option<&std::path::Path>,
+    indent: &str,
+    print_agree: bool,
+) -> anyhow::Result<Vec<String>> {
+    check_pairs_of(
+        catalogue,
+        pairs,
+        TwinKind::Wasm,
+        cases,
+        seed,
+        ws,
+        indent,
+        print_agree,
+    )
+}
+
+/// [`check_pairs`] against each pair's twin of `kind` (one that runs in-process).
+#[allow(clippy::too_many_arguments)] // check_pairs' arguments and the kind
+pub fn check_pairs_of(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    kind: TwinKind,
+    cases: u32,
+    seed: u64,
+    ws: Option<&std::path::Path>,
+    indent: &str,
+    print_agree: bool,
+) -> anyhow::Result<Vec<String>> {
     let mut differ = Vec::new();
     for pair in pairs {
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
@@ -121,7 +156,8 @@ fn generated_of_kind(
         match generate::check(&loaded, &corpus, cases, seed, kind.id())
             .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
         {
-            None => println!("  {}: all {cases} agree", pair.name),
+            None if print_agree => println!("{indent}{}: all {cases} agree", pair.name),
+            None => {}
             Some(failure) => {
                 let lines: Vec<String> = failure
                     .requests
@@ -139,18 +175,18 @@ fn generated_of_kind(
                 write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
                     .with_context(|| format!("writing {}", file.display()))?;
                 println!(
-                    "  {}: DIFFERS on a generated sequence, shrunk to {} request(s):",
+                    "{indent}{}: DIFFERS on a generated sequence, shrunk to {} request(s):",
                     pair.name,
                     lines.len()
                 );
                 for l in failure.reason.lines() {
-                    println!("    {l}");
+                    println!("{indent}  {l}");
                 }
                 for l in &lines {
-                    println!("    {l}");
+                    println!("{indent}  {l}");
                 }
                 println!(
-                    "    saved as {}: record them as scenarios with `filterbench record{} --pair {} \
+                    "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {} \
                      --requests {}` (rename them first)",
                     file.display(),
                     ws.map_or(String::new(), |w| format!(" --workspace {}", w.display())),
@@ -161,16 +197,5 @@ fn generated_of_kind(
             }
         }
     }
-    println!(
-        "{}{} pairs, {cases} generated sequences each: {} agree, {} differ",
-        if several {
-            format!("{}: ", kind.label())
-        } else {
-            String::new()
-        },
-        pairs.len(),
-        pairs.len() - differ.len(),
-        differ.len()
-    );
-    Ok(differ.is_empty())
+    Ok(differ)
 }

@@ -2,15 +2,15 @@
 //! for the method), its table, and the one-line summary `filterbench all` prints per pair.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 
-use filterbench_envoy::compare::{
-    compare, pin_current_thread, placement, plan, Subject, PASSTHROUGH,
-};
-use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::compare::{compare, pin_process, placement, plan, Subject, PASSTHROUGH};
+use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::{
     behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
@@ -65,6 +65,12 @@ pub struct LoadArgs {
     /// sequential self-check in the same run).
     #[arg(long)]
     sequential: bool,
+    /// Instead of the comparison: a soak of SECS seconds (at most 3600). Every variant runs at
+    /// one moderate open-loop rate, all at once, and each Envoy's memory is sampled throughout.
+    /// Prints the growth per 100k requests with its interval (or "no measurable growth") and
+    /// writes reports/results/soak/<pair>.json.
+    #[arg(long, value_name = "SECS")]
+    soak: Option<f64>,
     /// The twins measured beside Lua, comma-separated: wasm (Rust proxy-wasm), go (Go
     /// proxy-wasm), native (Envoy dynamic module) or all (default: every kind the pair has).
     /// The Rust Wasm twin is always measured (the stopping rule and the report read it); each
@@ -160,25 +166,19 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         }
     }
     plan.capacity_secs = plan.capacity_secs.min(plan.round_secs.max(0.2));
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    // The load generator and the loopback services stay off the core Envoy is pinned to: pinned
-    // before the rig's runtime starts, so every thread of it inherits the mask.
-    if let Some(cpus) = placement().driver_cpus {
-        pin_current_thread(&cpus);
+    let session = Session::start()?;
+    if let Some(secs) = args.soak {
+        return soak(&session, &subject, secs, &root, args.json);
     }
-    let stop = graceful_interrupts();
-    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
     let quiet = args.json;
-    let result = compare(&rig, &subject, &plan, &version, stop, &mut |line| {
+    let out = args
+        .out
+        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
+    let result = session.measure(&subject, &plan, &out, &mut |line| {
         if !quiet {
             eprintln!("  {line}");
         }
     })?;
-    let out = args
-        .out
-        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
-    write_json_atomically(&out, &result).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&result)?)?;
@@ -195,6 +195,9 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
             }
         )?;
     }
+    if let (Some(line), false) = (lua_matters(&result, &policy), args.json) {
+        writeln!(stdout, "{line}")?;
+    }
     if let (Some(why), true) = (&result.failure, args.json) {
         eprintln!("partial: stopped by an error: {why}");
     }
@@ -202,6 +205,158 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         (Some(_), _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
         (None, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
         (None, false) => ExitCode::SUCCESS,
+    })
+}
+
+/// What a load run needs around [`compare`], for `load` and `all` alike: the load generator
+/// and the loopback services kept off the core(s) Envoy is pinned to (every thread of the
+/// process pinned), Ctrl-C turned into a graceful stop, Envoy and the loopback services.
+pub struct Session {
+    rig: Rig,
+    version: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl Session {
+    pub fn start() -> anyhow::Result<Session> {
+        let (rig, version) = crate::envoy_rig()?;
+        Ok(Session::with(rig, version))
+    }
+
+    /// A session on services already started (`all` starts them once, for every step): every
+    /// thread of the process, theirs included, is pinned off Envoy's core(s) now.
+    pub fn with(rig: Rig, version: String) -> Session {
+        if let Some(cpus) = placement().driver_cpus {
+            pin_process(&cpus);
+        }
+        let stop = graceful_interrupts();
+        Session { rig, version, stop }
+    }
+
+    /// Measures `subject` and writes the result to `out` (atomically: a reader never sees half
+    /// a file). A run stopped by an error part-way is a result too, marked partial with the
+    /// reason ([`LoadRun::failure`]).
+    pub fn measure(
+        &self,
+        subject: &Subject,
+        plan: &LoadPlan,
+        out: &Path,
+        on_progress: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<LoadRun> {
+        let result = compare(
+            &self.rig,
+            subject,
+            plan,
+            &self.version,
+            self.stop.clone(),
+            on_progress,
+        )?;
+        write_json_atomically(out, &result)
+            .with_context(|| format!("writing {}", out.display()))?;
+        Ok(result)
+    }
+
+    /// Ctrl-C was pressed.
+    pub fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// `load --soak SECS`: the soak of `subject`, its table, and its file.
+fn soak(
+    session: &Session,
+    subject: &Subject,
+    secs: f64,
+    root: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use filterbench_envoy::compare::soak::{growth_kib_per_100k, growth_words, SoakPlan};
+
+    let run = filterbench_envoy::compare::soak::soak(
+        &session.rig,
+        subject,
+        &SoakPlan::new(secs),
+        &session.version,
+        session.stop.clone(),
+        &mut |line| {
+            if !json {
+                eprintln!("  {line}");
+            }
+        },
+    )?;
+    let out = filterbench_model::results::soak_path(&results_dir(root), &subject.name);
+    write_json_atomically(&out, &run).with_context(|| format!("writing {}", out.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&run)?)?;
+    } else {
+        writeln!(
+            stdout,
+            "{} soak in Envoy {}: {:.0} s at {:.0} req/s each, 1 worker",
+            run.pair, run.envoy_version, run.secs, run.rate_rps
+        )?;
+        for v in &run.variants {
+            let points: Vec<_> = run.points.iter().filter(|p| p.variant == *v).collect();
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                continue;
+            };
+            writeln!(
+                stdout,
+                "  {:<10} RSS {:.1} -> {:.1} MiB over {} requests: {}",
+                v.label(),
+                first.rss_bytes as f64 / 1048576.0,
+                last.rss_bytes as f64 / 1048576.0,
+                last.requests,
+                growth_words(growth_kib_per_100k(&run, *v))
+            )?;
+        }
+        writeln!(
+            stdout,
+            "wrote {}{}",
+            out.display(),
+            if run.partial {
+                " (partial: stopped early)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(if run.partial {
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// For a Lua-only run, the policy's first question (`[lua_cost]`): does what the Lua filter adds
+/// matter at all? Below the bar on both whole intervals, no twin can save enough to be worth it.
+pub fn lua_matters(
+    run: &LoadRun,
+    policy: &filterbench_reports::decision::Policy,
+) -> Option<String> {
+    run.lua_only?;
+    let c = Costs::of(&paired_rounds(run)?);
+    let (cpu, p50) = (c.lua_cpu_us?, c.lua_latency_us[0]?);
+    let p = &policy.lua_cost;
+    let bar = format!(
+        "the policy's bar (reports/policy.toml [lua_cost]): {} us CPU and {} us at p50",
+        p.min_cpu_us, p.min_latency_us
+    );
+    Some(if cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us) {
+        format!(
+            "By {bar}, this Lua filter costs too little to matter: both whole intervals lie \
+                 below it, so no twin could save enough; keep Lua."
+        )
+    } else if cpu.above(p.min_cpu_us) || p50.above(p.min_latency_us) {
+        format!(
+            "By {bar}, this Lua filter costs enough to matter (a whole interval lies above \
+                 it): a twin is worth writing and proving, then `filterbench load` measures both."
+        )
+    } else {
+        format!(
+            "By {bar}, too close to tell whether this Lua filter's cost matters (the \
+                 intervals reach across it): more rounds (`--rounds`) would say."
+        )
     })
 }
 
@@ -395,6 +550,20 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
                 }
             )?;
         }
+    }
+    let idle = run.by_workers.iter().any(|wr| {
+        run.variants.iter().any(|v| {
+            run.capacity_of(wr.workers, *v)
+                .iter()
+                .any(|s| s.envoy_not_bottleneck())
+        })
+    });
+    if idle {
+        writeln!(
+            w,
+            "  < 90% busy: in that closed-loop round Envoy's workers were not saturated (the load \
+             generator or the machine was the limit), so its req/s is a floor, not Envoy's capacity"
+        )?;
     }
     Ok(())
 }

@@ -366,6 +366,15 @@ fn verify(
     finish_verify_kinds(mode, &sections, out)
 }
 
+/// What every command that runs Envoy needs first: Envoy found (installed on first use), its
+/// version read, and the loopback echo, auth and call services started.
+pub fn envoy_rig() -> anyhow::Result<(Rig, String)> {
+    let bin = find_envoy()?;
+    let version = envoy_version(&bin)?;
+    let rig = Rig::new(bin).context("starting the loopback echo, auth and call services")?;
+    Ok((rig, version))
+}
+
 /// Every selected pair through real Envoy, Lua against its twin of `kind`; with `print`, a line
 /// per pair as it finishes.
 fn verify_envoy_reports(
@@ -374,9 +383,7 @@ fn verify_envoy_reports(
     kind: TwinKind,
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, String)> {
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    let rig = Rig::new(bin.clone()).context("starting the loopback echo and auth services")?;
+    let (rig, version) = envoy_rig()?;
     if print {
         let twins = match kind {
             TwinKind::Wasm => String::new(),
@@ -385,7 +392,7 @@ fn verify_envoy_reports(
         println!(
             "verifying {} pair(s) in Envoy {version} ({}){twins}",
             pairs.len(),
-            bin.display()
+            rig.envoy_bin.display()
         );
     }
     let mut reports = Vec::new();

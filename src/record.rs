@@ -10,9 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use filterbench_envoy::envoy::{envoy_version, find_envoy};
 use filterbench_envoy::run::{run_in_envoy, RunFilter, RunStep};
-use filterbench_envoy::verify::Rig;
 use filterbench_model::record::{self, Input};
 use filterbench_model::request::RunRequest;
 use filterbench_model::{calls, now_ms, replay, Catalogue, Corpus};
@@ -86,8 +84,7 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         args.force,
     )?;
 
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
+    let (rig, version) = crate::envoy_rig()?;
     println!(
         "recording {} request(s) of {} through the Lua filter of {} in Envoy {version}",
         inputs.len(),
@@ -122,7 +119,6 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         request: joined.clone(),
         calls: joined.calls.clone(),
     }));
-    let rig = Rig::new(bin).context("starting the loopback echo and call services")?;
     let results = run_in_envoy(
         &rig,
         &RunFilter::Lua {

@@ -355,9 +355,7 @@ fn run_envoy(
     config: &Config,
     steps: &[(RunRequest, Vec<CallScript>)],
 ) -> anyhow::Result<Vec<(Outcome, Vec<String>)>> {
-    use filterbench_envoy::envoy::find_envoy;
     use filterbench_envoy::run::{run_in_envoy, RunFilter, RunStep};
-    use filterbench_envoy::verify::Rig;
 
     let filter = match (&args.lua, &args.wasm) {
         (Some(path), _) => RunFilter::Lua {
@@ -380,7 +378,7 @@ fn run_envoy(
         },
         _ => unreachable!("clap requires one filter"),
     };
-    let rig = Rig::new(find_envoy()?).context("starting the loopback services")?;
+    let (rig, _) = crate::envoy_rig()?;
     let steps: Vec<RunStep> = steps
         .iter()
         .map(|(request, calls)| RunStep {

@@ -28,6 +28,24 @@ fn all_on_one_pair_measures_everything_and_renders_the_report() {
         stdout.contains("1 pairs, 16 scenarios: 1 equivalent, 0 differ"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains(
+            "generated sequences in-process (1000 per pair, seed 1592652062): 1 agree, 0 differ"
+        ),
+        "{stdout}"
+    );
+    // Criterion's own report goes to a log, not between the steps.
+    let log = copy.path("reports/results/bench/criterion.log");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("time:"),
+        "criterion's output in the log: {logged}"
+    );
+    assert!(
+        !stdout.contains("time:   ["),
+        "criterion's output on screen:\n{stdout}"
+    );
+    assert!(stdout.contains("criterion's own output in"), "{stdout}");
     for file in [
         "reports/results/verify/envoy.json",
         "reports/results/verify/in_process.json",

@@ -31,6 +31,7 @@ const PHASES: &[(&str, &str)] = &[
     ("lua/getenv.lua", "request_headers"),
     ("lua/bytecode.lua", "request_headers"),
     ("lua/gc_loop.lua", "start"),
+    ("lua/backtrack.lua", "request_headers"),
     ("wasm/queue_loop.wat", "http_call_response"),
     ("wasm/call_retry.wat", "http_call_response"),
     ("wasm/fd_write_iovecs.wat", "request_headers"),

@@ -45,7 +45,16 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     )
     .unwrap();
     assert!(!result.partial);
-    assert_eq!(result.stopped, StopReason::MaxRounds);
+    // Three rounds exactly: the third may also have narrowed the interval to the target (the
+    // target is checked first), else the rounds ran out.
+    assert!(
+        matches!(
+            result.stopped,
+            StopReason::MaxRounds | StopReason::TargetReached
+        ),
+        "{:?}",
+        result.stopped
+    );
     assert_eq!(result.variants, Variant::WITH_WASM.to_vec());
     // Capacity: one closed-loop round per variant at each worker count.
     assert_eq!(result.capacity.len(), 3);
@@ -112,9 +121,19 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
     write_json_atomically(&path, &result).unwrap();
     let back: LoadRun = read_result(&path, LOAD_SCHEMA).unwrap();
     assert_eq!(back, result);
-    let costs = Costs::of(&paired_rounds(&back).unwrap());
-    assert_eq!(costs.rounds, 3);
-    assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+    // A round where an Envoy fell behind its rate (a busy machine, a debug build) is left out of
+    // every difference: intervals come from the others, and none only when all were behind.
+    let behind = filterbench_model::results::behind_rounds(&back.rounds).len();
+    match paired_rounds(&back) {
+        Some(r) => {
+            let costs = Costs::of(&r);
+            assert_eq!(costs.rounds, 3);
+            if behind < 3 {
+                assert!(costs.lua_cpu_us.is_some() && costs.wasm_minus_lua_cpu_us.is_some());
+            }
+        }
+        None => assert_eq!(behind, 3, "no paired round although not all were behind"),
+    }
 }
 
 /// An Envoy binary that refuses to start at 2 workers and is the real one otherwise.
@@ -255,7 +274,7 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
         crate::support::text(&run.stderr)
     );
     assert!(
-        stdout.contains("Lua only (a Lua-only run was asked for"),
+        stdout.contains("Lua only (asked for with --lua-only"),
         "{stdout}"
     );
     assert!(
@@ -266,6 +285,14 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
     let result: LoadRun = read_result(&out, LOAD_SCHEMA).unwrap();
     assert_eq!(result.variants, [Variant::Base, Variant::Lua]);
     assert_eq!(result.lua_only, Some(LuaOnly::Asked));
+    // The policy's first question answered for a Lua-only run (unless every round was left out
+    // as behind on a busy machine: then there is nothing to answer from).
+    if filterbench_model::results::behind_rounds(&result.rounds).len() < 2 {
+        assert!(
+            stdout.contains("(reports/policy.toml [lua_cost])"),
+            "{stdout}"
+        );
+    }
     assert_eq!(result.check_variants(), Ok(()));
     assert!(!result.partial);
     assert_eq!(result.round_count(), 2);
@@ -398,4 +425,54 @@ fn ctrl_c_during_a_load_run_writes_partial_results_and_reaps_envoy() {
         .filter(|(pid, _)| envoys.contains(pid))
         .collect();
     assert!(left.is_empty(), "Envoys left behind: {left:?}");
+}
+
+/// `load --soak`: every variant at one open-loop rate at once, memory sampled throughout, the
+/// growth per 100k requests said per variant and the points written.
+#[test]
+fn a_soak_samples_every_variants_memory_and_says_how_it_grew() {
+    let copy = crate::support::ProjectCopy::new();
+    let run = crate::support::filterbench(
+        &[
+            "load",
+            "--pair",
+            "add_header",
+            "--twin",
+            "wasm",
+            "--soak",
+            "8",
+        ],
+        &[("FILTERBENCH_ROOT", copy.root().as_os_str())],
+        std::time::Duration::from_secs(300),
+    );
+    let stdout = crate::support::text(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        crate::support::text(&run.stderr)
+    );
+    let out = copy.path("reports/results/soak/add_header.json");
+    let soak: filterbench_model::results::SoakRun =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(soak.variants, Variant::WITH_WASM.to_vec());
+    for v in &soak.variants {
+        let points: Vec<_> = soak.points.iter().filter(|p| p.variant == *v).collect();
+        assert!(points.len() >= 5, "{v:?}: {} samples", points.len());
+        assert!(points.iter().all(|p| p.rss_bytes > 0), "{v:?}");
+        assert!(
+            points.windows(2).all(|w| w[1].requests >= w[0].requests),
+            "{v:?}: requests only grow"
+        );
+        assert!(points.last().unwrap().requests > 0, "{v:?}");
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(v.label()))
+            .unwrap_or_else(|| panic!("no line for {}: {stdout}", v.label()));
+        assert!(
+            line.contains("no measurable growth")
+                || line.contains("grows ")
+                || line.contains("too few samples"),
+            "{line}"
+        );
+    }
 }

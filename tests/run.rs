@@ -439,3 +439,41 @@ fn run_pair_runs_lua_and_the_twin_with_the_pairs_configuration() {
         "{stderr}"
     );
 }
+
+/// `print` in a Lua filter goes to stderr, named after the filter and capped, never into the JSON
+/// `run` prints on stdout (Envoy writes it to its own stdout, outside any outcome).
+#[test]
+fn print_in_a_lua_filter_goes_to_stderr_not_into_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let lua = write(
+        dir.path(),
+        "printer.lua",
+        "function envoy_on_request(h)\n  for i = 1, 30 do print('line', i, nil) end\n  \
+         h:headers():add('x-printed', 'yes')\nend\n",
+    );
+    let request = write(dir.path(), "r.json", r#"{"path": "/p"}"#);
+    let (code, json, stderr) = run(&["--lua", &lua, "--request", &request]);
+    assert_eq!(code, 0, "{stderr}");
+    let upstream = &json["requests"][0]["outcome"]["upstream"];
+    assert_eq!(
+        header(&upstream["headers"], "x-printed"),
+        Some("yes"),
+        "{json}"
+    );
+    assert!(
+        stderr.contains(&format!("{lua}: print: line\t1\tnil")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{lua}: print: line\t20\tnil")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("line\t21\t"),
+        "capped at 20 lines: {stderr}"
+    );
+    assert!(
+        stderr.contains("more print output of this filter is not shown"),
+        "{stderr}"
+    );
+}

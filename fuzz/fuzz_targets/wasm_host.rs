@@ -265,6 +265,7 @@ fuzz_target!(|data: &[u8]| {
     env.limits = Limits {
         instructions: 1_000_000,
         memory_bytes: 4 << 20,
+        ..Limits::default()
     };
     env.responder = Arc::new(|call| match call.cluster.len() % 4 {
         0 => CallReply::Response {

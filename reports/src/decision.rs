@@ -286,10 +286,84 @@ impl Policy {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        toml::from_str(&text).map_err(|e| crate::Error::Policy {
+        let policy: Policy = toml::from_str(&text).map_err(|e| crate::Error::Policy {
             path: path.to_path_buf(),
             message: e.message().to_string(),
-        })
+        })?;
+        policy.check().map_err(|message| crate::Error::Policy {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(policy)
+    }
+
+    /// Values a run can act on: counts and durations that end (a million resamples would keep
+    /// the report busy for hours; a budget of 1e300 s never ends), shares that are shares.
+    pub fn check(&self) -> Result<(), String> {
+        let c = &self.confidence;
+        let m = &self.measurement;
+        let finite = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} = {v} is out of range (between {lo} and {hi})"
+                ))
+            }
+        };
+        let count = |name: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} = {v} is out of range (between {lo} and {hi})"
+                ))
+            }
+        };
+        count("confidence.resamples", c.resamples, 1, 100_000)?;
+        finite("confidence.min_share", c.min_share, 0.0, 1.0)?;
+        count("measurement.min_rounds", m.min_rounds, 1, 10_000)?;
+        count("measurement.max_rounds", m.max_rounds, 1, 10_000)?;
+        finite(
+            "measurement.pair_budget_secs",
+            m.pair_budget_secs,
+            1.0,
+            86_400.0,
+        )?;
+        finite(
+            "measurement.target_half_width_us",
+            m.target_half_width_us,
+            0.0,
+            1e6,
+        )?;
+        finite(
+            "measurement.target_half_width_pct",
+            m.target_half_width_pct,
+            0.0,
+            100.0,
+        )?;
+        finite("lua_cost.min_cpu_us", self.lua_cost.min_cpu_us, 0.0, 1e9)?;
+        finite(
+            "lua_cost.min_latency_us",
+            self.lua_cost.min_latency_us,
+            0.0,
+            1e9,
+        )?;
+        finite("saving.min_cpu_us", self.saving.min_cpu_us, 0.0, 1e9)?;
+        finite("saving.min_pct", self.saving.min_pct, 0.0, 100.0)?;
+        finite(
+            "memory.max_extra_mib_per_worker",
+            self.memory.max_extra_mib_per_worker,
+            0.0,
+            1e9,
+        )?;
+        finite(
+            "saving.min_cpu_us_between_ways",
+            self.saving.min_cpu_us_between_ways,
+            0.0,
+            1e9,
+        )?;
+        Ok(())
     }
 }
 

@@ -24,6 +24,9 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
         .unwrap_or_default()
         .to_string();
     ensure_target().map_err(|e| Error::invalid(&manifest, e))?;
+    // Cargo decides what is up to date; a build that takes a while is said, not silent.
+    let started = std::time::Instant::now();
+    eprintln!("building the Wasm twin {name} (cargo build --release --target {TARGET}) ...");
     let mut output = cargo_build(&manifest, target_dir, false)?;
     if !output.status.success() && needs_network(&output.stderr) {
         // No network here: the crates may all be in cargo's cache already.
@@ -34,10 +37,19 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
         return Err(Error::invalid(
             &manifest,
             format!(
-                "the Wasm twin of {name:?} does not build for {TARGET}: {}",
-                first_error(&stderr)
+                "the Wasm twin of {name:?} does not build for {TARGET}: {} (the whole output: \
+                 cargo build --release --target {TARGET} --manifest-path {} --target-dir {})",
+                first_error(&stderr),
+                manifest.display(),
+                target_dir.display()
             ),
         ));
+    }
+    if started.elapsed().as_secs_f64() >= 1.0 {
+        eprintln!(
+            "built the Wasm twin {name} in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     let module = workspace_wasm_dir(target_dir).join(format!("{name}.wasm"));
     if !module.is_file() {

@@ -19,6 +19,7 @@ pub mod envoy;
 pub mod generate;
 pub mod lua;
 pub mod wasm;
+pub(crate) mod watchdog;
 
 #[cfg(test)]
 mod hostile;
@@ -187,6 +188,16 @@ pub struct Limits {
     /// bounds the bytes the host copies for the VM in one request, and the shared data and
     /// queues it keeps.
     pub memory_bytes: usize,
+    /// Lua only, with a finite budget: the longest one call into the script may run without
+    /// coming back (a C function of the VM, where the budget's hook cannot reach: a string
+    /// pattern that backtracks). Past it the process ends with exit code 2, naming the filter
+    /// and the phase (see [`watchdog`](crate::harness::watchdog)).
+    #[serde(default = "default_wall")]
+    pub wall: std::time::Duration,
+}
+
+fn default_wall() -> std::time::Duration {
+    Limits::default().wall
 }
 
 impl Default for Limits {
@@ -194,6 +205,7 @@ impl Default for Limits {
         Limits {
             instructions: 500_000_000,
             memory_bytes: 256 << 20,
+            wall: std::time::Duration::from_secs(20),
         }
     }
 }

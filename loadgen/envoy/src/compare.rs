@@ -21,8 +21,9 @@
 //!      of the core, and all generators together stay at that share of the fastest variant's
 //!      closed-loop throughput ([`simultaneous_rate`]). A round where any Envoy answered less than
 //!      [`BEHIND_SHARE`] of its rate is flagged ([`Sample::behind`]) and left out. The first
-//!      `plan.check_rounds` simultaneous rounds are each followed by a sequential round: the
-//!      method's check against itself, in the same run.
+//!      [`check_rounds`] simultaneous rounds (`plan.check_rounds` with three variants, fewer
+//!      with more) are each followed by a sequential round: the method's check against itself,
+//!      in the same run, not charged to the pair's budget.
 //!    - **sequential**: every variant once per round, alone, in a rotating order (ABC, BCA,
 //!      CAB, ...; Abedi and Brecht, ICPE 2017), at a share of the slowest variant's capacity.
 //!
@@ -58,6 +59,7 @@ use filterbench_load::client::SendRequest;
 use filterbench_load::load::{self, LoadResult, LoadSpec, Mode};
 
 mod rounds;
+pub mod soak;
 pub use rounds::{convergence, lua_convergence, narrowed, round_order};
 
 /// The measurement plan of a profile: `full` measures longer rounds and spends three times the
@@ -382,6 +384,44 @@ struct Running {
     addr: std::net::SocketAddr,
 }
 
+/// One Envoy per variant at `workers` worker(s), on the placement's Envoy core(s), listening.
+fn start_envoys(
+    rig: &Rig,
+    name: &str,
+    listeners: &[(Variant, ListenerSpec)],
+    workers: u32,
+    machine: &LoadMachine,
+) -> Result<Vec<Running>> {
+    let options = EnvoyOptions {
+        concurrency: workers,
+        component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
+        cpus: machine.envoy_cpus.clone(),
+    };
+    let mut running = Vec::new();
+    for (variant, spec) in listeners {
+        let envoy = Envoy::start(
+            &rig.envoy_bin,
+            &bootstrap(std::slice::from_ref(spec), rig.services()),
+            &options,
+        )
+        .map_err(|e| {
+            Error::Envoy(format!(
+                "{name}: the {} Envoy at {workers} worker(s): {e}",
+                variant.id()
+            ))
+        })?;
+        let addr = envoy
+            .listener(&spec.name)
+            .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
+        running.push(Running {
+            variant: *variant,
+            envoy,
+            addr,
+        });
+    }
+    Ok(running)
+}
+
 /// One measured window of one variant, or of every variant at once.
 struct Window<'a> {
     rig: &'a Rig,
@@ -390,6 +430,26 @@ struct Window<'a> {
     stop: &'a Arc<AtomicBool>,
     envoy_cpus: usize,
     driver_cpus: usize,
+}
+
+impl<'a> Window<'a> {
+    fn new(
+        rig: &'a Rig,
+        mix: &'a [SendRequest],
+        connections: usize,
+        stop: &'a Arc<AtomicBool>,
+        machine: &LoadMachine,
+    ) -> Window<'a> {
+        let count = |cpus: &Option<Vec<usize>>| cpus.as_ref().map_or(machine.cpus, Vec::len).max(1);
+        Window {
+            rig,
+            mix,
+            connections,
+            stop,
+            envoy_cpus: count(&machine.envoy_cpus),
+            driver_cpus: count(&machine.driver_cpus),
+        }
+    }
 }
 
 /// Whether an open-loop window at `rate` fell behind it: fewer than [`BEHIND_SHARE`] of the
@@ -660,22 +720,7 @@ fn measure(
     let plan = run.plan.clone();
     let machine = run.machine.clone();
     let variants = run.variants.clone();
-    let window = Window {
-        rig,
-        mix: &subject.mix,
-        connections: plan.connections,
-        stop,
-        envoy_cpus: machine
-            .envoy_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-        driver_cpus: machine
-            .driver_cpus
-            .as_ref()
-            .map_or(machine.cpus, Vec::len)
-            .max(1),
-    };
+    let window = Window::new(rig, &subject.mix, plan.connections, stop, &machine);
     let mut workers_list = plan.workers.clone();
     // The comparison runs at 1 worker; other counts measure capacity and memory.
     workers_list.sort_unstable();
@@ -684,34 +729,7 @@ fn measure(
         workers_list.insert(0, 1);
     }
     for workers in workers_list {
-        let options = EnvoyOptions {
-            concurrency: workers,
-            component_log_level: "lua:error,wasm:error,dynamic_modules:error".into(),
-            cpus: machine.envoy_cpus.clone(),
-        };
-        let mut running = Vec::new();
-        for (variant, spec) in listeners {
-            let envoy = Envoy::start(
-                &rig.envoy_bin,
-                &bootstrap(std::slice::from_ref(spec), rig.services()),
-                &options,
-            )
-            .map_err(|e| {
-                Error::Envoy(format!(
-                    "{}: the {} Envoy at {workers} worker(s): {e}",
-                    subject.name,
-                    variant.id()
-                ))
-            })?;
-            let addr = envoy
-                .listener(&spec.name)
-                .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
-            running.push(Running {
-                variant: *variant,
-                envoy,
-                addr,
-            });
-        }
+        let mut running = start_envoys(rig, &subject.name, listeners, workers, &machine)?;
         for r in &running {
             window.load(r.addr, Mode::Closed, plan.warmup_secs)?;
         }
@@ -841,7 +859,7 @@ fn paired_rounds(
         sequential_rate
     };
     let checks_wanted = if simultaneous {
-        plan.check_rounds.min(plan.max_rounds)
+        check_rounds(plan.check_rounds, variants.len()).min(plan.max_rounds)
     } else {
         0
     };
@@ -851,6 +869,9 @@ fn paired_rounds(
         run.check_rate_rps = sequential_rate;
     }
     let started = Instant::now();
+    // The self-check's sequential rounds are not charged to the budget: it buys simultaneous
+    // rounds (the verdict's), whatever the number of variants makes the check cost.
+    let mut check_secs = 0.0;
     let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
     let mut checks = 0;
@@ -871,6 +892,7 @@ fn paired_rounds(
             }
             run.rounds.extend(samples);
             if !partial && checks < checks_wanted {
+                let check_started = Instant::now();
                 let p = window.sequential(
                     running,
                     &variants,
@@ -879,6 +901,7 @@ fn paired_rounds(
                     checks,
                     &mut run.check_rounds,
                 )?;
+                check_secs += check_started.elapsed().as_secs_f64();
                 checks += 1;
                 p
             } else {
@@ -932,31 +955,87 @@ fn paired_rounds(
         } else {
             started.elapsed().as_secs_f64() / round as f64
         };
-        if plan
-            .budget_secs
-            .is_some_and(|b| started.elapsed().as_secs_f64() + per_round > b)
-        {
+        let spent = started.elapsed().as_secs_f64() - check_secs;
+        if plan.budget_secs.is_some_and(|b| spent + per_round > b) {
             run.stopped = StopReason::Budget;
             return Ok(());
         }
     }
 }
 
+/// The sequential self-check rounds for `variants` variants: `wanted` (the policy's minimum of
+/// rounds) with three variants, fewer with more, so that the check costs about the same
+/// variant-seconds whatever the number of twins (each sequential round runs every variant alone,
+/// one after the other); never fewer than 2, the least a paired interval needs.
+pub fn check_rounds(wanted: usize, variants: usize) -> usize {
+    (wanted * 3 / variants.max(1)).clamp(2.min(wanted), wanted)
+}
+
 /// Pins the calling thread (and the threads it spawns afterwards) to these CPUs.
 pub fn pin_current_thread(cpus: &[usize]) {
+    pin_thread(0, cpus);
+}
+
+/// Pins every thread of this process (those running already, such as the loopback services'
+/// runtime, and those spawned afterwards by them) to these CPUs.
+pub fn pin_process(cpus: &[usize]) {
+    pin_current_thread(cpus);
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
+                pin_thread(tid, cpus);
+            }
+        }
+    }
+}
+
+fn pin_thread(tid: libc::pid_t, cpus: &[usize]) {
     // SAFETY: a zeroed cpu_set_t is valid; CPU_SET only writes inside it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         for &cpu in cpus {
             libc::CPU_SET(cpu, &mut set);
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinning_the_process_pins_threads_that_were_running_already() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            rx.recv().unwrap();
+            // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
+            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+            let count = unsafe { libc::CPU_COUNT(&set) };
+            let on_0 = unsafe { libc::CPU_ISSET(0, &set) };
+            done_tx.send(()).unwrap();
+            (count, on_0)
+        });
+        pin_process(&[0]);
+        tx.send(()).unwrap();
+        done_rx.recv().unwrap();
+        let (count, on_0) = worker.join().unwrap();
+        // Every thread of the test binary back on every CPU.
+        pin_process(&(0..libc::CPU_SETSIZE as usize).collect::<Vec<_>>());
+        assert_eq!((count, on_0), (1, true));
+    }
+
+    #[test]
+    fn the_self_check_costs_about_the_same_whatever_the_number_of_twins() {
+        assert_eq!(check_rounds(6, 3), 6);
+        assert_eq!(check_rounds(6, 4), 4);
+        assert_eq!(check_rounds(6, 5), 3);
+        assert_eq!(check_rounds(6, 9), 2);
+        assert_eq!(check_rounds(6, 2), 6);
+        assert_eq!(check_rounds(2, 5), 2);
+    }
 
     #[test]
     fn the_cpu_clock_of_this_process_advances_with_work() {

@@ -548,3 +548,35 @@ fn ids_are_the_serde_names() {
         "too_close_to_call"
     );
 }
+
+#[test]
+fn a_policy_that_would_never_end_or_is_not_a_share_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = include_str!("../../policy.toml");
+    Policy::default_policy().check().unwrap();
+    for (from, to, key) in [
+        (
+            "resamples = 200",
+            "resamples = 1000000000",
+            "confidence.resamples",
+        ),
+        ("min_share = 0.9", "min_share = 1.5", "confidence.min_share"),
+        (
+            "pair_budget_secs = 36.0",
+            "pair_budget_secs = 1e300",
+            "measurement.pair_budget_secs",
+        ),
+        (
+            "max_rounds = 40",
+            "max_rounds = 0",
+            "measurement.max_rounds",
+        ),
+    ] {
+        assert!(shipped.contains(from), "{from}");
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, shipped.replacen(from, to, 1)).unwrap();
+        let e = Policy::load(&path).unwrap_err().to_string();
+        assert!(e.contains(key) && e.contains("out of range"), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+    }
+}

@@ -176,7 +176,9 @@ pub enum LuaOnly {
 impl LuaOnly {
     pub fn words(self) -> &'static str {
         match self {
-            LuaOnly::Asked => "a Lua-only run was asked for (`filterbench load --lua-only`)",
+            LuaOnly::Asked => {
+                "asked for with --lua-only: baseline and Lua only, no twin built or measured"
+            }
             LuaOnly::NotEquivalent => {
                 "the Wasm twin was not equivalent to the Lua filter when this run was made"
             }

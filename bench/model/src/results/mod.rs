@@ -25,10 +25,12 @@ use serde::{Deserialize, Serialize};
 mod bench;
 pub mod failure;
 mod load;
+mod soak;
 pub mod swap;
 
 pub use bench::*;
 pub use load::*;
+pub use soak::*;
 
 /// Version of [`BenchSummary`]'s JSON shape. 2: numbers from the paired (interleaved)
 /// measurement, [`Paired`] ratios with bootstrap intervals, callgrind [`Instructions`].

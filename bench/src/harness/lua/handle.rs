@@ -49,6 +49,7 @@ pub(super) fn register(lua: &Lua, p: &Table, shared: &Rc<Shared>) -> mlua::Resul
             (_, WAIT_BODY | WAIT_STREAM) => Phase::ResponseBody,
             _ => st.phase,
         };
+        s.entered(st.phase);
         if kind == WAIT_STREAM && st.sent[side_ix].is_none() {
             // The headers continue now: what goes on the wire is this map.
             let sent = st.headers[side_ix].clone();
@@ -81,6 +82,7 @@ unsafe extern "C-unwind" fn upstream(l: *mut mlua::lua_State) -> std::os::raw::c
                 st.reached = true;
             }
             st.phase = Phase::ResponseHeaders;
+            s.entered(Phase::ResponseHeaders);
             s.used.set(0);
             mlua::ffi::lua_pushboolean(l, c_int::from(!st.bodies[1].is_empty()));
             1

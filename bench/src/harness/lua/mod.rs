@@ -55,6 +55,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmStat
 use filterbench_model::corpus::HeaderPair;
 use filterbench_model::outcome::{Outcome, UpstreamSeen};
 
+use super::watchdog::Watch;
 use super::{envoy, Env, Exchange, FailureKind, FilterError, FilterVm, Phase};
 
 /// The instruction budget that turns the budget off (and the JIT on).
@@ -129,6 +130,7 @@ impl LuaFilter {
             .map_err(|e| fail(FailureKind::Runtime, error_message(&e)))?;
         let budgeted = env.limits.instructions != UNLIMITED_INSTRUCTIONS;
         let started_ns = env.clock.now_ns();
+        let env_wall = env.limits.wall;
         let shared = Rc::new(Shared {
             filter: self.name.clone(),
             limit: env.limits.instructions,
@@ -139,6 +141,8 @@ impl LuaFilter {
             memory_hit: Cell::new(false),
             forbidden: RefCell::new(None),
             started_ns,
+            watch: budgeted.then(|| Watch::new(&self.name, env_wall)),
+            prints: Cell::new(0),
         });
         let setup = (|| -> mlua::Result<Function> {
             let p = lua.create_table()?;
@@ -169,6 +173,7 @@ impl LuaFilter {
         }
 
         shared.used.set(0);
+        let watched = shared.watch.as_ref().map(|w| w.enter(Phase::Start));
         let top = lua
             .load(&*self.source)
             .set_name(chunk_name(&self.name, &self.source))
@@ -188,6 +193,7 @@ impl LuaFilter {
         let run: Function = setup
             .call((on_request, on_response))
             .map_err(|e| shared.failure(&e, Phase::Start))?;
+        drop(watched);
         Ok(LuaVm { lua, shared, run })
     }
 }
@@ -281,6 +287,19 @@ pub(crate) struct Shared {
     pub forbidden: RefCell<Option<(Phase, String)>>,
     /// env.clock when the state was made (os.clock() counts from here).
     pub started_ns: u64,
+    /// The wall-clock watchdog (budgeted VMs only): see [`watchdog`](super::watchdog).
+    pub watch: Option<Arc<Watch>>,
+    /// Lines the script printed (`print`, shown on stderr up to a cap).
+    pub prints: Cell<u32>,
+}
+
+impl Shared {
+    /// The running call moved on to `phase` (the watchdog names it if the call never returns).
+    pub fn entered(&self, phase: Phase) {
+        if let Some(w) = &self.watch {
+            w.phase(phase);
+        }
+    }
 }
 
 /// The budget hook: every [`HOOK_EVERY`] instructions it charges them to the running callback.
@@ -392,7 +411,13 @@ impl FilterVm for LuaVm {
         self.shared.used.set(0);
         self.shared.memory_hit.set(false);
         self.shared.forbidden.take();
+        let watched = self
+            .shared
+            .watch
+            .as_ref()
+            .map(|w| w.enter(Phase::RequestHeaders));
         let result = self.run.call::<()>(!exchange.body.is_empty());
+        drop(watched);
         if let Some((phase, message)) = self.shared.forbidden.take() {
             return Err(FilterError {
                 filter: self.shared.filter.clone(),

@@ -39,6 +39,17 @@ math.random = function(...)
 end
 math.randomseed = function() end
 
+-- print: Envoy's Lua writes it to Envoy's own stdout, which is not part of any outcome. Here
+-- stdout carries the run's results (`filterbench run` prints JSON there), so print goes to
+-- stderr through P.print, named after the filter and capped (see stdlib.rs).
+local p_print, tostring, select, concat = P.print, tostring, select, table.concat
+print = function(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  p_print(concat(parts, "\t"))
+end
+
 if table.pack == nil then
   local getmetatable_raw = debug.getmetatable
   pairs = function(t)

@@ -814,6 +814,7 @@ fn limited(instructions: u64, memory_bytes: usize) -> Env {
     env.limits = Limits {
         instructions,
         memory_bytes,
+        ..Limits::default()
     };
     env
 }

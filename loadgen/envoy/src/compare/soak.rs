@@ -1,0 +1,231 @@
+//! The soak (`filterbench load --soak SECS`): does a filter's Envoy keep growing? Every variant
+//! of the subject (baseline, Lua, each twin) runs as its own Envoy at one worker, all driven at
+//! the same moderate open-loop rate for SECS seconds (loopback, bounded in time), and each
+//! Envoy's RSS and allocator figures are sampled after every chunk of the run. Growth is the
+//! median of the per-chunk increments of RSS per request, scaled to KiB per 100k requests, with
+//! the percentile-bootstrap interval of that median: "no measurable growth" when the interval
+//! holds zero. This is the question TinyGo's leaking conservative GC taught Go-Wasm users to
+//! ask; it is asked of every kind here.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use filterbench_model::results::{SoakPoint, SoakRun, Variant, SOAK_SCHEMA};
+use filterbench_model::stats::Interval;
+
+use super::{memory_of, placement, simultaneous_rate, start_envoys, Running, Subject, Window};
+use crate::verify::Rig;
+use crate::{Error, Result};
+use filterbench_load::load::Mode;
+
+/// How a soak runs.
+#[derive(Debug, Clone)]
+pub struct SoakPlan {
+    /// The whole open-loop run, seconds (bounded: at most an hour).
+    pub secs: f64,
+    /// Seconds between two memory samples.
+    pub chunk_secs: f64,
+    /// The share of the core all variants together may use (the simultaneous-round rule).
+    pub rate_fraction: f64,
+    pub connections: usize,
+}
+
+impl SoakPlan {
+    pub fn new(secs: f64) -> SoakPlan {
+        SoakPlan {
+            secs,
+            chunk_secs: (secs / 30.0).clamp(1.0, 20.0),
+            rate_fraction: 0.3,
+            connections: 8,
+        }
+    }
+}
+
+/// Runs the soak of `subject`; Ctrl-C (`stop`) ends it early with what was sampled.
+pub fn soak(
+    rig: &Rig,
+    subject: &Subject,
+    plan: &SoakPlan,
+    envoy_version: &str,
+    stop: Arc<AtomicBool>,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<SoakRun> {
+    if !(plan.secs.is_finite() && plan.secs > 0.0 && plan.secs <= 3600.0) {
+        return Err(Error::Envoy(format!(
+            "{}: a soak runs between 0 and 3600 s, not {}",
+            subject.name, plan.secs
+        )));
+    }
+    rig.auth.clear();
+    for (token, reply) in &subject.auth {
+        rig.auth.script(token, reply.clone());
+    }
+    let machine = placement();
+    let listeners = subject.listeners();
+    let window = Window::new(rig, &subject.mix, plan.connections, &stop, &machine);
+    let mut running = start_envoys(rig, &subject.name, &listeners, 1, &machine)?;
+    // The rate: the simultaneous-round rule on one closed-loop second per variant.
+    let mut capacity = Vec::new();
+    for (slot, r) in running.iter_mut().enumerate() {
+        window.load(r.addr, Mode::Closed, 0.5)?;
+        let (s, _) = window.sample(r, Mode::Closed, 1.0, 0, slot)?;
+        capacity.push(s);
+    }
+    let variants: Vec<Variant> = running.iter().map(|r| r.variant).collect();
+    let rate = simultaneous_rate(&capacity, &variants, plan.rate_fraction, window.envoy_cpus)
+        .ok_or_else(|| {
+            Error::Envoy(format!(
+                "{}: no CPU per request measured for every variant",
+                subject.name
+            ))
+        })?;
+    let mut run = SoakRun {
+        schema_version: SOAK_SCHEMA,
+        pair: subject.name.clone(),
+        envoy_version: envoy_version.to_string(),
+        started_ms: filterbench_model::now_ms(),
+        rate_rps: rate,
+        secs: plan.secs,
+        variants: variants.clone(),
+        points: Vec::new(),
+        partial: false,
+    };
+    let sample_memory = |running: &[Running], run: &mut SoakRun, requests: &[u64], t: f64| {
+        for (r, n) in running.iter().zip(requests) {
+            let m = memory_of(r.variant, &r.envoy);
+            run.points.push(SoakPoint {
+                variant: r.variant,
+                elapsed_secs: t,
+                requests: *n,
+                rss_bytes: m.rss_bytes,
+                allocated_bytes: m.allocated_bytes,
+            });
+        }
+    };
+    let mut requests = vec![0u64; running.len()];
+    sample_memory(&running, &mut run, &requests, 0.0);
+    let started = Instant::now();
+    let mut chunk = 0;
+    while started.elapsed().as_secs_f64() + plan.chunk_secs * 0.5 < plan.secs {
+        let (samples, interrupted) =
+            window.simultaneous(&mut running, rate, plan.chunk_secs, chunk)?;
+        for s in &samples {
+            if let Some(i) = running.iter().position(|r| r.variant == s.variant) {
+                requests[i] += s.responses;
+            }
+        }
+        let t = started.elapsed().as_secs_f64();
+        sample_memory(&running, &mut run, &requests, t);
+        chunk += 1;
+        on_progress(&format!(
+            "soak {t:.0}/{:.0} s at {rate:.0} req/s each: RSS MiB {}",
+            plan.secs,
+            running
+                .iter()
+                .map(|r| format!(
+                    "{} {:.1}",
+                    r.variant.id(),
+                    memory_of(r.variant, &r.envoy).rss_bytes as f64 / 1048576.0
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if interrupted {
+            run.partial = true;
+            break;
+        }
+    }
+    Ok(run)
+}
+
+/// Growth of `variant`'s RSS in KiB per 100k requests: the median of the per-chunk increments
+/// (RSS difference over requests served between two samples) with its 95% interval; `None`
+/// with fewer than three chunks that served requests.
+pub fn growth_kib_per_100k(run: &SoakRun, variant: Variant) -> Option<Interval> {
+    let points: Vec<&SoakPoint> = run.points.iter().filter(|p| p.variant == variant).collect();
+    let slopes: Vec<f64> = points
+        .windows(2)
+        .filter(|w| w[1].requests > w[0].requests)
+        .map(|w| {
+            (w[1].rss_bytes as f64 - w[0].rss_bytes as f64)
+                / 1024.0
+                / (w[1].requests - w[0].requests) as f64
+                * 100_000.0
+        })
+        .collect();
+    if slopes.len() < 3 {
+        return None;
+    }
+    Interval::of_median(&slopes)
+}
+
+/// "no measurable growth" or "grows X [a, b] KiB per 100k requests".
+pub fn growth_words(growth: Option<Interval>) -> String {
+    match growth {
+        None => "too few samples to say".into(),
+        Some(i) if i.low <= 0.0 && i.high >= 0.0 => format!(
+            "no measurable growth ({} KiB per 100k requests)",
+            i.signed(1)
+        ),
+        Some(i) => format!("grows {} KiB per 100k requests", i.signed(1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(rss: &[(u64, u64)]) -> SoakRun {
+        SoakRun {
+            schema_version: SOAK_SCHEMA,
+            pair: "p".into(),
+            envoy_version: "test".into(),
+            started_ms: 0,
+            rate_rps: 100.0,
+            secs: 10.0,
+            variants: vec![Variant::Lua],
+            points: rss
+                .iter()
+                .enumerate()
+                .map(|(i, (requests, rss))| SoakPoint {
+                    variant: Variant::Lua,
+                    elapsed_secs: i as f64,
+                    requests: *requests,
+                    rss_bytes: *rss,
+                    allocated_bytes: 0,
+                })
+                .collect(),
+            partial: false,
+        }
+    }
+
+    #[test]
+    fn a_steady_leak_is_measured_and_a_flat_line_is_no_measurable_growth() {
+        // 10 KiB more every 10k requests: 100 KiB per 100k.
+        let leak: Vec<(u64, u64)> = (0..12)
+            .map(|i| (i * 10_000, (50 << 20) + i * 10 * 1024))
+            .collect();
+        let g = growth_kib_per_100k(&run_with(&leak), Variant::Lua).unwrap();
+        assert!((g.median - 100.0).abs() < 1e-6, "{g:?}");
+        assert!(
+            growth_words(Some(g)).starts_with("grows +100.0"),
+            "{}",
+            growth_words(Some(g))
+        );
+        // Flat with one allocator step up and one down.
+        let mut flat: Vec<(u64, u64)> = (0..12).map(|i| (i * 10_000, 50 << 20)).collect();
+        flat[4].1 += 4096;
+        flat[8].1 -= 4096;
+        let g = growth_kib_per_100k(&run_with(&flat), Variant::Lua).unwrap();
+        assert!(
+            growth_words(Some(g)).starts_with("no measurable growth"),
+            "{g:?}"
+        );
+        // Too few chunks.
+        assert_eq!(
+            growth_kib_per_100k(&run_with(&leak[..3]), Variant::Lua),
+            None
+        );
+    }
+}
