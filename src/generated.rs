@@ -5,6 +5,10 @@
 //! and written as `run` / `record` request lines to
 //! `reports/results/verify/generated/<pair>.jsonl` (the workspace's results with
 //! `--workspace`), so that `record --requests` turns it into scenarios of the pair's corpus.
+//!
+//! `--twin go` runs the pairs' Go Wasm twins instead of the Rust ones (`--twin all`: every kind
+//! that runs in-process, one summary line per kind); a failure of another kind than the Rust
+//! Wasm one is saved as `<pair>.<kind>.jsonl`. Native twins run in real Envoy only.
 
 use std::process::ExitCode;
 
@@ -13,30 +17,85 @@ use filterbench_bench::harness::driver::LoadedPair;
 use filterbench_bench::harness::generate;
 use filterbench_model::exit;
 use filterbench_model::results::write_atomically;
-use filterbench_model::{Catalogue, Corpus, Pair};
+use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
 
+/// `kinds`: the twin kind asked for (`None`: every kind the pairs have that runs in-process).
 pub fn verify_generated(
     ws: Option<&std::path::Path>,
     pair: Option<&str>,
+    kinds: Option<TwinKind>,
     cases: u32,
     seed: u64,
 ) -> anyhow::Result<ExitCode> {
     let catalogue = crate::workspace::open(ws)?;
     let names: Vec<String> = pair.into_iter().map(str::to_string).collect();
-    let pairs = crate::workspace::select_built(&catalogue, &names)?;
-    println!(
-        "{} pair(s), {cases} generated request sequence(s) each (seed {seed}), Lua vs the twin, \
-         in-process",
-        pairs.len()
-    );
-    let differ = check_pairs(&catalogue, &pairs, cases, seed, ws, "  ", true)?;
-    println!(
-        "{} pairs, {cases} generated sequences each: {} agree, {} differ",
-        pairs.len(),
-        pairs.len() - differ.len(),
-        differ.len()
-    );
-    Ok(if differ.is_empty() {
+    let selected = crate::workspace::select_built(&catalogue, &names)?;
+    let has = |p: &Pair, kind: TwinKind| catalogue.twin(&p.name, kind).is_some();
+    let kinds: Vec<TwinKind> = match kinds {
+        Some(kind) if !kind.runs_in_process() => anyhow::bail!(
+            "{}: a {} twin runs in real Envoy only: use `filterbench verify --envoy --twin {}`",
+            catalogue.path.display(),
+            kind.label(),
+            kind.id()
+        ),
+        Some(kind) => vec![kind],
+        None => TwinKind::ALL
+            .into_iter()
+            .filter(|k| k.runs_in_process() && selected.iter().any(|p| has(p, *k)))
+            .collect(),
+    };
+    let several = kinds.len() > 1;
+    let mut all_agree = true;
+    for kind in kinds {
+        // A pair asked for by name must have the twin (loading it says so); otherwise pairs
+        // without a twin of this kind are left out.
+        let (pairs, without): (Vec<&Pair>, Vec<&Pair>) = selected
+            .iter()
+            .partition(|p| pair.is_some() || has(p, kind));
+        if pairs.is_empty() {
+            anyhow::bail!(
+                "{}: no pair has a {} twin ({}/<pair>/)",
+                catalogue.path.display(),
+                kind.label(),
+                kind.source_folder()
+            );
+        }
+        if !without.is_empty() {
+            println!(
+                "no {} twin (left out): {}",
+                kind.label(),
+                without
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        println!(
+            "{} pair(s), {cases} generated request sequence(s) each (seed {seed}), Lua vs the {}, \
+             in-process",
+            pairs.len(),
+            if kind == TwinKind::Wasm {
+                "twin".to_string()
+            } else {
+                format!("{} twin", kind.label())
+            }
+        );
+        let differ = check_pairs_of(&catalogue, &pairs, kind, cases, seed, ws, "  ", true)?;
+        println!(
+            "{}{} pairs, {cases} generated sequences each: {} agree, {} differ",
+            if several {
+                format!("{}: ", kind.label())
+            } else {
+                String::new()
+            },
+            pairs.len(),
+            pairs.len() - differ.len(),
+            differ.len()
+        );
+        all_agree &= differ.is_empty();
+    }
+    Ok(if all_agree {
         ExitCode::SUCCESS
     } else {
         exit::code(exit::NOT_EQUIVALENT)
@@ -55,12 +114,46 @@ pub fn check_pairs(
     indent: &str,
     print_agree: bool,
 ) -> anyhow::Result<Vec<String>> {
+    check_pairs_of(
+        catalogue,
+        pairs,
+        TwinKind::Wasm,
+        cases,
+        seed,
+        ws,
+        indent,
+        print_agree,
+    )
+}
+
+/// [`check_pairs`] against each pair's twin of `kind` (one that runs in-process).
+#[allow(clippy::too_many_arguments)] // check_pairs' arguments and the kind
+pub fn check_pairs_of(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    kind: TwinKind,
+    cases: u32,
+    seed: u64,
+    ws: Option<&std::path::Path>,
+    indent: &str,
+    print_agree: bool,
+) -> anyhow::Result<Vec<String>> {
     let mut differ = Vec::new();
     for pair in pairs {
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-        let loaded = LoadedPair::load(catalogue, pair)
-            .with_context(|| format!("{}: loading the Lua filter and its twin", pair.name))?;
-        match generate::check(&loaded, &corpus, cases, seed, "wasm")
+        let loaded = if kind == TwinKind::Wasm {
+            LoadedPair::load(catalogue, pair)
+        } else {
+            LoadedPair::load_twin(catalogue, pair, kind)
+        }
+        .with_context(|| {
+            format!(
+                "{}: loading the Lua filter and its {} twin",
+                pair.name,
+                kind.label()
+            )
+        })?;
+        match generate::check(&loaded, &corpus, cases, seed, kind.id())
             .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
         {
             None if print_agree => println!("{indent}{}: all {cases} agree", pair.name),
@@ -74,7 +167,11 @@ pub fn check_pairs(
                 let dir = catalogue.results_dir().join("verify").join("generated");
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
-                let file = dir.join(format!("{}.jsonl", pair.name));
+                let file = if kind == TwinKind::Wasm {
+                    dir.join(format!("{}.jsonl", pair.name))
+                } else {
+                    dir.join(format!("{}.{}.jsonl", pair.name, kind.id()))
+                };
                 write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
                     .with_context(|| format!("writing {}", file.display()))?;
                 println!(

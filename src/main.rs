@@ -116,7 +116,8 @@ enum Command {
         failure_strategy: bool,
         /// With --in-process: instead of the corpus, N generated request sequences per pair
         /// (seeded from its corpus: repeated headers, letter case, empty values, bodies), Lua vs
-        /// the twin; a disagreement is shrunk and saved as request lines for `record`.
+        /// the twin of --twin (wasm, go or all); a disagreement is shrunk and saved as request
+        /// lines for `record`.
         #[arg(long, value_name = "N", requires = "in_process", conflicts_with_all = ["json", "save"])]
         generated: Option<u32>,
         /// With --generated: the seed of the generated sequences (the same seed, the same ones).
@@ -210,7 +211,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
         } => {
             if let Some(cases) = generated {
-                return generated::verify_generated(ws, pair.as_deref(), cases, seed);
+                let kinds = match twin {
+                    TwinChoice::One(kind) => Some(kind),
+                    TwinChoice::All => None,
+                };
+                return generated::verify_generated(ws, pair.as_deref(), kinds, cases, seed);
             }
             let out = Output { json, outcomes };
             if ws.is_some() && (failure_strategy || deployed) {

@@ -14,8 +14,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::decision::{Leaf, Step, TreeNode, Verdict, TREE};
+use crate::decision::{Fate, Leaf, Step, TreeNode, Verdict, TREE};
 use crate::html::esc;
+use filterbench_model::TwinKind;
 
 pub const BASE_COLOR: RGBColor = RGBColor(136, 136, 136);
 pub const LUA_COLOR: RGBColor = RGBColor(0, 114, 178);
@@ -381,27 +382,34 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
 
 /// The decision tree as an indented outline: every question and leaf, the path `decide` took
 /// highlighted (thick lines, coloured boxes), the answer on every branch, and under each question
-/// on the path the numbers it was answered with.
-pub fn tree(path: &[Step], leaf: Leaf) -> String {
+/// on the path the numbers it was answered with. The per-twin part is drawn once: a question is
+/// highlighted when it was asked of some twin (each twin's answer under it), an end when some
+/// twin ended there (the twins named in it); `fates` are where each twin ended.
+pub fn tree(path: &[Step], leaf: Leaf, fates: &[(TwinKind, Fate)]) -> String {
     struct Row {
         depth: usize,
         answer: Option<String>,
         node: &'static TreeNode,
         taken: bool,
     }
+    struct Ctx<'a> {
+        path: &'a [Step],
+        leaf: Leaf,
+        fates: &'a [(TwinKind, Fate)],
+    }
     fn walk(
         node: &'static TreeNode,
         depth: usize,
         answer: Option<String>,
         taken: bool,
-        path: &[Step],
-        leaf: Leaf,
+        cx: &Ctx,
         rows: &mut Vec<Row>,
     ) {
         let taken = taken
             && match node {
-                TreeNode::Leaf(l) => *l == leaf,
-                TreeNode::Ask(..) => true,
+                TreeNode::Leaf(l) => *l == cx.leaf,
+                TreeNode::Fate(f) => cx.fates.iter().any(|(_, g)| g == f),
+                TreeNode::Ask(..) | TreeNode::EachWay(..) => true,
             };
         rows.push(Row {
             depth,
@@ -409,24 +417,35 @@ pub fn tree(path: &[Step], leaf: Leaf) -> String {
             node,
             taken,
         });
-        let step = path.iter().find(|s| s.id == node.id());
+        if let TreeNode::EachWay(each, then) = node {
+            let asked = taken && !cx.fates.is_empty();
+            walk(each, depth + 1, Some("each twin".into()), asked, cx, rows);
+            walk(then, depth + 1, Some("then".into()), taken, cx, rows);
+            return;
+        }
+        let steps: Vec<&Step> = cx.path.iter().filter(|s| s.id == node.id()).collect();
         for (answers, child) in node.branches() {
-            let child_taken =
-                taken && step.is_some_and(|s| answers.iter().any(|a| a.label() == s.answer));
+            let child_taken = taken
+                && steps
+                    .iter()
+                    .any(|s| answers.iter().any(|a| a.label() == s.answer));
             let label = answers
                 .iter()
                 .map(|a| a.label())
                 .collect::<Vec<_>>()
                 .join(" / ");
-            walk(child, depth + 1, Some(label), child_taken, path, leaf, rows);
+            walk(child, depth + 1, Some(label), child_taken, cx, rows);
         }
     }
     let mut rows = Vec::new();
-    walk(&TREE, 0, None, true, path, leaf, &mut rows);
+    let cx = Ctx { path, leaf, fates };
+    walk(&TREE, 0, None, true, &cx, &mut rows);
 
     const INDENT: usize = 62;
-    const ROW: usize = 30;
-    const LINE: usize = 15;
+    // Compact: the tree has a per-twin part and the choice among the ways out, and the first
+    // chart after it should still be on a tall window's first screen.
+    const ROW: usize = 22;
+    const LINE: usize = 14;
     const CHARS_PER_LINE: usize = 96;
     let mut body = String::new();
     let mut y = 24usize;
@@ -454,18 +473,48 @@ pub fn tree(path: &[Step], leaf: Leaf) -> String {
         }
         let (text, fill, weight) = match row.node {
             TreeNode::Leaf(l) => {
-                let fill = match (row.taken, l.verdict()) {
+                let fill = match (row.taken, l.verdict(&[])) {
                     (false, _) => "#f4f4f4",
-                    (true, Verdict::Migrate) => "#d5f0dd",
+                    (true, Verdict::Migrate(_)) => "#d5f0dd",
                     (true, Verdict::KeepLua) => "#f6d6d6",
                     (true, _) => "#fbe8c8",
                 };
                 (
-                    format!("→ {}: {}", l.verdict().label().to_uppercase(), l.meaning()),
+                    format!("→ {}: {}", l.outcome_words().to_uppercase(), l.meaning()),
                     fill,
                     if row.taken { "bold" } else { "normal" },
                 )
             }
+            TreeNode::Fate(f) => {
+                let kinds: Vec<&str> = fates
+                    .iter()
+                    .filter(|(_, g)| g == f)
+                    .map(|(k, _)| k.label())
+                    .collect();
+                let who = if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", kinds.join(", "))
+                };
+                (
+                    format!(
+                        "→ {}: {}{who}",
+                        if *f == Fate::Candidate { "IN" } else { "OUT" },
+                        f.words()
+                    ),
+                    match (row.taken, f) {
+                        (false, _) => "#f4f4f4",
+                        (true, Fate::Candidate) => "#d5f0dd",
+                        (true, _) => "#f6d6d6",
+                    },
+                    if row.taken { "bold" } else { "normal" },
+                )
+            }
+            TreeNode::EachWay(..) => (
+                "For each proven twin (way out of Lua), ask:".to_string(),
+                if row.taken { "#fde9e7" } else { "#ffffff" },
+                if row.taken { "bold" } else { "normal" },
+            ),
             TreeNode::Ask(q, _) => (
                 q.text().to_string(),
                 if row.taken { "#fde9e7" } else { "#ffffff" },
@@ -478,18 +527,21 @@ pub fn tree(path: &[Step], leaf: Leaf) -> String {
         let box_w = 16 + (per_char * text.chars().count() as f64) as usize;
         right = right.max(box_x + box_w);
         body.push_str(&format!(
-            "<g data-node=\"{}\" data-taken=\"{}\"><rect x=\"{box_x}\" y=\"{}\" width=\"{box_w}\" height=\"20\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"{weight}\" font-family=\"{FONT}\">{}</text></g>\n",
+            "<g data-node=\"{}\" data-taken=\"{}\"><rect x=\"{box_x}\" y=\"{}\" width=\"{box_w}\" height=\"17\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\
+             <text x=\"{}\" y=\"{}\" font-size=\"12\" font-weight=\"{weight}\" font-family=\"{FONT}\">{}</text></g>\n",
             esc(row.node.id()),
             row.taken,
-            cy - 10,
+            cy - 8,
             box_x + 7,
             cy + 4,
             esc(&text)
         ));
         y += ROW;
-        if let Some(step) = path.iter().find(|s| s.id == row.node.id() && row.taken) {
-            let words = format!("answer: {} — {}", step.answer, step.evidence);
+        for step in path.iter().filter(|s| s.id == row.node.id() && row.taken) {
+            let words = match step.twin {
+                Some(k) => format!("{}: {} — {}", k.label(), step.answer, step.evidence),
+                None => format!("answer: {} — {}", step.answer, step.evidence),
+            };
             for line in wrap(&words, CHARS_PER_LINE) {
                 body.push_str(&format!(
                     "<text class=\"evidence\" x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#8a1c1c\" font-family=\"{FONT}\">{}</text>\n",
@@ -499,7 +551,7 @@ pub fn tree(path: &[Step], leaf: Leaf) -> String {
                 ));
                 y += LINE;
             }
-            y += 4;
+            y += 2;
         }
         parents.push(cy);
     }
@@ -612,6 +664,7 @@ mod tests {
                         base: Some(100.0 + i as f64),
                         lua: Some(130.0 + i as f64),
                         wasm: Some(170.0 + i as f64),
+                        ..Triple::default()
                     })
                     .collect(),
                 p50_us: vec![Triple::default(); 8]
@@ -620,6 +673,7 @@ mod tests {
                         base: Some(300.0),
                         lua: Some(330.0),
                         wasm: Some(360.0),
+                        ..Triple::default()
                     })
                     .collect(),
                 p90_us: vec![],
@@ -634,10 +688,11 @@ mod tests {
                 change_frequency: ChangeFrequency::Low,
             },
             capability_gap: None,
+            other_twins: vec![],
         };
         let r = decide(&e, &Policy::default_policy());
         assert_eq!(r.leaf, Leaf::NotCheaperSimple);
-        let svg = tree(&r.path, r.leaf);
+        let svg = tree(&r.path, r.leaf, &r.ways);
         assert!(svg.contains("data-chart=\"tree\""));
         assert!(
             svg.contains("data-node=\"not_cheaper_simple\" data-taken=\"true\""),
@@ -649,7 +704,14 @@ mod tests {
             svg.contains("+40.0 [+40.0, +40.0]"),
             "the branch numbers are drawn"
         );
-        assert_eq!(svg.matches("data-taken=\"true\"").count(), r.path.len() + 1);
+        // Every question asked (each once: one twin here), the per-twin part, the twin's end and
+        // the leaf.
+        assert_eq!(svg.matches("data-taken=\"true\"").count(), r.path.len() + 3);
+        assert!(svg.contains("data-node=\"way_not_cheaper\" data-taken=\"true\""));
+        assert!(
+            svg.contains("Rust Wasm: no measurable difference") || svg.contains("Rust Wasm: no —"),
+            "{svg}"
+        );
     }
 
     #[test]

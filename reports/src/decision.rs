@@ -9,6 +9,17 @@
 //! a twin), wholly above it says to write and prove the twin first, straddling it is too close
 //! to call. No Wasm figure is made up for it.
 //!
+//! Where the Lua filter costs enough to matter, the tree weighs every **way out**: each twin
+//! kind proven equivalent (Rust Wasm, Go Wasm, native module) and measured in the same
+//! simultaneous rounds is asked whether it saves measurably over Lua (whole interval past the
+//! policy's threshold), whether its memory per worker fits, whether the team maintains its
+//! language (`[team] languages`), whether it can be deployed where the filters run (`[deploy]
+//! platform`; under Istio a native module needs an `EnvoyFilter` patch and a custom istio-proxy
+//! image: `native_custom_proxy`) and whether policy requires a sandbox it lacks
+//! (`isolation_required`). Among the ways that remain, one measurably cheaper than every other
+//! is chosen; two whose difference is inside its interval are too close to call between them.
+//! The resamples keep the kinds paired: a round is resampled with every variant's figures.
+//!
 //! The tree is one data structure, [`TREE`]: [`decide`] walks it (each [`Question`] is answered
 //! by one function, the answer picks the branch) and the report draws the same value, so the
 //! drawing cannot drift from the decision. Leaves are a [`Leaf`] enum.
@@ -25,10 +36,11 @@ use serde::{Deserialize, Serialize};
 use filterbench_model::catalogue::{ChangeFrequency, Traits};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::stats::{paired, resamples, Interval};
+use filterbench_model::TwinKind;
 
 mod tree;
 
-pub use tree::{Answer, Branch, Leaf, Question, TreeNode, Verdict, TREE};
+pub use tree::{Answer, Branch, Fate, Leaf, Question, TreeNode, Verdict, CHOICE, TREE, WAY};
 use Answer::{No, NoMeasurableDifference as Same, Unknown, Yes};
 
 /// Thresholds and team profile (`reports/policy.toml`).
@@ -41,6 +53,11 @@ pub struct Policy {
     pub confidence: ConfidencePolicy,
     pub measurement: MeasurementPolicy,
     pub team: TeamPolicy,
+    /// Where the filters run and what that allows; a policy file without it gets
+    /// [`DeployPolicy::default`] (Istio, a native module acceptable with a custom proxy image,
+    /// no isolation required).
+    #[serde(default)]
+    pub deploy: DeployPolicy,
 }
 
 /// "Does the Lua filter cost enough to matter?": below both, a migration can save at most that.
@@ -61,6 +78,15 @@ pub struct SavingPolicy {
     pub min_cpu_us: f64,
     /// ...and this share of the Lua filter's added cost, percent.
     pub min_pct: f64,
+    /// One way out is chosen over another when the whole interval of their difference (Envoy
+    /// CPU per request, paired per round) is beyond this, microseconds; otherwise the two are too
+    /// close to call between them.
+    #[serde(default = "default_between_ways_us")]
+    pub min_cpu_us_between_ways: f64,
+}
+
+fn default_between_ways_us() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,10 +104,175 @@ pub struct ConfidencePolicy {
     pub min_share: f64,
 }
 
+/// The languages the team writes and operates. `knows_rust` is the older key (before twins of
+/// several kinds): alone, `true` means Rust only and `false` none; `languages` wins when given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPolicy {
-    pub knows_rust: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knows_rust: Option<bool>,
+    /// `rust`, `go`, ... (lower case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<String>>,
+}
+
+impl TeamPolicy {
+    /// The languages the team maintains, lower case.
+    pub fn languages(&self) -> Vec<String> {
+        match (&self.languages, self.knows_rust) {
+            (Some(l), _) => l.iter().map(|x| x.to_ascii_lowercase()).collect(),
+            (None, Some(true)) => vec!["rust".into()],
+            (None, Some(false)) => vec![],
+            (None, None) => vec!["rust".into(), "go".into()],
+        }
+    }
+
+    pub fn knows(&self, language: &str) -> bool {
+        self.languages().iter().any(|l| l == language)
+    }
+
+    /// `rust and go`, or `no language listed`.
+    pub fn words(&self) -> String {
+        let l = self.languages();
+        if l.is_empty() {
+            "no language listed".into()
+        } else {
+            l.join(" and ")
+        }
+    }
+}
+
+/// The language a twin kind is written in (the project's twins: Rust proxy-wasm, Go proxy-wasm,
+/// a Rust dynamic module).
+pub fn language_of(kind: TwinKind) -> &'static str {
+    match kind {
+        TwinKind::Wasm | TwinKind::Native => "rust",
+        TwinKind::GoWasm => "go",
+    }
+}
+
+/// Where the filters run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platform {
+    /// istio-proxy sidecars and gateways, configured by istiod.
+    #[default]
+    Istio,
+    /// Envoy Gateway (`EnvoyExtensionPolicy`).
+    EnvoyGateway,
+    /// An Envoy whose bootstrap and binary the team controls.
+    Envoy,
+}
+
+impl Platform {
+    pub fn words(self) -> &'static str {
+        match self {
+            Platform::Istio => "Istio",
+            Platform::EnvoyGateway => "Envoy Gateway",
+            Platform::Envoy => "plain Envoy",
+        }
+    }
+}
+
+/// Where the filters run and what that allows (`[deploy]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployPolicy {
+    /// `istio`, `envoy-gateway` or `envoy`.
+    pub platform: Platform,
+    /// Under Istio a native module has no `TrafficExtension` option: it ships as an
+    /// `EnvoyFilter` patch and needs an istio-proxy image built with the dynamic-modules
+    /// extension and holding the `.so`. `true`: acceptable (a native choice says it needs one);
+    /// `false`: native twins are not deployable under Istio.
+    pub native_custom_proxy: bool,
+    /// A native module shares Envoy's address space (a crash in it is a proxy crash); `true`
+    /// rules out ways out without a sandbox.
+    pub isolation_required: bool,
+}
+
+impl Default for DeployPolicy {
+    fn default() -> Self {
+        DeployPolicy {
+            platform: Platform::Istio,
+            native_custom_proxy: true,
+            isolation_required: false,
+        }
+    }
+}
+
+impl DeployPolicy {
+    /// Whether `kind` can be deployed on the platform, and how, in words.
+    pub fn deployable(&self, kind: TwinKind) -> (bool, String) {
+        match (kind.is_proxy_wasm(), self.platform) {
+            (true, Platform::Istio) => (
+                true,
+                "Istio carries proxy-wasm modules (TrafficExtension, or WasmPlugin)".into(),
+            ),
+            (true, Platform::EnvoyGateway) => (
+                true,
+                "Envoy Gateway carries proxy-wasm modules (EnvoyExtensionPolicy wasm)".into(),
+            ),
+            (true, Platform::Envoy) => (true, "Envoy's Wasm filter loads it".into()),
+            (false, Platform::Istio) if self.native_custom_proxy => (
+                true,
+                "under Istio only as an EnvoyFilter patch with a custom istio-proxy image that holds the .so (policy deploy.native_custom_proxy = true accepts that)"
+                    .into(),
+            ),
+            (false, Platform::Istio) => (
+                false,
+                "Istio's TrafficExtension has no dynamic-module option; it would need an EnvoyFilter patch and a custom istio-proxy image holding the .so, which policy deploy.native_custom_proxy = false rules out"
+                    .into(),
+            ),
+            (false, Platform::EnvoyGateway) => (
+                true,
+                "Envoy Gateway's EnvoyExtensionPolicy loads dynamic modules (the .so must be in the proxy image)"
+                    .into(),
+            ),
+            (false, Platform::Envoy) => (
+                true,
+                "Envoy's dynamic_modules filter loads it from the proxy's file system".into(),
+            ),
+        }
+    }
+
+    /// How `kind` is deployed on the platform, in a few words (a table cell).
+    pub fn deploy_short(&self, kind: TwinKind) -> &'static str {
+        match (kind.is_proxy_wasm(), self.platform) {
+            (true, Platform::Istio) => "TrafficExtension or WasmPlugin",
+            (true, Platform::EnvoyGateway) => "EnvoyExtensionPolicy (wasm)",
+            (true, Platform::Envoy) => "Wasm filter",
+            (false, Platform::Istio) if self.native_custom_proxy => {
+                "EnvoyFilter patch + custom istio-proxy image"
+            }
+            (false, Platform::Istio) => "needs a custom istio-proxy image (policy: not acceptable)",
+            (false, Platform::EnvoyGateway) => "EnvoyExtensionPolicy (dynamic module)",
+            (false, Platform::Envoy) => "dynamic_modules filter",
+        }
+    }
+
+    /// Whether `kind` meets the isolation requirement, and why, in words.
+    pub fn isolated_enough(&self, kind: TwinKind) -> (bool, String) {
+        match (kind.is_proxy_wasm(), self.isolation_required) {
+            (true, _) => (true, "it runs in a Wasm VM, sandboxed from Envoy".into()),
+            (false, true) => (
+                false,
+                "a native module shares Envoy's address space (a crash in it is a proxy crash), and policy deploy.isolation_required = true"
+                    .into(),
+            ),
+            (false, false) => (
+                true,
+                "a native module shares Envoy's address space (a crash in it is a proxy crash); policy does not require isolation"
+                    .into(),
+            ),
+        }
+    }
+
+    /// What choosing `kind` asks of the platform beyond the usual, if anything.
+    pub fn caveat(&self, kind: TwinKind) -> Option<&'static str> {
+        (!kind.is_proxy_wasm() && self.platform == Platform::Istio).then_some(
+            "needs a custom istio-proxy image built with the dynamic-modules extension and holding the .so, deployed with an EnvoyFilter patch",
+        )
+    }
 }
 
 impl Policy {
@@ -166,16 +357,40 @@ impl Policy {
             0.0,
             1e9,
         )?;
+        finite(
+            "saving.min_cpu_us_between_ways",
+            self.saving.min_cpu_us_between_ways,
+            0.0,
+            1e9,
+        )?;
         Ok(())
     }
 }
 
-/// One measure of one round for the three variants; `None` where a variant was not measured.
+/// One measure of one round for every variant (the name is from when there were three);
+/// `None` where a variant was not measured. A resample picks whole rounds, so the variants stay
+/// paired.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Triple {
     pub base: Option<f64>,
     pub lua: Option<f64>,
+    /// The Rust Wasm twin.
     pub wasm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_wasm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<f64>,
+}
+
+impl Triple {
+    /// The figure of one twin kind.
+    pub fn twin(&self, kind: TwinKind) -> Option<f64> {
+        match kind {
+            TwinKind::Wasm => self.wasm,
+            TwinKind::GoWasm => self.go_wasm,
+            TwinKind::Native => self.native,
+        }
+    }
 }
 
 /// The paired open-loop rounds of a pair in real Envoy (one worker, all variants at one rate).
@@ -212,7 +427,7 @@ impl PairedRounds {
     }
 }
 
-fn side(v: &[Triple], f: fn(&Triple) -> Option<f64>) -> Vec<Option<f64>> {
+fn side(v: &[Triple], f: impl Fn(&Triple) -> Option<f64>) -> Vec<Option<f64>> {
     v.iter().map(f).collect()
 }
 
@@ -223,6 +438,10 @@ pub enum PairedDifference {
     LuaOverBase,
     WasmOverBase,
     WasmMinusLua,
+    TwinOverBase(TwinKind),
+    TwinMinusLua(TwinKind),
+    /// The first kind minus the second.
+    TwinMinusTwin(TwinKind, TwinKind),
 }
 
 impl PairedDifference {
@@ -232,8 +451,37 @@ impl PairedDifference {
             PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
             PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
             PairedDifference::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
+            PairedDifference::TwinOverBase(k) => {
+                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.base))
+            }
+            PairedDifference::TwinMinusLua(k) => {
+                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.lua))
+            }
+            PairedDifference::TwinMinusTwin(a, b) => {
+                (side(rounds, |t| t.twin(a)), side(rounds, |t| t.twin(b)))
+            }
         };
         Interval::of_median(&paired(&a, &b))
+    }
+
+    /// The median of the per-round differences alone (no interval: cheap, for ranking).
+    pub fn median_of(self, rounds: &[Triple]) -> Option<f64> {
+        let (a, b) = match self {
+            PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
+            PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
+            PairedDifference::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
+            PairedDifference::TwinOverBase(k) => {
+                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.base))
+            }
+            PairedDifference::TwinMinusLua(k) => {
+                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.lua))
+            }
+            PairedDifference::TwinMinusTwin(a, b) => {
+                (side(rounds, |t| t.twin(a)), side(rounds, |t| t.twin(b)))
+            }
+        };
+        let d = paired(&a, &b);
+        (!d.is_empty()).then(|| filterbench_model::stats::median(&d))
     }
 }
 
@@ -249,6 +497,20 @@ pub struct Costs {
     pub lua_latency_us: [Option<Interval>; 3],
     pub wasm_latency_us: [Option<Interval>; 3],
     pub wasm_minus_lua_latency_us: [Option<Interval>; 3],
+    /// Every twin kind with samples in the rounds (Rust Wasm too), in [`TwinKind::ALL`]'s order.
+    pub ways: Vec<WayCost>,
+}
+
+/// What one way out adds and saves, paired per round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WayCost {
+    pub kind: TwinKind,
+    /// Envoy CPU per request over the baseline, microseconds.
+    pub cpu_us: Option<Interval>,
+    /// Its Envoy CPU per request minus Lua's.
+    pub minus_lua_cpu_us: Option<Interval>,
+    /// Its p50 latency minus Lua's.
+    pub minus_lua_p50_us: Option<Interval>,
 }
 
 impl Costs {
@@ -263,7 +525,22 @@ impl Costs {
             lua_latency_us: lat(PairedDifference::LuaOverBase),
             wasm_latency_us: lat(PairedDifference::WasmOverBase),
             wasm_minus_lua_latency_us: lat(PairedDifference::WasmMinusLua),
+            ways: TwinKind::ALL
+                .into_iter()
+                .filter(|k| r.cpu_us.iter().any(|t| t.twin(*k).is_some()))
+                .map(|k| WayCost {
+                    kind: k,
+                    cpu_us: PairedDifference::TwinOverBase(k).of(&r.cpu_us),
+                    minus_lua_cpu_us: PairedDifference::TwinMinusLua(k).of(&r.cpu_us),
+                    minus_lua_p50_us: PairedDifference::TwinMinusLua(k).of(&r.p50_us),
+                })
+                .collect(),
         }
+    }
+
+    /// The costs of one kind, when it was measured.
+    pub fn way(&self, kind: TwinKind) -> Option<&WayCost> {
+        self.ways.iter().find(|w| w.kind == kind)
     }
 }
 
@@ -284,6 +561,49 @@ pub struct Evidence {
     /// A capability Envoy's Lua lacks (custom metrics, shared data across workers, ...), if any:
     /// the catalogue's `capability_gap`.
     pub capability_gap: Option<String>,
+    /// The pair's twins of other kinds (Go Wasm, native module): the fields above are the Rust
+    /// Wasm twin's.
+    #[serde(default)]
+    pub other_twins: Vec<TwinEvidence>,
+}
+
+/// What the tree knows of one twin: its proof and its memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwinEvidence {
+    pub kind: TwinKind,
+    pub equivalent: Option<bool>,
+    pub equivalence_source: Option<String>,
+    /// Extra resident memory over the Lua variant per worker, MiB.
+    pub extra_mib_per_worker: Option<f64>,
+}
+
+impl Evidence {
+    /// Every twin, the Rust Wasm one first (from the fields above), in [`TwinKind::ALL`]'s order.
+    pub fn twins(&self) -> Vec<TwinEvidence> {
+        let mut v = vec![TwinEvidence {
+            kind: TwinKind::Wasm,
+            equivalent: self.equivalent,
+            equivalence_source: self.equivalence_source.clone(),
+            extra_mib_per_worker: self.wasm_extra_mib_per_worker,
+        }];
+        v.extend(
+            self.other_twins
+                .iter()
+                .filter(|t| t.kind != TwinKind::Wasm)
+                .cloned(),
+        );
+        v.sort_by_key(|t| t.kind);
+        v
+    }
+
+    /// The kinds proven equivalent.
+    pub fn proven(&self) -> Vec<TwinKind> {
+        self.twins()
+            .into_iter()
+            .filter(|t| t.equivalent == Some(true))
+            .map(|t| t.kind)
+            .collect()
+    }
 }
 
 /// One question on the path, its answer and the numbers behind it.
@@ -291,6 +611,8 @@ pub struct Evidence {
 pub struct Step {
     /// Stable id of the question (the report draws the tree with it).
     pub id: String,
+    /// The twin a per-twin question was asked of.
+    pub twin: Option<TwinKind>,
     pub question: String,
     pub answer: String,
     pub evidence: String,
@@ -332,6 +654,17 @@ pub struct Recommendation {
     pub confidence: Option<Confidence>,
     /// The paired differences behind the path.
     pub costs: Option<Costs>,
+    /// Where each proven twin ended in the per-twin questions (empty when the tree did not get
+    /// there), in [`TwinKind::ALL`]'s order.
+    pub ways: Vec<(TwinKind, Fate)>,
+    /// For a close call between two ways out: each one's share of the resamples on which it is
+    /// the cheaper of the two (median added CPU).
+    pub between: Option<[(TwinKind, f64); 2]>,
+    /// What the call's way out asks of the platform beyond the usual (a native module under
+    /// Istio: a custom istio-proxy image), said wherever the call is shown.
+    pub caveat: Option<String>,
+    /// The same in a few words, for the index.
+    pub caveat_short: Option<String>,
 }
 
 fn yes_no(b: bool) -> Answer {
@@ -342,9 +675,19 @@ fn yes_no(b: bool) -> Answer {
     }
 }
 
-/// The answer to one question and the words saying why.
-fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
+/// The answer to one question and the words saying why. `kind` is the twin a per-twin question
+/// is asked of; `fates` where each twin ended (for the questions after the per-twin part).
+fn answer(
+    q: Question,
+    kind: Option<TwinKind>,
+    e: &Evidence,
+    policy: &Policy,
+    fates: &[(TwinKind, Fate)],
+    lua_cpu: &std::cell::OnceCell<Option<Interval>>,
+) -> (Answer, String) {
     let rounds = e.rounds.as_ref().filter(|r| !r.is_empty());
+    let lua_cpu =
+        |r: &PairedRounds| *lua_cpu.get_or_init(|| PairedDifference::LuaOverBase.of(&r.cpu_us));
     let method = |r: &PairedRounds| {
         format!(
             "median over {} paired open-loop rounds at {:.0} req/s, [95% bootstrap interval]",
@@ -352,17 +695,39 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
             r.rate_rps
         )
     };
+    let kind = kind.unwrap_or_default();
     match q {
         Question::Equivalent => {
-            let source = e
-                .equivalence_source
-                .as_deref()
-                .unwrap_or("where not stated");
-            match e.equivalent {
-                Some(true) => (Yes, format!("every scenario equal ({source})")),
-                Some(false) => (No, format!("some scenario differs ({source})")),
-                None => (Unknown, "equivalence not checked".into()),
-            }
+            let twins = e.twins();
+            let words = twins
+                .iter()
+                .filter(|t| t.kind == TwinKind::Wasm || t.equivalent.is_some())
+                .map(|t| {
+                    let source = t
+                        .equivalence_source
+                        .as_deref()
+                        .unwrap_or("where not stated");
+                    let said = match t.equivalent {
+                        Some(true) => format!("every scenario equal ({source})"),
+                        Some(false) => format!("some scenario differs ({source})"),
+                        None => "equivalence not checked".into(),
+                    };
+                    if twins.len() == 1 {
+                        said
+                    } else {
+                        format!("{}: {said}", t.kind.label())
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let answer = if twins.iter().any(|t| t.equivalent == Some(true)) {
+                Yes
+            } else if twins.iter().any(|t| t.equivalent == Some(false)) {
+                No
+            } else {
+                Unknown
+            };
+            (answer, words)
         }
         Question::Capability => (
             yes_no(e.capability_gap.is_some()),
@@ -370,10 +735,31 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 .clone()
                 .unwrap_or_else(|| "none in the catalogue".into()),
         ),
-        Question::RustForCapability | Question::Rust => (
-            yes_no(policy.team.knows_rust),
-            "policy: team.knows_rust".into(),
-        ),
+        Question::RustForCapability => {
+            let allowed = allowed_for_capability(e, policy);
+            let words = e
+                .proven()
+                .into_iter()
+                .map(|k| {
+                    let (ok, why) = allowed_words(k, policy);
+                    format!(
+                        "{}: {}",
+                        k.label(),
+                        if ok { "yes".to_string() } else { why }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                yes_no(!allowed.is_empty()),
+                format!(
+                    "{words} (policy: team languages {}, platform {}; cost is not weighed on this \
+                     branch: the first allowed in the order Rust Wasm, Go Wasm, native module)",
+                    policy.team.words(),
+                    policy.deploy.platform.words()
+                ),
+            )
+        }
         Question::LuaMatters | Question::LuaMattersWithoutTwin => {
             let Some(r) = rounds else {
                 return (
@@ -385,10 +771,8 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                     },
                 );
             };
-            let (Some(cpu), Some(p50)) = (
-                PairedDifference::LuaOverBase.of(&r.cpu_us),
-                PairedDifference::LuaOverBase.of(&r.p50_us),
-            ) else {
+            let (Some(cpu), Some(p50)) = (lua_cpu(r), PairedDifference::LuaOverBase.of(&r.p50_us))
+            else {
                 return (Unknown, "no paired baseline and Lua rounds".into());
             };
             let p = &policy.lua_cost;
@@ -427,19 +811,22 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 ),
             )
         }
-        Question::WasmCheaper => {
+        Question::WayCheaper => {
             let Some(r) = rounds else {
                 return (Unknown, "no real-Envoy load rounds".into());
             };
             let (Some(lua), Some(diff)) = (
-                PairedDifference::LuaOverBase.of(&r.cpu_us),
-                PairedDifference::WasmMinusLua.of(&r.cpu_us),
+                lua_cpu(r),
+                PairedDifference::TwinMinusLua(kind).of(&r.cpu_us),
             ) else {
-                return (Unknown, "no paired Lua and Wasm rounds".into());
+                return (
+                    Unknown,
+                    format!("no paired Lua and {} rounds", kind.label()),
+                );
             };
             let s = &policy.saving;
             let threshold = s.min_cpu_us.max(s.min_pct / 100.0 * lua.median.max(0.0));
-            // The saving is Lua minus Wasm: the negated difference.
+            // The saving is Lua minus the twin: the negated difference.
             let answer = if diff.below(-threshold) {
                 Yes
             } else if diff.above(threshold) {
@@ -448,15 +835,19 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 Same
             };
             let said = match answer {
-                Yes => "Wasm is cheaper: the whole interval lies below -threshold",
-                No => "Lua is cheaper: the whole interval lies above +threshold",
-                _ => "the interval reaches inside ±threshold",
+                Yes => format!(
+                    "{} is cheaper: the whole interval lies below -threshold",
+                    kind.label()
+                ),
+                No => "Lua is cheaper: the whole interval lies above +threshold".into(),
+                _ => "the interval reaches inside ±threshold".into(),
             };
             (
                 answer,
                 format!(
-                    "Wasm minus Lua: {} us of Envoy CPU per request ({}); threshold {threshold:.1} us \
+                    "{} minus Lua: {} us of Envoy CPU per request ({}); threshold {threshold:.1} us \
                      (the larger of {} us and {}% of Lua's added {:.1} us): {said}",
+                    kind.label(),
                     diff.signed(1),
                     method(r),
                     s.min_cpu_us,
@@ -465,16 +856,94 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
                 ),
             )
         }
-        Question::Memory => match e.wasm_extra_mib_per_worker {
-            Some(x) => (
-                yes_no(x <= policy.memory.max_extra_mib_per_worker),
-                format!(
-                    "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
-                    policy.memory.max_extra_mib_per_worker
+        Question::WayMemory => {
+            let extra = e
+                .twins()
+                .into_iter()
+                .find(|t| t.kind == kind)
+                .and_then(|t| t.extra_mib_per_worker);
+            match extra {
+                Some(x) => (
+                    yes_no(x <= policy.memory.max_extra_mib_per_worker),
+                    format!(
+                        "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
+                        policy.memory.max_extra_mib_per_worker
+                    ),
                 ),
-            ),
-            None => (Unknown, "memory per worker not measured".into()),
+                None => (
+                    Unknown,
+                    format!(
+                        "{}'s memory per worker not measured (no worker count with both a Lua \
+                         and a {} memory sample)",
+                        kind.label(),
+                        kind.label()
+                    ),
+                ),
+            }
+        }
+        Question::WayLanguage => {
+            let lang = language_of(kind);
+            (
+                yes_no(policy.team.knows(lang)),
+                format!(
+                    "written in {lang}; policy team.languages: {}",
+                    policy.team.words()
+                ),
+            )
+        }
+        Question::WayPlatform => {
+            let (ok, words) = policy.deploy.deployable(kind);
+            (
+                yes_no(ok),
+                format!("{}: {words}", policy.deploy.platform.words()),
+            )
+        }
+        Question::WayIsolation => {
+            let (ok, words) = policy.deploy.isolated_enough(kind);
+            (yes_no(ok), words)
+        }
+        Question::WaysRemain => {
+            let remain: Vec<&str> = candidates(fates).iter().map(|k| k.label()).collect();
+            let out: Vec<String> = fates
+                .iter()
+                .filter(|(_, f)| *f != Fate::Candidate)
+                .map(|(k, f)| format!("{}: {}", k.label(), f.words()))
+                .collect();
+            let mut words = if remain.is_empty() {
+                "none remains".to_string()
+            } else {
+                format!("remain: {}", remain.join(", "))
+            };
+            if !out.is_empty() {
+                words.push_str(&format!("; out: {}", out.join("; ")));
+            }
+            (yes_no(!remain.is_empty()), words)
+        }
+        Question::Cheapest => match choose(e, policy, &candidates(fates)) {
+            None => (Unknown, "no way out remains".into()),
+            Some(c) => (if c.decided { Yes } else { Same }, c.words),
         },
+        Question::AnyCheaper => {
+            if fates.iter().all(|(_, f)| *f == Fate::NotMeasured) {
+                return (
+                    Unknown,
+                    "no proven twin was measured in the rounds (run `filterbench load`)".into(),
+                );
+            }
+            let cheaper: Vec<String> = fates
+                .iter()
+                .filter(|(_, f)| !matches!(f, Fate::NotMeasured | Fate::NotCheaper))
+                .map(|(k, f)| format!("{} ({})", k.label(), f.words()))
+                .collect();
+            if cheaper.is_empty() {
+                (No, "no proven twin is measurably cheaper than Lua".into())
+            } else {
+                (
+                    Yes,
+                    format!("measurably cheaper but ruled out: {}", cheaper.join(", ")),
+                )
+            }
+        }
         Question::DataProcessing => (
             yes_no(e.traits.data_processing),
             "catalogue trait data_processing".into(),
@@ -482,33 +951,238 @@ fn answer(q: Question, e: &Evidence, policy: &Policy) -> (Answer, String) {
     }
 }
 
-/// Walks [`TREE`] on `evidence`: the leaf and the path.
-fn walk(evidence: &Evidence, policy: &Policy) -> (Leaf, Vec<Step>) {
+/// Whether policy allows `kind` apart from its cost and memory (language, platform, isolation),
+/// and the first reason it does not.
+fn allowed_words(kind: TwinKind, policy: &Policy) -> (bool, String) {
+    let lang = language_of(kind);
+    if !policy.team.knows(lang) {
+        return (
+            false,
+            format!("written in {lang}, not in policy team.languages"),
+        );
+    }
+    let (ok, words) = policy.deploy.deployable(kind);
+    if !ok {
+        return (false, words);
+    }
+    policy.deploy.isolated_enough(kind)
+}
+
+/// The proven kinds policy allows, in [`TwinKind::ALL`]'s order (the capability branch).
+fn allowed_for_capability(e: &Evidence, policy: &Policy) -> Vec<TwinKind> {
+    e.proven()
+        .into_iter()
+        .filter(|k| allowed_words(*k, policy).0)
+        .collect()
+}
+
+fn candidates(fates: &[(TwinKind, Fate)]) -> Vec<TwinKind> {
+    fates
+        .iter()
+        .filter(|(_, f)| *f == Fate::Candidate)
+        .map(|(k, _)| *k)
+        .collect()
+}
+
+/// The choice among the remaining ways out.
+struct Choice {
+    /// The one with the lowest median added CPU.
+    best: TwinKind,
+    /// The nearest other one, when the difference to it does not decide.
+    rival: Option<TwinKind>,
+    decided: bool,
+    words: String,
+}
+
+/// The remaining way with the lowest median added CPU, and whether the whole interval of every
+/// other one's difference to it lies beyond the policy's `min_cpu_us_between_ways`.
+fn choose(e: &Evidence, policy: &Policy, remaining: &[TwinKind]) -> Option<Choice> {
+    let rounds = e.rounds.as_ref()?;
+    let costs: Vec<(TwinKind, f64)> = remaining
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                PairedDifference::TwinOverBase(*k)
+                    .median_of(&rounds.cpu_us)
+                    .unwrap_or(f64::INFINITY),
+            )
+        })
+        .collect();
+    let best = costs
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))?
+        .0;
+    if remaining.len() == 1 {
+        return Some(Choice {
+            best,
+            rival: None,
+            decided: true,
+            words: format!("{} is the only one that remains", best.label()),
+        });
+    }
+    let bar = policy.saving.min_cpu_us_between_ways;
+    let mut words = Vec::new();
+    let mut rival: Option<(TwinKind, f64)> = None;
+    for &k in remaining.iter().filter(|k| **k != best) {
+        let d = PairedDifference::TwinMinusTwin(k, best).of(&rounds.cpu_us);
+        match d {
+            Some(d) => {
+                words.push(format!(
+                    "{} minus {}: {} us",
+                    k.label(),
+                    best.label(),
+                    d.signed(1)
+                ));
+                if !d.above(bar) && rival.is_none_or(|(_, low)| d.low < low) {
+                    rival = Some((k, d.low));
+                }
+            }
+            None => {
+                words.push(format!("{} and {} not paired", k.label(), best.label()));
+                if rival.is_none() {
+                    rival = Some((k, f64::NEG_INFINITY));
+                }
+            }
+        }
+    }
+    let decided = rival.is_none();
+    let said = if decided {
+        format!(
+            "{} is cheaper than every other by more than {bar} us (whole interval)",
+            best.label()
+        )
+    } else {
+        format!(
+            "{} and {} are not {bar} us apart with the whole interval",
+            best.label(),
+            rival.map_or("", |(k, _)| k.label())
+        )
+    };
+    Some(Choice {
+        best,
+        rival: rival.map(|(k, _)| k),
+        decided,
+        words: format!(
+            "Envoy CPU per request, paired per round: {}; {said}",
+            words.join("; ")
+        ),
+    })
+}
+
+/// One walk of [`TREE`]: the leaf, the path, each proven twin's fate and the ways the leaf names.
+struct Walk {
+    leaf: Leaf,
+    path: Vec<Step>,
+    fates: Vec<(TwinKind, Fate)>,
+    ways: Vec<TwinKind>,
+}
+
+impl Walk {
+    fn verdict(&self) -> Verdict {
+        self.leaf.verdict(&self.ways)
+    }
+}
+
+/// What one walk asks its questions with.
+struct Cx<'a> {
+    evidence: &'a Evidence,
+    policy: &'a Policy,
+    /// What Lua adds (CPU), worked out once per walk: several questions read it.
+    lua_cpu: std::cell::OnceCell<Option<Interval>>,
+}
+
+/// Asks the question of `node` (of the twin `kind` in the per-twin part), records the step and
+/// follows the branch of the answer.
+fn step_on(
+    cx: &Cx,
+    node: &'static TreeNode,
+    kind: Option<TwinKind>,
+    fates: &[(TwinKind, Fate)],
+    path: &mut Vec<Step>,
+) -> &'static TreeNode {
+    let TreeNode::Ask(q, branches) = node else {
+        panic!("{}: not a question", node.id())
+    };
+    let q = *q;
+    let (a, words) = answer(q, kind, cx.evidence, cx.policy, fates, &cx.lua_cpu);
+    path.push(Step {
+        id: q.id().into(),
+        twin: kind,
+        question: match kind {
+            Some(k) => format!("{}: {}", k.label(), q.text()),
+            None => q.text().into(),
+        },
+        answer: a.label().into(),
+        evidence: words,
+    });
+    &branches
+        .iter()
+        .find(|(answers, _)| answers.contains(&a))
+        .unwrap_or_else(|| panic!("{}: no branch for {a:?}", node.id()))
+        .1
+}
+
+/// Walks [`TREE`] on `evidence`.
+fn walk(evidence: &Evidence, policy: &Policy) -> Walk {
     let mut node = &TREE;
     let mut path = Vec::new();
+    let mut fates = Vec::new();
+    let cx = Cx {
+        evidence,
+        policy,
+        lua_cpu: std::cell::OnceCell::new(),
+    };
     loop {
         match node {
-            TreeNode::Leaf(l) => return (*l, path),
-            TreeNode::Ask(q, branches) => {
-                let (a, words) = answer(*q, evidence, policy);
-                path.push(Step {
-                    id: q.id().into(),
-                    question: q.text().into(),
-                    answer: a.label().into(),
-                    evidence: words,
-                });
-                node = &branches
-                    .iter()
-                    .find(|(answers, _)| answers.contains(&a))
-                    .unwrap_or_else(|| panic!("{}: no branch for {a:?}", q.id()))
-                    .1;
+            TreeNode::Leaf(l) => {
+                let ways = match l {
+                    Leaf::CapabilityRust => allowed_for_capability(evidence, policy)
+                        .into_iter()
+                        .take(1)
+                        .collect(),
+                    Leaf::CheaperFits | Leaf::CloseBetween => {
+                        match choose(evidence, policy, &candidates(&fates)) {
+                            Some(c) => std::iter::once(c.best).chain(c.rival).collect(),
+                            None => vec![],
+                        }
+                    }
+                    _ => vec![],
+                };
+                return Walk {
+                    leaf: *l,
+                    path,
+                    fates,
+                    ways,
+                };
+            }
+            TreeNode::Fate(f) => panic!("{}: a twin's end outside the per-twin part", f.id()),
+            TreeNode::EachWay(each, then) => {
+                for kind in evidence.proven() {
+                    let mut n: &TreeNode = each;
+                    let fate = loop {
+                        match n {
+                            TreeNode::Fate(f) => break *f,
+                            TreeNode::Ask(..) => {
+                                n = step_on(&cx, n, Some(kind), &fates, &mut path);
+                            }
+                            other => panic!("{}: not a per-twin node", other.id()),
+                        }
+                    };
+                    fates.push((kind, fate));
+                }
+                node = then;
+            }
+            TreeNode::Ask(..) => {
+                node = step_on(&cx, node, None, &fates, &mut path);
             }
         }
     }
 }
 
-fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
-    let mut r = vec![format!("{}: {}.", leaf.verdict().label(), leaf.meaning())];
+fn reasons(w: &Walk, e: &Evidence, policy: &Policy) -> Vec<String> {
+    let leaf = w.leaf;
+    let mut r = vec![format!("{}: {}.", w.verdict().label(), leaf.meaning())];
     match leaf {
         Leaf::Unproven => r.push(
             "Fix the twin until `filterbench verify` passes before weighing a migration.".into(),
@@ -542,14 +1216,19 @@ fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
             "A migration can save at most what the Lua filter adds, and that is below the policy's bar."
                 .into(),
         ),
-        Leaf::CheaperMemory => {
-            r.push("The CPU saving is paid for with memory on every worker.".into())
-        }
         Leaf::CheaperFits if e.traits.change_frequency == ChangeFrequency::High => r.push(
             "The filter changes often: every change becomes a build and a module push.".into(),
         ),
-        Leaf::CheaperNoRust => {
-            r.push("The gain does not pay for a new language and toolchain.".into())
+        Leaf::CheaperExcluded => {
+            for (k, f) in &w.fates {
+                if !matches!(f, Fate::NotMeasured | Fate::NotCheaper) {
+                    r.push(format!(
+                        "{} is measurably cheaper but out: {}.",
+                        k.label(),
+                        f.words()
+                    ));
+                }
+            }
         }
         Leaf::NotCheaperComplex => r.push(
             "Rust's libraries would replace hand-written Lua code, but the numbers do not call for it."
@@ -558,14 +1237,23 @@ fn reasons(leaf: Leaf, e: &Evidence) -> Vec<String> {
         Leaf::NotCheaperSimple => r.push("The measurements do not favour Wasm.".into()),
         _ => {}
     }
+    if let Some(c) = w.verdict().way().and_then(|k| policy.deploy.caveat(k)) {
+        r.push(format!("The native module {c}."));
+    }
     r
 }
 
 /// Walks the tree on all rounds, then on resamples of them for the verdict's confidence.
 pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
-    let (leaf, path) = walk(evidence, policy);
-    let verdict = leaf.verdict();
+    let w = walk(evidence, policy);
+    let verdict = w.verdict();
     let rounds = evidence.rounds.as_ref().filter(|r| !r.is_empty());
+    // For a close call between two ways: on how many resamples each is the cheaper (median).
+    let pair_of = match verdict {
+        Verdict::TooCloseBetween(a, b) => Some((a, b)),
+        _ => None,
+    };
+    let mut a_cheaper = 0usize;
     let confidence = rounds.map(|r| {
         let count = policy.confidence.resamples.max(1);
         let mut tally: Vec<(Verdict, usize)> = Vec::new();
@@ -574,7 +1262,13 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
                 rounds: Some(r.select(&indices)),
                 ..evidence.clone()
             };
-            let v = walk(&resampled, policy).0.verdict();
+            let v = walk(&resampled, policy).verdict();
+            if let (Some((a, b)), Some(rr)) = (pair_of, &resampled.rounds) {
+                let m = |k| PairedDifference::TwinOverBase(k).median_of(&rr.cpu_us);
+                if m(a).unwrap_or(f64::INFINITY) <= m(b).unwrap_or(f64::INFINITY) {
+                    a_cheaper += 1;
+                }
+            }
             match tally.iter_mut().find(|(t, _)| *t == v) {
                 Some((_, n)) => *n += 1,
                 None => tally.push((v, 1)),
@@ -595,29 +1289,94 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
             share,
         }
     });
+    let min_share = policy.confidence.min_share;
     let call = match &confidence {
-        Some(c) if c.share < policy.confidence.min_share => Verdict::TooCloseToCall,
+        Some(c) if c.share < min_share => {
+            between_ways(c, min_share).unwrap_or(Verdict::TooCloseToCall)
+        }
         _ => verdict,
     };
-    let mut reasons = reasons(leaf, evidence);
-    if let (Verdict::TooCloseToCall, Some(c)) = (call, &confidence) {
-        reasons.insert(
-            0,
-            format!(
-                "Too close to call: on resamples of the rounds the tree answers {} (needs {:.0}% for one answer).",
-                c.split_words(),
-                policy.confidence.min_share * 100.0
-            ),
-        );
+    let mut reasons = reasons(&w, evidence, policy);
+    if let (Verdict::TooCloseToCall | Verdict::TooCloseBetween(..), Some(c)) = (call, &confidence) {
+        if call != verdict || call == Verdict::TooCloseToCall {
+            reasons.insert(
+                0,
+                format!(
+                    "Too close to call: on resamples of the rounds the tree answers {} (needs {:.0}% for one answer).",
+                    c.split_words(),
+                    min_share * 100.0
+                ),
+            );
+        }
+    }
+    let between = match (call, &confidence) {
+        (Verdict::TooCloseBetween(a, b), Some(c)) if pair_of == Some((a, b)) => {
+            let sa = a_cheaper as f64 / c.resamples as f64;
+            Some([(a, sa), (b, 1.0 - sa)])
+        }
+        (Verdict::TooCloseBetween(a, b), Some(c)) => {
+            // From the split of verdicts: each way's migrations.
+            let of = |k| {
+                c.shares
+                    .iter()
+                    .filter(|(v, _)| *v == Verdict::Migrate(k))
+                    .map(|(_, s)| s)
+                    .sum::<f64>()
+            };
+            Some([(a, of(a)), (b, of(b))])
+        }
+        _ => None,
+    };
+    if let (Some([(a, sa), (b, sb)]), Leaf::CloseBetween) = (between, w.leaf) {
+        reasons.push(format!(
+            "On resamples of the rounds {} is the cheaper of the two in {:.0}% and {} in {:.0}%: \
+             choose between them on other grounds (memory, start-up, failure behaviour, who \
+             maintains it).",
+            a.label(),
+            sa * 100.0,
+            b.label(),
+            sb * 100.0
+        ));
     }
     Recommendation {
         verdict,
         call,
-        leaf,
-        path,
+        leaf: w.leaf,
+        path: w.path,
         reasons,
         confidence,
         costs: rounds.map(Costs::of),
+        ways: w.fates,
+        between,
+        caveat: call
+            .way()
+            .and_then(|k| policy.deploy.caveat(k))
+            .map(String::from),
+        caveat_short: call
+            .way()
+            .and_then(|k| policy.deploy.caveat(k))
+            .map(|_| "needs a custom istio-proxy image".to_string()),
+    }
+}
+
+/// A split whose verdicts all choose between the same two ways out (each migration to one of
+/// them, or close between them), together at least `min_share`: too close to call between them.
+fn between_ways(c: &Confidence, min_share: f64) -> Option<Verdict> {
+    let mut kinds: Vec<TwinKind> = Vec::new();
+    let mut share = 0.0;
+    for (v, s) in &c.shares {
+        match v {
+            Verdict::Migrate(k) => kinds.push(*k),
+            Verdict::TooCloseBetween(a, b) => kinds.extend([*a, *b]),
+            _ => continue,
+        }
+        share += s;
+    }
+    kinds.sort();
+    kinds.dedup();
+    match kinds.as_slice() {
+        [a, b] if share >= min_share => Some(Verdict::TooCloseBetween(*a, *b)),
+        _ => None,
     }
 }
 

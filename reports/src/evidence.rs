@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::decision::{Costs, Evidence, PairedRounds, Triple};
+use crate::decision::{Costs, Evidence, PairedRounds, Triple, TwinEvidence};
 use filterbench_model::catalogue::Pair;
 use filterbench_model::results::{
     bench_summary_path, load_path, per_round_of, read_result, verify_path, BenchSummary, LoadRun,
@@ -191,12 +191,17 @@ impl ResultSet {
     /// The verify result for `pair`'s Rust Wasm twin: real Envoy's when it has the pair, else
     /// in-process.
     pub fn equivalence(&self, pair: &str) -> Option<Equivalence> {
+        self.equivalence_of(pair, TwinKind::Wasm)
+    }
+
+    /// The verify result for `pair`'s twin of `kind`, read like [`ResultSet::equivalence`].
+    pub fn equivalence_of(&self, pair: &str, kind: TwinKind) -> Option<Equivalence> {
         let find = |r: &Option<VerifyRecord>, source: EquivalenceSource| {
             let record = r.as_ref()?;
             let p = record
                 .pairs
                 .iter()
-                .find(|p| p.pair == pair && p.twin == TwinKind::Wasm)?;
+                .find(|p| p.pair == pair && p.twin == kind)?;
             Some(Equivalence {
                 source,
                 envoy_version: record.envoy_version.clone(),
@@ -262,6 +267,26 @@ impl ResultSet {
             },
         };
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
+        // The other kinds of twin: each one's proof and memory, when there is any.
+        let mut other_twins = Vec::new();
+        let mut other_memory = Vec::new();
+        for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
+            let eq = self.equivalence_of(name, kind);
+            let measured = load.is_some_and(|l| l.variants.contains(&Variant::Twin(kind)));
+            if eq.is_none() && !measured {
+                continue;
+            }
+            let m = load.and_then(|l| memory_per_worker_of(&l.by_workers, kind));
+            other_twins.push(TwinEvidence {
+                kind,
+                equivalent: eq.as_ref().map(|e| e.result.equivalent),
+                equivalence_source: eq.as_ref().map(|e| e.source.words().to_string()),
+                extra_mib_per_worker: m.as_ref().map(|m| m.mib),
+            });
+            if let Some(m) = m {
+                other_memory.push((kind, m));
+            }
+        }
         if load.is_some_and(|l| l.variants.contains(&Variant::WASM)) && memory.is_none() {
             missing.push(Missing {
                 kind: DataKind::Memory,
@@ -293,9 +318,11 @@ impl ResultSet {
                 wasm_extra_mib_per_worker: memory.as_ref().map(|m| m.mib),
                 traits: pair.traits.clone(),
                 capability_gap: pair.capability_gap.clone(),
+                other_twins,
             },
             equivalence,
             memory,
+            other_memory,
             missing,
         }
     }
@@ -375,11 +402,16 @@ impl MemoryPerWorker {
 /// Wasm VM while the engine and compiled module are paid once per process, and the policy budget
 /// is per worker. `None` when no worker count has both a Lua and a Wasm sample.
 pub fn memory_per_worker(series: &[WorkersRun]) -> Option<MemoryPerWorker> {
+    memory_per_worker_of(series, TwinKind::Wasm)
+}
+
+/// [`memory_per_worker`] of the twin of `kind` (its RSS minus Lua's).
+pub fn memory_per_worker_of(series: &[WorkersRun], kind: TwinKind) -> Option<MemoryPerWorker> {
     let mut points: Vec<(u32, f64)> = series
         .iter()
         .filter_map(|w| {
             let lua = w.memory_of(Variant::Lua)?.rss_bytes as f64;
-            let wasm = w.memory_of(Variant::WASM)?.rss_bytes as f64;
+            let wasm = w.memory_of(Variant::Twin(kind))?.rss_bytes as f64;
             Some((w.workers, (wasm - lua) / MIB))
         })
         .filter(|(w, _)| *w > 0)
@@ -430,11 +462,15 @@ fn paired_of(samples: &[Sample], rate_rps: f64) -> Option<PairedRounds> {
     let n = samples.iter().map(|s| s.round + 1).max().unwrap_or(0);
     let per = |f: fn(&Sample) -> f64| -> Vec<Triple> {
         let [b, lu, wa] = Variant::WITH_WASM.map(|v| per_round_of(samples, v, f));
+        let go = per_round_of(samples, Variant::Twin(TwinKind::GoWasm), f);
+        let native = per_round_of(samples, Variant::Twin(TwinKind::Native), f);
         (0..n)
             .map(|i| Triple {
                 base: b[i],
                 lua: lu[i],
                 wasm: wa[i],
+                go_wasm: go.get(i).copied().flatten(),
+                native: native.get(i).copied().flatten(),
             })
             .collect()
     };
@@ -515,6 +551,8 @@ pub struct PairEvidence {
     pub evidence: Evidence,
     pub equivalence: Option<Equivalence>,
     pub memory: Option<MemoryPerWorker>,
+    /// The other kinds' extra memory per worker over Lua, where measured.
+    pub other_memory: Vec<(TwinKind, MemoryPerWorker)>,
     pub missing: Vec<Missing>,
 }
 

@@ -27,6 +27,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;c
 header{background:#1f3a5f;color:#fff;padding:.8em 1.5em}
 header a{color:#fff;margin-right:1.2em}
 main{max-width:1100px;margin:0 auto;padding:1em 1.5em 3em}
+main[data-page=index]{max-width:1600px}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.8em 0;background:#fff}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
@@ -35,6 +36,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .verdict-migrate{color:#0a6b2d;font-weight:600}
 .verdict-keep_lua{color:#8a1c1c;font-weight:600}
 .verdict-migrate_if_capability_needed{color:#8a5a00;font-weight:600}
+span.way{display:block;white-space:nowrap;font-variant-numeric:tabular-nums}
 p.missing{background:#fff4e5;border-left:4px solid #e69f00;padding:.5em .8em}
 p.note{color:#555;font-size:.92em}
 ul.failures{font-family:ui-monospace,monospace;font-size:.88em}

@@ -7,3 +7,4 @@ mod browser;
 mod fixtures;
 mod lua_only;
 mod site;
+mod ways;

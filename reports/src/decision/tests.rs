@@ -1,4 +1,5 @@
 use super::*;
+use filterbench_model::TwinKind;
 
 /// Rounds whose base CPU drifts like a noisy machine (±20% between rounds) while the filters add
 /// `lua` and `wasm` microseconds with per-round jitter of `noise`.
@@ -15,12 +16,14 @@ fn rounds(n: usize, lua: f64, wasm: Option<f64>, noise: f64) -> PairedRounds {
             base: Some(base),
             lua: Some(base + lua + j(2.3)),
             wasm: wasm.map(|w| base + w + j(3.1)),
+            ..Triple::default()
         };
         r.cpu_us.push(t);
         let lat = Triple {
             base: Some(400.0 + base),
             lua: Some(400.0 + base + lua + j(1.1)),
             wasm: wasm.map(|w| 400.0 + base + w + j(0.7)),
+            ..Triple::default()
         };
         r.p50_us.push(lat);
         r.p90_us.push(lat);
@@ -43,12 +46,18 @@ fn evidence(r: Option<PairedRounds>) -> Evidence {
             change_frequency: ChangeFrequency::Low,
         },
         capability_gap: None,
+        other_twins: vec![],
     }
 }
 
+/// The shipped policy, the team knowing Rust (and Go) or neither.
 fn policy(knows_rust: bool) -> Policy {
     let mut p = Policy::default_policy();
-    p.team.knows_rust = knows_rust;
+    p.team.languages = Some(if knows_rust {
+        vec!["rust".into(), "go".into()]
+    } else {
+        vec![]
+    });
     p
 }
 
@@ -73,7 +82,7 @@ fn a_difference_inside_the_noise_is_no_measurable_difference() {
         &evidence(Some(rounds(10, 40.0, Some(37.0), 15.0))),
         &policy(true),
     );
-    assert_eq!(step(&r, "wasm_cheaper").answer, "no measurable difference");
+    assert_eq!(step(&r, "way_cheaper").answer, "no measurable difference");
     assert_eq!(r.leaf, Leaf::NotCheaperSimple);
     assert_eq!(r.verdict, Verdict::KeepLua);
     let costs = r.costs.as_ref().unwrap();
@@ -87,10 +96,10 @@ fn a_clear_saving_says_wasm_is_cheaper_and_migrates() {
         &evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))),
         &policy(true),
     );
-    assert_eq!(step(&r, "wasm_cheaper").answer, "yes");
+    assert_eq!(step(&r, "way_cheaper").answer, "yes");
     assert_eq!(r.leaf, Leaf::CheaperFits);
-    assert_eq!(r.verdict, Verdict::Migrate);
-    assert_eq!(r.call, Verdict::Migrate);
+    assert_eq!(r.verdict, Verdict::Migrate(TwinKind::Wasm));
+    assert_eq!(r.call, Verdict::Migrate(TwinKind::Wasm));
     assert!(r.confidence.as_ref().unwrap().share >= 0.9);
 }
 
@@ -100,7 +109,7 @@ fn a_clear_extra_cost_says_lua_is_cheaper() {
         &evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))),
         &policy(true),
     );
-    assert_eq!(step(&r, "wasm_cheaper").answer, "no");
+    assert_eq!(step(&r, "way_cheaper").answer, "no");
     assert_eq!(r.verdict, Verdict::KeepLua);
     let mut e = evidence(Some(rounds(10, 20.0, Some(60.0), 3.0)));
     e.traits.data_processing = true;
@@ -115,7 +124,7 @@ fn a_cheap_lua_filter_keeps_lua_before_any_twin_is_weighed() {
     );
     assert_eq!(step(&r, "lua_matters").answer, "no");
     assert_eq!(r.leaf, Leaf::LuaCheap);
-    assert!(r.path.iter().all(|s| s.id != "wasm_cheaper"));
+    assert!(r.path.iter().all(|s| s.id != "way_cheaper"));
 }
 
 #[test]
@@ -260,13 +269,34 @@ fn unproven_capability_and_missing_numbers() {
 
 #[test]
 fn memory_and_team_gate_a_cheaper_wasm() {
+    // Before twins of several kinds these were three leaves (cheaper but memory, memory
+    // unknown, no Rust); now the twin's fate says which and the leaf is one: keep Lua.
     let mut e = evidence(Some(rounds(10, 60.0, Some(20.0), 3.0)));
     e.wasm_extra_mib_per_worker = Some(40.0);
-    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CheaperMemory);
+    let r = decide(&e, &policy(true));
+    assert_eq!(
+        (r.leaf, r.call, r.ways.clone()),
+        (
+            Leaf::CheaperExcluded,
+            Verdict::KeepLua,
+            vec![(TwinKind::Wasm, Fate::Memory)]
+        )
+    );
+    assert!(
+        r.reasons.iter().any(|x| x.contains("memory over budget")),
+        "{:?}",
+        r.reasons
+    );
     e.wasm_extra_mib_per_worker = None;
-    assert_eq!(decide(&e, &policy(true)).leaf, Leaf::CheaperMemoryUnknown);
+    let r = decide(&e, &policy(true));
+    assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::MemoryUnknown)]);
+    assert!(step(&r, "way_memory_fits")
+        .evidence
+        .contains("not measured"));
     e.wasm_extra_mib_per_worker = Some(1.0);
-    assert_eq!(decide(&e, &policy(false)).leaf, Leaf::CheaperNoRust);
+    let r = decide(&e, &policy(false));
+    assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::Language)]);
+    assert_eq!(r.leaf, Leaf::CheaperExcluded);
 }
 
 #[test]
@@ -276,7 +306,13 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
     let mut all = Leaf::ALL.to_vec();
     all.sort();
     assert_eq!(drawn, all);
-    // Every path decide takes follows the tree's branches to the leaf it reports.
+    let mut fates = TREE.fates();
+    fates.sort();
+    let mut all = Fate::ALL.to_vec();
+    all.sort();
+    assert_eq!(fates, all);
+    // Every path decide takes follows the tree's branches to the leaf it reports, and each
+    // twin's steps follow the per-twin part to the fate it reports.
     let cases = [
         evidence(Some(rounds(10, 60.0, Some(20.0), 3.0))),
         evidence(Some(rounds(10, 20.0, Some(60.0), 3.0))),
@@ -285,11 +321,15 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
         lua_only(1.0, 0.5),
         lua_only(50.0, 2.0),
         lua_only(5.0, 3.0),
+        three_ways(60.0, [Some(20.0), Some(90.0), Some(12.0)], 0.5),
+        three_ways(60.0, [Some(20.0), None, Some(19.8)], 2.0),
     ];
-    for e in &cases {
-        let r = decide(e, &policy(true));
-        let mut node = &TREE;
-        for s in &r.path {
+    fn follow<'a>(
+        mut node: &'a TreeNode,
+        steps: &mut impl Iterator<Item = &'a Step>,
+    ) -> &'a TreeNode {
+        while let TreeNode::Ask(..) = node {
+            let s = steps.next().expect("a step for every question on the way");
             assert_eq!(node.id(), s.id);
             node = &node
                 .branches()
@@ -298,15 +338,210 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
                 .expect("the answer is a branch")
                 .1;
         }
+        node
+    }
+    for e in &cases {
+        let r = decide(e, &policy_three(true));
+        let trunk: Vec<&Step> = r.path.iter().filter(|s| s.twin.is_none()).collect();
+        let mut steps = trunk.into_iter();
+        let mut node = follow(&TREE, &mut steps);
+        if let TreeNode::EachWay(each, then) = node {
+            for (kind, fate) in &r.ways {
+                let mine: Vec<&Step> = r.path.iter().filter(|s| s.twin == Some(*kind)).collect();
+                let mut it = mine.into_iter();
+                let end = follow(each, &mut it);
+                assert_eq!(end.id(), fate.id(), "{kind}");
+                assert!(it.next().is_none());
+            }
+            node = follow(then, &mut steps);
+        } else {
+            assert!(r.ways.is_empty());
+        }
+        assert!(steps.next().is_none());
         assert_eq!(node.id(), r.leaf.id());
     }
+}
+
+/// The shipped policy with fewer resamples: the three-kind tests walk the tree on every resample
+/// with an interval per kind, slow in a debug build; 60 still shows a clear call and a split.
+fn policy_three(knows_rust: bool) -> Policy {
+    let mut p = policy(knows_rust);
+    p.confidence.resamples = 60;
+    p
+}
+
+/// Rounds with every kind: the baseline drifts ±20% between rounds; Lua adds `lua`, the Rust
+/// Wasm, Go Wasm and native twins add `added` (None: not measured), each with its own jitter of
+/// `noise` per round.
+fn three_ways(lua: f64, added: [Option<f64>; 3], noise: f64) -> Evidence {
+    let mut r = rounds(12, lua, added[0], noise);
+    for (i, t) in r.cpu_us.iter_mut().enumerate() {
+        let base = t.base.unwrap();
+        let j = |k: f64| noise * ((i as f64 * k).sin());
+        t.go_wasm = added[1].map(|a| base + a + j(1.9));
+        t.native = added[2].map(|a| base + a + j(2.7));
+    }
+    let mut e = evidence(Some(r));
+    for (kind, a) in [(TwinKind::GoWasm, added[1]), (TwinKind::Native, added[2])] {
+        if a.is_some() {
+            e.other_twins.push(TwinEvidence {
+                kind,
+                equivalent: Some(true),
+                equivalence_source: Some("real Envoy".into()),
+                extra_mib_per_worker: Some(1.0),
+            });
+        }
+    }
+    e
+}
+
+#[test]
+fn a_native_module_that_saves_most_and_is_allowed_is_the_way_out() {
+    // Lua adds 60, Rust Wasm 20, Go Wasm 90 (dearer than Lua), native 12: native is cheaper
+    // than Rust Wasm by 8 us with every round's jitter of 0.5.
+    let e = three_ways(60.0, [Some(20.0), Some(90.0), Some(12.0)], 0.5);
+    let r = decide(&e, &policy_three(true));
+    assert_eq!(r.leaf, Leaf::CheaperFits);
+    assert_eq!(r.call, Verdict::Migrate(TwinKind::Native));
+    assert_eq!(r.call.label(), "migrate to a native module");
+    assert_eq!(
+        r.ways,
+        vec![
+            (TwinKind::Wasm, Fate::Candidate),
+            (TwinKind::GoWasm, Fate::NotCheaper),
+            (TwinKind::Native, Fate::Candidate),
+        ]
+    );
+    assert!(r.confidence.as_ref().unwrap().share >= 0.9);
+    // Under Istio (the default) the choice says what the proxy needs.
+    assert!(r
+        .caveat
+        .as_deref()
+        .unwrap()
+        .contains("custom istio-proxy image"));
+    assert!(r
+        .reasons
+        .iter()
+        .any(|x| x.contains("custom istio-proxy image")));
+    // Go, dearer than Lua, is out at the first question, with Lua cheaper said.
+    let go = r
+        .path
+        .iter()
+        .find(|s| s.twin == Some(TwinKind::GoWasm))
+        .unwrap();
+    assert_eq!((go.id.as_str(), go.answer.as_str()), ("way_cheaper", "no"));
+    assert!(go.evidence.contains("Lua is cheaper"), "{go:?}");
+    // Plain Envoy: no caveat.
+    let mut p = policy_three(true);
+    p.deploy.platform = Platform::Envoy;
+    assert_eq!(decide(&e, &p).caveat, None);
+}
+
+#[test]
+fn policy_rules_a_native_module_out_with_its_reason() {
+    let e = three_ways(60.0, [Some(20.0), Some(90.0), Some(12.0)], 0.5);
+    // Isolation required: native is out, the Rust Wasm twin is chosen.
+    let mut p = policy_three(true);
+    p.deploy.isolation_required = true;
+    let r = decide(&e, &p);
+    assert_eq!(r.call, Verdict::Migrate(TwinKind::Wasm));
+    assert_eq!(r.call.label(), "migrate to Wasm");
+    assert!(r.ways.contains(&(TwinKind::Native, Fate::Isolation)));
+    let s = r
+        .path
+        .iter()
+        .find(|s| s.twin == Some(TwinKind::Native) && s.id == "way_isolated")
+        .unwrap();
+    assert!(s.evidence.contains("shares Envoy's address space"), "{s:?}");
+    // Istio without a custom proxy image: native is not deployable; Envoy Gateway is.
+    let mut p = policy_three(true);
+    p.deploy.native_custom_proxy = false;
+    let r = decide(&e, &p);
+    assert!(r.ways.contains(&(TwinKind::Native, Fate::Platform)));
+    assert_eq!(r.call, Verdict::Migrate(TwinKind::Wasm));
+    p.deploy.platform = Platform::EnvoyGateway;
+    assert_eq!(decide(&e, &p).call, Verdict::Migrate(TwinKind::Native));
+    // A team of Go only: the Rust kinds are out, and Go is dearer than Lua: keep Lua.
+    let mut p = policy_three(true);
+    p.team.languages = Some(vec!["go".into()]);
+    let r = decide(&e, &p);
+    assert_eq!((r.leaf, r.call), (Leaf::CheaperExcluded, Verdict::KeepLua));
+    assert!(
+        r.reasons
+            .iter()
+            .any(|x| x.contains("native module is measurably cheaper but out: not a language")),
+        "{:?}",
+        r.reasons
+    );
+}
+
+#[test]
+fn two_ways_inside_each_others_interval_are_too_close_to_call_between_them() {
+    // Rust Wasm 20, native 19.8, with 2 us of jitter per round each: both save 40 us over Lua,
+    // the difference between them is inside its interval.
+    let e = three_ways(60.0, [Some(20.0), None, Some(19.8)], 2.0);
+    let r = decide(&e, &policy_three(true));
+    assert_eq!(r.leaf, Leaf::CloseBetween);
+    assert_eq!(
+        r.verdict,
+        Verdict::TooCloseBetween(TwinKind::Wasm, TwinKind::Native)
+    );
+    assert_eq!(r.call, r.verdict);
+    assert_eq!(
+        r.call.label(),
+        "too close to call between Rust Wasm and native module"
+    );
+    let [(a, sa), (b, sb)] = r.between.unwrap();
+    assert_eq!((a, b), (TwinKind::Wasm, TwinKind::Native));
+    assert!(
+        (sa + sb - 1.0).abs() < 1e-9 && sa > 0.0 && sb > 0.0,
+        "{sa} {sb}"
+    );
+    assert!(r
+        .reasons
+        .iter()
+        .any(|x| x.contains("is the cheaper of the two")));
+    assert_eq!(step(&r, "cheapest").answer, "no measurable difference");
+}
+
+#[test]
+fn resamples_keep_the_kinds_of_a_round_paired() {
+    // The baseline drifts by ±20% (±24 us) between rounds and every variant moves with it: native
+    // is 1.5 us cheaper than Rust Wasm in every round. Only rounds resampled whole (every kind
+    // of one round together) see that difference as clear in every resample.
+    let e = three_ways(60.0, [Some(20.0), None, Some(18.5)], 0.0);
+    let r = decide(&e, &policy_three(true));
+    assert_eq!(r.call, Verdict::Migrate(TwinKind::Native));
+    assert_eq!(r.confidence.as_ref().unwrap().share, 1.0);
+}
+
+#[test]
+fn an_older_policy_file_with_knows_rust_still_reads() {
+    let text = include_str!("../../policy.toml")
+        .replace("languages = [\"rust\", \"go\"]", "knows_rust = true");
+    let text = text[..text.find("[deploy]").unwrap()].to_string();
+    let p: Policy = toml::from_str(&text).unwrap();
+    assert_eq!(p.team.languages(), ["rust"]);
+    assert_eq!(p.deploy, DeployPolicy::default());
+    assert_eq!(p.saving.min_cpu_us_between_ways, 1.0);
+    let shipped = Policy::default_policy();
+    assert_eq!(shipped.team.languages(), ["rust", "go"]);
+    assert_eq!(shipped.deploy.platform, Platform::Istio);
+    assert!(shipped.deploy.native_custom_proxy && !shipped.deploy.isolation_required);
 }
 
 #[test]
 fn ids_are_the_serde_names() {
     for l in Leaf::ALL {
         assert_eq!(serde_json::to_value(l).unwrap(), l.id());
-        assert_eq!(serde_json::to_value(l.verdict()).unwrap(), l.verdict().id());
+        // A verdict naming a way out carries it: {"migrate": "native"}.
+        let v = l.verdict(&[TwinKind::Native]);
+        let json = serde_json::to_value(v).unwrap();
+        match v.way() {
+            Some(k) => assert_eq!(json, serde_json::json!({ (v.id()): k.id() })),
+            None if l == Leaf::CloseBetween => assert!(json.get(v.id()).is_none()),
+            None => assert_eq!(json, v.id()),
+        }
     }
     assert_eq!(
         serde_json::to_value(Verdict::TooCloseToCall).unwrap(),

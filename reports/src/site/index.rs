@@ -4,29 +4,121 @@
 use std::path::Path;
 
 use super::{interval_words, load, method_words, SiteInput};
-use crate::decision::{Recommendation, Verdict};
+use crate::decision::{Fate, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
 use filterbench_model::catalogue::Pair;
 use filterbench_model::results::{bench_summary_path, load_path, LoadRun};
+use filterbench_model::TwinKind;
 
 fn verdict_html(v: Verdict) -> String {
     format!(
         "<span class=\"verdict-{}\">{}</span>",
         v.id(),
-        esc(v.label())
+        esc(&v.label())
     )
 }
 
 /// The call with its confidence: `keep Lua (97%)`, or `too close to call (62% migrate to Wasm /
 /// 38% keep Lua)`.
 pub(super) fn call_html(rec: &Recommendation) -> String {
-    let conf = match (&rec.confidence, rec.call) {
-        (Some(c), Verdict::TooCloseToCall) => format!(" ({})", c.split_words()),
-        (Some(c), _) => format!(" ({:.0}% of resamples)", c.share * 100.0),
-        (None, _) => String::new(),
+    let conf = match (&rec.confidence, rec.call, &rec.between) {
+        (Some(c), Verdict::TooCloseToCall, _) => format!(" ({})", c.split_words()),
+        (Some(_), Verdict::TooCloseBetween(..), Some([(a, sa), (b, sb)])) => format!(
+            " ({} the cheaper in {:.0}% of resamples, {} in {:.0}%)",
+            a.label(),
+            sa * 100.0,
+            b.label(),
+            sb * 100.0
+        ),
+        (Some(c), _, _) => format!(" ({:.0}% of resamples)", c.share * 100.0),
+        (None, _, _) => String::new(),
     };
-    format!("{}{}", verdict_html(rec.call), esc(&conf))
+    let caveat = rec
+        .caveat_short
+        .as_ref()
+        .map_or(String::new(), |c| format!("; {c}"));
+    format!(
+        "{}{}",
+        verdict_html(rec.call),
+        esc(&format!("{conf}{caveat}"))
+    )
+}
+
+/// One line per twin of the pair: its Envoy CPU per request minus Lua's, its memory per worker
+/// over Lua, and where the tree left it (chosen, out and why, not proven).
+pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: bool) -> String {
+    if lua_only {
+        return "not measured (Lua-only run)".into();
+    }
+    let costs = rec.costs.as_ref();
+    let mut lines = Vec::new();
+    for t in ev.evidence.twins() {
+        let cost = costs.and_then(|c| c.way(t.kind));
+        if t.equivalent.is_none() && cost.is_none() {
+            continue;
+        }
+        let memory = match t.kind {
+            TwinKind::Wasm => ev.memory.as_ref(),
+            k => ev
+                .other_memory
+                .iter()
+                .find(|(m, _)| *m == k)
+                .map(|(_, m)| m),
+        };
+        let mut parts = vec![format!(
+            "{} {}",
+            short_label(t.kind),
+            interval_words(cost.and_then(|c| c.minus_lua_cpu_us))
+        )];
+        if let Some(m) = memory {
+            parts.push(format!("{} MiB", html::signed(m.mib)));
+        }
+        let fate = rec.ways.iter().find(|(k, _)| *k == t.kind).map(|(_, f)| *f);
+        let status = if rec.call.way() == Some(t.kind) {
+            "chosen".to_string()
+        } else if let Verdict::TooCloseBetween(a, b) = rec.call {
+            if a == t.kind || b == t.kind {
+                "too close".into()
+            } else {
+                fate.map_or(String::new(), |f| f.short().into())
+            }
+        } else if t.equivalent != Some(true) {
+            "not proven".into()
+        } else {
+            match fate {
+                Some(Fate::Candidate) => "allowed, dearer".into(),
+                Some(f) => f.short().into(),
+                None => String::new(),
+            }
+        };
+        let body = esc(&parts.join(", "));
+        lines.push(if status.is_empty() {
+            format!(
+                "<span class=\"way\" data-way=\"{}\">{body}</span>",
+                t.kind.id()
+            )
+        } else {
+            format!(
+                "<span class=\"way\" data-way=\"{}\">{body}: <em>{}</em></span>",
+                t.kind.id(),
+                esc(&status)
+            )
+        });
+    }
+    if lines.is_empty() {
+        "n/a".into()
+    } else {
+        lines.concat()
+    }
+}
+
+/// `Rust Wasm`, `Go Wasm`, `native`: a kind in a crowded cell.
+fn short_label(kind: TwinKind) -> &'static str {
+    match kind {
+        TwinKind::Native => "native",
+        k => k.label(),
+    }
 }
 
 pub(super) fn equivalence_words(ev: &PairEvidence) -> String {
@@ -60,21 +152,6 @@ pub(super) fn index_row(
     let cpu = |f: fn(&crate::decision::Costs) -> Option<filterbench_model::stats::Interval>| {
         interval_words(costs.and_then(f))
     };
-    let wasm = |f: fn(&crate::decision::Costs) -> Option<filterbench_model::stats::Interval>| {
-        if lua_only {
-            "not measured (Lua-only run)".to_string()
-        } else {
-            cpu(f)
-        }
-    };
-    let memory = ev.memory.as_ref().map_or(
-        if lua_only {
-            "not measured (Lua-only run)".to_string()
-        } else {
-            "n/a".to_string()
-        },
-        |m| format!("{} MiB", html::signed(m.mib)),
-    );
     let in_process = results
         .pair_bench(&pair.name)
         .map_or("n/a".to_string(), |b| {
@@ -95,19 +172,19 @@ pub(super) fn index_row(
     );
     (
         format!(
-            "data-pair=\"{}\" data-verdict=\"{}\"",
+            "data-pair=\"{}\" data-verdict=\"{}\"{}",
             esc(&pair.name),
-            rec.call.id()
+            rec.call.id(),
+            rec.call
+                .way()
+                .map_or(String::new(), |k| format!(" data-way=\"{}\"", k.id()))
         ),
         vec![
             Cell::Html(link),
             Cell::Text(pair.summary.clone()),
             Cell::Html(call_html(rec)),
             Cell::Num(cpu(|c| c.lua_cpu_us)),
-            Cell::Num(wasm(|c| c.wasm_cpu_us)),
-            Cell::Num(wasm(|c| c.wasm_minus_lua_cpu_us)),
-            Cell::Num(wasm(|c| c.wasm_minus_lua_latency_us[0])),
-            Cell::Num(memory),
+            Cell::Html(ways_out_html(ev, rec, lua_only)),
             Cell::Num(in_process),
             Cell::Text(equivalence_words(ev)),
         ],
@@ -121,9 +198,11 @@ pub(super) fn index_page(
 ) -> String {
     let mut b = String::new();
     b.push_str(&html::para(
-        "Should each Envoy Lua filter become a Rust proxy-wasm plugin? Every pair below is a Lua \
-         filter and its Wasm twin. The recommendation comes from the decision tree on each pair's \
-         page, fed by the measurements and the thresholds of the policy.",
+        "Should each Envoy Lua filter move off Lua, and to which way out: a Rust or Go proxy-wasm \
+         plugin, or a native Envoy dynamic module? Every pair below is a Lua filter and its twins \
+         (each proven equivalent before it is weighed). The recommendation comes from the \
+         decision tree on each pair's page, fed by the measurements and the thresholds of the \
+         policy.",
     ));
     if let Some(when) = measured_when(results) {
         b.push_str(&html::para(&when));
@@ -135,10 +214,7 @@ pub(super) fn index_page(
             "what it does",
             "recommendation (confidence)",
             "Lua adds, Envoy CPU µs per request",
-            "Wasm adds, Envoy CPU µs per request",
-            "Wasm − Lua, CPU µs per request",
-            "Wasm − Lua, p50 latency µs",
-            "Wasm memory per worker over Lua",
+            "ways out: twin − Lua, Envoy CPU µs per request; memory per worker over Lua; the tree's answer",
             "in-process Lua / Wasm (ns per request)",
             "equivalence",
         ],
@@ -146,11 +222,13 @@ pub(super) fn index_page(
     ));
     b.push_str(&html::note(&format!(
         "Costs: real Envoy, 1 worker, median [95% interval] of what each filter adds over the \
-         baseline Envoy (router only) in the same round. {} Confidence: the share of {} \
+         baseline Envoy (router only) in the same round; each way out (Rust Wasm, Go Wasm, native \
+         module) as its Envoy CPU per request minus Lua's in the same rounds, with where the tree \
+         left it. {} Confidence: the share of {} \
          bootstrap resamples of the rounds on which the decision tree reaches the same verdict; \
          below {:.0}% the verdict reads \"too close to call\" with the split. Memory per worker: \
-         how much more resident memory each Envoy worker costs with the Wasm filter than with \
-         the Lua one. In-process: one full request through each twin without Envoy (wasmtime \
+         how much more resident memory each Envoy worker costs with the twin than with \
+         the Lua filter. In-process: one full request through each twin without Envoy (wasmtime \
          and LuaJIT, not Envoy's V8): see each pair's page for where the two disagree.",
         method_words(),
         input.policy.confidence.resamples,
@@ -341,8 +419,18 @@ fn policy_html(input: &SiteInput) -> String {
                 ),
             ),
             row(
-                "the team knows Rust",
-                if p.team.knows_rust { "yes" } else { "no" }.into(),
+                "one way out is chosen over another when the whole interval of their difference exceeds",
+                format!("{} µs", p.saving.min_cpu_us_between_ways),
+            ),
+            row("languages the team maintains", p.team.words()),
+            row("where the filters run", p.deploy.platform.words().into()),
+            row(
+                "under Istio, a native module with a custom istio-proxy image is acceptable",
+                if p.deploy.native_custom_proxy { "yes" } else { "no" }.into(),
+            ),
+            row(
+                "isolation (a sandbox between the filter and Envoy) required",
+                if p.deploy.isolation_required { "yes" } else { "no" }.into(),
             ),
         ],
     ));

@@ -531,8 +531,8 @@ fn other_twins_table(l: &LoadRun) -> String {
     b.push_str(&html::para(&format!(
         "Each twin was proven equivalent to the Lua filter (in real Envoy, and in-process where \
          its kind runs there) before it was measured; every figure is a paired difference of the \
-         same rounds (median, 95% interval): {}. The decision above is about the Rust Wasm twin; \
-         these rows say whether another way out changes the cost side.",
+         same rounds (median, 95% interval): {}. The decision above weighs every proven twin \
+         (see the ways out beside the recommendation).",
         words.join("; ")
     )));
     b

@@ -4,13 +4,14 @@
 use std::fmt::Write as _;
 
 use super::index::{call_html, equivalence_words};
-use super::{load, RenderError, SiteInput};
+use super::{interval_words, load, RenderError, SiteInput};
 use crate::charts::{self, Chart, Series, LUA_COLOR, WASM_COLOR};
-use crate::decision::Recommendation;
+use crate::decision::{language_of, Fate, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
 use filterbench_model::catalogue::{ChangeFrequency, Pair};
 use filterbench_model::results::{bench_summary_path, load_path, ReadError};
+use filterbench_model::TwinKind;
 
 pub(super) fn pair_page(
     input: &SiteInput,
@@ -39,6 +40,7 @@ pub(super) fn pair_page(
     }
     b.push_str("</ul>\n");
     b.push_str(&twin_status(results, name, ev));
+    b.push_str(&ways_section(ev, rec, &input.policy));
     b.push_str("<h3>The path through the decision tree</h3>\n");
     b.push_str(&html::table(
         &["question", "answer", "the numbers behind it"],
@@ -56,7 +58,7 @@ pub(super) fn pair_page(
             })
             .collect::<Vec<_>>(),
     ));
-    b.push_str(&charts::tree(&rec.path, rec.leaf));
+    b.push_str(&charts::tree(&rec.path, rec.leaf, &rec.ways));
     b.push_str(&html::note(&format!(
         "Thresholds from {}; the highlighted boxes are the questions asked for this pair, with \
          the measured numbers under them.",
@@ -137,6 +139,154 @@ pub(super) fn pair_page(
         "../",
         &b,
     ))
+}
+
+/// The choice among the ways out: one row per twin (proof, cost against Lua, memory, the team's
+/// language, deployment, isolation, where the tree left it) and the choice in words
+/// (`<table>` rows `data-way="KIND" data-fate="FATE|chosen|unproven"`). Nothing for a pair with
+/// one twin (the path says it all).
+fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> String {
+    let twins: Vec<_> = ev
+        .evidence
+        .twins()
+        .into_iter()
+        .filter(|t| {
+            t.equivalent.is_some() || rec.costs.as_ref().is_some_and(|c| c.way(t.kind).is_some())
+        })
+        .collect();
+    if twins.len() < 2 {
+        return String::new();
+    }
+    let mut rows = Vec::new();
+    for t in &twins {
+        let cost = rec.costs.as_ref().and_then(|c| c.way(t.kind));
+        let memory = match t.kind {
+            TwinKind::Wasm => ev.memory.as_ref(),
+            k => ev
+                .other_memory
+                .iter()
+                .find(|(m, _)| *m == k)
+                .map(|(_, m)| m),
+        };
+        let fate = rec.ways.iter().find(|(k, _)| *k == t.kind).map(|(_, f)| *f);
+        let (hook, status) = if rec.call.way() == Some(t.kind) {
+            ("chosen".to_string(), "chosen".to_string())
+        } else if t.equivalent != Some(true) {
+            (
+                "unproven".into(),
+                "not proven equivalent: not weighed".into(),
+            )
+        } else {
+            match fate {
+                Some(Fate::Candidate) => match rec.call {
+                    Verdict::TooCloseBetween(a, b) if a == t.kind || b == t.kind => (
+                        Fate::Candidate.id().into(),
+                        "allowed; too close to call against the other".into(),
+                    ),
+                    _ => (
+                        Fate::Candidate.id().into(),
+                        "allowed, but another way out is measurably cheaper".into(),
+                    ),
+                },
+                Some(f) => (f.id().into(), f.short().to_string()),
+                None => (
+                    "not_weighed".into(),
+                    "not weighed (the tree ended before the ways out)".into(),
+                ),
+            }
+        };
+        let lang = language_of(t.kind);
+        let (deployable, _) = policy.deploy.deployable(t.kind);
+        let how = policy.deploy.deploy_short(t.kind);
+        let (isolated, _) = policy.deploy.isolated_enough(t.kind);
+        let why = match (t.kind.is_proxy_wasm(), policy.deploy.isolation_required) {
+            (true, _) => "sandboxed (Wasm VM)",
+            (false, false) => "no sandbox; not required",
+            (false, true) => "no sandbox; required",
+        };
+        rows.push((
+            format!("data-way=\"{}\" data-fate=\"{}\"", t.kind.id(), esc(&hook)),
+            vec![
+                Cell::Text(t.kind.label().into()),
+                Cell::Text(match t.equivalent {
+                    Some(true) => "yes".into(),
+                    Some(false) => "DIFFERS".into(),
+                    None => "not checked".into(),
+                }),
+                Cell::Num(interval_words(cost.and_then(|c| c.minus_lua_cpu_us))),
+                Cell::Num(interval_words(cost.and_then(|c| c.minus_lua_p50_us))),
+                Cell::Num(memory.map_or("not measured".into(), |m| {
+                    format!("{} MiB", html::signed(m.mib))
+                })),
+                Cell::Text(format!(
+                    "{lang}: {}",
+                    if policy.team.knows(lang) { "yes" } else { "no" }
+                )),
+                Cell::Text(if deployable {
+                    how.to_string()
+                } else {
+                    format!("no: {how}")
+                }),
+                Cell::Text(if isolated {
+                    why.to_string()
+                } else {
+                    format!("ruled out: {why}")
+                }),
+                Cell::Text(status),
+            ],
+        ));
+    }
+    let mut b = String::from("<h3>The ways out of Lua</h3>\n");
+    b.push_str(&html::table(
+        &[
+            "twin",
+            "proven",
+            "− Lua, CPU µs per request",
+            "− Lua, p50 µs",
+            "memory per worker over Lua",
+            "language known",
+            &format!("deployable ({})", policy.deploy.platform.words()),
+            "isolation",
+            "the tree's answer",
+        ],
+        &rows,
+    ));
+    let choice = match rec.call {
+        Verdict::Migrate(k) => format!(
+            "The tree chooses the {}{}.",
+            k.label(),
+            rec.caveat
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (it {c})"))
+        ),
+        Verdict::TooCloseBetween(a, b) => format!(
+            "Two ways out remain and the rounds cannot tell which costs less: {} and {}{}.",
+            a.label(),
+            b.label(),
+            rec.between
+                .map_or(String::new(), |[(_, sa), (_, sb)]| format!(
+                    " (the first is the cheaper in {:.0}% of resamples, the second in {:.0}%)",
+                    sa * 100.0,
+                    sb * 100.0
+                ))
+        ),
+        _ if rec.ways.is_empty() => "The tree did not get to weigh the ways out.".into(),
+        _ => "No way out is chosen.".into(),
+    };
+    b.push_str(&html::para(&format!(
+        "Every proven twin is asked the same questions, in order (the path below has each \
+         answer and its numbers): does it cost measurably less \
+         Envoy CPU per request than Lua (the whole interval past the policy's threshold), does \
+         its memory per worker fit the budget, is it written in a language the team maintains \
+         (policy: {}), can it be deployed where the filters run ({}), does it meet the isolation \
+         requirement; among those that remain, one measurably cheaper than every other (by more \
+         than {} µs, whole interval) is chosen. Figures are paired differences of the same \
+         simultaneous rounds (median, 95% interval). {choice}",
+        policy.team.words(),
+        policy.deploy.platform.words(),
+        policy.saving.min_cpu_us_between_ways
+    )));
+    b
 }
 
 /// Whether the Wasm twin was measured and proven, said at the top of the page when it was not
