@@ -28,7 +28,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use filterbench_bench::perf::{self, Profile};
 use filterbench_envoy::compare::{plan, Subject};
-use filterbench_envoy::envoy::{envoy_version, find_envoy};
+use filterbench_envoy::verify::Rig;
 use filterbench_model::equivalence::{PairReport, Summary};
 use filterbench_model::results::{load_path, results_dir, LoadPlan, LuaOnly, RoundMethod};
 use filterbench_model::{Catalogue, Pair, TwinKind};
@@ -84,9 +84,9 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
 
     step(1, "set-up: Envoy, the Wasm modules");
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
-    println!("  Envoy {version} ({})", bin.display());
+    // Envoy and the loopback services, started once for every step.
+    let (rig, version) = crate::envoy_rig()?;
+    println!("  Envoy {version} ({})", rig.envoy_bin.display());
     for p in &pairs {
         catalogue.wasm_module(&p.name)?;
         catalogue.lua_source(&p.name)?;
@@ -97,7 +97,7 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         2,
         "equivalence: in-process, in real Envoy, and as Istio deploys it",
     );
-    let proofs = Proofs::run(&catalogue, &pairs, &version)?;
+    let proofs = Proofs::run(&rig, &version, &catalogue, &pairs)?;
     proofs.print_failures();
 
     let profile = if args.full {
@@ -138,7 +138,8 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
             crate::load::plan_words(&load_plan)
         ),
     );
-    let measured = measure(&catalogue, &pairs, &proofs, &load_plan)?;
+    let session = crate::load::Session::with(rig, version);
+    let measured = measure(&session, &catalogue, &pairs, &proofs, &load_plan)?;
 
     step(5, "report");
     let rendered = report::render_site(
@@ -230,7 +231,12 @@ struct Proofs {
 }
 
 impl Proofs {
-    fn run(catalogue: &Catalogue, pairs: &[&Pair], version: &str) -> anyhow::Result<Proofs> {
+    fn run(
+        rig: &Rig,
+        version: &str,
+        catalogue: &Catalogue,
+        pairs: &[&Pair],
+    ) -> anyhow::Result<Proofs> {
         let root = catalogue.root.as_path();
         let t = Instant::now();
         let in_process = crate::verify_in_process_reports(catalogue, pairs, TwinKind::Wasm, false)?;
@@ -253,7 +259,8 @@ impl Proofs {
             pairs.len() - generated.len(),
             generated.len()
         );
-        let (envoy, _) = crate::verify_envoy_reports(catalogue, pairs, TwinKind::Wasm, false)?;
+        let envoy =
+            crate::verify_envoy_reports(rig, version, catalogue, pairs, TwinKind::Wasm, false)?;
         report::save_verify(root, "envoy", Some(version.to_string()), &envoy)?;
         println!(
             "  real Envoy: {}  ({})",
@@ -263,12 +270,12 @@ impl Proofs {
         let other_kinds = TwinKind::ALL
             .into_iter()
             .filter(|k| *k != TwinKind::Wasm)
-            .map(|kind| Ok((kind, prove_kind(catalogue, pairs, kind, version)?)))
+            .map(|kind| Ok((kind, prove_kind(rig, version, catalogue, pairs, kind)?)))
             .collect::<anyhow::Result<Vec<_>>>()?
             .into_iter()
             .filter(|(_, reports)| !reports.is_empty())
             .collect();
-        let deployed = prove_deployed(catalogue, pairs, &envoy, version)?;
+        let deployed = prove_deployed(rig, version, catalogue, pairs, &envoy)?;
         Ok(Proofs {
             in_process,
             generated,
@@ -350,10 +357,11 @@ impl Proofs {
 /// where the kind runs there, and in real Envoy; kept beside the Rust Wasm results. Empty when
 /// no selected pair has a twin of this kind.
 fn prove_kind(
+    rig: &Rig,
+    version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     kind: TwinKind,
-    version: &str,
 ) -> anyhow::Result<Vec<PairReport>> {
     let root = catalogue.root.as_path();
     let with: Vec<&Pair> = pairs
@@ -376,7 +384,7 @@ fn prove_kind(
         );
         reports.extend(r);
     }
-    let (r, _) = crate::verify_envoy_reports(catalogue, &with, kind, false)?;
+    let r = crate::verify_envoy_reports(rig, version, catalogue, &with, kind, false)?;
     report::save_verify(root, "envoy", Some(version.to_string()), &r)?;
     println!(
         "  {} twins in real Envoy: {}  ({})",
@@ -397,10 +405,11 @@ fn prove_kind(
 /// give the verified outcomes; and what Envoy does when a filter fails, per failure strategy.
 /// Both are about the built-in pairs and the suite's own manifests: skipped for a workspace.
 fn prove_deployed(
+    rig: &Rig,
+    version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     envoy: &[PairReport],
-    version: &str,
 ) -> anyhow::Result<Vec<PairReport>> {
     if catalogue.layout.workspace {
         println!(
@@ -409,7 +418,9 @@ fn prove_deployed(
         return Ok(Vec::new());
     }
     let t = Instant::now();
-    let (deployed, _, _) = crate::deployed::deployed_reports(
+    let (deployed, _) = crate::deployed::deployed_reports(
+        rig,
+        version,
         catalogue,
         pairs,
         envoy,
@@ -427,7 +438,7 @@ fn prove_deployed(
         "  deployed manifests (TrafficExtension, legacy): {}",
         Summary::of(&deployed).line()
     );
-    crate::deployed::measure_failure_strategies(&catalogue.root)?;
+    crate::deployed::measure_failure_strategies(rig, &catalogue.root)?;
     println!("  failure strategies measured ({})", elapsed(t));
     Ok(deployed)
 }
@@ -444,6 +455,7 @@ struct Measured {
 /// twin proven) and the pass-through filters, each measured as `filterbench load` measures it,
 /// in one [`Session`](crate::load::Session).
 fn measure(
+    session: &crate::load::Session,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     proofs: &Proofs,
@@ -472,7 +484,6 @@ fn measure(
     // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
     // pass-through guests, also for a workspace).
     subjects.push(Subject::passthrough(&filterbench_model::project_root())?);
-    let session = crate::load::Session::start()?;
     let bar = progress_bar(subjects.len());
     let mut measured = Measured {
         interrupted: false,

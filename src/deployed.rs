@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use filterbench_envoy::verify::verify_pair;
+use filterbench_envoy::verify::{verify_pair, Rig};
 use filterbench_envoy::verify_deployed::verify_deployed;
 use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
 use filterbench_k8s::crd::CrdSchemas;
@@ -61,16 +61,18 @@ pub enum ControlPlaneChoice {
 /// Every selected pair: the verified run (taken from `verified` when it holds the pair, as in
 /// `filterbench all`, else run here), then one deployed run per API, its manifests turned into
 /// Envoy configuration by `control_plane`. Reports of the deployed runs are named
-/// `<pair> (<api>)`. Answers the reports, Envoy's version and, with istiod, what served them
+/// `<pair> (<api>)`. Answers the reports and, with istiod, what served them
 /// (`istiod <version> (istio/istio <commit>)`).
 pub fn deployed_reports(
+    rig: &Rig,
+    version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     verified: &[PairReport],
     apis: ApiChoice,
     control_plane: ControlPlaneChoice,
     print: bool,
-) -> anyhow::Result<(Vec<PairReport>, String, Option<String>)> {
+) -> anyhow::Result<(Vec<PairReport>, Option<String>)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
     let istiod = match control_plane {
         ControlPlaneChoice::Own => None,
@@ -81,7 +83,6 @@ pub fn deployed_reports(
             Some(ControlPlane::build(&catalogue.root).context("the real control plane")?)
         }
     };
-    let (rig, version) = crate::envoy_rig()?;
     let served_by = match &istiod {
         Some(cp) => format!("{}, served by {}", version, cp.describe()),
         None => format!("{version}, the project's own translation"),
@@ -104,7 +105,7 @@ pub fn deployed_reports(
         let verified = match verified.iter().find(|r| r.pair == pair.name) {
             Some(r) => r,
             None => {
-                run_here = verify_pair(&rig, catalogue, pair)
+                run_here = verify_pair(rig, catalogue, pair)
                     .with_context(|| format!("pair {}: the verified run", pair.name))?;
                 &run_here
             }
@@ -113,13 +114,13 @@ pub fn deployed_reports(
             let context = || format!("pair {}: the deployed run ({api})", pair.name);
             let (report, config_differences) = match &istiod {
                 None => (
-                    verify_deployed(&rig, catalogue, pair, api, &crds, verified)
+                    verify_deployed(rig, catalogue, pair, api, &crds, verified)
                         .with_context(context)?,
                     Vec::new(),
                 ),
                 Some(cp) => {
                     let run =
-                        verify_deployed_istiod(&rig, catalogue, pair, api, &crds, cp, verified)
+                        verify_deployed_istiod(rig, catalogue, pair, api, &crds, cp, verified)
                             .with_context(context)?;
                     (run.report, run.config_differences)
                 }
@@ -133,22 +134,18 @@ pub fn deployed_reports(
             reports.push(report);
         }
     }
-    Ok((
-        reports,
-        version,
-        istiod.as_ref().map(ControlPlane::describe),
-    ))
+    Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
 }
 
 /// Measures what Envoy does with a failing filter per failure strategy and saves it where the
 /// report reads it (`reports/results/failure/strategy.json`).
 pub fn measure_failure_strategies(
+    rig: &Rig,
     root: &std::path::Path,
 ) -> anyhow::Result<(FailureRecord, std::path::PathBuf)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
-    let (rig, _) = crate::envoy_rig()?;
     let work = tempfile::tempdir().context("a temporary directory for the failing module")?;
-    let record = filterbench_envoy::failure::measure(&rig, &crds, work.path())?;
+    let record = filterbench_envoy::failure::measure(rig, &crds, work.path())?;
     let path = failure_path(&results_dir(root));
     write_json_atomically(&path, &record).with_context(|| format!("writing {}", path.display()))?;
     Ok((record, path))
@@ -156,7 +153,8 @@ pub fn measure_failure_strategies(
 
 /// `filterbench verify --envoy --failure-strategy`.
 pub fn failure_strategy(json: bool) -> anyhow::Result<ExitCode> {
-    let (record, path) = measure_failure_strategies(&project_root())?;
+    let (rig, _) = crate::envoy_rig()?;
+    let (record, path) = measure_failure_strategies(&rig, &project_root())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

@@ -234,7 +234,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else if deployed {
                 let root = project_root();
                 let catalogue = Catalogue::load(&root)?;
-                let (reports, version, served_by) = deployed::deployed_reports(
+                let (rig, version) = envoy_rig()?;
+                let (reports, served_by) = deployed::deployed_reports(
+                    &rig,
+                    &version,
                     &catalogue,
                     &catalogue.select(pair.as_deref())?,
                     &[],
@@ -333,6 +336,8 @@ fn verify(
             .collect(),
     };
     let mode = if envoy { "envoy" } else { "in_process" };
+    // Envoy and the loopback services, once for every kind.
+    let services = if envoy { Some(envoy_rig()?) } else { None };
     let mut sections = Vec::new();
     for kind in kinds {
         // A pair asked for by name must have the twin (the error says so); otherwise pairs
@@ -359,9 +364,9 @@ fn verify(
                     .join(", ")
             );
         }
-        let (reports, version) = if envoy {
-            let (reports, version) = verify_envoy_reports(&catalogue, &pairs, kind, !out.json)?;
-            (reports, Some(version))
+        let (reports, version) = if let Some((rig, version)) = &services {
+            let reports = verify_envoy_reports(rig, version, &catalogue, &pairs, kind, !out.json)?;
+            (reports, Some(version.clone()))
         } else {
             let reports = verify_in_process_reports(&catalogue, &pairs, kind, !out.json)?;
             (reports, None)
@@ -389,12 +394,13 @@ pub fn envoy_rig() -> anyhow::Result<(Rig, String)> {
 /// Every selected pair through real Envoy, Lua against its twin of `kind`; with `print`, a line
 /// per pair as it finishes.
 fn verify_envoy_reports(
+    rig: &Rig,
+    version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     kind: TwinKind,
     print: bool,
-) -> anyhow::Result<(Vec<PairReport>, String)> {
-    let (rig, version) = envoy_rig()?;
+) -> anyhow::Result<Vec<PairReport>> {
     if print {
         let twins = match kind {
             TwinKind::Wasm => String::new(),
@@ -408,13 +414,13 @@ fn verify_envoy_reports(
     }
     let mut reports = Vec::new();
     for pair in pairs {
-        let report = verify_twin(&rig, catalogue, pair, kind)?;
+        let report = verify_twin(rig, catalogue, pair, kind)?;
         if print {
             print_pair(&report);
         }
         reports.push(report);
     }
-    Ok((reports, version))
+    Ok(reports)
 }
 
 /// Every selected pair in-process, Lua against its twin of `kind` (a proxy-wasm kind); with

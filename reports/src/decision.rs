@@ -194,7 +194,7 @@ impl Default for DeployPolicy {
     fn default() -> Self {
         DeployPolicy {
             platform: Platform::Istio,
-            native_custom_proxy: true,
+            native_custom_proxy: false,
             isolation_required: false,
         }
     }

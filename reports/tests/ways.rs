@@ -105,14 +105,16 @@ fn native_saves() -> LoadRun {
 #[test]
 fn a_native_module_that_saves_most_and_that_policy_allows_is_chosen() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, index, page) = render_with(dir.path(), &native_saves(), Policy::default_policy());
+    let mut policy = Policy::default_policy();
+    policy.deploy.native_custom_proxy = true;
+    let (_, index, page) = render_with(dir.path(), &native_saves(), policy);
     assert_eq!(index_rows(&index), [(PAIR.into(), "migrate".into())]);
     assert!(
         index.contains("data-verdict=\"migrate\" data-way=\"native\""),
         "{index}"
     );
     assert!(index.contains("migrate to a native module"));
-    // Under Istio (the shipped policy) the choice says what the proxy needs.
+    // Under Istio the choice says what the proxy needs.
     assert!(index.contains("needs a custom istio-proxy image"));
     // One compact ways-out cell: every kind's figure and where the tree left it.
     for (kind, status) in [
@@ -217,4 +219,20 @@ fn two_ways_inside_each_others_interval_are_too_close_to_call_between_them() {
         summary.pairs[0].call,
         Verdict::TooCloseBetween(TwinKind::Wasm, TwinKind::Native)
     );
+}
+
+/// The shipped policy (Istio, stock istio-proxy): a native module cannot be deployed, so the
+/// fastest way out is left out with the reason, and the next one that saves is chosen.
+#[test]
+fn under_the_shipped_policy_a_native_module_needs_a_custom_proxy_and_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::default_policy();
+    assert!(!policy.deploy.native_custom_proxy);
+    let (_, index, page) = render_with(dir.path(), &native_saves(), policy);
+    assert!(
+        index.contains("data-verdict=\"migrate\" data-way=\"wasm\""),
+        "{index}"
+    );
+    assert!(!way_row(&page, TwinKind::Native).contains("data-fate=\"chosen\""));
+    assert!(page.contains("native_custom_proxy = false"), "{page}");
 }
