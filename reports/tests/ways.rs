@@ -138,6 +138,7 @@ fn a_native_module_that_saves_most_and_that_policy_allows_is_chosen() {
 fn isolation_required_rules_the_native_module_out_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let mut policy = Policy::default_policy();
+    policy.deploy.native_custom_proxy = true;
     policy.deploy.isolation_required = true;
     let (_, index, page) = render_with(dir.path(), &native_saves(), policy);
     // The Rust Wasm twin saves too and is sandboxed: it is the way out.
@@ -200,7 +201,9 @@ fn two_ways_inside_each_others_interval_are_too_close_to_call_between_them() {
     // Rust Wasm adds 20 (jitter 0.3), native 19.8 with 3 us of jitter per round: both save 30 us
     // over Lua, and the 0.2 us between them is inside its interval.
     let run = load_with_kinds(100.0, 150.0, 120.0, 180.0, 119.8, 3.0);
-    let (input, index, page) = render_with(dir.path(), &run, Policy::default_policy());
+    let mut policy = Policy::default_policy();
+    policy.deploy.native_custom_proxy = true;
+    let (input, index, page) = render_with(dir.path(), &run, policy);
     assert_eq!(
         index_rows(&index),
         [(PAIR.into(), "too_close_to_call".into())]

@@ -362,11 +362,13 @@ fn every_leaf_is_in_the_tree_once_and_every_path_follows_it() {
     }
 }
 
-/// The shipped policy with fewer resamples: the three-kind tests walk the tree on every resample
-/// with an interval per kind, slow in a debug build; 60 still shows a clear call and a split.
+/// The shipped policy with fewer resamples (the three-kind tests walk the tree on every resample
+/// with an interval per kind, slow in a debug build; 60 still shows a clear call and a split),
+/// for a team that accepts a custom istio-proxy image, so that every kind is deployable.
 fn policy_three(knows_rust: bool) -> Policy {
     let mut p = policy(knows_rust);
     p.confidence.resamples = 60;
+    p.deploy.native_custom_proxy = true;
     p
 }
 
@@ -527,7 +529,8 @@ fn an_older_policy_file_with_knows_rust_still_reads() {
     let shipped = Policy::default_policy();
     assert_eq!(shipped.team.languages(), ["rust", "go"]);
     assert_eq!(shipped.deploy.platform, Platform::Istio);
-    assert!(shipped.deploy.native_custom_proxy && !shipped.deploy.isolation_required);
+    // The stock istio-proxy: no native module unless the policy says a custom image is fine.
+    assert!(!shipped.deploy.native_custom_proxy && !shipped.deploy.isolation_required);
 }
 
 #[test]
