@@ -78,7 +78,10 @@ pub fn deployed_reports(
         ControlPlaneChoice::Own => None,
         ControlPlaneChoice::Istiod => {
             if print {
-                println!("building istiod (loadgen/istiod, Go; cached in target/istiod)");
+                println!(
+                    "building istiod (loadgen/istiod, Go) into target/istiod (a first build: \
+                     minutes)"
+                );
             }
             Some(ControlPlane::build(&catalogue.root).context("the real control plane")?)
         }
