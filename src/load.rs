@@ -365,10 +365,12 @@ pub fn plan_words(plan: &LoadPlan) -> String {
     let how = match plan.method {
         RoundMethod::Simultaneous => format!(
             "simultaneous paired open-loop rounds of {} s (all variants at once, {:.0}% of the \
-             core together; {} sequential check rounds)",
+             core together; {} sequential check rounds with three variants, {} with five, not \
+             counted in the budget)",
             plan.round_secs,
             plan.rate_fraction * 100.0,
-            plan.check_rounds
+            plan.check_rounds,
+            filterbench_envoy::compare::check_rounds(plan.check_rounds, 5)
         ),
         RoundMethod::Sequential => format!(
             "sequential paired open-loop rounds of {} s at {:.0}% of capacity",
