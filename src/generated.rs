@@ -47,30 +47,7 @@ pub fn verify_generated(
     let several = kinds.len() > 1;
     let mut all_agree = true;
     for kind in kinds {
-        // A pair asked for by name must have the twin (loading it says so); otherwise pairs
-        // without a twin of this kind are left out.
-        let (pairs, without): (Vec<&Pair>, Vec<&Pair>) = selected
-            .iter()
-            .partition(|p| pair.is_some() || has(p, kind));
-        if pairs.is_empty() {
-            anyhow::bail!(
-                "{}: no pair has a {} twin ({}/<pair>/)",
-                catalogue.path.display(),
-                kind.label(),
-                kind.source_folder()
-            );
-        }
-        if !without.is_empty() {
-            println!(
-                "no {} twin (left out): {}",
-                kind.label(),
-                without
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let pairs = crate::pairs_with_twin(&catalogue, &selected, kind, pair.is_some(), true)?;
         println!(
             "{} pair(s), {cases} generated request sequence(s) each (seed {seed}), Lua vs the {}, \
              in-process",

@@ -340,30 +340,7 @@ fn verify(
     let services = if envoy { Some(envoy_rig()?) } else { None };
     let mut sections = Vec::new();
     for kind in kinds {
-        // A pair asked for by name must have the twin (the error says so); otherwise pairs
-        // without a twin of this kind are left out.
-        let (pairs, without): (Vec<&Pair>, Vec<&Pair>) = selected
-            .iter()
-            .partition(|p| pair.is_some() || has(p, kind));
-        if pairs.is_empty() {
-            anyhow::bail!(
-                "{}: no pair has a {} twin ({}/<pair>/)",
-                catalogue.path.display(),
-                kind.label(),
-                kind.source_folder()
-            );
-        }
-        if !out.json && !without.is_empty() {
-            println!(
-                "no {} twin (left out): {}",
-                kind.label(),
-                without
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let pairs = pairs_with_twin(&catalogue, &selected, kind, pair.is_some(), !out.json)?;
         let (reports, version) = if let Some((rig, version)) = &services {
             let reports = verify_envoy_reports(rig, version, &catalogue, &pairs, kind, !out.json)?;
             (reports, Some(version.clone()))
@@ -380,6 +357,34 @@ fn verify(
         sections.push((kind, reports, version));
     }
     finish_verify_kinds(mode, &sections, out)
+}
+
+/// The pairs of `selected` to verify with their twins of `kind`. A pair asked for by name
+/// (`named`) must have the twin (loading it says so); otherwise pairs without a twin of this kind
+/// are left out, said when `print`. No pair with the twin at all is an error naming the folder.
+fn pairs_with_twin<'c>(
+    catalogue: &Catalogue,
+    selected: &[&'c Pair],
+    kind: TwinKind,
+    named: bool,
+    print: bool,
+) -> anyhow::Result<Vec<&'c Pair>> {
+    let (pairs, without): (Vec<&Pair>, Vec<&Pair>) = selected
+        .iter()
+        .partition(|p| named || catalogue.twin(&p.name, kind).is_some());
+    if pairs.is_empty() {
+        anyhow::bail!(
+            "{}: no pair has a {} twin ({}/<pair>/)",
+            catalogue.path.display(),
+            kind.label(),
+            kind.source_folder()
+        );
+    }
+    if print && !without.is_empty() {
+        let names: Vec<&str> = without.iter().map(|p| p.name.as_str()).collect();
+        println!("no {} twin (left out): {}", kind.label(), names.join(", "));
+    }
+    Ok(pairs)
 }
 
 /// What every command that runs Envoy needs first: Envoy found (installed on first use), its
