@@ -376,6 +376,12 @@ pub struct MemoryPerWorker {
 }
 
 impl MemoryPerWorker {
+    /// What the twin costs over Lua per proxy (one Envoy, one worker): the engine, the compiled
+    /// module and one VM, paid by every sidecar of a mesh; `None` without a 1-worker point.
+    pub fn per_proxy_mib(&self) -> Option<f64> {
+        self.points.iter().find(|(w, _)| *w == 1).map(|(_, d)| *d)
+    }
+
     /// The method and the points, in words, for the page.
     pub fn explain(&self) -> String {
         let pts = self
@@ -596,6 +602,14 @@ mod tests {
         assert_eq!(m.method, MemoryMethod::Slope);
         assert!((m.mib - 3.0).abs() < 1e-9, "{m:?}");
         assert_eq!(m.points.len(), 3);
+        // What one sidecar pays (the fixed cost and one worker's): 23 MiB at 1 worker.
+        assert!((m.per_proxy_mib().unwrap() - 23.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(
+            memory_per_worker(&[workers(2, 40.0, 50.0)])
+                .unwrap()
+                .per_proxy_mib(),
+            None
+        );
     }
 
     #[test]

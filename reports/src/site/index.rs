@@ -72,7 +72,14 @@ pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: b
             interval_words(cost.and_then(|c| c.minus_lua_cpu_us))
         )];
         if let Some(m) = memory {
-            parts.push(format!("{} MiB", html::signed(m.mib)));
+            match m.per_proxy_mib() {
+                Some(proxy) => parts.push(format!(
+                    "{} MiB/worker ({} MiB/proxy)",
+                    html::signed(m.mib),
+                    html::signed(proxy)
+                )),
+                None => parts.push(format!("{} MiB", html::signed(m.mib))),
+            }
         }
         let fate = rec.ways.iter().find(|(k, _)| *k == t.kind).map(|(_, f)| *f);
         let status = if rec.call.way() == Some(t.kind) {
@@ -214,7 +221,7 @@ pub(super) fn index_page(
             "what it does",
             "recommendation (confidence)",
             "Lua adds, Envoy CPU µs per request",
-            "ways out: twin − Lua, Envoy CPU µs per request; memory per worker over Lua; the tree's answer",
+            "ways out: twin − Lua, Envoy CPU µs per request; memory over Lua per worker (and per proxy: one Envoy at 1 worker, what every sidecar pays); the tree's answer",
             "in-process Lua / Wasm (ns per request)",
             "equivalence",
         ],
