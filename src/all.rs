@@ -4,7 +4,7 @@
 //! in-process), measures the failure strategies, runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
-//! Profiles: the default takes about 15-18 minutes on a 2-core machine after the build (benches
+//! Profiles: the default takes about 22 minutes on a 2-core machine after the build (benches
 //! `quick`; per pair, closed-loop capacity then paired open-loop rounds until the policy's target
 //! interval width or its time budget); `--full` measures longer and tighter (benches `full`,
 //! longer rounds, three times the budget). The pass-through Lua and Wasm filters are measured
