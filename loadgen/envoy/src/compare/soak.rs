@@ -120,13 +120,9 @@ pub fn soak(
         on_progress(&format!(
             "soak {t:.0}/{:.0} s at {rate:.0} req/s each: RSS MiB {}",
             plan.secs,
-            running
+            run.points[run.points.len() - running.len()..]
                 .iter()
-                .map(|r| format!(
-                    "{} {:.1}",
-                    r.variant.id(),
-                    memory_of(r.variant, &r.envoy).rss_bytes as f64 / 1048576.0
-                ))
+                .map(|p| format!("{} {:.1}", p.variant.id(), p.rss_bytes as f64 / 1048576.0))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
