@@ -15,8 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use filterbench_load::client::{send, SendRequest};
-
 use crate::{Error, Result};
 
 /// The Envoy version this suite is built and measured against.
@@ -539,32 +537,48 @@ fn strip_log_prefix(line: &str) -> String {
     rest.to_string()
 }
 
-/// A GET on Envoy's admin port: (status, body), through the load crate's hyper client
-/// (`filterbench_load::client`: bounded connect and response times, chunked bodies decoded by
-/// hyper). It runs on a thread of its own with a one-thread runtime, so that blocking code and
-/// code already inside a tokio runtime can both call it.
+/// How long an admin request may take to connect, and to answer in full.
+const ADMIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one blocking HTTP client of Envoy's (and istiod's) admin ports: plain HTTP to loopback,
+/// no proxy from the environment, bounded connect and response times.
+fn admin_client() -> std::result::Result<&'static reqwest::blocking::Client, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .connect_timeout(ADMIN_CONNECT_TIMEOUT)
+        .timeout(ADMIN_TIMEOUT)
+        .build()
+        .map_err(|e| format!("cannot build the admin HTTP client: {e}"))?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
+/// A GET on Envoy's admin port: (status, body; a body that is not UTF-8 is read lossily).
+/// reqwest's blocking client must not run on a thread inside a tokio runtime: called from
+/// there, the request runs on a thread of its own.
 pub fn admin_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
-    let request = SendRequest {
-        method: "GET".into(),
-        path: path.into(),
-        headers: vec![("host".into(), "admin".into())],
-        body: Vec::new(),
+    let get = || -> std::result::Result<(u16, String), String> {
+        let response = admin_client()?
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response.bytes().map_err(|e| e.to_string())?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    let err = |e: String| Error::Envoy(format!("admin {addr}{path}: {e}"));
-    let answer = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                runtime
-                    .block_on(send(addr, &request))
-                    .map_err(|e| e.to_string())
-            })
-            .join()
-            .unwrap_or_else(|_| Err("the admin request's thread panicked".into()))
-    });
-    let received = answer.map_err(err)?;
-    Ok((received.status, received.body))
+    let answer = if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(get)
+                .join()
+                .unwrap_or_else(|_| Err("the admin request's thread panicked".into()))
+        })
+    } else {
+        get()
+    };
+    answer.map_err(|e| Error::Envoy(format!("admin {addr}{path}: {e}")))
 }
