@@ -116,6 +116,16 @@ pub fn deployed_reports(
             rig.envoy_bin.display()
         );
     }
+    if let Some(cp) = &istiod {
+        let order = filterbench_envoy::phase_order::check(rig, cp, &crds)
+            .context("phase and priority through istiod")?;
+        if print || !order.holds() {
+            println!("{}", order.line());
+        }
+        if !order.holds() {
+            anyhow::bail!("istiod did not order the TrafficExtensions as their manifests say");
+        }
+    }
     let mut reports = Vec::new();
     for pair in pairs {
         let run_here;

@@ -140,6 +140,28 @@ fn path_normalisation_by_istiod_is_compared_with_the_twins_behind_the_same_setti
     assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
 }
 
+/// Four Lua TrafficExtensions on one sidecar (AUTHN, AUTHZ, STATS with priority 10 and 1, named
+/// so that name order is the reverse): istiod puts them in Envoy's chain, and they run, in the
+/// order their manifests' phase and priority say.
+#[test]
+fn istiod_orders_extensions_by_phase_then_priority() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let crds = CrdSchemas::load_default().unwrap();
+    let rig = Rig::new(find_envoy().expect("Envoy 1.40")).unwrap();
+    let order = filterbench_envoy::phase_order::check(&rig, cp, &crds).unwrap();
+    assert_eq!(
+        order.expected,
+        ["d-authn", "c-authz", "b-stats-high", "a-stats-low"]
+    );
+    assert_eq!(order.chain, order.expected, "{}", order.line());
+    assert_eq!(order.ran, order.expected, "{}", order.line());
+    assert!(order.holds());
+    assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
+}
+
 #[test]
 fn a_manifest_istio_rejects_fails_with_istios_message() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
