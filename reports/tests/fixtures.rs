@@ -291,13 +291,15 @@ pub fn bench() -> BenchSummary {
     }
 }
 
-fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
+pub fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
     VerifyPair {
         pair: pair.into(),
         twin: TwinKind::Wasm,
         scenarios: 12,
         equivalent,
         failures,
+        served_by: None,
+        notes: Vec::new(),
     }
 }
 

@@ -68,6 +68,8 @@ fn render_with(root: &Path, run: &LoadRun, policy: Policy) -> (SiteInput, String
                 scenarios: 12,
                 equivalent: true,
                 failures: vec![],
+                served_by: None,
+                notes: Vec::new(),
             })
             .collect(),
     };

@@ -45,6 +45,14 @@ pub struct PairReport {
     /// All results, passing ones included.
     #[serde(skip)]
     pub results: Vec<ScenarioReport>,
+    /// For a deployed check: what turned the manifests into Envoy's configuration, when it was
+    /// a control plane (`istiod 1.31-dev (istio/istio eed52ebb66ad)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// What a reader must know beside the verdict (e.g. scenarios whose request istiod's
+    /// connection manager changes before the filters, and the expectations set aside for them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl PairReport {
@@ -64,6 +72,8 @@ impl PairReport {
             equivalent: failures.is_empty(),
             failures,
             results,
+            served_by: None,
+            notes: Vec::new(),
         }
     }
 

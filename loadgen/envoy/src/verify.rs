@@ -14,7 +14,9 @@ use filterbench_model::outcome::{DiffLine, Outcome, SCENARIO_HEADER};
 use filterbench_model::results::Variant;
 use filterbench_model::{now_ms, replay, Catalogue, Pair, TwinKind};
 
-use crate::bootstrap::{bootstrap_with_calls, ListenerFilter, ListenerSpec, Services};
+use crate::bootstrap::{
+    bootstrap_with_calls, ConnectionManager, ListenerFilter, ListenerSpec, Services,
+};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
 use crate::{Error, Result};
 use filterbench_load::client::{send, SendRequest};
@@ -119,7 +121,15 @@ pub fn start_for(
     listeners: &[ListenerSpec],
     options: &EnvoyOptions,
 ) -> Result<Envoy> {
-    start_for_calls(rig, catalogue, pair, listeners, options, &BTreeSet::new())
+    start_for_calls(
+        rig,
+        catalogue,
+        pair,
+        listeners,
+        options,
+        &BTreeSet::new(),
+        &ConnectionManager::default(),
+    )
 }
 
 /// [`start_for`] with a cluster for each of `call_clusters` (the mock service behind it).
@@ -130,10 +140,14 @@ pub fn start_for_calls(
     listeners: &[ListenerSpec],
     options: &EnvoyOptions,
     call_clusters: &BTreeSet<String>,
+    connection_manager: &ConnectionManager,
 ) -> Result<Envoy> {
     let ports = rig.call_ports(call_clusters)?;
-    let bootstrap =
-        |listeners: &[ListenerSpec]| bootstrap_with_calls(listeners, rig.services(), &ports);
+    let bootstrap = |listeners: &[ListenerSpec]| {
+        let mut bootstrap = bootstrap_with_calls(listeners, rig.services(), &ports);
+        connection_manager.apply(&mut bootstrap);
+        bootstrap
+    };
     match Envoy::start(&rig.envoy_bin, &bootstrap(listeners), options) {
         Ok(envoy) => Ok(envoy),
         Err(Error::EnvoyExited { log, .. }) => {
@@ -189,6 +203,20 @@ pub fn verify_twin(
     verify_listeners_of(rig, catalogue, pair, &listeners, kind)
 }
 
+/// [`verify_twin`] with every listener's connection manager set as `connection_manager` says
+/// (what a control plane sets, e.g. istiod's path normalisation): what the twins answer behind
+/// such a connection manager.
+pub fn verify_twin_under(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+    connection_manager: &ConnectionManager,
+) -> Result<PairReport> {
+    let listeners = twin_listeners(catalogue, pair, kind)?;
+    verify_listeners_under(rig, catalogue, pair, &listeners, kind, connection_manager)
+}
+
 /// Replays the pair's corpus through two listeners named `lua` and `wasm` of a fresh Envoy.
 pub fn verify_listeners(
     rig: &Rig,
@@ -208,6 +236,24 @@ pub fn verify_listeners_of(
     listeners: &[ListenerSpec],
     kind: TwinKind,
 ) -> Result<PairReport> {
+    verify_listeners_under(
+        rig,
+        catalogue,
+        pair,
+        listeners,
+        kind,
+        &ConnectionManager::default(),
+    )
+}
+
+fn verify_listeners_under(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    listeners: &[ListenerSpec],
+    kind: TwinKind,
+    connection_manager: &ConnectionManager,
+) -> Result<PairReport> {
     let twin = Variant::Twin(kind);
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let clusters = corpus.call_clusters();
@@ -218,6 +264,7 @@ pub fn verify_listeners_of(
         listeners,
         &EnvoyOptions::default(),
         &clusters,
+        connection_manager,
     )?;
     let lua = envoy
         .listener(Variant::Lua.id())
