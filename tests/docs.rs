@@ -452,3 +452,135 @@ Prose: `filterbench report [--policy FILE] [--out-dir DIR]`, `verify --envoy --d
         "{problems:#?}"
     );
 }
+
+/// Every markdown file of the repository (build output and git's own folder left out), as
+/// (path relative to the root, path).
+fn every_markdown_file() -> Vec<(String, PathBuf)> {
+    let root = project_root();
+    let mut out = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !(name == "target" || name.starts_with('.')) {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".md") {
+                let rel = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Beyond README.md and docs/: the READMEs of the corpus, the examples, the published run, the
+/// fuzz targets and every other markdown file link only to what exists.
+#[test]
+fn every_relative_link_in_every_markdown_file_resolves() {
+    let files = every_markdown_file();
+    assert!(
+        files.iter().any(|(f, _)| f == "bench/corpus/README.md"),
+        "{files:?}"
+    );
+    let mut problems = Vec::new();
+    for (file, path) in &files {
+        let markdown = std::fs::read_to_string(path).unwrap();
+        problems.extend(link_problems(file, path, &markdown));
+    }
+    assert!(
+        problems.is_empty(),
+        "broken links in markdown files:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// docs/run.md's request format names every field a request may have (the fields come from
+/// serializing a request with every one of them set).
+#[test]
+fn the_run_request_format_in_the_docs_names_every_field() {
+    use filterbench_model::corpus::{CallScript, UpstreamReply};
+    use filterbench_model::request::RunRequest;
+    let full = RunRequest {
+        name: Some("n".into()),
+        upstream: Some(UpstreamReply::default()),
+        calls: vec![
+            serde_json::from_str::<CallScript>(r#"{"cluster": "c", "path": "/"}"#).unwrap(),
+        ],
+        ..RunRequest::default()
+    };
+    let json = serde_json::to_value(&full).unwrap();
+    let fields: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert!(fields.len() >= 7, "{fields:?}");
+    let run = std::fs::read_to_string(project_root().join("docs/run.md")).unwrap();
+    let format = run
+        .lines()
+        .skip_while(|l| !l.starts_with("`req.json` is"))
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let missing: Vec<_> = fields
+        .iter()
+        .filter(|f| !format.contains(&format!("\"{f}\"")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/run.md's request format omits {missing:?}: {format}"
+    );
+}
+
+/// bench/corpus/README.md says what the echo upstream answers a scenario's request with when
+/// the scenario scripts no reply: the defaults of the corpus' own types.
+#[test]
+fn the_corpus_readme_states_the_echo_upstreams_default_reply() {
+    use filterbench_model::corpus::{UpstreamReply, DEFAULT_UPSTREAM_BODY};
+    let readme = std::fs::read_to_string(project_root().join("bench/corpus/README.md")).unwrap();
+    let reply = UpstreamReply::default();
+    let claim = format!(
+        "`upstream.status` (default {}),\n`upstream.headers` and `upstream.body` (default `{DEFAULT_UPSTREAM_BODY}`)",
+        reply.status
+    );
+    assert!(reply.headers.is_empty() && reply.body.is_none());
+    assert!(
+        readme.contains(&claim),
+        "bench/corpus/README.md should say: {claim}"
+    );
+}
+
+/// The docs name one workspace directory, the README walkthrough's (or the placeholder DIR),
+/// so that a reader can run the pages' commands one after another.
+#[test]
+fn the_docs_use_the_walkthroughs_workspace_directory() {
+    let mut dirs = BTreeMap::new();
+    for (file, path) in documents() {
+        let markdown = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in markdown.lines().enumerate() {
+            let mut rest = line;
+            while let Some(at) = rest.find("--workspace ") {
+                rest = &rest[at + "--workspace ".len()..];
+                let dir: String = rest
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && !"`)]".contains(*c))
+                    .collect();
+                dirs.entry(dir)
+                    .or_insert_with(Vec::new)
+                    .push(format!("{file}:{}", i + 1));
+            }
+        }
+    }
+    dirs.remove("DIR");
+    assert_eq!(
+        dirs.keys().collect::<Vec<_>>(),
+        ["/tmp/fb-work"],
+        "workspace directories the docs use: {dirs:?}"
+    );
+    let tree = std::fs::read_to_string(project_root().join("docs/workspace.md")).unwrap();
+    assert!(tree.contains("\n/tmp/fb-work/filterbench.toml "), "{tree}");
+}

@@ -27,7 +27,7 @@ pub struct RunRequest {
     pub headers: Vec<HeaderPair>,
     #[serde(default)]
     pub body: String,
-    /// How the upstream answers this request (default: 200 and the echo of what it received).
+    /// How the upstream answers this request (default: 200, no headers, `upstream ok`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamReply>,
     /// Replies to the filter's outgoing calls while this request runs (before `--calls`).
