@@ -398,6 +398,15 @@ fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
     l.capacity[1].envoy_busy = 0.55;
     assert!(l.capacity[1].envoy_not_bottleneck());
     assert!(!l.capacity[0].envoy_not_bottleneck());
+    // The same variant and round at 2 workers: named with its worker count, not twice alike.
+    let (variant, round) = (l.capacity[1].variant, l.capacity[1].round);
+    let at_2 = l.by_workers.iter_mut().find(|w| w.workers == 2).unwrap();
+    let same = at_2
+        .capacity
+        .iter_mut()
+        .find(|s| s.variant == variant && s.round == round)
+        .unwrap();
+    same.envoy_busy = 0.6;
     assert!(
         !l.rounds[0].envoy_not_bottleneck(),
         "open-loop rounds are never flagged"
@@ -407,10 +416,20 @@ fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
     render(&input, &out).unwrap();
     let page = read(&out, "pairs/add_header.html");
     assert!(
-        page.contains("Flagged: in 1 closed-loop round(s) Envoy was less than 90% busy"),
+        page.contains("Flagged: in 2 closed-loop round(s) Envoy was less than 90% busy"),
         "no flag on the page"
     );
-    assert!(page.contains("lua round 1 (55% busy)"), "names the round");
+    assert!(
+        page.contains("at 1 worker: lua round 1 (55% busy); at 2 workers: lua round 1 (60% busy)."),
+        "names each round with its worker count"
+    );
+    // The load section's Wasm-minus-Lua sentence (against zero) says how it reads beside the
+    // recommendation (against the policy's threshold).
+    assert!(
+        page.contains("Against zero, Wasm costs ")
+            && page.contains("bar is the policy"),
+        "the load figure says which bar it is measured against"
+    );
     // The unflagged pair says its capacity rounds measured Envoy.
     let other = read(&out, "pairs/jwt_auth.html");
     assert!(other.contains("In every closed-loop round Envoy was the bottleneck"));

@@ -444,14 +444,14 @@ fn costs_table(c: &Costs) -> String {
                 n: d.n,
             };
             format!(
-                "Wasm costs {} µs less Envoy CPU per request than Lua (the whole interval of \
-                 the difference is below zero).",
+                "Against zero, Wasm costs {} µs less Envoy CPU per request than Lua (the \
+                 recommendation's bar is the policy's threshold).",
                 saving.words(1)
             )
         } else if d.low > 0.0 {
             format!(
-                "Wasm costs {} µs more Envoy CPU per request than Lua (the whole interval is \
-                 above zero).",
+                "Against zero, Wasm costs {} µs more Envoy CPU per request than Lua (the \
+                 recommendation's bar is the policy's threshold).",
                 d.words(1)
             )
         } else {
@@ -646,21 +646,8 @@ fn capacity(l: &LoadRun) -> Result<String, RenderError> {
         series,
         reference: None,
     })?);
-    let flagged: Vec<String> = l
-        .capacity
-        .iter()
-        .chain(l.by_workers.iter().flat_map(|w| w.capacity.iter()))
-        .filter(|s| s.envoy_not_bottleneck())
-        .map(|s| {
-            format!(
-                "{} round {} ({:.0}% busy)",
-                s.variant.id(),
-                s.round + 1,
-                s.envoy_busy * 100.0
-            )
-        })
-        .collect();
-    b.push_str(&html::para(&if flagged.is_empty() {
+    let (flagged, by_count) = flagged_capacity_rounds(l);
+    b.push_str(&html::para(&if flagged == 0 {
         "In every closed-loop round Envoy was the bottleneck (at least 90% busy on its CPU): the \
          capacity figures measure Envoy, not the load generator."
             .to_string()
@@ -669,11 +656,39 @@ fn capacity(l: &LoadRun) -> Result<String, RenderError> {
             "Flagged: in {} closed-loop round(s) Envoy was less than 90% busy, so the load \
              generator or the machine limited the throughput, not the filter: {}. Capacity is \
              shown for context only; no decision uses it.",
-            flagged.len(),
-            flagged.join(", ")
+            flagged,
+            by_count.join("; ")
         )
     }));
     Ok(b)
+}
+
+/// The closed-loop rounds where Envoy was not the bottleneck: how many, and each worker count's
+/// named. The comparison's capacity rounds run at 1 worker, then each worker count has its own:
+/// a round is named with its worker count, or "base round 1" would stand there twice.
+fn flagged_capacity_rounds(l: &LoadRun) -> (usize, Vec<String>) {
+    let rounds_at = std::iter::once((1, &l.capacity))
+        .chain(l.by_workers.iter().map(|w| (w.workers, &w.capacity)));
+    let mut by_count: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+    for (workers, rounds) in rounds_at {
+        for s in rounds.iter().filter(|s| s.envoy_not_bottleneck()) {
+            by_count.entry(workers).or_default().push(format!(
+                "{} round {} ({:.0}% busy)",
+                s.variant.id(),
+                s.round + 1,
+                s.envoy_busy * 100.0
+            ));
+        }
+    }
+    let flagged: usize = by_count.values().map(Vec::len).sum();
+    let by_count: Vec<String> = by_count
+        .iter()
+        .map(|(workers, named)| {
+            let plural = if *workers == 1 { "" } else { "s" };
+            format!("at {workers} worker{plural}: {}", named.join(", "))
+        })
+        .collect();
+    (flagged, by_count)
 }
 
 fn memory(l: &LoadRun, ev: &PairEvidence) -> Result<String, RenderError> {

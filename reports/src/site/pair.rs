@@ -342,6 +342,13 @@ impl Direction {
     }
 }
 
+/// Said after a Wasm-minus-Lua figure measured against zero, so that it reads together with the
+/// recommendation, which asks for more.
+const AGAINST_ZERO: &str = "This compares against zero; the recommendation asks \
+     more of a way out (the whole interval past the policy's threshold, given in its path \
+     through the decision tree), so a difference here can still be no measurable difference \
+     there.";
+
 /// The in-process difference (wasmtime, LuaJIT) beside the real-Envoy one (V8, LuaJIT), and
 /// whether their directions agree.
 fn drivers_side_by_side(
@@ -402,22 +409,23 @@ fn drivers_side_by_side(
         return b;
     };
     let verdict = if e_dir == i_dir {
-        "The two agree.".to_string()
+        "The two drivers point the same way.".to_string()
     } else {
         format!(
-            "They DISAGREE: in-process {}, in Envoy {}. The in-process host runs Wasm on \
-             wasmtime and none of Envoy's own work around a filter (coroutine per request for \
-             Lua, context creation and ABI copies through V8 for Wasm); the decision uses the \
-             real-Envoy figure.",
+            "The two drivers point different ways: in-process {}, in Envoy {}. The in-process \
+             host runs Wasm on wasmtime and none of Envoy's own work around a filter (coroutine \
+             per request for Lua, context creation and ABI copies through V8 for Wasm); the \
+             recommendation uses the real-Envoy figure only.",
             i_dir.words(),
             e_dir.words()
         )
     };
     b.push_str(&html::para(&format!(
         "Wasm minus Lua in-process (wasmtime, LuaJIT): {i_words}: {}. In real Envoy (V8, \
-         LuaJIT): {e_words}: {}. {verdict}",
+         LuaJIT): {e_words}: {}. {verdict} {}",
         i_dir.words(),
-        e_dir.words()
+        e_dir.words(),
+        AGAINST_ZERO
     )));
     b
 }
