@@ -109,22 +109,8 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         3,
         &format!("in-process benches (criterion, profile {})", profile.name()),
     );
-    let t = Instant::now();
     let only = (pairs.len() == 1).then(|| names[0]);
-    // Criterion prints its own report (and "Gnuplot not found"): kept in a log, not on screen.
-    let log = results_dir(root).join("bench").join("criterion.log");
-    let benched = output_to(&log, || perf::run(&catalogue, profile, only))?;
-    if let Err(e) = benched {
-        for line in tail(&log, 15) {
-            println!("  | {line}");
-        }
-        return Err(anyhow::Error::new(e).context("in-process benches"));
-    }
-    println!(
-        "  benches done ({}; criterion's own output in {})",
-        elapsed(t),
-        log.display()
-    );
+    benches(&catalogue, profile, only)?;
 
     let mut load_plan = plan(&policy.measurement, args.full);
     if args.sequential {
@@ -153,6 +139,28 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     report::print_summary(&rendered);
     println!("all done in {}", elapsed(started));
     Ok(finish(&proofs, &measured))
+}
+
+/// Step 3: the in-process benches, criterion's own report (and "Gnuplot not found") kept in a
+/// log, not on screen; its tail is shown when they fail.
+fn benches(catalogue: &Catalogue, profile: Profile, only: Option<&str>) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let log = results_dir(&catalogue.root)
+        .join("bench")
+        .join("criterion.log");
+    let benched = output_to(&log, || perf::run(catalogue, profile, only))?;
+    if let Err(e) = benched {
+        for line in tail(&log, 15) {
+            println!("  | {line}");
+        }
+        return Err(anyhow::Error::new(e).context("in-process benches"));
+    }
+    println!(
+        "  benches done ({}; criterion's own output in {})",
+        elapsed(t),
+        log.display()
+    );
+    Ok(())
 }
 
 /// Generated request sequences per pair in `all` (the Rust Wasm twin in-process, release

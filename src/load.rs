@@ -120,31 +120,33 @@ fn twin_kinds(
     Ok(kinds)
 }
 
-pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    let catalogue = crate::workspace::open(ws)?;
-    // Results go to the catalogue's root: the project's, or the workspace's.
-    let root = catalogue.root.clone();
-    let subject = match (args.pair == PASSTHROUGH, args.lua_only) {
+/// What `load` measures: a pair (with the twins `--twin` asks for), its Lua side alone
+/// (`--lua-only`: the twin is not built), or the pass-through filter.
+fn subject(catalogue: &filterbench_model::Catalogue, args: &LoadArgs) -> anyhow::Result<Subject> {
+    Ok(match (args.pair == PASSTHROUGH, args.lua_only) {
         (true, false) => Subject::passthrough(&project_root())?,
         (true, true) => Subject::passthrough(&project_root())?.lua_only(LuaOnly::Asked),
         (false, false) => {
             let pairs =
-                crate::workspace::select_built(&catalogue, std::slice::from_ref(&args.pair))?;
-            let kinds = twin_kinds(&catalogue, &pairs[0].name, &args.twin)?;
-            Subject::of_pair(&catalogue, pairs[0])?.with_twins(&catalogue, pairs[0], &kinds)?
+                crate::workspace::select_built(catalogue, std::slice::from_ref(&args.pair))?;
+            let kinds = twin_kinds(catalogue, &pairs[0].name, &args.twin)?;
+            Subject::of_pair(catalogue, pairs[0])?.with_twins(catalogue, pairs[0], &kinds)?
         }
         // The Lua side alone: the twin is not built (it may not exist or not compile yet).
         (false, true) => Subject::lua_side_of_pair(
-            &catalogue,
+            catalogue,
             catalogue.select(Some(&args.pair))?[0],
             LuaOnly::Asked,
         )?,
-    };
-    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
-        anyhow::bail!("--workers must list worker counts between 1 and 64");
-    }
-    let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
-    let mut plan = plan(&policy.measurement, args.full);
+    })
+}
+
+/// The policy's measurement plan with `load`'s flags applied (and checked).
+fn load_plan(
+    measurement: &filterbench_model::results::MeasurementPolicy,
+    args: &LoadArgs,
+) -> anyhow::Result<LoadPlan> {
+    let mut plan = plan(measurement, args.full);
     plan.workers = args.workers.clone();
     plan.connections = args.connections.max(1);
     if args.sequential {
@@ -166,6 +168,19 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         }
     }
     plan.capacity_secs = plan.capacity_secs.min(plan.round_secs.max(0.2));
+    Ok(plan)
+}
+
+pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let catalogue = crate::workspace::open(ws)?;
+    // Results go to the catalogue's root: the project's, or the workspace's.
+    let root = catalogue.root.clone();
+    let subject = subject(&catalogue, &args)?;
+    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
+        anyhow::bail!("--workers must list worker counts between 1 and 64");
+    }
+    let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
+    let plan = load_plan(&policy.measurement, &args)?;
     let session = Session::start()?;
     if let Some(secs) = args.soak {
         return soak(&session, &subject, secs, &root, args.json);
@@ -395,13 +410,32 @@ fn interval(i: Option<Interval>) -> String {
 
 /// The costs of a run with their intervals, and capacity and memory per worker count.
 pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
+    let rounds = paired_rounds(run).unwrap_or_default();
+    let c = Costs::of(&rounds);
+    print_rounds(w, run, &c)?;
+    print_costs(w, run, &c)?;
+    print_other_twins(w, run)?;
+    print_method_check(w, run)?;
+    if let Some(why) = run.lua_only {
+        writeln!(
+            w,
+            "Lua only ({}): the Wasm twin was not measured. The most a migration could save is \
+             what Lua adds: {} us of Envoy CPU per request and {} us at p50.",
+            why.words(),
+            interval(c.lua_cpu_us),
+            interval(c.lua_latency_us[0])
+        )?;
+    }
+    print_by_workers(w, run)
+}
+
+/// The run's head: the pair, the rounds and why they stopped, the rounds flagged.
+fn print_rounds<W: Write>(w: &mut W, run: &LoadRun, c: &Costs) -> std::io::Result<()> {
     writeln!(
         w,
         "{} in Envoy {}, {} requests in the mix",
         run.pair, run.envoy_version, run.requests_in_mix
     )?;
-    let rounds = paired_rounds(run).unwrap_or_default();
-    let c = Costs::of(&rounds);
     writeln!(
         w,
         "{} paired open-loop rounds at {:.0} req/s{}: {} ({}; target half-width {:.1} us)",
@@ -432,6 +466,11 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
         "  {:<14} {:>24} {:>24} {:>24}",
         "", "CPU per request", "added p50", "added p99"
     )?;
+    Ok(())
+}
+
+/// Lua's and Wasm's added costs and Wasm minus Lua, with their intervals.
+fn print_costs<W: Write>(w: &mut W, run: &LoadRun, c: &Costs) -> std::io::Result<()> {
     let mut rows = vec![("Lua", c.lua_cpu_us, c.lua_latency_us)];
     if run.has_wasm() {
         rows.push(("Wasm", c.wasm_cpu_us, c.wasm_latency_us));
@@ -450,8 +489,12 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             interval(lat[2])
         )?;
     }
-    // The other twins of the run (Go Wasm, native), paired with the baseline and with Lua in the
-    // same rounds (rounds where an Envoy fell behind left out, as above).
+    Ok(())
+}
+
+/// The other twins of the run (Go Wasm, native), paired with the baseline and with Lua in the
+/// same rounds (rounds where an Envoy fell behind left out, as above).
+fn print_other_twins<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     let cpu = |v: Variant| run.per_round(v, |s| s.envoy_cpu_us_per_request);
     let p50 = |v: Variant| run.per_round(v, |s| s.p50_us);
     let p99 = |v: Variant| run.per_round(v, |s| s.p99_us);
@@ -475,6 +518,11 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// The simultaneous rounds' CPU figures beside the sequential check rounds' of the same run.
+fn print_method_check<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     if let Some(rows) = method_check(run) {
         writeln!(
             w,
@@ -506,16 +554,11 @@ pub fn print_run<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
             )?;
         }
     }
-    if let Some(why) = run.lua_only {
-        writeln!(
-            w,
-            "Lua only ({}): the Wasm twin was not measured. The most a migration could save is \
-             what Lua adds: {} us of Envoy CPU per request and {} us at p50.",
-            why.words(),
-            interval(c.lua_cpu_us),
-            interval(c.lua_latency_us[0])
-        )?;
-    }
+    Ok(())
+}
+
+/// Capacity and memory at each worker count, with the closed-loop rounds flagged.
+fn print_by_workers<W: Write>(w: &mut W, run: &LoadRun) -> std::io::Result<()> {
     writeln!(
         w,
         "{:>7} {:>5} {:>18} {:>9} {:>5}  flags",

@@ -232,35 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if failure_strategy {
                 deployed::failure_strategy(json)
             } else if deployed {
-                let root = project_root();
-                let catalogue = Catalogue::load(&root)?;
-                let (rig, version) = envoy_rig()?;
-                let (reports, served_by) = deployed::deployed_reports(
-                    &rig,
-                    &version,
-                    &catalogue,
-                    &catalogue.select(pair.as_deref())?,
-                    &[],
-                    api,
-                    control_plane,
-                    !json,
-                )?;
-                if save {
-                    let path =
-                        report::save_verify(&root, "deployed", Some(version.clone()), &reports)?;
-                    if !json {
-                        println!("saved {}", report::shown_path(&root, &path));
-                    }
-                }
-                finish_verify(
-                    &reports,
-                    serde_json::json!({
-                        "mode": "envoy-deployed",
-                        "envoy_version": version,
-                        "control_plane": served_by.unwrap_or_else(|| "own translation".into()),
-                    }),
-                    out,
-                )
+                verify_deployed(pair.as_deref(), api, control_plane, save, out)
             } else {
                 verify(ws, pair.as_deref(), envoy, twin, out, save)
             }
@@ -279,6 +251,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::New(args) => new::new(ws, args),
     }
+}
+
+/// `verify --deployed`: each pair's manifests, translated as Istio gives them to the proxy,
+/// proved in real Envoy; saved and printed as verify's other modes are.
+fn verify_deployed(
+    pair: Option<&str>,
+    api: deployed::ApiChoice,
+    control_plane: deployed::ControlPlaneChoice,
+    save: bool,
+    out: Output,
+) -> anyhow::Result<ExitCode> {
+    let root = project_root();
+    let catalogue = Catalogue::load(&root)?;
+    let (rig, version) = envoy_rig()?;
+    let (reports, served_by) = deployed::deployed_reports(
+        &rig,
+        &version,
+        &catalogue,
+        &catalogue.select(pair)?,
+        &[],
+        api,
+        control_plane,
+        !out.json,
+    )?;
+    if save {
+        let path = report::save_verify(&root, "deployed", Some(version.clone()), &reports)?;
+        if !out.json {
+            println!("saved {}", report::shown_path(&root, &path));
+        }
+    }
+    finish_verify(
+        &reports,
+        serde_json::json!({
+            "mode": "envoy-deployed",
+            "envoy_version": version,
+            "control_plane": served_by.unwrap_or_else(|| "own translation".into()),
+        }),
+        out,
+    )
 }
 
 /// How verify prints.
@@ -407,10 +418,7 @@ fn verify_envoy_reports(
     print: bool,
 ) -> anyhow::Result<Vec<PairReport>> {
     if print {
-        let twins = match kind {
-            TwinKind::Wasm => String::new(),
-            kind => format!(", {} twins", kind.label()),
-        };
+        let twins = twins_words(kind);
         println!(
             "verifying {} pair(s) in Envoy {version} ({}){twins}",
             pairs.len(),
@@ -428,6 +436,14 @@ fn verify_envoy_reports(
     Ok(reports)
 }
 
+/// ", Go Wasm twins" after what verify does, for a kind other than the default Rust Wasm.
+fn twins_words(kind: TwinKind) -> String {
+    match kind {
+        TwinKind::Wasm => String::new(),
+        kind => format!(", {} twins", kind.label()),
+    }
+}
+
 /// Every selected pair in-process, Lua against its twin of `kind` (a proxy-wasm kind); with
 /// `print`, a line per pair as it finishes.
 fn verify_in_process_reports(
@@ -439,10 +455,7 @@ fn verify_in_process_reports(
     use filterbench_bench::harness::driver::{in_process_report, LoadedPair};
 
     if print {
-        let twins = match kind {
-            TwinKind::Wasm => String::new(),
-            kind => format!(", {} twins", kind.label()),
-        };
+        let twins = twins_words(kind);
         println!(
             "verifying {} pair(s) in-process (LuaJIT via mlua, proxy-wasm on wasmtime){twins}",
             pairs.len()

@@ -16,7 +16,7 @@ use anyhow::Context;
 use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
 use filterbench_envoy::swap::{pin_off_envoy_core, swap, SwapSpec};
 use filterbench_envoy::verify::Rig;
-use filterbench_model::results::swap::swap_path;
+use filterbench_model::results::swap::{swap_path, SwapResult};
 use filterbench_model::results::{results_dir, write_json_atomically};
 use filterbench_model::{project_root, Catalogue};
 
@@ -77,6 +77,26 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
         .out
         .unwrap_or_else(|| swap_path(&results_dir(&root), &pair.name));
     write_json_atomically(&out, &result).with_context(|| format!("writing {}", out.display()))?;
+    print_switches(&result);
+    println!(
+        "wrote {}{}",
+        out.display(),
+        if result.partial {
+            " (partial: stopped early)"
+        } else {
+            ""
+        }
+    );
+    Ok(if result.partial {
+        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Each worker count's switches (taken or not, how long until the stats and the workers showed
+/// it, what failed in the window), and its whole run.
+fn print_switches(result: &SwapResult) {
     println!(
         "{:>7} {:>22} {:>8} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>11}",
         "workers",
@@ -132,18 +152,4 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
             println!("        probe mismatch: {m}");
         }
     }
-    println!(
-        "wrote {}{}",
-        out.display(),
-        if result.partial {
-            " (partial: stopped early)"
-        } else {
-            ""
-        }
-    );
-    Ok(if result.partial {
-        filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

@@ -142,22 +142,7 @@ fn build_native(root: &Path, skip: bool) {
     if skip || twins.is_empty() {
         return;
     }
-    let crates: Vec<(String, String)> = twins
-        .iter()
-        .map(|twin| {
-            let pair = twin.file_name().unwrap().to_string_lossy().into_owned();
-            let manifest = twin.join("Cargo.toml");
-            let text = std::fs::read_to_string(&manifest)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
-            let name = package_name(&text).unwrap_or_else(|| {
-                panic!(
-                    "{}: the native twin of {pair} has no `name = ` in its [package]",
-                    manifest.display()
-                )
-            });
-            (pair, name)
-        })
-        .collect();
+    let crates = native_crates(&twins);
     let target_dir = artefacts::built_in_native_target_dir(root);
     let out = artefacts::built_in_native_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -182,31 +167,7 @@ fn build_native(root: &Path, skip: bool) {
         panic!("could not run cargo to build the native twins (filters-native/*): {e}")
     });
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let failed: Vec<&str> = crates
-            .iter()
-            .filter(|(_, name)| stderr.contains(&format!("could not compile `{name}`")))
-            .map(|(pair, _)| pair.as_str())
-            .collect();
-        let which = if failed.is_empty() {
-            "the native twins (filters-native/*)".to_string()
-        } else {
-            format!(
-                "the native twin of {} (filters-native/{})",
-                failed.join(", "),
-                failed.join(", filters-native/")
-            )
-        };
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error") || l.contains(": error"))
-            .take(20)
-            .collect();
-        panic!(
-            "building {which} (profile `{}`, for the host) failed:\n{}\n\nfull output:\n{stderr}",
-            artefacts::NATIVE_PROFILE,
-            errors.join("\n")
-        );
+        native_build_failed(&crates, &String::from_utf8_lossy(&output.stderr));
     }
     let built = target_dir.join(artefacts::NATIVE_PROFILE);
     for (pair, name) in &crates {
@@ -225,6 +186,55 @@ fn build_native(root: &Path, skip: bool) {
             );
         }
     }
+}
+
+/// Each native twin's pair (its folder) and crate name (its `[package]` name).
+fn native_crates(twins: &[PathBuf]) -> Vec<(String, String)> {
+    twins
+        .iter()
+        .map(|twin| {
+            let pair = twin.file_name().unwrap().to_string_lossy().into_owned();
+            let manifest = twin.join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
+            let name = package_name(&text).unwrap_or_else(|| {
+                panic!(
+                    "{}: the native twin of {pair} has no `name = ` in its [package]",
+                    manifest.display()
+                )
+            });
+            (pair, name)
+        })
+        .collect()
+}
+
+/// A failed build of the native twins: the pairs whose crates did not compile, their errors,
+/// and cargo's whole output.
+fn native_build_failed(crates: &[(String, String)], stderr: &str) -> ! {
+    let failed: Vec<&str> = crates
+        .iter()
+        .filter(|(_, name)| stderr.contains(&format!("could not compile `{name}`")))
+        .map(|(pair, _)| pair.as_str())
+        .collect();
+    let which = if failed.is_empty() {
+        "the native twins (filters-native/*)".to_string()
+    } else {
+        format!(
+            "the native twin of {} (filters-native/{})",
+            failed.join(", "),
+            failed.join(", filters-native/")
+        )
+    };
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error") || l.contains(": error"))
+        .take(20)
+        .collect();
+    panic!(
+        "building {which} (profile `{}`, for the host) failed:\n{}\n\nfull output:\n{stderr}",
+        artefacts::NATIVE_PROFILE,
+        errors.join("\n")
+    );
 }
 
 /// The `name = "..."` of a Cargo.toml's `[package]` table (std only: a line scan).

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,10 +110,9 @@ fn target_of(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)
     Ok((addr, authority.to_string(), path))
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
-    let (target, authority, path) = target_of(&args.url)?;
-    let host = args.host.clone().unwrap_or(authority);
-    let requests = match &args.pair {
+/// The requests sent: the pair's corpus mix (`--pair`), else `GET` of the URL's path.
+fn requests(args: &RunArgs, path: String) -> anyhow::Result<Vec<SendRequest>> {
+    Ok(match &args.pair {
         Some(name) => {
             let catalogue = Catalogue::load(&project_root())?;
             catalogue.select(Some(name))?;
@@ -126,7 +125,45 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
             headers: Vec::new(),
             body: Vec::new(),
         }],
-    };
+    })
+}
+
+/// A progress bar on a terminal (none otherwise) and the thread that ticks it until the run
+/// stops or the bar is finished.
+fn progress(
+    duration: f64,
+    done: &Arc<AtomicU64>,
+    stop: &Arc<AtomicBool>,
+) -> (
+    Option<indicatif::ProgressBar>,
+    Option<std::thread::JoinHandle<()>>,
+) {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new((duration * 10.0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {elapsed}/{duration} {msg}")
+                .expect("static template"),
+        );
+        bar
+    });
+    let ticker = bar.clone().map(|bar| {
+        let done = done.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) && !bar.is_finished() {
+                bar.inc(1);
+                bar.set_message(format!("{} responses", done.load(Ordering::Relaxed)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
+    (bar, ticker)
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
+    let (target, authority, path) = target_of(&args.url)?;
+    let host = args.host.clone().unwrap_or(authority);
+    let requests = requests(args, path)?;
     if !(args.duration > 0.0 && args.duration <= 3600.0) {
         bail!("--duration must be in (0, 3600] seconds");
     }
@@ -155,25 +192,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
             .build()?
     };
     let done = Arc::new(AtomicU64::new(0));
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new((args.duration * 10.0) as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {elapsed}/{duration} {msg}")
-                .expect("static template"),
-        );
-        bar
-    });
-    let ticker = bar.clone().map(|bar| {
-        let done = done.clone();
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) && !bar.is_finished() {
-                bar.inc(1);
-                bar.set_message(format!("{} responses", done.load(Ordering::Relaxed)));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    });
+    let (bar, ticker) = progress(args.duration, &done, &stop);
     let result = rt.block_on(load::run(spec, &host, stop.clone(), Some(done)));
     if let Some(bar) = &bar {
         bar.finish_and_clear();

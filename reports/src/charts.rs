@@ -380,66 +380,131 @@ fn draw_lines(svg: &mut String, c: &Chart) -> Result<(), String> {
     Ok(())
 }
 
+/// One row of the drawn tree: a node at its depth, the answer on the branch into it, and whether
+/// the path `decide` took goes through it.
+struct TreeRow {
+    depth: usize,
+    answer: Option<String>,
+    node: &'static TreeNode,
+    taken: bool,
+}
+/// What the walk over the tree marks as taken: the steps `decide` took, its end, the twins' fates.
+struct TreeWalk<'a> {
+    path: &'a [Step],
+    leaf: Leaf,
+    fates: &'a [(TwinKind, Fate)],
+}
+/// Appends `node` and everything below it to `rows`.
+fn walk_tree(
+    node: &'static TreeNode,
+    depth: usize,
+    answer: Option<String>,
+    taken: bool,
+    cx: &TreeWalk,
+    rows: &mut Vec<TreeRow>,
+) {
+    let taken = taken
+        && match node {
+            TreeNode::Leaf(l) => *l == cx.leaf,
+            TreeNode::Fate(f) => cx.fates.iter().any(|(_, g)| g == f),
+            TreeNode::Ask(..) | TreeNode::EachWay(..) => true,
+        };
+    rows.push(TreeRow {
+        depth,
+        answer,
+        node,
+        taken,
+    });
+    if let TreeNode::EachWay(each, then) = node {
+        let asked = taken && !cx.fates.is_empty();
+        walk_tree(each, depth + 1, Some("each twin".into()), asked, cx, rows);
+        walk_tree(then, depth + 1, Some("then".into()), taken, cx, rows);
+        return;
+    }
+    let steps: Vec<&Step> = cx.path.iter().filter(|s| s.id == node.id()).collect();
+    for (answers, child) in node.branches() {
+        let child_taken = taken
+            && steps
+                .iter()
+                .any(|s| answers.iter().any(|a| a.label() == s.answer));
+        let label = answers
+            .iter()
+            .map(|a| a.label())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        walk_tree(child, depth + 1, Some(label), child_taken, cx, rows);
+    }
+}
+
+/// The tree's rows, top to bottom, each marked taken or not.
+fn tree_rows(path: &[Step], leaf: Leaf, fates: &[(TwinKind, Fate)]) -> Vec<TreeRow> {
+    let mut rows = Vec::new();
+    let cx = TreeWalk { path, leaf, fates };
+    walk_tree(&TREE, 0, None, true, &cx, &mut rows);
+    rows
+}
+
+/// A row's box: its text, fill colour and font weight (a taken end coloured by its outcome).
+fn node_look(row: &TreeRow, fates: &[(TwinKind, Fate)]) -> (String, &'static str, &'static str) {
+    match row.node {
+        TreeNode::Leaf(l) => {
+            let fill = match (row.taken, l.verdict(&[])) {
+                (false, _) => "#f4f4f4",
+                (true, Verdict::Migrate(_)) => "#d5f0dd",
+                (true, Verdict::KeepLua) => "#f6d6d6",
+                (true, _) => "#fbe8c8",
+            };
+            (
+                format!("→ {}: {}", l.outcome_words().to_uppercase(), l.meaning()),
+                fill,
+                if row.taken { "bold" } else { "normal" },
+            )
+        }
+        TreeNode::Fate(f) => {
+            let kinds: Vec<&str> = fates
+                .iter()
+                .filter(|(_, g)| g == f)
+                .map(|(k, _)| k.label())
+                .collect();
+            let who = if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", kinds.join(", "))
+            };
+            (
+                format!(
+                    "→ {}: {}{who}",
+                    if *f == Fate::Candidate { "IN" } else { "OUT" },
+                    f.words()
+                ),
+                match (row.taken, f) {
+                    (false, _) => "#f4f4f4",
+                    (true, Fate::Candidate) => "#d5f0dd",
+                    (true, _) => "#f6d6d6",
+                },
+                if row.taken { "bold" } else { "normal" },
+            )
+        }
+        TreeNode::EachWay(..) => (
+            "For each proven twin (way out of Lua), ask:".to_string(),
+            if row.taken { "#fde9e7" } else { "#ffffff" },
+            if row.taken { "bold" } else { "normal" },
+        ),
+        TreeNode::Ask(q, _) => (
+            q.text().to_string(),
+            if row.taken { "#fde9e7" } else { "#ffffff" },
+            if row.taken { "bold" } else { "normal" },
+        ),
+    }
+}
+
 /// The decision tree as an indented outline: every question and leaf, the path `decide` took
 /// highlighted (thick lines, coloured boxes), the answer on every branch, and under each question
 /// on the path the numbers it was answered with. The per-twin part is drawn once: a question is
 /// highlighted when it was asked of some twin (each twin's answer under it), an end when some
 /// twin ended there (the twins named in it); `fates` are where each twin ended.
 pub fn tree(path: &[Step], leaf: Leaf, fates: &[(TwinKind, Fate)]) -> String {
-    struct Row {
-        depth: usize,
-        answer: Option<String>,
-        node: &'static TreeNode,
-        taken: bool,
-    }
-    struct Ctx<'a> {
-        path: &'a [Step],
-        leaf: Leaf,
-        fates: &'a [(TwinKind, Fate)],
-    }
-    fn walk(
-        node: &'static TreeNode,
-        depth: usize,
-        answer: Option<String>,
-        taken: bool,
-        cx: &Ctx,
-        rows: &mut Vec<Row>,
-    ) {
-        let taken = taken
-            && match node {
-                TreeNode::Leaf(l) => *l == cx.leaf,
-                TreeNode::Fate(f) => cx.fates.iter().any(|(_, g)| g == f),
-                TreeNode::Ask(..) | TreeNode::EachWay(..) => true,
-            };
-        rows.push(Row {
-            depth,
-            answer,
-            node,
-            taken,
-        });
-        if let TreeNode::EachWay(each, then) = node {
-            let asked = taken && !cx.fates.is_empty();
-            walk(each, depth + 1, Some("each twin".into()), asked, cx, rows);
-            walk(then, depth + 1, Some("then".into()), taken, cx, rows);
-            return;
-        }
-        let steps: Vec<&Step> = cx.path.iter().filter(|s| s.id == node.id()).collect();
-        for (answers, child) in node.branches() {
-            let child_taken = taken
-                && steps
-                    .iter()
-                    .any(|s| answers.iter().any(|a| a.label() == s.answer));
-            let label = answers
-                .iter()
-                .map(|a| a.label())
-                .collect::<Vec<_>>()
-                .join(" / ");
-            walk(child, depth + 1, Some(label), child_taken, cx, rows);
-        }
-    }
-    let mut rows = Vec::new();
-    let cx = Ctx { path, leaf, fates };
-    walk(&TREE, 0, None, true, &cx, &mut rows);
+    let rows = tree_rows(path, leaf, fates);
 
     const INDENT: usize = 62;
     // Compact: the tree has a per-twin part and the choice among the ways out, and the first
@@ -471,56 +536,7 @@ pub fn tree(path: &[Step], leaf: Leaf, fates: &[(TwinKind, Fate)]) -> String {
                 esc(answer)
             ));
         }
-        let (text, fill, weight) = match row.node {
-            TreeNode::Leaf(l) => {
-                let fill = match (row.taken, l.verdict(&[])) {
-                    (false, _) => "#f4f4f4",
-                    (true, Verdict::Migrate(_)) => "#d5f0dd",
-                    (true, Verdict::KeepLua) => "#f6d6d6",
-                    (true, _) => "#fbe8c8",
-                };
-                (
-                    format!("→ {}: {}", l.outcome_words().to_uppercase(), l.meaning()),
-                    fill,
-                    if row.taken { "bold" } else { "normal" },
-                )
-            }
-            TreeNode::Fate(f) => {
-                let kinds: Vec<&str> = fates
-                    .iter()
-                    .filter(|(_, g)| g == f)
-                    .map(|(k, _)| k.label())
-                    .collect();
-                let who = if kinds.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", kinds.join(", "))
-                };
-                (
-                    format!(
-                        "→ {}: {}{who}",
-                        if *f == Fate::Candidate { "IN" } else { "OUT" },
-                        f.words()
-                    ),
-                    match (row.taken, f) {
-                        (false, _) => "#f4f4f4",
-                        (true, Fate::Candidate) => "#d5f0dd",
-                        (true, _) => "#f6d6d6",
-                    },
-                    if row.taken { "bold" } else { "normal" },
-                )
-            }
-            TreeNode::EachWay(..) => (
-                "For each proven twin (way out of Lua), ask:".to_string(),
-                if row.taken { "#fde9e7" } else { "#ffffff" },
-                if row.taken { "bold" } else { "normal" },
-            ),
-            TreeNode::Ask(q, _) => (
-                q.text().to_string(),
-                if row.taken { "#fde9e7" } else { "#ffffff" },
-                if row.taken { "bold" } else { "normal" },
-            ),
-        };
+        let (text, fill, weight) = node_look(row, fates);
         let box_x = x + 8;
         // Bold text runs wider; boxes are sized generously from the character count.
         let per_char = if row.taken { 8.2 } else { 7.4 };

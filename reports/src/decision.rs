@@ -447,25 +447,17 @@ pub enum PairedDifference {
 impl PairedDifference {
     /// The median of the per-round differences and its interval; `None` without paired rounds.
     pub fn of(self, rounds: &[Triple]) -> Option<Interval> {
-        let (a, b) = match self {
-            PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
-            PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
-            PairedDifference::WasmMinusLua => (side(rounds, |t| t.wasm), side(rounds, |t| t.lua)),
-            PairedDifference::TwinOverBase(k) => {
-                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.base))
-            }
-            PairedDifference::TwinMinusLua(k) => {
-                (side(rounds, |t| t.twin(k)), side(rounds, |t| t.lua))
-            }
-            PairedDifference::TwinMinusTwin(a, b) => {
-                (side(rounds, |t| t.twin(a)), side(rounds, |t| t.twin(b)))
-            }
-        };
-        Interval::of_median(&paired(&a, &b))
+        Interval::of_median(&self.per_round(rounds))
     }
 
     /// The median of the per-round differences alone (no interval: cheap, for ranking).
     pub fn median_of(self, rounds: &[Triple]) -> Option<f64> {
+        let d = self.per_round(rounds);
+        (!d.is_empty()).then(|| filterbench_model::stats::median(&d))
+    }
+
+    /// The per-round differences (rounds missing either side left out).
+    fn per_round(self, rounds: &[Triple]) -> Vec<f64> {
         let (a, b) = match self {
             PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
             PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),
@@ -480,8 +472,7 @@ impl PairedDifference {
                 (side(rounds, |t| t.twin(a)), side(rounds, |t| t.twin(b)))
             }
         };
-        let d = paired(&a, &b);
-        (!d.is_empty()).then(|| filterbench_model::stats::median(&d))
+        paired(&a, &b)
     }
 }
 
@@ -686,201 +677,21 @@ fn answer(
     lua_cpu: &std::cell::OnceCell<Option<Interval>>,
 ) -> (Answer, String) {
     let rounds = e.rounds.as_ref().filter(|r| !r.is_empty());
-    let lua_cpu =
-        |r: &PairedRounds| *lua_cpu.get_or_init(|| PairedDifference::LuaOverBase.of(&r.cpu_us));
-    let method = |r: &PairedRounds| {
-        format!(
-            "median over {} paired open-loop rounds at {:.0} req/s, [95% bootstrap interval]",
-            r.len(),
-            r.rate_rps
-        )
-    };
     let kind = kind.unwrap_or_default();
     match q {
-        Question::Equivalent => {
-            let twins = e.twins();
-            let words = twins
-                .iter()
-                .filter(|t| t.kind == TwinKind::Wasm || t.equivalent.is_some())
-                .map(|t| {
-                    let source = t
-                        .equivalence_source
-                        .as_deref()
-                        .unwrap_or("where not stated");
-                    let said = match t.equivalent {
-                        Some(true) => format!("every scenario equal ({source})"),
-                        Some(false) => format!("some scenario differs ({source})"),
-                        None => "equivalence not checked".into(),
-                    };
-                    if twins.len() == 1 {
-                        said
-                    } else {
-                        format!("{}: {said}", t.kind.label())
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            let answer = if twins.iter().any(|t| t.equivalent == Some(true)) {
-                Yes
-            } else if twins.iter().any(|t| t.equivalent == Some(false)) {
-                No
-            } else {
-                Unknown
-            };
-            (answer, words)
-        }
+        Question::Equivalent => equivalent(e),
         Question::Capability => (
             yes_no(e.capability_gap.is_some()),
             e.capability_gap
                 .clone()
                 .unwrap_or_else(|| "none in the catalogue".into()),
         ),
-        Question::RustForCapability => {
-            let allowed = allowed_for_capability(e, policy);
-            let words = e
-                .proven()
-                .into_iter()
-                .map(|k| {
-                    let (ok, why) = allowed_words(k, policy);
-                    format!(
-                        "{}: {}",
-                        k.label(),
-                        if ok { "yes".to_string() } else { why }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                yes_no(!allowed.is_empty()),
-                format!(
-                    "{words} (policy: team languages {}, platform {}; cost is not weighed on this \
-                     branch: the first allowed in the order Rust Wasm, Go Wasm, native module)",
-                    policy.team.words(),
-                    policy.deploy.platform.words()
-                ),
-            )
-        }
+        Question::RustForCapability => allowed_for_capability_words(e, policy),
         Question::LuaMatters | Question::LuaMattersWithoutTwin => {
-            let Some(r) = rounds else {
-                return (
-                    Unknown,
-                    if q == Question::LuaMatters {
-                        "no real-Envoy load rounds (run `filterbench load`)".into()
-                    } else {
-                        "no real-Envoy load rounds (run `filterbench load --lua-only`)".into()
-                    },
-                );
-            };
-            let (Some(cpu), Some(p50)) = (lua_cpu(r), PairedDifference::LuaOverBase.of(&r.p50_us))
-            else {
-                return (Unknown, "no paired baseline and Lua rounds".into());
-            };
-            let p = &policy.lua_cost;
-            let small = cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us);
-            let numbers = format!(
-                "Lua adds {} us of Envoy CPU per request and {} us at p50 ({})",
-                cpu.signed(1),
-                p50.signed(0),
-                method(r),
-            );
-            if q == Question::LuaMatters {
-                return (
-                    yes_no(!small),
-                    format!(
-                        "{numbers}; it matters unless both whole intervals lie below {} us CPU \
-                         and {} us latency",
-                        p.min_cpu_us, p.min_latency_us
-                    ),
-                );
-            }
-            // Without a twin the answer settles the verdict, so it must be clear either way: no
-            // when both whole intervals lie below the bar, yes when one lies wholly above it.
-            let large = cpu.above(p.min_cpu_us) || p50.above(p.min_latency_us);
-            let (answer, said) = if small {
-                (No, "both whole intervals lie below the bar")
-            } else if large {
-                (Yes, "a whole interval lies above the bar")
-            } else {
-                (Same, "the intervals reach across the bar")
-            };
-            (
-                answer,
-                format!(
-                    "{numbers}; bar: {} us CPU and {} us latency: {said}",
-                    p.min_cpu_us, p.min_latency_us
-                ),
-            )
+            lua_matters(q, rounds, policy, lua_cpu)
         }
-        Question::WayCheaper => {
-            let Some(r) = rounds else {
-                return (Unknown, "no real-Envoy load rounds".into());
-            };
-            let (Some(lua), Some(diff)) = (
-                lua_cpu(r),
-                PairedDifference::TwinMinusLua(kind).of(&r.cpu_us),
-            ) else {
-                return (
-                    Unknown,
-                    format!("no paired Lua and {} rounds", kind.label()),
-                );
-            };
-            let s = &policy.saving;
-            let threshold = s.min_cpu_us.max(s.min_pct / 100.0 * lua.median.max(0.0));
-            // The saving is Lua minus the twin: the negated difference.
-            let answer = if diff.below(-threshold) {
-                Yes
-            } else if diff.above(threshold) {
-                No
-            } else {
-                Same
-            };
-            let said = match answer {
-                Yes => format!(
-                    "{} is cheaper: the whole interval lies below -threshold",
-                    kind.label()
-                ),
-                No => "Lua is cheaper: the whole interval lies above +threshold".into(),
-                _ => "the interval reaches inside ±threshold".into(),
-            };
-            (
-                answer,
-                format!(
-                    "{} minus Lua: {} us of Envoy CPU per request ({}); threshold {threshold:.1} us \
-                     (the larger of {} us and {}% of Lua's added {:.1} us): {said}",
-                    kind.label(),
-                    diff.signed(1),
-                    method(r),
-                    s.min_cpu_us,
-                    s.min_pct,
-                    lua.median
-                ),
-            )
-        }
-        Question::WayMemory => {
-            let extra = e
-                .twins()
-                .into_iter()
-                .find(|t| t.kind == kind)
-                .and_then(|t| t.extra_mib_per_worker);
-            match extra {
-                Some(x) => (
-                    yes_no(x <= policy.memory.max_extra_mib_per_worker),
-                    format!(
-                        "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
-                        policy.memory.max_extra_mib_per_worker
-                    ),
-                ),
-                None => (
-                    Unknown,
-                    format!(
-                        "{}'s memory per worker not measured (no worker count with both a Lua \
-                         and a {} memory sample)",
-                        kind.label(),
-                        kind.label()
-                    ),
-                ),
-            }
-        }
+        Question::WayCheaper => way_cheaper(kind, rounds, policy, lua_cpu),
+        Question::WayMemory => way_memory(kind, e, policy),
         Question::WayLanguage => {
             let lang = language_of(kind);
             (
@@ -902,52 +713,272 @@ fn answer(
             let (ok, words) = policy.deploy.isolated_enough(kind);
             (yes_no(ok), words)
         }
-        Question::WaysRemain => {
-            let remain: Vec<&str> = candidates(fates).iter().map(|k| k.label()).collect();
-            let out: Vec<String> = fates
-                .iter()
-                .filter(|(_, f)| *f != Fate::Candidate)
-                .map(|(k, f)| format!("{}: {}", k.label(), f.words()))
-                .collect();
-            let mut words = if remain.is_empty() {
-                "none remains".to_string()
-            } else {
-                format!("remain: {}", remain.join(", "))
-            };
-            if !out.is_empty() {
-                words.push_str(&format!("; out: {}", out.join("; ")));
-            }
-            (yes_no(!remain.is_empty()), words)
-        }
+        Question::WaysRemain => ways_remain(fates),
         Question::Cheapest => match choose(e, policy, &candidates(fates)) {
             None => (Unknown, "no way out remains".into()),
             Some(c) => (if c.decided { Yes } else { Same }, c.words),
         },
-        Question::AnyCheaper => {
-            if fates.iter().all(|(_, f)| *f == Fate::NotMeasured) {
-                return (
-                    Unknown,
-                    "no proven twin was measured in the rounds (run `filterbench load`)".into(),
-                );
-            }
-            let cheaper: Vec<String> = fates
-                .iter()
-                .filter(|(_, f)| !matches!(f, Fate::NotMeasured | Fate::NotCheaper))
-                .map(|(k, f)| format!("{} ({})", k.label(), f.words()))
-                .collect();
-            if cheaper.is_empty() {
-                (No, "no proven twin is measurably cheaper than Lua".into())
-            } else {
-                (
-                    Yes,
-                    format!("measurably cheaper but ruled out: {}", cheaper.join(", ")),
-                )
-            }
-        }
+        Question::AnyCheaper => any_cheaper(fates),
         Question::DataProcessing => (
             yes_no(e.traits.data_processing),
             "catalogue trait data_processing".into(),
         ),
+    }
+}
+
+/// Lua's added Envoy CPU per request over the baseline, computed once per pair.
+fn lua_cpu_of(cell: &std::cell::OnceCell<Option<Interval>>, r: &PairedRounds) -> Option<Interval> {
+    *cell.get_or_init(|| PairedDifference::LuaOverBase.of(&r.cpu_us))
+}
+
+/// How the paired rounds' figures were obtained, said after each one.
+fn rounds_method(r: &PairedRounds) -> String {
+    format!(
+        "median over {} paired open-loop rounds at {:.0} req/s, [95% bootstrap interval]",
+        r.len(),
+        r.rate_rps
+    )
+}
+
+/// Is a twin proven equivalent: each twin's equivalence and where it was checked.
+fn equivalent(e: &Evidence) -> (Answer, String) {
+    let twins = e.twins();
+    let words = twins
+        .iter()
+        .filter(|t| t.kind == TwinKind::Wasm || t.equivalent.is_some())
+        .map(|t| {
+            let source = t
+                .equivalence_source
+                .as_deref()
+                .unwrap_or("where not stated");
+            let said = match t.equivalent {
+                Some(true) => format!("every scenario equal ({source})"),
+                Some(false) => format!("some scenario differs ({source})"),
+                None => "equivalence not checked".into(),
+            };
+            if twins.len() == 1 {
+                said
+            } else {
+                format!("{}: {said}", t.kind.label())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let answer = if twins.iter().any(|t| t.equivalent == Some(true)) {
+        Yes
+    } else if twins.iter().any(|t| t.equivalent == Some(false)) {
+        No
+    } else {
+        Unknown
+    };
+    (answer, words)
+}
+
+/// Which proven twins policy allows when Lua lacks a capability (cost not weighed).
+fn allowed_for_capability_words(e: &Evidence, policy: &Policy) -> (Answer, String) {
+    let allowed = allowed_for_capability(e, policy);
+    let words = e
+        .proven()
+        .into_iter()
+        .map(|k| {
+            let (ok, why) = allowed_words(k, policy);
+            format!(
+                "{}: {}",
+                k.label(),
+                if ok { "yes".to_string() } else { why }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    (
+        yes_no(!allowed.is_empty()),
+        format!(
+            "{words} (policy: team languages {}, platform {}; cost is not weighed on this \
+             branch: the first allowed in the order Rust Wasm, Go Wasm, native module)",
+            policy.team.words(),
+            policy.deploy.platform.words()
+        ),
+    )
+}
+
+/// Does the Lua filter cost enough to matter (with a twin), or settle the verdict (without one).
+fn lua_matters(
+    q: Question,
+    rounds: Option<&PairedRounds>,
+    policy: &Policy,
+    lua_cpu: &std::cell::OnceCell<Option<Interval>>,
+) -> (Answer, String) {
+    let Some(r) = rounds else {
+        return (
+            Unknown,
+            if q == Question::LuaMatters {
+                "no real-Envoy load rounds (run `filterbench load`)".into()
+            } else {
+                "no real-Envoy load rounds (run `filterbench load --lua-only`)".into()
+            },
+        );
+    };
+    let (Some(cpu), Some(p50)) = (
+        lua_cpu_of(lua_cpu, r),
+        PairedDifference::LuaOverBase.of(&r.p50_us),
+    ) else {
+        return (Unknown, "no paired baseline and Lua rounds".into());
+    };
+    let p = &policy.lua_cost;
+    let small = cpu.below(p.min_cpu_us) && p50.below(p.min_latency_us);
+    let numbers = format!(
+        "Lua adds {} us of Envoy CPU per request and {} us at p50 ({})",
+        cpu.signed(1),
+        p50.signed(0),
+        rounds_method(r),
+    );
+    if q == Question::LuaMatters {
+        return (
+            yes_no(!small),
+            format!(
+                "{numbers}; it matters unless both whole intervals lie below {} us CPU \
+                 and {} us latency",
+                p.min_cpu_us, p.min_latency_us
+            ),
+        );
+    }
+    // Without a twin the answer settles the verdict, so it must be clear either way: no
+    // when both whole intervals lie below the bar, yes when one lies wholly above it.
+    let large = cpu.above(p.min_cpu_us) || p50.above(p.min_latency_us);
+    let (answer, said) = if small {
+        (No, "both whole intervals lie below the bar")
+    } else if large {
+        (Yes, "a whole interval lies above the bar")
+    } else {
+        (Same, "the intervals reach across the bar")
+    };
+    (
+        answer,
+        format!(
+            "{numbers}; bar: {} us CPU and {} us latency: {said}",
+            p.min_cpu_us, p.min_latency_us
+        ),
+    )
+}
+
+/// Does the twin `kind` cost measurably less Envoy CPU per request than Lua (policy threshold).
+fn way_cheaper(
+    kind: TwinKind,
+    rounds: Option<&PairedRounds>,
+    policy: &Policy,
+    lua_cpu: &std::cell::OnceCell<Option<Interval>>,
+) -> (Answer, String) {
+    let Some(r) = rounds else {
+        return (Unknown, "no real-Envoy load rounds".into());
+    };
+    let (Some(lua), Some(diff)) = (
+        lua_cpu_of(lua_cpu, r),
+        PairedDifference::TwinMinusLua(kind).of(&r.cpu_us),
+    ) else {
+        return (
+            Unknown,
+            format!("no paired Lua and {} rounds", kind.label()),
+        );
+    };
+    let s = &policy.saving;
+    let threshold = s.min_cpu_us.max(s.min_pct / 100.0 * lua.median.max(0.0));
+    // The saving is Lua minus the twin: the negated difference.
+    let answer = if diff.below(-threshold) {
+        Yes
+    } else if diff.above(threshold) {
+        No
+    } else {
+        Same
+    };
+    let said = match answer {
+        Yes => format!(
+            "{} is cheaper: the whole interval lies below -threshold",
+            kind.label()
+        ),
+        No => "Lua is cheaper: the whole interval lies above +threshold".into(),
+        _ => "the interval reaches inside ±threshold".into(),
+    };
+    (
+        answer,
+        format!(
+            "{} minus Lua: {} us of Envoy CPU per request ({}); threshold {threshold:.1} us \
+             (the larger of {} us and {}% of Lua's added {:.1} us): {said}",
+            kind.label(),
+            diff.signed(1),
+            rounds_method(r),
+            s.min_cpu_us,
+            s.min_pct,
+            lua.median
+        ),
+    )
+}
+
+/// Does the twin `kind`'s memory per worker fit the budget.
+fn way_memory(kind: TwinKind, e: &Evidence, policy: &Policy) -> (Answer, String) {
+    let extra = e
+        .twins()
+        .into_iter()
+        .find(|t| t.kind == kind)
+        .and_then(|t| t.extra_mib_per_worker);
+    match extra {
+        Some(x) => (
+            yes_no(x <= policy.memory.max_extra_mib_per_worker),
+            format!(
+                "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
+                policy.memory.max_extra_mib_per_worker
+            ),
+        ),
+        None => (
+            Unknown,
+            format!(
+                "{}'s memory per worker not measured (no worker count with both a Lua \
+                 and a {} memory sample)",
+                kind.label(),
+                kind.label()
+            ),
+        ),
+    }
+}
+
+/// Does a way out remain: those that remain and where the others went out.
+fn ways_remain(fates: &[(TwinKind, Fate)]) -> (Answer, String) {
+    let remain: Vec<&str> = candidates(fates).iter().map(|k| k.label()).collect();
+    let out: Vec<String> = fates
+        .iter()
+        .filter(|(_, f)| *f != Fate::Candidate)
+        .map(|(k, f)| format!("{}: {}", k.label(), f.words()))
+        .collect();
+    let mut words = if remain.is_empty() {
+        "none remains".to_string()
+    } else {
+        format!("remain: {}", remain.join(", "))
+    };
+    if !out.is_empty() {
+        words.push_str(&format!("; out: {}", out.join("; ")));
+    }
+    (yes_no(!remain.is_empty()), words)
+}
+
+/// Was any way out measurably cheaper than Lua (even if ruled out).
+fn any_cheaper(fates: &[(TwinKind, Fate)]) -> (Answer, String) {
+    if fates.iter().all(|(_, f)| *f == Fate::NotMeasured) {
+        return (
+            Unknown,
+            "no proven twin was measured in the rounds (run `filterbench load`)".into(),
+        );
+    }
+    let cheaper: Vec<String> = fates
+        .iter()
+        .filter(|(_, f)| !matches!(f, Fate::NotMeasured | Fate::NotCheaper))
+        .map(|(k, f)| format!("{} ({})", k.label(), f.words()))
+        .collect();
+    if cheaper.is_empty() {
+        (No, "no proven twin is measurably cheaper than Lua".into())
+    } else {
+        (
+            Yes,
+            format!("measurably cheaper but ruled out: {}", cheaper.join(", ")),
+        )
     }
 }
 
@@ -1253,42 +1284,9 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
         Verdict::TooCloseBetween(a, b) => Some((a, b)),
         _ => None,
     };
-    let mut a_cheaper = 0usize;
-    let confidence = rounds.map(|r| {
-        let count = policy.confidence.resamples.max(1);
-        let mut tally: Vec<(Verdict, usize)> = Vec::new();
-        for indices in resamples(r.len(), count, r.len() as u64) {
-            let resampled = Evidence {
-                rounds: Some(r.select(&indices)),
-                ..evidence.clone()
-            };
-            let v = walk(&resampled, policy).verdict();
-            if let (Some((a, b)), Some(rr)) = (pair_of, &resampled.rounds) {
-                let m = |k| PairedDifference::TwinOverBase(k).median_of(&rr.cpu_us);
-                if m(a).unwrap_or(f64::INFINITY) <= m(b).unwrap_or(f64::INFINITY) {
-                    a_cheaper += 1;
-                }
-            }
-            match tally.iter_mut().find(|(t, _)| *t == v) {
-                Some((_, n)) => *n += 1,
-                None => tally.push((v, 1)),
-            }
-        }
-        tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let shares: Vec<(Verdict, f64)> = tally
-            .into_iter()
-            .map(|(v, n)| (v, n as f64 / count as f64))
-            .collect();
-        let share = shares
-            .iter()
-            .find(|(v, _)| *v == verdict)
-            .map_or(0.0, |(_, s)| *s);
-        Confidence {
-            resamples: count,
-            shares,
-            share,
-        }
-    });
+    let resampled = rounds.map(|r| resampled_verdicts(evidence, policy, r, verdict, pair_of));
+    let a_cheaper = resampled.as_ref().map_or(0, |(_, n)| *n);
+    let confidence = resampled.map(|(c, _)| c);
     let min_share = policy.confidence.min_share;
     let call = match &confidence {
         Some(c) if c.share < min_share => {
@@ -1309,24 +1307,7 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
             );
         }
     }
-    let between = match (call, &confidence) {
-        (Verdict::TooCloseBetween(a, b), Some(c)) if pair_of == Some((a, b)) => {
-            let sa = a_cheaper as f64 / c.resamples as f64;
-            Some([(a, sa), (b, 1.0 - sa)])
-        }
-        (Verdict::TooCloseBetween(a, b), Some(c)) => {
-            // From the split of verdicts: each way's migrations.
-            let of = |k| {
-                c.shares
-                    .iter()
-                    .filter(|(v, _)| *v == Verdict::Migrate(k))
-                    .map(|(_, s)| s)
-                    .sum::<f64>()
-            };
-            Some([(a, of(a)), (b, of(b))])
-        }
-        _ => None,
-    };
+    let between = between_shares(call, confidence.as_ref(), pair_of, a_cheaper);
     if let (Some([(a, sa), (b, sb)]), Leaf::CloseBetween) = (between, w.leaf) {
         reasons.push(format!(
             "On resamples of the rounds {} is the cheaper of the two in {:.0}% and {} in {:.0}%: \
@@ -1356,6 +1337,80 @@ pub fn decide(evidence: &Evidence, policy: &Policy) -> Recommendation {
             .way()
             .and_then(|k| policy.deploy.caveat(k))
             .map(|_| "needs a custom istio-proxy image".to_string()),
+    }
+}
+
+/// The tree walked on resamples of the rounds: the share of each verdict, and (for a close
+/// call between the ways `pair_of`) on how many resamples the first is the cheaper (median).
+fn resampled_verdicts(
+    evidence: &Evidence,
+    policy: &Policy,
+    r: &PairedRounds,
+    verdict: Verdict,
+    pair_of: Option<(TwinKind, TwinKind)>,
+) -> (Confidence, usize) {
+    let mut a_cheaper = 0usize;
+    let count = policy.confidence.resamples.max(1);
+    let mut tally: Vec<(Verdict, usize)> = Vec::new();
+    for indices in resamples(r.len(), count, r.len() as u64) {
+        let resampled = Evidence {
+            rounds: Some(r.select(&indices)),
+            ..evidence.clone()
+        };
+        let v = walk(&resampled, policy).verdict();
+        if let (Some((a, b)), Some(rr)) = (pair_of, &resampled.rounds) {
+            let m = |k| PairedDifference::TwinOverBase(k).median_of(&rr.cpu_us);
+            if m(a).unwrap_or(f64::INFINITY) <= m(b).unwrap_or(f64::INFINITY) {
+                a_cheaper += 1;
+            }
+        }
+        match tally.iter_mut().find(|(t, _)| *t == v) {
+            Some((_, n)) => *n += 1,
+            None => tally.push((v, 1)),
+        }
+    }
+    tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shares: Vec<(Verdict, f64)> = tally
+        .into_iter()
+        .map(|(v, n)| (v, n as f64 / count as f64))
+        .collect();
+    let share = shares
+        .iter()
+        .find(|(v, _)| *v == verdict)
+        .map_or(0.0, |(_, s)| *s);
+    let confidence = Confidence {
+        resamples: count,
+        shares,
+        share,
+    };
+    (confidence, a_cheaper)
+}
+
+/// For a call too close between two ways: each one's share, from the resamples on which it was
+/// the cheaper (`a_cheaper`, when the walk itself named the two) or else from the verdicts' split.
+fn between_shares(
+    call: Verdict,
+    confidence: Option<&Confidence>,
+    pair_of: Option<(TwinKind, TwinKind)>,
+    a_cheaper: usize,
+) -> Option<[(TwinKind, f64); 2]> {
+    match (call, confidence) {
+        (Verdict::TooCloseBetween(a, b), Some(c)) if pair_of == Some((a, b)) => {
+            let sa = a_cheaper as f64 / c.resamples as f64;
+            Some([(a, sa), (b, 1.0 - sa)])
+        }
+        (Verdict::TooCloseBetween(a, b), Some(c)) => {
+            // From the split of verdicts: each way's migrations.
+            let of = |k| {
+                c.shares
+                    .iter()
+                    .filter(|(v, _)| *v == Verdict::Migrate(k))
+                    .map(|(_, s)| s)
+                    .sum::<f64>()
+            };
+            Some([(a, of(a)), (b, of(b))])
+        }
+        _ => None,
     }
 }
 

@@ -239,54 +239,9 @@ impl ResultSet {
         } else {
             format!("`filterbench load --pair {name} --lua-only`")
         };
-        let rounds = match load {
-            None => {
-                missing.push(Missing {
-                    kind: DataKind::Load,
-                    path: load_file.clone(),
-                    what: "no real-Envoy load results (CPU per request, latency, throughput, \
-                           memory)"
-                        .into(),
-                    how: how_load.clone(),
-                });
-                None
-            }
-            Some(l) => match paired_rounds(l) {
-                Some(r) => Some(r),
-                None => {
-                    missing.push(Missing {
-                        kind: DataKind::Load,
-                        path: load_file.clone(),
-                        what: "no paired open-loop round with both the baseline and Lua (the \
-                               tree compares them at 1 worker)"
-                            .into(),
-                        how: how_load.clone(),
-                    });
-                    None
-                }
-            },
-        };
+        let rounds = load_rounds(load, &load_file, &how_load, &mut missing);
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
-        // The other kinds of twin: each one's proof and memory, when there is any.
-        let mut other_twins = Vec::new();
-        let mut other_memory = Vec::new();
-        for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
-            let eq = self.equivalence_of(name, kind);
-            let measured = load.is_some_and(|l| l.variants.contains(&Variant::Twin(kind)));
-            if eq.is_none() && !measured {
-                continue;
-            }
-            let m = load.and_then(|l| memory_per_worker_of(&l.by_workers, kind));
-            other_twins.push(TwinEvidence {
-                kind,
-                equivalent: eq.as_ref().map(|e| e.result.equivalent),
-                equivalence_source: eq.as_ref().map(|e| e.source.words().to_string()),
-                extra_mib_per_worker: m.as_ref().map(|m| m.mib),
-            });
-            if let Some(m) = m {
-                other_memory.push((kind, m));
-            }
-        }
+        let (other_twins, other_memory) = self.other_twins(name, load);
         if load.is_some_and(|l| l.variants.contains(&Variant::WASM)) && memory.is_none() {
             missing.push(Missing {
                 kind: DataKind::Memory,
@@ -325,6 +280,70 @@ impl ResultSet {
             other_memory,
             missing,
         }
+    }
+
+    /// The other kinds of twin (Go Wasm, native): each one's proof and memory, when there is any.
+    fn other_twins(
+        &self,
+        name: &str,
+        load: Option<&LoadRun>,
+    ) -> (Vec<TwinEvidence>, Vec<(TwinKind, MemoryPerWorker)>) {
+        let mut other_twins = Vec::new();
+        let mut other_memory = Vec::new();
+        for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
+            let eq = self.equivalence_of(name, kind);
+            let measured = load.is_some_and(|l| l.variants.contains(&Variant::Twin(kind)));
+            if eq.is_none() && !measured {
+                continue;
+            }
+            let m = load.and_then(|l| memory_per_worker_of(&l.by_workers, kind));
+            other_twins.push(TwinEvidence {
+                kind,
+                equivalent: eq.as_ref().map(|e| e.result.equivalent),
+                equivalence_source: eq.as_ref().map(|e| e.source.words().to_string()),
+                extra_mib_per_worker: m.as_ref().map(|m| m.mib),
+            });
+            if let Some(m) = m {
+                other_memory.push((kind, m));
+            }
+        }
+        (other_twins, other_memory)
+    }
+}
+
+/// The paired rounds of a pair's load run, or what is missing (said with `how` to get it).
+fn load_rounds(
+    load: Option<&LoadRun>,
+    load_file: &std::path::Path,
+    how: &str,
+    missing: &mut Vec<Missing>,
+) -> Option<PairedRounds> {
+    match load {
+        None => {
+            missing.push(Missing {
+                kind: DataKind::Load,
+                path: load_file.to_path_buf(),
+                what: "no real-Envoy load results (CPU per request, latency, throughput, \
+                       memory)"
+                    .into(),
+                how: how.to_string(),
+            });
+            None
+        }
+        Some(l) => match paired_rounds(l) {
+            Some(r) => Some(r),
+            None => {
+                missing.push(Missing {
+                    kind: DataKind::Load,
+                    path: load_file.to_path_buf(),
+                    what: "no paired open-loop round with both the baseline and Lua (the \
+                           tree compares them at 1 worker)"
+                        .into(),
+                    how: how.to_string(),
+                });
+                None
+            }
+        },
     }
 }
 

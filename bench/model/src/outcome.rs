@@ -308,100 +308,124 @@ pub fn check_expect(expect: &Expect, outcome: &Outcome, sent_at_ms: u64) -> Vec<
             fail("body", show(body), show(&outcome.body));
         }
     }
-    let check_headers = |fail: &mut dyn FnMut(&str, String, String),
-                         prefix: &str,
-                         have: &[HeaderPair],
-                         want: &[HeaderPair],
-                         absent: &[String],
-                         matching: &[HeaderPair]| {
-        let mut names: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
-        names.dedup();
-        for name in names {
-            let w = values_of(want, name);
-            let h = values_of(have, name);
-            if w != h {
-                fail(
-                    &format!("{prefix}[{name}]"),
-                    show_values(&w),
-                    show_values(&h),
-                );
-            }
-        }
-        for name in absent {
-            let h = values_of(have, name);
-            if !h.is_empty() {
-                fail(
-                    &format!("{prefix}[{name}]"),
-                    ABSENT.to_string(),
-                    show_values(&h),
-                );
-            }
-        }
-        for (name, pattern) in matching {
-            let joined = values_of(have, name).join(",");
-            let ok = !values_of(have, name).is_empty()
-                && regex::Regex::new(pattern)
-                    .map(|re| re.is_match(&joined))
-                    .unwrap_or(false);
-            if !ok {
-                fail(
-                    &format!("{prefix}[{name}]"),
-                    format!("a value matching {pattern}"),
-                    show_values(&values_of(have, name)),
-                );
-            }
-        }
-    };
     check_headers(
         &mut fail,
         "response.header",
         &outcome.response_headers,
-        &expect.response_headers,
-        &expect.response_headers_absent,
-        &expect.response_headers_match,
+        ExpectedHeaders {
+            values: &expect.response_headers,
+            absent: &expect.response_headers_absent,
+            matching: &expect.response_headers_match,
+        },
     );
     if let Some(up) = &outcome.upstream {
-        check_headers(
-            &mut fail,
-            "upstream.header",
-            &up.headers,
-            &expect.request_headers,
-            &expect.request_headers_absent,
-            &expect.request_headers_match,
-        );
-        for name in &expect.propagated {
-            let (u, r) = (
-                values_of(&up.headers, name),
-                values_of(&outcome.response_headers, name),
-            );
-            if u.is_empty() || u.join(",") != r.join(",") {
-                fail(
-                    &format!("propagated[{name}]"),
-                    format!("response value = upstream value {}", show_values(&u)),
-                    show_values(&r),
-                );
-            }
-        }
-        if let Some(path) = &expect.upstream_path {
-            if &up.path != path {
-                fail("upstream.path", show(path), show(&up.path));
-            }
-        }
-        if let Some(method) = &expect.upstream_method {
-            if &up.method != method {
-                fail("upstream.method", method.clone(), up.method.clone());
-            }
-        }
-        if let Some(body) = &expect.upstream_body {
-            if &up.body != body {
-                fail("upstream.body", show(body), show(&up.body));
-            }
-        }
-        if expect.upstream_json.is_some() || !expect.upstream_json_match.is_empty() {
-            check_json(&mut fail, expect, &up.body, sent_at_ms);
-        }
+        check_upstream(&mut fail, expect, outcome, up, sent_at_ms);
     }
     failures
+}
+
+/// What a scenario expects of one side's headers: values, absences and patterns.
+struct ExpectedHeaders<'a> {
+    values: &'a [HeaderPair],
+    absent: &'a [String],
+    matching: &'a [HeaderPair],
+}
+
+/// Checks the headers `have` (of the side `prefix` names) against what is expected of them.
+fn check_headers(
+    fail: &mut dyn FnMut(&str, String, String),
+    prefix: &str,
+    have: &[HeaderPair],
+    want: ExpectedHeaders,
+) {
+    let mut names: Vec<&str> = want.values.iter().map(|(n, _)| n.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let w = values_of(want.values, name);
+        let h = values_of(have, name);
+        if w != h {
+            fail(
+                &format!("{prefix}[{name}]"),
+                show_values(&w),
+                show_values(&h),
+            );
+        }
+    }
+    for name in want.absent {
+        let h = values_of(have, name);
+        if !h.is_empty() {
+            fail(
+                &format!("{prefix}[{name}]"),
+                ABSENT.to_string(),
+                show_values(&h),
+            );
+        }
+    }
+    for (name, pattern) in want.matching {
+        let joined = values_of(have, name).join(",");
+        let ok = !values_of(have, name).is_empty()
+            && regex::Regex::new(pattern)
+                .map(|re| re.is_match(&joined))
+                .unwrap_or(false);
+        if !ok {
+            fail(
+                &format!("{prefix}[{name}]"),
+                format!("a value matching {pattern}"),
+                show_values(&values_of(have, name)),
+            );
+        }
+    }
+}
+
+/// Checks what the upstream received (headers, propagation, path, method, body, JSON body).
+fn check_upstream(
+    fail: &mut dyn FnMut(&str, String, String),
+    expect: &Expect,
+    outcome: &Outcome,
+    up: &UpstreamSeen,
+    sent_at_ms: u64,
+) {
+    check_headers(
+        fail,
+        "upstream.header",
+        &up.headers,
+        ExpectedHeaders {
+            values: &expect.request_headers,
+            absent: &expect.request_headers_absent,
+            matching: &expect.request_headers_match,
+        },
+    );
+    for name in &expect.propagated {
+        let (u, r) = (
+            values_of(&up.headers, name),
+            values_of(&outcome.response_headers, name),
+        );
+        if u.is_empty() || u.join(",") != r.join(",") {
+            fail(
+                &format!("propagated[{name}]"),
+                format!("response value = upstream value {}", show_values(&u)),
+                show_values(&r),
+            );
+        }
+    }
+    if let Some(path) = &expect.upstream_path {
+        if &up.path != path {
+            fail("upstream.path", show(path), show(&up.path));
+        }
+    }
+    if let Some(method) = &expect.upstream_method {
+        if &up.method != method {
+            fail("upstream.method", method.clone(), up.method.clone());
+        }
+    }
+    if let Some(body) = &expect.upstream_body {
+        if &up.body != body {
+            fail("upstream.body", show(body), show(&up.body));
+        }
+    }
+    if expect.upstream_json.is_some() || !expect.upstream_json_match.is_empty() {
+        check_json(fail, expect, &up.body, sent_at_ms);
+    }
 }
 
 fn check_json(

@@ -382,27 +382,7 @@ fn count_with(
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let modules = dir.path().join("modules");
     std::fs::create_dir(&modules).map_err(|e| format!("{}: {e}", modules.display()))?;
-    // The CPU valgrind emulates may lack features of this one (valgrind 3.19 has no AVX-512):
-    // the counted Wasm code is compiled without those.
-    let probe = dir.path().join("cpu.txt");
-    let status = filterbench_model::child::die_with_parent(&mut Command::new(valgrind))
-        .args(["--tool=none", "-q"])
-        .arg(exe)
-        .env(PROBE_ENV, &probe)
-        .status()
-        .map_err(|e| format!("{} --tool=none {}: {e}", valgrind.display(), exe.display()))?;
-    let seen = std::fs::read_to_string(&probe).map_err(|e| {
-        format!(
-            "CPU probe under valgrind ({status}): {}: {e}",
-            probe.display()
-        )
-    })?;
-    let seen: Vec<&str> = seen.lines().collect();
-    let without: Vec<String> = cpu_features()
-        .into_iter()
-        .filter(|f| !seen.contains(f))
-        .map(String::from)
-        .collect();
+    let without = features_valgrind_lacks(valgrind, exe, dir.path())?;
     Precompiled::save(plan, &modules, &without)?;
     run.wasm_features_off = without;
     let out = dir.path().join("callgrind.out");
@@ -438,8 +418,39 @@ fn count_with(
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ));
     }
+    read_counts(&manifest, &out)
+}
+
+/// The CPU features of this machine that the CPU valgrind emulates lacks (valgrind 3.19 has no
+/// AVX-512): the counted Wasm code is compiled without those. Asked of `exe` under valgrind.
+fn features_valgrind_lacks(valgrind: &Path, exe: &Path, dir: &Path) -> Result<Vec<String>, String> {
+    let probe = dir.join("cpu.txt");
+    let status = filterbench_model::child::die_with_parent(&mut Command::new(valgrind))
+        .args(["--tool=none", "-q"])
+        .arg(exe)
+        .env(PROBE_ENV, &probe)
+        .status()
+        .map_err(|e| format!("{} --tool=none {}: {e}", valgrind.display(), exe.display()))?;
+    let seen = std::fs::read_to_string(&probe).map_err(|e| {
+        format!(
+            "CPU probe under valgrind ({status}): {}: {e}",
+            probe.display()
+        )
+    })?;
+    let seen: Vec<&str> = seen.lines().collect();
+    let without: Vec<String> = cpu_features()
+        .into_iter()
+        .filter(|f| !seen.contains(f))
+        .map(String::from)
+        .collect();
+    Ok(without)
+}
+
+/// Instructions per request of each label the child wrote to `manifest`, from the two callgrind
+/// dumps (after `K1` and `K2` requests) each label made.
+fn read_counts(manifest: &Path, out: &Path) -> Result<Counts, String> {
     let labels =
-        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+        std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let labels: Vec<&str> = labels.lines().filter(|l| !l.is_empty()).collect();
     let mut counts = Counts::new();
     for (i, label) in labels.iter().enumerate() {

@@ -321,38 +321,8 @@ pub fn run(
     if settings.criterion_pairs {
         criterion_pairs(&mut c, &plan)?;
     }
-    let phase = Instant::now();
-
-    {
-        let mut group = c.benchmark_group("startup");
-        for p in &plan.pairs {
-            startup_benches(&mut group, &plan.catalogue, p, &settings)?;
-        }
-        group.finish();
-    }
-
-    let memory = plan
-        .pairs
-        .iter()
-        .map(|p| memory(p, MEMORY_REQUESTS))
-        .collect::<Result<Vec<_>, _>>()?;
-    c.final_summary();
-    println!(
-        "criterion (start-up) and memory took {:.1} s",
-        phase.elapsed().as_secs_f64()
-    );
-
-    println!("counting instructions under callgrind ...");
-    let phase = Instant::now();
-    let exe = std::env::current_exe().map_err(|source| Error::Write {
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
-    let (callgrind_run, counts) = callgrind::count(&exe, &plan, only_pair);
-    if !callgrind_run.counted {
-        eprintln!("warning: {}", callgrind_run.note);
-    }
-    println!("callgrind took {:.1} s", phase.elapsed().as_secs_f64());
+    let memory = startup_and_memory(&mut c, &plan, &settings)?;
+    let (callgrind_run, counts) = instructions(&plan, only_pair)?;
 
     let summary = report::summary(
         &out,
@@ -372,6 +342,55 @@ pub fn run(
     println!("{}", table(&summary));
     println!("summary written to {}", path.display());
     Ok(summary)
+}
+
+/// Criterion's start-up benches of every pair, and each pair's VM memory after
+/// `MEMORY_REQUESTS` requests.
+fn startup_and_memory(
+    c: &mut Criterion,
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<Vec<MemoryBench>, Error> {
+    let phase = Instant::now();
+
+    {
+        let mut group = c.benchmark_group("startup");
+        for p in &plan.pairs {
+            startup_benches(&mut group, &plan.catalogue, p, settings)?;
+        }
+        group.finish();
+    }
+
+    let memory = plan
+        .pairs
+        .iter()
+        .map(|p| memory(p, MEMORY_REQUESTS))
+        .collect::<Result<Vec<_>, _>>()?;
+    c.final_summary();
+    println!(
+        "criterion (start-up) and memory took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
+    Ok(memory)
+}
+
+/// The instruction counts under callgrind (a warning, and no counts, when valgrind cannot run).
+fn instructions(
+    plan: &Plan,
+    only_pair: Option<&str>,
+) -> Result<(results::CallgrindRun, callgrind::Counts), Error> {
+    println!("counting instructions under callgrind ...");
+    let phase = Instant::now();
+    let exe = std::env::current_exe().map_err(|source| Error::Write {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let (callgrind_run, counts) = callgrind::count(&exe, plan, only_pair);
+    if !callgrind_run.counted {
+        eprintln!("warning: {}", callgrind_run.note);
+    }
+    println!("callgrind took {:.1} s", phase.elapsed().as_secs_f64());
+    Ok((callgrind_run, counts))
 }
 
 /// Criterion's own timing of the baseline, the pairs and the ops (its HTML report; the summary

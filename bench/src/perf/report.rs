@@ -218,6 +218,13 @@ pub fn table(s: &BenchSummary) -> String {
     }
     let _ = writeln!(t, "\n{}", s.paired_method.words);
     let _ = writeln!(t, "callgrind: {}", s.callgrind.note);
+    start_up_and_memory_tables(&mut t, s);
+    t
+}
+
+/// The start-up and memory tables of [`table`].
+fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
+    use std::fmt::Write;
     let _ = writeln!(
         t,
         "\nstart-up (median us)   lua load   wasm compile   wasm instantiate"
@@ -250,5 +257,4 @@ pub fn table(s: &BenchSummary) -> String {
             m.requests
         );
     }
-    t
 }

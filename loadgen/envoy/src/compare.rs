@@ -834,79 +834,29 @@ fn paired_rounds(
 ) -> Result<()> {
     let plan = run.plan.clone();
     let variants = run.variants.clone();
-    let slowest = variants
-        .iter()
-        .map(|v| capacity_median(capacity, *v, |s| s.throughput_rps))
-        .fold(f64::INFINITY, f64::min);
-    if !(slowest.is_finite() && slowest > 0.0) {
-        return Err(Error::Envoy(format!(
-            "{}: no capacity measured (every closed-loop round failed)",
-            run.pair
-        )));
-    }
-    let sequential_rate = (slowest * plan.rate_fraction).max(1.0);
     let simultaneous = plan.method == RoundMethod::Simultaneous;
-    let rate = if simultaneous {
-        simultaneous_rate(capacity, &variants, plan.rate_fraction, window.envoy_cpus).ok_or_else(
-            || {
-                Error::Envoy(format!(
-                    "{}: no CPU per request measured at capacity for every variant",
-                    run.pair
-                ))
-            },
-        )?
-    } else {
-        sequential_rate
-    };
-    let checks_wanted = if simultaneous {
-        check_rounds(plan.check_rounds, variants.len()).min(plan.max_rounds)
-    } else {
-        0
+    let (rate, sequential_rate) = open_loop_rates(window, capacity, run)?;
+    let mut checks = SelfCheck {
+        wanted: if simultaneous {
+            check_rounds(plan.check_rounds, variants.len()).min(plan.max_rounds)
+        } else {
+            0
+        },
+        rate: sequential_rate,
+        done: 0,
+        secs: 0.0,
     };
     run.open_rate_rps = rate;
     run.method = plan.method;
-    if checks_wanted > 0 {
+    if checks.wanted > 0 {
         run.check_rate_rps = sequential_rate;
     }
     let started = Instant::now();
-    // The self-check's sequential rounds are not charged to the budget: it buys simultaneous
-    // rounds (the verdict's), whatever the number of variants makes the check cost.
-    let mut check_secs = 0.0;
     let has_twin = variants.contains(&Variant::WASM);
     let mut round = 0;
-    let mut checks = 0;
     loop {
         let interrupted = if simultaneous {
-            let (samples, partial) = window.simultaneous(running, rate, plan.round_secs, round)?;
-            let behind: Vec<&str> = samples
-                .iter()
-                .filter(|s| s.behind)
-                .map(|s| s.variant.id())
-                .collect();
-            if !behind.is_empty() {
-                on_progress(&format!(
-                    "round {} flagged and left out: {} behind {rate:.0} req/s",
-                    round + 1,
-                    behind.join(", ")
-                ));
-            }
-            run.rounds.extend(samples);
-            if !partial && checks < checks_wanted {
-                let check_started = Instant::now();
-                let p = window.sequential(
-                    running,
-                    &variants,
-                    sequential_rate,
-                    plan.round_secs,
-                    checks,
-                    &mut run.check_rounds,
-                )?;
-                check_secs += check_started.elapsed().as_secs_f64();
-                checks += 1;
-                p
-            } else {
-                partial
-            }
+            simultaneous_round(window, running, run, rate, round, &mut checks, on_progress)?
         } else {
             window.sequential(
                 running,
@@ -924,17 +874,8 @@ fn paired_rounds(
         }
         round += 1;
         let conv = narrowed(&run.rounds, &plan, !has_twin);
-        on_progress(&format!(
-            "round {round} at {rate:.0} req/s{}, {}{}",
-            if simultaneous { " each" } else { "" },
-            plan.method.words(),
-            conv.map_or(String::new(), |(i, t)| format!(
-                ", {} CPU {} us (target ±{t:.1})",
-                if has_twin { "Wasm-Lua" } else { "Lua-base" },
-                i.signed(1)
-            ))
-        ));
-        if round < plan.min_rounds || checks < checks_wanted {
+        on_progress(&round_progress(&plan, round, rate, conv, has_twin));
+        if round < plan.min_rounds || checks.done < checks.wanted {
             continue;
         }
         if let Some((interval, target)) = conv {
@@ -955,12 +896,126 @@ fn paired_rounds(
         } else {
             started.elapsed().as_secs_f64() / round as f64
         };
-        let spent = started.elapsed().as_secs_f64() - check_secs;
+        let spent = started.elapsed().as_secs_f64() - checks.secs;
         if plan.budget_secs.is_some_and(|b| spent + per_round > b) {
             run.stopped = StopReason::Budget;
             return Ok(());
         }
     }
+}
+
+/// The progress line after a round: its rate and, once there is one, the interval the run
+/// narrows (Wasm minus Lua, or Lua minus the baseline without a twin) and its target.
+fn round_progress(
+    plan: &LoadPlan,
+    round: usize,
+    rate: f64,
+    conv: Option<(filterbench_model::stats::Interval, f64)>,
+    has_twin: bool,
+) -> String {
+    format!(
+        "round {round} at {rate:.0} req/s{}, {}{}",
+        if plan.method == RoundMethod::Simultaneous {
+            " each"
+        } else {
+            ""
+        },
+        plan.method.words(),
+        conv.map_or(String::new(), |(i, t)| format!(
+            ", {} CPU {} us (target ±{t:.1})",
+            if has_twin { "Wasm-Lua" } else { "Lua-base" },
+            i.signed(1)
+        ))
+    )
+}
+
+/// The open-loop rates from the capacity rounds: the paired rounds' rate (simultaneous: the
+/// share of the core all variants together may use; sequential: a fraction of the slowest
+/// variant's capacity), and the sequential rate (of the self-check rounds).
+fn open_loop_rates(window: &Window, capacity: &[Sample], run: &LoadRun) -> Result<(f64, f64)> {
+    let plan = &run.plan;
+    let slowest = run
+        .variants
+        .iter()
+        .map(|v| capacity_median(capacity, *v, |s| s.throughput_rps))
+        .fold(f64::INFINITY, f64::min);
+    if !(slowest.is_finite() && slowest > 0.0) {
+        return Err(Error::Envoy(format!(
+            "{}: no capacity measured (every closed-loop round failed)",
+            run.pair
+        )));
+    }
+    let sequential_rate = (slowest * plan.rate_fraction).max(1.0);
+    if plan.method != RoundMethod::Simultaneous {
+        return Ok((sequential_rate, sequential_rate));
+    }
+    let rate = simultaneous_rate(
+        capacity,
+        &run.variants,
+        plan.rate_fraction,
+        window.envoy_cpus,
+    )
+    .ok_or_else(|| {
+        Error::Envoy(format!(
+            "{}: no CPU per request measured at capacity for every variant",
+            run.pair
+        ))
+    })?;
+    Ok((rate, sequential_rate))
+}
+
+/// The sequential self-check rounds of a simultaneous run: how many are wanted, at which rate,
+/// how many are done, and the seconds they took (not charged to the budget: the budget buys
+/// simultaneous rounds, the verdict's, whatever the number of variants makes the check cost).
+struct SelfCheck {
+    wanted: usize,
+    rate: f64,
+    done: usize,
+    secs: f64,
+}
+
+/// One simultaneous round (every variant at once, rounds where one fell behind said), followed
+/// by a sequential check round while the check wants more. True when interrupted.
+fn simultaneous_round(
+    window: &Window,
+    running: &mut [Running],
+    run: &mut LoadRun,
+    rate: f64,
+    round: usize,
+    checks: &mut SelfCheck,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<bool> {
+    let round_secs = run.plan.round_secs;
+    let (samples, partial) = window.simultaneous(running, rate, round_secs, round)?;
+    let behind: Vec<&str> = samples
+        .iter()
+        .filter(|s| s.behind)
+        .map(|s| s.variant.id())
+        .collect();
+    if !behind.is_empty() {
+        on_progress(&format!(
+            "round {} flagged and left out: {} behind {rate:.0} req/s",
+            round + 1,
+            behind.join(", ")
+        ));
+    }
+    run.rounds.extend(samples);
+    if partial || checks.done >= checks.wanted {
+        return Ok(partial);
+    }
+    let check_started = Instant::now();
+    let variants = run.variants.clone();
+    let interrupted = window.sequential(
+        running,
+        &variants,
+        checks.rate,
+        round_secs,
+        checks.done,
+        &mut run.check_rounds,
+    )?;
+    checks.secs += check_started.elapsed().as_secs_f64();
+    checks.done += 1;
+    Ok(interrupted)
 }
 
 /// The sequential self-check rounds for `variants` variants: `wanted` (the policy's minimum of

@@ -112,8 +112,6 @@ fn manifest(spec_body: (&str, Value)) -> Value {
 
 /// Measures every strategy. `work` holds the module file while Envoy runs.
 pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecord> {
-    let k8s_error =
-        |what: &str, e: k8s::Error| Error::Envoy(format!("failure strategy, {what}: {e}"));
     let binary = wat::parse_str(FAILING_MODULE).map_err(|e| {
         Error::Envoy(format!(
             "failure strategy: the WAT module does not compile: {e}"
@@ -125,6 +123,22 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
         path: path.clone(),
         sha256: oci::sha256_hex(&binary),
     };
+    let mut strategies = Vec::new();
+    for (strategy, manifest) in cases(&module) {
+        strategies.push(measure_one(rig, crds, &module, strategy, &manifest)?);
+    }
+    Ok(FailureRecord {
+        schema_version: FAILURE_SCHEMA,
+        envoy_version: envoy_version(&rig.envoy_bin)?,
+        measured_at_ms: filterbench_model::now_ms(),
+        failing_request: FAILING_REQUEST,
+        strategies,
+    })
+}
+
+/// The manifests measured: the failing Wasm module under each fail strategy, then the failing
+/// Lua script (which has none).
+fn cases(module: &LocalModule) -> Vec<(Option<&'static str>, Value)> {
     let mut cases: Vec<(Option<&str>, Value)> = ["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"]
         .into_iter()
         .map(|strategy| {
@@ -133,7 +147,7 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
                 manifest((
                     "wasm",
                     json!({
-                        "url": format!("file://{}", path.display()),
+                        "url": format!("file://{}", module.path.display()),
                         "sha256": module.sha256,
                         "pluginName": "failure_strategy",
                         "failStrategy": strategy,
@@ -150,89 +164,98 @@ pub fn measure(rig: &Rig, crds: &CrdSchemas, work: &Path) -> Result<FailureRecor
             json!({ "inlineCode": luaconfig::inline_code(&json!({}), FAILING_SCRIPT) }),
         )),
     ));
+    cases
+}
 
-    let mut strategies = Vec::new();
-    for (strategy, manifest) in cases {
-        let what = strategy.unwrap_or("lua");
-        crds.validate(&manifest).map_err(|v| {
-            Error::Envoy(format!(
-                "failure strategy, {what}: the manifest is invalid: {v}"
-            ))
-        })?;
-        let filter = translate(what, &manifest, &module).map_err(|e| k8s_error(what, e))?;
-        let config = &filter.http_filter["typed_config"]["config"];
-        let envoy_setting = match filter.variant {
-            "wasm" => {
-                let mut setting = serde_json::Map::new();
-                for key in ["fail_open", "failure_policy"] {
-                    if let Some(v) = config.get(key) {
-                        setting.insert(key.into(), v.clone());
-                    }
+/// One manifest, validated, translated as Istio would, run in its own Envoy: what each request
+/// met.
+fn measure_one(
+    rig: &Rig,
+    crds: &CrdSchemas,
+    module: &LocalModule,
+    strategy: Option<&str>,
+    manifest: &Value,
+) -> Result<StrategyResult> {
+    let what = strategy.unwrap_or("lua");
+    crds.validate(manifest).map_err(|v| {
+        Error::Envoy(format!(
+            "failure strategy, {what}: the manifest is invalid: {v}"
+        ))
+    })?;
+    let filter = translate(what, manifest, module)
+        .map_err(|e: k8s::Error| Error::Envoy(format!("failure strategy, {what}: {e}")))?;
+    let config = &filter.http_filter["typed_config"]["config"];
+    let envoy_setting = match filter.variant {
+        "wasm" => {
+            let mut setting = serde_json::Map::new();
+            for key in ["fail_open", "failure_policy"] {
+                if let Some(v) = config.get(key) {
+                    setting.insert(key.into(), v.clone());
                 }
-                Value::Object(setting)
             }
-            _ => json!({}),
-        };
-        let variant_name = filter.variant;
-        let spec = ListenerSpec {
-            name: "f".into(),
-            pair: "failure_strategy".into(),
-            config: json!({}),
-            filter: ListenerFilter::from(filter),
-        };
-        let mut envoy = Envoy::start(
-            &rig.envoy_bin,
-            &bootstrap(std::slice::from_ref(&spec), rig.services()),
-            &EnvoyOptions::default(),
-        )
-        .map_err(|e| Error::Envoy(format!("failure strategy, {what}: {e}")))?;
-        let addr = envoy
-            .listener("f")
-            .ok_or_else(|| Error::Envoy("failure strategy: no listener".into()))?;
-        let mut requests = Vec::new();
-        for n in 1..=REQUESTS {
-            if n == REQUESTS {
-                std::thread::sleep(LAST_PAUSE);
-            }
-            let mut headers = vec![["x-request".to_string(), n.to_string()]];
-            if n == FAILING_REQUEST {
-                headers.push(["x-fail".into(), "1".into()]);
-            }
-            let scenario: Scenario = serde_json::from_value(json!({
-                "name": format!("request {n}"),
-                "path": "/failure-strategy",
-                "headers": headers,
-                "expect": { "status": 0, "upstream_reached": false },
-            }))
-            .map_err(|e| Error::Envoy(format!("failure strategy: a scenario: {e}")))?;
-            let outcome = replay(rig, addr, &format!("failure/{what}/{n}"), &scenario);
-            requests.push(RequestResult {
-                n,
-                status: outcome.status,
-                reached_upstream: outcome.upstream.is_some(),
-                filter_ran: outcome
-                    .upstream
-                    .as_ref()
-                    .is_some_and(|u| u.headers.iter().any(|(k, _)| k == MARK)),
-            });
-            envoy.check_alive()?;
+            Value::Object(setting)
         }
-        envoy.stop();
-        strategies.push(StrategyResult {
-            filter: variant_name.to_string(),
-            fail_strategy: strategy.map(str::to_string),
-            envoy_setting,
-            what_happened: what_happened(&requests),
-            requests,
-        });
-    }
-    Ok(FailureRecord {
-        schema_version: FAILURE_SCHEMA,
-        envoy_version: envoy_version(&rig.envoy_bin)?,
-        measured_at_ms: filterbench_model::now_ms(),
-        failing_request: FAILING_REQUEST,
-        strategies,
+        _ => json!({}),
+    };
+    let variant_name = filter.variant;
+    let spec = ListenerSpec {
+        name: "f".into(),
+        pair: "failure_strategy".into(),
+        config: json!({}),
+        filter: ListenerFilter::from(filter),
+    };
+    let mut envoy = Envoy::start(
+        &rig.envoy_bin,
+        &bootstrap(std::slice::from_ref(&spec), rig.services()),
+        &EnvoyOptions::default(),
+    )
+    .map_err(|e| Error::Envoy(format!("failure strategy, {what}: {e}")))?;
+    let requests = send_requests(rig, &mut envoy, what)?;
+    envoy.stop();
+    Ok(StrategyResult {
+        filter: variant_name.to_string(),
+        fail_strategy: strategy.map(str::to_string),
+        envoy_setting,
+        what_happened: what_happened(&requests),
+        requests,
     })
+}
+
+/// The `REQUESTS` requests, the `FAILING_REQUEST`th marked to fail, the last after a pause:
+/// what each one met.
+fn send_requests(rig: &Rig, envoy: &mut Envoy, what: &str) -> Result<Vec<RequestResult>> {
+    let addr = envoy
+        .listener("f")
+        .ok_or_else(|| Error::Envoy("failure strategy: no listener".into()))?;
+    let mut requests = Vec::new();
+    for n in 1..=REQUESTS {
+        if n == REQUESTS {
+            std::thread::sleep(LAST_PAUSE);
+        }
+        let mut headers = vec![["x-request".to_string(), n.to_string()]];
+        if n == FAILING_REQUEST {
+            headers.push(["x-fail".into(), "1".into()]);
+        }
+        let scenario: Scenario = serde_json::from_value(json!({
+            "name": format!("request {n}"),
+            "path": "/failure-strategy",
+            "headers": headers,
+            "expect": { "status": 0, "upstream_reached": false },
+        }))
+        .map_err(|e| Error::Envoy(format!("failure strategy: a scenario: {e}")))?;
+        let outcome = replay(rig, addr, &format!("failure/{what}/{n}"), &scenario);
+        requests.push(RequestResult {
+            n,
+            status: outcome.status,
+            reached_upstream: outcome.upstream.is_some(),
+            filter_ran: outcome
+                .upstream
+                .as_ref()
+                .is_some_and(|u| u.headers.iter().any(|(k, _)| k == MARK)),
+        });
+        envoy.check_alive()?;
+    }
+    Ok(requests)
 }
 
 /// One sentence on what happened from the failing request on, from the observations alone.

@@ -416,73 +416,7 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, SchemaErr
 
     let mut out = Map::new();
     for (key, value) in node {
-        match key.as_str() {
-            "properties" => {
-                let props = value.as_object().ok_or_else(|| {
-                    SchemaError::new(format!("{ptr}/properties"), "not an object")
-                })?;
-                let mut converted = Map::new();
-                for (name, schema) in props {
-                    let at = format!("{ptr}/properties/{}", escape_pointer(name));
-                    converted.insert(name.clone(), convert(schema, &at, structural)?);
-                }
-                out.insert(key.clone(), Value::Object(converted));
-            }
-            "additionalProperties" | "items" if value.is_object() => {
-                let at = format!("{ptr}/{key}");
-                out.insert(key.clone(), convert(value, &at, structural)?);
-            }
-            "allOf" | "anyOf" | "oneOf" => {
-                let items = value
-                    .as_array()
-                    .ok_or_else(|| SchemaError::new(format!("{ptr}/{key}"), "not an array"))?;
-                let converted = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| convert(s, &format!("{ptr}/{key}/{i}"), false))
-                    .collect::<Result<Vec<_>, _>>()?;
-                out.insert(key.clone(), Value::Array(converted));
-            }
-            "not" => {
-                out.insert(key.clone(), convert(value, &format!("{ptr}/not"), false)?);
-            }
-            "x-kubernetes-list-type" => {
-                if value == "set" {
-                    out.insert("uniqueItems".into(), Value::Bool(true));
-                }
-            }
-            "format" => match value.as_str() {
-                Some("int32") => {
-                    out.entry("minimum").or_insert(json!(i32::MIN));
-                    out.entry("maximum").or_insert(json!(i32::MAX));
-                }
-                Some("date-time") => {
-                    out.insert(key.clone(), value.clone());
-                }
-                // int64, byte, ...: no check beyond the type.
-                _ => {}
-            },
-            "exclusiveMinimum" | "exclusiveMaximum" => {
-                // OpenAPI 3.0 (draft 4 style) booleans become draft 7 numbers.
-                if value == &Value::Bool(true) {
-                    let bound = if key == "exclusiveMinimum" {
-                        "minimum"
-                    } else {
-                        "maximum"
-                    };
-                    if let Some(limit) = node.get(bound) {
-                        out.insert(key.clone(), limit.clone());
-                    }
-                } else if value.is_number() {
-                    out.insert(key.clone(), value.clone());
-                }
-            }
-            "nullable" | "description" | "example" | "externalDocs" => {}
-            k if k.starts_with("x-kubernetes-") => {}
-            _ => {
-                out.insert(key.clone(), value.clone());
-            }
-        }
+        convert_keyword(&mut out, node, key, value, ptr, structural)?;
     }
     // A bound that an exclusive bound replaced.
     for (exclusive, bound) in [
@@ -494,6 +428,103 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, SchemaErr
         }
     }
 
+    kubernetes_extensions(&mut out, int_or_string, nullable, embedded);
+    let is_object =
+        out.get("type") == Some(&Value::String("object".into())) || out.contains_key("properties");
+    if structural && is_object && !preserve_unknown && !out.contains_key("additionalProperties") {
+        out.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    Ok(Value::Object(out))
+}
+
+/// One keyword of a schema node into `out`: subschemas converted, OpenAPI 3.0 forms turned
+/// into draft 7's, documentation and Kubernetes extensions dropped.
+fn convert_keyword(
+    out: &mut Map<String, Value>,
+    node: &Map<String, Value>,
+    key: &String,
+    value: &Value,
+    ptr: &str,
+    structural: bool,
+) -> Result<(), SchemaError> {
+    match key.as_str() {
+        "properties" => {
+            let props = value
+                .as_object()
+                .ok_or_else(|| SchemaError::new(format!("{ptr}/properties"), "not an object"))?;
+            let mut converted = Map::new();
+            for (name, schema) in props {
+                let at = format!("{ptr}/properties/{}", escape_pointer(name));
+                converted.insert(name.clone(), convert(schema, &at, structural)?);
+            }
+            out.insert(key.clone(), Value::Object(converted));
+        }
+        "additionalProperties" | "items" if value.is_object() => {
+            let at = format!("{ptr}/{key}");
+            out.insert(key.clone(), convert(value, &at, structural)?);
+        }
+        "allOf" | "anyOf" | "oneOf" => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| SchemaError::new(format!("{ptr}/{key}"), "not an array"))?;
+            let converted = items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| convert(s, &format!("{ptr}/{key}/{i}"), false))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.insert(key.clone(), Value::Array(converted));
+        }
+        "not" => {
+            out.insert(key.clone(), convert(value, &format!("{ptr}/not"), false)?);
+        }
+        "x-kubernetes-list-type" => {
+            if value == "set" {
+                out.insert("uniqueItems".into(), Value::Bool(true));
+            }
+        }
+        "format" => match value.as_str() {
+            Some("int32") => {
+                out.entry("minimum").or_insert(json!(i32::MIN));
+                out.entry("maximum").or_insert(json!(i32::MAX));
+            }
+            Some("date-time") => {
+                out.insert(key.clone(), value.clone());
+            }
+            // int64, byte, ...: no check beyond the type.
+            _ => {}
+        },
+        "exclusiveMinimum" | "exclusiveMaximum" => {
+            // OpenAPI 3.0 (draft 4 style) booleans become draft 7 numbers.
+            if value == &Value::Bool(true) {
+                let bound = if key == "exclusiveMinimum" {
+                    "minimum"
+                } else {
+                    "maximum"
+                };
+                if let Some(limit) = node.get(bound) {
+                    out.insert(key.clone(), limit.clone());
+                }
+            } else if value.is_number() {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+        "nullable" | "description" | "example" | "externalDocs" => {}
+        k if k.starts_with("x-kubernetes-") => {}
+        _ => {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(())
+}
+
+/// What `x-kubernetes-int-or-string`, `nullable` and `x-kubernetes-embedded-resource` allow,
+/// in draft 7's terms.
+fn kubernetes_extensions(
+    out: &mut Map<String, Value>,
+    int_or_string: bool,
+    nullable: bool,
+    embedded: bool,
+) {
     if int_or_string && !out.contains_key("anyOf") && !out.contains_key("oneOf") {
         out.remove("type");
         out.insert(
@@ -525,12 +556,6 @@ fn convert(node: &Value, ptr: &str, structural: bool) -> Result<Value, SchemaErr
                 .or_insert(json!({ "type": "object" }));
         }
     }
-    let is_object =
-        out.get("type") == Some(&Value::String("object".into())) || out.contains_key("properties");
-    if structural && is_object && !preserve_unknown && !out.contains_key("additionalProperties") {
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    Ok(Value::Object(out))
 }
 
 #[cfg(test)]

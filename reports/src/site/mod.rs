@@ -288,19 +288,7 @@ fn write_site(
     let tmp = parent.join(format!(".{name}.new-{stamp}"));
     let old = parent.join(format!(".{name}.old-{stamp}"));
 
-    let write_all = || -> Result<(), RenderError> {
-        for (rel, text) in pages {
-            let path = tmp.join(rel);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            }
-            std::fs::write(&path, text).map_err(io_err(&path))?;
-        }
-        let marker = tmp.join(SITE_MARKER);
-        std::fs::write(&marker, SITE_MARKER_TEXT).map_err(io_err(&marker))?;
-        Ok(())
-    };
-    if let Err(e) = write_all() {
+    if let Err(e) = write_pages(&tmp, pages) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
@@ -313,26 +301,7 @@ fn write_site(
         }
     };
     if let SiteDir::Foreign(what) = state {
-        if overwrite == Overwrite::Refuse {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(RenderError::NotOurs {
-                path: out.to_path_buf(),
-                what,
-            });
-        }
-        let backup = match back_up(out) {
-            Ok(backup) => backup,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(io_err(out)(e));
-            }
-        };
-        if let Err(e) = std::fs::rename(&tmp, out) {
-            let _ = std::fs::rename(&backup, out);
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(io_err(out)(e));
-        }
-        return Ok(Some(backup));
+        return replace_foreign(out, &tmp, what, overwrite).map(Some);
     }
     let had_old = out.exists();
     if had_old {
@@ -353,4 +322,48 @@ fn write_site(
         let _ = std::fs::remove_dir_all(&old);
     }
     Ok(None)
+}
+
+/// The pages and [`SITE_MARKER`] written below `dir`.
+fn write_pages(dir: &Path, pages: &[(PathBuf, String)]) -> Result<(), RenderError> {
+    for (rel, text) in pages {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        std::fs::write(&path, text).map_err(io_err(&path))?;
+    }
+    let marker = dir.join(SITE_MARKER);
+    std::fs::write(&marker, SITE_MARKER_TEXT).map_err(io_err(&marker))?;
+    Ok(())
+}
+
+/// A site at `out` that this tool did not write: refused (the new one at `tmp` removed), or
+/// (with [`Overwrite::BackUp`]) moved to the backup returned and the new one renamed into place.
+fn replace_foreign(
+    out: &Path,
+    tmp: &Path,
+    what: String,
+    overwrite: Overwrite,
+) -> Result<PathBuf, RenderError> {
+    if overwrite == Overwrite::Refuse {
+        let _ = std::fs::remove_dir_all(tmp);
+        return Err(RenderError::NotOurs {
+            path: out.to_path_buf(),
+            what,
+        });
+    }
+    let backup = match back_up(out) {
+        Ok(backup) => backup,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(tmp);
+            return Err(io_err(out)(e));
+        }
+    };
+    if let Err(e) = std::fs::rename(tmp, out) {
+        let _ = std::fs::rename(&backup, out);
+        let _ = std::fs::remove_dir_all(tmp);
+        return Err(io_err(out)(e));
+    }
+    Ok(backup)
 }

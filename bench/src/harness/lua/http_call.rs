@@ -76,16 +76,17 @@ fn integer(v: &Value) -> Option<i64> {
     }
 }
 
-fn http_call(
-    shared: &Shared,
-    n: usize,
-    cluster: &Value,
-    headers: &Value,
-    body: &Value,
-    timeout: &Value,
-    asynchronous: &Value,
-) -> Result<Option<SyncReply>, String> {
-    // Argument 4: a timeout, or an options table (then argument 5 is ignored).
+/// How `httpCall` was asked to call: asynchronously or not, whether reply headers keep their
+/// duplicates, the timeout (0: none).
+struct CallOptions {
+    is_async: bool,
+    duplicates: bool,
+    timeout_ms: i64,
+}
+
+/// Argument 4: a timeout, or an options table (then argument 5, the asynchronous flag, is
+/// ignored), checked as Envoy checks them.
+fn call_options(n: usize, timeout: &Value, asynchronous: &Value) -> Result<CallOptions, String> {
     let mut is_async = false;
     let mut duplicates = false;
     let mut timeout_ms: i64 = 0;
@@ -133,6 +134,27 @@ fn http_call(
         }
         is_async = matches!(asynchronous, Value::Boolean(true));
     }
+    Ok(CallOptions {
+        is_async,
+        duplicates,
+        timeout_ms,
+    })
+}
+
+fn http_call(
+    shared: &Shared,
+    n: usize,
+    cluster: &Value,
+    headers: &Value,
+    body: &Value,
+    timeout: &Value,
+    asynchronous: &Value,
+) -> Result<Option<SyncReply>, String> {
+    let CallOptions {
+        is_async,
+        duplicates,
+        timeout_ms,
+    } = call_options(n, timeout, asynchronous)?;
 
     let cluster = coerce(cluster).ok_or_else(|| bad_argument(1, "string", cluster))?;
     let Value::Table(headers) = headers else {

@@ -144,28 +144,8 @@ impl LuaFilter {
             watch: budgeted.then(|| Watch::new(&self.name, env_wall)),
             prints: Cell::new(0),
         });
-        let setup = (|| -> mlua::Result<Function> {
-            let p = lua.create_table()?;
-            handle::register(&lua, &p, &shared)?;
-            headers::register(&lua, &p, &shared)?;
-            body::register(&lua, &p, &shared)?;
-            http_call::register(&lua, &p, &shared)?;
-            stream_info::register(&lua, &p)?;
-            misc::register(&lua, &p, &shared)?;
-            stdlib::register(&lua, &p, &shared)?;
-            sandbox::register(&lua, &p, &shared)?;
-            let struct_mt = lua.create_table()?;
-            let list_mt = lua.create_table()?;
-            let null = lua.create_table()?;
-            let config =
-                metadata::config_table(&lua, &shared.env.config, &struct_mt, &list_mt, &null)?;
-            let prelude = lua
-                .load(PRELUDE)
-                .set_name("=envoy.lua.prelude")
-                .into_function()?;
-            prelude.call((p, struct_mt, list_mt, null, config, budgeted))
-        })()
-        .map_err(|e| shared.failure(&e, Phase::Start))?;
+        let setup =
+            handle_api(&lua, &shared, budgeted).map_err(|e| shared.failure(&e, Phase::Start))?;
 
         if budgeted {
             install_budget_hook(&lua, &shared)
@@ -196,6 +176,29 @@ impl LuaFilter {
         drop(watched);
         Ok(LuaVm { lua, shared, run })
     }
+}
+
+/// The handle API registered (one module per part of Envoy's API) and the prelude run: the
+/// function that, given the script's `envoy_on_request`/`envoy_on_response`, runs a stream.
+fn handle_api(lua: &Lua, shared: &Rc<Shared>, budgeted: bool) -> mlua::Result<Function> {
+    let p = lua.create_table()?;
+    handle::register(lua, &p, shared)?;
+    headers::register(lua, &p, shared)?;
+    body::register(lua, &p, shared)?;
+    http_call::register(lua, &p, shared)?;
+    stream_info::register(lua, &p)?;
+    misc::register(lua, &p, shared)?;
+    stdlib::register(lua, &p, shared)?;
+    sandbox::register(lua, &p, shared)?;
+    let struct_mt = lua.create_table()?;
+    let list_mt = lua.create_table()?;
+    let null = lua.create_table()?;
+    let config = metadata::config_table(lua, &shared.env.config, &struct_mt, &list_mt, &null)?;
+    let prelude = lua
+        .load(PRELUDE)
+        .set_name("=envoy.lua.prelude")
+        .into_function()?;
+    prelude.call((p, struct_mt, list_mt, null, config, budgeted))
 }
 
 /// Envoy loads the script with `luaL_loadstring`, so the chunk is named by its own text and

@@ -64,21 +64,8 @@ pub fn soak(
     let listeners = subject.listeners();
     let window = Window::new(rig, &subject.mix, plan.connections, &stop, &machine);
     let mut running = start_envoys(rig, &subject.name, &listeners, 1, &machine)?;
-    // The rate: the simultaneous-round rule on one closed-loop second per variant.
-    let mut capacity = Vec::new();
-    for (slot, r) in running.iter_mut().enumerate() {
-        window.load(r.addr, Mode::Closed, 0.5)?;
-        let (s, _) = window.sample(r, Mode::Closed, 1.0, 0, slot)?;
-        capacity.push(s);
-    }
     let variants: Vec<Variant> = running.iter().map(|r| r.variant).collect();
-    let rate = simultaneous_rate(&capacity, &variants, plan.rate_fraction, window.envoy_cpus)
-        .ok_or_else(|| {
-            Error::Envoy(format!(
-                "{}: no CPU per request measured for every variant",
-                subject.name
-            ))
-        })?;
+    let rate = soak_rate(&window, &mut running, plan, &subject.name)?;
     let mut run = SoakRun {
         schema_version: SOAK_SCHEMA,
         pair: subject.name.clone(),
@@ -89,18 +76,6 @@ pub fn soak(
         variants: variants.clone(),
         points: Vec::new(),
         partial: false,
-    };
-    let sample_memory = |running: &[Running], run: &mut SoakRun, requests: &[u64], t: f64| {
-        for (r, n) in running.iter().zip(requests) {
-            let m = memory_of(r.variant, &r.envoy);
-            run.points.push(SoakPoint {
-                variant: r.variant,
-                elapsed_secs: t,
-                requests: *n,
-                rss_bytes: m.rss_bytes,
-                allocated_bytes: m.allocated_bytes,
-            });
-        }
     };
     let mut requests = vec![0u64; running.len()];
     sample_memory(&running, &mut run, &requests, 0.0);
@@ -132,6 +107,38 @@ pub fn soak(
         }
     }
     Ok(run)
+}
+
+/// The soak's rate: the simultaneous-round rule on one closed-loop second per variant.
+fn soak_rate(window: &Window, running: &mut [Running], plan: &SoakPlan, name: &str) -> Result<f64> {
+    let mut capacity = Vec::new();
+    for (slot, r) in running.iter_mut().enumerate() {
+        window.load(r.addr, Mode::Closed, 0.5)?;
+        let (s, _) = window.sample(r, Mode::Closed, 1.0, 0, slot)?;
+        capacity.push(s);
+    }
+    let variants: Vec<Variant> = running.iter().map(|r| r.variant).collect();
+    simultaneous_rate(&capacity, &variants, plan.rate_fraction, window.envoy_cpus).ok_or_else(
+        || {
+            Error::Envoy(format!(
+                "{name}: no CPU per request measured for every variant"
+            ))
+        },
+    )
+}
+
+/// Each Envoy's memory now, after the requests it has served, `t` seconds into the soak.
+fn sample_memory(running: &[Running], run: &mut SoakRun, requests: &[u64], t: f64) {
+    for (r, n) in running.iter().zip(requests) {
+        let m = memory_of(r.variant, &r.envoy);
+        run.points.push(SoakPoint {
+            variant: r.variant,
+            elapsed_secs: t,
+            requests: *n,
+            rss_bytes: m.rss_bytes,
+            allocated_bytes: m.allocated_bytes,
+        });
+    }
 }
 
 /// Growth of `variant`'s RSS in KiB per 100k requests after the warm-up (the first quarter of

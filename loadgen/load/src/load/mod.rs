@@ -193,13 +193,8 @@ pub async fn run_with_intervals(
     Ok((result, intervals.expect("asked for"), start))
 }
 
-async fn run_inner(
-    spec: LoadSpec,
-    host: &str,
-    stop: Arc<AtomicBool>,
-    progress: Option<Arc<AtomicU64>>,
-    width: Option<Duration>,
-) -> Result<(LoadResult, Option<Intervals>, Instant)> {
+/// A spec that cannot run: no requests, no bound, a rate that is not a positive number.
+fn check_spec(spec: &LoadSpec) -> Result<()> {
     if spec.requests.is_empty() {
         return Err(Error::Http("no requests to send".into()));
     }
@@ -215,6 +210,17 @@ async fn run_inner(
             )));
         }
     }
+    Ok(())
+}
+
+async fn run_inner(
+    spec: LoadSpec,
+    host: &str,
+    stop: Arc<AtomicBool>,
+    progress: Option<Arc<AtomicU64>>,
+    width: Option<Duration>,
+) -> Result<(LoadResult, Option<Intervals>, Instant)> {
+    check_spec(&spec)?;
     probe(spec.target).await?;
     let duration = spec.duration.unwrap_or(MAX_DURATION).min(MAX_DURATION);
     let requests = spec
@@ -357,6 +363,38 @@ fn classify(e: &hyper::Error) -> ErrorKind {
     ErrorKind::Other
 }
 
+/// When the request with this ticket is due. Open loop: at its intended time (latency counts
+/// from then), after waiting for it; `None` when that falls after the deadline or the run was
+/// stopped meanwhile. Closed loop: now.
+async fn wait_until_due(shared: &Shared, ticket: u64, open_rate: Option<f64>) -> Option<Instant> {
+    let Some(rate) = open_rate else {
+        return Some(Instant::now());
+    };
+    let due = shared.start + Duration::from_secs_f64(ticket as f64 / rate);
+    if shared.deadline.is_some_and(|d| due >= d) {
+        return None;
+    }
+    tokio::time::sleep_until(due.into()).await;
+    if shared.stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some(due)
+}
+
+/// An error counted at the time it happened and, by interval, at the time its request was due.
+fn record_error(
+    stats: &mut Stats,
+    intervals: Option<&mut Intervals>,
+    kind: ErrorKind,
+    shared: &Shared,
+    due: Instant,
+) {
+    stats.push_error(kind, shared.start.elapsed());
+    if let Some(iv) = intervals {
+        iv.push_error(kind, due - shared.start);
+    }
+}
+
 /// One connection's loop.
 async fn connection(
     shared: Arc<Shared>,
@@ -378,29 +416,14 @@ async fn connection(
             break;
         }
         let Some(ticket) = shared.ticket() else { break };
-        // Open loop: the request is due at its intended time; latency counts from then.
-        let due = match open_rate {
-            Some(rate) => {
-                let due = shared.start + Duration::from_secs_f64(ticket as f64 / rate);
-                if shared.deadline.is_some_and(|d| due >= d) {
-                    break;
-                }
-                tokio::time::sleep_until(due.into()).await;
-                if shared.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                due
-            }
-            None => Instant::now(),
+        let Some(due) = wait_until_due(&shared, ticket, open_rate).await else {
+            break;
         };
         if link.as_ref().is_none_or(|(s, _)| s.is_closed()) {
             match connect(shared.spec.target).await {
                 Ok(l) => link = Some(l),
                 Err(kind) => {
-                    stats.push_error(kind, shared.start.elapsed());
-                    if let Some(iv) = intervals.as_mut() {
-                        iv.push_error(kind, due - shared.start);
-                    }
+                    record_error(&mut stats, intervals.as_mut(), kind, &shared, due);
                     // Do not spin on a dead target.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
@@ -430,17 +453,17 @@ async fn connection(
                 }
             }
             Ok((Err(e), _)) => {
-                stats.push_error(classify(&e), shared.start.elapsed());
-                if let Some(iv) = intervals.as_mut() {
-                    iv.push_error(classify(&e), due - shared.start);
-                }
+                record_error(&mut stats, intervals.as_mut(), classify(&e), &shared, due);
                 link = None;
             }
             Err(_) => {
-                stats.push_error(ErrorKind::Timeout, shared.start.elapsed());
-                if let Some(iv) = intervals.as_mut() {
-                    iv.push_error(ErrorKind::Timeout, due - shared.start);
-                }
+                record_error(
+                    &mut stats,
+                    intervals.as_mut(),
+                    ErrorKind::Timeout,
+                    &shared,
+                    due,
+                );
                 link = None;
             }
         }
