@@ -425,9 +425,20 @@ fn verify_envoy_reports(
             rig.envoy_bin.display()
         );
     }
+    reports_of(pairs, print, |pair| {
+        Ok(verify_twin(rig, catalogue, pair, kind)?)
+    })
+}
+
+/// `report` of each pair in turn; with `print`, a line per pair as it finishes.
+fn reports_of(
+    pairs: &[&Pair],
+    print: bool,
+    mut report: impl FnMut(&Pair) -> anyhow::Result<PairReport>,
+) -> anyhow::Result<Vec<PairReport>> {
     let mut reports = Vec::new();
     for pair in pairs {
-        let report = verify_twin(rig, catalogue, pair, kind)?;
+        let report = report(pair)?;
         if print {
             print_pair(&report);
         }
@@ -461,8 +472,7 @@ fn verify_in_process_reports(
             pairs.len()
         );
     }
-    let mut reports = Vec::new();
-    for pair in pairs {
+    reports_of(pairs, print, |pair| {
         let loaded = if kind == TwinKind::Wasm {
             LoadedPair::load(catalogue, pair)?
         } else {
@@ -470,13 +480,8 @@ fn verify_in_process_reports(
         };
         let corpus =
             filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-        let report = in_process_report(&loaded, &corpus)?;
-        if print {
-            print_pair(&report);
-        }
-        reports.push(report);
-    }
-    Ok(reports)
+        Ok(in_process_report(&loaded, &corpus)?)
+    })
 }
 
 /// Fills a verify JSON document: the pairs (with `--outcomes`, every scenario's raw outcomes),

@@ -13,9 +13,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use filterbench_envoy::envoy::{envoy_version, find_envoy, graceful_interrupts};
+use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::swap::{pin_off_envoy_core, swap, SwapSpec};
-use filterbench_envoy::verify::Rig;
 use filterbench_model::results::swap::{swap_path, SwapResult};
 use filterbench_model::results::{results_dir, write_json_atomically};
 use filterbench_model::{project_root, Catalogue};
@@ -64,11 +63,10 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
         phase: Duration::from_secs_f64(args.phase_secs),
         ..SwapSpec::default()
     };
-    let bin = find_envoy()?;
-    let version = envoy_version(&bin)?;
     let stop = graceful_interrupts();
+    // Pinned first, so that the loopback services' threads start off Envoy's core too.
     pin_off_envoy_core();
-    let rig = Rig::new(bin).context("starting the loopback echo and auth services")?;
+    let (rig, version) = crate::envoy_rig()?;
     eprintln!("swap {} in Envoy {version}", pair.name);
     let result = swap(&rig, &catalogue, pair, &spec, &version, stop, &mut |line| {
         eprintln!("  {line}")

@@ -426,8 +426,7 @@ fn a_closed_loop_round_where_envoy_was_not_the_bottleneck_is_flagged() {
     // The load section's Wasm-minus-Lua sentence (against zero) says how it reads beside the
     // recommendation (against the policy's threshold).
     assert!(
-        page.contains("Against zero, Wasm costs ")
-            && page.contains("bar is the policy"),
+        page.contains("Against zero, Wasm costs ") && page.contains("bar is the policy"),
         "the load figure says which bar it is measured against"
     );
     // The unflagged pair says its capacity rounds measured Envoy.
