@@ -297,6 +297,7 @@ fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPai
         twin: TwinKind::Wasm,
         scenarios: 12,
         equivalent,
+        configs: vec![],
         failures,
     }
 }
