@@ -37,6 +37,7 @@ use clap::{Parser, Subcommand};
 use filterbench_model::exit;
 
 mod all;
+mod configs;
 mod deployed;
 mod generated;
 mod load;
