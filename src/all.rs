@@ -471,6 +471,9 @@ fn measure(
     let t = Instant::now();
     let mut subjects = Vec::new();
     for p in pairs {
+        if let Some(note) = crate::load::configs_note(p) {
+            println!("  {note}");
+        }
         subjects.push(if unproven.contains(&p.name.as_str()) {
             Subject::lua_side_of_pair(catalogue, p, LuaOnly::NotEquivalent)?
         } else {
