@@ -418,14 +418,21 @@ fn prove_deployed(
         return Ok(Vec::new());
     }
     let t = Instant::now();
-    let (deployed, _) = crate::deployed::deployed_reports(
+    let (control_plane, why_not) = crate::deployed::ControlPlaneChoice::istiod_if_go();
+    if let Some(why) = why_not {
+        println!(
+            "  deployed manifests: istiod cannot be built ({why}); the project's own \
+             translation serves them instead"
+        );
+    }
+    let (deployed, served_by) = crate::deployed::deployed_reports(
         rig,
         version,
         catalogue,
         pairs,
         envoy,
         crate::deployed::ApiChoice::Both,
-        crate::deployed::ControlPlaneChoice::Own,
+        control_plane,
         false,
     )?;
     report::save_verify(
@@ -435,7 +442,10 @@ fn prove_deployed(
         &deployed,
     )?;
     println!(
-        "  deployed manifests (TrafficExtension, legacy): {}",
+        "  deployed manifests (TrafficExtension, legacy), served by {}: {}",
+        served_by
+            .as_deref()
+            .unwrap_or("the project's own translation"),
         Summary::of(&deployed).line()
     );
     crate::deployed::measure_failure_strategies(rig, &catalogue.root)?;

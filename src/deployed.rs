@@ -51,11 +51,22 @@ impl ApiChoice {
 pub enum ControlPlaneChoice {
     /// The project's own translation (`filterbench_k8s::deployed`, after pilot's extensions.go):
     /// no Go needed.
-    #[default]
     Own,
     /// The real Istio control plane: istiod (Istio's discovery server, `loadgen/istiod`, built from the Istio commit
     /// `loadgen/istiod/go.mod` pins) serves the manifests over xDS to a sidecar Envoy per twin.
+    #[default]
     Istiod,
+}
+
+impl ControlPlaneChoice {
+    /// For `all`: istiod when a usable Go toolchain is there to build it, else the own
+    /// translation and the reason (exactly what is missing), which `all` prints.
+    pub fn istiod_if_go() -> (ControlPlaneChoice, Option<String>) {
+        match filterbench_build::go::check_go(&filterbench_build::go::go_command()) {
+            Ok(_) => (ControlPlaneChoice::Istiod, None),
+            Err(e) => (ControlPlaneChoice::Own, Some(e.to_string())),
+        }
+    }
 }
 
 /// Every selected pair: the verified run (taken from `verified` when it holds the pair, as in
@@ -79,11 +90,14 @@ pub fn deployed_reports(
         ControlPlaneChoice::Istiod => {
             if print {
                 println!(
-                    "building istiod (loadgen/istiod, Go) into target/istiod (a first build: \
-                     minutes)"
+                    "istiod (loadgen/istiod, Go): building it, or checking it is up to date, in \
+                     target/istiod (a machine's first build takes minutes)"
                 );
             }
-            Some(ControlPlane::build(&catalogue.root).context("the real control plane")?)
+            Some(ControlPlane::build(&catalogue.root).context(
+                "the real control plane (`--control-plane own` uses the project's own \
+                 translation, no Go needed)",
+            )?)
         }
     };
     let served_by = match &istiod {
@@ -102,6 +116,16 @@ pub fn deployed_reports(
             rig.envoy_bin.display()
         );
     }
+    if let Some(cp) = &istiod {
+        let order = filterbench_envoy::phase_order::check(rig, cp, &crds)
+            .context("phase and priority through istiod")?;
+        if print || !order.holds() {
+            println!("{}", order.line());
+        }
+        if !order.holds() {
+            anyhow::bail!("istiod did not order the TrafficExtensions as their manifests say");
+        }
+    }
     let mut reports = Vec::new();
     for pair in pairs {
         let run_here;
@@ -115,7 +139,7 @@ pub fn deployed_reports(
         };
         for api in apis.apis() {
             let context = || format!("pair {}: the deployed run ({api})", pair.name);
-            let (report, config_differences) = match &istiod {
+            let (report, notes) = match &istiod {
                 None => (
                     verify_deployed(rig, catalogue, pair, api, &crds, verified)
                         .with_context(context)?,
@@ -125,19 +149,33 @@ pub fn deployed_reports(
                     let run =
                         verify_deployed_istiod(rig, catalogue, pair, api, &crds, cp, verified)
                             .with_context(context)?;
-                    (run.report, run.config_differences)
+                    let notes = istiod_notes(&run);
+                    (run.report, notes)
                 }
             };
             if print {
                 crate::print_pair(&report);
-                for line in &config_differences {
-                    println!("  istiod vs own translation: {line}");
+                for line in &notes {
+                    println!("  {line}");
                 }
             }
             reports.push(report);
         }
     }
     Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
+}
+
+/// What an istiod run adds below its summary line: how istiod's config differs from the own
+/// translation and the run's notes (what its connection manager changes, and what that sets
+/// aside).
+fn istiod_notes(run: &filterbench_envoy::verify_istiod::IstiodRun) -> Vec<String> {
+    let mut notes: Vec<String> = run
+        .config_differences
+        .iter()
+        .map(|line| format!("istiod vs own translation: {line}"))
+        .collect();
+    notes.extend(run.report.notes.iter().cloned());
+    notes
 }
 
 /// Measures what Envoy does with a failing filter per failure strategy and saves it where the

@@ -106,10 +106,10 @@ enum Command {
         /// With --deployed: which manifests (both, trafficextension or legacy).
         #[arg(long, value_enum, default_value_t = deployed::ApiChoice::Both, requires = "deployed")]
         api: deployed::ApiChoice,
-        /// With --deployed: who turns the manifests into Envoy configuration: own (the project's
-        /// translation, no Go needed) or istiod (the real Istio control plane, built with Go
-        /// into target/istiod on first use, serving a sidecar Envoy per twin over xDS).
-        #[arg(long, value_enum, default_value_t = deployed::ControlPlaneChoice::Own, requires = "deployed")]
+        /// With --deployed: who turns the manifests into Envoy configuration: istiod (the real
+        /// Istio control plane, built with Go into target/istiod on first use, serving a sidecar
+        /// Envoy per twin over xDS) or own (the project's translation, no Go needed).
+        #[arg(long, value_enum, default_value_t = deployed::ControlPlaneChoice::Istiod, requires = "deployed")]
         control_plane: deployed::ControlPlaneChoice,
         /// With --envoy: measure what Envoy does when a Wasm filter traps (per failStrategy) or a
         /// Lua filter raises; writes reports/results/failure/strategy.json.

@@ -182,6 +182,8 @@ pub fn save_verify(
             equivalent: r.equivalent,
             configs: r.configs.clone(),
             failures: r.failure_lines(),
+            served_by: r.served_by.clone(),
+            notes: r.notes.clone(),
         })
         .collect();
     // A run of some pairs (or twin kinds) keeps the other pairs and twins of an earlier record

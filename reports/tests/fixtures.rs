@@ -291,7 +291,7 @@ pub fn bench() -> BenchSummary {
     }
 }
 
-fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
+pub fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPair {
     VerifyPair {
         pair: pair.into(),
         twin: TwinKind::Wasm,
@@ -299,6 +299,8 @@ fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> VerifyPai
         equivalent,
         configs: vec![],
         failures,
+        served_by: None,
+        notes: Vec::new(),
     }
 }
 

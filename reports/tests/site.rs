@@ -571,3 +571,49 @@ fn other_kinds_of_twin_measured_in_the_same_rounds_are_shown_on_the_pair_page() 
     let other = read(&out, "pairs/jwt_auth.html");
     assert!(!other.contains("Other ways out"));
 }
+
+/// A deployed check served by istiod says so on the pair page, with its notes (what istiod's
+/// connection manager changed and the expectations set aside); one from the own translation
+/// says neither.
+#[test]
+fn a_deployed_check_served_by_istiod_names_it_and_its_notes_on_the_pair_page() {
+    use filterbench_model::results::{verify_path, VerifyRecord, VERIFY_SCHEMA};
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let served = "istiod 1.31-dev (istio/istio eed52ebb66ad)";
+    let note = "percent_encoded_digit: lua upstream.path \"/api/v%31/\" -> \"/api/v1/\"";
+    let mut checks = Vec::new();
+    for api in ["trafficextension", "legacy"] {
+        let mut p = verify_pair(&format!("add_header ({api})"), true, vec![]);
+        p.served_by = Some(served.into());
+        p.notes = vec![note.into()];
+        checks.push(p);
+    }
+    checks.push(verify_pair("jwt_auth (trafficextension)", true, vec![]));
+    let deployed = VerifyRecord {
+        schema_version: VERIFY_SCHEMA,
+        mode: "deployed".into(),
+        envoy_version: Some("1.40.0".into()),
+        created_ms: 1_709_251_200_000,
+        pairs: checks,
+    };
+    write_json_atomically(
+        &verify_path(&dir.path().join("results"), "deployed"),
+        &deployed,
+    )
+    .unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(
+        page.contains(&format!("Served by {served}, the real Istio control plane")),
+        "{page}"
+    );
+    assert!(
+        page.contains("add_header (legacy): percent_encoded_digit: lua upstream.path"),
+        "{page}"
+    );
+    let own = read(&out, "pairs/jwt_auth.html");
+    assert!(own.contains("The deployed manifests were checked"), "{own}");
+    assert!(!own.contains("Served by"), "{own}");
+}

@@ -69,6 +69,8 @@ fn render_with(root: &Path, run: &LoadRun, policy: Policy) -> (SiteInput, String
                 equivalent: true,
                 configs: vec![],
                 failures: vec![],
+                served_by: None,
+                notes: Vec::new(),
             })
             .collect(),
     };

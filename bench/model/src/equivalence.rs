@@ -49,6 +49,14 @@ pub struct PairReport {
     /// All results, passing ones included.
     #[serde(skip)]
     pub results: Vec<ScenarioReport>,
+    /// For a deployed check: what turned the manifests into Envoy's configuration, when it was
+    /// a control plane (`istiod 1.31-dev (istio/istio eed52ebb66ad)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// What a reader must know beside the verdict (e.g. scenarios whose request istiod's
+    /// connection manager changes before the filters, and the expectations set aside for them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl PairReport {
@@ -69,6 +77,8 @@ impl PairReport {
             configs: Vec::new(),
             failures,
             results,
+            served_by: None,
+            notes: Vec::new(),
         }
     }
 
@@ -87,6 +97,13 @@ impl PairReport {
             return parts.into_iter().next().expect("one part").1;
         }
         let twin = parts.first().map_or(TwinKind::Wasm, |(_, r)| r.twin);
+        let served_by = parts.first().and_then(|(_, r)| r.served_by.clone());
+        let mut notes: Vec<String> = Vec::new();
+        for note in parts.iter().flat_map(|(_, r)| r.notes.iter()) {
+            if !notes.contains(note) {
+                notes.push(note.clone());
+            }
+        }
         let mut configs: Vec<ConfigProof> = configurations
             .iter()
             .map(|name| ConfigProof {
@@ -111,6 +128,8 @@ impl PairReport {
             }));
         }
         let mut report = PairReport::new(pair, scenarios, requests, results).of_twin(twin);
+        report.served_by = served_by;
+        report.notes = notes;
         if several {
             report.configs = configs;
         }

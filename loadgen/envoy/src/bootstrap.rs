@@ -56,6 +56,84 @@ impl ListenerFilter {
     }
 }
 
+/// What a control plane sets on every listener's HTTP connection manager that changes the
+/// request a filter sees. The project's own listeners set none of it; istiod's sidecars
+/// normalise paths (the mesh's default `pathNormalization: BASE` gives `normalize_path: true`),
+/// so the corpus is also replayed under istiod's settings to know what the filters answer there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionManager {
+    /// `normalize_path`: RFC 3986 normalisation of the path before any filter sees it.
+    pub normalize_path: bool,
+    /// `merge_slashes`: `//` becomes `/` before any filter sees it.
+    pub merge_slashes: bool,
+    /// `path_with_escaped_slashes_action`, when set (`UNESCAPE_AND_REDIRECT`, ...).
+    pub escaped_slashes: Option<String>,
+}
+
+impl ConnectionManager {
+    /// Read from an HTTP connection manager's `typed_config` as Envoy's config dump shows it.
+    pub fn of(hcm: &Value) -> ConnectionManager {
+        ConnectionManager {
+            normalize_path: hcm["normalize_path"].as_bool() == Some(true),
+            merge_slashes: hcm["merge_slashes"].as_bool() == Some(true),
+            escaped_slashes: hcm["path_with_escaped_slashes_action"]
+                .as_str()
+                .filter(|a| *a != "IMPLEMENTATION_SPECIFIC_DEFAULT" && *a != "KEEP_UNCHANGED")
+                .map(str::to_string),
+        }
+    }
+
+    /// True when nothing is set (Envoy's defaults, the project's own listeners).
+    pub fn is_plain(&self) -> bool {
+        *self == ConnectionManager::default()
+    }
+
+    /// What is set, as the config spells it (`normalize_path: true, merge_slashes: true`).
+    pub fn describe(&self) -> String {
+        let mut set = Vec::new();
+        if self.normalize_path {
+            set.push("normalize_path: true".to_string());
+        }
+        if self.merge_slashes {
+            set.push("merge_slashes: true".to_string());
+        }
+        if let Some(action) = &self.escaped_slashes {
+            set.push(format!("path_with_escaped_slashes_action: {action}"));
+        }
+        if set.is_empty() {
+            "Envoy's defaults".into()
+        } else {
+            set.join(", ")
+        }
+    }
+
+    /// Sets these on every HTTP connection manager of `bootstrap`'s static listeners.
+    pub fn apply(&self, bootstrap: &mut Value) {
+        let Some(listeners) = bootstrap["static_resources"]["listeners"].as_array_mut() else {
+            return;
+        };
+        let managers = listeners
+            .iter_mut()
+            .filter_map(|l| l["filter_chains"].as_array_mut())
+            .flatten()
+            .filter_map(|c| c["filters"].as_array_mut())
+            .flatten()
+            .filter(|f| f["name"] == "envoy.filters.network.http_connection_manager");
+        for manager in managers {
+            let config = &mut manager["typed_config"];
+            if self.normalize_path {
+                config["normalize_path"] = json!(true);
+            }
+            if self.merge_slashes {
+                config["merge_slashes"] = json!(true);
+            }
+            if let Some(action) = &self.escaped_slashes {
+                config["path_with_escaped_slashes_action"] = json!(action);
+            }
+        }
+    }
+}
+
 /// One listener of the bootstrap.
 #[derive(Debug, Clone)]
 pub struct ListenerSpec {
@@ -237,6 +315,48 @@ fn listener(spec: &ListenerSpec) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_planes_connection_manager_settings_reach_every_listener() {
+        let istiod = json!({
+            "normalize_path": true,
+            "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
+            "http_filters": [],
+        });
+        let cm = ConnectionManager::of(&istiod);
+        assert_eq!(
+            cm,
+            ConnectionManager {
+                normalize_path: true,
+                ..ConnectionManager::default()
+            }
+        );
+        assert_eq!(cm.describe(), "normalize_path: true");
+        assert!(ConnectionManager::of(&json!({})).is_plain());
+        let specs: Vec<ListenerSpec> = ["base", "lua"]
+            .into_iter()
+            .map(|name| ListenerSpec {
+                name: name.into(),
+                pair: "path_regex".into(),
+                config: json!({}),
+                filter: ListenerFilter::Base,
+            })
+            .collect();
+        let services = Services {
+            echo_port: 1,
+            auth_port: 2,
+        };
+        let mut b = bootstrap(&specs, services);
+        let plain = b.clone();
+        ConnectionManager::default().apply(&mut b);
+        assert_eq!(b, plain, "Envoy's defaults change nothing");
+        cm.apply(&mut b);
+        for listener in b["static_resources"]["listeners"].as_array().unwrap() {
+            let hcm = &listener["filter_chains"][0]["filters"][0]["typed_config"];
+            assert_eq!(hcm["normalize_path"], true);
+            assert!(hcm.get("merge_slashes").is_none());
+        }
+    }
 
     #[test]
     fn every_variant_gets_the_same_route_and_its_own_filter() {

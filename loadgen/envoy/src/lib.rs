@@ -33,6 +33,7 @@ pub mod compare;
 pub mod envoy;
 pub mod failure;
 pub mod istiod;
+pub mod phase_order;
 pub mod run;
 pub mod scratch;
 pub mod swap;

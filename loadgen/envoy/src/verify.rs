@@ -14,7 +14,9 @@ use filterbench_model::outcome::{DiffLine, Outcome, SCENARIO_HEADER};
 use filterbench_model::results::Variant;
 use filterbench_model::{now_ms, replay, Catalogue, Pair, TwinKind};
 
-use crate::bootstrap::{bootstrap_with_calls, ListenerFilter, ListenerSpec, Services};
+use crate::bootstrap::{
+    bootstrap_with_calls, ConnectionManager, ListenerFilter, ListenerSpec, Services,
+};
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
 use crate::{Error, Result};
 use filterbench_load::client::{send, SendRequest};
@@ -129,7 +131,15 @@ pub fn start_for(
     listeners: &[ListenerSpec],
     options: &EnvoyOptions,
 ) -> Result<Envoy> {
-    start_for_calls(rig, catalogue, pair, listeners, options, &BTreeSet::new())
+    start_for_calls(
+        rig,
+        catalogue,
+        pair,
+        listeners,
+        options,
+        &BTreeSet::new(),
+        &ConnectionManager::default(),
+    )
 }
 
 /// [`start_for`] with a cluster for each of `call_clusters` (the mock service behind it).
@@ -140,10 +150,14 @@ pub fn start_for_calls(
     listeners: &[ListenerSpec],
     options: &EnvoyOptions,
     call_clusters: &BTreeSet<String>,
+    connection_manager: &ConnectionManager,
 ) -> Result<Envoy> {
     let ports = rig.call_ports(call_clusters)?;
-    let bootstrap =
-        |listeners: &[ListenerSpec]| bootstrap_with_calls(listeners, rig.services(), &ports);
+    let bootstrap = |listeners: &[ListenerSpec]| {
+        let mut bootstrap = bootstrap_with_calls(listeners, rig.services(), &ports);
+        connection_manager.apply(&mut bootstrap);
+        bootstrap
+    };
     match Envoy::start(&rig.envoy_bin, &bootstrap(listeners), options) {
         Ok(envoy) => Ok(envoy),
         Err(Error::EnvoyExited { log, .. }) => {
@@ -198,11 +212,32 @@ pub fn verify_twin(
     pair: &Pair,
     kind: TwinKind,
 ) -> Result<PairReport> {
+    verify_twin_under(rig, catalogue, pair, kind, &ConnectionManager::default())
+}
+
+/// [`verify_twin`] with every listener's connection manager set as `connection_manager` says
+/// (what a control plane sets, e.g. istiod's path normalisation): what the twins answer behind
+/// such a connection manager.
+pub fn verify_twin_under(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+    connection_manager: &ConnectionManager,
+) -> Result<PairReport> {
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let mut parts = Vec::new();
     for part in corpus.by_config(pair)? {
         let listeners = twin_listeners_under(catalogue, pair, kind, part.config)?;
-        let report = verify_corpus_of(rig, catalogue, pair, &part.corpus, &listeners, kind)?;
+        let report = verify_corpus_of(
+            rig,
+            catalogue,
+            pair,
+            &part.corpus,
+            &listeners,
+            kind,
+            connection_manager,
+        )?;
         parts.push((part.name, report));
     }
     Ok(PairReport::of_configs(
@@ -247,10 +282,19 @@ pub fn verify_listeners_of(
             },
             |part| part.corpus,
         );
-    verify_corpus_of(rig, catalogue, pair, &default, listeners, kind)
+    verify_corpus_of(
+        rig,
+        catalogue,
+        pair,
+        &default,
+        listeners,
+        kind,
+        &ConnectionManager::default(),
+    )
 }
 
-/// Replays `corpus` through two listeners named `lua` and by `kind`'s id of a fresh Envoy.
+/// Replays `corpus` through two listeners named `lua` and by `kind`'s id of a fresh Envoy whose
+/// connection managers are set as `connection_manager` says.
 fn verify_corpus_of(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -258,6 +302,7 @@ fn verify_corpus_of(
     corpus: &Corpus,
     listeners: &[ListenerSpec],
     kind: TwinKind,
+    connection_manager: &ConnectionManager,
 ) -> Result<PairReport> {
     let twin = Variant::Twin(kind);
     let clusters = corpus.call_clusters();
@@ -268,6 +313,7 @@ fn verify_corpus_of(
         listeners,
         &EnvoyOptions::default(),
         &clusters,
+        connection_manager,
     )?;
     let lua = envoy
         .listener(Variant::Lua.id())

@@ -97,45 +97,16 @@ pub(crate) fn compare_with_verified(
     mut report: PairReport,
     verified: &PairReport,
 ) -> Result<PairReport> {
-    let corpus = filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-    if report.results.len() != verified.results.len() {
-        return Err(Error::Envoy(format!(
-            "pair {} ({api}): {} deployed results but {} verified ones",
-            pair.name,
-            report.results.len(),
-            verified.results.len()
-        )));
-    }
-    for (deployed, verified) in report.results.iter_mut().zip(&verified.results) {
-        if deployed.scenario != verified.scenario {
-            return Err(Error::Envoy(format!(
-                "pair {} ({api}): scenario order differs: {} vs {}",
-                pair.name, deployed.scenario, verified.scenario
-            )));
-        }
-        let name = deployed.scenario.split('#').next().unwrap_or_default();
-        let headers = corpus
-            .scenarios
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.headers.clone())
-            .unwrap_or_default();
-        for (side, d, v) in [
-            ("lua", &deployed.lua, &verified.lua),
-            ("wasm", &deployed.wasm, &verified.wasm),
-        ] {
-            let diff = Diff::between(
-                &v.normalised(&pair.normalise, &headers),
-                &d.normalised(&pair.normalise, &headers),
-            );
-            deployed
-                .diff
-                .extend(diff.lines.into_iter().map(|l| DiffLine {
-                    field: format!("verified {side} vs deployed {side} ({api}): {}", l.field),
-                    left: l.left,
-                    right: l.right,
-                }));
-        }
+    let differences = outcome_differences(catalogue, pair, verified, &report)
+        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+    for (deployed, lines) in report.results.iter_mut().zip(differences) {
+        deployed
+            .diff
+            .extend(lines.into_iter().map(|(side, l)| DiffLine {
+                field: format!("verified {side} vs deployed {side} ({api}): {}", l.field),
+                left: l.left,
+                right: l.right,
+            }));
     }
     Ok(PairReport::new(
         &format!("{} ({api})", pair.name),
@@ -143,4 +114,49 @@ pub(crate) fn compare_with_verified(
         report.requests,
         report.results,
     ))
+}
+
+/// Per scenario of two runs of `pair`'s corpus (`a`, `b`: the same scenarios in the same order),
+/// how each twin's normalised outcome in `b` differs from the same twin's in `a`, as
+/// (`lua` or `wasm`, line); empty where they agree.
+pub(crate) fn outcome_differences(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    a: &PairReport,
+    b: &PairReport,
+) -> Result<Vec<Vec<(&'static str, DiffLine)>>> {
+    let corpus = filterbench_model::Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    if a.results.len() != b.results.len() {
+        return Err(Error::Envoy(format!(
+            "{} results against {}",
+            b.results.len(),
+            a.results.len()
+        )));
+    }
+    let mut differences = Vec::new();
+    for (a, b) in a.results.iter().zip(&b.results) {
+        if a.scenario != b.scenario {
+            return Err(Error::Envoy(format!(
+                "scenario order differs: {} vs {}",
+                b.scenario, a.scenario
+            )));
+        }
+        let name = b.scenario.split('#').next().unwrap_or_default();
+        let headers = corpus
+            .scenarios
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.headers.clone())
+            .unwrap_or_default();
+        let mut lines = Vec::new();
+        for (side, a, b) in [("lua", &a.lua, &b.lua), ("wasm", &a.wasm, &b.wasm)] {
+            let diff = Diff::between(
+                &a.normalised(&pair.normalise, &headers),
+                &b.normalised(&pair.normalise, &headers),
+            );
+            lines.extend(diff.lines.into_iter().map(|l| (side, l)));
+        }
+        differences.push(lines);
+    }
+    Ok(differences)
 }

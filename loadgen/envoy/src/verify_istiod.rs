@@ -26,6 +26,7 @@ use std::time::Instant;
 use filterbench_model::equivalence::PairReport;
 use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
 
+use crate::bootstrap::ConnectionManager;
 use crate::envoy::{admin_get, Envoy, EnvoyOptions};
 use crate::istiod::{ads_bootstrap, free_port, write_workload, Istiod, Workload, XDS_TIMEOUT};
 use crate::k8s::crd::CrdSchemas;
@@ -227,12 +228,16 @@ pub fn start_sidecar(
 /// One pair and API served by istiod.
 #[derive(Debug, Clone)]
 pub struct IstiodRun {
-    /// The corpus through istiod's sidecars, compared with the verified run; named
+    /// The corpus through istiod's sidecars, compared with the verified run (or, when istiod's
+    /// connection manager changes the request, with [`MeshReference::reference`]); named
     /// `<pair> (<api>)`.
     pub report: PairReport,
     /// How istiod's Envoy config for each twin differs from the project's own translation of the
     /// same manifest ([`config_differences_of`]); empty when they agree.
     pub config_differences: Vec<String>,
+    /// When istiod's connection manager changes the request before any filter (path
+    /// normalisation): the reference the run was compared with instead of the verified run.
+    pub mesh: Option<MeshReference>,
 }
 
 /// Runs `pair`'s corpus through its twins as istiod serves them from the `api` manifests and
@@ -257,6 +262,7 @@ pub fn verify_deployed_istiod(
     let (lua_envoy, lua_addr) = start_sidecar(rig, &mut istiod, control_plane, &lua, &ports)?;
     let (wasm_envoy, wasm_addr) = start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports)?;
     let mut config_differences = Vec::new();
+    let mut managers = Vec::new();
     for (variant, served, envoy) in [("lua", &lua, &lua_envoy), ("wasm", &wasm, &wasm_envoy)] {
         let what = served.manifest.display().to_string();
         let text = std::fs::read_to_string(&served.manifest)?;
@@ -266,7 +272,18 @@ pub fn verify_deployed_istiod(
             .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
         let got = istiod_filter(envoy, served.workload.port, variant)?;
         config_differences.extend(config_differences_of(variant, &got, &own.http_filter));
+        managers.push(got.connection_manager);
     }
+    if managers[0] != managers[1] {
+        return Err(Error::Envoy(format!(
+            "pair {} ({api}): istiod set the two sidecars' connection managers differently: \
+             lua {}, wasm {}",
+            pair.name,
+            managers[0].describe(),
+            managers[1].describe()
+        )));
+    }
+    let connection_manager = managers.swap_remove(0);
     let mut envoys = [lua_envoy, wasm_envoy];
     let report = replay_corpus(
         rig,
@@ -282,12 +299,121 @@ pub fn verify_deployed_istiod(
         envoy.stop();
     }
     istiod.stop();
+    let mut mesh = under_connection_manager(rig, catalogue, pair, &connection_manager, verified)
+        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+    let mut report = report;
+    if let Some(mesh) = &mut mesh {
+        mesh.set_aside_expectations(&mut report);
+    }
+    let reference = mesh.as_ref().map_or(verified, |m| &m.reference);
+    let mut report =
+        crate::verify_deployed::compare_with_verified(catalogue, pair, api, report, reference)?;
+    report.served_by = Some(control_plane.describe());
+    report.notes = mesh.as_ref().map(MeshReference::notes).unwrap_or_default();
     Ok(IstiodRun {
-        report: crate::verify_deployed::compare_with_verified(
-            catalogue, pair, api, report, verified,
-        )?,
+        report,
         config_differences,
+        mesh,
     })
+}
+
+/// The verified run of `pair` again, its listeners' connection managers set as istiod set its
+/// sidecars' (`connection_manager`), with the scenarios whose outcomes that changes; `None` when
+/// istiod set nothing that changes the request (then the verified run is the reference).
+fn under_connection_manager(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    connection_manager: &ConnectionManager,
+    verified: &PairReport,
+) -> Result<Option<MeshReference>> {
+    if connection_manager.is_plain() {
+        return Ok(None);
+    }
+    let reference =
+        crate::verify::verify_twin_under(rig, catalogue, pair, verified.twin, connection_manager)?;
+    let differences =
+        crate::verify_deployed::outcome_differences(catalogue, pair, verified, &reference)?;
+    let changed = reference
+        .results
+        .iter()
+        .zip(differences)
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(result, lines)| {
+            let (side, line) = &lines[0];
+            (
+                result.scenario.clone(),
+                format!("{side} {} {} -> {}", line.field, line.left, line.right),
+            )
+        })
+        .collect();
+    Ok(Some(MeshReference {
+        connection_manager: connection_manager.clone(),
+        reference,
+        changed,
+        set_aside: Vec::new(),
+    }))
+}
+
+/// What the twins answer behind the connection manager istiod configures, when it changes the
+/// request the filters see: the reference an istiod run is compared with.
+#[derive(Debug, Clone)]
+pub struct MeshReference {
+    /// What istiod set ([`ConnectionManager::describe`]).
+    pub connection_manager: ConnectionManager,
+    /// The verified run replayed through the project's own listeners with those settings; its
+    /// twins must be equivalent too.
+    pub reference: PairReport,
+    /// The scenarios whose outcome those settings change, each with its first difference
+    /// (`lua field verified -> under the settings`).
+    pub changed: Vec<(String, String)>,
+    /// The corpus expectations an istiod run did not hold to, as `scenario: side: expectation`:
+    /// those of the [`MeshReference::changed`] scenarios, written for the request as the client
+    /// sends it, not as istiod's connection manager hands it to the filters. Those scenarios'
+    /// outcomes must equal [`MeshReference::reference`]'s instead, which is checked.
+    pub set_aside: Vec<String>,
+}
+
+impl MeshReference {
+    /// What the run's reader must know, in lines: what istiod set, what it was compared with,
+    /// the scenarios it changes, and the expectations set aside for them.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = vec![format!(
+            "istiod's connection manager sets {}: compared with the verified twins replayed \
+             behind the same settings; {} scenario(s) answer otherwise than in plain Envoy",
+            self.connection_manager.describe(),
+            self.changed.len(),
+        )];
+        notes.extend(
+            self.changed
+                .iter()
+                .map(|(scenario, change)| format!("{scenario}: {change}")),
+        );
+        notes.extend(self.set_aside.iter().map(|m| {
+            format!("{m} (an expectation for the request as sent, set aside under istiod)")
+        }));
+        notes
+    }
+
+    /// Moves the expectation misses of the [`MeshReference::changed`] scenarios out of `report`
+    /// (an istiod run) into [`MeshReference::set_aside`]; every other miss stays a failure.
+    pub fn set_aside_expectations(&mut self, report: &mut PairReport) {
+        for result in &mut report.results {
+            if !self.changed.iter().any(|(s, _)| *s == result.scenario) {
+                continue;
+            }
+            for (side, misses) in [
+                ("lua", &mut result.lua_misses),
+                ("wasm", &mut result.wasm_misses),
+            ] {
+                self.set_aside.extend(
+                    misses
+                        .drain(..)
+                        .map(|m| format!("{}: {side}: {m}", result.scenario)),
+                );
+            }
+        }
+    }
 }
 
 /// A `file://` module is where it says it is (what pilot-agent would hand Envoy too).
@@ -305,12 +431,13 @@ impl crate::k8s::deployed::ModuleSource for FileModules {
 }
 
 /// What istiod gave one sidecar for its twin, from Envoy's `/config_dump`: the HTTP filters of
-/// the inbound listener on `port` in order, the connection manager's `normalize_path`, and the
+/// the inbound listener on `port` in order, the connection manager's settings that change the
+/// request the filters see (path normalisation), and the
 /// twin's filter config (for Wasm the ECDS config the listener's `config_discovery` names).
 #[derive(Debug, Clone, Default)]
 pub struct IstiodFilter {
     pub chain: Vec<String>,
-    pub normalize_path: Option<bool>,
+    pub connection_manager: ConnectionManager,
     /// The twin's filter: `name` and `typed_config` as Envoy holds them.
     pub filter: Option<serde_json::Value>,
 }
@@ -353,7 +480,7 @@ pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFi
         .find(|f| f["name"] == "envoy.filters.network.http_connection_manager")
         .map(|f| f["typed_config"].clone())
         .unwrap_or_default();
-    found.normalize_path = hcm["normalize_path"].as_bool();
+    found.connection_manager = ConnectionManager::of(&hcm);
     let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
     found.chain = filters
         .iter()
@@ -440,10 +567,11 @@ pub fn config_differences_of(
             "{variant}: {path}: istiod {istiod_value}, own {own_value}"
         ));
     }
-    if istiod.normalize_path == Some(true) {
+    if !istiod.connection_manager.is_plain() {
         lines.push(format!(
-            "{variant}: the connection manager normalises paths (normalize_path: true, the mesh's \
-             default pathNormalization); the own listener does not"
+            "{variant}: the connection manager sets {} (the mesh's default pathNormalization); \
+             the own listener does not",
+            istiod.connection_manager.describe()
         ));
     }
     lines
@@ -506,7 +634,60 @@ fn diff_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use filterbench_model::equivalence::ScenarioReport;
     use serde_json::json;
+
+    fn scenario(name: &str, miss: &str) -> ScenarioReport {
+        ScenarioReport {
+            scenario: name.into(),
+            diff: Vec::new(),
+            lua_misses: vec![miss.into()],
+            wasm_misses: vec![miss.into()],
+            lua: Default::default(),
+            wasm: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_the_scenarios_the_connection_manager_changes_have_their_expectations_set_aside() {
+        let miss = "upstream.header[x-api-version]: expected (absent), got \"1\"";
+        let mut mesh = MeshReference {
+            connection_manager: ConnectionManager {
+                normalize_path: true,
+                ..ConnectionManager::default()
+            },
+            reference: PairReport::new("path_regex", 0, 0, Vec::new()),
+            changed: vec![(
+                "percent_encoded_digit".into(),
+                "lua upstream.path \"/api/v%31/\" -> \"/api/v1/\"".into(),
+            )],
+            set_aside: Vec::new(),
+        };
+        let mut report = PairReport::new(
+            "path_regex (trafficextension)",
+            2,
+            2,
+            vec![
+                scenario("percent_encoded_digit", miss),
+                scenario("plain_v2", miss),
+            ],
+        );
+        mesh.set_aside_expectations(&mut report);
+        assert_eq!(
+            mesh.set_aside,
+            vec![
+                format!("percent_encoded_digit: lua: {miss}"),
+                format!("percent_encoded_digit: wasm: {miss}"),
+            ]
+        );
+        let report = PairReport::new("p", 2, 2, report.results);
+        assert!(
+            !report.equivalent,
+            "the other scenario's misses stay failures"
+        );
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(report.failures[0].scenario, "plain_v2");
+    }
 
     #[test]
     fn config_differences_name_the_chain_the_leaves_and_path_normalisation() {
@@ -516,7 +697,10 @@ mod tests {
                 "envoy.filters.http.lua".into(),
                 "envoy.filters.http.router".into(),
             ],
-            normalize_path: Some(true),
+            connection_manager: ConnectionManager {
+                normalize_path: true,
+                ..ConnectionManager::default()
+            },
             filter: Some(json!({
                 "name": "envoy.filters.http.lua",
                 "typed_config": { "@type": "t", "default_source_code": { "inline_string": "a" } },

@@ -665,6 +665,34 @@ fn deployed_html(results: &ResultSet, pair: &str) -> String {
             checks.len()
         ))
     };
+    let served: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| c.served_by.as_deref())
+        .collect();
+    if let Some(first) = served.first() {
+        let what = if served.len() == checks.len() && served.iter().all(|s| s == first) {
+            format!("Served by {first}, the real Istio control plane, over xDS.")
+        } else {
+            format!(
+                "{} of {} checks were served by {first}, the real Istio control plane; the \
+                 others by the project's own translation.",
+                served.len(),
+                checks.len()
+            )
+        };
+        out.push_str(&html::para(&what));
+    }
+    let notes: Vec<String> = checks
+        .iter()
+        .flat_map(|c| c.notes.iter().map(move |n| format!("{}: {n}", c.pair)))
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("<ul class=\"notes\">\n");
+        for n in notes {
+            let _ = writeln!(out, "<li>{}</li>", esc(&n));
+        }
+        out.push_str("</ul>\n");
+    }
     let failures: Vec<&String> = checks.iter().flat_map(|c| &c.failures).collect();
     if !failures.is_empty() {
         out.push_str("<ul class=\"failures\">\n");

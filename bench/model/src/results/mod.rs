@@ -88,6 +88,13 @@ pub struct VerifyPair {
     pub configs: Vec<crate::equivalence::ConfigProof>,
     /// Readable lines for what differed (scenario, field, Lua value, Wasm value).
     pub failures: Vec<String>,
+    /// For a deployed check: the control plane that served the manifests to Envoy
+    /// (`istiod 1.31-dev (istio/istio eed52ebb66ad)`); absent for the project's own translation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// What a reader must know beside the verdict ([`crate::equivalence::PairReport::notes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Why a result file could not be used; the message names the file.
