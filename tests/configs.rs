@@ -6,7 +6,8 @@
 //! (two configurations); `record` records requests under each; `verify --in-process`,
 //! `verify --envoy` and `verify --generated 1000` run each scenario under its configuration; no
 //! hand-written diff anywhere. Then the configurations matter: a recorded configuration replaced
-//! (`record --replace-config`, the old catalogue kept) makes its scenarios fail.
+//! (`record --replace-config`, the old catalogue kept) makes its scenarios fail; and a twin that
+//! differs under one configuration only is caught by generated sequences, which name it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,10 +31,18 @@ fn run(ws: &Path, args: &[&str]) -> (i32, String, String) {
 /// The manifest a team would have: the Lua inline, its configuration as route metadata on two
 /// routes (the admin route also strips Pomerium tokens).
 fn manifest() -> String {
-    let lua = std::fs::read_to_string(
+    manifest_of(&strip_session_lua())
+}
+
+fn strip_session_lua() -> String {
+    std::fs::read_to_string(
         filterbench_model::project_root().join("bench/guests/test_strip_session.lua"),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// [`manifest`] with `lua` inline.
+fn manifest_of(lua: &str) -> String {
     let code: String = lua.lines().map(|l| format!("            {l}\n")).collect();
     let route = |name: &str, strip: bool| {
         format!(
@@ -253,6 +262,54 @@ fn two_configurations_from_a_manifest_recorded_and_proven_under_each() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stdout.contains("strip / strips_pomerium [admin]: lua:"),
+        "{stdout}"
+    );
+}
+
+/// A twin that agrees with the Lua filter under one configuration and not under the other:
+/// generated sequences run under each configuration, and the disagreement names it, saved where
+/// `record --config` takes it back.
+#[test]
+fn generated_sequences_run_under_each_configuration_and_name_the_one_that_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    // The Lua filter reads another key than its twin: under `default` (neither strips) they
+    // agree, under `admin` (the twin strips Pomerium tokens, the Lua filter does not) they differ.
+    let lua = strip_session_lua().replace("get(\"strip_authorization\")", "get(\"strip_auth\")");
+    let manifest = tmp.path().join("m.yaml");
+    std::fs::write(&manifest, manifest_of(&lua)).unwrap();
+    let module = filterbench_model::wasm_dir().join("test_strip_session.wasm");
+    let (code, stdout, stderr) = run(
+        &ws,
+        &[
+            "new",
+            "strip",
+            "--from-manifest",
+            manifest.to_str().unwrap(),
+            "--wasm",
+            module.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    std::fs::write(
+        ws.join("corpus/strip.toml"),
+        "pair = \"strip\"\n[[scenario]]\nname = \"pomerium\"\nheaders = [[\"authorization\", \"Pomerium t\"]]\n\
+         [scenario.expect]\nstatus = 200\nupstream_reached = true\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&ws, &["verify", "--in-process", "--generated", "200"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("strip: DIFFERS under configuration admin on a generated sequence"),
+        "{stdout}"
+    );
+    let saved = ws.join("reports/results/verify/generated/strip.config-admin.jsonl");
+    assert!(saved.is_file(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "--pair strip --config admin --requests {}",
+            saved.display()
+        )),
         "{stdout}"
     );
 }
