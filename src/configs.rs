@@ -103,13 +103,21 @@ pub fn with_config(
             t.set_implicit(true);
             toml_edit::Item::Table(t)
         });
-        let configs = configs.as_table_mut().ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: pair {pair:?}: `configs` is not a table of configurations",
-                path.display()
-            )
-        })?;
-        configs.insert(name, toml_edit::Item::Table(table));
+        if let Some(inline) = configs.as_inline_table_mut() {
+            // `configs = { NAME = {...} }` written inline stays inline.
+            inline.insert(
+                name,
+                toml_edit::Value::InlineTable(table.into_inline_table()),
+            );
+        } else {
+            let configs = configs.as_table_mut().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: pair {pair:?}: `configs` is not a table of configurations",
+                    path.display()
+                )
+            })?;
+            configs.insert(name, toml_edit::Item::Table(table));
+        }
     }
     Ok(doc.to_string())
 }
@@ -156,6 +164,21 @@ mod tests {
         let text = with_config(path, &text, "p", "default", &default).unwrap();
         let parsed: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(parsed["pair"][0]["config"]["a"], toml::Value::Integer(2));
+
+        let inline = CATALOGUE.replace(
+            "config = {}\n",
+            "config = {}\nconfigs = { a = { x = 1 } }\n",
+        );
+        let text = with_config(path, &inline, "q", "b", &default).unwrap();
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(
+            parsed["pair"][1]["configs"]["a"]["x"],
+            toml::Value::Integer(1)
+        );
+        assert_eq!(
+            parsed["pair"][1]["configs"]["b"]["a"],
+            toml::Value::Integer(2)
+        );
 
         let e = with_config(path, CATALOGUE, "nope", "x", &default).unwrap_err();
         assert!(e.to_string().contains("no [[pair]] named \"nope\""), "{e}");
