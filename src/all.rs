@@ -261,8 +261,13 @@ impl Proofs {
             "  ",
             false,
         )?;
+        let per = if pairs.iter().any(|p| p.has_several_configs()) {
+            "per pair and configuration"
+        } else {
+            "per pair"
+        };
         println!(
-            "  generated sequences in-process ({GENERATED_CASES} per pair, seed {seed}): {} agree, \
+            "  generated sequences in-process ({GENERATED_CASES} {per}, seed {seed}): {} agree, \
              {} differ",
             pairs.len() - generated.len(),
             generated.len()
@@ -275,6 +280,12 @@ impl Proofs {
             Summary::of(&envoy).line(),
             elapsed(t)
         );
+        // A pair with several configurations: what was proven under each.
+        for r in &envoy {
+            if let Some(line) = r.configs_line() {
+                println!("  {}: by configuration: {line}", r.pair);
+            }
+        }
         let other_kinds = TwinKind::ALL
             .into_iter()
             .filter(|k| *k != TwinKind::Wasm)
@@ -489,6 +500,9 @@ fn measure(
     let t = Instant::now();
     let mut subjects = Vec::new();
     for p in pairs {
+        if let Some(note) = crate::load::configs_note(p) {
+            println!("  {note}");
+        }
         subjects.push(if unproven.contains(&p.name.as_str()) {
             Subject::lua_side_of_pair(catalogue, p, LuaOnly::NotEquivalent)?
         } else {

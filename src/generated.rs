@@ -6,6 +6,10 @@
 //! `reports/results/verify/generated/<pair>.jsonl` (the workspace's results with
 //! `--workspace`), so that `record --requests` turns it into scenarios of the pair's corpus.
 //!
+//! A pair with several configurations gets N sequences under each (the vocabulary is the whole
+//! corpus', whatever configuration a scenario runs under); a disagreement names the
+//! configuration, and its file is `<pair>.config-<name>.jsonl` for one other than `default`.
+//!
 //! `--twin go` runs the pairs' Go Wasm twins instead of the Rust ones (`--twin all`: every kind
 //! that runs in-process, one summary line per kind); a failure of another kind than the Rust
 //! Wasm one is saved as `<pair>.<kind>.jsonl`. Native twins run in real Envoy only.
@@ -15,6 +19,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use filterbench_bench::harness::driver::LoadedPair;
 use filterbench_bench::harness::generate;
+use filterbench_model::catalogue::DEFAULT_CONFIG;
 use filterbench_model::exit;
 use filterbench_model::results::write_atomically;
 use filterbench_model::{Catalogue, Corpus, Pair, TwinKind};
@@ -130,12 +135,33 @@ pub fn check_pairs_of(
                 kind.label()
             )
         })?;
-        match generate::check(&loaded, &corpus, cases, seed, kind.id())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
-        {
+        // Every configuration of the pair, each with `cases` sequences of its own (the built-in
+        // pairs have one: `default`).
+        let configurations = pair.configurations();
+        let several = configurations.len() > 1;
+        let mut failed = None;
+        for name in &configurations {
+            let config = pair
+                .config_json_of(name)
+                .expect("a configuration of the pair");
+            if let Some(failure) =
+                generate::check_under(&loaded, &corpus, &config, cases, seed, kind.id())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
+            {
+                failed = Some((*name, failure));
+                break;
+            }
+        }
+        match failed {
+            None if print_agree && several => println!(
+                "{indent}{}: all {cases} agree under each of its {} configurations ({})",
+                pair.name,
+                configurations.len(),
+                configurations.join(", ")
+            ),
             None if print_agree => println!("{indent}{}: all {cases} agree", pair.name),
             None => {}
-            Some(failure) => {
+            Some((config, failure)) => {
                 let lines: Vec<String> = failure
                     .requests
                     .iter()
@@ -144,15 +170,25 @@ pub fn check_pairs_of(
                 let dir = catalogue.results_dir().join("verify").join("generated");
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
-                let file = if kind == TwinKind::Wasm {
-                    dir.join(format!("{}.jsonl", pair.name))
-                } else {
-                    dir.join(format!("{}.{}.jsonl", pair.name, kind.id()))
-                };
+                // A configuration other than `default` is in the name (`config-` keeps it apart
+                // from a twin kind's id).
+                let mut stem = pair.name.clone();
+                if kind != TwinKind::Wasm {
+                    stem = format!("{stem}.{}", kind.id());
+                }
+                if config != DEFAULT_CONFIG {
+                    stem = format!("{stem}.config-{config}");
+                }
+                let file = dir.join(format!("{stem}.jsonl"));
                 write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
                     .with_context(|| format!("writing {}", file.display()))?;
+                let under = if several {
+                    format!(" under configuration {config}")
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{indent}{}: DIFFERS on a generated sequence, shrunk to {} request(s):",
+                    "{indent}{}: DIFFERS{under} on a generated sequence, shrunk to {} request(s):",
                     pair.name,
                     lines.len()
                 );
@@ -163,11 +199,16 @@ pub fn check_pairs_of(
                     println!("{indent}  {l}");
                 }
                 println!(
-                    "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {} \
+                    "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {}{} \
                      --requests {}` (rename them first)",
                     file.display(),
                     ws.map_or(String::new(), |w| format!(" --workspace {}", w.display())),
                     pair.name,
+                    if config == DEFAULT_CONFIG {
+                        String::new()
+                    } else {
+                        format!(" --config {config}")
+                    },
                     file.display()
                 );
                 differ.push(pair.name.clone());

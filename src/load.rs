@@ -181,6 +181,9 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     }
     let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
     let plan = load_plan(&policy.measurement, &args)?;
+    if let (Some(note), false) = (catalogue.get(&args.pair).and_then(configs_note), args.json) {
+        eprintln!("note: {note}");
+    }
     let session = Session::start()?;
     if let Some(secs) = args.soak {
         return soak(&session, &subject, secs, &root, args.json);
@@ -220,6 +223,19 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         (Some(_), _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
         (None, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
         (None, false) => ExitCode::SUCCESS,
+    })
+}
+
+/// Said when a pair has several configurations: a load run measures `default` only (each more
+/// configuration would multiply the time; the others are proven by `verify`, not measured).
+pub fn configs_note(pair: &filterbench_model::Pair) -> Option<String> {
+    pair.has_several_configs().then(|| {
+        format!(
+            "{}: measured under its configuration `default` only; {} proven by verify, not \
+             measured",
+            pair.name,
+            pair.configurations()[1..].join(", ")
+        )
     })
 }
 

@@ -37,6 +37,7 @@ use clap::{Parser, Subcommand};
 use filterbench_model::exit;
 
 mod all;
+mod configs;
 mod deployed;
 mod generated;
 mod load;
@@ -509,14 +510,18 @@ fn verify_document(
 }
 
 pub(crate) fn print_pair(report: &PairReport) {
+    // A pair with several configurations says what ran under each.
+    let configs = report
+        .configs_line()
+        .map_or(String::new(), |line| format!("; by configuration: {line}"));
     if report.equivalent {
         println!(
-            "{}: equivalent ({} scenarios)",
+            "{}: equivalent ({} scenarios{configs})",
             report.pair, report.scenarios
         );
     } else {
         println!(
-            "{}: DIFFER ({} of {} checks failed)",
+            "{}: DIFFER ({} of {} checks failed{configs})",
             report.pair,
             report.failures.len(),
             report.requests

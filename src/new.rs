@@ -6,7 +6,8 @@
 //! - a `[[pair]]` entry in `DIR/filterbench.toml` (created with its `schema_version` when
 //!   missing): placeholders saying what to write for `summary` and `behaviour`, the traits
 //!   defaulted and explained, the configuration (from the manifest's route metadata when it has
-//!   some, said in a comment);
+//!   some, said in a comment; every further route-metadata block a named configuration,
+//!   `[pair.configs.NAME]`);
 //! - `DIR/corpus/NAME.toml`: an empty corpus (`filterbench record` fills it);
 //! - `DIR/filters-wasm/NAME/`: a pass-through proxy-wasm 0.2 twin crate (its own `[workspace]`,
 //!   a `[profile.release]` with lto and panic=abort, a `Cargo.lock` made offline when cargo's
@@ -57,6 +58,8 @@ struct Source {
     file: PathBuf,
     origin: String,
     config_origin: Option<String>,
+    /// The manifest's other route-metadata blocks: more named configurations.
+    more_configs: Vec<filterbench_k8s::import::ImportedConfig>,
 }
 
 pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> {
@@ -199,6 +202,16 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     for path in &written {
         println!("  wrote {}", path.display());
     }
+    if !source.more_configs.is_empty() {
+        let names: Vec<&str> = std::iter::once("default")
+            .chain(source.more_configs.iter().map(|c| c.name.as_str()))
+            .collect();
+        println!(
+            "  configurations: {} (one per route-metadata block of the manifest; record under one \
+             with `record --config NAME`)",
+            names.join(", ")
+        );
+    }
     for note in notes {
         println!("  note: {note}");
     }
@@ -230,6 +243,7 @@ fn read_source(args: &NewArgs) -> anyhow::Result<Source> {
             file: path.clone(),
             origin: format!("{}: {}", path.display(), found.origin),
             config_origin: found.config_origin,
+            more_configs: found.more_configs,
         });
     }
     let path = args
@@ -244,6 +258,7 @@ fn read_source(args: &NewArgs) -> anyhow::Result<Source> {
         file: path.clone(),
         origin: path.display().to_string(),
         config_origin: None,
+        more_configs: Vec::new(),
     })
 }
 
@@ -333,6 +348,24 @@ fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Resul
         "traits = { external_call = false, data_processing = false, custom_metrics = false, \
          state = false, change_frequency = \"medium\" }\n",
     );
+    for more in &source.more_configs {
+        let table = crate::configs::json_to_table(&serde_json::Value::Object(more.config.clone()))
+            .with_context(|| format!("{}: configuration {}", source.file.display(), more.name))?;
+        out.push_str(&format!(
+            "# Configuration {}: taken from {}. A scenario runs under it with config = \"{}\".\n",
+            more.name,
+            one_comment_line(&more.origin),
+            more.name
+        ));
+        out.push_str(&format!("[pair.configs.{}]\n", more.name));
+        out.push_str(&toml::to_string(&table).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: configuration {} cannot be written as TOML: {e}",
+                source.file.display(),
+                more.name
+            )
+        })?);
+    }
     Ok(out)
 }
 

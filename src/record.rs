@@ -11,9 +11,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use filterbench_envoy::run::{run_in_envoy, RunFilter, RunStep};
+use filterbench_model::catalogue::DEFAULT_CONFIG;
 use filterbench_model::record::{self, Input};
 use filterbench_model::request::RunRequest;
 use filterbench_model::{calls, now_ms, replay, Catalogue, Corpus};
+
+use crate::configs;
 
 #[derive(clap::Args)]
 pub struct RecordArgs {
@@ -31,6 +34,96 @@ pub struct RecordArgs {
     /// Replace scenarios whose names exist already (default: refuse, nothing written).
     #[arg(long)]
     force: bool,
+    /// The pair's configuration the requests are recorded under (default: `default`); the new
+    /// scenarios run under it. A name the pair does not have needs --config-value.
+    #[arg(long, value_name = "NAME")]
+    config: Option<String>,
+    /// The content of --config NAME: a file, or inline JSON or YAML (a mapping: Lua's route
+    /// metadata, the twin's plugin configuration). A new name is added to the pair's
+    /// configurations in the catalogue; one that exists must have this content.
+    #[arg(long, value_name = "FILE|JSON|YAML", requires = "config")]
+    config_value: Option<String>,
+    /// Replace configuration --config NAME when it exists with other content (the catalogue is
+    /// copied first to `PATH.bak-<UTC time>`, named in the output).
+    #[arg(long, requires = "config_value")]
+    replace_config: bool,
+}
+
+/// The configuration a record runs under: its name, its content as JSON, and the catalogue text
+/// to write when it is new or replaced (with whether to keep a backup first).
+struct Recorded {
+    name: String,
+    json: serde_json::Value,
+    catalogue: Option<(String, bool)>,
+}
+
+/// `--config NAME [--config-value V] [--replace-config]` checked against the pair, before anything
+/// runs.
+fn configuration(
+    catalogue: &Catalogue,
+    pair: &filterbench_model::Pair,
+    args: &RecordArgs,
+) -> anyhow::Result<Recorded> {
+    let name = args.config.as_deref().unwrap_or(DEFAULT_CONFIG).to_string();
+    let at = catalogue.path.display();
+    if !filterbench_model::catalogue::valid_name(&name) {
+        anyhow::bail!(
+            "{at}: --config {name:?}: a configuration name must be [a-z0-9_]+; nothing written"
+        );
+    }
+    let Some(value) = &args.config_value else {
+        if let Some(problem) = pair.config_problem(&name) {
+            anyhow::bail!(
+                "{at}: --config {name}: {problem}; give its content with --config-value \
+                 FILE|JSON|YAML to add it; nothing written"
+            );
+        }
+        let json = pair.config_json_of(&name).expect("checked above");
+        return Ok(Recorded {
+            name,
+            json,
+            catalogue: None,
+        });
+    };
+    let (table, origin) = configs::read_value(value)?;
+    let edit = match configs::change(pair, &name, &table) {
+        configs::Change::Same => None,
+        configs::Change::New => Some(false),
+        configs::Change::Differs if args.replace_config => Some(true),
+        configs::Change::Differs => anyhow::bail!(
+            "{at}: pair {}: configuration {name} exists with other content than {origin}; \
+             nothing written (--replace-config replaces it, keeping a copy of the catalogue)",
+            pair.name
+        ),
+    };
+    let catalogue_text = match edit {
+        None => None,
+        Some(backup) => {
+            let text = std::fs::read_to_string(&catalogue.path)
+                .with_context(|| format!("{at}: cannot read"))?;
+            let new_text = configs::with_config(&catalogue.path, &text, &pair.name, &name, &table)?;
+            // The catalogue as it will be, read back as every command reads it.
+            let parsed = Catalogue::parse(
+                &catalogue.root,
+                &catalogue.path,
+                &new_text,
+                catalogue.layout.clone(),
+            )?;
+            if parsed.get(&pair.name).and_then(|p| p.config_table(&name)) != Some(&table) {
+                anyhow::bail!(
+                    "{at}: the edited catalogue would not hold configuration {name} of pair {}; \
+                     nothing written",
+                    pair.name
+                );
+            }
+            Some((new_text, backup))
+        }
+    };
+    Ok(Recorded {
+        name,
+        json: serde_json::to_value(&table)?,
+        catalogue: catalogue_text,
+    })
 }
 
 pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCode> {
@@ -52,6 +145,10 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
     let corpus = Corpus::load_maybe_empty(&corpus_path, &pair.name)?;
     let text = std::fs::read_to_string(&corpus_path)
         .with_context(|| format!("{}: cannot read", corpus_path.display()))?;
+    let recorded_under = configuration(catalogue, pair, &args)?;
+    // A scenario under `default` names none (as every corpus written before configurations).
+    let scenario_config =
+        (recorded_under.name != DEFAULT_CONFIG).then(|| recorded_under.name.clone());
     let date = filterbench_reports::html::utc(now_ms());
     let comment = format!(
         "recorded by `filterbench record` from {} on {date}",
@@ -67,12 +164,14 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         .iter()
         .zip(&names)
         .map(|(input, name)| {
-            record::scenario(
+            let mut scenario = record::scenario(
                 name.clone(),
                 String::new(),
                 &input.request,
                 filterbench_model::corpus::Expect::default(),
-            )
+            );
+            scenario.config = scenario_config.clone();
+            scenario
         })
         .collect();
     record::corpus_with(
@@ -86,14 +185,28 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
 
     let (rig, version) = crate::envoy_rig()?;
     println!(
-        "recording {} request(s) of {} through the Lua filter of {} in Envoy {version}",
+        "recording {} request(s) of {} through the Lua filter of {} in Envoy {version}{}",
         inputs.len(),
         args.requests.display(),
-        pair.name
+        pair.name,
+        if pair.has_several_configs() || scenario_config.is_some() {
+            format!(", configuration {}", recorded_under.name)
+        } else {
+            String::new()
+        }
     );
-    // The corpus so far first (outcomes not kept): a stateful filter then meets the new requests
-    // in the state verify's replay will have it in.
-    let mut steps: Vec<RunStep> = replay::steps(&corpus)
+    // The corpus so far under this configuration first (outcomes not kept): a stateful filter
+    // then meets the new requests in the state verify's replay will have it in.
+    let before = Corpus {
+        scenarios: corpus
+            .scenarios
+            .iter()
+            .filter(|s| s.config_name() == recorded_under.name)
+            .cloned()
+            .collect(),
+        ..corpus.clone()
+    };
+    let mut steps: Vec<RunStep> = replay::steps(&before)
         .map(|step| RunStep {
             request: record::request_of(step.scenario),
             calls: step.scenario.calls.clone(),
@@ -125,7 +238,7 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
             file: lua_path.clone(),
             source,
         },
-        &pair.config_json(),
+        &recorded_under.json,
         &steps,
     )?;
     // The same requests through a filter that does nothing: what Envoy does alone, so that what
@@ -136,7 +249,7 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
             file: lua_path.with_file_name("nothing.lua"),
             source: record::NOTHING_LUA.to_string(),
         },
-        &pair.config_json(),
+        &recorded_under.json,
         &steps,
     )?;
     drop(rig);
@@ -208,7 +321,7 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
                     );
                 }
             }
-            record::scenario(
+            let mut scenario = record::scenario(
                 name,
                 format!(
                     "recorded from {} {} (the Lua filter in Envoy {version}, {date})",
@@ -217,7 +330,9 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
                 ),
                 &input.request,
                 expect,
-            )
+            );
+            scenario.config = scenario_config.clone();
+            scenario
         })
         .collect();
     let out = record::corpus_with(
@@ -228,6 +343,21 @@ pub fn record(catalogue: &Catalogue, args: RecordArgs) -> anyhow::Result<ExitCod
         &comment,
         args.force,
     )?;
+    // A new (or replaced) configuration goes into the catalogue before the scenarios that run
+    // under it.
+    if let Some((text, backup)) = &recorded_under.catalogue {
+        let kept = configs::write_catalogue(&catalogue.path, text, *backup)?;
+        println!(
+            "configuration {} of pair {} written to {}{}",
+            recorded_under.name,
+            pair.name,
+            catalogue.path.display(),
+            kept.map_or(String::new(), |k| format!(
+                " (the old catalogue kept as {}, --replace-config)",
+                k.display()
+            ))
+        );
+    }
     filterbench_k8s::write_atomic(&corpus_path, out.as_bytes())
         .with_context(|| format!("{}: cannot write", corpus_path.display()))?;
     // The corpus as verify will read it.

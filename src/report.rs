@@ -180,6 +180,7 @@ pub fn save_verify(
             twin: r.twin,
             scenarios: r.scenarios,
             equivalent: r.equivalent,
+            configs: r.configs.clone(),
             failures: r.failure_lines(),
             served_by: r.served_by.clone(),
             notes: r.notes.clone(),

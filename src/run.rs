@@ -7,7 +7,8 @@
 //! `--calls FILE` adds call scripts for every request (after the request's own). Configuration:
 //! `--config JSON` (as JSON to both), or raw bytes (`--config-raw TEXT` / `--config-file FILE`)
 //! handed to Wasm unchanged, as Envoy hands a `StringValue`; Lua reads route metadata, which must
-//! then be a JSON or YAML mapping.
+//! then be a JSON or YAML mapping. `--pair NAME` runs a pair's Lua filter and its twin under the
+//! pair's configuration `default`, or the one `--config NAME` names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use filterbench_bench::harness::calls::CallBook;
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_bench::harness::wasm::WasmFilter;
 use filterbench_bench::harness::{Env, Exchange, FilterVm};
-use filterbench_model::catalogue::Normalise;
+use filterbench_model::catalogue::{Normalise, DEFAULT_CONFIG};
 use filterbench_model::corpus::{CallScript, UpstreamReply};
 use filterbench_model::outcome::{Diff, Outcome};
 use filterbench_model::request::{read_requests, RunRequest};
@@ -42,8 +43,10 @@ pub struct RunArgs {
     /// A proxy-wasm module as Envoy's Wasm filter would load it.
     #[arg(long, value_name = "FILE")]
     wasm: Option<PathBuf>,
-    /// The configuration (JSON): plugin configuration for Wasm, route metadata for Lua.
-    #[arg(long, value_name = "JSON")]
+    /// The configuration (JSON): plugin configuration for Wasm, route metadata for Lua. With
+    /// --pair, a name (not starting with `{`) picks one of the pair's configurations
+    /// (`default` when --config is not given).
+    #[arg(long, value_name = "JSON|NAME")]
     config: Option<String>,
     /// The plugin configuration as raw text, handed to Wasm unchanged (Envoy's StringValue); for
     /// Lua it is route metadata and must be a JSON or YAML mapping.
@@ -122,7 +125,7 @@ fn config(args: &RunArgs) -> anyhow::Result<Config> {
 }
 
 /// Raw configuration as route metadata: a JSON object or a YAML mapping.
-fn metadata(raw: &[u8]) -> Result<Value, String> {
+pub(crate) fn metadata(raw: &[u8]) -> Result<Value, String> {
     let text = std::str::from_utf8(raw).map_err(|_| "it is not UTF-8 text".to_string())?;
     let value = match serde_json::from_str::<Value>(text) {
         Ok(v) => v,
@@ -223,10 +226,42 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
     let catalogue = crate::workspace::open(ws)?;
     let pairs = crate::workspace::select_built(&catalogue, &[name.to_string()])?;
     let pair = pairs[0];
-    let mut config = config(args)?;
-    if config.source.is_empty() {
-        config.json = pair.config_json();
-    }
+    // `--config NAME` names one of the pair's configurations; `--config {...}` is JSON.
+    let named = args
+        .config
+        .as_deref()
+        .filter(|c| !c.trim_start().starts_with('{'));
+    let (config, configuration) = match named {
+        Some(wanted) => {
+            if let Some(problem) = pair.config_problem(wanted) {
+                anyhow::bail!("{}: --config {wanted}: {problem}", catalogue.path.display());
+            }
+            let json = pair.config_json_of(wanted).expect("checked above");
+            let source = format!("configuration {wanted} of pair {name}");
+            let config = Config {
+                json,
+                raw: None,
+                source,
+            };
+            (config, Some(wanted.to_string()))
+        }
+        None => {
+            let mut config = config(args)?;
+            let mut configuration = None;
+            if config.source.is_empty() {
+                config.json = pair.config_json();
+                configuration = Some(DEFAULT_CONFIG.to_string());
+                if pair.has_several_configs() {
+                    eprintln!(
+                        "note: pair {name} runs under its configuration `default`; it has {} \
+                         (pick one with --config NAME)",
+                        pair.configurations().join(", ")
+                    );
+                }
+            }
+            (config, configuration)
+        }
+    };
     let steps = steps(args)?;
     let (book, env) = host(&config, &steps);
     let lua_name = catalogue.lua_path(name).display().to_string();
@@ -259,12 +294,15 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
                 .collect::<Vec<_>>(),
         }));
     }
-    let out = json!({
+    let mut out = json!({
         "pair": name,
         "configuration": config.json,
         "requests": requests,
         "equivalent": differ == 0,
     });
+    if let Some(configuration) = configuration {
+        out["configuration_name"] = configuration.into();
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(if differ == 0 {
         ExitCode::SUCCESS

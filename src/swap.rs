@@ -36,9 +36,24 @@ pub struct SwapArgs {
     /// Connections of the load generator.
     #[arg(long, default_value_t = 16)]
     connections: usize,
-    /// Where to write the JSON result (default reports/results/swap/<pair>.json).
+    /// Who switches the filter: file (ECDS from a file Envoy watches) or istiod (the real Istio
+    /// control plane pushes the pair's TrafficExtension, rewritten from lua: to wasm: and back
+    /// in its config directory, to a sidecar Envoy).
+    #[arg(long, value_enum, default_value_t = SwitchBy::File)]
+    control_plane: SwitchBy,
+    /// Where to write the JSON result (default reports/results/swap/<pair>.json, or
+    /// <pair>-istiod.json with --control-plane istiod).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+}
+
+/// Who switches the filter in `swap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SwitchBy {
+    /// ECDS from a file Envoy watches: Envoy's own mechanism, no control plane.
+    File,
+    /// istiod, built by the project (`loadgen/istiod`), pushing the TrafficExtension.
+    Istiod,
 }
 
 pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
@@ -67,13 +82,35 @@ pub fn run(args: SwapArgs) -> anyhow::Result<ExitCode> {
     // Pinned first, so that the loopback services' threads start off Envoy's core too.
     pin_off_envoy_core();
     let (rig, version) = crate::envoy_rig()?;
-    eprintln!("swap {} in Envoy {version}", pair.name);
-    let result = swap(&rig, &catalogue, pair, &spec, &version, stop, &mut |line| {
-        eprintln!("  {line}")
-    })?;
-    let out = args
-        .out
-        .unwrap_or_else(|| swap_path(&results_dir(&root), &pair.name));
+    let control_plane = match args.control_plane {
+        SwitchBy::File => None,
+        SwitchBy::Istiod => Some(
+            filterbench_envoy::verify_istiod::ControlPlane::build(&root)
+                .context("the real control plane (istiod)")?,
+        ),
+    };
+    match &control_plane {
+        None => eprintln!("swap {} in Envoy {version}", pair.name),
+        Some(cp) => eprintln!(
+            "swap {} in Envoy {version}, pushed by {}",
+            pair.name,
+            cp.describe()
+        ),
+    }
+    let result = swap(
+        &rig,
+        &catalogue,
+        pair,
+        &spec,
+        &version,
+        control_plane.as_ref(),
+        stop,
+        &mut |line| eprintln!("  {line}"),
+    )?;
+    let out = args.out.unwrap_or_else(|| match args.control_plane {
+        SwitchBy::File => swap_path(&results_dir(&root), &pair.name),
+        SwitchBy::Istiod => swap_path(&results_dir(&root), &format!("{}-istiod", pair.name)),
+    });
     write_json_atomically(&out, &result).with_context(|| format!("writing {}", out.display()))?;
     print_switches(&result);
     println!(
@@ -133,6 +170,11 @@ fn print_switches(result: &SwapResult) {
                     s.memory_before.wasm_vms, s.memory_after.wasm_vms
                 ),
             );
+            if !s.accepted {
+                if let Some(why) = s.log.first() {
+                    println!("        {why}");
+                }
+            }
         }
         println!(
             "{:>7} whole run: {} requests at {:.0} req/s, {} failed; RSS {:.1} -> {:.1} MiB; \

@@ -4,6 +4,10 @@
 //! stats), no request failed across the sequence, every corpus probe got the verified outcome, the
 //! result survives the JSON round trip and renders with its timeline chart. No timing is
 //! asserted: the convergence times and latencies are only required to exist.
+//!
+//! The same through istiod: header_auth's TrafficExtension rewritten from `lua:` to `wasm:` and
+//! back in istiod's config directory, istiod pushing to a sidecar, then a manifest Istio's
+//! validation rejects: nothing lost, the rejected manifest refused with Istio's message.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -36,6 +40,7 @@ fn lua_wasm_lua_under_load_loses_nothing_and_a_corrupt_module_is_rejected() {
         pair,
         &spec,
         "test",
+        None,
         Arc::new(AtomicBool::new(false)),
         &mut |l| lines.push(l.to_string()),
     )
@@ -100,4 +105,69 @@ fn lua_wasm_lua_under_load_loses_nothing_and_a_corrupt_module_is_rejected() {
     let html = render_section(Some(&back), &file).unwrap();
     assert!(html.contains("data-chart=\"swap-timeline-2\""), "{html}");
     assert!(html.contains("data-switch=\"lua-corrupt_wasm\""), "{html}");
+}
+
+#[test]
+fn through_istiod_lua_wasm_lua_loses_nothing_and_an_invalid_manifest_is_refused() {
+    let root = project_root();
+    match filterbench_build::istiod::build_istiod(&root) {
+        Err(filterbench_build::go::GoBuildError::Missing(why)) => {
+            eprintln!("istiod not built ({why}): skipped");
+            return;
+        }
+        Err(e) => panic!("istiod must build: {e}"),
+        Ok(_) => {}
+    }
+    let cp = filterbench_envoy::verify_istiod::ControlPlane::build(&root).unwrap();
+    let catalogue = Catalogue::load(&root).unwrap();
+    let pair = catalogue.get("header_auth").unwrap();
+    let rig = Rig::new(find_envoy().unwrap()).unwrap();
+    let spec = SwapSpec {
+        workers: vec![1],
+        rate: Some(200.0),
+        connections: 4,
+        phase: Duration::from_millis(1500),
+        ..SwapSpec::default()
+    };
+    let result = swap(
+        &rig,
+        &catalogue,
+        pair,
+        &spec,
+        "test",
+        Some(&cp),
+        Arc::new(AtomicBool::new(false)),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(live_envoys(), 0, "the sidecar is reaped");
+    assert!(result.mechanism.contains("istiod"), "{}", result.mechanism);
+    let run = &result.by_workers[0];
+    let path: Vec<(&str, &str, bool, bool)> = run
+        .switches
+        .iter()
+        .map(|s| (s.from.as_str(), s.to.as_str(), s.accepted, s.rejected))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("lua", "wasm", true, false),
+            ("wasm", "lua", true, false),
+            ("lua", "invalid_manifest", false, true),
+        ],
+        "{:#?}",
+        run.switches
+    );
+    assert_eq!(run.failed.total(), 0, "{:#?}", run.failed);
+    assert_eq!(run.requests, run.responses);
+    // istiod's push reached the workers: the Wasm twin's VMs came up.
+    let to_wasm = &run.switches[0];
+    assert!(to_wasm.memory_after.wasm_vms > 0, "{to_wasm:#?}");
+    let refused = &run.switches[2];
+    assert!(
+        refused.log[0].contains("exactly one of wasm or lua must be set"),
+        "{refused:#?}"
+    );
+    let p = &run.probes;
+    assert!(p.sent > 0 && p.as_expected == p.sent, "{p:#?}");
 }

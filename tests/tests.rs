@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod configs;
 mod docs;
 mod equivalence;
 mod fidelity;

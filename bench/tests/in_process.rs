@@ -73,3 +73,82 @@ fn generated_requests_agree(pairs: Vec<(LoadedPair, Corpus)>, kind: &str) {
         }
     }
 }
+
+/// canary_tag with two more configurations, every user canary (`all`) or none (`none`), and a
+/// corpus whose scenarios name them: each scenario runs under its configuration on both sides
+/// (the expectations differ by configuration, so a side run under another one misses them), and
+/// the report counts each configuration.
+#[test]
+fn each_scenario_runs_under_its_configuration() {
+    let mut catalogue = Catalogue::load(&project_root()).unwrap();
+    let pair = catalogue
+        .pairs
+        .iter_mut()
+        .find(|p| p.name == "canary_tag")
+        .unwrap();
+    for (name, percent) in [("all", 100), ("none", 0)] {
+        let mut table = toml::Table::new();
+        table.insert("canary_percent".into(), toml::Value::Integer(percent));
+        pair.configs.insert(name.into(), table);
+    }
+    let pair = pair.clone();
+    let scenario = |name: &str, config: Option<&str>, lane: &str| {
+        format!(
+            "[[scenario]]\nname = \"{name}\"\n{}headers = [[\"x-user-id\", \"user-7\"]]\n\
+             [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+             request_headers = [[\"x-swimlane\", \"{lane}\"]]\n",
+            config.map_or(String::new(), |c| format!("config = \"{c}\"\n"))
+        )
+    };
+    let text = format!(
+        "pair = \"canary_tag\"\n{}{}{}",
+        scenario("canary", Some("all"), "canary"),
+        scenario("production", Some("none"), "production"),
+        scenario("canary_again", Some("all"), "canary"),
+    );
+    let path = std::path::Path::new("/configs/canary_tag.toml");
+    let corpus = Corpus::parse(path, "canary_tag", &text).unwrap();
+    let loaded = LoadedPair::load(&catalogue, &pair).unwrap();
+    let report = in_process_report(&loaded, &corpus).unwrap();
+    assert!(report.equivalent, "{}", report.failure_lines().join("\n"));
+    let counts: Vec<(&str, usize, usize)> = report
+        .configs
+        .iter()
+        .map(|c| (c.name.as_str(), c.scenarios, c.failed))
+        .collect();
+    assert_eq!(counts, [("default", 0, 0), ("all", 2, 0), ("none", 1, 0)]);
+    assert_eq!(report.scenarios, 3);
+    assert!(report.results[0].scenario.ends_with("[all]"));
+
+    // The same corpus with every scenario under `default` (10%): a side configured with
+    // `default` misses one configuration's expectations, which is what the check above rules out.
+    let plain = Corpus::parse(
+        path,
+        "canary_tag",
+        &text
+            .replace("config = \"all\"\n", "")
+            .replace("config = \"none\"\n", ""),
+    )
+    .unwrap();
+    let report = in_process_report(&loaded, &plain).unwrap();
+    assert!(
+        report.failures.iter().any(|f| !f.lua_misses.is_empty()),
+        "user-7 is either canary or production under default, not both"
+    );
+
+    // An unknown configuration is an error naming the file, the scenario and the known names.
+    let bad = Corpus::parse(
+        path,
+        "canary_tag",
+        &scenario("x", Some("nope"), "canary")
+            .replace("[[scenario]]", "pair = \"canary_tag\"\n[[scenario]]"),
+    )
+    .unwrap();
+    let e = in_process_report(&loaded, &bad).unwrap_err().to_string();
+    assert!(
+        e.contains("/configs/canary_tag.toml")
+            && e.contains("scenario \"x\"")
+            && e.contains("no configuration \"nope\" (known: default, all, none)"),
+        "{e}"
+    );
+}

@@ -16,8 +16,13 @@
 // Every .yaml/.yml file under DIR is read in name order and validated with Istio's own
 // validation (pilot/pkg/config/kube/crd.ParseInputs, as istiod's file store does); an object it
 // rejects stops the program (exit 1) with `invalid manifest FILE: <Istio's message>`. It logs
-// `starting gRPC discovery service at ADDR` and `starting HTTP service at ADDR` (`/ready`, and
-// Istio's debug endpoints under `/debug/`) and serves until SIGTERM or SIGINT.
+// `starting gRPC discovery service at ADDR` and `starting HTTP service at ADDR` (`/ready`,
+// `POST /reload`, and Istio's debug endpoints under `/debug/`) and serves until SIGTERM or SIGINT.
+//
+// `POST /reload` reads DIR again and applies what changed to the config store, as a Kubernetes
+// watch event would: objects that are new are created, changed ones updated, gone ones deleted;
+// Istio's config handlers then push to the proxies. It answers 200 with
+// `created N, updated N, deleted N`, or 400 with Istio's validation message (nothing applied).
 package main
 
 import (
@@ -30,10 +35,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"istio.io/istio/pilot/pkg/config/kube/crd"
+	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/config"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/log"
 	"istio.io/istio/pkg/version"
@@ -144,8 +152,30 @@ func run(configDir, meshFile, grpcAddr, httpAddr string) error {
 			return grpcListener, nil
 		},
 	})
+	known, err := keys(configs)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
 	mux := http.NewServeMux()
 	mux.Handle("/debug/", server.DiscoveryDebug)
+	mux.HandleFunc("/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		summary, now, err := reload(server.Store(), configDir, known)
+		if err != nil {
+			log.Warnf("reload: %v", err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		known = now
+		log.Infof("reload: %s", summary)
+		_, _ = fmt.Fprintln(w, summary)
+	})
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	})
@@ -157,4 +187,63 @@ func run(configDir, meshFile, grpcAddr, httpAddr string) error {
 	<-signals
 	f.exit(0)
 	return nil
+}
+
+// key names one object of the store.
+type key struct {
+	gvk             config.GroupVersionKind
+	name, namespace string
+}
+
+// keys are the objects of the manifests text.
+func keys(text string) (map[key]bool, error) {
+	configs, _, err := crd.ParseInputs(text)
+	if err != nil {
+		return nil, err
+	}
+	out := map[key]bool{}
+	for _, c := range configs {
+		out[key{c.GroupVersionKind, c.Name, c.Namespace}] = true
+	}
+	return out, nil
+}
+
+// reload reads dir again and applies the difference from the objects `known` to the store.
+// Answers what it did and the objects now known.
+func reload(store model.ConfigStoreController, dir string, known map[key]bool) (string, map[key]bool, error) {
+	text, err := manifests(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	configs, _, err := crd.ParseInputs(text)
+	if err != nil {
+		return "", nil, err
+	}
+	now := map[key]bool{}
+	created, updated, deleted := 0, 0, 0
+	for _, c := range configs {
+		k := key{c.GroupVersionKind, c.Name, c.Namespace}
+		now[k] = true
+		if existing := store.Get(c.GroupVersionKind, c.Name, c.Namespace); existing != nil {
+			if _, err := store.Update(c); err != nil {
+				return "", nil, fmt.Errorf("updating %s %s/%s: %v", c.GroupVersionKind.Kind, c.Namespace, c.Name, err)
+			}
+			updated++
+		} else {
+			if _, err := store.Create(c); err != nil {
+				return "", nil, fmt.Errorf("creating %s %s/%s: %v", c.GroupVersionKind.Kind, c.Namespace, c.Name, err)
+			}
+			created++
+		}
+	}
+	for k := range known {
+		if now[k] {
+			continue
+		}
+		if err := store.Delete(k.gvk, k.name, k.namespace, nil); err != nil {
+			return "", nil, fmt.Errorf("deleting %s %s/%s: %v", k.gvk.Kind, k.namespace, k.name, err)
+		}
+		deleted++
+	}
+	return fmt.Sprintf("created %d, updated %d, deleted %d", created, updated, deleted), now, nil
 }

@@ -297,6 +297,7 @@ pub fn verify_pair(pair: &str, equivalent: bool, failures: Vec<String>) -> Verif
         twin: TwinKind::Wasm,
         scenarios: 12,
         equivalent,
+        configs: vec![],
         failures,
         served_by: None,
         notes: Vec::new(),

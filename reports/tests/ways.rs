@@ -67,6 +67,7 @@ fn render_with(root: &Path, run: &LoadRun, policy: Policy) -> (SiteInput, String
                 twin,
                 scenarios: 12,
                 equivalent: true,
+                configs: vec![],
                 failures: vec![],
                 served_by: None,
                 notes: Vec::new(),

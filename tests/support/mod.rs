@@ -63,6 +63,19 @@ impl ProjectCopy {
                 .unwrap();
             }
         }
+        // istiod's Go module (the deployed check of `all` builds it into the copy's target/;
+        // Go's per-user caches make that a link, not a rebuild of Istio).
+        std::fs::create_dir_all(to.join("loadgen/istiod")).unwrap();
+        for entry in std::fs::read_dir(root.join("loadgen/istiod"))
+            .unwrap()
+            .flatten()
+        {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name == "go.mod" || name == "go.sum" || name.ends_with(".go") {
+                std::fs::copy(entry.path(), to.join("loadgen/istiod").join(&*name)).unwrap();
+            }
+        }
         ProjectCopy { dir }
     }
 

@@ -24,7 +24,7 @@
 //! the prebuilt artefacts above. The built-in pairs all have a Rust Wasm twin (the reference kind);
 //! a workspace's pair needs at least one twin of some kind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -113,8 +113,14 @@ pub struct Pair {
     pub summary: String,
     /// The behaviour contract, in words.
     pub behaviour: String,
-    /// Configuration, the same values for both twins.
+    /// Configuration, the same values for both twins: the configuration named `default`
+    /// ([`DEFAULT_CONFIG`]), the one a scenario runs under unless it names another.
     pub config: toml::Table,
+    /// More named configurations (`[pair.configs.NAME]`, NAME `[a-z0-9_]+`, not `default`): a
+    /// scenario runs under one with `config = "NAME"`; every proof runs each scenario under its
+    /// configuration ([`Pair::configurations`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, toml::Table>,
     pub traits: Traits,
     #[serde(default)]
     pub normalise: Normalise,
@@ -146,10 +152,54 @@ pub struct Pair {
     pub native: Option<PathBuf>,
 }
 
+/// The name of a pair's own `config`, the configuration a scenario runs under unless it names
+/// another.
+pub const DEFAULT_CONFIG: &str = "default";
+
 impl Pair {
-    /// The configuration as JSON: the Wasm plugin configuration and the Lua route metadata.
+    /// The `default` configuration as JSON: the Wasm plugin configuration and the Lua route
+    /// metadata.
     pub fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.config).expect("TOML tables are valid JSON")
+    }
+
+    /// The names of the pair's configurations: `default` first, then the others by name.
+    pub fn configurations(&self) -> Vec<&str> {
+        std::iter::once(DEFAULT_CONFIG)
+            .chain(self.configs.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// More than the `default` configuration.
+    pub fn has_several_configs(&self) -> bool {
+        !self.configs.is_empty()
+    }
+
+    /// The configuration named `name`, as a table.
+    pub fn config_table(&self, name: &str) -> Option<&toml::Table> {
+        if name == DEFAULT_CONFIG {
+            Some(&self.config)
+        } else {
+            self.configs.get(name)
+        }
+    }
+
+    /// The configuration named `name` as JSON (what [`Pair::config_json`] is for `default`).
+    pub fn config_json_of(&self, name: &str) -> Option<serde_json::Value> {
+        self.config_table(name)
+            .map(|t| serde_json::to_value(t).expect("TOML tables are valid JSON"))
+    }
+
+    /// `name` as one of the pair's configurations, or a one-line problem naming the known ones.
+    pub fn config_problem(&self, name: &str) -> Option<String> {
+        if self.config_table(name).is_some() {
+            return None;
+        }
+        Some(format!(
+            "pair {:?} has no configuration {name:?} (known: {})",
+            self.name,
+            self.configurations().join(", ")
+        ))
     }
 
     /// The prebuilt artefact this entry names for `kind`, as written (unresolved).
@@ -335,6 +385,27 @@ impl Catalogue {
                     path,
                     format!("pair {:?} is listed twice", pair.name),
                 ));
+            }
+            for config in pair.configs.keys() {
+                if config == DEFAULT_CONFIG {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "pair {:?}: configs.default: the configuration named `default` is \
+                             the pair's `config`; give it there",
+                            pair.name
+                        ),
+                    ));
+                }
+                if !valid_name(config) {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "pair {:?}: configuration name {config:?} must be [a-z0-9_]+",
+                            pair.name
+                        ),
+                    ));
+                }
             }
         }
         Ok(Catalogue {
@@ -784,6 +855,44 @@ mod tests {
         let bad = workspace("kind = \"native\"\nwasm = \"m.wasm\"\n", &["m.wasm"]);
         let e = Catalogue::load_workspace(bad.path()).unwrap_err();
         assert!(e.to_string().contains("`kind = \"native\"`"), "{e}");
+    }
+
+    /// `config` is the configuration named `default`; `[pair.configs.NAME]` adds more, which
+    /// may not be named `default` or anything but `[a-z0-9_]+`.
+    #[test]
+    fn a_pair_has_named_configurations_default_first() {
+        let ws = workspace(
+            "[pair.configs.with_auth]\nstrip_auth = true\n[pair.configs.b]\nx = 1\n",
+            &["filters-wasm/p/Cargo.toml"],
+        );
+        let catalogue = Catalogue::load_workspace(ws.path()).unwrap();
+        let pair = catalogue.get("p").unwrap();
+        assert_eq!(pair.configurations(), ["default", "b", "with_auth"]);
+        assert!(pair.has_several_configs());
+        assert_eq!(
+            pair.config_json_of("with_auth").unwrap(),
+            serde_json::json!({"strip_auth": true})
+        );
+        assert_eq!(pair.config_json_of("default").unwrap(), pair.config_json());
+        assert_eq!(
+            pair.config_problem("nope").unwrap(),
+            "pair \"p\" has no configuration \"nope\" (known: default, b, with_auth)"
+        );
+
+        let one = workspace("", &["filters-wasm/p/Cargo.toml"]);
+        let catalogue = Catalogue::load_workspace(one.path()).unwrap();
+        assert_eq!(catalogue.get("p").unwrap().configurations(), ["default"]);
+
+        for (entry, said) in [
+            ("[pair.configs.default]\nx = 1\n", "is the pair's `config`"),
+            ("[pair.configs.Bad]\nx = 1\n", "\"Bad\" must be [a-z0-9_]+"),
+        ] {
+            let bad = workspace(entry, &["filters-wasm/p/Cargo.toml"]);
+            let e = Catalogue::load_workspace(bad.path())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said) && e.contains(WORKSPACE_CATALOGUE), "{e}");
+        }
     }
 
     #[test]

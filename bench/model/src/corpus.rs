@@ -6,7 +6,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Pair;
 use crate::{Error, Result};
+
+/// The scenarios of a corpus that run under one configuration ([`Corpus::by_config`]).
+#[derive(Debug, Clone)]
+pub struct ConfigPart {
+    /// The configuration's name (`default`, or a key of the pair's `configs`).
+    pub name: String,
+    /// The configuration as JSON: the Wasm plugin configuration and the Lua route metadata.
+    pub config: serde_json::Value,
+    /// Those scenarios, in corpus order.
+    pub corpus: Corpus,
+}
 
 /// A header as `[name, value]`.
 pub type HeaderPair = (String, String);
@@ -241,6 +253,9 @@ pub struct Scenario {
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// The pair's configuration the scenario runs under (`default` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_path")]
@@ -303,6 +318,13 @@ pub struct Expect {
 }
 
 impl Scenario {
+    /// The name of the configuration the scenario runs under.
+    pub fn config_name(&self) -> &str {
+        self.config
+            .as_deref()
+            .unwrap_or(crate::catalogue::DEFAULT_CONFIG)
+    }
+
     /// The request body bytes.
     pub fn body_bytes(&self) -> Vec<u8> {
         match (&self.body, &self.body_repeat) {
@@ -380,6 +402,12 @@ impl Corpus {
             if names.insert(s.name.as_str(), ()).is_some() {
                 return Err(at("name is used twice".into()));
             }
+            if !crate::catalogue::valid_name(s.config_name()) {
+                return Err(at(format!(
+                    "config {:?} must name one of the pair's configurations ([a-z0-9_]+)",
+                    s.config_name()
+                )));
+            }
             if s.body.is_some() && s.body_repeat.is_some() {
                 return Err(at("give body or body_repeat, not both".into()));
             }
@@ -451,6 +479,46 @@ impl Corpus {
             }
         }
         Ok(())
+    }
+
+    /// The corpus cut by configuration: for each of `pair`'s configurations that scenarios run
+    /// under (in [`Pair::configurations`]' order), those scenarios in corpus order, as a corpus
+    /// of their own (same path), with the configuration as JSON. What every proof replays, one
+    /// part through twins configured with its configuration: a corpus whose scenarios all run
+    /// under `default` is one part, the whole corpus. A scenario naming a configuration the pair
+    /// does not have is an error naming the file, the scenario and the known names.
+    pub fn by_config(&self, pair: &Pair) -> Result<Vec<ConfigPart>> {
+        for s in &self.scenarios {
+            if let Some(problem) = pair.config_problem(s.config_name()) {
+                return Err(Error::invalid(
+                    &self.path,
+                    format!("scenario {:?}: {problem}", s.name),
+                ));
+            }
+        }
+        Ok(pair
+            .configurations()
+            .into_iter()
+            .filter_map(|name| {
+                let scenarios: Vec<Scenario> = self
+                    .scenarios
+                    .iter()
+                    .filter(|s| s.config_name() == name)
+                    .cloned()
+                    .collect();
+                (!scenarios.is_empty()).then(|| ConfigPart {
+                    name: name.to_string(),
+                    config: pair
+                        .config_json_of(name)
+                        .expect("a configuration of the pair"),
+                    corpus: Corpus {
+                        pair: self.pair.clone(),
+                        scenarios,
+                        path: self.path.clone(),
+                    },
+                })
+            })
+            .collect())
     }
 
     /// Every cluster the corpus' call scripts name (each exists for the whole corpus run).

@@ -1,7 +1,7 @@
 //! The reports of an equivalence run, whichever driver produced them (real Envoy or in-process):
 //! per scenario, per pair, the summary line, and the readable failure lines.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::outcome::{DiffLine, Outcome};
 use crate::twin::TwinKind;
@@ -40,6 +40,10 @@ pub struct PairReport {
     /// Requests sent per variant (scenarios plus their `before` repetitions).
     pub requests: usize,
     pub equivalent: bool,
+    /// Per configuration, what was proven; empty when the pair has only its `default`
+    /// configuration (then every scenario ran under it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<ConfigProof>,
     /// Every scenario that did not pass.
     pub failures: Vec<ScenarioReport>,
     /// All results, passing ones included.
@@ -70,11 +74,74 @@ impl PairReport {
             scenarios,
             requests,
             equivalent: failures.is_empty(),
+            configs: Vec::new(),
             failures,
             results,
             served_by: None,
             notes: Vec::new(),
         }
+    }
+
+    /// The reports of a pair's corpus parts, one per configuration
+    /// ([`crate::corpus::Corpus::by_config`]), as one report: results in order, counts summed.
+    /// With `several` (the pair has more configurations than `default`), each result's label
+    /// names its configuration (`scenario [NAME]`) and [`PairReport::configs`] keeps the counts
+    /// of each of `configurations` (the pair's, in order; one no scenario runs under counts 0).
+    pub fn of_configs(
+        pair: &str,
+        configurations: &[&str],
+        parts: Vec<(String, PairReport)>,
+        several: bool,
+    ) -> PairReport {
+        if !several && parts.len() == 1 {
+            return parts.into_iter().next().expect("one part").1;
+        }
+        let twin = parts.first().map_or(TwinKind::Wasm, |(_, r)| r.twin);
+        let served_by = parts.first().and_then(|(_, r)| r.served_by.clone());
+        let mut notes: Vec<String> = Vec::new();
+        for note in parts.iter().flat_map(|(_, r)| r.notes.iter()) {
+            if !notes.contains(note) {
+                notes.push(note.clone());
+            }
+        }
+        let mut configs: Vec<ConfigProof> = configurations
+            .iter()
+            .map(|name| ConfigProof {
+                name: name.to_string(),
+                ..ConfigProof::default()
+            })
+            .collect();
+        let (mut scenarios, mut requests, mut results) = (0, 0, Vec::new());
+        for (name, report) in parts {
+            scenarios += report.scenarios;
+            requests += report.requests;
+            if let Some(proof) = configs.iter_mut().find(|c| c.name == name) {
+                proof.scenarios = report.scenarios;
+                proof.requests = report.requests;
+                proof.failed = report.failures.len();
+            }
+            results.extend(report.results.into_iter().map(|mut r| {
+                if several {
+                    r.scenario = format!("{} [{name}]", r.scenario);
+                }
+                r
+            }));
+        }
+        let mut report = PairReport::new(pair, scenarios, requests, results).of_twin(twin);
+        report.served_by = served_by;
+        report.notes = notes;
+        if several {
+            report.configs = configs;
+        }
+        report
+    }
+
+    /// `default 6, with_auth 5 (2 checks failed)`: the per-configuration counts, when kept.
+    pub fn configs_line(&self) -> Option<String> {
+        if self.configs.is_empty() {
+            return None;
+        }
+        Some(configs_line(&self.configs))
     }
 
     /// This report as the proof of a twin of `kind` (a new report is of the Rust Wasm twin).
@@ -104,6 +171,33 @@ impl PairReport {
         }
         out
     }
+}
+
+/// What was proven under one of a pair's configurations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigProof {
+    /// The configuration's name.
+    pub name: String,
+    /// Scenarios that ran under it (0: none does, so it is not proven).
+    pub scenarios: usize,
+    /// Requests sent per variant under it.
+    #[serde(default)]
+    pub requests: usize,
+    /// Checks that failed under it.
+    pub failed: usize,
+}
+
+/// `default 6 scenarios, with_auth 5 scenarios (2 checks failed), other: no scenarios`.
+pub fn configs_line(configs: &[ConfigProof]) -> String {
+    configs
+        .iter()
+        .map(|c| match (c.scenarios, c.failed) {
+            (0, _) => format!("{}: no scenarios (not proven)", c.name),
+            (n, 0) => format!("{} {n} scenario(s)", c.name),
+            (n, failed) => format!("{} {n} scenario(s) ({failed} check(s) failed)", c.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The totals over pairs, as printed on the summary line.

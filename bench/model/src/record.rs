@@ -411,6 +411,7 @@ pub fn scenario(
     Scenario {
         name,
         description,
+        config: None,
         method: request.method.clone(),
         path: request.path.clone(),
         headers: request.headers.clone(),

@@ -138,8 +138,14 @@ impl LoadedPair {
 
     /// [`LoadedPair::corpus_env`] and the book whose scripts answer the calls (set per scenario).
     pub fn corpus_env_with_calls(&self, corpus: &Corpus) -> (Env, CallBook) {
+        self.corpus_env_under(corpus, self.pair.config_json())
+    }
+
+    /// [`LoadedPair::corpus_env_with_calls`] under `config` (one of the pair's configurations,
+    /// as JSON) instead of `default`.
+    pub fn corpus_env_under(&self, corpus: &Corpus, config: serde_json::Value) -> (Env, CallBook) {
         let book = CallBook::for_corpus(corpus);
-        let mut env = Env::new(self.pair.config_json());
+        let mut env = Env::new(config);
         env.responder = book.responder(corpus.auth_replies());
         (env, book)
     }
@@ -174,13 +180,30 @@ fn error_outcome(e: &FilterError) -> Outcome {
     }
 }
 
-/// Runs the whole corpus through one Lua VM and one Wasm VM (state carries across scenarios, as
-/// in one Envoy worker), comparing normalised outcomes and checking expectations.
+/// Runs the whole corpus, each configuration's scenarios ([`Corpus::by_config`]) through one Lua
+/// VM and one Wasm VM configured with it (state carries across those scenarios, as in one Envoy
+/// worker), comparing normalised outcomes and checking expectations.
 pub fn run_corpus(
     loaded: &LoadedPair,
     corpus: &Corpus,
 ) -> Result<Vec<InProcessResult>, FilterError> {
-    let (env, book) = loaded.corpus_env_with_calls(corpus);
+    let parts = corpus
+        .by_config(&loaded.pair)
+        .map_err(|e| load_error(&loaded.pair.name, e.to_string()))?;
+    let mut results = Vec::new();
+    for part in parts {
+        results.extend(run_part(loaded, &part.corpus, part.config)?);
+    }
+    Ok(results)
+}
+
+/// Every scenario of `corpus` through one Lua VM and one Wasm VM configured with `config`.
+fn run_part(
+    loaded: &LoadedPair,
+    corpus: &Corpus,
+    config: serde_json::Value,
+) -> Result<Vec<InProcessResult>, FilterError> {
+    let (env, book) = loaded.corpus_env_under(corpus, config);
     let mut lua = loaded.vm(Side::Lua, env.clone())?;
     let mut wasm = loaded.vm(Side::Wasm, env)?;
     let mut results = Vec::new();
@@ -240,13 +263,34 @@ pub fn load_error(filter: &str, message: impl Into<String>) -> FilterError {
     }
 }
 
-/// The in-process corpus run as an equivalence report, in the same shape as the real-Envoy one. A filter
-/// error (the VM could not go on) counts as a miss on that side.
+/// The in-process corpus run as an equivalence report, in the same shape as the real-Envoy one:
+/// each configuration's scenarios under it, counted per configuration when the pair has several.
+/// A filter error (the VM could not go on) counts as a miss on that side.
 pub fn in_process_report(
     loaded: &LoadedPair,
     corpus: &Corpus,
 ) -> Result<filterbench_model::equivalence::PairReport, filterbench_model::Error> {
-    let results = run_corpus(loaded, corpus)
+    let pair = &loaded.pair;
+    let mut parts = Vec::new();
+    for part in corpus.by_config(pair)? {
+        let report = part_report(loaded, &part.corpus, part.config)?;
+        parts.push((part.name, report));
+    }
+    Ok(filterbench_model::equivalence::PairReport::of_configs(
+        &pair.name,
+        &pair.configurations(),
+        parts,
+        pair.has_several_configs(),
+    ))
+}
+
+/// One configuration's scenarios as an equivalence report.
+fn part_report(
+    loaded: &LoadedPair,
+    corpus: &Corpus,
+    config: serde_json::Value,
+) -> Result<filterbench_model::equivalence::PairReport, filterbench_model::Error> {
+    let results = run_part(loaded, corpus, config)
         .map_err(|e| filterbench_model::Error::invalid(&corpus.path, e.to_string()))?;
     let requests = results.len();
     let reports = results

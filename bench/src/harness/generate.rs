@@ -226,6 +226,27 @@ pub fn check(
     seed: u64,
     twin: &str,
 ) -> Result<Option<GeneratedFailure>, String> {
+    check_under(
+        loaded,
+        corpus,
+        &loaded.pair.config_json(),
+        cases,
+        seed,
+        twin,
+    )
+}
+
+/// [`check`] with both twins configured with `configuration` (one of the pair's configurations, as
+/// JSON) instead of `default`; the vocabulary is still the whole corpus', so requests recorded
+/// under one configuration are tried under every other.
+pub fn check_under(
+    loaded: &super::driver::LoadedPair,
+    corpus: &Corpus,
+    configuration: &serde_json::Value,
+    cases: u32,
+    seed: u64,
+    twin: &str,
+) -> Result<Option<GeneratedFailure>, String> {
     use proptest::test_runner::TestRunner;
     use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng};
 
@@ -238,7 +259,7 @@ pub fn check(
     let mut runner = TestRunner::new_with_rng(config, rng);
     let started = std::time::SystemTime::now();
     let result = runner.run(&sequence(&vocab), |exchanges| {
-        let mut env = super::Env::new(loaded.pair.config_json());
+        let mut env = super::Env::new(configuration.clone());
         env.responder = super::corpus_responder(corpus);
         env.clock = super::Clock::pinned(started);
         match super::driver::diff_sequence(loaded, &env, &exchanges) {

@@ -494,7 +494,7 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
 /// Memory of a fresh VM of each twin, and after `requests` requests of the pair's scenario.
 pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
     let env = subjects::bench_env(p.loaded.pair.config_json());
-    let mut lua_env = p.loaded.corpus_env(&p.corpus);
+    let mut lua_env = subjects::scenario_env(&p.loaded, &p.corpus, &p.scenario);
     lua_env.clock = env.clock.clone();
     lua_env.limits = env.limits;
     let wasm_env = lua_env.clone();

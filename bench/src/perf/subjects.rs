@@ -15,7 +15,7 @@ use crate::harness::driver::{LoadedPair, Side};
 use crate::harness::lua::{LuaFilter, UNLIMITED_INSTRUCTIONS};
 use crate::harness::wasm::{Metering, WasmFilter};
 use crate::harness::{Clock, Env, Exchange, FilterError, FilterVm};
-use filterbench_model::catalogue::Pair;
+use filterbench_model::catalogue::{Pair, DEFAULT_CONFIG};
 use filterbench_model::corpus::{Corpus, Scenario};
 use filterbench_model::outcome::{check_expect, Diff, Outcome};
 
@@ -119,12 +119,28 @@ impl PairSubjects {
     /// Chooses the representative request: the first corpus scenario (without `before`
     /// requests) that reaches the upstream and passes on fresh bench VMs of both twins (their
     /// outcomes equal, the scenario's expectations met); else the first that passes at all.
+    /// Scenarios under the configuration `default` (the one load runs measure) come first; the
+    /// twins run under the chosen scenario's configuration.
     pub fn new(loaded: LoadedPair, corpus: Corpus) -> Result<PairSubjects, Error> {
+        let default = |s: &&Scenario| s.config_name() == DEFAULT_CONFIG;
         let candidates = corpus
             .scenarios
             .iter()
+            .filter(default)
             .filter(|s| s.before == 0 && s.expect.upstream_reached)
-            .chain(corpus.scenarios.iter().filter(|s| s.before == 0));
+            .chain(
+                corpus
+                    .scenarios
+                    .iter()
+                    .filter(default)
+                    .filter(|s| s.before == 0),
+            )
+            .chain(
+                corpus
+                    .scenarios
+                    .iter()
+                    .filter(|s| s.before == 0 && !default(s)),
+            );
         let mut failures = Vec::new();
         for scenario in candidates {
             let mut lua = subject(&loaded, &corpus, scenario, Side::Lua)?;
@@ -177,7 +193,7 @@ fn subject(
     scenario: &Scenario,
     side: Side,
 ) -> Result<Subject, Error> {
-    let mut env = loaded.corpus_env(corpus);
+    let mut env = scenario_env(loaded, corpus, scenario);
     let bench = bench_env(env.config.clone());
     env.clock = bench.clock;
     env.limits = bench.limits;
@@ -190,6 +206,15 @@ fn subject(
     );
     s.clock_step = window_step(&loaded.pair);
     Ok(s)
+}
+
+/// The corpus environment under `scenario`'s configuration.
+pub fn scenario_env(loaded: &LoadedPair, corpus: &Corpus, scenario: &Scenario) -> Env {
+    let config = loaded
+        .pair
+        .config_json_of(scenario.config_name())
+        .unwrap_or_else(|| loaded.pair.config_json());
+    loaded.corpus_env_under(corpus, config).0
 }
 
 /// One window of a windowed limiter's configuration (`window_seconds`), if the pair has one.

@@ -171,8 +171,14 @@ pub fn check(rig: &Rig, control_plane: &ControlPlane, crds: &CrdSchemas) -> Resu
     };
     let mut istiod = Istiod::start(&control_plane.bin, &config_dir)
         .map_err(|e| Error::Envoy(format!("phase and priority: {e}")))?;
-    let (mut envoy, addr) =
-        start_sidecar(rig, &mut istiod, control_plane, &served, &BTreeMap::new())?;
+    let (mut envoy, addr) = start_sidecar(
+        rig,
+        &mut istiod,
+        control_plane,
+        &served,
+        &BTreeMap::new(),
+        &crate::envoy::EnvoyOptions::default(),
+    )?;
     let chain: Vec<String> = istiod_filter(&envoy, served.workload.port, "lua")?
         .chain
         .iter()

@@ -84,9 +84,19 @@ pub fn twin_listeners(
     pair: &Pair,
     kind: TwinKind,
 ) -> Result<Vec<ListenerSpec>> {
+    twin_listeners_under(catalogue, pair, kind, pair.config_json())
+}
+
+/// [`twin_listeners`] configured with `config` (one of the pair's configurations as JSON): the
+/// Lua listener's route metadata, the twin's plugin (or filter) configuration.
+pub fn twin_listeners_under(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+    config: serde_json::Value,
+) -> Result<Vec<ListenerSpec>> {
     let source = catalogue.lua_source(&pair.name)?;
     let twin = catalogue.checked_twin(&pair.name, kind)?;
-    let config = pair.config_json();
     let filter = if kind.is_proxy_wasm() {
         ListenerFilter::Wasm {
             module: twin.artefact,
@@ -192,15 +202,17 @@ pub fn verify_pair(rig: &Rig, catalogue: &Catalogue, pair: &Pair) -> Result<Pair
     verify_twin(rig, catalogue, pair, TwinKind::Wasm)
 }
 
-/// Replays the pair's corpus through the Lua listener and its `kind` twin's of a fresh Envoy.
+/// Replays the pair's corpus through the Lua listener and its `kind` twin's: each
+/// configuration's scenarios ([`Corpus::by_config`]) in a fresh Envoy whose two listeners are
+/// configured with it (the Lua route's metadata, the twin's plugin configuration), counted per
+/// configuration when the pair has several.
 pub fn verify_twin(
     rig: &Rig,
     catalogue: &Catalogue,
     pair: &Pair,
     kind: TwinKind,
 ) -> Result<PairReport> {
-    let listeners = twin_listeners(catalogue, pair, kind)?;
-    verify_listeners_of(rig, catalogue, pair, &listeners, kind)
+    verify_twin_under(rig, catalogue, pair, kind, &ConnectionManager::default())
 }
 
 /// [`verify_twin`] with every listener's connection manager set as `connection_manager` says
@@ -213,11 +225,32 @@ pub fn verify_twin_under(
     kind: TwinKind,
     connection_manager: &ConnectionManager,
 ) -> Result<PairReport> {
-    let listeners = twin_listeners(catalogue, pair, kind)?;
-    verify_listeners_under(rig, catalogue, pair, &listeners, kind, connection_manager)
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let mut parts = Vec::new();
+    for part in corpus.by_config(pair)? {
+        let listeners = twin_listeners_under(catalogue, pair, kind, part.config)?;
+        let report = verify_corpus_of(
+            rig,
+            catalogue,
+            pair,
+            &part.corpus,
+            &listeners,
+            kind,
+            connection_manager,
+        )?;
+        parts.push((part.name, report));
+    }
+    Ok(PairReport::of_configs(
+        &pair.name,
+        &pair.configurations(),
+        parts,
+        pair.has_several_configs(),
+    ))
 }
 
 /// Replays the pair's corpus through two listeners named `lua` and `wasm` of a fresh Envoy.
+/// The listeners carry one configuration: a pair with several has its `default` scenarios
+/// replayed (the others' need listeners configured with theirs: [`verify_twin`]).
 pub fn verify_listeners(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -227,8 +260,9 @@ pub fn verify_listeners(
     verify_listeners_of(rig, catalogue, pair, listeners, TwinKind::Wasm)
 }
 
-/// Replays the pair's corpus through two listeners named `lua` and by `kind`'s id (`wasm`,
-/// `go-wasm`, `native`) of a fresh Envoy; the report is the proof of that twin.
+/// Replays the pair's corpus (its `default` configuration's scenarios) through two listeners
+/// named `lua` and by `kind`'s id (`wasm`, `go-wasm`, `native`) of a fresh Envoy; the report is
+/// the proof of that twin.
 pub fn verify_listeners_of(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -236,26 +270,41 @@ pub fn verify_listeners_of(
     listeners: &[ListenerSpec],
     kind: TwinKind,
 ) -> Result<PairReport> {
-    verify_listeners_under(
+    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
+    let default = corpus
+        .by_config(pair)?
+        .into_iter()
+        .find(|part| part.name == filterbench_model::catalogue::DEFAULT_CONFIG)
+        .map_or_else(
+            || Corpus {
+                scenarios: Vec::new(),
+                ..corpus.clone()
+            },
+            |part| part.corpus,
+        );
+    verify_corpus_of(
         rig,
         catalogue,
         pair,
+        &default,
         listeners,
         kind,
         &ConnectionManager::default(),
     )
 }
 
-fn verify_listeners_under(
+/// Replays `corpus` through two listeners named `lua` and by `kind`'s id of a fresh Envoy whose
+/// connection managers are set as `connection_manager` says.
+fn verify_corpus_of(
     rig: &Rig,
     catalogue: &Catalogue,
     pair: &Pair,
+    corpus: &Corpus,
     listeners: &[ListenerSpec],
     kind: TwinKind,
     connection_manager: &ConnectionManager,
 ) -> Result<PairReport> {
     let twin = Variant::Twin(kind);
-    let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let clusters = corpus.call_clusters();
     let envoy = start_for_calls(
         rig,
@@ -273,7 +322,7 @@ fn verify_listeners_under(
         .listener(twin.id())
         .ok_or_else(|| Error::Envoy(format!("no {} listener", twin.id())))?;
     let mut envoys = [envoy];
-    let report = replay_corpus(rig, pair, &corpus, kind, &mut envoys, (0, lua), (0, wasm))?;
+    let report = replay_corpus(rig, pair, corpus, kind, &mut envoys, (0, lua), (0, wasm))?;
     envoys[0].stop();
     Ok(report)
 }

@@ -162,6 +162,7 @@ pub fn start_sidecar(
     control_plane: &ControlPlane,
     served: &Served,
     call_ports: &BTreeMap<String, u16>,
+    options: &EnvoyOptions,
 ) -> Result<(Envoy, SocketAddr)> {
     let bootstrap = ads_bootstrap(
         &served.workload,
@@ -178,7 +179,7 @@ pub fn start_sidecar(
             alive.map_or_else(|| istiod.log_tail(5), |e| e.to_string())
         ))
     };
-    let mut envoy = match Envoy::start(&rig.envoy_bin, &bootstrap, &EnvoyOptions::default()) {
+    let mut envoy = match Envoy::start(&rig.envoy_bin, &bootstrap, options) {
         Ok(envoy) => envoy,
         Err(e) => return Err(with_istiod(istiod, e)),
     };
@@ -259,8 +260,11 @@ pub fn verify_deployed_istiod(
         .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let ports = rig.call_ports(&corpus.call_clusters())?;
-    let (lua_envoy, lua_addr) = start_sidecar(rig, &mut istiod, control_plane, &lua, &ports)?;
-    let (wasm_envoy, wasm_addr) = start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports)?;
+    let options = EnvoyOptions::default();
+    let (lua_envoy, lua_addr) =
+        start_sidecar(rig, &mut istiod, control_plane, &lua, &ports, &options)?;
+    let (wasm_envoy, wasm_addr) =
+        start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports, &options)?;
     let mut config_differences = Vec::new();
     let mut managers = Vec::new();
     for (variant, served, envoy) in [("lua", &lua, &lua_envoy), ("wasm", &wasm, &wasm_envoy)] {

@@ -14,6 +14,9 @@
 //!   written by `loadgen k8s manifests` stays part of the script, which then carries its
 //!   constants itself).
 //!
+//! Every route-metadata block found is a configuration: the first the pair's `config`
+//! (`default`), the others [`ImportedLua::more_configs`].
+//!
 //! The script is taken byte for byte; where it and its configuration came from is said in
 //! [`ImportedLua::origin`] and [`ImportedLua::config_origin`].
 
@@ -35,6 +38,22 @@ pub struct ImportedLua {
     pub origin: String,
     /// Where the configuration came from, when one was found.
     pub config_origin: Option<String>,
+    /// Every other route-metadata block of the manifest (a filter configured differently on
+    /// other routes), in patch order, each to become a named configuration of the pair; a block
+    /// equal to one before it is left out.
+    pub more_configs: Vec<ImportedConfig>,
+}
+
+/// A route-metadata block of a manifest beyond the first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedConfig {
+    /// A configuration name (`[a-z0-9_]+`, not `default`): the patch's route name made one when
+    /// it has a route name not taken yet, else `config_<k>` for the k-th configuration.
+    pub name: String,
+    /// The configuration (a JSON object).
+    pub config: serde_json::Map<String, Value>,
+    /// Where it came from.
+    pub origin: String,
 }
 
 /// A manifest that cannot be used; names the file.
@@ -117,6 +136,7 @@ fn from_traffic_extension(manifest: &Value, name: &str) -> Option<ImportedLua> {
         config: serde_json::Map::new(),
         origin: format!("TrafficExtension {name}, spec.lua.inlineCode"),
         config_origin: None,
+        more_configs: Vec::new(),
     })
 }
 
@@ -155,9 +175,9 @@ fn from_envoy_filter(manifest: &Value, name: &str) -> Option<ImportedLua> {
         }
     }
     let (code, at) = script?;
-    // The configuration: route metadata under the Lua filter's name, from any patch.
-    let mut config = serde_json::Map::new();
-    let mut config_origin = None;
+    // The configurations: route metadata under the Lua filter's name, from every patch that
+    // merges some (the first is the pair's `default`).
+    let mut blocks: Vec<(serde_json::Map<String, Value>, String, Option<String>)> = Vec::new();
     for (i, patch) in patches.iter().enumerate() {
         let metadata = &patch["patch"]["value"]["metadata"];
         let filter_metadata = if metadata["filter_metadata"].is_null() {
@@ -166,20 +186,70 @@ fn from_envoy_filter(manifest: &Value, name: &str) -> Option<ImportedLua> {
             &metadata["filter_metadata"]
         };
         if let Some(object) = filter_metadata[LUA_FILTER].as_object() {
-            config = object.clone();
-            config_origin = Some(format!(
+            if blocks.iter().any(|(seen, _, _)| seen == object) {
+                continue;
+            }
+            let origin = format!(
                 "EnvoyFilter {name}, configPatches[{i}] ({}) metadata.filter_metadata[\"{LUA_FILTER}\"]",
                 patch["applyTo"].as_str().unwrap_or("?")
-            ));
-            break;
+            );
+            let route = patch["match"]["routeConfiguration"]["vhost"]["route"]["name"]
+                .as_str()
+                .map(str::to_string);
+            blocks.push((object.clone(), origin, route));
         }
+    }
+    let mut blocks = blocks.into_iter();
+    let (config, config_origin) = match blocks.next() {
+        Some((config, origin, _)) => (config, Some(origin)),
+        None => (serde_json::Map::new(), None),
+    };
+    let mut taken = vec!["default".to_string()];
+    let mut more_configs = Vec::new();
+    for (k, (config, origin, route)) in blocks.enumerate() {
+        let from_route = route
+            .map(|r| config_name(&r))
+            .filter(|n| !taken.contains(n));
+        let name = from_route.unwrap_or_else(|| {
+            (k + 2..)
+                .map(|n| format!("config_{n}"))
+                .find(|n| !taken.contains(n))
+                .expect("some name is free")
+        });
+        taken.push(name.clone());
+        more_configs.push(ImportedConfig {
+            name,
+            config,
+            origin,
+        });
     }
     Some(ImportedLua {
         code,
         config,
         origin: format!("EnvoyFilter {name}, {at}"),
         config_origin,
+        more_configs,
     })
+}
+
+/// A route name as a configuration name: lower-cased, every byte but `[a-z0-9_]` made `_`.
+fn config_name(route: &str) -> String {
+    let name: String = route
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "_".to_string()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +299,35 @@ spec:
             found.origin
         );
         assert!(found.config_origin.unwrap().contains("HTTP_ROUTE"));
+    }
+
+    /// Every route-metadata block is a configuration: the first is `default`, the others named
+    /// after their route (or `config_<k>`), a repeated block left out.
+    #[test]
+    fn every_route_metadata_block_is_a_configuration() {
+        let block = |route: &str, metadata: &str| {
+            format!(
+                "  - applyTo: HTTP_ROUTE\n    match:\n      routeConfiguration:\n        vhost:\n          \
+                 route: {{name: {route}}}\n    patch:\n      operation: MERGE\n      value:\n        \
+                 metadata:\n          filter_metadata:\n            envoy.filters.http.lua: {metadata}\n"
+            )
+        };
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {{name: s}}\n\
+             spec:\n  configPatches:\n  - applyTo: HTTP_FILTER\n    patch:\n      value:\n        \
+             name: envoy.filters.http.lua\n        typed_config:\n          inline_code: \"-- x\"\n{}{}{}{}",
+            block("web", "{strip_authorization: false}"),
+            block("Admin-API", "{strip_authorization: true}"),
+            block("again", "{strip_authorization: true}"),
+            block("Admin-API", "{strip_authorization: true, x: 1}"),
+        );
+        let found = lua_from_manifest(Path::new("m.yaml"), &yaml).unwrap();
+        assert_eq!(found.config["strip_authorization"], false);
+        assert!(found.config_origin.unwrap().contains("configPatches[1]"));
+        let names: Vec<&str> = found.more_configs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["admin_api", "config_3"]);
+        assert_eq!(found.more_configs[0].config["strip_authorization"], true);
+        assert!(found.more_configs[1].origin.contains("configPatches[4]"));
     }
 
     #[test]

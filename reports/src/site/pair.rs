@@ -96,6 +96,7 @@ pub(super) fn pair_page(
             }
         }
     }
+    b.push_str(&configurations_html(pair, ev));
     b.push_str(&deployed_html(results, name));
 
     // Real Envoy.
@@ -587,6 +588,58 @@ fn in_process_section(
 
 /// What the deployed-manifest check (`verify/deployed.json`) says of a pair: the TrafficExtension
 /// and legacy manifests, translated as Istio does and served by real Envoy, against the twins.
+/// A pair with several configurations: each, its content, and what was proven under it (from the
+/// equivalence record shown above); load runs measure `default` only, which is said.
+fn configurations_html(pair: &Pair, ev: &PairEvidence) -> String {
+    if !pair.has_several_configs() {
+        return String::new();
+    }
+    let proofs = ev
+        .equivalence
+        .as_ref()
+        .map(|e| e.result.configs.as_slice())
+        .unwrap_or_default();
+    let rows: Vec<(String, Vec<Cell>)> = pair
+        .configurations()
+        .into_iter()
+        .map(|name| {
+            let content = pair
+                .config_json_of(name)
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            let proven = match proofs.iter().find(|p| p.name == name) {
+                None => "not in the equivalence record".to_string(),
+                Some(p) if p.scenarios == 0 => "no scenario runs under it: not proven".to_string(),
+                Some(p) if p.failed == 0 => format!("{} scenario(s), all equivalent", p.scenarios),
+                Some(p) => format!("{} scenario(s), {} check(s) failed", p.scenarios, p.failed),
+            };
+            (
+                String::new(),
+                vec![
+                    Cell::Text(name.to_string()),
+                    Cell::Text(content),
+                    Cell::Text(proven),
+                ],
+            )
+        })
+        .collect();
+    let mut b = String::from("<h3>Configurations</h3>\n");
+    b.push_str(&html::table(
+        &[
+            "configuration",
+            "route metadata / plugin configuration",
+            "proven",
+        ],
+        &rows,
+    ));
+    b.push_str(&html::note(
+        "Each scenario runs under the configuration it names (`default` when it names none), \
+         in-process and in real Envoy. The load runs below measure the configuration `default` \
+         only: the others are proven, not measured.",
+    ));
+    b
+}
+
 fn deployed_html(results: &ResultSet, pair: &str) -> String {
     let checks = results.deployed(pair);
     if checks.is_empty() {

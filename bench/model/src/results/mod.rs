@@ -82,6 +82,10 @@ pub struct VerifyPair {
     pub twin: crate::twin::TwinKind,
     pub scenarios: usize,
     pub equivalent: bool,
+    /// Per configuration, what was proven, when the pair has more than `default` (records
+    /// written before pairs had configurations have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<crate::equivalence::ConfigProof>,
     /// Readable lines for what differed (scenario, field, Lua value, Wasm value).
     pub failures: Vec<String>,
     /// For a deployed check: the control plane that served the manifests to Envoy

@@ -36,6 +36,9 @@ pub enum Twin {
     Wasm,
     /// The Wasm twin's configuration pointing at a truncated copy of its module.
     CorruptWasm,
+    /// Through istiod: the pair's TrafficExtension with neither `lua` nor `wasm`, which Istio's
+    /// validation rejects.
+    InvalidManifest,
 }
 
 impl Twin {
@@ -44,6 +47,7 @@ impl Twin {
             Twin::Lua => "lua",
             Twin::Wasm => "wasm",
             Twin::CorruptWasm => "corrupt_wasm",
+            Twin::InvalidManifest => "invalid_manifest",
         }
     }
 }
@@ -116,6 +120,11 @@ impl Slot {
             Twin::Lua => &self.lua,
             Twin::Wasm => &self.wasm,
             Twin::CorruptWasm => &self.corrupt,
+            Twin::InvalidManifest => {
+                return Err(Error::Envoy(
+                    "the file slot puts a corrupt module, not a manifest".into(),
+                ))
+            }
         };
         let response = json!({
             "version_info": self.version.to_string(),
@@ -182,7 +191,10 @@ pub struct SlotStats(pub BTreeMap<String, u64>);
 
 impl SlotStats {
     pub fn read(admin: SocketAddr) -> Result<SlotStats> {
-        let (status, body) = admin_get(admin, "/stats?filter=extension_config_discovery|wasm")?;
+        let (status, body) = admin_get(
+            admin,
+            "/stats?filter=extension_config_discovery|wasm|listener_manager.lds|filter_chains_draining",
+        )?;
         if status != 200 {
             return Err(Error::Envoy(format!("admin /stats answered {status}")));
         }
@@ -206,12 +218,27 @@ impl SlotStats {
             .map_or(0, |(_, v)| *v)
     }
 
+    /// The listener discovery counter `what` (`update_success`, `update_rejected`, ...): how
+    /// istiod's pushes of a listener (a Lua filter is inline in it) reached Envoy.
+    pub fn lds(&self, what: &str) -> u64 {
+        self.0
+            .get(&format!("listener_manager.lds.{what}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Live Wasm VMs (`wasm.envoy.wasm.runtime.v8.active`).
     pub fn wasm_vms(&self) -> u64 {
         self.0
             .get("wasm.envoy.wasm.runtime.v8.active")
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Everything read (the discovery counters of every filter, the listener discovery
+    /// counters and the Wasm VMs), for the result file of a switch through istiod.
+    pub fn all(&self) -> BTreeMap<String, u64> {
+        self.0.clone()
     }
 
     /// The slot's ECDS stats only, for the result file.

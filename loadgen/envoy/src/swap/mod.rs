@@ -18,6 +18,7 @@
 //! against the pair's verified outcome and the corpus expectations.
 
 pub mod ecds;
+pub mod istiod;
 mod probes;
 
 use std::sync::atomic::AtomicBool;
@@ -35,6 +36,7 @@ use filterbench_model::{Catalogue, Pair};
 use crate::bootstrap::{ListenerFilter, ListenerSpec};
 use crate::envoy::{Envoy, EnvoyOptions};
 use crate::verify::Rig;
+use crate::verify_istiod::ControlPlane;
 use crate::{Error, Result};
 use filterbench_load::client::SendRequest;
 use filterbench_load::load::intervals::quantile as quantile_of;
@@ -78,18 +80,96 @@ pub const SEQUENCE: [(Twin, bool); 3] = [
     (Twin::CorruptWasm, false),
 ];
 
+/// The switches of a run through istiod: the last is a manifest istiod must refuse.
+pub const ISTIOD_SEQUENCE: [(Twin, bool); 3] = [
+    (Twin::Wasm, true),
+    (Twin::Lua, true),
+    (Twin::InvalidManifest, false),
+];
+
+/// How a switch reaches Envoy.
+pub enum Mechanism {
+    /// ECDS from a file Envoy watches ([`ecds`]).
+    File(ecds::Slot),
+    /// istiod's push of the pair's TrafficExtension ([`istiod`]).
+    Istiod(Box<istiod::IstiodSlot>),
+}
+
+impl Mechanism {
+    fn sequence(&self) -> [(Twin, bool); 3] {
+        match self {
+            Mechanism::File(_) => SEQUENCE,
+            Mechanism::Istiod(_) => ISTIOD_SEQUENCE,
+        }
+    }
+
+    fn put(&mut self, to: Twin) -> Result<()> {
+        match self {
+            Mechanism::File(slot) => slot.put(to),
+            Mechanism::Istiod(slot) => slot.put(to),
+        }
+    }
+
+    /// Whether Envoy took the configuration put since `before`: the slot's ECDS update, or
+    /// (through istiod) a listener update after a manifest istiod accepted.
+    fn taken(&self, before: &SlotStats, now: &SlotStats) -> bool {
+        match self {
+            Mechanism::File(_) => now.ecds("update_success") > before.ecds("update_success"),
+            Mechanism::Istiod(slot) => {
+                slot.refused.is_none() && now.lds("update_success") > before.lds("update_success")
+            }
+        }
+    }
+
+    /// Whether the configuration put since `before` was refused: by Envoy (the slot's ECDS
+    /// rejected it, or its listener update) or by istiod (its validation).
+    fn refused(&self, before: &SlotStats, now: &SlotStats) -> bool {
+        match self {
+            Mechanism::File(_) => {
+                now.ecds("update_rejected") > before.ecds("update_rejected")
+                    || now.ecds("config_fail") > before.ecds("config_fail")
+            }
+            Mechanism::Istiod(slot) => {
+                slot.refused.is_some() || now.lds("update_rejected") > before.lds("update_rejected")
+            }
+        }
+    }
+
+    /// The counters a switch keeps in the result file.
+    fn kept(&self, stats: &SlotStats) -> std::collections::BTreeMap<String, u64> {
+        match self {
+            Mechanism::File(_) => stats.slot_only(),
+            Mechanism::Istiod(_) => stats.all(),
+        }
+    }
+
+    /// What refused the last switch, in words, when istiod did.
+    fn refusal(&self) -> Option<String> {
+        match self {
+            Mechanism::Istiod(slot) => slot
+                .refused
+                .as_ref()
+                .map(|m| format!("istiod refused the manifest: {m}")),
+            Mechanism::File(_) => None,
+        }
+    }
+}
+
 /// How long after a rename the stats are watched for the switch's effect.
 const WATCH: Duration = Duration::from_secs(2);
 /// How often the admin stats are polled during a watch.
 const POLL: Duration = Duration::from_millis(5);
 
-/// Runs the measurement for every worker count of `spec`.
+/// Runs the measurement for every worker count of `spec`: through the file slot, or through
+/// istiod when `control_plane` is given.
+#[allow(clippy::too_many_arguments)]
 pub fn swap(
     rig: &Rig,
     catalogue: &Catalogue,
     pair: &Pair,
     spec: &SwapSpec,
     envoy_version: &str,
+    control_plane: Option<&ControlPlane>,
     stop: Arc<AtomicBool>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SwapResult> {
@@ -111,10 +191,15 @@ pub fn swap(
     let mut by_workers = Vec::new();
     let mut partial = false;
     for &workers in &spec.workers {
-        let run = run_one(
-            rig, pair, &corpus, &mix, &specs, spec, workers, &stop, progress,
-        )
-        .map_err(|e| Error::Envoy(format!("swap {} at {workers} worker(s): {e}", pair.name)))?;
+        let start = Start {
+            rig,
+            catalogue,
+            pair,
+            specs: &specs,
+            control_plane,
+        };
+        let run = run_one(&start, &corpus, &mix, spec, workers, &stop, progress)
+            .map_err(|e| Error::Envoy(format!("swap {} at {workers} worker(s): {e}", pair.name)))?;
         partial |= run.1;
         by_workers.push(run.0);
         if partial {
@@ -127,12 +212,22 @@ pub fn swap(
         envoy_version: envoy_version.to_string(),
         machine,
         started_ms,
-        mechanism: format!(
-            "The filter slot `{}` is discovered through ECDS from a file (path_config_source with \
-             a watched_directory, type_urls Lua and Wasm); each switch writes the next \
-             TypedExtensionConfig beside the file and renames it over the file.",
-            ecds::SLOT
-        ),
+        mechanism: match control_plane {
+            None => format!(
+                "The filter slot `{}` is discovered through ECDS from a file (path_config_source \
+                 with a watched_directory, type_urls Lua and Wasm); each switch writes the next \
+                 TypedExtensionConfig beside the file and renames it over the file.",
+                ecds::SLOT
+            ),
+            Some(cp) => format!(
+                "{} serves the pair's TrafficExtension to a sidecar Envoy over xDS; each switch \
+                 rewrites the manifest in istiod's config directory (lua: replaced by wasm: and \
+                 back) and has istiod apply it to its config store as a Kubernetes watch event \
+                 would, and istiod pushes (Lua inline in the listener, Wasm through ECDS); the \
+                 last switch is to a manifest Istio's validation rejects.",
+                cp.describe()
+            ),
+        },
         interval_ms: spec.interval.as_secs_f64() * 1000.0,
         by_workers,
         partial,
@@ -215,8 +310,9 @@ struct Event {
     to: Twin,
     from: Twin,
     expect_accepted: bool,
+    accepted: bool,
+    rejected: bool,
     at: Instant,
-    stats_before: SlotStats,
     memory_before: MemoryPoint,
     reload_seen: Option<Duration>,
     converged: Option<Duration>,
@@ -232,7 +328,7 @@ struct Event {
 /// so that is when the last worker had picked up the new twin, or dropped the old one).
 fn switch(
     envoy: &Envoy,
-    slot: &mut ecds::Slot,
+    slot: &mut Mechanism,
     (from, to, accept): (Twin, Twin, bool),
     watch: Duration,
     workers: u32,
@@ -256,9 +352,8 @@ fn switch(
         });
         let s = SlotStats::read(envoy.admin)?;
         let t = at.elapsed();
-        let taken = s.ecds("update_success") > stats_before.ecds("update_success");
-        let refused = s.ecds("update_rejected") > stats_before.ecds("update_rejected")
-            || s.ecds("config_fail") > stats_before.ecds("config_fail");
+        let taken = slot.taken(&stats_before, &s);
+        let refused = slot.refused(&stats_before, &s);
         if reload_seen.is_none() && (taken || refused) {
             reload_seen = Some(t);
         }
@@ -278,7 +373,8 @@ fn switch(
             Some(i) => samples.get(i + 1).map(|s| s.0),
         }
     };
-    let taken = last.ecds("update_success") > stats_before.ecds("update_success");
+    let taken = slot.taken(&stats_before, &last);
+    let rejected = slot.refused(&stats_before, &last);
     let (converged, converged_by) = match to {
         Twin::Wasm => (
             settled_at(taken && final_vms > 0),
@@ -295,23 +391,37 @@ fn switch(
                 format!("the Wasm VMs stayed ({final_vms}) within the watch")
             },
         ),
-        Twin::CorruptWasm => (None, "not taken: nothing to converge".into()),
+        Twin::CorruptWasm | Twin::InvalidManifest => {
+            (None, "not taken: nothing to converge".into())
+        }
     };
     let stats_after = last;
-    let envoy_update_ms = taken.then(|| stats_after.ecds("update_time") as f64 - wall as f64);
-    let log = envoy
-        .log()
-        .get(log_from..)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.contains("[warning]") || l.contains("[error]") || l.contains("[critical]"))
-        .take(8)
-        .map(filterbench_model::one_line)
+    let envoy_update_ms = match slot {
+        Mechanism::File(_) => taken.then(|| stats_after.ecds("update_time") as f64 - wall as f64),
+        Mechanism::Istiod(_) => None,
+    };
+    let log = slot
+        .refusal()
+        .into_iter()
+        .chain(
+            envoy
+                .log()
+                .get(log_from..)
+                .unwrap_or("")
+                .lines()
+                .filter(|l| {
+                    l.contains("[warning]") || l.contains("[error]") || l.contains("[critical]")
+                })
+                .take(8)
+                .map(filterbench_model::one_line),
+        )
         .collect();
     Ok(Event {
         to,
         from,
         expect_accepted: accept,
+        accepted: taken,
+        rejected,
         at,
         memory_before,
         reload_seen,
@@ -319,25 +429,59 @@ fn switch(
         converged_by,
         envoy_update_ms,
         memory_after: memory(envoy),
-        stats_before,
         stats_after,
         log,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a run starts from: the pair, its twins and who switches them.
+struct Start<'a> {
+    rig: &'a Rig,
+    catalogue: &'a Catalogue,
+    pair: &'a Pair,
+    specs: &'a [ListenerSpec],
+    /// Through istiod when given, else through the file slot.
+    control_plane: Option<&'a ControlPlane>,
+}
+
+impl Start<'_> {
+    /// Envoy with the Lua twin in place, its listener's address, and the mechanism that
+    /// switches it.
+    fn envoy(&self, options: &EnvoyOptions) -> Result<(Envoy, std::net::SocketAddr, Mechanism)> {
+        if let Some(cp) = self.control_plane {
+            let mut slot = istiod::IstiodSlot::new(self.rig, self.catalogue, self.pair, cp)?;
+            let (envoy, target) = slot.start_sidecar(self.rig, cp, options)?;
+            return Ok((envoy, target, Mechanism::Istiod(Box::new(slot))));
+        }
+        let slot = ecds::Slot::new(self.specs, Twin::Lua)?;
+        let bootstrap = ecds::slot_bootstrap(&self.specs[0], &slot, self.rig.services());
+        let envoy = Envoy::start(&self.rig.envoy_bin, &bootstrap, options)?;
+        let target = envoy
+            .listener(LISTENER)
+            .ok_or_else(|| Error::Envoy("no swap listener".into()))?;
+        let first = SlotStats::read(envoy.admin)?;
+        if first.ecds("update_success") == 0 {
+            return Err(Error::Envoy(format!(
+                "{} was not taken at start-up: {:?}; log: {}",
+                slot.path().display(),
+                first.slot_only(),
+                envoy.log_tail(3)
+            )));
+        }
+        Ok((envoy, target, Mechanism::File(slot)))
+    }
+}
+
 fn run_one(
-    rig: &Rig,
-    pair: &Pair,
+    start: &Start<'_>,
     corpus: &Corpus,
     mix: &[SendRequest],
-    specs: &[ListenerSpec],
     spec: &SwapSpec,
     workers: u32,
     stop: &Arc<AtomicBool>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(SwapRun, bool)> {
-    let mut slot = ecds::Slot::new(specs, Twin::Lua)?;
+    let (rig, pair) = (start.rig, start.pair);
     let cpus = MachineInfo::probe().cpus;
     let options = EnvoyOptions {
         concurrency: workers,
@@ -345,20 +489,7 @@ fn run_one(
         // As the load comparison: Envoy on the last core, the load generator elsewhere.
         cpus: (cpus >= 2).then(|| vec![cpus - 1]),
     };
-    let bootstrap = ecds::slot_bootstrap(&specs[0], &slot, rig.services());
-    let mut envoy = Envoy::start(&rig.envoy_bin, &bootstrap, &options)?;
-    let target = envoy
-        .listener(LISTENER)
-        .ok_or_else(|| Error::Envoy("no swap listener".into()))?;
-    let first = SlotStats::read(envoy.admin)?;
-    if first.ecds("update_success") == 0 {
-        return Err(Error::Envoy(format!(
-            "{} was not taken at start-up: {:?}; log: {}",
-            slot.path().display(),
-            first.slot_only(),
-            envoy.log_tail(3)
-        )));
-    }
+    let (mut envoy, target, mut slot) = start.envoy(&options)?;
     let load_spec = |mode, duration| LoadSpec {
         target,
         requests: mix.to_vec(),
@@ -395,7 +526,8 @@ fn run_one(
     ));
     let probe_set = probes::ProbeSet::new(rig, pair, corpus, target)?;
     let memory_start = memory(&envoy);
-    let duration = spec.phase * (SEQUENCE.len() as u32 + 1);
+    let sequence = slot.sequence();
+    let duration = spec.phase * (sequence.len() as u32 + 1);
     let t0 = Instant::now();
     let deadline = t0 + duration;
     let (load_out, events, probe_log) = std::thread::scope(|scope| {
@@ -404,7 +536,7 @@ fn run_one(
         let switcher = scope.spawn(move || -> Result<Vec<Event>> {
             let mut events = Vec::new();
             let mut current = Twin::Lua;
-            for (k, (to, accept)) in SEQUENCE.into_iter().enumerate() {
+            for (k, (to, accept)) in sequence.into_iter().enumerate() {
                 let when = t0 + spec.phase * (k as u32 + 1);
                 std::thread::sleep(when.saturating_duration_since(Instant::now()));
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -412,9 +544,7 @@ fn run_one(
                 }
                 let watch = WATCH.min(spec.phase.mul_f64(0.8));
                 let event = switch(envoy_ref, slot_ref, (current, to, accept), watch, workers)?;
-                if event.stats_after.ecds("update_success")
-                    > event.stats_before.ecds("update_success")
-                {
+                if event.accepted {
                     current = to;
                 }
                 events.push(event);
@@ -450,18 +580,15 @@ fn run_one(
                 to: e.to.name().into(),
                 expect_accepted: e.expect_accepted,
                 at_ms,
-                accepted: e.stats_after.ecds("update_success")
-                    > e.stats_before.ecds("update_success"),
-                rejected: e.stats_after.ecds("update_rejected")
-                    > e.stats_before.ecds("update_rejected")
-                    || e.stats_after.ecds("config_fail") > e.stats_before.ecds("config_fail"),
+                accepted: e.accepted,
+                rejected: e.rejected,
                 reload_seen_ms: e.reload_seen.map(|d| d.as_secs_f64() * 1000.0),
                 envoy_update_ms: e.envoy_update_ms,
                 converged_ms: e.converged.map(|d| d.as_secs_f64() * 1000.0),
                 converged_by: e.converged_by.clone(),
                 memory_before: e.memory_before,
                 memory_after: e.memory_after,
-                stats_after: e.stats_after.slot_only(),
+                stats_after: slot.kept(&e.stats_after),
                 log: e.log.clone(),
                 window: window(&intervals, at_ms, to_ms),
             }
