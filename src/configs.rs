@@ -58,6 +58,18 @@ pub fn change(pair: &Pair, name: &str, value: &toml::Table) -> Change {
     }
 }
 
+/// The catalogue `text` (at `path`) as an editable document (comments and layout kept); a
+/// syntax error names the file.
+pub fn catalogue_document(path: &Path, text: &str) -> anyhow::Result<toml_edit::DocumentMut> {
+    text.parse().map_err(|e: toml_edit::TomlError| {
+        anyhow::anyhow!(
+            "{}: {}",
+            path.display(),
+            filterbench_model::one_line(e.message())
+        )
+    })
+}
+
 /// The catalogue `text` (at `path`) with pair `pair`'s configuration `name` set to `value`:
 /// `config` for `default`, `[pair.configs.NAME]` for another name.
 pub fn with_config(
@@ -67,14 +79,7 @@ pub fn with_config(
     name: &str,
     value: &toml::Table,
 ) -> anyhow::Result<String> {
-    let parse_error = |e: toml_edit::TomlError| {
-        anyhow::anyhow!(
-            "{}: {}",
-            path.display(),
-            filterbench_model::one_line(e.message())
-        )
-    };
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(parse_error)?;
+    let mut doc = catalogue_document(path, text)?;
     let entry = doc
         .get_mut("pair")
         .and_then(|p| p.as_array_of_tables_mut())
@@ -91,7 +96,7 @@ pub fn with_config(
             path.display()
         )
     })?;
-    let parsed: toml_edit::DocumentMut = rendered.parse().map_err(parse_error)?;
+    let parsed = catalogue_document(path, &rendered)?;
     let mut table = parsed.as_table().clone();
     table.set_implicit(false);
     if name == DEFAULT_CONFIG {

@@ -398,14 +398,7 @@ fn pair_names(path: &Path, text: &str) -> anyhow::Result<Vec<String>> {
 /// entries, and every comment outside the replaced entry, as they were), or `entry` appended when
 /// there is none. Entries are found by parsing, whatever their header line looks like.
 fn replace_entry(path: &Path, text: &str, name: &str, entry: &str) -> anyhow::Result<String> {
-    let parse_error = |e: toml_edit::TomlError| {
-        anyhow::anyhow!(
-            "{}: {}",
-            path.display(),
-            filterbench_model::one_line(e.message())
-        )
-    };
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(parse_error)?;
+    let mut doc = crate::configs::catalogue_document(path, text)?;
     let not_entries = || {
         anyhow::anyhow!(
             "{}: `pair` is not a list of [[pair]] entries",
@@ -428,7 +421,7 @@ fn replace_entry(path: &Path, text: &str, name: &str, entry: &str) -> anyhow::Re
         out.push_str(entry);
         return Ok(out);
     };
-    let entry_doc: toml_edit::DocumentMut = entry.parse().map_err(parse_error)?;
+    let entry_doc = crate::configs::catalogue_document(path, entry)?;
     let mut new_table = entry_doc
         .get("pair")
         .and_then(|p| p.as_array_of_tables())
