@@ -695,7 +695,7 @@ mod tests {
                 p90_us: vec![],
                 p99_us: vec![],
             }),
-            wasm_extra_mib_per_worker: Some(2.0),
+            wasm_memory: Some(crate::decision::MemoryFit::constant(2.0)),
             traits: Traits {
                 external_call: false,
                 data_processing: false,

@@ -92,7 +92,133 @@ fn default_between_ways_us() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryPolicy {
-    pub max_extra_mib_per_worker: f64,
+    /// Extra resident memory a way out may cost per proxy (one Envoy at `workers_per_proxy`
+    /// workers) over the Lua filter, MiB.
+    pub max_extra_mib_per_proxy: f64,
+    /// Envoy workers per proxy in the user's mesh (Istio's sidecars default to 2).
+    #[serde(default = "default_workers_per_proxy")]
+    pub workers_per_proxy: u32,
+    /// Proxies in the mesh: the pages give the mesh total (per proxy x proxies) when above 1.
+    #[serde(default = "default_proxies")]
+    pub proxies: u32,
+    /// The budget before it was per proxy; refused with a message saying what replaced it.
+    #[serde(default, skip_serializing)]
+    pub max_extra_mib_per_worker: Option<f64>,
+}
+
+fn default_workers_per_proxy() -> u32 {
+    2
+}
+
+fn default_proxies() -> u32 {
+    1
+}
+
+/// A twin's extra resident memory over the Lua filter, measured at several worker counts
+/// (one Envoy each): the (workers, MiB) points.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryFit {
+    pub points: Vec<(u32, f64)>,
+}
+
+/// A twin's extra memory for one proxy at a worker count: the least-squares line through the
+/// measured worker counts, `per_process + per_worker x workers`, with the 95% interval of its
+/// value there (Student's t with n - 2 degrees of freedom: one sample per worker count, so the
+/// spread around the line is the only measure of noise; no interval with two worker counts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ProxyMemory {
+    pub workers: u32,
+    pub mib: f64,
+    pub interval: Option<(f64, f64)>,
+    /// Paid once per Envoy (engine, compiled module): the line's value at 0 workers.
+    pub per_process_mib: f64,
+    /// Paid for each worker (a VM, its heap): the line's slope.
+    pub per_worker_mib: f64,
+}
+
+impl MemoryFit {
+    /// The same extra memory at 1, 2 and 4 workers (all once-per-process).
+    pub fn constant(mib: f64) -> MemoryFit {
+        MemoryFit {
+            points: vec![(1, mib), (2, mib), (4, mib)],
+        }
+    }
+
+    /// The extra memory of one proxy at `workers` workers; `None` with fewer than two worker
+    /// counts (the two parts cannot be told apart).
+    pub fn per_proxy(&self, workers: u32) -> Option<ProxyMemory> {
+        let n = self.points.len();
+        if n < 2 {
+            return None;
+        }
+        let nf = n as f64;
+        let mx = self.points.iter().map(|(w, _)| f64::from(*w)).sum::<f64>() / nf;
+        let my = self.points.iter().map(|(_, d)| d).sum::<f64>() / nf;
+        let sxx: f64 = self
+            .points
+            .iter()
+            .map(|(w, _)| (f64::from(*w) - mx).powi(2))
+            .sum();
+        if sxx == 0.0 {
+            return None;
+        }
+        let sxy: f64 = self
+            .points
+            .iter()
+            .map(|(w, d)| (f64::from(*w) - mx) * (d - my))
+            .sum();
+        let slope = sxy / sxx;
+        let intercept = my - slope * mx;
+        let at = intercept + slope * f64::from(workers);
+        let interval = (n > 2).then(|| {
+            let residual: f64 = self
+                .points
+                .iter()
+                .map(|(w, d)| (d - (intercept + slope * f64::from(*w))).powi(2))
+                .sum();
+            let s = (residual / (nf - 2.0)).sqrt();
+            let se = s * (1.0 / nf + (f64::from(workers) - mx).powi(2) / sxx).sqrt();
+            let half = t_95(n - 2) * se;
+            (at - half, at + half)
+        });
+        Some(ProxyMemory {
+            workers,
+            mib: at,
+            interval,
+            per_process_mib: intercept,
+            per_worker_mib: slope,
+        })
+    }
+}
+
+/// The two-sided 95% quantile of Student's t with `df` degrees of freedom.
+fn t_95(df: usize) -> f64 {
+    const T: [f64; 10] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=10 => T[df - 1],
+        11..=30 => 2.086,
+        _ => 1.96,
+    }
+}
+
+impl ProxyMemory {
+    /// `+22.9 [+20.9, +24.9] MiB per proxy at 2 workers (+21.3 once + 0.80 per worker)`.
+    pub fn words(&self) -> String {
+        let interval = self
+            .interval
+            .map_or(String::new(), |(lo, hi)| format!(" [{lo:+.1}, {hi:+.1}]"));
+        format!(
+            "{:+.1}{interval} MiB per proxy at {} worker{} ({:+.1} once + {:+.2} per worker)",
+            self.mib,
+            self.workers,
+            if self.workers == 1 { "" } else { "s" },
+            self.per_process_mib,
+            self.per_worker_mib
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -351,12 +477,29 @@ impl Policy {
         )?;
         finite("saving.min_cpu_us", self.saving.min_cpu_us, 0.0, 1e9)?;
         finite("saving.min_pct", self.saving.min_pct, 0.0, 100.0)?;
+        if self.memory.max_extra_mib_per_worker.is_some() {
+            return Err(
+                "memory.max_extra_mib_per_worker is replaced by memory.max_extra_mib_per_proxy \
+                 (the extra resident memory of one Envoy at memory.workers_per_proxy workers \
+                 over Lua, MiB)"
+                    .into(),
+            );
+        }
         finite(
-            "memory.max_extra_mib_per_worker",
-            self.memory.max_extra_mib_per_worker,
+            "memory.max_extra_mib_per_proxy",
+            self.memory.max_extra_mib_per_proxy,
             0.0,
             1e9,
         )?;
+        if !(1..=1024).contains(&self.memory.workers_per_proxy) {
+            return Err(format!(
+                "memory.workers_per_proxy is {}; it must be between 1 and 1024",
+                self.memory.workers_per_proxy
+            ));
+        }
+        if self.memory.proxies == 0 {
+            return Err("memory.proxies must be at least 1".into());
+        }
         finite(
             "saving.min_cpu_us_between_ways",
             self.saving.min_cpu_us_between_ways,
@@ -545,8 +688,10 @@ pub struct Evidence {
     pub equivalence_source: Option<String>,
     /// The paired open-loop rounds in real Envoy, if measured.
     pub rounds: Option<PairedRounds>,
-    /// Extra resident memory of the Wasm variant over the Lua variant per worker, MiB.
-    pub wasm_extra_mib_per_worker: Option<f64>,
+    /// Extra resident memory of the Wasm variant over the Lua variant at each measured worker
+    /// count.
+    #[serde(default)]
+    pub wasm_memory: Option<MemoryFit>,
     /// What the catalogue says the filter needs (its traits).
     pub traits: Traits,
     /// A capability Envoy's Lua lacks (custom metrics, shared data across workers, ...), if any:
@@ -564,8 +709,9 @@ pub struct TwinEvidence {
     pub kind: TwinKind,
     pub equivalent: Option<bool>,
     pub equivalence_source: Option<String>,
-    /// Extra resident memory over the Lua variant per worker, MiB.
-    pub extra_mib_per_worker: Option<f64>,
+    /// Extra resident memory over the Lua variant at each measured worker count.
+    #[serde(default)]
+    pub memory: Option<MemoryFit>,
 }
 
 impl Evidence {
@@ -575,7 +721,7 @@ impl Evidence {
             kind: TwinKind::Wasm,
             equivalent: self.equivalent,
             equivalence_source: self.equivalence_source.clone(),
-            extra_mib_per_worker: self.wasm_extra_mib_per_worker,
+            memory: self.wasm_memory.clone(),
         }];
         v.extend(
             self.other_twins
@@ -913,31 +1059,57 @@ fn way_cheaper(
     )
 }
 
-/// Does the twin `kind`'s memory per worker fit the budget.
+/// Does the twin `kind`'s extra memory per proxy, at the policy's workers per proxy, fit the
+/// budget: yes when its whole interval is within it, no when its whole interval is above it,
+/// unknown when the interval holds the budget.
 fn way_memory(kind: TwinKind, e: &Evidence, policy: &Policy) -> (Answer, String) {
+    let m = &policy.memory;
     let extra = e
         .twins()
         .into_iter()
         .find(|t| t.kind == kind)
-        .and_then(|t| t.extra_mib_per_worker);
-    match extra {
-        Some(x) => (
-            yes_no(x <= policy.memory.max_extra_mib_per_worker),
-            format!(
-                "{x:+.1} MiB per worker over Lua; budget {:.1} MiB",
-                policy.memory.max_extra_mib_per_worker
-            ),
-        ),
-        None => (
+        .and_then(|t| t.memory)
+        .and_then(|fit| fit.per_proxy(m.workers_per_proxy));
+    let Some(x) = extra else {
+        return (
             Unknown,
             format!(
-                "{}'s memory per worker not measured (no worker count with both a Lua \
-                 and a {} memory sample)",
+                "{}'s memory per proxy not measured (fewer than two worker counts with both a \
+                 Lua and a {} memory sample)",
                 kind.label(),
                 kind.label()
             ),
+        );
+    };
+    let (lo, hi) = x.interval.unwrap_or((x.mib, x.mib));
+    let budget = m.max_extra_mib_per_proxy;
+    let answer = if hi <= budget {
+        Yes
+    } else if lo > budget {
+        No
+    } else {
+        Unknown
+    };
+    let mesh = if m.proxies > 1 {
+        format!(
+            "; {:.0} MiB over the mesh's {} proxies",
+            x.mib * f64::from(m.proxies),
+            m.proxies
+        )
+    } else {
+        String::new()
+    };
+    let said = match answer {
+        Unknown => ": the interval holds the budget, too close to say",
+        _ => "",
+    };
+    (
+        answer,
+        format!(
+            "{} over Lua{mesh}; budget {budget:.1} MiB per proxy{said}",
+            x.words()
         ),
-    }
+    )
 }
 
 /// Does a way out remain: those that remain and where the others went out.

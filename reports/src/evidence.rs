@@ -270,7 +270,7 @@ impl ResultSet {
                 equivalent: equivalence.as_ref().map(|e| e.result.equivalent),
                 equivalence_source: equivalence.as_ref().map(|e| e.source.words().to_string()),
                 rounds,
-                wasm_extra_mib_per_worker: memory.as_ref().map(|m| m.mib),
+                wasm_memory: memory.as_ref().map(MemoryPerWorker::fit),
                 traits: pair.traits.clone(),
                 capability_gap: pair.capability_gap.clone(),
                 other_twins,
@@ -301,7 +301,7 @@ impl ResultSet {
                 kind,
                 equivalent: eq.as_ref().map(|e| e.result.equivalent),
                 equivalence_source: eq.as_ref().map(|e| e.source.words().to_string()),
-                extra_mib_per_worker: m.as_ref().map(|m| m.mib),
+                memory: m.as_ref().map(MemoryPerWorker::fit),
             });
             if let Some(m) = m {
                 other_memory.push((kind, m));
@@ -399,6 +399,14 @@ impl MemoryPerWorker {
     /// module and one VM, paid by every sidecar of a mesh; `None` without a 1-worker point.
     pub fn per_proxy_mib(&self) -> Option<f64> {
         self.points.iter().find(|(w, _)| *w == 1).map(|(_, d)| *d)
+    }
+
+    /// The measured points, for the decision tree's per-proxy figure
+    /// ([`crate::decision::MemoryFit::per_proxy`]).
+    pub fn fit(&self) -> crate::decision::MemoryFit {
+        crate::decision::MemoryFit {
+            points: self.points.clone(),
+        }
     }
 
     /// The method and the points, in words, for the page.

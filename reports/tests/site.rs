@@ -95,7 +95,14 @@ fn every_page_is_written_with_one_index_row_per_pair_and_its_verdict() {
     assert!(index.contains(&interval_words(pass.lua_cpu_us)));
     // No machine paths on a published page.
     assert!(!index.contains(&dir.path().display().to_string()));
-    assert!(index.contains("+3.00 MiB"), "memory per worker (slope)");
+    // Memory per proxy at the policy's 2 workers (the pair page's ways-out table splits it into
+    // once per process and per worker).
+    assert!(index.contains(" MiB/proxy"), "memory per proxy");
+    assert!(
+        index.contains("one Envoy at 2 workers"),
+        "the policy's workers per proxy"
+    );
+
     assert!(index.contains("Test CPU 3000, 2 cores, 8.0 GiB memory"));
     assert!(index.contains("Envoy 1.40.0"));
     assert!(index.contains("2024-03-01 00:00 UTC"));
@@ -585,6 +592,16 @@ fn other_kinds_of_twin_measured_in_the_same_rounds_are_shown_on_the_pair_page() 
     );
     assert!(page.contains("the Go Wasm costs more Envoy CPU per request than Lua"));
     assert!(page.contains("the native module costs less Envoy CPU per request than Lua"));
+    // The ways-out table gives each twin's memory per proxy at the policy's workers per proxy,
+    // split into what is paid once per process and per worker.
+    assert!(
+        page.contains("memory per proxy over Lua (2 workers)"),
+        "{page}"
+    );
+    assert!(
+        page.contains(" once + ") && page.contains("/worker)"),
+        "{page}"
+    );
     // A run without other kinds: no such section.
     let other = read(&out, "pairs/jwt_auth.html");
     assert!(!other.contains("Other ways out"));

@@ -37,7 +37,7 @@ fn evidence(r: Option<PairedRounds>) -> Evidence {
         equivalent: Some(true),
         equivalence_source: Some("real Envoy".into()),
         rounds: r,
-        wasm_extra_mib_per_worker: Some(2.0),
+        wasm_memory: Some(crate::decision::MemoryFit::constant(2.0)),
         traits: Traits {
             external_call: false,
             data_processing: false,
@@ -140,7 +140,7 @@ fn lua_only(lua: f64, noise: f64) -> Evidence {
     Evidence {
         equivalent: None,
         equivalence_source: None,
-        wasm_extra_mib_per_worker: None,
+        wasm_memory: None,
         ..evidence(Some(rounds(10, lua, None, noise)))
     }
 }
@@ -272,7 +272,7 @@ fn memory_and_team_gate_a_cheaper_wasm() {
     // Before twins of several kinds these were three leaves (cheaper but memory, memory
     // unknown, no Rust); now the twin's fate says which and the leaf is one: keep Lua.
     let mut e = evidence(Some(rounds(10, 60.0, Some(20.0), 3.0)));
-    e.wasm_extra_mib_per_worker = Some(40.0);
+    e.wasm_memory = Some(crate::decision::MemoryFit::constant(40.0));
     let r = decide(&e, &policy(true));
     assert_eq!(
         (r.leaf, r.call, r.ways.clone()),
@@ -287,13 +287,13 @@ fn memory_and_team_gate_a_cheaper_wasm() {
         "{:?}",
         r.reasons
     );
-    e.wasm_extra_mib_per_worker = None;
+    e.wasm_memory = None;
     let r = decide(&e, &policy(true));
     assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::MemoryUnknown)]);
     assert!(step(&r, "way_memory_fits")
         .evidence
         .contains("not measured"));
-    e.wasm_extra_mib_per_worker = Some(1.0);
+    e.wasm_memory = Some(crate::decision::MemoryFit::constant(1.0));
     let r = decide(&e, &policy(false));
     assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::Language)]);
     assert_eq!(r.leaf, Leaf::CheaperExcluded);
@@ -390,7 +390,7 @@ fn three_ways(lua: f64, added: [Option<f64>; 3], noise: f64) -> Evidence {
                 kind,
                 equivalent: Some(true),
                 equivalence_source: Some("real Envoy".into()),
-                extra_mib_per_worker: Some(1.0),
+                memory: Some(crate::decision::MemoryFit::constant(1.0)),
             });
         }
     }
@@ -582,4 +582,102 @@ fn a_policy_that_would_never_end_or_is_not_a_share_is_refused_naming_the_key() {
         assert!(e.contains(key) && e.contains("out of range"), "{e}");
         assert!(e.contains(&path.display().to_string()), "{e}");
     }
+}
+
+#[test]
+fn memory_per_proxy_is_the_line_through_the_worker_counts_with_its_interval() {
+    use crate::decision::MemoryFit;
+    // Exactly 21.3 once + 0.8 per worker: the interval closes on the value.
+    let exact = MemoryFit {
+        points: vec![(1, 22.1), (2, 22.9), (4, 24.5)],
+    };
+    let p = exact.per_proxy(2).unwrap();
+    assert!((p.mib - 22.9).abs() < 1e-9, "{p:?}");
+    assert!((p.per_process_mib - 21.3).abs() < 1e-9, "{p:?}");
+    assert!((p.per_worker_mib - 0.8).abs() < 1e-9, "{p:?}");
+    let (lo, hi) = p.interval.unwrap();
+    assert!((hi - lo).abs() < 1e-9, "{p:?}");
+    assert!(p
+        .words()
+        .starts_with("+22.9 [+22.9, +22.9] MiB per proxy at 2 workers"));
+    // Off the line: an interval around the value, wider far from the measured counts.
+    let noisy = MemoryFit {
+        points: vec![(1, 21.0), (2, 23.5), (4, 24.0)],
+    };
+    let at2 = noisy.per_proxy(2).unwrap();
+    let at16 = noisy.per_proxy(16).unwrap();
+    let (lo2, hi2) = at2.interval.unwrap();
+    let (lo16, hi16) = at16.interval.unwrap();
+    assert!(lo2 < at2.mib && at2.mib < hi2, "{at2:?}");
+    assert!(hi16 - lo16 > hi2 - lo2, "{at2:?} {at16:?}");
+    // Two worker counts: the line, no interval; one: not enough.
+    let two = MemoryFit {
+        points: vec![(1, 20.0), (2, 22.0)],
+    };
+    let p = two.per_proxy(2).unwrap();
+    assert_eq!((p.mib, p.interval), (22.0, None));
+    assert!(MemoryFit {
+        points: vec![(1, 20.0)]
+    }
+    .per_proxy(2)
+    .is_none());
+}
+
+#[test]
+fn memory_fits_only_when_its_whole_interval_is_within_the_budget() {
+    use crate::decision::MemoryFit;
+    let mut e = evidence(Some(rounds(10, 60.0, Some(20.0), 3.0)));
+    let mut p = policy(true);
+    p.memory.max_extra_mib_per_proxy = 23.0;
+    // 22.9 [about 13, 33] at 2 workers: holds 23, too close to say.
+    e.wasm_memory = Some(MemoryFit {
+        points: vec![(1, 21.0), (2, 23.5), (4, 24.0)],
+    });
+    let r = decide(&e, &p);
+    assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::MemoryUnknown)]);
+    assert!(
+        step(&r, "way_memory_fits")
+            .evidence
+            .contains("too close to say"),
+        "{:?}",
+        step(&r, "way_memory_fits").evidence
+    );
+    // The same figures with a budget above the whole interval: it fits.
+    p.memory.max_extra_mib_per_proxy = 64.0;
+    let r = decide(&e, &p);
+    assert_eq!(r.ways, vec![(TwinKind::Wasm, Fate::Candidate)]);
+    // A mesh of 100 proxies: the total is on the path.
+    p.memory.proxies = 100;
+    let r = decide(&e, &p);
+    assert!(
+        step(&r, "way_memory_fits")
+            .evidence
+            .contains("over the mesh's 100 proxies"),
+        "{:?}",
+        step(&r, "way_memory_fits").evidence
+    );
+}
+
+#[test]
+fn the_per_worker_budget_of_older_policies_is_refused_with_what_replaced_it() {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy.toml"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        shipped.replacen(
+            "max_extra_mib_per_proxy = 32.0",
+            "max_extra_mib_per_proxy = 32.0\nmax_extra_mib_per_worker = 16.0",
+            1,
+        ),
+    )
+    .unwrap();
+    let e = Policy::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("max_extra_mib_per_worker is replaced by memory.max_extra_mib_per_proxy"),
+        "{e}"
+    );
 }

@@ -217,9 +217,9 @@ pub enum Fate {
     NotMeasured,
     /// Not measurably cheaper than Lua (or dearer).
     NotCheaper,
-    /// Its memory per worker is over the budget.
+    /// Its memory per proxy is over the budget (its whole interval).
     Memory,
-    /// Its memory per worker was not measured.
+    /// Its memory per proxy was not measured, or its interval holds the budget.
     MemoryUnknown,
     /// Written in a language the team does not list.
     Language,
@@ -276,7 +276,9 @@ impl Fate {
             Fate::NotMeasured => "not measured",
             Fate::NotCheaper => "not measurably cheaper than Lua",
             Fate::Memory => "memory over budget",
-            Fate::MemoryUnknown => "memory not measured",
+            Fate::MemoryUnknown => {
+                "memory not known to fit (not measured, or too close to the budget)"
+            }
             Fate::Language => "not a language the team knows",
             Fate::Platform => "not deployable on the platform",
             Fate::Isolation => "no sandbox; policy requires isolation",

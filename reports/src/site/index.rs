@@ -45,9 +45,15 @@ pub(super) fn call_html(rec: &Recommendation) -> String {
     )
 }
 
-/// One line per twin of the pair: its Envoy CPU per request minus Lua's, its memory per worker
-/// over Lua, and where the tree left it (chosen, out and why, not proven).
-pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: bool) -> String {
+/// One line per twin of the pair: its Envoy CPU per request minus Lua's, its memory per proxy
+/// over Lua at the policy's workers per proxy (and the mesh total when the policy counts more
+/// than one proxy), and where the tree left it (chosen, out and why, not proven).
+pub(super) fn ways_out_html(
+    ev: &PairEvidence,
+    rec: &Recommendation,
+    lua_only: bool,
+    policy: &crate::decision::MemoryPolicy,
+) -> String {
     if lua_only {
         return "not measured (Lua-only run)".into();
     }
@@ -72,13 +78,23 @@ pub(super) fn ways_out_html(ev: &PairEvidence, rec: &Recommendation, lua_only: b
             interval_words(cost.and_then(|c| c.minus_lua_cpu_us))
         )];
         if let Some(m) = memory {
-            match m.per_proxy_mib() {
-                Some(proxy) => parts.push(format!(
-                    "{} MiB/worker ({} MiB/proxy)",
-                    html::signed(m.mib),
-                    html::signed(proxy)
-                )),
-                None => parts.push(format!("{} MiB", html::signed(m.mib))),
+            match m.fit().per_proxy(policy.workers_per_proxy) {
+                Some(p) => {
+                    let interval = p.interval.map_or(String::new(), |(lo, hi)| {
+                        format!(" [{}, {}]", html::signed(lo), html::signed(hi))
+                    });
+                    let mesh = if policy.proxies > 1 {
+                        format!(
+                            ", {} GiB for {} proxies",
+                            html::num(p.mib * f64::from(policy.proxies) / 1024.0),
+                            policy.proxies
+                        )
+                    } else {
+                        String::new()
+                    };
+                    parts.push(format!("{}{interval} MiB/proxy{mesh}", html::signed(p.mib)));
+                }
+                None => parts.push(format!("{} MiB/worker", html::signed(m.mib))),
             }
         }
         let fate = rec.ways.iter().find(|(k, _)| *k == t.kind).map(|(_, f)| *f);
@@ -151,6 +167,7 @@ pub(super) fn index_row(
     ev: &PairEvidence,
     rec: &Recommendation,
     page: &Path,
+    memory: &crate::decision::MemoryPolicy,
 ) -> (String, Vec<Cell>) {
     let costs = rec.costs.as_ref();
     // A Lua-only run measured no Wasm: its cells say so instead of "n/a".
@@ -191,7 +208,7 @@ pub(super) fn index_row(
             Cell::Text(pair.summary.clone()),
             Cell::Html(call_html(rec)),
             Cell::Num(cpu(|c| c.lua_cpu_us)),
-            Cell::Html(ways_out_html(ev, rec, lua_only)),
+            Cell::Html(ways_out_html(ev, rec, lua_only, memory)),
             Cell::Num(in_process),
             Cell::Text(equivalence_words(ev)),
         ],
@@ -221,7 +238,17 @@ pub(super) fn index_page(
             "what it does",
             "recommendation (confidence)",
             "Lua adds, Envoy CPU µs per request",
-            "ways out: twin − Lua, Envoy CPU µs per request; memory over Lua per worker (and per proxy: one Envoy at 1 worker, what every sidecar pays); the tree's answer",
+            &format!(
+                "ways out: twin − Lua, Envoy CPU µs per request; memory over Lua per proxy (one \
+                 Envoy at {} worker{}, what every sidecar pays; each pair's page splits it into \
+                 once per process and per worker); the tree's answer",
+                input.policy.memory.workers_per_proxy,
+                if input.policy.memory.workers_per_proxy == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ),
             "in-process Lua / Wasm (ns per request)",
             "equivalence",
         ],
@@ -403,8 +430,12 @@ fn policy_html(input: &SiteInput) -> String {
                 ),
             ),
             row(
-                "Wasm's extra memory per worker over Lua at most",
-                format!("{} MiB", p.memory.max_extra_mib_per_worker),
+                "a way out's extra memory per proxy over Lua (whole interval, one Envoy at the \
+                 policy's workers per proxy) at most",
+                format!(
+                    "{} MiB at {} workers",
+                    p.memory.max_extra_mib_per_proxy, p.memory.workers_per_proxy
+                ),
             ),
             row(
                 "a verdict needs this share of bootstrap resamples of the rounds",

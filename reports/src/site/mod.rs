@@ -196,7 +196,14 @@ pub fn render_to(
         let rec = decide(&ev.evidence, &input.policy);
         let page = PathBuf::from("pairs").join(format!("{}.html", page_slug(&pair.name)));
         pages.push((page.clone(), pair_page(input, &results, pair, &ev, &rec)?));
-        rows.push(index_row(&results, pair, &ev, &rec, &page));
+        rows.push(index_row(
+            &results,
+            pair,
+            &ev,
+            &rec,
+            &page,
+            &input.policy.memory,
+        ));
         outcomes.push(PairOutcome {
             name: pair.name.clone(),
             page,

@@ -217,7 +217,20 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
                 Cell::Num(interval_words(cost.and_then(|c| c.minus_lua_cpu_us))),
                 Cell::Num(interval_words(cost.and_then(|c| c.minus_lua_p50_us))),
                 Cell::Num(memory.map_or("not measured".into(), |m| {
-                    format!("{} MiB", html::signed(m.mib))
+                    match m.fit().per_proxy(policy.memory.workers_per_proxy) {
+                        Some(p) => format!(
+                            "{}{} MiB ({} once + {}/worker)",
+                            html::signed(p.mib),
+                            p.interval.map_or(String::new(), |(lo, hi)| format!(
+                                " [{}, {}]",
+                                html::signed(lo),
+                                html::signed(hi)
+                            )),
+                            html::signed(p.per_process_mib),
+                            html::signed(p.per_worker_mib)
+                        ),
+                        None => format!("{} MiB/worker", html::signed(m.mib)),
+                    }
                 })),
                 Cell::Text(format!(
                     "{lang}: {}",
@@ -244,7 +257,10 @@ fn ways_section(ev: &PairEvidence, rec: &Recommendation, policy: &Policy) -> Str
             "proven",
             "− Lua, CPU µs per request",
             "− Lua, p50 µs",
-            "memory per worker over Lua",
+            &format!(
+                "memory per proxy over Lua ({} workers)",
+                policy.memory.workers_per_proxy
+            ),
             "language known",
             &format!("deployable ({})", policy.deploy.platform.words()),
             "isolation",
