@@ -74,6 +74,7 @@ impl ControlPlaneChoice {
 /// Envoy configuration by `control_plane`. Reports of the deployed runs are named
 /// `<pair> (<api>)`. Answers the reports and, with istiod, what served them
 /// (`istiod <version> (istio/istio <commit>)`).
+#[allow(clippy::too_many_arguments)]
 pub fn deployed_reports(
     rig: &Rig,
     version: &str,

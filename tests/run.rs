@@ -399,7 +399,7 @@ fn a_path_with_a_space_is_a_one_line_error_naming_the_request() {
 fn run_pair_runs_lua_and_the_twin_with_the_pairs_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let requests = write(
-        &dir.path().to_path_buf(),
+        dir.path(),
         "requests.jsonl",
         "{\"path\": \"/\", \"headers\": [[\"x-user-id\", \"alice\"]]}\n\
          {\"path\": \"/\", \"headers\": [[\"x-swimlane\", \"blue\"]]}\n",

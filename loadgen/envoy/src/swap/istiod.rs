@@ -7,8 +7,6 @@
 //! validation rejects (neither `lua` nor `wasm`): istiod refuses it and the Lua twin must keep
 //! serving.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use filterbench_model::{Catalogue, Pair, TwinKind};
@@ -152,7 +150,7 @@ fn invalid_manifest(lua: &Value) -> String {
     serde_json::to_string_pretty(&invalid).expect("JSON")
 }
 
-fn write_atomically(path: &PathBuf, text: &str) -> Result<()> {
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
     filterbench_model::results::write_atomically(path, text.as_bytes())
         .map_err(|e| Error::Envoy(format!("{}: {e}", path.display())))
 }
