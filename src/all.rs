@@ -136,7 +136,9 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         None,
         args.force,
     )?;
-    report::print_summary(&rendered);
+    let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
+    let only = (names.len() < catalogue.pairs.len()).then_some(names.as_slice());
+    report::print_summary_of(&rendered, only);
     println!("all done in {}", elapsed(started));
     Ok(finish(&proofs, &measured))
 }

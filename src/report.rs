@@ -118,7 +118,14 @@ pub fn check_site_out(root: &Path, out: Option<&Path>, force: bool) -> anyhow::R
 /// Prints what was rendered: the call per pair with its confidence and the Wasm-minus-Lua CPU
 /// interval it rests on, and which data were missing.
 pub fn print_summary(summary: &RenderSummary) {
-    for p in &summary.pairs {
+    print_summary_of(summary, None);
+}
+
+/// [`print_summary`] with a line per pair of `only` (when given: the pairs a run was asked for),
+/// then one line counting the site's other pairs instead of theirs.
+pub fn print_summary_of(summary: &RenderSummary, only: Option<&[&str]>) {
+    let shown = |name: &str| only.is_none_or(|o| o.contains(&name));
+    for p in summary.pairs.iter().filter(|p| shown(&p.name)) {
         let missing = if p.missing.is_empty() {
             String::new()
         } else {
@@ -135,6 +142,13 @@ pub fn print_summary(summary: &RenderSummary) {
             p.name,
             p.call.label(),
             p.wasm_minus_lua_cpu
+        );
+    }
+    let others = summary.pairs.iter().filter(|p| !shown(&p.name)).count();
+    if others > 0 {
+        println!(
+            "  and {others} other pair(s) on the site, not run now: each page shows its earlier \
+             results or what is missing"
         );
     }
     for m in &summary.missing {

@@ -34,6 +34,13 @@ fn all_on_one_pair_measures_everything_and_renders_the_report() {
         ),
         "{stdout}"
     );
+    // The report step names the pair run, and counts the site's other pairs in one line.
+    assert!(stdout.contains("  add_header "), "{stdout}");
+    assert!(!stdout.contains("  header_auth "), "{stdout}");
+    assert!(
+        stdout.contains("and 11 other pair(s) on the site, not run now"),
+        "{stdout}"
+    );
     // Criterion's own report goes to a log, not between the steps.
     let log = copy.path("reports/results/bench/criterion.log");
     let logged = std::fs::read_to_string(&log).unwrap();
