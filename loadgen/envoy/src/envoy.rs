@@ -561,9 +561,18 @@ fn admin_client() -> std::result::Result<&'static reqwest::blocking::Client, Str
 /// reqwest's blocking client must not run on a thread inside a tokio runtime: called from
 /// there, the request runs on a thread of its own.
 pub fn admin_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
+    admin_request(reqwest::Method::GET, addr, path)
+}
+
+/// A POST with no body on an admin port (istiod's `/reload`), as [`admin_get`] does a GET.
+pub fn admin_post(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
+    admin_request(reqwest::Method::POST, addr, path)
+}
+
+fn admin_request(method: reqwest::Method, addr: SocketAddr, path: &str) -> Result<(u16, String)> {
     let get = || -> std::result::Result<(u16, String), String> {
         let response = admin_client()?
-            .get(format!("http://{addr}{path}"))
+            .request(method, format!("http://{addr}{path}"))
             .send()
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();

@@ -226,30 +226,7 @@ impl Istiod {
     /// message when it refused the directory) and body.
     pub fn reload(&mut self) -> Result<(u16, String)> {
         self.check_alive()?;
-        let request = filterbench_load::client::SendRequest {
-            method: "POST".into(),
-            path: "/reload".into(),
-            headers: vec![("host".into(), "istiod".into())],
-            body: Vec::new(),
-        };
-        let addr = self.http;
-        let answer = std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| e.to_string())?;
-                    runtime
-                        .block_on(filterbench_load::client::send(addr, &request))
-                        .map_err(|e| e.to_string())
-                })
-                .join()
-                .unwrap_or_else(|_| Err("the reload request's thread panicked".into()))
-        });
-        let received =
-            answer.map_err(|e| Error::Envoy(format!("istiod {addr} POST /reload: {e}")))?;
-        Ok((received.status, received.body))
+        crate::envoy::admin_post(self.http, "/reload")
     }
 
     /// A GET on istiod's HTTP (debug) port.
