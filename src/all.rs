@@ -288,15 +288,16 @@ impl Proofs {
                 println!("  {}: by configuration: {line}", r.pair);
             }
         }
-        let other_kinds = TwinKind::ALL
-            .into_iter()
-            .filter(|k| *k != TwinKind::Wasm)
-            .map(|kind| Ok((kind, prove_kind(rig, version, catalogue, pairs, kind)?)))
-            .collect::<anyhow::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|(_, reports)| !reports.is_empty())
-            .collect();
-        let deployed = prove_deployed(rig, version, catalogue, pairs, &envoy)?;
+        let mut verified_in_envoy = envoy.clone();
+        let mut other_kinds = Vec::new();
+        for kind in TwinKind::ALL.into_iter().filter(|k| *k != TwinKind::Wasm) {
+            let (reports, in_envoy) = prove_kind(rig, version, catalogue, pairs, kind)?;
+            verified_in_envoy.extend(in_envoy);
+            if !reports.is_empty() {
+                other_kinds.push((kind, reports));
+            }
+        }
+        let deployed = prove_deployed(rig, version, catalogue, pairs, &verified_in_envoy)?;
         Ok(Proofs {
             in_process,
             generated,
@@ -323,13 +324,20 @@ impl Proofs {
         v
     }
 
-    /// The other kinds of twin of `pair` proven equivalent by every check of its kind.
+    /// The other kinds of twin of `pair` proven equivalent by every check of its kind (its
+    /// deployed manifests included).
     fn proven_kinds(&self, pair: &str) -> Vec<TwinKind> {
+        let deployed_prefix = format!("{pair} (");
         self.other_kinds
             .iter()
-            .filter(|(_, reports)| {
+            .filter(|(kind, reports)| {
                 let mine: Vec<_> = reports.iter().filter(|r| r.pair == pair).collect();
-                !mine.is_empty() && mine.iter().all(|r| r.equivalent)
+                let deployed_holds = self
+                    .deployed
+                    .iter()
+                    .filter(|r| r.twin == *kind && r.pair.starts_with(&deployed_prefix))
+                    .all(|r| r.equivalent);
+                !mine.is_empty() && mine.iter().all(|r| r.equivalent) && deployed_holds
             })
             .map(|(kind, _)| *kind)
             .collect()
@@ -344,7 +352,11 @@ impl Proofs {
             ("real Envoy", &self.envoy),
             ("deployed", &self.deployed),
         ] {
-            for r in reports.iter().filter(|r| !r.equivalent) {
+            // The other kinds' checks decide only whether that kind is proven.
+            for r in reports
+                .iter()
+                .filter(|r| !r.equivalent && r.twin == TwinKind::Wasm)
+            {
                 match differ.iter_mut().find(|(p, _)| *p == r.pair) {
                     Some((_, checks)) => checks.push(check),
                     None => differ.push((r.pair.clone(), vec![check])),
@@ -375,15 +387,16 @@ impl Proofs {
 }
 
 /// The twins of one other kind (Go Wasm, native) proven like the Rust Wasm ones: in-process
-/// where the kind runs there, and in real Envoy; kept beside the Rust Wasm results. Empty when
-/// no selected pair has a twin of this kind.
+/// where the kind runs there, and in real Envoy; kept beside the Rust Wasm results. Answers
+/// every report and, apart, the real-Envoy ones (what the deployed check compares with). Empty
+/// when no selected pair has a twin of this kind.
 fn prove_kind(
     rig: &Rig,
     version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
     kind: TwinKind,
-) -> anyhow::Result<Vec<PairReport>> {
+) -> anyhow::Result<(Vec<PairReport>, Vec<PairReport>)> {
     let root = catalogue.root.as_path();
     let with: Vec<&Pair> = pairs
         .iter()
@@ -391,7 +404,7 @@ fn prove_kind(
         .filter(|p| catalogue.twin(&p.name, kind).is_some())
         .collect();
     if with.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let t = Instant::now();
     let mut reports = Vec::new();
@@ -418,8 +431,8 @@ fn prove_kind(
             println!("  {line}");
         }
     }
-    reports.extend(r);
-    Ok(reports)
+    reports.extend(r.iter().cloned());
+    Ok((reports, r))
 }
 
 /// What Istio deploys (TrafficExtension and legacy manifests, translated as Istio does) must
@@ -451,6 +464,7 @@ fn prove_deployed(
         version,
         catalogue,
         pairs,
+        &TwinKind::ALL,
         envoy,
         crate::deployed::ApiChoice::Both,
         control_plane,
@@ -462,12 +476,23 @@ fn prove_deployed(
         Some(version.to_string()),
         &deployed,
     )?;
+    let by_kind: Vec<String> = TwinKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let of_kind: Vec<PairReport> = deployed
+                .iter()
+                .filter(|r| r.twin == kind)
+                .cloned()
+                .collect();
+            (!of_kind.is_empty()).then(|| format!("{kind}: {}", Summary::of(&of_kind).line()))
+        })
+        .collect();
     println!(
-        "  deployed manifests (TrafficExtension, legacy), served by {}: {}",
+        "  deployed manifests (TrafficExtension, legacy; native as an EnvoyFilter), served by {}: {}",
         served_by
             .as_deref()
             .unwrap_or("the project's own translation"),
-        Summary::of(&deployed).line()
+        by_kind.join("; ")
     );
     crate::deployed::measure_failure_strategies(rig, &catalogue.root)?;
     println!("  failure strategies measured ({})", elapsed(t));

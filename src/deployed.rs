@@ -15,15 +15,15 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use filterbench_envoy::verify::{verify_pair, Rig};
-use filterbench_envoy::verify_deployed::verify_deployed;
+use filterbench_envoy::verify::{verify_twin, Rig};
+use filterbench_envoy::verify_deployed::{deployed_name, verify_deployed};
 use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
 use filterbench_model::equivalence::PairReport;
 use filterbench_model::results::failure::{failure_path, FailureRecord};
 use filterbench_model::results::{results_dir, write_json_atomically};
-use filterbench_model::{project_root, Catalogue, Pair};
+use filterbench_model::{project_root, Catalogue, Pair, TwinKind};
 use filterbench_reports::failure::describe;
 
 /// Which APIs `--deployed` checks.
@@ -69,10 +69,12 @@ impl ControlPlaneChoice {
     }
 }
 
-/// Every selected pair: the verified run (taken from `verified` when it holds the pair, as in
-/// `filterbench all`, else run here), then one deployed run per API, its manifests turned into
-/// Envoy configuration by `control_plane`. Reports of the deployed runs are named
-/// `<pair> (<api>)`. Answers the reports and, with istiod, what served them
+/// Every selected pair and each of its twins of `kinds`: the verified run of that twin (taken
+/// from `verified` when it holds it, as in `filterbench all`, else run here), then one deployed
+/// run per API, its manifests turned into Envoy configuration by `control_plane`. A native
+/// twin's manifest is the same `EnvoyFilter` under either API, so it is deployed once, beside
+/// the first API's Lua manifest. Reports are named `<pair> (<api>)` (Rust Wasm) or
+/// `<pair> (<api>, <kind>)`. Answers the reports and, with istiod, what served them
 /// (`istiod <version> (istio/istio <commit>)`).
 #[allow(clippy::too_many_arguments)]
 pub fn deployed_reports(
@@ -80,6 +82,7 @@ pub fn deployed_reports(
     version: &str,
     catalogue: &Catalogue,
     pairs: &[&Pair],
+    kinds: &[TwinKind],
     verified: &[PairReport],
     apis: ApiChoice,
     control_plane: ControlPlaneChoice,
@@ -127,29 +130,105 @@ pub fn deployed_reports(
             anyhow::bail!("istiod did not order the TrafficExtensions as their manifests say");
         }
     }
+    let deploy = Deploy {
+        rig,
+        catalogue,
+        crds: &crds,
+        istiod: istiod.as_ref(),
+    };
     let mut reports = Vec::new();
     for pair in pairs {
+        for &kind in kinds {
+            if catalogue.twin(&pair.name, kind).is_some() {
+                reports.extend(deploy.twin(pair, kind, verified, apis, print)?);
+            }
+        }
+    }
+    Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
+}
+
+/// What a deployed run needs: Envoy and the loopback services, the catalogue, Istio's CRDs and
+/// istiod when it serves the manifests.
+struct Deploy<'a> {
+    rig: &'a Rig,
+    catalogue: &'a Catalogue,
+    crds: &'a CrdSchemas,
+    istiod: Option<&'a ControlPlane>,
+}
+
+impl Deploy<'_> {
+    /// The deployed runs of `pair`'s twin of `kind`, one per API of `apis` (one only for a
+    /// native twin), each printed with `print`; none when the twin is not equivalent to the Lua
+    /// filter in the verified run.
+    fn twin(
+        &self,
+        pair: &Pair,
+        kind: TwinKind,
+        verified: &[PairReport],
+        apis: ApiChoice,
+        print: bool,
+    ) -> anyhow::Result<Vec<PairReport>> {
         let run_here;
-        let verified = match verified.iter().find(|r| r.pair == pair.name) {
+        let verified = match verified
+            .iter()
+            .find(|r| r.pair == pair.name && r.twin == kind)
+        {
             Some(r) => r,
             None => {
-                run_here = verify_pair(rig, catalogue, pair)
-                    .with_context(|| format!("pair {}: the verified run", pair.name))?;
+                run_here = verify_twin(self.rig, self.catalogue, pair, kind)
+                    .with_context(|| format!("pair {}: the verified {kind} run", pair.name))?;
                 &run_here
             }
         };
-        for api in apis.apis() {
-            let context = || format!("pair {}: the deployed run ({api})", pair.name);
-            let (report, notes) = match &istiod {
+        if !verified.equivalent {
+            // Nothing proven to deploy: the twin already differs from the Lua filter.
+            if print {
+                println!(
+                    "{}: its {} twin is not equivalent (verify --envoy --twin {kind}): its \
+                     manifests are not checked",
+                    pair.name,
+                    kind.label()
+                );
+            }
+            return Ok(Vec::new());
+        }
+        let mut apis = apis.apis();
+        if kind == TwinKind::Native {
+            apis.truncate(1);
+        }
+        let mut reports = Vec::new();
+        for api in apis {
+            let context = || {
+                format!(
+                    "pair {}: the deployed run",
+                    deployed_name(&pair.name, api, kind)
+                )
+            };
+            let (report, notes) = match self.istiod {
                 None => (
-                    verify_deployed(rig, catalogue, pair, api, &crds, verified)
-                        .with_context(context)?,
+                    verify_deployed(
+                        self.rig,
+                        self.catalogue,
+                        pair,
+                        api,
+                        kind,
+                        self.crds,
+                        verified,
+                    )
+                    .with_context(context)?,
                     Vec::new(),
                 ),
                 Some(cp) => {
-                    let run =
-                        verify_deployed_istiod(rig, catalogue, pair, api, &crds, cp, verified)
-                            .with_context(context)?;
+                    let run = verify_deployed_istiod(
+                        self.rig,
+                        self.catalogue,
+                        pair,
+                        api,
+                        self.crds,
+                        cp,
+                        verified,
+                    )
+                    .with_context(context)?;
                     let notes = istiod_notes(&run);
                     (run.report, notes)
                 }
@@ -162,8 +241,8 @@ pub fn deployed_reports(
             }
             reports.push(report);
         }
+        Ok(reports)
     }
-    Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
 }
 
 /// What an istiod run adds below its summary line: how istiod's config differs from the own

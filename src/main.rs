@@ -84,9 +84,10 @@ enum Command {
         pair: Option<String>,
         /// Which twins to prove against the Lua filter: wasm (Rust proxy-wasm), go (Go
         /// proxy-wasm), native (Envoy dynamic module, --envoy only) or all the kinds the pairs
-        /// have. Pairs without a twin of the kind are left out (named).
+        /// have. Pairs without a twin of the kind are left out (named). With --deployed: whose
+        /// manifests are checked (all: every kind, one summary line per kind).
         #[arg(long, default_value = "wasm", value_name = "KIND", value_parser = parse_twin_choice,
-              conflicts_with_all = ["deployed", "failure_strategy"])]
+              conflicts_with_all = ["failure_strategy"])]
         twin: TwinChoice,
         /// Print the result as JSON.
         #[arg(long)]
@@ -233,7 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if failure_strategy {
                 deployed::failure_strategy(json)
             } else if deployed {
-                verify_deployed(pair.as_deref(), api, control_plane, save, out)
+                verify_deployed(pair.as_deref(), api, control_plane, twin, save, out)
             } else {
                 verify(ws, pair.as_deref(), envoy, twin, out, save)
             }
@@ -254,23 +255,49 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `verify --deployed`: each pair's manifests, translated as Istio gives them to the proxy,
-/// proved in real Envoy; saved and printed as verify's other modes are.
+/// `verify --deployed`: each pair's manifests for its twins of `twin`, translated as Istio gives
+/// them to the proxy, proved in real Envoy; saved and printed as verify's other modes are (one
+/// summary line per kind of twin).
 fn verify_deployed(
     pair: Option<&str>,
     api: deployed::ApiChoice,
     control_plane: deployed::ControlPlaneChoice,
+    twin: TwinChoice,
     save: bool,
     out: Output,
 ) -> anyhow::Result<ExitCode> {
     let root = project_root();
     let catalogue = Catalogue::load(&root)?;
+    let selected = catalogue.select(pair)?;
+    let kinds: Vec<TwinKind> = match twin {
+        TwinChoice::One(kind) => vec![kind],
+        TwinChoice::All => TwinKind::ALL.to_vec(),
+    };
+    let mut asked = Vec::new();
+    for &kind in &kinds {
+        if let TwinChoice::One(_) = twin {
+            pairs_with_twin(&catalogue, &selected, kind, pair.is_some(), !out.json)?;
+        }
+        if selected
+            .iter()
+            .any(|p| catalogue.twin(&p.name, kind).is_some())
+        {
+            asked.push(kind);
+        }
+    }
+    if asked.is_empty() {
+        anyhow::bail!(
+            "{}: no selected pair has a twin of the kind asked for",
+            catalogue.path.display()
+        );
+    }
     let (rig, version) = envoy_rig()?;
     let (reports, served_by) = deployed::deployed_reports(
         &rig,
         &version,
         &catalogue,
-        &catalogue.select(pair)?,
+        &selected,
+        &asked,
         &[],
         api,
         control_plane,
@@ -282,15 +309,26 @@ fn verify_deployed(
             println!("saved {}", report::shown_path(&root, &path));
         }
     }
-    finish_verify(
-        &reports,
-        serde_json::json!({
+    let served_by = served_by.unwrap_or_else(|| "own translation".into());
+    if let [kind] = asked[..] {
+        let mut header = serde_json::json!({
             "mode": "envoy-deployed",
             "envoy_version": version,
-            "control_plane": served_by.unwrap_or_else(|| "own translation".into()),
-        }),
-        out,
-    )
+            "control_plane": served_by,
+        });
+        if kind != TwinKind::Wasm {
+            header["twin"] = kind.id().into();
+        }
+        return finish_verify(&reports, header, out);
+    }
+    let sections: Vec<(TwinKind, Vec<PairReport>, Option<String>)> = asked
+        .iter()
+        .map(|&kind| {
+            let of_kind = reports.iter().filter(|r| r.twin == kind).cloned().collect();
+            (kind, of_kind, Some(version.clone()))
+        })
+        .collect();
+    finish_verify_kinds("envoy-deployed", &sections, out)
 }
 
 /// How verify prints.

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use filterbench_k8s::{write_manifests, Api, Context, ManifestOptions, PullPolicy, WasmUrl};
+use filterbench_k8s::{
+    write_manifests, Api, Context, ManifestOptions, Payload, PullPolicy, WasmUrl,
+};
 
 /// Which Istio API the manifests use ([`Api`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,6 +136,16 @@ pub struct ManifestsArgs {
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub wasm_url: Option<WasmUrl>,
 
+    /// Where Istio fetches the Go Wasm twin's module (pairs with a Go twin)
+    /// [default: oci://localhost:5000/filterbench/<pair>-go:latest].
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub go_wasm_url: Option<WasmUrl>,
+
+    /// The folder inside the proxy container that holds the native twin's library, <pair>.so
+    /// (pairs with a native twin) [default: /usr/local/lib/filterbench].
+    #[arg(long, value_name = "DIR")]
+    pub native_dir: Option<String>,
+
     /// WasmPlugin imagePullPolicy.
     #[arg(long, value_enum, default_value_t = PullPolicyArg::IfNotPresent)]
     pub image_pull_policy: PullPolicyArg,
@@ -178,6 +190,8 @@ impl ManifestsArgs {
             selector: self.selector.clone(),
             context: self.context.into(),
             wasm_url: self.wasm_url.clone(),
+            go_wasm_url: self.go_wasm_url.clone(),
+            native_dir: self.native_dir.clone(),
             image_pull_policy: self.image_pull_policy.into(),
             config_overrides: self.set.clone(),
             pin_oci_digest: !self.no_sha256,
@@ -222,6 +236,25 @@ pub fn run(command: &K8sCommand) -> anyhow::Result<()> {
                 bundle.oci.tag(),
                 bundle.oci.manifest_digest()
             );
+            for ((kind, path), twin) in written.more.iter().zip(&bundle.more_twins) {
+                let loads = match &twin.payload {
+                    Payload::Module { url, sha256, .. } => format!(
+                        "{}{}",
+                        url.as_str(),
+                        sha256
+                            .as_deref()
+                            .map(|s| format!(", sha256 {s}"))
+                            .unwrap_or_default()
+                    ),
+                    Payload::Library { path, .. } => {
+                        format!("EnvoyFilter, library {path} in the proxy")
+                    }
+                };
+                println!("{}: {} twin, {loads}", path.display(), kind.label());
+            }
+            for (kind, why) in &bundle.missing_twins {
+                println!("no {} twin in the bundle: {why}", kind.label());
+            }
             if let Some(diff) = &written.diff {
                 println!(
                     "{}: the migration, Lua to Wasm, as one resource edit",

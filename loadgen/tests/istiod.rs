@@ -16,11 +16,11 @@ use std::sync::OnceLock;
 
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::istiod::Istiod;
-use filterbench_envoy::verify::{verify_pair, Rig};
+use filterbench_envoy::verify::{verify_pair, verify_twin, Rig};
 use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
-use filterbench_model::Catalogue;
+use filterbench_model::{Catalogue, TwinKind};
 
 /// The tests of this module one at a time: each checks that no istiod child is left.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -89,6 +89,76 @@ fn add_header_served_by_istiod_passes_the_corpus() {
             .is_some_and(|u| u.headers.iter().any(|(k, _)| k == "x-custom-header")),
         "{first:#?}"
     );
+    assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
+}
+
+/// The native twin ships as an EnvoyFilter patch with Envoy's dynamic modules filter, the Go twin
+/// as its own TrafficExtension: istiod accepts both, puts each twin's filter in its sidecar's
+/// inbound chain before the router, and the sidecars give the verified outcomes.
+#[test]
+fn native_and_go_twins_served_by_istiod_pass_the_corpus() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cp) = control_plane() else {
+        return;
+    };
+    let catalogue = Catalogue::load(&filterbench_model::project_root()).unwrap();
+    let pair = catalogue.get("canary_tag").unwrap();
+    let crds = CrdSchemas::load_default().unwrap();
+    let rig = Rig::new(find_envoy().expect("Envoy 1.40")).unwrap();
+    for (kind, filter) in [
+        (TwinKind::Native, "envoy.filters.http.dynamic_modules"),
+        (TwinKind::GoWasm, "wasm"),
+    ] {
+        let verified = verify_twin(&rig, &catalogue, pair, kind).unwrap();
+        assert!(
+            verified.equivalent,
+            "{kind}: {:?}",
+            verified.failure_lines()
+        );
+        let run = verify_deployed_istiod(
+            &rig,
+            &catalogue,
+            pair,
+            Api::TrafficExtension,
+            &crds,
+            cp,
+            &verified,
+        )
+        .unwrap_or_else(|e| panic!("canary_tag ({kind}) through istiod: {e}"));
+        let report = &run.report;
+        assert_eq!(
+            report.pair,
+            format!("canary_tag (trafficextension, {kind})")
+        );
+        assert_eq!(report.twin, kind);
+        assert_eq!(report.results.len(), verified.results.len());
+        assert!(
+            report.equivalent,
+            "{kind}: {}",
+            report.failure_lines().join("\n")
+        );
+        // istiod's chain for the twin's sidecar holds the twin's filter right before the router
+        // (the config comparison names the chain when it differs from the own listener's).
+        let side = if kind == TwinKind::Native {
+            "native"
+        } else {
+            "wasm"
+        };
+        let chain = run
+            .config_differences
+            .iter()
+            .find(|l| l.starts_with(&format!("{side}: chain: istiod [")))
+            .unwrap_or_else(|| panic!("{kind}: {:#?}", run.config_differences));
+        assert!(
+            chain.contains(filter) && chain.contains("envoy.filters.http.router] (the filter at"),
+            "{chain}"
+        );
+        assert!(
+            !run.config_differences.iter().any(|l| l.contains("has no")),
+            "{:#?}",
+            run.config_differences
+        );
+    }
     assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
 }
 

@@ -95,6 +95,13 @@ impl ModuleSource for LocalModule {
         }
         Ok(self.path.clone())
     }
+
+    fn library(&self, path: &str) -> k8s::Result<std::path::PathBuf> {
+        Err(k8s::Error::Translate {
+            what: format!("library {path}"),
+            message: "the failure-strategy check deploys no native library".into(),
+        })
+    }
 }
 
 fn manifest(spec_body: (&str, Value)) -> Value {

@@ -12,45 +12,65 @@ use std::path::Path;
 
 use filterbench_model::equivalence::PairReport;
 use filterbench_model::outcome::DiffLine;
-use filterbench_model::{Catalogue, Diff, Pair};
+use filterbench_model::{Catalogue, Diff, Pair, TwinKind};
 
 use crate::bootstrap::ListenerSpec;
 use crate::k8s::crd::CrdSchemas;
 use crate::k8s::{self, deployed, Api, ManifestOptions};
-use crate::verify::{verify_listeners, Rig};
+use crate::verify::{verify_listeners_of, Rig};
 use crate::{Error, Result};
 
-/// The two twins of `pair` as deployed with `api`: the bundle is written to `dir`, its manifests
-/// validated with `crds` and translated.
+/// The Lua twin and the twin of `kind` of `pair` as deployed with `api`: the bundle is written to
+/// `dir`, both manifests validated with `crds` and translated.
 pub fn deployed_listeners(
     catalogue: &Catalogue,
     pair: &Pair,
     api: Api,
+    kind: TwinKind,
     crds: &CrdSchemas,
     dir: &Path,
 ) -> Result<Vec<ListenerSpec>> {
-    let k8s_error = |e: k8s::Error| Error::Envoy(format!("pair {} ({api}): {e}", pair.name));
+    let what = deployed_name(&pair.name, api, kind);
+    let k8s_error = |e: k8s::Error| Error::Envoy(format!("pair {what}: {e}"));
     let mut opts = ManifestOptions::new(&pair.name);
     opts.api = api;
     let bundle = k8s::generate(catalogue, &opts).map_err(k8s_error)?;
     let written = bundle.write(dir).map_err(k8s_error)?;
-    for path in [&written.lua, &written.wasm] {
-        let text = std::fs::read_to_string(path)?;
+    let (lua_file, _) = api.files();
+    let (twin_file, _) = bundle.twin_manifest(kind).ok_or_else(|| {
+        let why = bundle
+            .missing_twins
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or_else(|| "the pair has none".to_string(), |(_, why)| why.clone());
+        Error::Envoy(format!(
+            "pair {what}: no {} twin to deploy: {why}",
+            kind.label()
+        ))
+    })?;
+    for file in [lua_file, twin_file] {
+        let path = written.dir.join(file);
+        let text = std::fs::read_to_string(&path)?;
         crds.validate_yaml(&path.display().to_string(), &text)
             .map_err(k8s_error)?;
     }
-    let (lua_file, wasm_file) = api.files();
-    let (lua, wasm) = deployed::translate_bundle(
+    let (lua, twin) = deployed::translate_bundle(
         &written.dir,
         lua_file,
-        wasm_file,
+        twin_file,
+        kind,
         &written.dir.join("modules"),
     )
     .map_err(k8s_error)?;
-    if lua.variant != "lua" || wasm.variant != "wasm" {
+    let twin_variant = if kind.is_proxy_wasm() {
+        "wasm"
+    } else {
+        "native"
+    };
+    if lua.variant != "lua" || twin.variant != twin_variant {
         return Err(Error::Envoy(format!(
-            "pair {} ({api}): {lua_file} translated to a {} filter and {wasm_file} to a {} filter",
-            pair.name, lua.variant, wasm.variant
+            "pair {what}: {lua_file} translated to a {} filter and {twin_file} to a {} filter",
+            lua.variant, twin.variant
         )));
     }
     let config = bundle.target.config.clone();
@@ -62,34 +82,44 @@ pub fn deployed_listeners(
             filter: lua.into(),
         },
         ListenerSpec {
-            name: "wasm".into(),
+            name: kind.id().into(),
             pair: pair.name.clone(),
             config,
-            filter: wasm.into(),
+            filter: twin.into(),
         },
     ])
 }
 
-/// Runs the pair's corpus through its deployed twins (`api`) and compares with `verified`, the
-/// report of [`crate::verify::verify_pair`] for the same pair. The report's pair name is
-/// `<pair> (<api>)`; a scenario fails when the deployed twins differ from each other, miss an
-/// expectation, or differ from the verified run.
+/// The name of a deployed run's report: `<pair> (<api>)` for the Rust Wasm twin (the name
+/// scripts and the report read), `<pair> (<api>, <kind>)` for the other kinds.
+pub fn deployed_name(pair: &str, api: Api, kind: TwinKind) -> String {
+    match kind {
+        TwinKind::Wasm => format!("{pair} ({api})"),
+        kind => format!("{pair} ({api}, {kind})"),
+    }
+}
+
+/// Runs the pair's corpus through its deployed Lua twin and twin of `kind` (`api`) and compares
+/// with `verified`, the report of [`crate::verify::verify_twin`] for the same pair and kind.
+/// The report is named by [`deployed_name`]; a scenario fails when the deployed twins differ
+/// from each other, miss an expectation, or differ from the verified run.
 pub fn verify_deployed(
     rig: &Rig,
     catalogue: &Catalogue,
     pair: &Pair,
     api: Api,
+    kind: TwinKind,
     crds: &CrdSchemas,
     verified: &PairReport,
 ) -> Result<PairReport> {
     let dir = crate::scratch::Scratch::new("deployed")?;
-    let listeners = deployed_listeners(catalogue, pair, api, crds, dir.path())?;
-    let report = verify_listeners(rig, catalogue, pair, &listeners)?;
+    let listeners = deployed_listeners(catalogue, pair, api, kind, crds, dir.path())?;
+    let report = verify_listeners_of(rig, catalogue, pair, &listeners, kind)?;
     compare_with_verified(catalogue, pair, api, report, verified)
 }
 
 /// `report` (a deployed run of `pair` with `api`) with, on each scenario, the differences of
-/// each deployed twin from the same twin in `verified`; named `<pair> (<api>)`.
+/// each deployed twin from the same twin in `verified`; named by [`deployed_name`].
 pub(crate) fn compare_with_verified(
     catalogue: &Catalogue,
     pair: &Pair,
@@ -97,8 +127,16 @@ pub(crate) fn compare_with_verified(
     mut report: PairReport,
     verified: &PairReport,
 ) -> Result<PairReport> {
+    let kind = verified.twin;
+    let name = deployed_name(&pair.name, api, kind);
+    if report.twin != kind {
+        return Err(Error::Envoy(format!(
+            "pair {name}: a deployed {} run compared with a verified {} run",
+            report.twin, kind
+        )));
+    }
     let differences = outcome_differences(catalogue, pair, verified, &report)
-        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        .map_err(|e| Error::Envoy(format!("pair {name}: {e}")))?;
     for (deployed, lines) in report.results.iter_mut().zip(differences) {
         deployed
             .diff
@@ -108,17 +146,14 @@ pub(crate) fn compare_with_verified(
                 right: l.right,
             }));
     }
-    Ok(PairReport::new(
-        &format!("{} ({api})", pair.name),
-        report.scenarios,
-        report.requests,
-        report.results,
-    ))
+    let mut named = PairReport::new(&name, report.scenarios, report.requests, report.results);
+    named.twin = kind;
+    Ok(named)
 }
 
 /// Per scenario of two runs of `pair`'s corpus (`a`, `b`: the same scenarios in the same order),
 /// how each twin's normalised outcome in `b` differs from the same twin's in `a`, as
-/// (`lua` or `wasm`, line); empty where they agree.
+/// (`lua` or the twin's kind id, line); empty where they agree.
 pub(crate) fn outcome_differences(
     catalogue: &Catalogue,
     pair: &Pair,
@@ -133,6 +168,7 @@ pub(crate) fn outcome_differences(
             a.results.len()
         )));
     }
+    let twin = b.twin.id();
     let mut differences = Vec::new();
     for (a, b) in a.results.iter().zip(&b.results) {
         if a.scenario != b.scenario {
@@ -149,7 +185,7 @@ pub(crate) fn outcome_differences(
             .map(|s| s.headers.clone())
             .unwrap_or_default();
         let mut lines = Vec::new();
-        for (side, a, b) in [("lua", &a.lua, &b.lua), ("wasm", &a.wasm, &b.wasm)] {
+        for (side, a, b) in [("lua", &a.lua, &b.lua), (twin, &a.wasm, &b.wasm)] {
             let diff = Diff::between(
                 &a.normalised(&pair.normalise, &headers),
                 &b.normalised(&pair.normalise, &headers),

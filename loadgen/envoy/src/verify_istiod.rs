@@ -101,38 +101,39 @@ pub struct Served {
     pub manifest: PathBuf,
 }
 
-/// Writes what istiod reads for `pair` with `api` into `config_dir`: per twin its manifest
-/// (validated against Istio's CRDs, as the API server would) and its workload. Answers the Lua
-/// sidecar and the Wasm sidecar.
+/// Writes what istiod reads for `pair` with `api` into `config_dir`: per twin (the Lua one and
+/// the one of `kind`) its manifest (validated against Istio's CRDs, as the API server would) and
+/// its workload. Answers the Lua sidecar and the twin's sidecar.
 pub fn write_config(
     rig: &Rig,
     catalogue: &Catalogue,
     pair: &Pair,
     api: Api,
+    kind: TwinKind,
     crds: &CrdSchemas,
     config_dir: &Path,
 ) -> Result<(Served, Served)> {
-    let k8s_error = |e: k8s::Error| Error::Envoy(format!("pair {} ({api}): {e}", pair.name));
+    let what = crate::verify_deployed::deployed_name(&pair.name, api, kind);
+    let k8s_error = |e: k8s::Error| Error::Envoy(format!("pair {what}: {e}"));
     std::fs::create_dir_all(config_dir)?;
-    let module = catalogue
-        .checked_twin(&pair.name, TwinKind::Wasm)?
-        .artefact
-        .canonicalize()?;
-    let url = WasmUrl::parse(&format!("file://{}", module.display()))
-        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
-    let mut served = Vec::new();
-    for (variant, namespace) in [("lua", LUA_NAMESPACE), ("wasm", WASM_NAMESPACE)] {
+    let opts_for = |namespace: &str| -> Result<ManifestOptions> {
         let mut opts = ManifestOptions::new(&pair.name);
         opts.api = api;
         opts.namespace = Some(namespace.into());
-        opts.wasm_url = Some(url.clone());
-        let bundle = k8s::generate(catalogue, &opts).map_err(k8s_error)?;
-        let (lua_yaml, wasm_yaml) = bundle.manifests();
-        let (lua_file, wasm_file) = api.files();
-        let (yaml, file) = if variant == "lua" {
-            (lua_yaml, lua_file)
+        served_from_this_machine(catalogue, pair, kind, &mut opts)
+            .map_err(|e| Error::Envoy(format!("pair {what}: {e}")))?;
+        Ok(opts)
+    };
+    let twin_namespace = twin_namespace(kind);
+    let mut served = Vec::new();
+    for (variant, namespace) in [("lua", LUA_NAMESPACE), (kind.id(), twin_namespace.as_str())] {
+        let bundle = k8s::generate(catalogue, &opts_for(namespace)?).map_err(k8s_error)?;
+        let (file, yaml) = if variant == "lua" {
+            (api.files().0, bundle.manifests().0)
         } else {
-            (wasm_yaml, wasm_file)
+            bundle.twin_manifest(kind).ok_or_else(|| {
+                Error::Envoy(format!("pair {what}: no {} twin to serve", kind.label()))
+            })?
         };
         let manifest = config_dir.join(format!("{namespace}-{file}"));
         crds.validate_yaml(&manifest.display().to_string(), yaml)
@@ -148,9 +149,66 @@ pub fn write_config(
         write_workload(config_dir, &workload, rig.services().echo_port)?;
         served.push(Served { workload, manifest });
     }
-    let wasm = served.pop().expect("two sidecars");
+    let twin = served.pop().expect("two sidecars");
     let lua = served.pop().expect("two sidecars");
-    Ok((lua, wasm))
+    Ok((lua, twin))
+}
+
+/// The namespace of the sidecar of a twin of `kind`: `filterbench-wasm` for the Rust Wasm twin,
+/// `filterbench-<kind>` for the others (both twins' manifests are the same object, so each
+/// sidecar has its own namespace).
+pub fn twin_namespace(kind: TwinKind) -> String {
+    match kind {
+        TwinKind::Wasm => WASM_NAMESPACE.to_string(),
+        kind => format!("filterbench-{}", kind.id()),
+    }
+}
+
+/// Points `opts` at the twin's artefact on this machine, where the sidecars run: a `file://`
+/// URL for a proxy-wasm module (istiod turns any other URL into a remote source only
+/// pilot-agent resolves), the built library's own folder for a native twin (the sidecar loads
+/// it from there, as from a proxy image).
+fn served_from_this_machine(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    kind: TwinKind,
+    opts: &mut ManifestOptions,
+) -> Result<()> {
+    let artefact = catalogue
+        .checked_twin(&pair.name, kind)?
+        .artefact
+        .canonicalize()?;
+    let file_url = || {
+        WasmUrl::parse(&format!("file://{}", artefact.display()))
+            .map_err(|e| Error::Envoy(e.to_string()))
+    };
+    match kind {
+        TwinKind::Wasm => opts.wasm_url = Some(file_url()?),
+        TwinKind::GoWasm => opts.go_wasm_url = Some(file_url()?),
+        TwinKind::Native => {
+            let expected = kind.artefact_name(&pair.name);
+            if artefact.file_name() != Some(std::ffi::OsStr::new(&expected)) {
+                return Err(Error::Envoy(format!(
+                    "{}: the native library must be named {expected} for its manifest",
+                    artefact.display()
+                )));
+            }
+            let dir = artefact.parent().expect("a file has a folder");
+            opts.native_dir = Some(dir.display().to_string());
+        }
+    }
+    if kind != TwinKind::Wasm {
+        // The bundle always carries the Rust twin too: keep its module local as well.
+        let rust = catalogue
+            .checked_twin(&pair.name, TwinKind::Wasm)?
+            .artefact
+            .canonicalize()?;
+        opts.wasm_url = Some(
+            WasmUrl::parse(&format!("file://{}", rust.display()))
+                .map_err(|e| Error::Envoy(e.to_string()))?,
+        );
+    }
+    Ok(())
 }
 
 /// Starts a sidecar Envoy for `served` with ADS from `istiod` and waits until its inbound
@@ -241,9 +299,10 @@ pub struct IstiodRun {
     pub mesh: Option<MeshReference>,
 }
 
-/// Runs `pair`'s corpus through its twins as istiod serves them from the `api` manifests and
-/// compares with `verified` (the report of [`crate::verify::verify_pair`]); beside it, how
-/// istiod's config for each twin differs from the project's own translation.
+/// Runs `pair`'s corpus through its Lua twin and its twin of `verified.twin` as istiod serves
+/// them from the `api` manifests and compares with `verified` (the report of
+/// [`crate::verify::verify_twin`]); beside it, how istiod's config for each twin differs from
+/// the project's own translation.
 pub fn verify_deployed_istiod(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -253,9 +312,10 @@ pub fn verify_deployed_istiod(
     control_plane: &ControlPlane,
     verified: &PairReport,
 ) -> Result<IstiodRun> {
+    let kind = verified.twin;
     let scratch = crate::scratch::Scratch::new("deployed")?;
     let config_dir = scratch.path().join("config");
-    let (lua, wasm) = write_config(rig, catalogue, pair, api, crds, &config_dir)?;
+    let (lua, wasm) = write_config(rig, catalogue, pair, api, kind, crds, &config_dir)?;
     let mut istiod = Istiod::start(&control_plane.bin, &config_dir)
         .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
@@ -267,7 +327,15 @@ pub fn verify_deployed_istiod(
         start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports, &options)?;
     let mut config_differences = Vec::new();
     let mut managers = Vec::new();
-    for (variant, served, envoy) in [("lua", &lua, &lua_envoy), ("wasm", &wasm, &wasm_envoy)] {
+    let twin_variant = if kind.is_proxy_wasm() {
+        "wasm"
+    } else {
+        "native"
+    };
+    for (variant, served, envoy) in [
+        ("lua", &lua, &lua_envoy),
+        (twin_variant, &wasm, &wasm_envoy),
+    ] {
         let what = served.manifest.display().to_string();
         let text = std::fs::read_to_string(&served.manifest)?;
         let manifest = crate::k8s::crd::yaml_to_json(&what, &text)
@@ -293,7 +361,7 @@ pub fn verify_deployed_istiod(
         rig,
         pair,
         &corpus,
-        TwinKind::Wasm,
+        kind,
         &mut envoys,
         (0, lua_addr),
         (1, wasm_addr),
@@ -432,6 +500,16 @@ impl crate::k8s::deployed::ModuleSource for FileModules {
                 message: "the istiod run serves file:// modules only".into(),
             })
     }
+
+    /// The library's path in the sidecar is a local file: the sidecars run on this machine.
+    fn library(&self, path: &str) -> crate::k8s::Result<PathBuf> {
+        Some(PathBuf::from(path))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| crate::k8s::Error::Translate {
+                what: format!("library {path}"),
+                message: "no such file for the sidecar to load".into(),
+            })
+    }
 }
 
 /// What istiod gave one sidecar for its twin, from Envoy's `/config_dump`: the HTTP filters of
@@ -446,7 +524,7 @@ pub struct IstiodFilter {
     pub filter: Option<serde_json::Value>,
 }
 
-/// Reads [`IstiodFilter`] for the twin `variant` (`lua` or `wasm`) from `envoy`.
+/// Reads [`IstiodFilter`] for the twin `variant` (`lua`, `wasm` or `native`) from `envoy`.
 pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFilter> {
     let (status, body) = admin_get(envoy.admin, "/config_dump")?;
     if status != 200 {
@@ -490,6 +568,11 @@ pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFi
         .iter()
         .map(|f| f["name"].as_str().unwrap_or("?").to_string())
         .collect();
+    let suffix = match variant {
+        "lua" => ".lua.v3.Lua",
+        "native" => ".dynamic_modules.v3.DynamicModuleFilter",
+        _ => ".wasm.v3.Wasm",
+    };
     let is_twin = |f: &serde_json::Value| {
         let ty = f["typed_config"]["@type"].as_str().unwrap_or("");
         let discovered = f["config_discovery"]["type_urls"]
@@ -497,19 +580,8 @@ pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFi
             .into_iter()
             .flatten()
             .filter_map(|t| t.as_str())
-            .any(|t| {
-                t.ends_with(if variant == "lua" {
-                    ".lua.v3.Lua"
-                } else {
-                    ".wasm.v3.Wasm"
-                })
-            });
-        discovered
-            || ty.ends_with(if variant == "lua" {
-                ".lua.v3.Lua"
-            } else {
-                ".wasm.v3.Wasm"
-            })
+            .any(|t| t.ends_with(suffix));
+        discovered || ty.ends_with(suffix)
     };
     found.filter = filters.iter().find(|f| is_twin(f)).map(|f| {
         if f.get("config_discovery").is_some() {

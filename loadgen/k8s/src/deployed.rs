@@ -20,6 +20,9 @@
 //!   the image (by tag or pinned digest) or the blob named by `sha256`, every digest checked,
 //!   `spec.sha256` compared with the image manifest digest (`oci://`) or the module's
 //!   (`file://`, `http(s)://`), then handed to Envoy as a local file ([`OciModules`]).
+//! - `EnvoyFilter` with `envoy.filters.http.dynamic_modules` (the native twin): the patch's filter
+//!   verbatim, the library's path in the proxy replaced by the file standing for it (the
+//!   bundle's `native/`, which its Dockerfile copies into the proxy image).
 //!
 //! Phase and priority only order filters among themselves and Istio's own; a listener that runs
 //! one extension before the router is not affected by them.
@@ -29,7 +32,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::oci::{self, Index, Manifest, REF_NAME_ANNOTATION, WASM_LAYER_MEDIA_TYPE};
-use super::{envoyfilter, trafficextension, wasmplugin, Error, Result, WasmUrl, LUA_FILTER};
+use filterbench_model::TwinKind;
+
+use super::{
+    envoyfilter, native, oci_dir, trafficextension, wasmplugin, Error, Result, WasmUrl, LUA_FILTER,
+};
 
 /// The Wasm HTTP filter's configuration type.
 pub const WASM_TYPE_URL: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
@@ -39,7 +46,7 @@ pub const V8_RUNTIME: &str = "envoy.wasm.runtime.v8";
 /// One manifest as the proxy receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployedFilter {
-    /// `lua` or `wasm`.
+    /// `lua`, `wasm` (either proxy-wasm kind) or `native`.
     pub variant: &'static str,
     /// The HTTP filter (`name`, `typed_config`), inserted before the router.
     pub http_filter: Value,
@@ -47,16 +54,23 @@ pub struct DeployedFilter {
     pub route_metadata: Option<Value>,
 }
 
-/// Where istio-agent would fetch a Wasm module from: gives the local file for a URL and sha256.
+/// Where istio-agent would fetch a Wasm module from: gives the local file for a URL and sha256;
+/// and where the proxy's file system holds a native twin's library.
 pub trait ModuleSource {
     fn module(&self, url: &str, sha256: Option<&str>) -> Result<PathBuf>;
+    /// The local file that is at `path` inside the proxy container.
+    fn library(&self, path: &str) -> Result<PathBuf>;
 }
 
-/// Modules from a bundle's OCI image layout (`DIR/oci/`), written to `cache` as `<sha256>.wasm`.
+/// Modules from a bundle's OCI image layout (`DIR/oci/`), written to `cache` as `<sha256>.wasm`;
+/// native libraries from the bundle's `native/` folder, which its Dockerfile copies into the
+/// proxy image.
 #[derive(Debug, Clone)]
 pub struct OciModules {
     pub layout: PathBuf,
     pub cache: PathBuf,
+    /// The bundle's `native/` folder.
+    pub libraries: PathBuf,
 }
 
 /// Translates one manifest (as JSON). `what` names it in errors (e.g. its file).
@@ -82,7 +96,7 @@ pub fn translate(
             .ok_or_else(|| fail("metadata.name is missing".into()))?
     );
     match (api_version, kind) {
-        (envoyfilter::API_VERSION, envoyfilter::KIND) => envoy_filter(spec).map_err(fail),
+        (envoyfilter::API_VERSION, envoyfilter::KIND) => envoy_filter(spec, modules).map_err(fail),
         (trafficextension::API_VERSION, trafficextension::KIND) => {
             match (spec.get("lua"), spec.get("wasm")) {
                 (Some(lua), None) => {
@@ -120,7 +134,7 @@ pub fn translate(
     }
 }
 
-fn envoy_filter(spec: &Value) -> Result<DeployedFilter, String> {
+fn envoy_filter(spec: &Value, modules: &dyn ModuleSource) -> Result<DeployedFilter, String> {
     let patches = spec["configPatches"]
         .as_array()
         .ok_or("spec.configPatches is missing")?;
@@ -150,12 +164,13 @@ fn envoy_filter(spec: &Value) -> Result<DeployedFilter, String> {
         }
     }
     let filter = filter.ok_or("no HTTP_FILTER patch")?;
-    let variant = match filter["name"].as_str() {
-        Some(LUA_FILTER) => "lua",
-        Some("envoy.filters.http.wasm") => "wasm",
+    let (variant, filter) = match filter["name"].as_str() {
+        Some(LUA_FILTER) => ("lua", filter),
+        Some("envoy.filters.http.wasm") => ("wasm", filter),
+        Some(native::FILTER) => ("native", native_filter(filter, modules)?),
         other => {
             return Err(format!(
-                "the patch inserts {other:?}, not a Lua or Wasm filter"
+                "the patch inserts {other:?}, not a Lua, Wasm or dynamic modules filter"
             ))
         }
     };
@@ -164,6 +179,18 @@ fn envoy_filter(spec: &Value) -> Result<DeployedFilter, String> {
         http_filter: filter,
         route_metadata,
     })
+}
+
+/// The dynamic modules filter as the proxy runs it: verbatim, its library's path in the proxy
+/// container replaced by the local file that stands for it ([`ModuleSource::library`]).
+fn native_filter(mut filter: Value, modules: &dyn ModuleSource) -> Result<Value, String> {
+    let module = &mut filter["typed_config"]["dynamic_module_config"]["module"];
+    let path = module["local"]["filename"].as_str().ok_or(
+        "dynamic_module_config.module.local.filename is missing (the library's path in the proxy)",
+    )?;
+    let local = modules.library(path).map_err(|e| e.to_string())?;
+    module["local"]["filename"] = json!(local.display().to_string());
+    Ok(filter)
 }
 
 /// `spec` (a WasmPlugin's) or `spec.wasm` (a TrafficExtension's): the same fields.
@@ -320,18 +347,36 @@ impl ModuleSource for OciModules {
         };
         self.cached(&module)
     }
+
+    fn library(&self, path: &str) -> Result<PathBuf> {
+        let local = Path::new(path)
+            .file_name()
+            .map(|name| self.libraries.join(name))
+            .filter(|local| local.is_file())
+            .ok_or_else(|| Error::Translate {
+                what: format!("library {path}"),
+                message: format!(
+                    "the bundle's {} has no such library for the proxy image",
+                    self.libraries.display()
+                ),
+            })?;
+        Ok(local)
+    }
 }
 
-/// Every manifest of a written bundle directory, translated: (Lua twin, Wasm twin).
+/// Two manifests of a written bundle directory, translated: (Lua twin, the twin of `kind`):
+/// its module from the kind's OCI layout, or its library from `native/`.
 pub fn translate_bundle(
     dir: &Path,
     lua_file: &str,
-    wasm_file: &str,
+    twin_file: &str,
+    kind: TwinKind,
     cache: &Path,
 ) -> Result<(DeployedFilter, DeployedFilter)> {
     let modules = OciModules {
-        layout: dir.join("oci"),
+        layout: dir.join(oci_dir(kind)),
         cache: cache.to_path_buf(),
+        libraries: dir.join(native::DIR),
     };
     let read = |file: &str| -> Result<DeployedFilter> {
         let path = dir.join(file);
@@ -340,5 +385,5 @@ pub fn translate_bundle(
         let value = super::crd::yaml_to_json(&what, &text)?;
         translate(&what, &value, &modules)
     };
-    Ok((read(lua_file)?, read(wasm_file)?))
+    Ok((read(lua_file)?, read(twin_file)?))
 }

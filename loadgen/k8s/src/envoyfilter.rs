@@ -21,7 +21,7 @@ pub const KIND: &str = "EnvoyFilter";
 /// The protobuf type of the Lua filter's configuration.
 pub const LUA_TYPE_URL: &str = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua";
 const HCM: &str = "envoy.filters.network.http_connection_manager";
-const ROUTER: &str = "envoy.filters.http.router";
+pub(crate) const ROUTER: &str = "envoy.filters.http.router";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,7 +37,7 @@ struct WorkloadSelector {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ConfigPatch {
+pub(crate) struct ConfigPatch {
     apply_to: &'static str,
     #[serde(rename = "match")]
     matches: Value,
@@ -53,66 +53,93 @@ struct Patch {
 /// The `EnvoyFilter` object (as it is serialised).
 pub fn manifest(target: &Target, lua_source: &str) -> impl Serialize + use<> {
     let context = target.context.istio_name();
+    object(
+        target,
+        "lua",
+        vec![
+            insert_before_router(
+                target,
+                json!({
+                    "name": LUA_FILTER,
+                    "typed_config": {
+                        "@type": LUA_TYPE_URL,
+                        "defaultSourceCode": { "inlineString": lua_source },
+                    },
+                }),
+            ),
+            ConfigPatch {
+                apply_to: "HTTP_ROUTE",
+                matches: json!({
+                    "context": context,
+                    "routeConfiguration": { "vhost": { "route": { "action": "ANY" } } },
+                }),
+                patch: Patch {
+                    operation: "MERGE",
+                    value: json!({
+                        "metadata": { "filter_metadata": { LUA_FILTER: target.config } },
+                    }),
+                },
+            },
+        ],
+    )
+}
+
+/// An `EnvoyFilter` of `target`'s workloads labelled as `variant`, with these patches.
+pub(crate) fn object(
+    target: &Target,
+    variant: &str,
+    config_patches: Vec<ConfigPatch>,
+) -> Object<impl Serialize + use<>> {
     Object {
         api_version: API_VERSION,
         kind: KIND,
-        metadata: metadata(target, "lua"),
+        metadata: metadata(target, variant),
         spec: Spec {
             workload_selector: WorkloadSelector {
                 labels: selector_map(target),
             },
-            config_patches: vec![
-                ConfigPatch {
-                    apply_to: "HTTP_FILTER",
-                    matches: json!({
-                        "context": context,
-                        "listener": {
-                            "filterChain": {
-                                "filter": {
-                                    "name": HCM,
-                                    "subFilter": { "name": ROUTER },
-                                },
-                            },
-                        },
-                    }),
-                    patch: Patch {
-                        operation: "INSERT_BEFORE",
-                        value: json!({
-                            "name": LUA_FILTER,
-                            "typed_config": {
-                                "@type": LUA_TYPE_URL,
-                                "defaultSourceCode": { "inlineString": lua_source },
-                            },
-                        }),
-                    },
-                },
-                ConfigPatch {
-                    apply_to: "HTTP_ROUTE",
-                    matches: json!({
-                        "context": context,
-                        "routeConfiguration": { "vhost": { "route": { "action": "ANY" } } },
-                    }),
-                    patch: Patch {
-                        operation: "MERGE",
-                        value: json!({
-                            "metadata": { "filter_metadata": { LUA_FILTER: target.config } },
-                        }),
-                    },
-                },
-            ],
+            config_patches,
         },
     }
+}
+
+/// The `HTTP_FILTER` patch that inserts the HTTP filter `value` right before the router of the
+/// HTTP connection manager of `target`'s context.
+pub(crate) fn insert_before_router(target: &Target, value: Value) -> ConfigPatch {
+    ConfigPatch {
+        apply_to: "HTTP_FILTER",
+        matches: json!({
+            "context": target.context.istio_name(),
+            "listener": {
+                "filterChain": {
+                    "filter": {
+                        "name": HCM,
+                        "subFilter": { "name": ROUTER },
+                    },
+                },
+            },
+        }),
+        patch: Patch {
+            operation: "INSERT_BEFORE",
+            value,
+        },
+    }
+}
+
+/// Workload labels as the comments show them: `k=v,k2=v2`.
+pub(crate) fn selector_text(target: &Target) -> String {
+    target
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `envoyfilter.yaml`: a comment saying what the object does, then the object.
 pub fn render(target: &Target, lua_source: &str) -> Result<String> {
     let pair = &target.pair;
-    let selector = target
-        .selector
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let selector = selector_text(target);
     let comment = format!(
         "EnvoyFilter: the Lua twin of the filterbench pair `{pair}` (filters-lua/{pair}.lua).\n\
          Generated by `loadgen k8s manifests --pair {pair}`; regenerate rather than edit.\n\

@@ -57,6 +57,7 @@ pub mod diff;
 pub mod envoyfilter;
 pub mod import;
 pub mod luaconfig;
+pub mod native;
 pub mod oci;
 mod readme;
 pub mod trafficextension;
@@ -67,7 +68,7 @@ mod write;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use filterbench_model::{Catalogue, Pair};
+use filterbench_model::{Catalogue, Pair, TwinKind};
 use serde_json::Value;
 
 pub use url::{UrlError, WasmUrl};
@@ -249,6 +250,11 @@ pub struct ManifestOptions {
     pub context: Context,
     /// [`WasmUrl::default_for`] the pair when `None`.
     pub wasm_url: Option<WasmUrl>,
+    /// Where the Go Wasm twin is fetched from; [`WasmUrl::default_for`] `<pair>-go` when `None`.
+    pub go_wasm_url: Option<WasmUrl>,
+    /// The folder inside the proxy container holding the native twin's library;
+    /// [`native::DEFAULT_DIR`] when `None`.
+    pub native_dir: Option<String>,
     pub image_pull_policy: PullPolicy,
     /// Configuration keys replaced for both twins alike (e.g. `ext_authz_call`'s `cluster`, whose
     /// Envoy name in a mesh is `outbound|PORT||HOST`).
@@ -268,6 +274,8 @@ impl ManifestOptions {
             selector: Vec::new(),
             context: Context::default(),
             wasm_url: None,
+            go_wasm_url: None,
+            native_dir: None,
             image_pull_policy: PullPolicy::default(),
             config_overrides: Vec::new(),
             pin_oci_digest: true,
@@ -308,8 +316,69 @@ pub struct Bundle {
     /// The `sha256` the WasmPlugin carries, if any.
     pub wasm_sha256: Option<String>,
     pub oci: oci::Layout,
+    /// The pair's other twins (Go Wasm, native) whose artefacts are built, in
+    /// [`TwinKind::ALL`]'s order.
+    pub more_twins: Vec<TwinManifest>,
+    /// The pair's other twins whose artefacts are not built, each with the reason (left out of
+    /// the bundle, said in its README).
+    pub missing_twins: Vec<(TwinKind, String)>,
     /// `README.txt`, with `@DIR@` standing for the output directory.
     readme_template: String,
+}
+
+/// A twin beside the Rust Wasm one (Go Wasm, native) in a bundle.
+#[derive(Debug, Clone)]
+pub struct TwinManifest {
+    pub kind: TwinKind,
+    /// Its manifest under `--api trafficextension`.
+    pub traffic_extension_yaml: String,
+    /// Its manifest under `--api legacy` (a native twin's is the same `EnvoyFilter`).
+    pub legacy_yaml: String,
+    pub payload: Payload,
+}
+
+/// What a twin's manifest loads, carried in the bundle.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// A proxy-wasm module: where Istio fetches it, the `sha256` the manifest pins, and the
+    /// module as an OCI image layout (written to [`oci_dir`] of the kind).
+    Module {
+        url: WasmUrl,
+        sha256: Option<String>,
+        layout: Box<oci::Layout>,
+    },
+    /// A native library: its path inside the proxy container, its bytes and the Dockerfile that
+    /// puts it there (written to [`native::DIR`]).
+    Library {
+        path: String,
+        bytes: Vec<u8>,
+        dockerfile: String,
+    },
+}
+
+impl TwinManifest {
+    /// The manifest's file name and YAML under `api`.
+    pub fn manifest(&self, api: Api) -> (&'static str, &str) {
+        let file = match (self.kind, api) {
+            (TwinKind::Native, _) => native::FILE,
+            (kind, Api::TrafficExtension) => trafficextension::file(kind.id()),
+            (kind, Api::Legacy) => wasmplugin::file(kind),
+        };
+        let yaml = match api {
+            Api::TrafficExtension => &self.traffic_extension_yaml,
+            Api::Legacy => &self.legacy_yaml,
+        };
+        (file, yaml)
+    }
+}
+
+/// The folder of a bundle holding a proxy-wasm kind's OCI image layout: `oci` (Rust, the
+/// reference kind) or `oci-<kind>`.
+pub fn oci_dir(kind: TwinKind) -> String {
+    match kind {
+        TwinKind::Wasm => "oci".to_string(),
+        other => format!("oci-{}", other.id()),
+    }
 }
 
 /// What [`Bundle::write`] wrote.
@@ -324,6 +393,8 @@ pub struct Written {
     /// `migration.diff` (TrafficExtension only).
     pub diff: Option<PathBuf>,
     pub oci_dir: PathBuf,
+    /// The other twins' manifests (Go Wasm, native), with what each loads written beside them.
+    pub more: Vec<(TwinKind, PathBuf)>,
     pub readme: PathBuf,
 }
 
@@ -350,14 +421,67 @@ pub fn object_name(pair: &str) -> String {
     format!("filterbench-{}", pair.replace('_', "-"))
 }
 
-/// Generates the bundle of one pair (reads the Lua script and the built module).
+/// Generates the bundle of one pair (reads the Lua script and the built modules and libraries).
 pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle> {
     let pair = find_pair(catalogue, &opts.pair)?;
+    let target = resolve_target(pair, opts)?;
+    let lua = catalogue.lua_source(&pair.name)?;
+    let wasm = read_module(catalogue, &pair.name)?;
+    let wasm_url = opts
+        .wasm_url
+        .clone()
+        .unwrap_or_else(|| WasmUrl::default_for(&pair.name));
+    let (wasm_sha256, layout) = package_module(&pair.name, &wasm, &wasm_url, opts);
+    let module_sha256 = oci::sha256_hex(&wasm);
+    let source = wasmplugin::Source {
+        kind: TwinKind::Wasm,
+        url: &wasm_url,
+        sha256: wasm_sha256.as_deref(),
+        image_pull_policy: opts.image_pull_policy,
+        module_sha256: &module_sha256,
+        manifest_digest: layout.manifest_digest(),
+    };
+    let custom_metrics = pair.traits.custom_metrics;
+    let envoy_filter_yaml = envoyfilter::render(&target, &lua)?;
+    let wasm_plugin_yaml = wasmplugin::render(&target, custom_metrics, &source)?;
+    let lua_traffic_extension_yaml = trafficextension::render_lua(&target, custom_metrics, &lua)?;
+    let wasm_traffic_extension_yaml =
+        trafficextension::render_wasm(&target, custom_metrics, &source)?;
+    let migration_diff =
+        trafficextension::migration_diff(&lua_traffic_extension_yaml, &wasm_traffic_extension_yaml);
+    let (more_twins, missing_twins) = more_twins(catalogue, pair, &target, opts)?;
+    let readme_template = readme::readme(
+        &target,
+        opts.api,
+        &wasm_url,
+        &layout,
+        &more_twins,
+        &missing_twins,
+    );
+    Ok(Bundle {
+        target,
+        api: opts.api,
+        envoy_filter_yaml,
+        wasm_plugin_yaml,
+        lua_traffic_extension_yaml,
+        wasm_traffic_extension_yaml,
+        migration_diff,
+        wasm_url,
+        wasm_sha256,
+        oci: layout,
+        more_twins,
+        missing_twins,
+        readme_template,
+    })
+}
+
+/// What every manifest of the pair shares: names, namespace, selector and the configuration
+/// with `--set` applied, each option checked.
+fn resolve_target(pair: &Pair, opts: &ManifestOptions) -> Result<Target> {
     let option_error = |message: String| Error::Option {
         pair: pair.name.clone(),
         message,
     };
-
     let mut config = pair.config_json();
     for (key, value) in &opts.config_overrides {
         match config.as_object_mut() {
@@ -367,7 +491,6 @@ pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle>
             None => return Err(option_error("the catalogue config is not a table".into())),
         }
     }
-
     let selector = if opts.selector.is_empty() {
         let (k, v) = opts.context.default_selector();
         vec![(k.to_string(), v.to_string())]
@@ -390,29 +513,32 @@ pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle>
             "--namespace {namespace:?} is not a Kubernetes namespace name (lowercase letters, digits, `-`, at most 63)"
         )));
     }
-    let target = Target {
+    Ok(Target {
         pair: pair.name.clone(),
         name: object_name(&pair.name),
         namespace,
         selector,
         context: opts.context,
         config,
-    };
+    })
+}
 
-    let lua = catalogue.lua_source(&pair.name)?;
-    let wasm = read_module(catalogue, &pair.name)?;
-
-    let wasm_url = opts
-        .wasm_url
-        .clone()
-        .unwrap_or_else(|| WasmUrl::default_for(&pair.name));
-    let tag = match &wasm_url {
+/// A proxy-wasm module fetched from `url`: the `sha256` its manifest pins (the module's for
+/// `file://` and `http(s)://`, the image manifest's for an `oci://` URL without a digest unless
+/// `--no-sha256`) and its OCI image layout.
+fn package_module(
+    pair: &str,
+    module: &[u8],
+    url: &WasmUrl,
+    opts: &ManifestOptions,
+) -> (Option<String>, oci::Layout) {
+    let tag = match url {
         WasmUrl::Oci { tag, .. } => tag.clone(),
         _ => "latest".to_string(),
     };
-    let layout = oci::Layout::package(&pair.name, &wasm, &tag);
-    let wasm_sha256 = match &wasm_url {
-        WasmUrl::File { .. } | WasmUrl::Http { .. } => Some(oci::sha256_hex(&wasm)),
+    let layout = oci::Layout::package(pair, module, &tag);
+    let sha256 = match url {
+        WasmUrl::File { .. } | WasmUrl::Http { .. } => Some(oci::sha256_hex(module)),
         WasmUrl::Oci {
             digest: Some(_), ..
         } => None,
@@ -421,36 +547,98 @@ pub fn generate(catalogue: &Catalogue, opts: &ManifestOptions) -> Result<Bundle>
         }
         WasmUrl::Oci { .. } => None,
     };
+    (sha256, layout)
+}
 
-    let module_sha256 = oci::sha256_hex(&wasm);
+/// The pair's twins other than the Rust Wasm one, as manifests: those whose artefact is built,
+/// and the others with the reason they are left out.
+#[allow(clippy::type_complexity)]
+fn more_twins(
+    catalogue: &Catalogue,
+    pair: &Pair,
+    target: &Target,
+    opts: &ManifestOptions,
+) -> Result<(Vec<TwinManifest>, Vec<(TwinKind, String)>)> {
+    let mut built = Vec::new();
+    let mut missing = Vec::new();
+    for twin in catalogue.twins(&pair.name) {
+        if twin.kind == TwinKind::Wasm {
+            continue;
+        }
+        let bytes = match catalogue.checked_twin(&pair.name, twin.kind) {
+            Ok(twin) => std::fs::read(&twin.artefact).map_err(|e| Error::io(&twin.artefact, e))?,
+            Err(e) => {
+                missing.push((twin.kind, e.to_string()));
+                continue;
+            }
+        };
+        built.push(match twin.kind {
+            TwinKind::Native => native_twin(target, opts, bytes)?,
+            kind => wasm_twin(pair, target, opts, kind, &bytes)?,
+        });
+    }
+    Ok((built, missing))
+}
+
+/// A proxy-wasm twin other than the Rust one (Go Wasm): a `TrafficExtension` and a `WasmPlugin`
+/// like the Rust twin's, loading its own module from its own image.
+fn wasm_twin(
+    pair: &Pair,
+    target: &Target,
+    opts: &ManifestOptions,
+    kind: TwinKind,
+    module: &[u8],
+) -> Result<TwinManifest> {
+    let url = opts
+        .go_wasm_url
+        .clone()
+        .unwrap_or_else(|| WasmUrl::default_for(&format!("{}-go", pair.name)));
+    let (sha256, layout) = package_module(&pair.name, module, &url, opts);
+    let module_sha256 = oci::sha256_hex(module);
     let source = wasmplugin::Source {
-        url: &wasm_url,
-        sha256: wasm_sha256.as_deref(),
+        kind,
+        url: &url,
+        sha256: sha256.as_deref(),
         image_pull_policy: opts.image_pull_policy,
         module_sha256: &module_sha256,
         manifest_digest: layout.manifest_digest(),
     };
     let custom_metrics = pair.traits.custom_metrics;
-    let envoy_filter_yaml = envoyfilter::render(&target, &lua)?;
-    let wasm_plugin_yaml = wasmplugin::render(&target, custom_metrics, &source)?;
-    let lua_traffic_extension_yaml = trafficextension::render_lua(&target, custom_metrics, &lua)?;
-    let wasm_traffic_extension_yaml =
-        trafficextension::render_wasm(&target, custom_metrics, &source)?;
-    let migration_diff =
-        trafficextension::migration_diff(&lua_traffic_extension_yaml, &wasm_traffic_extension_yaml);
-    let readme_template = readme::readme(&target, opts.api, &wasm_url, &layout);
-    Ok(Bundle {
-        target,
-        api: opts.api,
-        envoy_filter_yaml,
-        wasm_plugin_yaml,
-        lua_traffic_extension_yaml,
-        wasm_traffic_extension_yaml,
-        migration_diff,
-        wasm_url,
-        wasm_sha256,
-        oci: layout,
-        readme_template,
+    Ok(TwinManifest {
+        kind,
+        traffic_extension_yaml: trafficextension::render_wasm(target, custom_metrics, &source)?,
+        legacy_yaml: wasmplugin::render(target, custom_metrics, &source)?,
+        payload: Payload::Module {
+            url,
+            sha256,
+            layout: Box::new(layout),
+        },
+    })
+}
+
+/// The native twin: one `EnvoyFilter` for both APIs, loading the library from the proxy's file
+/// system.
+fn native_twin(target: &Target, opts: &ManifestOptions, bytes: Vec<u8>) -> Result<TwinManifest> {
+    let dir = opts.native_dir.as_deref().unwrap_or(native::DEFAULT_DIR);
+    if !dir.starts_with('/') || dir.chars().any(char::is_whitespace) {
+        return Err(Error::Option {
+            pair: target.pair.clone(),
+            message: format!(
+                "--native-dir {dir:?} must be an absolute path inside the proxy container, without spaces"
+            ),
+        });
+    }
+    let path = native::library_path(dir, &target.pair);
+    let yaml = native::render(target, &path)?;
+    Ok(TwinManifest {
+        kind: TwinKind::Native,
+        traffic_extension_yaml: yaml.clone(),
+        legacy_yaml: yaml,
+        payload: Payload::Library {
+            dockerfile: native::dockerfile(target, &path),
+            path,
+            bytes,
+        },
     })
 }
 
@@ -488,6 +676,18 @@ impl Bundle {
         }
     }
 
+    /// The file name and YAML of the twin of `kind` in the bundle's API, when the bundle has it.
+    pub fn twin_manifest(&self, kind: TwinKind) -> Option<(&'static str, &str)> {
+        match kind {
+            TwinKind::Wasm => Some((self.api.files().1, self.manifests().1)),
+            kind => self
+                .more_twins
+                .iter()
+                .find(|t| t.kind == kind)
+                .map(|t| t.manifest(self.api)),
+        }
+    }
+
     /// Writes the bundle into `dir` (created if needed), every file atomically. The OCI layout's
     /// `index.json` is written last, so it never names a blob that is not there.
     pub fn write(&self, dir: &Path) -> Result<Written> {
@@ -509,6 +709,10 @@ impl Bundle {
         };
         let oci_dir = dir.join("oci");
         self.oci.write(&oci_dir)?;
+        let mut more = Vec::new();
+        for twin in &self.more_twins {
+            more.push((twin.kind, twin.write(self.api, &dir)?));
+        }
         let readme = dir.join("README.txt");
         write_atomic(&readme, self.readme(&dir).as_bytes())?;
         Ok(Written {
@@ -518,8 +722,37 @@ impl Bundle {
             wasm,
             diff,
             oci_dir,
+            more,
             readme,
         })
+    }
+}
+
+impl TwinManifest {
+    /// Writes the manifest of `api` into `dir` and what it loads beside it: the module's OCI
+    /// layout (`oci-<kind>/`) or the library and its Dockerfile (`native/`). Answers the
+    /// manifest's path.
+    fn write(&self, api: Api, dir: &Path) -> Result<PathBuf> {
+        let (file, yaml) = self.manifest(api);
+        let path = dir.join(file);
+        write_atomic(&path, yaml.as_bytes())?;
+        match &self.payload {
+            Payload::Module { layout, .. } => layout.write(&dir.join(oci_dir(self.kind)))?,
+            Payload::Library {
+                path: in_proxy,
+                bytes,
+                dockerfile,
+            } => {
+                let folder = dir.join(native::DIR);
+                std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+                let name = Path::new(in_proxy)
+                    .file_name()
+                    .expect("a library path ends in its file name");
+                write_atomic(&folder.join(name), bytes)?;
+                write_atomic(&folder.join("Dockerfile"), dockerfile.as_bytes())?;
+            }
+        }
+        Ok(path)
     }
 }
 

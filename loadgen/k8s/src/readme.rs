@@ -2,10 +2,22 @@
 //! twin at a time, for the API the bundle was written for (TrafficExtension or the legacy
 //! EnvoyFilter + WasmPlugin pair). `@DIR@` stands for the output directory.
 
-use super::{oci, trafficextension as te, Api, Target, WasmUrl, PART_OF_LABEL};
+use filterbench_model::TwinKind;
+
+use super::{
+    native, oci, oci_dir, trafficextension as te, Api, Payload, Target, TwinManifest, WasmUrl,
+    PART_OF_LABEL,
+};
 
 /// The README of a bundle.
-pub(crate) fn readme(target: &Target, api: Api, url: &WasmUrl, layout: &oci::Layout) -> String {
+pub(crate) fn readme(
+    target: &Target,
+    api: Api,
+    url: &WasmUrl,
+    layout: &oci::Layout,
+    more: &[TwinManifest],
+    missing: &[(TwinKind, String)],
+) -> String {
     let pair = &target.pair;
     let tag = layout.tag();
     let push = match url {
@@ -60,13 +72,15 @@ pub(crate) fn readme(target: &Target, api: Api, url: &WasmUrl, layout: &oci::Lay
         Api::Legacy => legacy(target),
     };
     format!(
-        "{title}\n{files}\
+        "{title}\n{files}{more_files}\
          \n\
          1. Push the Wasm module\n\
          \n\
          {push}\
          \n\
-         {body}",
+         {body}{more_twins}",
+        more_files = more_files(api, more),
+        more_twins = more_twins(target, api, more, missing),
         files = match api {
             Api::TrafficExtension => format!(
                 "{lua}  the Lua twin: TrafficExtension, filters-lua/{pair}.lua inline after a generated\n\
@@ -132,4 +146,80 @@ fn legacy(target: &Target) -> String {
         part_of = PART_OF_LABEL.0,
         part_of_value = PART_OF_LABEL.1,
     )
+}
+
+/// The lines of the file list for the twins beside the Rust Wasm one.
+fn more_files(api: Api, more: &[TwinManifest]) -> String {
+    let width = match api {
+        Api::TrafficExtension => 27,
+        Api::Legacy => 18,
+    };
+    let mut out = String::new();
+    for twin in more {
+        let (file, _) = twin.manifest(api);
+        let (what, payload) = match &twin.payload {
+            Payload::Module { .. } => (
+                format!("the {} twin, loading its own module", twin.kind.label()),
+                format!(
+                    "{:width$}the {} module as an OCI image layout\n",
+                    format!("{}/", oci_dir(twin.kind)),
+                    twin.kind.label()
+                ),
+            ),
+            Payload::Library { .. } => (
+                "the native twin: EnvoyFilter with Envoy's dynamic modules filter".to_string(),
+                format!(
+                    "{:width$}the library and a Dockerfile that puts it in a proxy image\n",
+                    format!("{}/", native::DIR)
+                ),
+            ),
+        };
+        out.push_str(&format!("{file:width$}{what}\n{payload}"));
+    }
+    out
+}
+
+/// How to ship and apply the twins beside the Rust Wasm one, and which ones are left out.
+fn more_twins(
+    target: &Target,
+    api: Api,
+    more: &[TwinManifest],
+    missing: &[(TwinKind, String)],
+) -> String {
+    let mut out = String::new();
+    for twin in more {
+        let (file, _) = twin.manifest(api);
+        match &twin.payload {
+            Payload::Module { url, layout, .. } => out.push_str(&format!(
+                "\n{label} twin: push {dir}/ to {url} as in step 1 (its own image, tag {tag},\n\
+                 manifest {digest}), then apply @DIR@/{file} in place of the other twin.\n",
+                label = twin.kind.label(),
+                dir = oci_dir(twin.kind),
+                url = url.as_str(),
+                tag = layout.tag(),
+                digest = layout.manifest_digest(),
+            )),
+            Payload::Library { path, .. } => out.push_str(&format!(
+                "\nNative twin: Istio does not ship native code, so the proxy must already hold the\n\
+                 library at {path} and have an Envoy built with\n\
+                 {filter} (Envoy 1.40's ABI). Build a proxy image with\n\
+                 \n    docker build --build-arg PROXY_IMAGE=<such an istio-proxy image> -t <image> @DIR@/{dir}\n\
+                 \nrun the workloads' sidecars on it (annotation sidecar.istio.io/proxyImage: <image>),\n\
+                 remove the other twin, then\n\
+                 \n    kubectl apply -f @DIR@/{file}\n\
+                 \nIt is an EnvoyFilter under either API (namespace {ns}); remove it with\n\
+                 `kubectl delete -f @DIR@/{file}`.\n",
+                filter = native::FILTER,
+                dir = native::DIR,
+                ns = target.namespace,
+            )),
+        }
+    }
+    for (kind, why) in missing {
+        out.push_str(&format!(
+            "\nNo {} twin in this bundle: {why}\n",
+            kind.label()
+        ));
+    }
+    out
 }

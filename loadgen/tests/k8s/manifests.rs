@@ -32,8 +32,128 @@ fn every_pair_validates_in_both_contexts() {
             let wp = read_yaml(&g.written.wasm);
             assert_valid(&format!("{name} {context} envoyfilter.yaml"), &ef);
             assert_valid(&format!("{name} {context} wasmplugin.yaml"), &wp);
+            assert!(
+                g.bundle.missing_twins.is_empty(),
+                "{name}: {:?}",
+                g.bundle.missing_twins
+            );
+            for (kind, path) in &g.written.more {
+                assert_valid(&format!("{name} {context} {kind}"), &read_yaml(path));
+            }
         }
     }
+}
+
+#[test]
+fn every_pair_has_a_native_and_a_go_twin_manifest_that_validates() {
+    for name in &pair_names() {
+        for opts in [filterbench_k8s::ManifestOptions::new(name), legacy(name)] {
+            let g = generate(&opts);
+            let kinds: Vec<_> = g.written.more.iter().map(|(k, _)| k.id()).collect();
+            assert_eq!(kinds, ["go-wasm", "native"], "{name} {}", opts.api);
+            for (kind, path) in &g.written.more {
+                assert_valid(&format!("{name} {} {kind}", opts.api), &read_yaml(path));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_native_twin_is_an_envoy_filter_loading_the_library_from_the_proxy_image() {
+    let mut opts = legacy("canary_tag");
+    opts.native_dir = Some("/opt/modules/".into());
+    let g = generate(&opts);
+    let (kind, path) = &g.written.more[1];
+    assert_eq!(kind.id(), "native");
+    let ef = read_yaml(path);
+    assert_eq!(ef["kind"], json!("EnvoyFilter"));
+    assert_eq!(
+        ef["metadata"]["labels"]["filterbench/variant"],
+        json!("native")
+    );
+    let patches = ef["spec"]["configPatches"].as_array().unwrap();
+    assert_eq!(
+        patches.len(),
+        1,
+        "no route metadata: the config is the filter's"
+    );
+    assert_eq!(patches[0]["applyTo"], json!("HTTP_FILTER"));
+    assert_eq!(patches[0]["patch"]["operation"], json!("INSERT_BEFORE"));
+    assert_eq!(
+        patches[0]["match"]["listener"]["filterChain"]["filter"]["subFilter"]["name"],
+        json!("envoy.filters.http.router")
+    );
+    let value = &patches[0]["patch"]["value"];
+    assert_eq!(value["name"], json!("envoy.filters.http.dynamic_modules"));
+    let typed = &value["typed_config"];
+    assert_eq!(
+        typed["dynamic_module_config"]["module"]["local"]["filename"],
+        json!("/opt/modules/canary_tag.so")
+    );
+    assert_eq!(typed["filter_name"], json!("canary_tag"));
+    assert_eq!(
+        typed["filter_config"]["value"],
+        json!(r#"{"canary_percent":10}"#)
+    );
+    let dir = &g.written.dir;
+    let built = catalogue()
+        .checked_twin("canary_tag", filterbench_model::TwinKind::Native)
+        .unwrap()
+        .artefact;
+    assert_eq!(
+        std::fs::read(dir.join("native/canary_tag.so")).unwrap(),
+        std::fs::read(built).unwrap()
+    );
+    let dockerfile = std::fs::read_to_string(dir.join("native/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("COPY canary_tag.so /opt/modules/canary_tag.so"),
+        "{dockerfile}"
+    );
+    let readme = std::fs::read_to_string(dir.join("README.txt")).unwrap();
+    assert!(readme.contains("envoyfilter-native.yaml"), "{readme}");
+    assert!(readme.contains("sidecar.istio.io/proxyImage"), "{readme}");
+
+    let mut bad = legacy("canary_tag");
+    bad.native_dir = Some("relative/dir".into());
+    let err = filterbench_k8s::generate(catalogue(), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("canary_tag") && err.contains("--native-dir"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_go_twin_loads_its_own_module_from_its_own_image() {
+    let g = generate(&filterbench_k8s::ManifestOptions::new("canary_tag"));
+    let (kind, path) = &g.written.more[0];
+    assert_eq!(kind.id(), "go-wasm");
+    assert!(
+        path.ends_with("trafficextension-go-wasm.yaml"),
+        "{}",
+        path.display()
+    );
+    let te = read_yaml(path);
+    let rust = read_yaml(&g.written.wasm);
+    assert_eq!(
+        te["spec"]["wasm"]["url"],
+        json!("oci://localhost:5000/filterbench/canary_tag-go:latest")
+    );
+    assert_eq!(
+        te["metadata"]["name"], rust["metadata"]["name"],
+        "the same object"
+    );
+    assert_eq!(
+        te["metadata"]["labels"]["filterbench/variant"],
+        json!("go-wasm")
+    );
+    assert_eq!(
+        te["spec"]["wasm"]["pluginConfig"],
+        rust["spec"]["wasm"]["pluginConfig"]
+    );
+    assert_ne!(te["spec"]["wasm"]["sha256"], rust["spec"]["wasm"]["sha256"]);
+    assert!(g.written.dir.join("oci-go-wasm/index.json").is_file());
 }
 
 #[test]

@@ -133,8 +133,12 @@ fn regenerating_gives_the_same_image_and_leaves_no_temporary_files() {
         names,
         [
             "README.txt",
+            "envoyfilter-native.yaml",
             "migration.diff",
+            "native",
             "oci",
+            "oci-go-wasm",
+            "trafficextension-go-wasm.yaml",
             "trafficextension-lua.yaml",
             "trafficextension-wasm.yaml"
         ]

@@ -3,6 +3,7 @@
 
 use filterbench_k8s::deployed::{translate, translate_bundle, OciModules, V8_RUNTIME};
 use filterbench_k8s::{Api, ManifestOptions};
+use filterbench_model::TwinKind;
 use serde_json::json;
 
 use super::support::{catalogue, generate, legacy, read_yaml};
@@ -14,8 +15,9 @@ fn both_apis_translate_to_the_filters_the_twins_need() {
         let g = generate(&opts);
         let (lua_file, wasm_file) = opts.api.files();
         let cache = g.dir.path().join("cache");
-        let (lua, wasm) = translate_bundle(&g.written.dir, lua_file, wasm_file, &cache)
-            .unwrap_or_else(|e| panic!("{}: {e}", opts.api));
+        let (lua, wasm) =
+            translate_bundle(&g.written.dir, lua_file, wasm_file, TwinKind::Wasm, &cache)
+                .unwrap_or_else(|e| panic!("{}: {e}", opts.api));
         assert_eq!(lua.variant, "lua");
         assert_eq!(lua.http_filter["name"], json!("envoy.filters.http.lua"));
         let source = &lua.http_filter["typed_config"];
@@ -72,6 +74,7 @@ fn a_sha256_that_is_not_the_image_digest_is_refused() {
     let modules = OciModules {
         layout: g.written.oci_dir.clone(),
         cache: g.dir.path().join("cache"),
+        libraries: g.written.dir.join("native"),
     };
     let err = translate("add_header wasm", &manifest, &modules)
         .unwrap_err()
@@ -96,4 +99,81 @@ fn a_sha256_that_is_not_the_image_digest_is_refused() {
     let config = &reload.http_filter["typed_config"]["config"];
     assert_eq!(config["failure_policy"], json!("FAIL_RELOAD"));
     assert!(config.get("fail_open").is_none());
+}
+
+#[test]
+fn the_go_and_native_twins_translate_to_their_own_modules() {
+    let catalogue = catalogue();
+    let go = std::fs::read(
+        catalogue
+            .checked_twin("canary_tag", TwinKind::GoWasm)
+            .unwrap()
+            .artefact,
+    )
+    .unwrap();
+    let native = std::fs::read(
+        catalogue
+            .checked_twin("canary_tag", TwinKind::Native)
+            .unwrap()
+            .artefact,
+    )
+    .unwrap();
+    for opts in [ManifestOptions::new("canary_tag"), legacy("canary_tag")] {
+        let g = generate(&opts);
+        let cache = g.dir.path().join("cache");
+        let lua_file = opts.api.files().0;
+        let (go_file, _) = g.bundle.twin_manifest(TwinKind::GoWasm).unwrap();
+        let (_, twin) =
+            translate_bundle(&g.written.dir, lua_file, go_file, TwinKind::GoWasm, &cache)
+                .unwrap_or_else(|e| panic!("{} {go_file}: {e}", opts.api));
+        assert_eq!(twin.variant, "wasm");
+        let config = &twin.http_filter["typed_config"]["config"];
+        let file = config["vm_config"]["code"]["local"]["filename"]
+            .as_str()
+            .unwrap();
+        assert_eq!(std::fs::read(file).unwrap(), go, "{go_file}: the Go module");
+
+        let (native_file, _) = g.bundle.twin_manifest(TwinKind::Native).unwrap();
+        assert_eq!(native_file, "envoyfilter-native.yaml");
+        let (_, twin) = translate_bundle(
+            &g.written.dir,
+            lua_file,
+            native_file,
+            TwinKind::Native,
+            &cache,
+        )
+        .unwrap_or_else(|e| panic!("{} {native_file}: {e}", opts.api));
+        assert_eq!(twin.variant, "native");
+        let typed = &twin.http_filter["typed_config"];
+        assert_eq!(typed["filter_name"], json!("canary_tag"));
+        assert_eq!(
+            typed["filter_config"]["value"],
+            json!(r#"{"canary_percent":10}"#)
+        );
+        let library = typed["dynamic_module_config"]["module"]["local"]["filename"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            std::fs::read(library).unwrap(),
+            native,
+            "the bundle's native/ library"
+        );
+
+        // Without the library in the bundle (an image built without it), the translation
+        // says which file the proxy would miss.
+        std::fs::remove_file(g.written.dir.join("native/canary_tag.so")).unwrap();
+        let err = translate_bundle(
+            &g.written.dir,
+            lua_file,
+            native_file,
+            TwinKind::Native,
+            &cache,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("/usr/local/lib/filterbench/canary_tag.so") && err.contains("native"),
+            "{err}"
+        );
+    }
 }

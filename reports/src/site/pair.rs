@@ -10,7 +10,7 @@ use crate::decision::{language_of, Fate, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
 use filterbench_model::catalogue::{ChangeFrequency, Pair};
-use filterbench_model::results::{bench_summary_path, load_path, ReadError};
+use filterbench_model::results::{bench_summary_path, load_path, ReadError, VerifyPair};
 use filterbench_model::TwinKind;
 
 pub(super) fn pair_page(
@@ -656,6 +656,39 @@ fn configurations_html(pair: &Pair, ev: &PairEvidence) -> String {
     b
 }
 
+/// The deployed checks of `pair` as words, per kind of twin: `trafficextension, legacy` for the
+/// Rust Wasm twin alone (its checks are named `<pair> (<api>)`), else e.g. `Rust Wasm:
+/// trafficextension, legacy; native module: trafficextension`.
+fn deployed_kinds(checks: &[&VerifyPair], pair: &str) -> String {
+    let api_of = |c: &VerifyPair| {
+        let inner = c
+            .pair
+            .strip_prefix(pair)
+            .unwrap_or(&c.pair)
+            .trim_matches(|ch| ch == ' ' || ch == '(' || ch == ')');
+        inner.split(", ").next().unwrap_or(inner).to_string()
+    };
+    let mut kinds: Vec<TwinKind> = checks.iter().map(|c| c.twin).collect();
+    kinds.sort();
+    kinds.dedup();
+    let words = |kind: TwinKind| {
+        checks
+            .iter()
+            .filter(|c| c.twin == kind)
+            .map(|c| api_of(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match kinds[..] {
+        [TwinKind::Wasm] => words(TwinKind::Wasm),
+        _ => kinds
+            .iter()
+            .map(|&k| format!("{}: {}", k.label(), words(k)))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 fn deployed_html(results: &ResultSet, pair: &str) -> String {
     let checks = results.deployed(pair);
     if checks.is_empty() {
@@ -664,22 +697,13 @@ fn deployed_html(results: &ResultSet, pair: &str) -> String {
              `filterbench verify --envoy --deployed --save` (or `filterbench all`) does it.",
         );
     }
-    let apis: Vec<&str> = checks
-        .iter()
-        .map(|c| {
-            c.pair
-                .strip_prefix(pair)
-                .unwrap_or(&c.pair)
-                .trim_matches(|ch| ch == ' ' || ch == '(' || ch == ')')
-        })
-        .collect();
+    let checked = deployed_kinds(&checks, pair);
     let scenarios = checks.iter().map(|c| c.scenarios).max().unwrap_or(0);
     let mut out = if checks.iter().all(|c| c.equivalent) {
         html::para(&format!(
-            "The deployed manifests were checked in real Envoy on {scenarios} scenarios ({}): \
-             translated into the filters Istio gives the proxy, both twins give the verified \
-             outcomes.",
-            apis.join(", ")
+            "The deployed manifests were checked in real Envoy on {scenarios} scenarios ({checked}): \
+             translated into the filters Istio gives the proxy, every twin gives the verified \
+             outcomes."
         ))
     } else {
         html::para(&format!(
