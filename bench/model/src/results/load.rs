@@ -129,6 +129,12 @@ pub struct LoadRun {
     /// count, ...): what was measured before it is kept, and the run is [`LoadRun::partial`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The pair's configuration the run measured when it is not `default`
+    /// ([`crate::catalogue::DEFAULT_CONFIG`]; absent from the file then, as in files written
+    /// before configurations were measured). Such a run is filed as
+    /// [`super::load_path_of`]`(pair, config)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 fn is_zero(x: &f64) -> bool {
