@@ -13,8 +13,8 @@ use filterbench_envoy::compare::{compare, pin_process, placement, plan, Subject,
 use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::{
-    behind_rounds, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
-    RoundMethod, Variant,
+    behind_rounds, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly, RoundMethod,
+    Variant,
 };
 use filterbench_model::stats::{median, Interval};
 use filterbench_model::{project_root, TwinKind};

@@ -20,9 +20,9 @@ use serde::Serialize;
 use crate::decision::{Costs, Evidence, PairedRounds, Triple, TwinEvidence};
 use filterbench_model::catalogue::{Pair, DEFAULT_CONFIG};
 use filterbench_model::results::{
-    bench_summary_path, load_path, load_path_of, per_round_of, read_result, verify_path, BenchSummary, LoadRun,
-    PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA,
-    LOAD_SCHEMA, VERIFY_SCHEMA,
+    bench_summary_path, load_path, load_path_of, per_round_of, read_result, verify_path,
+    BenchSummary, LoadRun, PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord,
+    WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA, VERIFY_SCHEMA,
 };
 use filterbench_model::stats::Interval;
 use filterbench_model::TwinKind;

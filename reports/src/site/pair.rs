@@ -611,7 +611,11 @@ fn in_process_section(
 /// (`default`'s), and the flag when another configuration's measured answer differs
 /// (`<p class="flag" data-configs="differ">`).
 fn headline_html(by: &ByConfiguration) -> String {
-    let measured = by.answers.iter().filter(|a| a.measured_call().is_some()).count();
+    let measured = by
+        .answers
+        .iter()
+        .filter(|a| a.measured_call().is_some())
+        .count();
     match by.flag_words() {
         Some(flag) => format!(
             "<p class=\"flag\" data-configs=\"differ\">{}</p>\n",
@@ -745,10 +749,7 @@ fn measured_by_config_html(pair: &Pair, by: &ByConfiguration) -> String {
                     cells.push(Cell::Text("-".into()));
                 }
             }
-            (
-                format!("data-config=\"{}\"", esc(&a.name)),
-                cells,
-            )
+            (format!("data-config=\"{}\"", esc(&a.name)), cells)
         })
         .collect();
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
