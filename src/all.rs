@@ -11,7 +11,10 @@
 //! like a pair (`load/passthrough.json`): what merely having each kind of filter costs. A pair
 //! whose twins are not equivalent after step 2 (in-process or in real Envoy) is measured Lua-only
 //! in step 4 (baseline and Lua: what the Lua filter adds, the most a migration could save), since
-//! its Wasm module does not do what the Lua filter does. Ctrl-C
+//! its Wasm module does not do what the Lua filter does. A pair with several configurations is
+//! measured under each, each its own run (`load/<pair>.json` for `default`,
+//! `load/<pair>.config-<NAME>.json` for another), the pair's time budget shared among them
+//! ([`crate::load::share_budget`]). Ctrl-C
 //! stops the load step, keeps what was measured (the interrupted pair's result is marked
 //! partial), renders the report from it and exits 130.
 //!

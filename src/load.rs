@@ -834,3 +834,53 @@ pub fn one_line(run: &LoadRun) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> LoadPlan {
+        let m: filterbench_model::results::MeasurementPolicy = toml::from_str(
+            "target_half_width_us = 2.0\ntarget_half_width_pct = 10.0\nmin_rounds = 6\n\
+             max_rounds = 40\npair_budget_secs = 36.0\n",
+        )
+        .unwrap();
+        filterbench_envoy::compare::plan(&m, false)
+    }
+
+    #[test]
+    fn a_pairs_budget_is_shared_among_its_configurations_and_the_note_says_so() {
+        let one = share_budget(&plan(), 1);
+        assert_eq!(one, plan());
+        let two = share_budget(&plan(), 2);
+        assert_eq!(two.budget_secs, Some(18.0));
+        // The minimum of rounds and everything else per configuration stays.
+        assert_eq!((two.min_rounds, two.max_rounds), (6, 40));
+        // Exactly N rounds (`--rounds`): no budget to share.
+        let fixed = LoadPlan {
+            budget_secs: None,
+            ..plan()
+        };
+        assert_eq!(share_budget(&fixed, 3).budget_secs, None);
+
+        let pair: filterbench_model::Pair = toml::from_str(
+            "name = \"strip\"\nsummary = \"\"\nbehaviour = \"\"\n\
+             config = { strip_authorization = false }\n\
+             [traits]\nexternal_call = false\ndata_processing = false\ncustom_metrics = false\n\
+             state = false\nchange_frequency = \"low\"\n\
+             [configs.admin]\nstrip_authorization = true\n",
+        )
+        .unwrap();
+        let both = vec!["default".to_string(), "admin".to_string()];
+        assert_eq!(
+            configs_note(&pair, &both, &two).unwrap(),
+            "strip: measured under 2 of its 2 configurations (default, admin), each its own \
+             paired run; the pair's time budget shared: 18 s of rounds each"
+        );
+        assert_eq!(
+            configs_note(&pair, &both[1..], &plan()).unwrap(),
+            "strip: measured under 1 of its 2 configurations (admin), each its own paired run; \
+             not measured now: default"
+        );
+    }
+}

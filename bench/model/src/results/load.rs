@@ -511,6 +511,8 @@ mod tests {
         let run: LoadRun = crate::results::read_result(&path, crate::results::LOAD_SCHEMA)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(run.variants, Variant::WITH_WASM);
+        // Written before configurations were measured: the run of `default`.
+        assert_eq!(run.config, None);
         assert!(run.has_wasm() && run.has_twin());
         run.check_variants().unwrap();
         let wasm = run.per_round(Variant::WASM, |s| s.envoy_cpu_us_per_request);
