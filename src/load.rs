@@ -242,7 +242,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     let configs = configurations(&catalogue, &args)?;
     if args.out.is_some() && configs.len() > 1 {
         anyhow::bail!(
-            "--out names one file, and pair {:?} has {} configurations to measure ({}):              add --config NAME",
+            "--out names one file, and pair {:?} has {} configurations to measure ({}): \
+             add --config NAME",
             args.pair,
             configs.len(),
             configs.join(", ")

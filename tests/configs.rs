@@ -355,6 +355,60 @@ fn all_on_a_workspace_measures_every_configuration_and_the_report_shows_each() {
         stderr.contains("no configuration \"nope\" (known: default, admin)"),
         "{stderr}"
     );
+    // One `--out` file cannot hold two configurations' runs.
+    let out = tmp.path().join("out.json");
+    let (code, _, stderr) = run(
+        &ws,
+        &["load", "--pair", "strip", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "--out names one file, and pair \"strip\" has 2 configurations to measure \
+             (default, admin): add --config NAME"
+        ),
+        "{stderr}"
+    );
+    // `load` measures each configuration named (here both), each its own run and table, then a
+    // line per configuration. Tiny: one worker count, two short rounds.
+    let (code, stdout, stderr) = run(
+        &ws,
+        &[
+            "load",
+            "--pair",
+            "strip",
+            "--config",
+            "default,admin",
+            "--workers",
+            "1",
+            "--rounds",
+            "2",
+            "--round-secs",
+            "0.3",
+            "--warmup-secs",
+            "0.1",
+            "--connections",
+            "2",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("strip: measured under 2 of its 2 configurations (default, admin)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("under configuration `admin` ({\"strip_authorization\":true})"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("strip.config-admin.json"), "{stdout}");
+    let by = stdout
+        .split_once("\nby configuration:\n")
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .1;
+    assert!(
+        by.contains("  default: Lua adds ") && by.contains("  admin: Lua adds "),
+        "{by}"
+    );
     let policy = tmp.path().join("policy.toml");
     let project_policy =
         std::fs::read_to_string(filterbench_model::project_root().join("reports/policy.toml"))
