@@ -1149,6 +1149,28 @@ mod tests {
     }
 
     #[test]
+    fn a_configurations_mix_is_the_forwarded_requests_recorded_under_it() {
+        let corpus = Corpus::parse(
+            Path::new("strip.toml"),
+            "strip",
+            "pair = \"strip\"\n\
+             [[scenario]]\nname = \"web\"\npath = \"/web\"\n\
+             [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+             [[scenario]]\nname = \"admin\"\nconfig = \"admin\"\npath = \"/admin\"\n\
+             [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+             [[scenario]]\nname = \"denied\"\nconfig = \"admin\"\npath = \"/no\"\n\
+             [scenario.expect]\nstatus = 403\nupstream_reached = false\n",
+        )
+        .unwrap();
+        let paths = |mix: Vec<SendRequest>| mix.into_iter().map(|r| r.path).collect::<Vec<_>>();
+        assert_eq!(paths(config_mix(&corpus, "default")), ["/web"]);
+        // The denied request is left out, as in every mix.
+        assert_eq!(paths(config_mix(&corpus, "admin")), ["/admin"]);
+        assert!(config_mix(&corpus, "other").is_empty());
+        assert_eq!(paths(request_mix(&corpus)), ["/web", "/admin"]);
+    }
+
+    #[test]
     fn the_cpu_clock_of_this_process_advances_with_work() {
         let me = std::process::id();
         let before = cpu_time_ns(me);
