@@ -11,7 +11,10 @@
 //! like a pair (`load/passthrough.json`): what merely having each kind of filter costs. A pair
 //! whose twins are not equivalent after step 2 (in-process or in real Envoy) is measured Lua-only
 //! in step 4 (baseline and Lua: what the Lua filter adds, the most a migration could save), since
-//! its Wasm module does not do what the Lua filter does. Ctrl-C
+//! its Wasm module does not do what the Lua filter does. A pair with several configurations is
+//! measured under each, each its own run (`load/<pair>.json` for `default`,
+//! `load/<pair>.config-<NAME>.json` for another), the pair's time budget shared among them
+//! ([`crate::load::share_budget`]). Ctrl-C
 //! stops the load step, keeps what was measured (the interrupted pair's result is marked
 //! partial), renders the report from it and exits 130.
 //!
@@ -30,7 +33,7 @@ use filterbench_bench::perf::{self, Profile};
 use filterbench_envoy::compare::{plan, Subject};
 use filterbench_envoy::verify::Rig;
 use filterbench_model::equivalence::{PairReport, Summary};
-use filterbench_model::results::{load_path, results_dir, LoadPlan, LuaOnly, RoundMethod};
+use filterbench_model::results::{load_path_of, results_dir, LoadPlan, LuaOnly, RoundMethod};
 use filterbench_model::{Catalogue, Pair, TwinKind};
 
 use crate::report;
@@ -525,45 +528,66 @@ fn measure(
         );
     }
     let t = Instant::now();
-    let mut subjects = Vec::new();
+    // Every configuration of every pair is its own run; a pair's time budget is shared among its
+    // configurations (`load::share_budget`).
+    let mut subjects: Vec<(Subject, LoadPlan)> = Vec::new();
     for p in pairs {
-        if let Some(note) = crate::load::configs_note(p) {
+        let configs: Vec<String> = p.configurations().into_iter().map(String::from).collect();
+        let plan = crate::load::share_budget(load_plan, configs.len());
+        if let Some(note) = crate::load::configs_note(p, &configs, &plan) {
             println!("  {note}");
         }
-        subjects.push(if unproven.contains(&p.name.as_str()) {
-            Subject::lua_side_of_pair(catalogue, p, LuaOnly::NotEquivalent)?
-        } else {
-            Subject::of_pair(catalogue, p)?.with_twins(
-                catalogue,
-                p,
-                &proofs.proven_kinds(&p.name),
-            )?
-        });
+        for config in &configs {
+            let subject = if unproven.contains(&p.name.as_str()) {
+                Subject::lua_side_of_pair_under(catalogue, p, LuaOnly::NotEquivalent, config)?
+            } else {
+                Subject::of_pair_under(catalogue, p, config)?.with_twins(
+                    catalogue,
+                    p,
+                    &proofs.proven_kinds(&p.name),
+                )?
+            };
+            if subject.whole_corpus_mix {
+                println!("  {}", crate::load::whole_corpus_note(&subject));
+            }
+            subjects.push((subject, plan.clone()));
+        }
     }
     // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
     // pass-through guests, also for a workspace).
-    subjects.push(Subject::passthrough(&filterbench_model::project_root())?);
+    subjects.push((
+        Subject::passthrough(&filterbench_model::project_root())?,
+        load_plan.clone(),
+    ));
     let bar = progress_bar(subjects.len());
     let mut measured = Measured {
         interrupted: false,
         failed: Vec::new(),
     };
-    for subject in &subjects {
-        bar.set_message(format!("{}: starting", subject.name));
-        let out = load_path(&results_dir(&catalogue.root), &subject.name);
-        let result = session.measure(subject, load_plan, &out, &mut |line| {
-            bar.set_message(format!("{}: {line}", subject.name));
+    for (subject, plan) in &subjects {
+        // `strip [admin]` for a configuration other than `default`.
+        let label = match &subject.config_name {
+            Some(config) => format!("{} [{config}]", subject.name),
+            None => subject.name.clone(),
+        };
+        bar.set_message(format!("{label}: starting"));
+        let out = load_path_of(
+            &results_dir(&catalogue.root),
+            &subject.name,
+            subject.config(),
+        );
+        let result = session.measure(subject, plan, &out, &mut |line| {
+            bar.set_message(format!("{label}: {line}"));
         });
         let line = match &result {
             Ok(result) => match &result.failure {
                 Some(why) => format!(
-                    "  {}: {} (partial: {why})",
-                    subject.name,
+                    "  {label}: {} (partial: {why})",
                     crate::load::one_line(result)
                 ),
-                None => format!("  {}: {}", subject.name, crate::load::one_line(result)),
+                None => format!("  {label}: {}", crate::load::one_line(result)),
             },
-            Err(e) => format!("  {}: load failed, nothing measured: {e:#}", subject.name),
+            Err(e) => format!("  {label}: load failed, nothing measured: {e:#}"),
         };
         if bar.is_hidden() {
             println!("{line}");
@@ -572,7 +596,7 @@ fn measure(
         }
         bar.inc(1);
         if result.as_ref().map_or(true, |r| r.failure.is_some()) {
-            measured.failed.push(subject.name.clone());
+            measured.failed.push(label);
         }
         if session.interrupted() {
             measured.interrupted = true;

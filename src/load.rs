@@ -13,8 +13,8 @@ use filterbench_envoy::compare::{compare, pin_process, placement, plan, Subject,
 use filterbench_envoy::envoy::graceful_interrupts;
 use filterbench_envoy::verify::Rig;
 use filterbench_model::results::{
-    behind_rounds, load_path, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly,
-    RoundMethod, Variant,
+    behind_rounds, results_dir, write_json_atomically, LoadPlan, LoadRun, LuaOnly, RoundMethod,
+    Variant,
 };
 use filterbench_model::stats::{median, Interval};
 use filterbench_model::{project_root, TwinKind};
@@ -78,6 +78,13 @@ pub struct LoadArgs {
     #[arg(long, value_delimiter = ',', default_value = "all", value_name = "KIND",
           value_parser = parse_twin_kinds)]
     twin: Vec<TwinKinds>,
+    /// The pair's configurations to measure, comma-separated or repeated (default: every one,
+    /// `default` first). Each is its own paired run (baseline, Lua and each twin under that
+    /// configuration, the requests recorded under it as the mix), the policy's time budget
+    /// shared among them; `default` is written to `load/<pair>.json`, another NAME to
+    /// `load/<pair>.config-<NAME>.json`.
+    #[arg(long = "config", value_delimiter = ',', value_name = "NAME")]
+    configs: Vec<String>,
 }
 
 /// One `--twin` value: a kind, or every kind.
@@ -120,25 +127,82 @@ fn twin_kinds(
     Ok(kinds)
 }
 
-/// What `load` measures: a pair (with the twins `--twin` asks for), its Lua side alone
-/// (`--lua-only`: the twin is not built), or the pass-through filter.
-fn subject(catalogue: &filterbench_model::Catalogue, args: &LoadArgs) -> anyhow::Result<Subject> {
-    Ok(match (args.pair == PASSTHROUGH, args.lua_only) {
-        (true, false) => Subject::passthrough(&project_root())?,
-        (true, true) => Subject::passthrough(&project_root())?.lua_only(LuaOnly::Asked),
-        (false, false) => {
-            let pairs =
-                crate::workspace::select_built(catalogue, std::slice::from_ref(&args.pair))?;
-            let kinds = twin_kinds(catalogue, &pairs[0].name, &args.twin)?;
-            Subject::of_pair(catalogue, pairs[0])?.with_twins(catalogue, pairs[0], &kinds)?
+/// The configurations `load` measures: those `--config` names (each checked, in the pair's
+/// order), or every one of the pair's; only `default` for the pass-through filters.
+fn configurations(
+    catalogue: &filterbench_model::Catalogue,
+    args: &LoadArgs,
+) -> anyhow::Result<Vec<String>> {
+    let default = filterbench_model::catalogue::DEFAULT_CONFIG;
+    if args.pair == PASSTHROUGH {
+        if let Some(other) = args.configs.iter().find(|c| *c != default) {
+            anyhow::bail!("{PASSTHROUGH}: has no configuration {other:?} (only `{default}`)");
         }
+        return Ok(vec![default.to_string()]);
+    }
+    let pair = catalogue.select(Some(&args.pair))?[0];
+    for name in &args.configs {
+        if let Some(problem) = pair.config_problem(name) {
+            anyhow::bail!("{}: {problem}", catalogue.path.display());
+        }
+    }
+    Ok(pair
+        .configurations()
+        .into_iter()
+        .filter(|c| args.configs.is_empty() || args.configs.iter().any(|a| a == c))
+        .map(str::to_string)
+        .collect())
+}
+
+/// What `load` measures under each of `configs`: a pair (with the twins `--twin` asks for),
+/// its Lua side alone (`--lua-only`: the twin is not built), or the pass-through filter.
+fn subjects(
+    catalogue: &filterbench_model::Catalogue,
+    args: &LoadArgs,
+    configs: &[String],
+) -> anyhow::Result<Vec<Subject>> {
+    if args.pair == PASSTHROUGH {
+        let subject = Subject::passthrough(&project_root())?;
+        return Ok(vec![if args.lua_only {
+            subject.lua_only(LuaOnly::Asked)
+        } else {
+            subject
+        }]);
+    }
+    let pair = if args.lua_only {
         // The Lua side alone: the twin is not built (it may not exist or not compile yet).
-        (false, true) => Subject::lua_side_of_pair(
-            catalogue,
-            catalogue.select(Some(&args.pair))?[0],
-            LuaOnly::Asked,
-        )?,
-    })
+        catalogue.select(Some(&args.pair))?[0]
+    } else {
+        crate::workspace::select_built(catalogue, std::slice::from_ref(&args.pair))?[0]
+    };
+    let kinds = if args.lua_only {
+        Vec::new()
+    } else {
+        twin_kinds(catalogue, &pair.name, &args.twin)?
+    };
+    configs
+        .iter()
+        .map(|config| {
+            Ok(if args.lua_only {
+                Subject::lua_side_of_pair_under(catalogue, pair, LuaOnly::Asked, config)?
+            } else {
+                Subject::of_pair_under(catalogue, pair, config)?
+                    .with_twins(catalogue, pair, &kinds)?
+            })
+        })
+        .collect()
+}
+
+/// `plan` for one of `configs` configurations of a pair measured in one go: the pair's time
+/// budget for adaptive rounds shared equally among them (each still runs the policy's minimum
+/// rounds; the capacity rounds, the sequential check rounds and the other worker counts are per
+/// configuration, on top). One configuration: `plan` as it is.
+pub fn share_budget(plan: &LoadPlan, configs: usize) -> LoadPlan {
+    let mut plan = plan.clone();
+    if configs > 1 {
+        plan.budget_secs = plan.budget_secs.map(|b| b / configs as f64);
+    }
+    plan
 }
 
 /// The policy's measurement plan with `load`'s flags applied (and checked).
@@ -175,66 +239,181 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     let catalogue = crate::workspace::open(ws)?;
     // Results go to the catalogue's root: the project's, or the workspace's.
     let root = catalogue.root.clone();
-    let subject = subject(&catalogue, &args)?;
+    let configs = configurations(&catalogue, &args)?;
+    if args.out.is_some() && configs.len() > 1 {
+        anyhow::bail!(
+            "--out names one file, and pair {:?} has {} configurations to measure ({}): \
+             add --config NAME",
+            args.pair,
+            configs.len(),
+            configs.join(", ")
+        );
+    }
+    if args.soak.is_some() && args.configs.len() > 1 {
+        anyhow::bail!("--soak measures one configuration: give one --config NAME");
+    }
+    let mut subjects = subjects(&catalogue, &args, &configs)?;
     if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
         anyhow::bail!("--workers must list worker counts between 1 and 64");
     }
     let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
     let plan = load_plan(&policy.measurement, &args)?;
-    if let (Some(note), false) = (catalogue.get(&args.pair).and_then(configs_note), args.json) {
-        eprintln!("note: {note}");
-    }
     let session = Session::start()?;
     if let Some(secs) = args.soak {
-        return soak(&session, &subject, secs, &root, args.json);
+        // One configuration: the one `--config` names, else `default`.
+        subjects.truncate(1);
+        if let (Some(note), false) = (catalogue.get(&args.pair), args.json) {
+            if note.has_several_configs() {
+                eprintln!(
+                    "note: {}: the soak runs under its configuration `{}`",
+                    note.name,
+                    subjects[0].config()
+                );
+            }
+        }
+        return soak(&session, &subjects[0], secs, &root, args.json);
+    }
+    let several = subjects.len() > 1;
+    let plan = share_budget(&plan, subjects.len());
+    if let (Some(note), false) = (
+        catalogue
+            .get(&args.pair)
+            .and_then(|p| configs_note(p, &configs, &plan)),
+        args.json,
+    ) {
+        eprintln!("note: {note}");
     }
     let quiet = args.json;
-    let out = args
-        .out
-        .unwrap_or_else(|| load_path(&results_dir(&root), &subject.name));
-    let result = session.measure(&subject, &plan, &out, &mut |line| {
-        if !quiet {
-            eprintln!("  {line}");
-        }
-    })?;
+    let mut results = Vec::new();
     let mut stdout = std::io::stdout().lock();
-    if args.json {
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&result)?)?;
-    } else {
-        print_run(&mut stdout, &result)?;
-        writeln!(
-            stdout,
-            "wrote {}{}",
-            out.display(),
-            match (&result.failure, result.partial) {
-                (Some(why), _) => format!(" (partial: stopped by an error: {why})"),
-                (None, true) => " (partial: stopped early)".into(),
-                (None, false) => String::new(),
+    for subject in &subjects {
+        let config = subject.config().to_string();
+        if let (true, false) = (subject.whole_corpus_mix, quiet) {
+            eprintln!("{}", whole_corpus_note(subject));
+        }
+        let out = args.out.clone().unwrap_or_else(|| {
+            filterbench_model::results::load_path_of(&results_dir(&root), &subject.name, &config)
+        });
+        let result = session.measure(subject, &plan, &out, &mut |line| {
+            if !quiet {
+                match several {
+                    true => eprintln!("  [{config}] {line}"),
+                    false => eprintln!("  {line}"),
+                }
             }
-        )?;
+        })?;
+        if !args.json {
+            if several {
+                writeln!(
+                    stdout,
+                    "\nunder configuration `{config}` ({})",
+                    subject.config
+                )?;
+            }
+            print_run(&mut stdout, &result)?;
+            writeln!(
+                stdout,
+                "wrote {}{}",
+                out.display(),
+                match (&result.failure, result.partial) {
+                    (Some(why), _) => format!(" (partial: stopped by an error: {why})"),
+                    (None, true) => " (partial: stopped early)".into(),
+                    (None, false) => String::new(),
+                }
+            )?;
+            if let Some(line) = lua_matters(&result, &policy) {
+                writeln!(stdout, "{line}")?;
+            }
+        }
+        if let (Some(why), true) = (&result.failure, args.json) {
+            eprintln!("partial: stopped by an error: {why}");
+        }
+        results.push(result);
+        // An error ends one configuration's run (kept, marked partial), not the others'.
+        if session.interrupted() {
+            break;
+        }
     }
-    if let (Some(line), false) = (lua_matters(&result, &policy), args.json) {
-        writeln!(stdout, "{line}")?;
+    if args.json {
+        match results.as_slice() {
+            [one] => writeln!(stdout, "{}", serde_json::to_string_pretty(one)?)?,
+            all => writeln!(stdout, "{}", serde_json::to_string_pretty(all)?)?,
+        }
+    } else if several {
+        writeln!(stdout, "\nby configuration:")?;
+        for r in &results {
+            writeln!(stdout, "  {}: {}", config_of(r), one_line(r))?;
+        }
+        if results.len() < subjects.len() {
+            writeln!(
+                stdout,
+                "  not measured (stopped before them): {}",
+                subjects[results.len()..]
+                    .iter()
+                    .map(|s| s.config())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
     }
-    if let (Some(why), true) = (&result.failure, args.json) {
-        eprintln!("partial: stopped by an error: {why}");
-    }
-    Ok(match (&result.failure, result.partial) {
-        (Some(_), _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
-        (None, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
-        (None, false) => ExitCode::SUCCESS,
+    let failed = results.iter().any(|r| r.failure.is_some());
+    let partial = results.iter().any(|r| r.partial) || results.len() < subjects.len();
+    Ok(match (failed, partial) {
+        (true, _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
+        (false, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
+        (false, false) => ExitCode::SUCCESS,
     })
 }
 
-/// Said when a pair has several configurations: a load run measures `default` only (each more
-/// configuration would multiply the time; the others are proven by `verify`, not measured).
-pub fn configs_note(pair: &filterbench_model::Pair) -> Option<String> {
+/// The configuration a run measured.
+pub fn config_of(run: &LoadRun) -> &str {
+    run.config
+        .as_deref()
+        .unwrap_or(filterbench_model::catalogue::DEFAULT_CONFIG)
+}
+
+/// Said when no usable scenario runs under the subject's configuration: its mix is the whole
+/// corpus'.
+pub fn whole_corpus_note(subject: &Subject) -> String {
+    format!(
+        "note: {}: no scenario usable as load runs under its configuration `{}`: measured with \
+         the whole corpus' requests",
+        subject.name,
+        subject.config()
+    )
+}
+
+/// Said when a pair has several configurations: which are measured, each its own paired run,
+/// and how the pair's time budget is shared among them (`plan` is already the share).
+pub fn configs_note(
+    pair: &filterbench_model::Pair,
+    measured: &[String],
+    plan: &LoadPlan,
+) -> Option<String> {
     pair.has_several_configs().then(|| {
+        let all = pair.configurations();
+        let left: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|c| !measured.iter().any(|m| m == c))
+            .collect();
         format!(
-            "{}: measured under its configuration `default` only; {} proven by verify, not \
-             measured",
+            "{}: measured under {} of its {} configurations ({}), each its own paired run{}{}",
             pair.name,
-            pair.configurations()[1..].join(", ")
+            measured.len(),
+            all.len(),
+            measured.join(", "),
+            match plan.budget_secs {
+                Some(b) if measured.len() > 1 => {
+                    format!("; the pair's time budget shared: {b:.0} s of rounds each")
+                }
+                _ => String::new(),
+            },
+            if left.is_empty() {
+                String::new()
+            } else {
+                format!("; not measured now: {}", left.join(", "))
+            }
         )
     })
 }
@@ -654,5 +833,55 @@ pub fn one_line(run: &LoadRun) -> String {
              measured ({rounds})",
             interval(lua),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> LoadPlan {
+        let m: filterbench_model::results::MeasurementPolicy = toml::from_str(
+            "target_half_width_us = 2.0\ntarget_half_width_pct = 10.0\nmin_rounds = 6\n\
+             max_rounds = 40\npair_budget_secs = 36.0\n",
+        )
+        .unwrap();
+        filterbench_envoy::compare::plan(&m, false)
+    }
+
+    #[test]
+    fn a_pairs_budget_is_shared_among_its_configurations_and_the_note_says_so() {
+        let one = share_budget(&plan(), 1);
+        assert_eq!(one, plan());
+        let two = share_budget(&plan(), 2);
+        assert_eq!(two.budget_secs, Some(18.0));
+        // The minimum of rounds and everything else per configuration stays.
+        assert_eq!((two.min_rounds, two.max_rounds), (6, 40));
+        // Exactly N rounds (`--rounds`): no budget to share.
+        let fixed = LoadPlan {
+            budget_secs: None,
+            ..plan()
+        };
+        assert_eq!(share_budget(&fixed, 3).budget_secs, None);
+
+        let pair: filterbench_model::Pair = toml::from_str(
+            "name = \"strip\"\nsummary = \"\"\nbehaviour = \"\"\n\
+             config = { strip_authorization = false }\n\
+             [traits]\nexternal_call = false\ndata_processing = false\ncustom_metrics = false\n\
+             state = false\nchange_frequency = \"low\"\n\
+             [configs.admin]\nstrip_authorization = true\n",
+        )
+        .unwrap();
+        let both = vec!["default".to_string(), "admin".to_string()];
+        assert_eq!(
+            configs_note(&pair, &both, &two).unwrap(),
+            "strip: measured under 2 of its 2 configurations (default, admin), each its own \
+             paired run; the pair's time budget shared: 18 s of rounds each"
+        );
+        assert_eq!(
+            configs_note(&pair, &both[1..], &plan()).unwrap(),
+            "strip: measured under 1 of its 2 configurations (admin), each its own paired run; \
+             not measured now: default"
+        );
     }
 }

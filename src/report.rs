@@ -143,6 +143,9 @@ pub fn print_summary_of(summary: &RenderSummary, only: Option<&[&str]>) {
             p.call.label(),
             p.wasm_minus_lua_cpu
         );
+        if let Some(flag) = &p.configs_differ {
+            println!("  {:<16} under `default`; {flag}", "");
+        }
     }
     let others = summary.pairs.iter().filter(|p| !shown(&p.name)).count();
     if others > 0 {

@@ -313,3 +313,156 @@ fn generated_sequences_run_under_each_configuration_and_name_the_one_that_differ
         "{stdout}"
     );
 }
+
+/// `all --workspace` on a pair with two configurations measures both, each its own paired run
+/// (the pair's time budget shared between them), files each one's result where old readers find
+/// `default`'s, and the report shows the answer under each. The load runs are kept tiny by the
+/// policy given (the minimum of rounds, a 2-second budget); loopback only.
+#[test]
+fn all_on_a_workspace_measures_every_configuration_and_the_report_shows_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    let manifest_file = tmp.path().join("m.yaml");
+    std::fs::write(&manifest_file, manifest()).unwrap();
+    let module = filterbench_model::wasm_dir().join("test_strip_session.wasm");
+    let (code, stdout, stderr) = run(
+        &ws,
+        &[
+            "new",
+            "strip",
+            "--from-manifest",
+            manifest_file.to_str().unwrap(),
+            "--wasm",
+            module.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // One forwarded request under each configuration: each is its configuration's load mix.
+    std::fs::write(
+        ws.join("corpus/strip.toml"),
+        "pair = \"strip\"\n\
+         [[scenario]]\nname = \"web\"\npath = \"/\"\nheaders = [[\"cookie\", \"a=1; session=s\"]]\n\
+         [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+         [[scenario]]\nname = \"admin\"\nconfig = \"admin\"\npath = \"/admin\"\n\
+         headers = [[\"authorization\", \"Pomerium t\"]]\n\
+         [scenario.expect]\nstatus = 200\nupstream_reached = true\n",
+    )
+    .unwrap();
+    // A configuration the pair lacks is refused before anything runs.
+    let (code, _, stderr) = run(&ws, &["load", "--pair", "strip", "--config", "nope"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no configuration \"nope\" (known: default, admin)"),
+        "{stderr}"
+    );
+    // One `--out` file cannot hold two configurations' runs.
+    let out = tmp.path().join("out.json");
+    let (code, _, stderr) = run(
+        &ws,
+        &["load", "--pair", "strip", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "--out names one file, and pair \"strip\" has 2 configurations to measure \
+             (default, admin): add --config NAME"
+        ),
+        "{stderr}"
+    );
+    // `load` measures each configuration named (here both), each its own run and table, then a
+    // line per configuration. Tiny: one worker count, two short rounds.
+    let (code, stdout, stderr) = run(
+        &ws,
+        &[
+            "load",
+            "--pair",
+            "strip",
+            "--config",
+            "default,admin",
+            "--workers",
+            "1",
+            "--rounds",
+            "2",
+            "--round-secs",
+            "0.3",
+            "--warmup-secs",
+            "0.1",
+            "--connections",
+            "2",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("strip: measured under 2 of its 2 configurations (default, admin)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("under configuration `admin` ({\"strip_authorization\":true})"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("strip.config-admin.json"), "{stdout}");
+    let by = stdout
+        .split_once("\nby configuration:\n")
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .1;
+    assert!(
+        by.contains("  default: Lua adds ") && by.contains("  admin: Lua adds "),
+        "{by}"
+    );
+    let policy = tmp.path().join("policy.toml");
+    let project_policy =
+        std::fs::read_to_string(filterbench_model::project_root().join("reports/policy.toml"))
+            .unwrap();
+    let tiny = project_policy
+        .replace("min_rounds = 6", "min_rounds = 2")
+        .replace("max_rounds = 40", "max_rounds = 2")
+        .replace("pair_budget_secs = 36.0", "pair_budget_secs = 2.0");
+    assert_ne!(
+        tiny, project_policy,
+        "the policy's [measurement] keys moved"
+    );
+    std::fs::write(&policy, tiny).unwrap();
+
+    let (code, stdout, stderr) = run(&ws, &["all", "--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "strip: measured under 2 of its 2 configurations (default, admin), each its own \
+             paired run; the pair's time budget shared: 1 s of rounds each"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  strip: Lua adds "), "{stdout}");
+    assert!(stdout.contains("  strip [admin]: Lua adds "), "{stdout}");
+
+    // `default` where every reader finds it (no configuration field); `admin` beside it.
+    let results = filterbench_model::results::results_dir(&ws);
+    let read = |config: &str| -> filterbench_model::results::LoadRun {
+        let path = filterbench_model::results::load_path_of(&results, "strip", config);
+        filterbench_model::results::read_result(&path, filterbench_model::results::LOAD_SCHEMA)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let (default, admin) = (read("default"), read("admin"));
+    assert_eq!(default.config, None);
+    assert_eq!(admin.config.as_deref(), Some("admin"));
+    for run in [&default, &admin] {
+        assert!(run.has_wasm() && !run.partial, "{:?}", run.config);
+        assert_eq!(run.requests_in_mix, 1, "one scenario under each");
+        assert_eq!(run.plan.budget_secs, Some(1.0), "the budget shared");
+        assert_eq!(run.round_count(), 2);
+    }
+    let text =
+        std::fs::read_to_string(filterbench_model::results::load_path(&results, "strip")).unwrap();
+    assert!(!text.contains("\"config\""), "{text}");
+
+    // The report: the answer under each configuration, each from its own rounds.
+    let page = std::fs::read_to_string(ws.join("reports/site/pairs/strip.html")).unwrap();
+    assert!(page.contains("Measured under each configuration"), "{page}");
+    for config in ["default", "admin"] {
+        let start = page
+            .find(&format!("<tr data-config=\"{config}\">"))
+            .unwrap_or_else(|| panic!("no row for {config}: {page}"));
+        let tr = &page[start..start + page[start..].find("</tr>").unwrap()];
+        assert!(!tr.contains("not measured"), "{tr}");
+    }
+}

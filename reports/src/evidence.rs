@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::decision::{Costs, Evidence, PairedRounds, Triple, TwinEvidence};
-use filterbench_model::catalogue::Pair;
+use filterbench_model::catalogue::{Pair, DEFAULT_CONFIG};
 use filterbench_model::results::{
-    bench_summary_path, load_path, per_round_of, read_result, verify_path, BenchSummary, LoadRun,
-    PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord, WorkersRun, BENCH_SCHEMA,
-    LOAD_SCHEMA, VERIFY_SCHEMA,
+    bench_summary_path, load_path, load_path_of, per_round_of, read_result, verify_path,
+    BenchSummary, LoadRun, PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord,
+    WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA, VERIFY_SCHEMA,
 };
 use filterbench_model::stats::Interval;
 use filterbench_model::TwinKind;
@@ -91,6 +91,10 @@ pub struct ResultSet {
     pub passthrough: Option<LoadRun>,
     /// `failure/strategy.json`: Envoy's answer to a failing filter per failure strategy.
     pub failure: Option<filterbench_model::results::failure::FailureRecord>,
+    /// `load/<pair>.config-<NAME>.json`: (pair, configuration, run) for each configuration other
+    /// than `default` of the pairs given to [`ResultSet::with_configs`] (`default`'s run is
+    /// [`ResultSet::loads`]).
+    pub config_loads: Vec<(String, String, Option<LoadRun>)>,
 }
 
 fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
@@ -164,7 +168,50 @@ impl ResultSet {
             loads,
             passthrough,
             failure,
+            config_loads: Vec::new(),
         })
+    }
+
+    /// Reads, for each of `pairs` with several configurations, the load run of each
+    /// configuration other than `default` (`load/<pair>.config-<NAME>.json`): a missing file is
+    /// `None`; one that is corrupt or holds another pair's or configuration's run is an error
+    /// naming the file.
+    pub fn with_configs(mut self, pairs: &[Pair]) -> Result<ResultSet, ReadError> {
+        for pair in pairs {
+            for config in pair.configurations().into_iter().skip(1) {
+                let path = load_path_of(&self.dir, &pair.name, config);
+                let load: Option<LoadRun> = optional(read_result(&path, LOAD_SCHEMA))?;
+                if let Some(l) = &load {
+                    let got = l.config.as_deref().unwrap_or(DEFAULT_CONFIG);
+                    if l.pair != pair.name || got != config {
+                        return Err(ReadError::Corrupt(
+                            path,
+                            format!(
+                                "holds results of pair `{}` under `{got}`, expected `{}` under \
+                                 `{config}`",
+                                l.pair, pair.name
+                            ),
+                        ));
+                    }
+                    l.check_variants()
+                        .map_err(|e| ReadError::Corrupt(path.clone(), e))?;
+                }
+                self.config_loads
+                    .push((pair.name.clone(), config.to_string(), load));
+            }
+        }
+        Ok(self)
+    }
+
+    /// `pair`'s load run under its configuration `config` (`default`: [`ResultSet::load`]).
+    pub fn config_load(&self, pair: &str, config: &str) -> Option<&LoadRun> {
+        if config == DEFAULT_CONFIG {
+            return self.load(pair);
+        }
+        self.config_loads
+            .iter()
+            .find(|(p, c, _)| p == pair && c == config)
+            .and_then(|(_, _, l)| l.as_ref())
     }
 
     /// The deployed-manifest checks of `pair` (one per API), from `verify/deployed.json`.
@@ -213,8 +260,16 @@ impl ResultSet {
             .or_else(|| find(&self.verify_in_process, EquivalenceSource::InProcess))
     }
 
-    /// Everything the report and the tree know about `input`'s pair.
+    /// Everything the report and the tree know about `input`'s pair (its load run under
+    /// `default`).
     pub fn evidence(&self, pair: &Pair) -> PairEvidence {
+        self.evidence_under(pair, DEFAULT_CONFIG)
+    }
+
+    /// [`ResultSet::evidence`] with the load run of `pair`'s configuration `config` (read by
+    /// [`ResultSet::with_configs`]): the same proofs and in-process figures, that
+    /// configuration's rounds and memory.
+    pub fn evidence_under(&self, pair: &Pair, config: &str) -> PairEvidence {
         let name = pair.name.as_str();
         let mut missing = Vec::new();
 
@@ -231,14 +286,22 @@ impl ResultSet {
             });
         }
 
-        let load_file = load_path(&self.dir, name);
-        let load = self.load(name);
+        let load_file = load_path_of(&self.dir, name, config);
+        let load = self.config_load(name, config);
         // Without a proven twin only the Lua side is worth measuring.
-        let how_load = if equivalence.as_ref().is_some_and(|e| e.result.equivalent) {
-            format!("`filterbench load --pair {name}`")
-        } else {
-            format!("`filterbench load --pair {name} --lua-only`")
-        };
+        let how_load = format!(
+            "`filterbench load --pair {name}{}{}`",
+            if config == DEFAULT_CONFIG {
+                String::new()
+            } else {
+                format!(" --config {config}")
+            },
+            if equivalence.as_ref().is_some_and(|e| e.result.equivalent) {
+                ""
+            } else {
+                " --lua-only"
+            }
+        );
         let rounds = load_rounds(load, &load_file, &how_load, &mut missing);
         let memory = load.and_then(|l| memory_per_worker(&l.by_workers));
         let (other_twins, other_memory) = self.other_twins(name, load);

@@ -39,6 +39,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 span.way{display:block;white-space:nowrap;font-variant-numeric:tabular-nums}
 p.missing{background:#fff4e5;border-left:4px solid #e69f00;padding:.5em .8em}
 p.note{color:#555;font-size:.92em}
+.flag{background:#fdecea;border-left:4px solid #c0392b;padding:.3em .6em;display:block}
 ul.failures{font-family:ui-monospace,monospace;font-size:.88em}
 svg.chart{display:block;max-width:100%;height:auto;background:#fff;border:1px solid #ddd;margin:.6em 0}
 code{background:#eef1f5;padding:0 .2em}

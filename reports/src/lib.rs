@@ -12,6 +12,7 @@
 
 pub mod charts;
 pub mod claims;
+pub mod configs;
 pub mod decision;
 pub mod evidence;
 pub mod failure;

@@ -4,6 +4,7 @@
 //! Run with `cargo test -p filterbench-reports`.
 
 mod browser;
+mod configs;
 mod fixtures;
 mod lua_only;
 mod site;

@@ -218,11 +218,18 @@ impl Pair {
 
     /// The configuration for load runs: `config` with `load_config`'s keys replaced.
     pub fn load_config_json(&self) -> serde_json::Value {
-        let mut config = self.config.clone();
+        self.load_config_json_of(DEFAULT_CONFIG)
+            .expect("the default configuration exists")
+    }
+
+    /// The configuration named `name` for load runs: its table with `load_config`'s keys
+    /// replaced (the same keys in every configuration); `None` for a name the pair lacks.
+    pub fn load_config_json_of(&self, name: &str) -> Option<serde_json::Value> {
+        let mut config = self.config_table(name)?.clone();
         if let Some(over) = &self.load_config {
             config.extend(over.clone());
         }
-        serde_json::to_value(&config).expect("TOML tables are valid JSON")
+        Some(serde_json::to_value(&config).expect("TOML tables are valid JSON"))
     }
 }
 

@@ -49,6 +49,7 @@ use filterbench_model::results::{
     VariantMemory, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
 };
 
+use filterbench_model::catalogue::DEFAULT_CONFIG;
 use filterbench_model::{Catalogue, Pair, Twin, TwinKind};
 
 use crate::bootstrap::{bootstrap, ListenerFilter, ListenerSpec};
@@ -100,6 +101,12 @@ pub struct Subject {
     /// in kind order ([`Subject::with_twins`]); each is one more variant of every round.
     pub more_twins: Vec<Twin>,
     pub config: serde_json::Value,
+    /// The pair's configuration `config` is, when it is not `default` (results are filed under
+    /// `load/<name>.config-<NAME>.json` then, see [`filterbench_model::results::load_path_of`]).
+    pub config_name: Option<String>,
+    /// True when no usable scenario runs under the configuration, so the mix is the whole
+    /// corpus' (said by the caller).
+    pub whole_corpus_mix: bool,
     pub mix: Vec<SendRequest>,
     /// Auth-service replies the mix relies on (token, reply JSON).
     pub auth: Vec<(String, AuthReply)>,
@@ -108,11 +115,16 @@ pub struct Subject {
 impl Subject {
     /// A catalogue pair with its corpus' forwarded requests as the mix.
     pub fn of_pair(catalogue: &Catalogue, pair: &Pair) -> Result<Subject> {
+        Subject::of_pair_under(catalogue, pair, DEFAULT_CONFIG)
+    }
+
+    /// [`Subject::of_pair`] under the pair's configuration `config` ([`Subject::lua_side_of_pair_under`]).
+    pub fn of_pair_under(catalogue: &Catalogue, pair: &Pair, config: &str) -> Result<Subject> {
         catalogue.wasm_module(&pair.name)?;
         Ok(Subject {
             wasm_module: Some(catalogue.wasm_module_path(&pair.name)),
             lua_only: None,
-            ..Subject::lua_side_of_pair(catalogue, pair, LuaOnly::Asked)?
+            ..Subject::lua_side_of_pair_under(catalogue, pair, LuaOnly::Asked, config)?
         })
     }
 
@@ -139,8 +151,29 @@ impl Subject {
     /// A catalogue pair measured Lua-only (baseline and Lua): its Wasm module is neither needed
     /// nor looked at.
     pub fn lua_side_of_pair(catalogue: &Catalogue, pair: &Pair, why: LuaOnly) -> Result<Subject> {
+        Subject::lua_side_of_pair_under(catalogue, pair, why, DEFAULT_CONFIG)
+    }
+
+    /// [`Subject::lua_side_of_pair`] under the pair's configuration `config` (its load
+    /// configuration, [`Pair::load_config_json_of`]): the mix is the requests of the scenarios
+    /// that run under it (what that configuration's route sees), or the whole corpus' when none
+    /// does ([`Subject::whole_corpus_mix`]). A name the pair lacks is an error naming the known
+    /// ones.
+    pub fn lua_side_of_pair_under(
+        catalogue: &Catalogue,
+        pair: &Pair,
+        why: LuaOnly,
+        config: &str,
+    ) -> Result<Subject> {
+        let config_json = pair
+            .load_config_json_of(config)
+            .ok_or_else(|| Error::Envoy(pair.config_problem(config).unwrap_or_default()))?;
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-        let mix = request_mix(&corpus);
+        let mut mix = config_mix(&corpus, config);
+        let whole_corpus_mix = mix.is_empty();
+        if whole_corpus_mix {
+            mix = request_mix(&corpus);
+        }
         if mix.is_empty() {
             return Err(Error::Envoy(format!(
                 "{}: no scenario usable as load",
@@ -154,10 +187,17 @@ impl Subject {
             wasm_module: None,
             lua_only: Some(why),
             more_twins: Vec::new(),
-            config: pair.load_config_json(),
+            config: config_json,
+            config_name: (config != DEFAULT_CONFIG).then(|| config.to_string()),
+            whole_corpus_mix,
             mix,
             auth: corpus.auth_replies().into_iter().collect(),
         })
+    }
+
+    /// The configuration measured: `default` unless [`Subject::config_name`] names another.
+    pub fn config(&self) -> &str {
+        self.config_name.as_deref().unwrap_or(DEFAULT_CONFIG)
     }
 
     /// What merely having a Lua or a Wasm filter costs: the pass-through guests (both callbacks
@@ -180,6 +220,8 @@ impl Subject {
             lua_only: None,
             more_twins: Vec::new(),
             config: serde_json::json!({}),
+            config_name: None,
+            whole_corpus_mix: false,
             mix: vec![SendRequest {
                 method: "GET".into(),
                 path: "/passthrough".into(),
@@ -259,6 +301,19 @@ pub fn request_mix(corpus: &Corpus) -> Vec<SendRequest> {
             .scenarios
             .iter()
             .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
+            .collect(),
+    )
+}
+
+/// [`request_mix`] of the scenarios that run under the configuration `config` (empty when
+/// none does).
+pub fn config_mix(corpus: &Corpus, config: &str) -> Vec<SendRequest> {
+    forwarded_mix(
+        corpus
+            .scenarios
+            .iter()
+            .filter(|s| s.auth.as_ref().is_none_or(|a| a.delay_ms == 0 && !a.reset))
+            .filter(|s| s.config_name() == config)
             .collect(),
     )
 }
@@ -687,6 +742,7 @@ pub fn compare(
         check_rounds: Vec::new(),
         check_rate_rps: 0.0,
         failure: None,
+        config: subject.config_name.clone(),
     };
     match measure(rig, subject, &listeners, &mut run, &stop, on_progress) {
         Ok(()) => Ok(run),
@@ -1090,6 +1146,28 @@ mod tests {
         assert_eq!(check_rounds(6, 9), 2);
         assert_eq!(check_rounds(6, 2), 6);
         assert_eq!(check_rounds(2, 5), 2);
+    }
+
+    #[test]
+    fn a_configurations_mix_is_the_forwarded_requests_recorded_under_it() {
+        let corpus = Corpus::parse(
+            Path::new("strip.toml"),
+            "strip",
+            "pair = \"strip\"\n\
+             [[scenario]]\nname = \"web\"\npath = \"/web\"\n\
+             [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+             [[scenario]]\nname = \"admin\"\nconfig = \"admin\"\npath = \"/admin\"\n\
+             [scenario.expect]\nstatus = 200\nupstream_reached = true\n\
+             [[scenario]]\nname = \"denied\"\nconfig = \"admin\"\npath = \"/no\"\n\
+             [scenario.expect]\nstatus = 403\nupstream_reached = false\n",
+        )
+        .unwrap();
+        let paths = |mix: Vec<SendRequest>| mix.into_iter().map(|r| r.path).collect::<Vec<_>>();
+        assert_eq!(paths(config_mix(&corpus, "default")), ["/web"]);
+        // The denied request is left out, as in every mix.
+        assert_eq!(paths(config_mix(&corpus, "admin")), ["/admin"]);
+        assert!(config_mix(&corpus, "other").is_empty());
+        assert_eq!(paths(request_mix(&corpus)), ["/web", "/admin"]);
     }
 
     #[test]

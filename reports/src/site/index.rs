@@ -168,6 +168,7 @@ pub(super) fn index_row(
     rec: &Recommendation,
     page: &Path,
     memory: &crate::decision::MemoryPolicy,
+    by_config: Option<&crate::configs::ByConfiguration>,
 ) -> (String, Vec<Cell>) {
     let costs = rec.costs.as_ref();
     // A Lua-only run measured no Wasm: its cells say so instead of "n/a".
@@ -194,19 +195,32 @@ pub(super) fn index_row(
         esc(&page.to_string_lossy()),
         esc(&pair.name)
     );
+    let flag = by_config.and_then(|b| b.flag_words());
     (
         format!(
-            "data-pair=\"{}\" data-verdict=\"{}\"{}",
+            "data-pair=\"{}\" data-verdict=\"{}\"{}{}",
             esc(&pair.name),
             rec.call.id(),
             rec.call
                 .way()
-                .map_or(String::new(), |k| format!(" data-way=\"{}\"", k.id()))
+                .map_or(String::new(), |k| format!(" data-way=\"{}\"", k.id())),
+            if flag.is_some() {
+                " data-configs=\"differ\""
+            } else {
+                ""
+            }
         ),
         vec![
             Cell::Html(link),
             Cell::Text(pair.summary.clone()),
-            Cell::Html(call_html(rec)),
+            Cell::Html(format!(
+                "{}{}",
+                call_html(rec),
+                flag.map_or(String::new(), |f| format!(
+                    "<span class=\"flag\">{}</span>",
+                    esc(&format!("under `default`; {f}"))
+                ))
+            )),
             Cell::Num(cpu(|c| c.lua_cpu_us)),
             Cell::Html(ways_out_html(ev, rec, lua_only, memory)),
             Cell::Num(in_process),

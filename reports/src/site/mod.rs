@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::charts::ChartError;
+use crate::configs::ByConfiguration;
 use crate::decision::{decide, Leaf, Policy, Verdict};
 use crate::evidence::{Missing, ResultSet};
 use filterbench_model::catalogue::Pair;
@@ -95,6 +96,9 @@ pub struct PairOutcome {
     /// The decision tree's leaf.
     pub leaf: Leaf,
     pub missing: Vec<Missing>,
+    /// For a pair with several configurations whose measured answers differ: the flag in words
+    /// (the headline above is `default`'s).
+    pub configs_differ: Option<String>,
 }
 
 /// Why the report was not rendered; the previous report, if any, is untouched.
@@ -186,7 +190,9 @@ pub fn render_to(
     check_out(out, overwrite)?;
     check_names(&input.pairs)?;
     let names: Vec<&str> = input.pairs.iter().map(|p| p.name.as_str()).collect();
-    let results = ResultSet::read(&input.results_dir, &names)?.shown_as(&input.results_shown);
+    let results = ResultSet::read(&input.results_dir, &names)?
+        .with_configs(&input.pairs)?
+        .shown_as(&input.results_shown);
 
     let mut pages: Vec<(PathBuf, String)> = Vec::new();
     let mut outcomes = Vec::new();
@@ -194,8 +200,13 @@ pub fn render_to(
     for pair in &input.pairs {
         let ev = results.evidence(pair);
         let rec = decide(&ev.evidence, &input.policy);
+        // A pair with several configurations: the tree under each (the headline is `default`'s).
+        let by_config = ByConfiguration::of(&results, pair, &input.policy);
         let page = PathBuf::from("pairs").join(format!("{}.html", page_slug(&pair.name)));
-        pages.push((page.clone(), pair_page(input, &results, pair, &ev, &rec)?));
+        pages.push((
+            page.clone(),
+            pair_page(input, &results, pair, &ev, &rec, by_config.as_ref())?,
+        ));
         rows.push(index_row(
             &results,
             pair,
@@ -203,6 +214,7 @@ pub fn render_to(
             &rec,
             &page,
             &input.policy.memory,
+            by_config.as_ref(),
         ));
         outcomes.push(PairOutcome {
             name: pair.name.clone(),
@@ -216,6 +228,7 @@ pub fn render_to(
             ),
             leaf: rec.leaf,
             missing: ev.missing.clone(),
+            configs_differ: by_config.and_then(|b| b.flag_words()),
         });
     }
     let (claims_page, missing) = claims_page(&results)?;

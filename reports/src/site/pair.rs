@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::index::{call_html, equivalence_words};
 use super::{interval_words, load, RenderError, SiteInput};
 use crate::charts::{self, Chart, Series, LUA_COLOR, WASM_COLOR};
+use crate::configs::ByConfiguration;
 use crate::decision::{language_of, Fate, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
@@ -19,6 +20,7 @@ pub(super) fn pair_page(
     pair: &Pair,
     ev: &PairEvidence,
     rec: &Recommendation,
+    by_config: Option<&ByConfiguration>,
 ) -> Result<String, RenderError> {
     let name = &pair.name;
     let mut b = String::new();
@@ -39,6 +41,9 @@ pub(super) fn pair_page(
         let _ = writeln!(b, "<li>{}</li>", esc(r));
     }
     b.push_str("</ul>\n");
+    if let Some(by) = by_config {
+        b.push_str(&headline_html(by));
+    }
     b.push_str(&twin_status(results, name, ev));
     b.push_str(&ways_section(ev, rec, &input.policy));
     b.push_str("<h3>The path through the decision tree</h3>\n");
@@ -96,7 +101,7 @@ pub(super) fn pair_page(
             }
         }
     }
-    b.push_str(&configurations_html(pair, ev));
+    b.push_str(&configurations_html(pair, ev, by_config));
     b.push_str(&deployed_html(results, name));
 
     // Real Envoy.
@@ -602,11 +607,43 @@ fn in_process_section(
     Ok(b)
 }
 
-/// What the deployed-manifest check (`verify/deployed.json`) says of a pair: the TrafficExtension
-/// and legacy manifests, translated as Istio does and served by real Envoy, against the twins.
-/// A pair with several configurations: each, its content, and what was proven under it (from the
-/// equivalence record shown above); load runs measure `default` only, which is said.
-fn configurations_html(pair: &Pair, ev: &PairEvidence) -> String {
+/// Under the recommendation of a pair with several configurations: whose answer it is
+/// (`default`'s), and the flag when another configuration's measured answer differs
+/// (`<p class="flag" data-configs="differ">`).
+fn headline_html(by: &ByConfiguration) -> String {
+    let measured = by
+        .answers
+        .iter()
+        .filter(|a| a.measured_call().is_some())
+        .count();
+    match by.flag_words() {
+        Some(flag) => format!(
+            "<p class=\"flag\" data-configs=\"differ\">{}</p>\n",
+            esc(&format!(
+                "This is the answer under the configuration `default`; {flag} (each \
+                 configuration's figures under \"Configurations\" below)."
+            ))
+        ),
+        None => html::note(&format!(
+            "This is the answer under the configuration `default`{}.",
+            if measured > 1 {
+                format!(", and the same under each of the {measured} configurations measured")
+            } else {
+                String::new()
+            }
+        )),
+    }
+}
+
+/// A pair with several configurations: each, its content, and what was proven under it (from
+/// the equivalence record shown above); then what was measured under each (its own load run:
+/// Lua minus baseline and each twin minus Lua, Envoy CPU per request with 95% intervals) and
+/// the tree's answer under it.
+fn configurations_html(
+    pair: &Pair,
+    ev: &PairEvidence,
+    by_config: Option<&ByConfiguration>,
+) -> String {
     if !pair.has_several_configs() {
         return String::new();
     }
@@ -650,8 +687,81 @@ fn configurations_html(pair: &Pair, ev: &PairEvidence) -> String {
     ));
     b.push_str(&html::note(
         "Each scenario runs under the configuration it names (`default` when it names none), \
-         in-process and in real Envoy. The load runs below measure the configuration `default` \
-         only: the others are proven, not measured.",
+         in-process and in real Envoy.",
+    ));
+    if let Some(by) = by_config {
+        b.push_str(&measured_by_config_html(pair, by));
+    }
+    b
+}
+
+/// One row per configuration: its rounds, Lua minus baseline and each twin minus Lua (Envoy CPU
+/// per request, median [95% interval]), and the tree's answer under it.
+fn measured_by_config_html(pair: &Pair, by: &ByConfiguration) -> String {
+    let kinds: Vec<TwinKind> = TwinKind::ALL
+        .into_iter()
+        .filter(|k| {
+            by.answers
+                .iter()
+                .any(|a| a.costs().is_some_and(|c| c.way(*k).is_some()))
+        })
+        .collect();
+    let mut head = vec![
+        "configuration".to_string(),
+        "rounds".to_string(),
+        "Lua − baseline, Envoy CPU µs per request".to_string(),
+    ];
+    head.extend(
+        kinds
+            .iter()
+            .map(|k| format!("{} − Lua, Envoy CPU µs per request", k.label())),
+    );
+    head.push("answer under it".to_string());
+    let rows: Vec<(String, Vec<Cell>)> = by
+        .answers
+        .iter()
+        .map(|a| {
+            let mut cells = vec![Cell::Text(a.name.clone())];
+            match a.costs() {
+                Some(c) => {
+                    cells.push(Cell::Num(c.rounds.to_string()));
+                    cells.push(Cell::Num(interval_words(c.lua_cpu_us)));
+                    for k in &kinds {
+                        cells.push(Cell::Num(interval_words(
+                            c.way(*k).and_then(|w| w.minus_lua_cpu_us),
+                        )));
+                    }
+                    cells.push(Cell::Html(call_html(&a.rec)));
+                }
+                None => {
+                    cells.push(Cell::Num("-".into()));
+                    cells.push(Cell::Text(if a.measured {
+                        "no paired round to compare".into()
+                    } else {
+                        format!(
+                            "not measured: `filterbench load --pair {} --config {}`",
+                            pair.name, a.name
+                        )
+                    }));
+                    for _ in &kinds {
+                        cells.push(Cell::Num("-".into()));
+                    }
+                    cells.push(Cell::Text("-".into()));
+                }
+            }
+            (format!("data-config=\"{}\"", esc(&a.name)), cells)
+        })
+        .collect();
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut b = String::from("<h4>Measured under each configuration</h4>\n");
+    b.push_str(&html::table(&head, &rows));
+    b.push_str(&html::note(
+        "Each configuration is its own paired load run in real Envoy: the baseline, the Lua \
+         filter and each twin configured with it, the requests recorded under it as the mix \
+         (the whole corpus' when none is), the pair's time budget shared among the \
+         configurations. Medians of per-round differences with 95% intervals; each answer is the \
+         decision tree's on that configuration's rounds with the same proofs. The real-Envoy \
+         section below shows `default`'s run in full.",
     ));
     b
 }

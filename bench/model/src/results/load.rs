@@ -129,6 +129,12 @@ pub struct LoadRun {
     /// count, ...): what was measured before it is kept, and the run is [`LoadRun::partial`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The pair's configuration the run measured when it is not `default`
+    /// ([`crate::catalogue::DEFAULT_CONFIG`]; absent from the file then, as in files written
+    /// before configurations were measured). Such a run is filed as
+    /// [`super::load_path_of`]`(pair, config)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -505,6 +511,8 @@ mod tests {
         let run: LoadRun = crate::results::read_result(&path, crate::results::LOAD_SCHEMA)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(run.variants, Variant::WITH_WASM);
+        // Written before configurations were measured: the run of `default`.
+        assert_eq!(run.config, None);
         assert!(run.has_wasm() && run.has_twin());
         run.check_variants().unwrap();
         let wasm = run.per_round(Variant::WASM, |s| s.envoy_cpu_us_per_request);

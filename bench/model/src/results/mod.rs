@@ -60,6 +60,19 @@ pub fn load_path(results: &Path, pair: &str) -> PathBuf {
     results.join("load").join(format!("{pair}.json"))
 }
 
+/// The load result of `pair` under its configuration `config`: `load/<pair>.json` for
+/// `default` (the file every reader knows), `load/<pair>.config-<NAME>.json` for another (a
+/// file older readers never open, since they read by pair name).
+pub fn load_path_of(results: &Path, pair: &str, config: &str) -> PathBuf {
+    if config == crate::catalogue::DEFAULT_CONFIG {
+        load_path(results, pair)
+    } else {
+        results
+            .join("load")
+            .join(format!("{pair}.config-{config}.json"))
+    }
+}
+
 /// An equivalence run; `reports/results/verify/<mode>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyRecord {
