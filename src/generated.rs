@@ -77,11 +77,7 @@ pub fn verify_generated(
         );
         all_agree &= differ.is_empty();
     }
-    Ok(if all_agree {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(all_agree))
 }
 
 /// N generated sequences for each of `pairs`, Lua against its Rust Wasm twin in-process; a

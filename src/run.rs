@@ -246,11 +246,7 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
         out["configuration_name"] = configuration.into();
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(if differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(differ == 0))
 }
 
 /// The configuration `run --pair` runs under and its name when it is one of the pair's:
@@ -389,11 +385,7 @@ pub fn run(ws: Option<&Path>, args: RunArgs) -> anyhow::Result<ExitCode> {
         out["equivalent"] = (differ == 0).into();
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(if differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(differ == 0))
 }
 
 /// In-process vs Envoy, both normalised as verify normalises (no generated values declared).
