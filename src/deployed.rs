@@ -86,12 +86,46 @@ pub fn deployed_reports(
     print: bool,
 ) -> anyhow::Result<(Vec<PairReport>, Option<String>)> {
     let crds = CrdSchemas::load_default().context("loading Istio's CRDs")?;
-    let istiod = control_plane_for(catalogue, control_plane, print)?;
+    let istiod = match control_plane {
+        ControlPlaneChoice::Own => None,
+        ControlPlaneChoice::Istiod => {
+            if print {
+                println!(
+                    "istiod (loadgen/istiod, Go): building it, or checking it is up to date, in \
+                     target/istiod (a machine's first build takes minutes)"
+                );
+            }
+            Some(ControlPlane::build(&catalogue.root).context(
+                "the real control plane (`--control-plane own` uses the project's own \
+                 translation, no Go needed)",
+            )?)
+        }
+    };
+    let served_by = match &istiod {
+        Some(cp) => format!("{}, served by {}", version, cp.describe()),
+        None => format!("{version}, the project's own translation"),
+    };
     if print {
-        announce_deployed(rig, version, pairs.len(), apis, istiod.as_ref());
+        println!(
+            "verifying what is deployed for {} pair(s) ({}) in Envoy {served_by} ({})",
+            pairs.len(),
+            apis.apis()
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rig.envoy_bin.display()
+        );
     }
     if let Some(cp) = &istiod {
-        check_phase_order(rig, cp, &crds, print)?;
+        let order = filterbench_envoy::phase_order::check(rig, cp, &crds)
+            .context("phase and priority through istiod")?;
+        if print || !order.holds() {
+            println!("{}", order.line());
+        }
+        if !order.holds() {
+            anyhow::bail!("istiod did not order the TrafficExtensions as their manifests say");
+        }
     }
     let mut reports = Vec::new();
     for pair in pairs {
@@ -105,8 +139,21 @@ pub fn deployed_reports(
             }
         };
         for api in apis.apis() {
-            let (report, notes) =
-                deployed_run(rig, catalogue, pair, api, &crds, istiod.as_ref(), verified)?;
+            let context = || format!("pair {}: the deployed run ({api})", pair.name);
+            let (report, notes) = match &istiod {
+                None => (
+                    verify_deployed(rig, catalogue, pair, api, &crds, verified)
+                        .with_context(context)?,
+                    Vec::new(),
+                ),
+                Some(cp) => {
+                    let run =
+                        verify_deployed_istiod(rig, catalogue, pair, api, &crds, cp, verified)
+                            .with_context(context)?;
+                    let notes = istiod_notes(&run);
+                    (run.report, notes)
+                }
+            };
             if print {
                 crate::print_pair(&report);
                 for line in &notes {
@@ -117,101 +164,6 @@ pub fn deployed_reports(
         }
     }
     Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
-}
-
-/// With istiod, builds it (or checks it is up to date); with the own translation, nothing.
-fn control_plane_for(
-    catalogue: &Catalogue,
-    control_plane: ControlPlaneChoice,
-    print: bool,
-) -> anyhow::Result<Option<ControlPlane>> {
-    match control_plane {
-        ControlPlaneChoice::Own => Ok(None),
-        ControlPlaneChoice::Istiod => {
-            if print {
-                println!(
-                    "istiod (loadgen/istiod, Go): building it, or checking it is up to date, in \
-                     target/istiod (a machine's first build takes minutes)"
-                );
-            }
-            let cp = ControlPlane::build(&catalogue.root).context(
-                "the real control plane (`--control-plane own` uses the project's own \
-                 translation, no Go needed)",
-            )?;
-            Ok(Some(cp))
-        }
-    }
-}
-
-/// The line that says what is verified: how many pairs, which APIs, which Envoy and who
-/// translates the manifests.
-fn announce_deployed(
-    rig: &Rig,
-    version: &str,
-    pairs: usize,
-    apis: ApiChoice,
-    istiod: Option<&ControlPlane>,
-) {
-    let served_by = match istiod {
-        Some(cp) => format!("{}, served by {}", version, cp.describe()),
-        None => format!("{version}, the project's own translation"),
-    };
-    println!(
-        "verifying what is deployed for {} pair(s) ({}) in Envoy {served_by} ({})",
-        pairs,
-        apis.apis()
-            .iter()
-            .map(|a| a.name())
-            .collect::<Vec<_>>()
-            .join(", "),
-        rig.envoy_bin.display()
-    );
-}
-
-/// Phase and priority through istiod: its line is printed when asked or when the order does
-/// not hold, and an order that does not hold is an error.
-fn check_phase_order(
-    rig: &Rig,
-    cp: &ControlPlane,
-    crds: &CrdSchemas,
-    print: bool,
-) -> anyhow::Result<()> {
-    let order = filterbench_envoy::phase_order::check(rig, cp, crds)
-        .context("phase and priority through istiod")?;
-    if print || !order.holds() {
-        println!("{}", order.line());
-    }
-    if !order.holds() {
-        anyhow::bail!("istiod did not order the TrafficExtensions as their manifests say");
-    }
-    Ok(())
-}
-
-/// One pair's deployed run for one API, translated by istiod or by the project's own
-/// translation: its report and the lines printed below its summary.
-fn deployed_run(
-    rig: &Rig,
-    catalogue: &Catalogue,
-    pair: &Pair,
-    api: Api,
-    crds: &CrdSchemas,
-    istiod: Option<&ControlPlane>,
-    verified: &PairReport,
-) -> anyhow::Result<(PairReport, Vec<String>)> {
-    let context = || format!("pair {}: the deployed run ({api})", pair.name);
-    match istiod {
-        None => {
-            let report =
-                verify_deployed(rig, catalogue, pair, api, crds, verified).with_context(context)?;
-            Ok((report, Vec::new()))
-        }
-        Some(cp) => {
-            let run = verify_deployed_istiod(rig, catalogue, pair, api, crds, cp, verified)
-                .with_context(context)?;
-            let notes = istiod_notes(&run);
-            Ok((run.report, notes))
-        }
-    }
 }
 
 /// What an istiod run adds below its summary line: how istiod's config differs from the own

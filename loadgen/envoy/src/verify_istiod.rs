@@ -448,7 +448,15 @@ pub struct IstiodFilter {
 
 /// Reads [`IstiodFilter`] for the twin `variant` (`lua` or `wasm`) from `envoy`.
 pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFilter> {
-    let configs = config_dump(envoy)?;
+    let (status, body) = admin_get(envoy.admin, "/config_dump")?;
+    if status != 200 {
+        return Err(Error::Envoy(format!(
+            "admin /config_dump answered {status}"
+        )));
+    }
+    let dump: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| Error::Envoy(format!("admin /config_dump answered non-JSON: {e}")))?;
+    let configs = dump["configs"].as_array().cloned().unwrap_or_default();
     let of_type = |suffix: &str| {
         configs
             .iter()
@@ -458,66 +466,30 @@ pub fn istiod_filter(envoy: &Envoy, port: u16, variant: &str) -> Result<IstiodFi
     };
     let listeners = of_type(".ListenersConfigDump");
     let ecds = of_type(".EcdsConfigDump");
-    let Some(hcm) = connection_manager_on(&listeners, port) else {
-        return Ok(IstiodFilter::default());
-    };
-    let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
-    Ok(IstiodFilter {
-        chain: filters
-            .iter()
-            .map(|f| f["name"].as_str().unwrap_or("?").to_string())
-            .collect(),
-        connection_manager: ConnectionManager::of(&hcm),
-        filter: twin_filter(&filters, &ecds, variant),
-    })
-}
-
-/// The `configs` of Envoy's admin `/config_dump`.
-fn config_dump(envoy: &Envoy) -> Result<Vec<serde_json::Value>> {
-    let (status, body) = admin_get(envoy.admin, "/config_dump")?;
-    if status != 200 {
-        return Err(Error::Envoy(format!(
-            "admin /config_dump answered {status}"
-        )));
-    }
-    let dump: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|e| Error::Envoy(format!("admin /config_dump answered non-JSON: {e}")))?;
-    Ok(dump["configs"].as_array().cloned().unwrap_or_default())
-}
-
-/// The typed config of the HTTP connection manager of the dynamic listener on `port` (null when
-/// the listener has none); none when there is no such listener.
-fn connection_manager_on(listeners: &serde_json::Value, port: u16) -> Option<serde_json::Value> {
+    let mut found = IstiodFilter::default();
     let listener = listeners["dynamic_listeners"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|l| &l["active_state"]["listener"])
-        .find(|l| l["address"]["socket_address"]["port_value"].as_u64() == Some(u64::from(port)))?;
-    Some(
-        listener["filter_chains"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c["filters"].as_array().into_iter().flatten())
-            .find(|f| f["name"] == "envoy.filters.network.http_connection_manager")
-            .map(|f| f["typed_config"].clone())
-            .unwrap_or_default(),
-    )
-}
-
-/// The twin's filter among `filters` (by its type, or the type its `config_discovery` names):
-/// for a discovered one, the ECDS config of that name in `ecds` when there is one.
-fn twin_filter(
-    filters: &[serde_json::Value],
-    ecds: &serde_json::Value,
-    variant: &str,
-) -> Option<serde_json::Value> {
-    let type_suffix = if variant == "lua" {
-        ".lua.v3.Lua"
-    } else {
-        ".wasm.v3.Wasm"
+        .find(|l| l["address"]["socket_address"]["port_value"].as_u64() == Some(u64::from(port)));
+    let Some(listener) = listener else {
+        return Ok(found);
     };
+    let hcm = listener["filter_chains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["filters"].as_array().into_iter().flatten())
+        .find(|f| f["name"] == "envoy.filters.network.http_connection_manager")
+        .map(|f| f["typed_config"].clone())
+        .unwrap_or_default();
+    found.connection_manager = ConnectionManager::of(&hcm);
+    let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
+    found.chain = filters
+        .iter()
+        .map(|f| f["name"].as_str().unwrap_or("?").to_string())
+        .collect();
     let is_twin = |f: &serde_json::Value| {
         let ty = f["typed_config"]["@type"].as_str().unwrap_or("");
         let discovered = f["config_discovery"]["type_urls"]
@@ -525,10 +497,21 @@ fn twin_filter(
             .into_iter()
             .flatten()
             .filter_map(|t| t.as_str())
-            .any(|t| t.ends_with(type_suffix));
-        discovered || ty.ends_with(type_suffix)
+            .any(|t| {
+                t.ends_with(if variant == "lua" {
+                    ".lua.v3.Lua"
+                } else {
+                    ".wasm.v3.Wasm"
+                })
+            });
+        discovered
+            || ty.ends_with(if variant == "lua" {
+                ".lua.v3.Lua"
+            } else {
+                ".wasm.v3.Wasm"
+            })
     };
-    filters.iter().find(|f| is_twin(f)).map(|f| {
+    found.filter = filters.iter().find(|f| is_twin(f)).map(|f| {
         if f.get("config_discovery").is_some() {
             let name = f["name"].as_str().unwrap_or("");
             ecds["ecds_filters"]
@@ -542,7 +525,8 @@ fn twin_filter(
         } else {
             f.clone()
         }
-    })
+    });
+    Ok(found)
 }
 
 /// Lines saying how istiod's Envoy config for a twin differs from the project's own translation
