@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use filterbench_bench::harness::driver::LoadedPair;
-use filterbench_bench::harness::generate;
+use filterbench_bench::harness::generate::{self, GeneratedFailure};
 use filterbench_model::catalogue::DEFAULT_CONFIG;
 use filterbench_model::exit;
 use filterbench_model::results::write_atomically;
@@ -63,7 +63,7 @@ pub fn verify_generated(
                 format!("{} twin", kind.label())
             }
         );
-        let differ = check_pairs_of(&catalogue, &pairs, kind, cases, seed, ws, "  ", true)?;
+        let differ = check_pairs_of(&catalogue, &pairs, kind, cases, seed, ws)?;
         println!(
             "{}{} pairs, {cases} generated sequences each: {} agree, {} differ",
             if several {
@@ -77,11 +77,7 @@ pub fn verify_generated(
         );
         all_agree &= differ.is_empty();
     }
-    Ok(if all_agree {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(all_agree))
 }
 
 /// N generated sequences for each of `pairs`, Lua against its Rust Wasm twin in-process; a
@@ -96,124 +92,184 @@ pub fn check_pairs(
     indent: &str,
     print_agree: bool,
 ) -> anyhow::Result<Vec<String>> {
-    check_pairs_of(
+    let check = Check {
         catalogue,
-        pairs,
-        TwinKind::Wasm,
+        kind: TwinKind::Wasm,
         cases,
         seed,
         ws,
         indent,
         print_agree,
-    )
+    };
+    check.pairs(pairs)
 }
 
 /// [`check_pairs`] against each pair's twin of `kind` (one that runs in-process).
-#[allow(clippy::too_many_arguments)] // check_pairs' arguments and the kind
-pub fn check_pairs_of(
+fn check_pairs_of(
     catalogue: &Catalogue,
     pairs: &[&Pair],
     kind: TwinKind,
     cases: u32,
     seed: u64,
     ws: Option<&std::path::Path>,
-    indent: &str,
-    print_agree: bool,
 ) -> anyhow::Result<Vec<String>> {
-    let mut differ = Vec::new();
-    for pair in pairs {
+    let check = Check {
+        catalogue,
+        kind,
+        cases,
+        seed,
+        ws,
+        indent: "  ",
+        print_agree: true,
+    };
+    check.pairs(pairs)
+}
+
+/// What [`check_pairs`] runs: `cases` sequences from `seed` per pair and configuration, Lua
+/// against the twin of `kind`, and how it prints.
+struct Check<'a> {
+    catalogue: &'a Catalogue,
+    kind: TwinKind,
+    cases: u32,
+    seed: u64,
+    /// The workspace, named in the `record` command a failure line suggests.
+    ws: Option<&'a std::path::Path>,
+    indent: &'a str,
+    print_agree: bool,
+}
+
+impl Check<'_> {
+    /// Every pair in turn; answers the pairs that differ.
+    fn pairs(&self, pairs: &[&Pair]) -> anyhow::Result<Vec<String>> {
+        let mut differ = Vec::new();
+        for pair in pairs {
+            if !self.pair(pair)? {
+                differ.push(pair.name.clone());
+            }
+        }
+        Ok(differ)
+    }
+
+    /// One pair under every configuration (the built-in pairs have one: `default`), each with
+    /// `cases` sequences of its own, up to the first that differs; answers whether all agree.
+    fn pair(&self, pair: &Pair) -> anyhow::Result<bool> {
+        let (indent, cases) = (self.indent, self.cases);
+        let catalogue = self.catalogue;
         let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-        let loaded = if kind == TwinKind::Wasm {
+        let loaded = if self.kind == TwinKind::Wasm {
             LoadedPair::load(catalogue, pair)
         } else {
-            LoadedPair::load_twin(catalogue, pair, kind)
+            LoadedPair::load_twin(catalogue, pair, self.kind)
         }
         .with_context(|| {
             format!(
                 "{}: loading the Lua filter and its {} twin",
                 pair.name,
-                kind.label()
+                self.kind.label()
             )
         })?;
-        // Every configuration of the pair, each with `cases` sequences of its own (the built-in
-        // pairs have one: `default`).
         let configurations = pair.configurations();
         let several = configurations.len() > 1;
-        let mut failed = None;
         for name in &configurations {
             let config = pair
                 .config_json_of(name)
                 .expect("a configuration of the pair");
             if let Some(failure) =
-                generate::check_under(&loaded, &corpus, &config, cases, seed, kind.id())
+                generate::check_under(&loaded, &corpus, &config, cases, self.seed, self.kind.id())
                     .map_err(|e| anyhow::anyhow!("{}: {e}", pair.name))?
             {
-                failed = Some((*name, failure));
-                break;
+                self.differs(pair, name, several, &failure)?;
+                return Ok(false);
             }
         }
-        match failed {
-            None if print_agree && several => println!(
+        if self.print_agree && several {
+            println!(
                 "{indent}{}: all {cases} agree under each of its {} configurations ({})",
                 pair.name,
                 configurations.len(),
                 configurations.join(", ")
-            ),
-            None if print_agree => println!("{indent}{}: all {cases} agree", pair.name),
-            None => {}
-            Some((config, failure)) => {
-                let lines: Vec<String> = failure
-                    .requests
-                    .iter()
-                    .map(serde_json::to_string)
-                    .collect::<Result<_, _>>()?;
-                let dir = catalogue.results_dir().join("verify").join("generated");
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                // A configuration other than `default` is in the name (`config-` keeps it apart
-                // from a twin kind's id).
-                let mut stem = pair.name.clone();
-                if kind != TwinKind::Wasm {
-                    stem = format!("{stem}.{}", kind.id());
-                }
-                if config != DEFAULT_CONFIG {
-                    stem = format!("{stem}.config-{config}");
-                }
-                let file = dir.join(format!("{stem}.jsonl"));
-                write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
-                    .with_context(|| format!("writing {}", file.display()))?;
-                let under = if several {
-                    format!(" under configuration {config}")
-                } else {
-                    String::new()
-                };
-                println!(
-                    "{indent}{}: DIFFERS{under} on a generated sequence, shrunk to {} request(s):",
-                    pair.name,
-                    lines.len()
-                );
-                for l in failure.reason.lines() {
-                    println!("{indent}  {l}");
-                }
-                for l in &lines {
-                    println!("{indent}  {l}");
-                }
-                println!(
-                    "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {}{} \
-                     --requests {}` (rename them first)",
-                    file.display(),
-                    ws.map_or(String::new(), |w| format!(" --workspace {}", w.display())),
-                    pair.name,
-                    if config == DEFAULT_CONFIG {
-                        String::new()
-                    } else {
-                        format!(" --config {config}")
-                    },
-                    file.display()
-                );
-                differ.push(pair.name.clone());
-            }
+            );
+        } else if self.print_agree {
+            println!("{indent}{}: all {cases} agree", pair.name);
         }
+        Ok(true)
     }
-    Ok(differ)
+
+    /// Saves the shrunk sequence on which the pair differs under `config` and prints it, its
+    /// reason and how to record it.
+    fn differs(
+        &self,
+        pair: &Pair,
+        config: &str,
+        several: bool,
+        failure: &GeneratedFailure,
+    ) -> anyhow::Result<()> {
+        let indent = self.indent;
+        let lines: Vec<String> = failure
+            .requests
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        let file = self.save(pair, config, &lines)?;
+        let under = if several {
+            format!(" under configuration {config}")
+        } else {
+            String::new()
+        };
+        println!(
+            "{indent}{}: DIFFERS{under} on a generated sequence, shrunk to {} request(s):",
+            pair.name,
+            lines.len()
+        );
+        for l in failure.reason.lines() {
+            println!("{indent}  {l}");
+        }
+        for l in &lines {
+            println!("{indent}  {l}");
+        }
+        println!(
+            "{indent}  saved as {}: record them as scenarios with `filterbench record{} --pair {}{} \
+             --requests {}` (rename them first)",
+            file.display(),
+            self.ws
+                .map_or(String::new(), |w| format!(" --workspace {}", w.display())),
+            pair.name,
+            if config == DEFAULT_CONFIG {
+                String::new()
+            } else {
+                format!(" --config {config}")
+            },
+            file.display()
+        );
+        Ok(())
+    }
+
+    /// Writes the request lines to `verify/generated/<pair>[.<kind>][.config-<name>].jsonl` in
+    /// the results; answers the file.
+    fn save(
+        &self,
+        pair: &Pair,
+        config: &str,
+        lines: &[String],
+    ) -> anyhow::Result<std::path::PathBuf> {
+        let dir = self
+            .catalogue
+            .results_dir()
+            .join("verify")
+            .join("generated");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // A configuration other than `default` is in the name (`config-` keeps it apart from a
+        // twin kind's id).
+        let mut stem = pair.name.clone();
+        if self.kind != TwinKind::Wasm {
+            stem = format!("{stem}.{}", self.kind.id());
+        }
+        if config != DEFAULT_CONFIG {
+            stem = format!("{stem}.config-{config}");
+        }
+        let file = dir.join(format!("{stem}.jsonl"));
+        write_atomically(&file, format!("{}\n", lines.join("\n")).as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?;
+        Ok(file)
+    }
 }

@@ -605,11 +605,7 @@ fn finish_verify_kinds(
         let doc = serde_json::json!({ "mode": mode, "twins": documents });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
-    Ok(if differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(differ == 0))
 }
 
 /// Prints the summary line last (or the JSON document) and picks the exit code.
@@ -625,9 +621,5 @@ fn finish_verify(
     } else {
         println!("{}", summary.line());
     }
-    Ok(if summary.differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(summary.differ == 0))
 }

@@ -62,6 +62,36 @@ struct Source {
     more_configs: Vec<filterbench_k8s::import::ImportedConfig>,
 }
 
+/// Where a pair's files go in a workspace.
+struct PairFiles {
+    catalogue: PathBuf,
+    lua: PathBuf,
+    corpus: PathBuf,
+    crate_dir: PathBuf,
+    module: PathBuf,
+}
+
+impl PairFiles {
+    fn in_workspace(dir: &Path, name: &str) -> Self {
+        PairFiles {
+            catalogue: dir.join(WORKSPACE_CATALOGUE),
+            lua: dir.join("filters-lua").join(format!("{name}.lua")),
+            corpus: dir.join("corpus").join(format!("{name}.toml")),
+            crate_dir: dir.join("filters-wasm").join(name),
+            module: dir.join("filters-wasm").join(format!("{name}.wasm")),
+        }
+    }
+
+    /// The pair's files (not the catalogue) that exist already.
+    fn existing(&self) -> Vec<&Path> {
+        [&self.lua, &self.corpus, &self.crate_dir, &self.module]
+            .into_iter()
+            .map(PathBuf::as_path)
+            .filter(|p| p.exists())
+            .collect()
+    }
+}
+
 pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> {
     let Some(dir) = workspace else {
         anyhow::bail!(
@@ -79,118 +109,34 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     // top level would run as the user before anyone has read it.
     let shown = source.file.display().to_string();
     LuaFilter::load(&shown, &source.code).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let module = match &args.wasm {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            check_wasm_magic(path, &bytes)?;
-            Some(bytes)
-        }
-        None => None,
-    };
+    let module = args.wasm.as_deref().map(read_module).transpose()?;
 
-    let catalogue_path = dir.join(WORKSPACE_CATALOGUE);
-    let lua_path = dir.join("filters-lua").join(format!("{name}.lua"));
-    let corpus_path = dir.join("corpus").join(format!("{name}.toml"));
-    let crate_dir = dir.join("filters-wasm").join(name);
-    let module_path = dir.join("filters-wasm").join(format!("{name}.wasm"));
-    let old_catalogue = match std::fs::read_to_string(&catalogue_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => anyhow::bail!("{}: {e}", catalogue_path.display()),
-    };
+    let files = PairFiles::in_workspace(&dir, name);
+    let old_catalogue = read_catalogue(&files.catalogue)?;
     let listed = match &old_catalogue {
-        Some(text) => pair_names(&catalogue_path, text)?.contains(name),
+        Some(text) => pair_names(&files.catalogue, text)?.contains(name),
         None => false,
     };
-    let existing: Vec<&Path> = [&lua_path, &corpus_path, &crate_dir, &module_path]
-        .into_iter()
-        .map(PathBuf::as_path)
-        .filter(|p| p.exists())
-        .collect();
+    let existing = files.existing();
     if (listed || !existing.is_empty()) && !args.force {
-        let (file, what) = if listed {
-            (&catalogue_path, "lists".to_string())
-        } else {
-            (
-                &catalogue_path,
-                format!("has files of ({})", shown_all(&existing)),
-            )
-        };
-        anyhow::bail!(
-            "{}: a pair named {name:?} exists already (the workspace {what} it); nothing written \
-             (--force replaces it)",
-            file.display()
-        );
+        anyhow::bail!(exists_already(&files.catalogue, name, listed, &existing));
     }
-
-    // A name from a manifest lands in a catalogue comment: a control character would make a
-    // catalogue that no longer parses.
-    if let Some(c) = source.origin.chars().find(|c| c.is_control()) {
-        anyhow::bail!(
-            "{}: the names it gives hold the control character {c:?}; nothing written",
-            source.file.display()
-        );
-    }
-    let entry = catalogue_entry(name, &source, module.is_some())?;
-    let catalogue_text = match &old_catalogue {
-        Some(text) => replace_entry(&catalogue_path, text, name, &entry)?,
-        None => format!("{CATALOGUE_HEADER}{entry}"),
-    };
-    // The catalogue as it will be must parse and list the pair once.
-    let names = pair_names(&catalogue_path, &catalogue_text).map_err(|e| {
-        anyhow::anyhow!("{e} (in the catalogue `new` would write; nothing written)")
-    })?;
-    if names.iter().filter(|n| *n == name).count() != 1 {
-        anyhow::bail!(
-            "{}: the edited catalogue would not list {name:?} once; nothing written",
-            catalogue_path.display()
-        );
-    }
+    let catalogue_text = new_catalogue(
+        &files.catalogue,
+        old_catalogue.as_deref(),
+        name,
+        &source,
+        module.is_some(),
+    )?;
     // Everything is prepared: now write. What `--force` replaces is kept beside it, named.
     if args.force {
         let mut replaced: Vec<&Path> = existing.clone();
         if listed {
-            replaced.push(catalogue_path.as_path());
+            replaced.push(files.catalogue.as_path());
         }
-        for old in replaced {
-            let kept = if old == catalogue_path.as_path() {
-                // The catalogue is edited in place (other pairs stay): the backup is a copy.
-                let to = filterbench_model::keep::backup_path(old);
-                std::fs::copy(old, &to).map(|_| to)
-            } else {
-                filterbench_model::keep::back_up(old)
-            }
-            .with_context(|| format!("{}: cannot keep a backup", old.display()))?;
-            println!("  kept {} as {} (--force)", old.display(), kept.display());
-        }
+        keep_replaced(&replaced, &files.catalogue)?;
     }
-    write(&lua_path, source.code.as_bytes())?;
-    write(&corpus_path, empty_corpus(name).as_bytes())?;
-    let mut written = vec![lua_path.clone(), corpus_path.clone()];
-    let mut notes = Vec::new();
-    match module {
-        Some(bytes) => {
-            write(&module_path, &bytes)?;
-            written.push(module_path.clone());
-        }
-        None => {
-            write(&crate_dir.join("Cargo.toml"), cargo_toml(name).as_bytes())?;
-            write(
-                &crate_dir.join("src").join("lib.rs"),
-                lib_rs(name).as_bytes(),
-            )?;
-            if let Err(e) = lockfile(&crate_dir) {
-                notes.push(format!(
-                    "no Cargo.lock yet ({e}); the first build makes one (it needs the network or \
-                     cargo's cache)"
-                ));
-            }
-            written.push(crate_dir.clone());
-        }
-    }
-    write(&catalogue_path, catalogue_text.as_bytes())?;
-    written.push(catalogue_path.clone());
+    let (written, notes) = write_pair(&files, name, &source, module, &catalogue_text)?;
     // The workspace as the other commands will see it.
     Catalogue::load_workspace(&dir)?;
 
@@ -215,23 +161,147 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     for note in notes {
         println!("  note: {note}");
     }
+    print_next(&dir, &files, name, args.wasm.is_none());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The error for a pair that exists already (without `--force`).
+fn exists_already(catalogue: &Path, name: &str, listed: bool, existing: &[&Path]) -> String {
+    let what = if listed {
+        "lists".to_string()
+    } else {
+        format!("has files of ({})", shown_all(existing))
+    };
+    format!(
+        "{}: a pair named {name:?} exists already (the workspace {what} it); nothing written \
+         (--force replaces it)",
+        catalogue.display()
+    )
+}
+
+/// A prebuilt module of `--wasm`, checked to be Wasm.
+fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    check_wasm_magic(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// The workspace's catalogue text; none when there is no catalogue yet.
+fn read_catalogue(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
+    }
+}
+
+/// The catalogue as it will be with the pair's entry (added, or replacing its old one), checked
+/// to parse and to list the pair once.
+fn new_catalogue(
+    path: &Path,
+    old: Option<&str>,
+    name: &str,
+    source: &Source,
+    prebuilt: bool,
+) -> anyhow::Result<String> {
+    // A name from a manifest lands in a catalogue comment: a control character would make a
+    // catalogue that no longer parses.
+    if let Some(c) = source.origin.chars().find(|c| c.is_control()) {
+        anyhow::bail!(
+            "{}: the names it gives hold the control character {c:?}; nothing written",
+            source.file.display()
+        );
+    }
+    let entry = catalogue_entry(name, source, prebuilt)?;
+    let text = match old {
+        Some(text) => replace_entry(path, text, name, &entry)?,
+        None => format!("{CATALOGUE_HEADER}{entry}"),
+    };
+    let names = pair_names(path, &text).map_err(|e| {
+        anyhow::anyhow!("{e} (in the catalogue `new` would write; nothing written)")
+    })?;
+    if names.iter().filter(|n| *n == name).count() != 1 {
+        anyhow::bail!(
+            "{}: the edited catalogue would not list {name:?} once; nothing written",
+            path.display()
+        );
+    }
+    Ok(text)
+}
+
+/// Keeps what `--force` replaces beside it, named in the output: files are moved to their
+/// backup; the catalogue, edited in place (other pairs stay), is copied.
+fn keep_replaced(replaced: &[&Path], catalogue: &Path) -> anyhow::Result<()> {
+    for &old in replaced {
+        let kept = if old == catalogue {
+            let to = filterbench_model::keep::backup_path(old);
+            std::fs::copy(old, &to).map(|_| to)
+        } else {
+            filterbench_model::keep::back_up(old)
+        }
+        .with_context(|| format!("{}: cannot keep a backup", old.display()))?;
+        println!("  kept {} as {} (--force)", old.display(), kept.display());
+    }
+    Ok(())
+}
+
+/// Writes the script, the empty corpus, the twin (the prebuilt module, or a pass-through crate)
+/// and the catalogue; answers what it wrote and notes for the user.
+fn write_pair(
+    files: &PairFiles,
+    name: &str,
+    source: &Source,
+    module: Option<Vec<u8>>,
+    catalogue_text: &str,
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    write(&files.lua, source.code.as_bytes())?;
+    write(&files.corpus, empty_corpus(name).as_bytes())?;
+    let mut written = vec![files.lua.clone(), files.corpus.clone()];
+    let mut notes = Vec::new();
+    match module {
+        Some(bytes) => {
+            write(&files.module, &bytes)?;
+            written.push(files.module.clone());
+        }
+        None => {
+            let crate_dir = &files.crate_dir;
+            write(&crate_dir.join("Cargo.toml"), cargo_toml(name).as_bytes())?;
+            write(
+                &crate_dir.join("src").join("lib.rs"),
+                lib_rs(name).as_bytes(),
+            )?;
+            if let Err(e) = lockfile(crate_dir) {
+                notes.push(format!(
+                    "no Cargo.lock yet ({e}); the first build makes one (it needs the network or \
+                     cargo's cache)"
+                ));
+            }
+            written.push(crate_dir.clone());
+        }
+    }
+    write(&files.catalogue, catalogue_text.as_bytes())?;
+    written.push(files.catalogue.clone());
+    Ok((written, notes))
+}
+
+/// What to do next with the new pair.
+fn print_next(dir: &Path, files: &PairFiles, name: &str, twin_crate: bool) {
     let ws = dir.display();
     println!("next:");
     println!(
         "  1. describe the filter in {} (summary, behaviour, traits)",
-        catalogue_path.display()
+        files.catalogue.display()
     );
     println!(
         "  2. record scenarios: filterbench record --workspace {ws} --pair {name} --requests FILE"
     );
-    if args.wasm.is_none() {
+    if twin_crate {
         println!(
             "  3. write the twin in {}",
-            crate_dir.join("src").join("lib.rs").display()
+            files.crate_dir.join("src").join("lib.rs").display()
         );
     }
     println!("  4. filterbench verify --in-process --workspace {ws} --pair {name}");
-    Ok(ExitCode::SUCCESS)
 }
 
 fn read_source(args: &NewArgs) -> anyhow::Result<Source> {
@@ -288,19 +358,6 @@ schema_version = 1
 /// The `[[pair]]` entry, comments saying what to fill in.
 fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Result<String> {
     let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let config = toml::Value::try_from(&source.config).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: the configuration cannot be written as TOML: {e}",
-            source.file.display()
-        )
-    })?;
-    let config_from = match &source.config_origin {
-        Some(origin) => format!("taken from {origin}"),
-        None => format!(
-            "none found in {}; add the keys the script reads",
-            source.origin
-        ),
-    };
     let mut out = String::new();
     out.push_str("\n[[pair]]\n");
     out.push_str(&format!(
@@ -320,16 +377,7 @@ fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Resul
     out.push_str(&format!(
         "behaviour = \"\"\"\nTODO: describe what filters-lua/{name}.lua does to requests and responses.\"\"\"\n"
     ));
-    out.push_str(
-        "# Configuration, the same values for both twins: the Wasm twin gets it as JSON plugin\n\
-         # configuration, the Lua filter as route metadata under \"envoy.filters.http.lua\"\n\
-         # (handle:metadata():get(key)).\n",
-    );
-    out.push_str(&format!(
-        "# Configuration: {}.\n",
-        one_comment_line(&config_from)
-    ));
-    out.push_str(&format!("config = {config}\n"));
+    out.push_str(&config_lines(source)?);
     if prebuilt {
         out.push_str("# The Wasm twin: a prebuilt module (verified and measured as it is).\n");
         out.push_str(&format!(
@@ -337,36 +385,72 @@ fn catalogue_entry(name: &str, source: &Source, prebuilt: bool) -> anyhow::Resul
             quoted(&format!("filters-wasm/{name}.wasm"))
         ));
     }
-    out.push_str(
-        "# Decision-tree inputs, defaulted: set each to what the filter does.\n\
-         #   external_call: it calls another service (httpCall); data_processing: it parses or\n\
-         #   transforms data (JSON, JWT, regex); custom_metrics: it keeps counters of its own;\n\
-         #   state: it keeps state across requests; change_frequency: how often its logic changes\n\
-         #   (low | medium | high).\n",
-    );
-    out.push_str(
-        "traits = { external_call = false, data_processing = false, custom_metrics = false, \
-         state = false, change_frequency = \"medium\" }\n",
-    );
+    out.push_str(TRAITS_LINES);
     for more in &source.more_configs {
-        let table = crate::configs::json_to_table(&serde_json::Value::Object(more.config.clone()))
-            .with_context(|| format!("{}: configuration {}", source.file.display(), more.name))?;
-        out.push_str(&format!(
-            "# Configuration {}: taken from {}. A scenario runs under it with config = \"{}\".\n",
-            more.name,
-            one_comment_line(&more.origin),
-            more.name
-        ));
-        out.push_str(&format!("[pair.configs.{}]\n", more.name));
-        out.push_str(&toml::to_string(&table).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: configuration {} cannot be written as TOML: {e}",
-                source.file.display(),
-                more.name
-            )
-        })?);
+        out.push_str(&more_config_lines(source, more)?);
     }
     Ok(out)
+}
+
+/// The entry's `config` and the comments saying where it came from.
+fn config_lines(source: &Source) -> anyhow::Result<String> {
+    let config = toml::Value::try_from(&source.config).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the configuration cannot be written as TOML: {e}",
+            source.file.display()
+        )
+    })?;
+    let config_from = match &source.config_origin {
+        Some(origin) => format!("taken from {origin}"),
+        None => format!(
+            "none found in {}; add the keys the script reads",
+            source.origin
+        ),
+    };
+    Ok(format!(
+        "# Configuration, the same values for both twins: the Wasm twin gets it as JSON plugin\n\
+         # configuration, the Lua filter as route metadata under \"envoy.filters.http.lua\"\n\
+         # (handle:metadata():get(key)).\n\
+         # Configuration: {}.\n\
+         config = {config}\n",
+        one_comment_line(&config_from)
+    ))
+}
+
+/// The entry's traits, defaulted, and the comments explaining them.
+const TRAITS_LINES: &str = "\
+# Decision-tree inputs, defaulted: set each to what the filter does.
+#   external_call: it calls another service (httpCall); data_processing: it parses or
+#   transforms data (JSON, JWT, regex); custom_metrics: it keeps counters of its own;
+#   state: it keeps state across requests; change_frequency: how often its logic changes
+#   (low | medium | high).
+traits = { external_call = false, data_processing = false, custom_metrics = false, \
+state = false, change_frequency = \"medium\" }
+";
+
+/// One more route-metadata block of the manifest as a named configuration,
+/// `[pair.configs.NAME]`.
+fn more_config_lines(
+    source: &Source,
+    more: &filterbench_k8s::import::ImportedConfig,
+) -> anyhow::Result<String> {
+    let table = crate::configs::json_to_table(&serde_json::Value::Object(more.config.clone()))
+        .with_context(|| format!("{}: configuration {}", source.file.display(), more.name))?;
+    let body = toml::to_string(&table).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: configuration {} cannot be written as TOML: {e}",
+            source.file.display(),
+            more.name
+        )
+    })?;
+    Ok(format!(
+        "# Configuration {}: taken from {}. A scenario runs under it with config = \"{}\".\n\
+         [pair.configs.{}]\n{body}",
+        more.name,
+        one_comment_line(&more.origin),
+        more.name,
+        more.name
+    ))
 }
 
 fn one_comment_line(text: &str) -> String {

@@ -226,42 +226,7 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
     let catalogue = crate::workspace::open(ws)?;
     let pairs = crate::workspace::select_built(&catalogue, &[name.to_string()])?;
     let pair = pairs[0];
-    // `--config NAME` names one of the pair's configurations; `--config {...}` is JSON.
-    let named = args
-        .config
-        .as_deref()
-        .filter(|c| !c.trim_start().starts_with('{'));
-    let (config, configuration) = match named {
-        Some(wanted) => {
-            if let Some(problem) = pair.config_problem(wanted) {
-                anyhow::bail!("{}: --config {wanted}: {problem}", catalogue.path.display());
-            }
-            let json = pair.config_json_of(wanted).expect("checked above");
-            let source = format!("configuration {wanted} of pair {name}");
-            let config = Config {
-                json,
-                raw: None,
-                source,
-            };
-            (config, Some(wanted.to_string()))
-        }
-        None => {
-            let mut config = config(args)?;
-            let mut configuration = None;
-            if config.source.is_empty() {
-                config.json = pair.config_json();
-                configuration = Some(DEFAULT_CONFIG.to_string());
-                if pair.has_several_configs() {
-                    eprintln!(
-                        "note: pair {name} runs under its configuration `default`; it has {} \
-                         (pick one with --config NAME)",
-                        pair.configurations().join(", ")
-                    );
-                }
-            }
-            (config, configuration)
-        }
-    };
+    let (config, configuration) = pair_config(&catalogue, pair, args)?;
     let steps = steps(args)?;
     let (book, env) = host(&config, &steps);
     let lua_name = catalogue.lua_path(name).display().to_string();
@@ -270,15 +235,78 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
     let wasm = WasmFilter::compile(&wasm_name, &catalogue.wasm_module(name)?)?;
     let lua_out = run_steps(&mut lua.vm(env.clone())?, &env, &book, &steps)?;
     let wasm_out = run_steps(&mut wasm.vm(env.clone())?, &env, &book, &steps)?;
-    let rules = pair.normalise.clone();
+    let (requests, differ) = side_by_side(&steps, lua_out, wasm_out, &pair.normalise);
+    let mut out = json!({
+        "pair": name,
+        "configuration": config.json,
+        "requests": requests,
+        "equivalent": differ == 0,
+    });
+    if let Some(configuration) = configuration {
+        out["configuration_name"] = configuration.into();
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(exit::equivalence(differ == 0))
+}
+
+/// The configuration `run --pair` runs under and its name when it is one of the pair's:
+/// `--config NAME` names one of the pair's configurations; `--config {...}` (or `--config-raw`,
+/// `--config-file`) is given as it is; none given is the pair's `default`.
+fn pair_config(
+    catalogue: &filterbench_model::Catalogue,
+    pair: &filterbench_model::Pair,
+    args: &RunArgs,
+) -> anyhow::Result<(Config, Option<String>)> {
+    let name = &pair.name;
+    let named = args
+        .config
+        .as_deref()
+        .filter(|c| !c.trim_start().starts_with('{'));
+    if let Some(wanted) = named {
+        if let Some(problem) = pair.config_problem(wanted) {
+            anyhow::bail!("{}: --config {wanted}: {problem}", catalogue.path.display());
+        }
+        let json = pair.config_json_of(wanted).expect("checked above");
+        let source = format!("configuration {wanted} of pair {name}");
+        let config = Config {
+            json,
+            raw: None,
+            source,
+        };
+        return Ok((config, Some(wanted.to_string())));
+    }
+    let mut config = config(args)?;
+    let mut configuration = None;
+    if config.source.is_empty() {
+        config.json = pair.config_json();
+        configuration = Some(DEFAULT_CONFIG.to_string());
+        if pair.has_several_configs() {
+            eprintln!(
+                "note: pair {name} runs under its configuration `default`; it has {} \
+                 (pick one with --config NAME)",
+                pair.configurations().join(", ")
+            );
+        }
+    }
+    Ok((config, configuration))
+}
+
+/// Each request's Lua and Wasm outcomes and logs side by side with their diff (both normalised
+/// by `rules`), as JSON; and how many differ.
+fn side_by_side(
+    steps: &[(RunRequest, Vec<CallScript>)],
+    lua_out: Vec<(Outcome, Vec<Value>)>,
+    wasm_out: Vec<(Outcome, Vec<Value>)>,
+    rules: &Normalise,
+) -> (Vec<Value>, usize) {
     let mut differ = 0;
     let mut requests = Vec::new();
     for (i, (((request, _), (lo, ll)), (wo, wl))) in
         steps.iter().zip(lua_out).zip(wasm_out).enumerate()
     {
         let diff = Diff::between(
-            &lo.normalised(&rules, &request.headers),
-            &wo.normalised(&rules, &request.headers),
+            &lo.normalised(rules, &request.headers),
+            &wo.normalised(rules, &request.headers),
         );
         if !diff.lines.is_empty() {
             differ += 1;
@@ -294,21 +322,7 @@ fn run_pair(ws: Option<&Path>, name: &str, args: &RunArgs) -> anyhow::Result<Exi
                 .collect::<Vec<_>>(),
         }));
     }
-    let mut out = json!({
-        "pair": name,
-        "configuration": config.json,
-        "requests": requests,
-        "equivalent": differ == 0,
-    });
-    if let Some(configuration) = configuration {
-        out["configuration_name"] = configuration.into();
-    }
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(if differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    (requests, differ)
 }
 
 /// `filterbench run`.
@@ -371,11 +385,7 @@ pub fn run(ws: Option<&Path>, args: RunArgs) -> anyhow::Result<ExitCode> {
         out["equivalent"] = (differ == 0).into();
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(if differ == 0 {
-        ExitCode::SUCCESS
-    } else {
-        exit::code(exit::NOT_EQUIVALENT)
-    })
+    Ok(exit::equivalence(differ == 0))
 }
 
 /// In-process vs Envoy, both normalised as verify normalises (no generated values declared).

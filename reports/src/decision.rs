@@ -428,55 +428,49 @@ impl Policy {
     pub fn check(&self) -> Result<(), String> {
         let c = &self.confidence;
         let m = &self.measurement;
-        let finite = |name: &str, v: f64, lo: f64, hi: f64| {
-            if v.is_finite() && v >= lo && v <= hi {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{name} = {v} is out of range (between {lo} and {hi})"
-                ))
-            }
-        };
-        let count = |name: &str, v: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{name} = {v} is out of range (between {lo} and {hi})"
-                ))
-            }
-        };
-        count("confidence.resamples", c.resamples, 1, 100_000)?;
-        finite("confidence.min_share", c.min_share, 0.0, 1.0)?;
-        count("measurement.min_rounds", m.min_rounds, 1, 10_000)?;
-        count("measurement.max_rounds", m.max_rounds, 1, 10_000)?;
-        finite(
+        in_range("confidence.resamples", c.resamples, 1, 100_000)?;
+        in_range("confidence.min_share", c.min_share, 0.0, 1.0)?;
+        in_range("measurement.min_rounds", m.min_rounds, 1, 10_000)?;
+        in_range("measurement.max_rounds", m.max_rounds, 1, 10_000)?;
+        in_range(
             "measurement.pair_budget_secs",
             m.pair_budget_secs,
             1.0,
             86_400.0,
         )?;
-        finite(
+        in_range(
             "measurement.target_half_width_us",
             m.target_half_width_us,
             0.0,
             1e6,
         )?;
-        finite(
+        in_range(
             "measurement.target_half_width_pct",
             m.target_half_width_pct,
             0.0,
             100.0,
         )?;
-        finite("lua_cost.min_cpu_us", self.lua_cost.min_cpu_us, 0.0, 1e9)?;
-        finite(
+        in_range("lua_cost.min_cpu_us", self.lua_cost.min_cpu_us, 0.0, 1e9)?;
+        in_range(
             "lua_cost.min_latency_us",
             self.lua_cost.min_latency_us,
             0.0,
             1e9,
         )?;
-        finite("saving.min_cpu_us", self.saving.min_cpu_us, 0.0, 1e9)?;
-        finite("saving.min_pct", self.saving.min_pct, 0.0, 100.0)?;
+        in_range("saving.min_cpu_us", self.saving.min_cpu_us, 0.0, 1e9)?;
+        in_range("saving.min_pct", self.saving.min_pct, 0.0, 100.0)?;
+        self.check_memory()?;
+        in_range(
+            "saving.min_cpu_us_between_ways",
+            self.saving.min_cpu_us_between_ways,
+            0.0,
+            1e9,
+        )
+    }
+
+    /// The memory section: the per-proxy budget (the per-worker one is gone), workers per
+    /// proxy and proxies that a run can use.
+    fn check_memory(&self) -> Result<(), String> {
         if self.memory.max_extra_mib_per_worker.is_some() {
             return Err(
                 "memory.max_extra_mib_per_worker is replaced by memory.max_extra_mib_per_proxy \
@@ -485,7 +479,7 @@ impl Policy {
                     .into(),
             );
         }
-        finite(
+        in_range(
             "memory.max_extra_mib_per_proxy",
             self.memory.max_extra_mib_per_proxy,
             0.0,
@@ -500,13 +494,23 @@ impl Policy {
         if self.memory.proxies == 0 {
             return Err("memory.proxies must be at least 1".into());
         }
-        finite(
-            "saving.min_cpu_us_between_ways",
-            self.saving.min_cpu_us_between_ways,
-            0.0,
-            1e9,
-        )?;
         Ok(())
+    }
+}
+
+/// `name = v` lies between `lo` and `hi` (a NaN does not: it compares with nothing).
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    v: T,
+    lo: T,
+    hi: T,
+) -> Result<(), String> {
+    if v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} = {v} is out of range (between {lo} and {hi})"
+        ))
     }
 }
 

@@ -427,65 +427,88 @@ impl Catalogue {
     /// corpus; every prebuilt artefact named exists; every twin on disk has a catalogue entry.
     pub fn check_layout(&self) -> Result<()> {
         for pair in &self.pairs {
-            let lua = self.lua_path(&pair.name);
-            if !lua.is_file() {
+            self.check_pair_files(pair)?;
+        }
+        let known: BTreeSet<&str> = self.pairs.iter().map(|p| p.name.as_str()).collect();
+        self.check_lua_scripts_listed(&known)?;
+        for kind in TwinKind::ALL {
+            self.check_twins_listed(kind, &known)?;
+        }
+        Ok(())
+    }
+
+    /// One pair's files: its Lua filter, its prebuilt twins, a twin it needs, its corpus.
+    fn check_pair_files(&self, pair: &Pair) -> Result<()> {
+        let lua = self.lua_path(&pair.name);
+        if !lua.is_file() {
+            return Err(Error::invalid(
+                &lua,
+                format!(
+                    "missing Lua twin of pair {:?} (catalogue {})",
+                    pair.name,
+                    self.path.display()
+                ),
+            ));
+        }
+        self.check_prebuilt(pair)?;
+        // The built-in pairs are measured and benched against their Rust Wasm twin; a
+        // workspace's pair needs a twin of some kind.
+        let required = !self.layout.workspace || self.twins(&pair.name).is_empty();
+        if required && self.twin(&pair.name, TwinKind::Wasm).is_none() {
+            let wasm = self.wasm_crate_dir(&pair.name).join("Cargo.toml");
+            return Err(Error::invalid(
+                &wasm,
+                format!(
+                    "missing Wasm twin of pair {:?} (catalogue {})",
+                    pair.name,
+                    self.path.display()
+                ),
+            ));
+        }
+        check_corpus_file(self, pair)
+    }
+
+    /// A pair's `kind` goes with a prebuilt Wasm module; every prebuilt artefact named exists.
+    fn check_prebuilt(&self, pair: &Pair) -> Result<()> {
+        if let Some(kind) = pair.kind {
+            if pair.wasm.is_none() || !kind.is_proxy_wasm() || pair.go_wasm.is_some() {
                 return Err(Error::invalid(
-                    &lua,
+                    &self.path,
                     format!(
-                        "missing Lua twin of pair {:?} (catalogue {})",
-                        pair.name,
-                        self.path.display()
+                        "pair {:?}: `kind = \"{kind}\"` names the kind of the prebuilt `wasm` module: \
+                         it needs `wasm = \"...\"`, a Wasm kind (wasm or go-wasm) and no `go_wasm`",
+                        pair.name
                     ),
                 ));
             }
-            if let Some(kind) = pair.kind {
-                if pair.wasm.is_none() || !kind.is_proxy_wasm() || pair.go_wasm.is_some() {
+        }
+        for kind in TwinKind::ALL {
+            if let Some(module) = self.prebuilt(pair, kind) {
+                if !module.is_file() {
                     return Err(Error::invalid(
-                        &self.path,
+                        &module,
                         format!(
-                            "pair {:?}: `kind = \"{kind}\"` names the kind of the prebuilt `wasm` module: \
-                             it needs `wasm = \"...\"`, a Wasm kind (wasm or go-wasm) and no `go_wasm`",
-                            pair.name
+                            "missing prebuilt {} twin of pair {:?} (catalogue {})",
+                            kind.label(),
+                            pair.name,
+                            self.path.display()
                         ),
                     ));
                 }
             }
-            for kind in TwinKind::ALL {
-                if let Some(module) = self.prebuilt(pair, kind) {
-                    if !module.is_file() {
-                        return Err(Error::invalid(
-                            &module,
-                            format!(
-                                "missing prebuilt {} twin of pair {:?} (catalogue {})",
-                                kind.label(),
-                                pair.name,
-                                self.path.display()
-                            ),
-                        ));
-                    }
-                }
-            }
-            // The built-in pairs are measured and benched against their Rust Wasm twin; a
-            // workspace's pair needs a twin of some kind.
-            let required = !self.layout.workspace || self.twins(&pair.name).is_empty();
-            if required && self.twin(&pair.name, TwinKind::Wasm).is_none() {
-                let wasm = self.wasm_crate_dir(&pair.name).join("Cargo.toml");
-                return Err(Error::invalid(
-                    &wasm,
-                    format!(
-                        "missing Wasm twin of pair {:?} (catalogue {})",
-                        pair.name,
-                        self.path.display()
-                    ),
-                ));
-            }
-            check_corpus_file(self, pair)?;
         }
-        let known: BTreeSet<&str> = self.pairs.iter().map(|p| p.name.as_str()).collect();
+        Ok(())
+    }
+
+    /// A workspace may not have made its directories yet.
+    fn may_be_missing(&self, dir: &Path) -> bool {
+        self.layout.workspace && !dir.exists()
+    }
+
+    /// Every Lua script in the Lua folder is a listed pair's.
+    fn check_lua_scripts_listed(&self, known: &BTreeSet<&str>) -> Result<()> {
         let lua_dir = &self.layout.lua_dir;
-        // A workspace may not have made both directories yet.
-        let missing_ok = |dir: &Path| self.layout.workspace && !dir.exists();
-        let lua_entries = if missing_ok(lua_dir) {
+        let lua_entries = if self.may_be_missing(lua_dir) {
             Vec::new()
         } else {
             read_dir_sorted(lua_dir)?
@@ -507,35 +530,39 @@ impl Catalogue {
                 }
             }
         }
-        for kind in TwinKind::ALL {
-            let dir = self.layout.source_dir(kind);
-            // Only the Rust Wasm folder is part of every catalogue; the others are optional.
-            let entries = if missing_ok(dir) || (kind != TwinKind::Wasm && !dir.exists()) {
-                Vec::new()
-            } else {
-                read_dir_sorted(dir)?
-            };
-            for entry in entries {
-                if entry.join(kind.source_marker()).is_file() {
-                    let name = entry
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default();
-                    // A twin `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
-                    if !known.contains(name)
-                        && !TWIN_HELPER_CRATES.contains(&name)
-                        && !crate::keep::is_backup_name(name)
-                    {
-                        let what = match kind {
-                            TwinKind::Wasm => "Wasm crate",
-                            TwinKind::GoWasm => "Go module",
-                            TwinKind::Native => "native crate",
-                        };
-                        return Err(Error::invalid(
-                            &entry,
-                            format!("{what} has no catalogue entry in {}", self.path.display()),
-                        ));
-                    }
+        Ok(())
+    }
+
+    /// Every twin source folder of `kind` is a listed pair's (or a helper crate, or a twin
+    /// `new --force` kept aside).
+    fn check_twins_listed(&self, kind: TwinKind, known: &BTreeSet<&str>) -> Result<()> {
+        let dir = self.layout.source_dir(kind);
+        // Only the Rust Wasm folder is part of every catalogue; the others are optional.
+        let entries = if self.may_be_missing(dir) || (kind != TwinKind::Wasm && !dir.exists()) {
+            Vec::new()
+        } else {
+            read_dir_sorted(dir)?
+        };
+        for entry in entries {
+            if entry.join(kind.source_marker()).is_file() {
+                let name = entry
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                // A twin `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
+                if !known.contains(name)
+                    && !TWIN_HELPER_CRATES.contains(&name)
+                    && !crate::keep::is_backup_name(name)
+                {
+                    let what = match kind {
+                        TwinKind::Wasm => "Wasm crate",
+                        TwinKind::GoWasm => "Go module",
+                        TwinKind::Native => "native crate",
+                    };
+                    return Err(Error::invalid(
+                        &entry,
+                        format!("{what} has no catalogue entry in {}", self.path.display()),
+                    ));
                 }
             }
         }

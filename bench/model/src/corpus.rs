@@ -344,6 +344,71 @@ impl Scenario {
             .collect();
         values.join(",")
     }
+
+    /// What is wrong with the scenario's configuration name, request, upstream reply or calls,
+    /// if anything.
+    fn request_problem(&self) -> Option<String> {
+        if !crate::catalogue::valid_name(self.config_name()) {
+            return Some(format!(
+                "config {:?} must name one of the pair's configurations ([a-z0-9_]+)",
+                self.config_name()
+            ));
+        }
+        if self.body.is_some() && self.body_repeat.is_some() {
+            return Some("give body or body_repeat, not both".into());
+        }
+        if let Some(problem) = path_problem(&self.path) {
+            return Some(problem);
+        }
+        if let Some(rep) = &self.body_repeat {
+            if rep.text.len().saturating_mul(rep.times) > MAX_BODY_LEN {
+                return Some(format!(
+                    "body_repeat makes a body of {} x {} bytes, more than {MAX_BODY_LEN}",
+                    rep.times,
+                    rep.text.len()
+                ));
+            }
+        }
+        if self.method.is_empty() || !self.method.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Some(format!(
+                "method {:?} must be an upper-case token",
+                self.method
+            ));
+        }
+        headers_problem(
+            self.headers
+                .iter()
+                .chain(self.upstream.iter().flat_map(|u| u.headers.iter())),
+        )
+        .or_else(|| self.calls.iter().find_map(CallScript::problem))
+    }
+}
+
+impl Expect {
+    /// What is wrong with the expectations (a bad regex, `upstream_json` that is not JSON), if
+    /// anything.
+    fn problem(&self) -> Option<String> {
+        let regex_problem = |(field, pattern): &HeaderPair| {
+            regex::Regex::new(pattern)
+                .err()
+                .map(|e| format!("bad regex for {field}: {}", crate::one_line(&e.to_string())))
+        };
+        self.request_headers_match
+            .iter()
+            .chain(&self.response_headers_match)
+            .chain(
+                self.upstream_json_match
+                    .iter()
+                    .filter(|(_, pattern)| pattern != "now_ms"),
+            )
+            .find_map(regex_problem)
+            .or_else(|| {
+                let json = self.upstream_json.as_ref()?;
+                serde_json::from_str::<serde_json::Value>(json)
+                    .err()
+                    .map(|e| format!("upstream_json is not JSON: {e}"))
+            })
+    }
 }
 
 impl Corpus {
@@ -402,69 +467,8 @@ impl Corpus {
             if names.insert(s.name.as_str(), ()).is_some() {
                 return Err(at("name is used twice".into()));
             }
-            if !crate::catalogue::valid_name(s.config_name()) {
-                return Err(at(format!(
-                    "config {:?} must name one of the pair's configurations ([a-z0-9_]+)",
-                    s.config_name()
-                )));
-            }
-            if s.body.is_some() && s.body_repeat.is_some() {
-                return Err(at("give body or body_repeat, not both".into()));
-            }
-            if let Some(problem) = path_problem(&s.path) {
+            if let Some(problem) = s.request_problem().or_else(|| s.expect.problem()) {
                 return Err(at(problem));
-            }
-            if let Some(rep) = &s.body_repeat {
-                if rep.text.len().saturating_mul(rep.times) > MAX_BODY_LEN {
-                    return Err(at(format!(
-                        "body_repeat makes a body of {} x {} bytes, more than {MAX_BODY_LEN}",
-                        rep.times,
-                        rep.text.len()
-                    )));
-                }
-            }
-            if s.method.is_empty() || !s.method.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(at(format!(
-                    "method {:?} must be an upper-case token",
-                    s.method
-                )));
-            }
-            if let Some(problem) = headers_problem(
-                s.headers
-                    .iter()
-                    .chain(s.upstream.iter().flat_map(|u| u.headers.iter())),
-            ) {
-                return Err(at(problem));
-            }
-            if let Some(problem) = s.calls.iter().find_map(CallScript::problem) {
-                return Err(at(problem));
-            }
-            for (field, pattern) in s
-                .expect
-                .request_headers_match
-                .iter()
-                .chain(&s.expect.response_headers_match)
-            {
-                regex::Regex::new(pattern).map_err(|e| {
-                    at(format!(
-                        "bad regex for {field}: {}",
-                        crate::one_line(&e.to_string())
-                    ))
-                })?;
-            }
-            for (field, pattern) in &s.expect.upstream_json_match {
-                if pattern != "now_ms" {
-                    regex::Regex::new(pattern).map_err(|e| {
-                        at(format!(
-                            "bad regex for {field}: {}",
-                            crate::one_line(&e.to_string())
-                        ))
-                    })?;
-                }
-            }
-            if let Some(json) = &s.expect.upstream_json {
-                serde_json::from_str::<serde_json::Value>(json)
-                    .map_err(|e| at(format!("upstream_json is not JSON: {e}")))?;
             }
             if let Some(auth) = &s.auth {
                 let token = s.auth_token();

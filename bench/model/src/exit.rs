@@ -16,3 +16,8 @@ pub const INTERRUPTED: u8 = 130;
 pub fn code(code: u8) -> ExitCode {
     ExitCode::from(code)
 }
+
+/// [`OK`] when every pair is equivalent, else [`NOT_EQUIVALENT`].
+pub fn equivalence(equivalent: bool) -> ExitCode {
+    code(if equivalent { OK } else { NOT_EQUIVALENT })
+}

@@ -142,42 +142,69 @@ fn from_traffic_extension(manifest: &Value, name: &str) -> Option<ImportedLua> {
 
 fn from_envoy_filter(manifest: &Value, name: &str) -> Option<ImportedLua> {
     let patches = manifest["spec"]["configPatches"].as_array()?;
-    let mut script = None;
-    for (i, patch) in patches.iter().enumerate() {
-        let value = &patch["patch"]["value"];
-        let typed = &value["typed_config"];
-        let typed = if typed.is_null() {
-            &value["typedConfig"]
-        } else {
-            typed
-        };
-        let is_lua = value["name"].as_str() == Some(LUA_FILTER)
-            || typed["@type"].as_str() == Some(envoyfilter::LUA_TYPE_URL);
-        if !is_lua || script.is_some() {
-            continue;
-        }
-        for (field, code) in [
-            ("inlineCode", &typed["inlineCode"]),
-            ("inline_code", &typed["inline_code"]),
-            (
-                "defaultSourceCode.inlineString",
-                &typed["defaultSourceCode"]["inlineString"],
-            ),
-            (
-                "default_source_code.inline_string",
-                &typed["default_source_code"]["inline_string"],
-            ),
-        ] {
-            if let Some(code) = code.as_str() {
-                script = Some((code.to_string(), format!("configPatches[{i}] {field}")));
-                break;
-            }
-        }
-    }
-    let (code, at) = script?;
+    let (code, at) = patches.iter().enumerate().find_map(inline_lua)?;
     // The configurations: route metadata under the Lua filter's name, from every patch that
     // merges some (the first is the pair's `default`).
-    let mut blocks: Vec<(serde_json::Map<String, Value>, String, Option<String>)> = Vec::new();
+    let mut blocks = metadata_blocks(patches, name).into_iter();
+    let (config, config_origin) = match blocks.next() {
+        Some(block) => (block.config, Some(block.origin)),
+        None => (serde_json::Map::new(), None),
+    };
+    Some(ImportedLua {
+        code,
+        config,
+        origin: format!("EnvoyFilter {name}, {at}"),
+        config_origin,
+        more_configs: named_configs(blocks),
+    })
+}
+
+/// Patch `i`'s inline Lua code and where it stands, when the patch inserts the Lua filter with
+/// its code inline.
+fn inline_lua((i, patch): (usize, &Value)) -> Option<(String, String)> {
+    let value = &patch["patch"]["value"];
+    let typed = &value["typed_config"];
+    let typed = if typed.is_null() {
+        &value["typedConfig"]
+    } else {
+        typed
+    };
+    let is_lua = value["name"].as_str() == Some(LUA_FILTER)
+        || typed["@type"].as_str() == Some(envoyfilter::LUA_TYPE_URL);
+    if !is_lua {
+        return None;
+    }
+    [
+        ("inlineCode", &typed["inlineCode"]),
+        ("inline_code", &typed["inline_code"]),
+        (
+            "defaultSourceCode.inlineString",
+            &typed["defaultSourceCode"]["inlineString"],
+        ),
+        (
+            "default_source_code.inline_string",
+            &typed["default_source_code"]["inline_string"],
+        ),
+    ]
+    .into_iter()
+    .find_map(|(field, code)| {
+        code.as_str()
+            .map(|code| (code.to_string(), format!("configPatches[{i}] {field}")))
+    })
+}
+
+/// A route-metadata block for the Lua filter in an EnvoyFilter patch.
+struct MetadataBlock {
+    config: serde_json::Map<String, Value>,
+    /// Which patch of which EnvoyFilter, for the catalogue's comment.
+    origin: String,
+    /// The route the patch matches, when it names one.
+    route: Option<String>,
+}
+
+/// The patches' route metadata under the Lua filter's name, each distinct block once, in order.
+fn metadata_blocks(patches: &[Value], name: &str) -> Vec<MetadataBlock> {
+    let mut blocks: Vec<MetadataBlock> = Vec::new();
     for (i, patch) in patches.iter().enumerate() {
         let metadata = &patch["patch"]["value"]["metadata"];
         let filter_metadata = if metadata["filter_metadata"].is_null() {
@@ -185,29 +212,36 @@ fn from_envoy_filter(manifest: &Value, name: &str) -> Option<ImportedLua> {
         } else {
             &metadata["filter_metadata"]
         };
-        if let Some(object) = filter_metadata[LUA_FILTER].as_object() {
-            if blocks.iter().any(|(seen, _, _)| seen == object) {
-                continue;
-            }
-            let origin = format!(
-                "EnvoyFilter {name}, configPatches[{i}] ({}) metadata.filter_metadata[\"{LUA_FILTER}\"]",
-                patch["applyTo"].as_str().unwrap_or("?")
-            );
-            let route = patch["match"]["routeConfiguration"]["vhost"]["route"]["name"]
-                .as_str()
-                .map(str::to_string);
-            blocks.push((object.clone(), origin, route));
+        let Some(object) = filter_metadata[LUA_FILTER].as_object() else {
+            continue;
+        };
+        if blocks.iter().any(|seen| &seen.config == object) {
+            continue;
         }
+        let origin = format!(
+            "EnvoyFilter {name}, configPatches[{i}] ({}) metadata.filter_metadata[\"{LUA_FILTER}\"]",
+            patch["applyTo"].as_str().unwrap_or("?")
+        );
+        let route = patch["match"]["routeConfiguration"]["vhost"]["route"]["name"]
+            .as_str()
+            .map(str::to_string);
+        blocks.push(MetadataBlock {
+            config: object.clone(),
+            origin,
+            route,
+        });
     }
-    let mut blocks = blocks.into_iter();
-    let (config, config_origin) = match blocks.next() {
-        Some((config, origin, _)) => (config, Some(origin)),
-        None => (serde_json::Map::new(), None),
-    };
+    blocks
+}
+
+/// The blocks after the first as named configurations: named after their route when it gives a
+/// name not taken, else `config_<n>` (`n` from 2, the block's place).
+fn named_configs(blocks: impl Iterator<Item = MetadataBlock>) -> Vec<ImportedConfig> {
     let mut taken = vec!["default".to_string()];
     let mut more_configs = Vec::new();
-    for (k, (config, origin, route)) in blocks.enumerate() {
-        let from_route = route
+    for (k, block) in blocks.enumerate() {
+        let from_route = block
+            .route
             .map(|r| config_name(&r))
             .filter(|n| !taken.contains(n));
         let name = from_route.unwrap_or_else(|| {
@@ -219,17 +253,11 @@ fn from_envoy_filter(manifest: &Value, name: &str) -> Option<ImportedLua> {
         taken.push(name.clone());
         more_configs.push(ImportedConfig {
             name,
-            config,
-            origin,
+            config: block.config,
+            origin: block.origin,
         });
     }
-    Some(ImportedLua {
-        code,
-        config,
-        origin: format!("EnvoyFilter {name}, {at}"),
-        config_origin,
-        more_configs,
-    })
+    more_configs
 }
 
 /// A route name as a configuration name: lower-cased, every byte but `[a-z0-9_]` made `_`.

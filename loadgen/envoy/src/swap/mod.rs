@@ -339,8 +339,53 @@ fn switch(
     let wall = now_ms();
     let at = Instant::now();
     slot.put(to)?;
+    let watched = watch_slot(envoy, slot, &stats_before, at, watch)?;
+    let taken = slot.taken(&stats_before, &watched.last);
+    let rejected = slot.refused(&stats_before, &watched.last);
+    let (converged, converged_by) = convergence(to, &watched.samples, taken, workers);
+    let stats_after = watched.last;
+    let envoy_update_ms = match slot {
+        Mechanism::File(_) => taken.then(|| stats_after.ecds("update_time") as f64 - wall as f64),
+        Mechanism::Istiod(_) => None,
+    };
+    let log = problems_logged(envoy, slot, log_from);
+    Ok(Event {
+        to,
+        from,
+        expect_accepted: accept,
+        accepted: taken,
+        rejected,
+        at,
+        memory_before,
+        reload_seen: watched.reload_seen,
+        converged,
+        converged_by,
+        envoy_update_ms,
+        memory_after: memory(envoy),
+        stats_after,
+        log,
+    })
+}
+
+/// What the admin stats showed while a switch was watched.
+struct Watched {
+    /// When Envoy first took or refused the update.
+    reload_seen: Option<Duration>,
+    /// (time, Wasm VMs, update taken) at each poll.
+    samples: Vec<(Duration, u64, bool)>,
+    /// The stats at the last poll (those before the switch when there was none).
+    last: SlotStats,
+}
+
+/// Polls the admin stats from `at` (the rename) for `watch`.
+fn watch_slot(
+    envoy: &Envoy,
+    slot: &Mechanism,
+    stats_before: &SlotStats,
+    at: Instant,
+    watch: Duration,
+) -> Result<Watched> {
     let mut reload_seen = None;
-    // (time, Wasm VMs, update taken)
     let mut samples: Vec<(Duration, u64, bool)> = Vec::new();
     let mut last = stats_before.clone();
     while at.elapsed() < watch {
@@ -352,30 +397,31 @@ fn switch(
         });
         let s = SlotStats::read(envoy.admin)?;
         let t = at.elapsed();
-        let taken = slot.taken(&stats_before, &s);
-        let refused = slot.refused(&stats_before, &s);
+        let taken = slot.taken(stats_before, &s);
+        let refused = slot.refused(stats_before, &s);
         if reload_seen.is_none() && (taken || refused) {
             reload_seen = Some(t);
         }
         samples.push((t, s.wasm_vms(), taken));
         last = s;
     }
+    Ok(Watched {
+        reload_seen,
+        samples,
+        last,
+    })
+}
+
+/// When the switch to `to` converged (none when it did not), and by what sign.
+fn convergence(
+    to: Twin,
+    samples: &[(Duration, u64, bool)],
+    taken: bool,
+    workers: u32,
+) -> (Option<Duration>, String) {
     let final_vms = samples.last().map_or(0, |s| s.1);
-    let settled_at = |ok: bool| -> Option<Duration> {
-        if !ok {
-            return None;
-        }
-        let first_unsettled = samples
-            .iter()
-            .rposition(|&(_, vms, taken)| vms != final_vms || !taken);
-        match first_unsettled {
-            None => samples.first().map(|s| s.0),
-            Some(i) => samples.get(i + 1).map(|s| s.0),
-        }
-    };
-    let taken = slot.taken(&stats_before, &last);
-    let rejected = slot.refused(&stats_before, &last);
-    let (converged, converged_by) = match to {
+    let settled_at = |ok: bool| ok.then(|| settled(samples, final_vms)).flatten();
+    match to {
         Twin::Wasm => (
             settled_at(taken && final_vms > 0),
             format!(
@@ -394,14 +440,25 @@ fn switch(
         Twin::CorruptWasm | Twin::InvalidManifest => {
             (None, "not taken: nothing to converge".into())
         }
-    };
-    let stats_after = last;
-    let envoy_update_ms = match slot {
-        Mechanism::File(_) => taken.then(|| stats_after.ecds("update_time") as f64 - wall as f64),
-        Mechanism::Istiod(_) => None,
-    };
-    let log = slot
-        .refusal()
+    }
+}
+
+/// The first sample from which the update stayed taken and the Wasm VM count stayed at its
+/// final value.
+fn settled(samples: &[(Duration, u64, bool)], final_vms: u64) -> Option<Duration> {
+    let first_unsettled = samples
+        .iter()
+        .rposition(|&(_, vms, taken)| vms != final_vms || !taken);
+    match first_unsettled {
+        None => samples.first().map(|s| s.0),
+        Some(i) => samples.get(i + 1).map(|s| s.0),
+    }
+}
+
+/// What went wrong, as the switch left it: the control plane's refusal, then up to eight of
+/// Envoy's warning, error and critical lines logged since `log_from`.
+fn problems_logged(envoy: &Envoy, slot: &Mechanism, log_from: usize) -> Vec<String> {
+    slot.refusal()
         .into_iter()
         .chain(
             envoy
@@ -415,23 +472,37 @@ fn switch(
                 .take(8)
                 .map(filterbench_model::one_line),
         )
-        .collect();
-    Ok(Event {
-        to,
-        from,
-        expect_accepted: accept,
-        accepted: taken,
-        rejected,
-        at,
-        memory_before,
-        reload_seen,
-        converged,
-        converged_by,
-        envoy_update_ms,
-        memory_after: memory(envoy),
-        stats_after,
-        log,
-    })
+        .collect()
+}
+
+impl Event {
+    /// The switch as the result keeps it, placed on the load's timeline (`start`: the load's
+    /// first send), with the window of intervals around it.
+    fn switch(&self, slot: &Mechanism, intervals: &Intervals, start: Instant) -> Switch {
+        let at_ms = self.at.saturating_duration_since(start).as_secs_f64() * 1000.0;
+        let settle = self
+            .converged
+            .or(self.reload_seen)
+            .unwrap_or(Duration::ZERO);
+        let to_ms = at_ms + (settle.as_secs_f64() * 1000.0 + 500.0).max(1000.0);
+        Switch {
+            from: self.from.name().into(),
+            to: self.to.name().into(),
+            expect_accepted: self.expect_accepted,
+            at_ms,
+            accepted: self.accepted,
+            rejected: self.rejected,
+            reload_seen_ms: self.reload_seen.map(|d| d.as_secs_f64() * 1000.0),
+            envoy_update_ms: self.envoy_update_ms,
+            converged_ms: self.converged.map(|d| d.as_secs_f64() * 1000.0),
+            converged_by: self.converged_by.clone(),
+            memory_before: self.memory_before,
+            memory_after: self.memory_after,
+            stats_after: slot.kept(&self.stats_after),
+            log: self.log.clone(),
+            window: window(intervals, at_ms, to_ms),
+        }
+    }
 }
 
 /// What a run starts from: the pair, its twins and who switches them.
@@ -482,14 +553,7 @@ fn run_one(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(SwapRun, bool)> {
     let (rig, pair) = (start.rig, start.pair);
-    let cpus = MachineInfo::probe().cpus;
-    let options = EnvoyOptions {
-        concurrency: workers,
-        component_log_level: "lua:error,wasm:error".into(),
-        // As the load comparison: Envoy on the last core, the load generator elsewhere.
-        cpus: (cpus >= 2).then(|| vec![cpus - 1]),
-    };
-    let (mut envoy, target, mut slot) = start.envoy(&options)?;
+    let (mut envoy, target, mut slot) = start.envoy(&envoy_options(workers))?;
     let load_spec = |mode, duration| LoadSpec {
         target,
         requests: mix.to_vec(),
@@ -499,28 +563,8 @@ fn run_one(
         max_requests: None,
         timeout: Duration::from_secs(5),
     };
-    let (capacity_rps, rate, rate_source) = match spec.rate {
-        Some(rate) => (None, rate, "--rate".to_string()),
-        None => {
-            let cap = rig.rt.block_on(load::run(
-                load_spec(Mode::Closed, spec.capacity),
-                "filterbench.test",
-                stop.clone(),
-                None,
-            ))?;
-            let rate = (cap.throughput_rps / 2.0).max(1.0);
-            (
-                Some(cap.throughput_rps),
-                rate,
-                format!(
-                    "half of the closed-loop capacity ({:.0} req/s, {} connections, {:.1} s, Lua twin)",
-                    cap.throughput_rps,
-                    spec.connections,
-                    spec.capacity.as_secs_f64()
-                ),
-            )
-        }
-    };
+    let (capacity_rps, rate, rate_source) =
+        open_loop_rate(rig, spec, || load_spec(Mode::Closed, spec.capacity), stop)?;
     progress(&format!(
         "{workers} worker(s): open loop at {rate:.0} req/s ({rate_source})"
     ));
@@ -529,30 +573,14 @@ fn run_one(
     let sequence = slot.sequence();
     let duration = spec.phase * (sequence.len() as u32 + 1);
     let t0 = Instant::now();
-    let deadline = t0 + duration;
     let (load_out, events, probe_log) = std::thread::scope(|scope| {
         let envoy_ref = &envoy;
         let slot_ref = &mut slot;
-        let switcher = scope.spawn(move || -> Result<Vec<Event>> {
-            let mut events = Vec::new();
-            let mut current = Twin::Lua;
-            for (k, (to, accept)) in sequence.into_iter().enumerate() {
-                let when = t0 + spec.phase * (k as u32 + 1);
-                std::thread::sleep(when.saturating_duration_since(Instant::now()));
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
-                let watch = WATCH.min(spec.phase.mul_f64(0.8));
-                let event = switch(envoy_ref, slot_ref, (current, to, accept), watch, workers)?;
-                if event.accepted {
-                    current = to;
-                }
-                events.push(event);
-            }
-            Ok(events)
+        let switcher = scope.spawn(move || {
+            switch_on_schedule(envoy_ref, slot_ref, &sequence, t0, spec, workers, stop)
         });
         let probe_set = &probe_set;
-        let prober = scope.spawn(move || probe_set.run_until(deadline, stop));
+        let prober = scope.spawn(move || probe_set.run_until(t0 + duration, stop));
         let load_out = rig.rt.block_on(load::run_with_intervals(
             load_spec(Mode::Open { rate }, duration),
             "filterbench.test",
@@ -568,31 +596,9 @@ fn run_one(
     envoy.check_alive()?;
     let memory_end = memory(&envoy);
     envoy.stop();
-    let offset_ms = |at: Instant| at.saturating_duration_since(start).as_secs_f64() * 1000.0;
     let switches: Vec<Switch> = events
         .iter()
-        .map(|e| {
-            let at_ms = offset_ms(e.at);
-            let settle = e.converged.or(e.reload_seen).unwrap_or(Duration::ZERO);
-            let to_ms = at_ms + (settle.as_secs_f64() * 1000.0 + 500.0).max(1000.0);
-            Switch {
-                from: e.from.name().into(),
-                to: e.to.name().into(),
-                expect_accepted: e.expect_accepted,
-                at_ms,
-                accepted: e.accepted,
-                rejected: e.rejected,
-                reload_seen_ms: e.reload_seen.map(|d| d.as_secs_f64() * 1000.0),
-                envoy_update_ms: e.envoy_update_ms,
-                converged_ms: e.converged.map(|d| d.as_secs_f64() * 1000.0),
-                converged_by: e.converged_by.clone(),
-                memory_before: e.memory_before,
-                memory_after: e.memory_after,
-                stats_after: slot.kept(&e.stats_after),
-                log: e.log.clone(),
-                window: window(&intervals, at_ms, to_ms),
-            }
-        })
+        .map(|e| e.switch(&slot, &intervals, start))
         .collect();
     let probes: Probes = probe_log.summarise(&switches, start);
     let failed = failures(&intervals, 0..usize::MAX);
@@ -613,6 +619,72 @@ fn run_one(
         timeline: intervals.summary(),
     };
     Ok((run, load.partial))
+}
+
+/// Envoy for a swap run: `workers` workers, quiet filter logs and, as in the load comparison,
+/// Envoy on the last core and the load generator elsewhere.
+fn envoy_options(workers: u32) -> EnvoyOptions {
+    let cpus = MachineInfo::probe().cpus;
+    EnvoyOptions {
+        concurrency: workers,
+        component_log_level: "lua:error,wasm:error".into(),
+        cpus: (cpus >= 2).then(|| vec![cpus - 1]),
+    }
+}
+
+/// The open loop's rate: `--rate`, else half of a closed-loop capacity measured with the Lua
+/// twin (`closed`). Answers the capacity (when measured), the rate and where the rate came from.
+fn open_loop_rate(
+    rig: &Rig,
+    spec: &SwapSpec,
+    closed: impl FnOnce() -> LoadSpec,
+    stop: &Arc<AtomicBool>,
+) -> Result<(Option<f64>, f64, String)> {
+    if let Some(rate) = spec.rate {
+        return Ok((None, rate, "--rate".to_string()));
+    }
+    let cap = rig
+        .rt
+        .block_on(load::run(closed(), "filterbench.test", stop.clone(), None))?;
+    let rate = (cap.throughput_rps / 2.0).max(1.0);
+    Ok((
+        Some(cap.throughput_rps),
+        rate,
+        format!(
+            "half of the closed-loop capacity ({:.0} req/s, {} connections, {:.1} s, Lua twin)",
+            cap.throughput_rps,
+            spec.connections,
+            spec.capacity.as_secs_f64()
+        ),
+    ))
+}
+
+/// The switches of `sequence`, one every `spec.phase` from `t0`, until `stop`.
+fn switch_on_schedule(
+    envoy: &Envoy,
+    slot: &mut Mechanism,
+    sequence: &[(Twin, bool)],
+    t0: Instant,
+    spec: &SwapSpec,
+    workers: u32,
+    stop: &AtomicBool,
+) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    let mut current = Twin::Lua;
+    for (k, &(to, accept)) in sequence.iter().enumerate() {
+        let when = t0 + spec.phase * (k as u32 + 1);
+        std::thread::sleep(when.saturating_duration_since(Instant::now()));
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let watch = WATCH.min(spec.phase.mul_f64(0.8));
+        let event = switch(envoy, slot, (current, to, accept), watch, workers)?;
+        if event.accepted {
+            current = to;
+        }
+        events.push(event);
+    }
+    Ok(events)
 }
 
 /// Failures among the requests due in intervals `range` (indices).
