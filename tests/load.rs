@@ -99,6 +99,10 @@ fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
             let m = w.memory_of(v).unwrap();
             assert!(m.rss_bytes > 0 && m.peak_rss_bytes >= m.rss_bytes, "{m:?}");
             assert!(m.allocated_bytes > 0, "{m:?}");
+            // Start-up recorded as each Envoy became ready: some CPU, within its wall time
+            // times the threads that could run (a sanity bound, not a timing assertion).
+            let s = w.startup_of(v).unwrap();
+            assert!(s.cpu_ns > 0 && s.wall_ns > 0, "{s:?}");
         }
         // One Wasm VM per worker (plus the main thread's), none without the Wasm filter.
         assert_eq!(w.memory_of(Variant::Base).unwrap().wasm_vms, 0);

@@ -677,6 +677,7 @@ mod tests {
                 memory(Variant::Lua, lua),
                 memory(Variant::WASM, wasm),
             ],
+            startup: vec![],
         }
     }
 
@@ -712,6 +713,7 @@ mod tests {
             workers: 1,
             capacity: vec![],
             memory: vec![memory(Variant::Lua, 40.0)],
+            startup: vec![],
         };
         assert_eq!(memory_per_worker(&[lua_only]), None);
         assert_eq!(memory_per_worker(&[]), None);

@@ -156,6 +156,20 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
                     memory(Variant::Lua, 40 + u64::from(w)),
                     memory(Variant::WASM, 60 + 4 * u64::from(w)),
                 ],
+                // Start-up CPU, ms: the Wasm twin's module compiled once (+20 ms over Lua) and
+                // instantiated per worker (+3 ms each).
+                startup: [
+                    (Variant::Base, 40 + u64::from(w)),
+                    (Variant::Lua, 45 + u64::from(w)),
+                    (Variant::WASM, 65 + 4 * u64::from(w)),
+                ]
+                .into_iter()
+                .map(|(variant, ms)| VariantStartup {
+                    variant,
+                    cpu_ns: ms * 1_000_000,
+                    wall_ns: (ms + 30) * 1_000_000,
+                })
+                .collect(),
             })
             .collect(),
         partial: false,

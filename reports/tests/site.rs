@@ -193,6 +193,17 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
     assert!(page.contains("equivalent on 12 scenarios (real Envoy)"));
     assert!(!page.contains("should not be shown"));
     assert!(page.contains("+3.00 MiB — slope of Wasm RSS minus Lua RSS"));
+    // Start-up: CPU to ready per worker count, and over baseline the line's two parts (the
+    // fixture: Wasm 65 + 4 x workers ms, baseline 40 + workers: +25 once, +3 per worker).
+    let startup = &page[page
+        .find("<h3>Start-up in real Envoy</h3>")
+        .expect("start-up")..];
+    assert!(
+        startup.contains("CPU to ready, 4 worker(s), ms"),
+        "{startup}"
+    );
+    assert!(startup.contains("+25.0 + +3.00 per worker"), "{startup}");
+    assert!(startup.contains("+5.00 + 0 per worker"), "Lua: {startup}");
     assert!(
         !page.contains("class=\"missing\""),
         "add_header has every file"

@@ -46,7 +46,7 @@ use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::results::{
     LoadMachine, LoadPlan, LoadRun, LuaOnly, RoundMethod, Sample, StopReason, Variant,
-    VariantMemory, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
+    VariantMemory, VariantStartup, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
 };
 
 use filterbench_model::catalogue::DEFAULT_CONFIG;
@@ -437,6 +437,8 @@ struct Running {
     variant: Variant,
     envoy: Envoy,
     addr: std::net::SocketAddr,
+    /// What starting it cost, taken as soon as it was ready.
+    startup: VariantStartup,
 }
 
 /// One Envoy per variant at `workers` worker(s), on the placement's Envoy core(s), listening.
@@ -454,6 +456,7 @@ fn start_envoys(
     };
     let mut running = Vec::new();
     for (variant, spec) in listeners {
+        let started = std::time::Instant::now();
         let envoy = Envoy::start(
             &rig.envoy_bin,
             &bootstrap(std::slice::from_ref(spec), rig.services()),
@@ -465,6 +468,11 @@ fn start_envoys(
                 variant.id()
             ))
         })?;
+        let startup = VariantStartup {
+            variant: *variant,
+            cpu_ns: envoy.pid().map_or(0, cpu_time_ns),
+            wall_ns: started.elapsed().as_nanos() as u64,
+        };
         let addr = envoy
             .listener(&spec.name)
             .ok_or_else(|| Error::Envoy(format!("no {} listener", spec.name)))?;
@@ -472,6 +480,7 @@ fn start_envoys(
             variant: *variant,
             envoy,
             addr,
+            startup,
         });
     }
     Ok(running)
@@ -829,6 +838,7 @@ fn measure(
             workers,
             capacity: if workers == 1 { Vec::new() } else { capacity },
             memory,
+            startup: running.iter().map(|r| r.startup).collect(),
         });
         if run.partial {
             run.stopped = StopReason::Interrupted;

@@ -214,7 +214,74 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
 
     b.push_str(&capacity(l)?);
     b.push_str(&memory(l, ev)?);
+    b.push_str(&startup(l));
     Ok(b)
+}
+
+/// Start-up in real Envoy: the CPU each variant's Envoy spent from exec until it answered ready,
+/// at each worker count, and each filter's extra over the baseline split into once per Envoy and
+/// per worker (the line through the worker counts, as for memory). Empty for files written
+/// before start-up was recorded.
+fn startup(l: &LoadRun) -> String {
+    let mut by_workers: Vec<_> = l
+        .by_workers
+        .iter()
+        .filter(|w| !w.startup.is_empty())
+        .collect();
+    if by_workers.is_empty() {
+        return String::new();
+    }
+    by_workers.sort_by_key(|w| w.workers);
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let mut header = vec!["variant".to_string()];
+    header.extend(
+        by_workers
+            .iter()
+            .map(|w| format!("CPU to ready, {} worker(s), ms", w.workers)),
+    );
+    header.push("over baseline: once per Envoy + per worker, ms".into());
+    let rows: Vec<(String, Vec<Cell>)> = l
+        .variants
+        .iter()
+        .map(|&v| {
+            let mut cells = vec![Cell::Text(v.label().into())];
+            cells.extend(by_workers.iter().map(|w| {
+                w.startup_of(v).map_or(Cell::Text("—".into()), |s| {
+                    Cell::Num(html::num(ms(s.cpu_ns)))
+                })
+            }));
+            let extra: Vec<(u32, f64)> = by_workers
+                .iter()
+                .filter_map(|w| {
+                    let (s, b) = (w.startup_of(v)?, w.startup_of(Variant::Base)?);
+                    Some((w.workers, ms(s.cpu_ns) - ms(b.cpu_ns)))
+                })
+                .collect();
+            let fit = crate::decision::MemoryFit { points: extra }.per_proxy(1);
+            cells.push(match (v, fit) {
+                (Variant::Base, _) => Cell::Text("—".into()),
+                (_, Some(f)) => Cell::Num(format!(
+                    "{} + {} per worker",
+                    html::signed(f.per_process_mib),
+                    html::signed(f.per_worker_mib)
+                )),
+                (_, None) => Cell::Text("one worker count: no split".into()),
+            });
+            (String::new(), cells)
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut b = String::from("<h3>Start-up in real Envoy</h3>\n");
+    b.push_str(&html::table(&header, &rows));
+    b.push_str(&html::note(
+        "CPU time of each Envoy process (every thread) from exec until it first answered \
+         ready: the configuration, the Lua script's load, V8 compiling a Wasm module and \
+         instantiating it in each worker, a native library's load. Each Envoy was started \
+         once per worker count, one after another on the same core: one sample each, so the \
+         split into once per Envoy (the line's value at 0 workers) and per worker (its \
+         slope) has no interval; read differences of a few ms as noise.",
+    ));
+    b
 }
 
 fn check_round_count(l: &LoadRun) -> usize {

@@ -352,12 +352,33 @@ pub struct WorkersRun {
     pub capacity: Vec<Sample>,
     /// Memory of each variant's Envoy after its rounds.
     pub memory: Vec<VariantMemory>,
+    /// What starting each variant's Envoy cost, from exec until it answered ready (absent in
+    /// files written before it was measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub startup: Vec<VariantStartup>,
 }
 
 impl WorkersRun {
     pub fn memory_of(&self, v: Variant) -> Option<&VariantMemory> {
         self.memory.iter().find(|m| m.variant == v)
     }
+
+    pub fn startup_of(&self, v: Variant) -> Option<&VariantStartup> {
+        self.startup.iter().find(|s| s.variant == v)
+    }
+}
+
+/// Starting one Envoy: its listener's filter configured (Lua script loaded, Wasm module compiled
+/// by V8 and instantiated per worker, native library loaded) until `/ready` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VariantStartup {
+    pub variant: Variant,
+    /// CPU time of the process (every thread, user + system) when it first answered ready,
+    /// nanoseconds: the kernel's per-process clock, untouched by how long the readiness poll
+    /// slept.
+    pub cpu_ns: u64,
+    /// Wall time from exec until ready, nanoseconds (readiness polled every 25 ms).
+    pub wall_ns: u64,
 }
 
 /// Envoy's memory as seen from outside and from its allocator.
