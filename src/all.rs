@@ -528,37 +528,7 @@ fn measure(
         );
     }
     let t = Instant::now();
-    // Every configuration of every pair is its own run; a pair's time budget is shared among its
-    // configurations (`load::share_budget`).
-    let mut subjects: Vec<(Subject, LoadPlan)> = Vec::new();
-    for p in pairs {
-        let configs: Vec<String> = p.configurations().into_iter().map(String::from).collect();
-        let plan = crate::load::share_budget(load_plan, configs.len());
-        if let Some(note) = crate::load::configs_note(p, &configs, &plan) {
-            println!("  {note}");
-        }
-        for config in &configs {
-            let subject = if unproven.contains(&p.name.as_str()) {
-                Subject::lua_side_of_pair_under(catalogue, p, LuaOnly::NotEquivalent, config)?
-            } else {
-                Subject::of_pair_under(catalogue, p, config)?.with_twins(
-                    catalogue,
-                    p,
-                    &proofs.proven_kinds(&p.name),
-                )?
-            };
-            if subject.whole_corpus_mix {
-                println!("  {}", crate::load::whole_corpus_note(&subject));
-            }
-            subjects.push((subject, plan.clone()));
-        }
-    }
-    // What merely having a Lua or a Wasm filter costs, measured like a pair (the suite's own
-    // pass-through guests, also for a workspace).
-    subjects.push((
-        Subject::passthrough(&filterbench_model::project_root())?,
-        load_plan.clone(),
-    ));
+    let subjects = load_subjects(catalogue, pairs, proofs, load_plan, &unproven)?;
     let bar = progress_bar(subjects.len());
     let mut measured = Measured {
         interrupted: false,
@@ -606,6 +576,48 @@ fn measure(
     bar.finish_and_clear();
     println!("  load done ({})", elapsed(t));
     Ok(measured)
+}
+
+/// What step 4 measures, each with its plan: every configuration of every pair as its own run
+/// (a pair's time budget shared among its configurations, `load::share_budget`), Lua-only where
+/// the Rust Wasm twin is `unproven`, with every other kind of twin proven; then the pass-through
+/// filters (what merely having a Lua or a Wasm filter costs, the suite's own guests, also for a
+/// workspace).
+fn load_subjects(
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    proofs: &Proofs,
+    load_plan: &LoadPlan,
+    unproven: &[&str],
+) -> anyhow::Result<Vec<(Subject, LoadPlan)>> {
+    let mut subjects: Vec<(Subject, LoadPlan)> = Vec::new();
+    for p in pairs {
+        let configs: Vec<String> = p.configurations().into_iter().map(String::from).collect();
+        let plan = crate::load::share_budget(load_plan, configs.len());
+        if let Some(note) = crate::load::configs_note(p, &configs, &plan) {
+            println!("  {note}");
+        }
+        for config in &configs {
+            let subject = if unproven.contains(&p.name.as_str()) {
+                Subject::lua_side_of_pair_under(catalogue, p, LuaOnly::NotEquivalent, config)?
+            } else {
+                Subject::of_pair_under(catalogue, p, config)?.with_twins(
+                    catalogue,
+                    p,
+                    &proofs.proven_kinds(&p.name),
+                )?
+            };
+            if subject.whole_corpus_mix {
+                println!("  {}", crate::load::whole_corpus_note(&subject));
+            }
+            subjects.push((subject, plan.clone()));
+        }
+    }
+    subjects.push((
+        Subject::passthrough(&filterbench_model::project_root())?,
+        load_plan.clone(),
+    ));
+    Ok(subjects)
 }
 
 fn progress_bar(len: usize) -> ProgressBar {

@@ -180,6 +180,18 @@ impl Deploy<'_> {
                 &run_here
             }
         };
+        self.deployed_runs(pair, verified, apis, print)
+    }
+
+    /// [`Deploy::twin`] once the twin's verified run is known.
+    fn deployed_runs(
+        &self,
+        pair: &Pair,
+        verified: &PairReport,
+        apis: ApiChoice,
+        print: bool,
+    ) -> anyhow::Result<Vec<PairReport>> {
+        let kind = verified.twin;
         if !verified.equivalent {
             // Nothing proven to deploy: the twin already differs from the Lua filter.
             if print {

@@ -240,22 +240,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     // Results go to the catalogue's root: the project's, or the workspace's.
     let root = catalogue.root.clone();
     let configs = configurations(&catalogue, &args)?;
-    if args.out.is_some() && configs.len() > 1 {
-        anyhow::bail!(
-            "--out names one file, and pair {:?} has {} configurations to measure ({}): \
-             add --config NAME",
-            args.pair,
-            configs.len(),
-            configs.join(", ")
-        );
-    }
-    if args.soak.is_some() && args.configs.len() > 1 {
-        anyhow::bail!("--soak measures one configuration: give one --config NAME");
-    }
+    check_args(&args, &configs)?;
     let mut subjects = subjects(&catalogue, &args, &configs)?;
-    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
-        anyhow::bail!("--workers must list worker counts between 1 and 64");
-    }
     let (policy, _) = crate::report::policy(&root, args.policy.as_deref())?;
     let plan = load_plan(&policy.measurement, &args)?;
     let session = Session::start()?;
@@ -273,7 +259,6 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
         }
         return soak(&session, &subjects[0], secs, &root, args.json);
     }
-    let several = subjects.len() > 1;
     let plan = share_budget(&plan, subjects.len());
     if let (Some(note), false) = (
         catalogue
@@ -283,65 +268,138 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
     ) {
         eprintln!("note: {note}");
     }
-    let quiet = args.json;
-    let mut results = Vec::new();
+    let run = ConfigRuns {
+        args: &args,
+        session: &session,
+        plan: &plan,
+        policy: &policy,
+        root: &root,
+        several: subjects.len() > 1,
+    };
     let mut stdout = std::io::stdout().lock();
+    let mut results = Vec::new();
     for subject in &subjects {
-        let config = subject.config().to_string();
-        if let (true, false) = (subject.whole_corpus_mix, quiet) {
-            eprintln!("{}", whole_corpus_note(subject));
-        }
-        let out = args.out.clone().unwrap_or_else(|| {
-            filterbench_model::results::load_path_of(&results_dir(&root), &subject.name, &config)
-        });
-        let result = session.measure(subject, &plan, &out, &mut |line| {
-            if !quiet {
-                match several {
-                    true => eprintln!("  [{config}] {line}"),
-                    false => eprintln!("  {line}"),
-                }
-            }
-        })?;
-        if !args.json {
-            if several {
-                writeln!(
-                    stdout,
-                    "\nunder configuration `{config}` ({})",
-                    subject.config
-                )?;
-            }
-            print_run(&mut stdout, &result)?;
-            writeln!(
-                stdout,
-                "wrote {}{}",
-                out.display(),
-                match (&result.failure, result.partial) {
-                    (Some(why), _) => format!(" (partial: stopped by an error: {why})"),
-                    (None, true) => " (partial: stopped early)".into(),
-                    (None, false) => String::new(),
-                }
-            )?;
-            if let Some(line) = lua_matters(&result, &policy) {
-                writeln!(stdout, "{line}")?;
-            }
-        }
-        if let (Some(why), true) = (&result.failure, args.json) {
-            eprintln!("partial: stopped by an error: {why}");
-        }
-        results.push(result);
+        results.push(run.one(subject, &mut stdout)?);
         // An error ends one configuration's run (kept, marked partial), not the others'.
         if session.interrupted() {
             break;
         }
     }
-    if args.json {
-        match results.as_slice() {
-            [one] => writeln!(stdout, "{}", serde_json::to_string_pretty(one)?)?,
-            all => writeln!(stdout, "{}", serde_json::to_string_pretty(all)?)?,
+    run.summary(&results, &subjects, &mut stdout)?;
+    let failed = results.iter().any(|r| r.failure.is_some());
+    let partial = results.iter().any(|r| r.partial) || results.len() < subjects.len();
+    Ok(match (failed, partial) {
+        (true, _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
+        (false, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
+        (false, false) => ExitCode::SUCCESS,
+    })
+}
+
+/// The flags that cannot go together, refused before anything runs.
+fn check_args(args: &LoadArgs, configs: &[String]) -> anyhow::Result<()> {
+    if args.out.is_some() && configs.len() > 1 {
+        anyhow::bail!(
+            "--out names one file, and pair {:?} has {} configurations to measure ({}): \
+             add --config NAME",
+            args.pair,
+            configs.len(),
+            configs.join(", ")
+        );
+    }
+    if args.soak.is_some() && args.configs.len() > 1 {
+        anyhow::bail!("--soak measures one configuration: give one --config NAME");
+    }
+    if args.workers.is_empty() || args.workers.iter().any(|&w| w == 0 || w > 64) {
+        anyhow::bail!("--workers must list worker counts between 1 and 64");
+    }
+    Ok(())
+}
+
+/// What `load` measures each configuration with, and how it prints.
+struct ConfigRuns<'a> {
+    args: &'a LoadArgs,
+    session: &'a Session,
+    plan: &'a LoadPlan,
+    policy: &'a filterbench_reports::decision::Policy,
+    root: &'a std::path::Path,
+    /// The pair has more than one configuration to measure: lines name theirs.
+    several: bool,
+}
+
+impl ConfigRuns<'_> {
+    /// Measures `subject` (one configuration), writes its file and prints what it found.
+    fn one(&self, subject: &Subject, stdout: &mut impl Write) -> anyhow::Result<LoadRun> {
+        let (quiet, several) = (self.args.json, self.several);
+        let config = subject.config().to_string();
+        if subject.whole_corpus_mix && !quiet {
+            eprintln!("{}", whole_corpus_note(subject));
         }
-    } else if several {
+        let out = self.args.out.clone().unwrap_or_else(|| {
+            filterbench_model::results::load_path_of(
+                &results_dir(self.root),
+                &subject.name,
+                &config,
+            )
+        });
+        let result = self
+            .session
+            .measure(subject, self.plan, &out, &mut |line| {
+                if !quiet {
+                    match several {
+                        true => eprintln!("  [{config}] {line}"),
+                        false => eprintln!("  {line}"),
+                    }
+                }
+            })?;
+        if quiet {
+            if let Some(why) = &result.failure {
+                eprintln!("partial: stopped by an error: {why}");
+            }
+            return Ok(result);
+        }
+        if several {
+            writeln!(
+                stdout,
+                "\nunder configuration `{config}` ({})",
+                subject.config
+            )?;
+        }
+        print_run(stdout, &result)?;
+        writeln!(
+            stdout,
+            "wrote {}{}",
+            out.display(),
+            match (&result.failure, result.partial) {
+                (Some(why), _) => format!(" (partial: stopped by an error: {why})"),
+                (None, true) => " (partial: stopped early)".into(),
+                (None, false) => String::new(),
+            }
+        )?;
+        if let Some(line) = lua_matters(&result, self.policy) {
+            writeln!(stdout, "{line}")?;
+        }
+        Ok(result)
+    }
+
+    /// The JSON of every run, or a line per configuration when there were several.
+    fn summary(
+        &self,
+        results: &[LoadRun],
+        subjects: &[Subject],
+        stdout: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        if self.args.json {
+            match results {
+                [one] => writeln!(stdout, "{}", serde_json::to_string_pretty(one)?)?,
+                all => writeln!(stdout, "{}", serde_json::to_string_pretty(all)?)?,
+            }
+            return Ok(());
+        }
+        if !self.several {
+            return Ok(());
+        }
         writeln!(stdout, "\nby configuration:")?;
-        for r in &results {
+        for r in results {
             writeln!(stdout, "  {}: {}", config_of(r), one_line(r))?;
         }
         if results.len() < subjects.len() {
@@ -355,14 +413,8 @@ pub fn load(args: LoadArgs, ws: Option<&std::path::Path>) -> anyhow::Result<Exit
                     .join(", ")
             )?;
         }
+        Ok(())
     }
-    let failed = results.iter().any(|r| r.failure.is_some());
-    let partial = results.iter().any(|r| r.partial) || results.len() < subjects.len();
-    Ok(match (failed, partial) {
-        (true, _) => filterbench_model::exit::code(filterbench_model::exit::BAD_INPUT),
-        (false, true) => filterbench_model::exit::code(filterbench_model::exit::INTERRUPTED),
-        (false, false) => ExitCode::SUCCESS,
-    })
 }
 
 /// The configuration a run measured.

@@ -325,37 +325,8 @@ pub fn verify_deployed_istiod(
         start_sidecar(rig, &mut istiod, control_plane, &lua, &ports, &options)?;
     let (wasm_envoy, wasm_addr) =
         start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports, &options)?;
-    let mut config_differences = Vec::new();
-    let mut managers = Vec::new();
-    let twin_variant = if kind.is_proxy_wasm() {
-        "wasm"
-    } else {
-        "native"
-    };
-    for (variant, served, envoy) in [
-        ("lua", &lua, &lua_envoy),
-        (twin_variant, &wasm, &wasm_envoy),
-    ] {
-        let what = served.manifest.display().to_string();
-        let text = std::fs::read_to_string(&served.manifest)?;
-        let manifest = crate::k8s::crd::yaml_to_json(&what, &text)
-            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
-        let own = crate::k8s::deployed::translate(&what, &manifest, &FileModules)
-            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
-        let got = istiod_filter(envoy, served.workload.port, variant)?;
-        config_differences.extend(config_differences_of(variant, &got, &own.http_filter));
-        managers.push(got.connection_manager);
-    }
-    if managers[0] != managers[1] {
-        return Err(Error::Envoy(format!(
-            "pair {} ({api}): istiod set the two sidecars' connection managers differently: \
-             lua {}, wasm {}",
-            pair.name,
-            managers[0].describe(),
-            managers[1].describe()
-        )));
-    }
-    let connection_manager = managers.swap_remove(0);
+    let (config_differences, connection_manager) =
+        compare_configs(pair, api, kind, [(&lua, &lua_envoy), (&wasm, &wasm_envoy)])?;
     let mut envoys = [lua_envoy, wasm_envoy];
     let report = replay_corpus(
         rig,
@@ -387,6 +358,45 @@ pub fn verify_deployed_istiod(
         config_differences,
         mesh,
     })
+}
+
+/// What istiod gave the Lua sidecar and the twin's (`kind`) against the project's own
+/// translation of the same manifests ([`config_differences_of`]), and the connection manager
+/// istiod set (the same on both sidecars, else an error).
+fn compare_configs(
+    pair: &Pair,
+    api: Api,
+    kind: TwinKind,
+    sidecars: [(&Served, &Envoy); 2],
+) -> Result<(Vec<String>, ConnectionManager)> {
+    let twin_variant = if kind.is_proxy_wasm() {
+        "wasm"
+    } else {
+        "native"
+    };
+    let mut config_differences = Vec::new();
+    let mut managers = Vec::new();
+    for (variant, (served, envoy)) in ["lua", twin_variant].into_iter().zip(sidecars) {
+        let what = served.manifest.display().to_string();
+        let text = std::fs::read_to_string(&served.manifest)?;
+        let manifest = crate::k8s::crd::yaml_to_json(&what, &text)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let own = crate::k8s::deployed::translate(&what, &manifest, &FileModules)
+            .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        let got = istiod_filter(envoy, served.workload.port, variant)?;
+        config_differences.extend(config_differences_of(variant, &got, &own.http_filter));
+        managers.push(got.connection_manager);
+    }
+    if managers[0] != managers[1] {
+        return Err(Error::Envoy(format!(
+            "pair {} ({api}): istiod set the two sidecars' connection managers differently: \
+             lua {}, wasm {}",
+            pair.name,
+            managers[0].describe(),
+            managers[1].describe()
+        )));
+    }
+    Ok((config_differences, managers.swap_remove(0)))
 }
 
 /// The verified run of `pair` again, its listeners' connection managers set as istiod set its

@@ -81,24 +81,29 @@ pub(crate) fn readme(
          {body}{more_twins}",
         more_files = more_files(api, more),
         more_twins = more_twins(target, api, more, missing),
-        files = match api {
-            Api::TrafficExtension => format!(
-                "{lua}  the Lua twin: TrafficExtension, filters-lua/{pair}.lua inline after a generated\n\
-                 \x20                           prelude that carries the config (no route metadata here)\n\
-                 {wasm} the Wasm twin: the same TrafficExtension with lua: replaced by wasm:\n\
-                 {diff}             exactly what differs between the two (the migration)\n\
-                 oci/                       the Wasm module as an OCI image layout (Wasm OCI artifact format)\n",
-                lua = te::LUA_FILE,
-                wasm = te::WASM_FILE,
-                diff = te::DIFF_FILE,
-            ),
-            Api::Legacy => format!(
-                "envoyfilter.yaml  the Lua twin: EnvoyFilter with filters-lua/{pair}.lua inline, its config in route metadata\n\
-                 wasmplugin.yaml   the Wasm twin: WasmPlugin, the same config as pluginConfig\n\
-                 oci/              the Wasm module as an OCI image layout (Wasm OCI artifact format)\n"
-            ),
-        },
+        files = file_list(pair, api),
     )
+}
+
+/// The bundle's files for `api`, one line each (the Lua and Rust Wasm twins and their layout).
+fn file_list(pair: &str, api: Api) -> String {
+    match api {
+        Api::TrafficExtension => format!(
+            "{lua}  the Lua twin: TrafficExtension, filters-lua/{pair}.lua inline after a generated\n\
+             \x20                           prelude that carries the config (no route metadata here)\n\
+             {wasm} the Wasm twin: the same TrafficExtension with lua: replaced by wasm:\n\
+             {diff}             exactly what differs between the two (the migration)\n\
+             oci/                       the Wasm module as an OCI image layout (Wasm OCI artifact format)\n",
+            lua = te::LUA_FILE,
+            wasm = te::WASM_FILE,
+            diff = te::DIFF_FILE,
+        ),
+        Api::Legacy => format!(
+            "envoyfilter.yaml  the Lua twin: EnvoyFilter with filters-lua/{pair}.lua inline, its config in route metadata\n\
+             wasmplugin.yaml   the Wasm twin: WasmPlugin, the same config as pluginConfig\n\
+             oci/              the Wasm module as an OCI image layout (Wasm OCI artifact format)\n"
+        ),
+    }
 }
 
 fn traffic_extension(target: &Target) -> String {
