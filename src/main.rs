@@ -42,6 +42,7 @@ mod deployed;
 mod generated;
 mod load;
 mod new;
+mod new_twins;
 mod record;
 mod report;
 mod run;

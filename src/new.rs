@@ -12,14 +12,19 @@
 //! - `DIR/filters-wasm/NAME/`: a pass-through proxy-wasm 0.2 twin crate (its own `[workspace]`,
 //!   a `[profile.release]` with lto and panic=abort, a `Cargo.lock` made offline when cargo's
 //!   cache has the crates) that builds for `wasm32-wasip1`; or, with `--wasm FILE`, the prebuilt
-//!   module copied to `DIR/filters-wasm/NAME.wasm` and named by the entry's `wasm` key.
+//!   module copied to `DIR/filters-wasm/NAME.wasm` and named by the entry's `wasm` key; with
+//!   `--no-wasm`, neither (the pair's twins are then those of `--go` and `--native`);
+//! - with `--go`, `DIR/filters-go/NAME/main.go`, a pass-through Go twin, and with `--native`,
+//!   `DIR/filters-native/NAME/`, a pass-through native twin crate, each with the project code it
+//!   needs copied into the workspace once (`crate::new_twins`).
 //!
 //! The script must load in the in-process Lua host. A pair that exists already (an entry, or
 //! any of its files) is refused and nothing is written, unless `--force`, which replaces it and
 //! keeps what it replaced beside it, named in the output: the script, corpus, twin crate or module
 //! moved to `PATH.bak-<UTC time>`, the catalogue copied there before its entry is replaced. The
 //! catalogue's entry is found by parsing (`toml_edit`), so comments and the other entries stay.
-//! A pair name that is not `[a-z0-9_]+` or is reserved (`passthrough`) is refused.
+//! A pair name that is not `[a-z0-9_]+` or is reserved (`passthrough`; in a workspace also
+//! `proxywasm` and `sdk`, the shared folders of the Go and native twins) is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -29,6 +34,8 @@ use anyhow::Context;
 use filterbench_bench::harness::lua::LuaFilter;
 use filterbench_model::catalogue::{check_wasm_magic, name_problem, WORKSPACE_CATALOGUE};
 use filterbench_model::Catalogue;
+
+use crate::new_twins::{self, SHARED_FOLDER_NAMES};
 
 #[derive(clap::Args)]
 pub struct NewArgs {
@@ -44,6 +51,19 @@ pub struct NewArgs {
     /// A prebuilt proxy-wasm module as the twin (any language), instead of a Rust crate.
     #[arg(long, value_name = "FILE")]
     pub wasm: Option<PathBuf>,
+    /// Also a pass-through Go twin: filters-go/NAME/main.go (standard Go for wasip1, built at
+    /// run time into target/filters-go/), with the project's proxy-wasm ABI layer copied to
+    /// filters-go/proxywasm/ when the workspace has none.
+    #[arg(long)]
+    pub go: bool,
+    /// Also a pass-through native twin: the crate filters-native/NAME/ (an Envoy dynamic module,
+    /// built at run time for the host into target/filters-native/NAME.so), with the project's
+    /// SDK crate copied to filters-native/sdk/ when the workspace has none.
+    #[arg(long)]
+    pub native: bool,
+    /// No Rust Wasm twin (neither a crate nor --wasm): only the twins --go and --native ask for.
+    #[arg(long, conflicts_with = "wasm")]
+    pub no_wasm: bool,
     /// Replace a pair of this name that exists already (what is replaced is kept beside it as
     /// `PATH.bak-<UTC time>`, named in the output).
     #[arg(long)]
@@ -69,6 +89,8 @@ struct PairFiles {
     corpus: PathBuf,
     crate_dir: PathBuf,
     module: PathBuf,
+    go_dir: PathBuf,
+    native_dir: PathBuf,
 }
 
 impl PairFiles {
@@ -79,16 +101,25 @@ impl PairFiles {
             corpus: dir.join("corpus").join(format!("{name}.toml")),
             crate_dir: dir.join("filters-wasm").join(name),
             module: dir.join("filters-wasm").join(format!("{name}.wasm")),
+            go_dir: dir.join("filters-go").join(name),
+            native_dir: dir.join("filters-native").join(name),
         }
     }
 
     /// The pair's files (not the catalogue) that exist already.
     fn existing(&self) -> Vec<&Path> {
-        [&self.lua, &self.corpus, &self.crate_dir, &self.module]
-            .into_iter()
-            .map(PathBuf::as_path)
-            .filter(|p| p.exists())
-            .collect()
+        [
+            &self.lua,
+            &self.corpus,
+            &self.crate_dir,
+            &self.module,
+            &self.go_dir,
+            &self.native_dir,
+        ]
+        .into_iter()
+        .map(PathBuf::as_path)
+        .filter(|p| p.exists())
+        .collect()
     }
 }
 
@@ -104,6 +135,16 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     if let Some(problem) = name_problem(name) {
         anyhow::bail!("new: {problem}");
     }
+    if let Some((_, what)) = SHARED_FOLDER_NAMES.iter().find(|(n, _)| n == name) {
+        anyhow::bail!(
+            "new: pair name {name:?} is taken in a workspace: it names {what}; choose another"
+        );
+    }
+    if args.no_wasm && !args.go && !args.native {
+        anyhow::bail!(
+            "new: --no-wasm leaves pair {name:?} without a twin: give --go, --native or both"
+        );
+    }
     let source = read_source(&args)?;
     // The script must compile; it is not run: a manifest's Lua is someone else's code, and its
     // top level would run as the user before anyone has read it.
@@ -112,6 +153,15 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     let module = args.wasm.as_deref().map(read_module).transpose()?;
 
     let files = PairFiles::in_workspace(&dir, name);
+    // The other twins' files, read from the project before anything is written.
+    let project = filterbench_model::project_root();
+    let mut more_twins = Vec::new();
+    if args.go {
+        more_twins.push(("Go", new_twins::go_twin(&project, &dir, name)?));
+    }
+    if args.native {
+        more_twins.push(("native", new_twins::native_twin(&project, &dir, name)?));
+    }
     let old_catalogue = read_catalogue(&files.catalogue)?;
     let listed = match &old_catalogue {
         Some(text) => pair_names(&files.catalogue, text)?.contains(name),
@@ -136,7 +186,26 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
         }
         keep_replaced(&replaced, &files.catalogue)?;
     }
-    let (written, notes) = write_pair(&files, name, &source, module, &catalogue_text)?;
+    let wasm = match module {
+        Some(bytes) => WasmTwin::Module(bytes),
+        None if args.no_wasm => WasmTwin::None,
+        None => WasmTwin::Crate,
+    };
+    let (mut written, mut notes) = write_pair(&files, name, &source, wasm, &catalogue_text)?;
+    for (kind, (twin_files, shared)) in more_twins {
+        let (paths, note) = write_twin(kind, twin_files, shared, &files)?;
+        written.splice(written.len() - 1..written.len() - 1, paths);
+        notes.extend(note);
+    }
+    if args.native {
+        let crate_dir = &files.native_dir;
+        if let Err(e) = lockfile(crate_dir) {
+            notes.push(format!(
+                "no Cargo.lock in {} yet ({e}); the first build makes one",
+                crate_dir.display()
+            ));
+        }
+    }
     // The workspace as the other commands will see it.
     Catalogue::load_workspace(&dir)?;
 
@@ -161,7 +230,7 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     for note in notes {
         println!("  note: {note}");
     }
-    print_next(&dir, &files, name, args.wasm.is_none());
+    print_next(&dir, &files, name, &args);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -245,25 +314,34 @@ fn keep_replaced(replaced: &[&Path], catalogue: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the script, the empty corpus, the twin (the prebuilt module, or a pass-through crate)
-/// and the catalogue; answers what it wrote and notes for the user.
+/// The pair's Rust Wasm twin: a prebuilt module, a pass-through crate, or none (`--no-wasm`).
+enum WasmTwin {
+    Module(Vec<u8>),
+    Crate,
+    None,
+}
+
+/// Writes the script, the empty corpus, the Rust Wasm twin (the prebuilt module, or a
+/// pass-through crate) and the catalogue (last in the answer); answers what it wrote and notes
+/// for the user.
 fn write_pair(
     files: &PairFiles,
     name: &str,
     source: &Source,
-    module: Option<Vec<u8>>,
+    wasm: WasmTwin,
     catalogue_text: &str,
 ) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
     write(&files.lua, source.code.as_bytes())?;
     write(&files.corpus, empty_corpus(name).as_bytes())?;
     let mut written = vec![files.lua.clone(), files.corpus.clone()];
     let mut notes = Vec::new();
-    match module {
-        Some(bytes) => {
+    match wasm {
+        WasmTwin::None => {}
+        WasmTwin::Module(bytes) => {
             write(&files.module, &bytes)?;
             written.push(files.module.clone());
         }
-        None => {
+        WasmTwin::Crate => {
             let crate_dir = &files.crate_dir;
             write(&crate_dir.join("Cargo.toml"), cargo_toml(name).as_bytes())?;
             write(
@@ -284,8 +362,38 @@ fn write_pair(
     Ok((written, notes))
 }
 
+/// Writes a Go or native twin's files; answers the paths to name (the pair's folder, the shared
+/// folder when copied now) and a note on a shared folder the workspace had already.
+fn write_twin(
+    kind: &str,
+    twin_files: Vec<new_twins::Written>,
+    shared: new_twins::SharedUse,
+    files: &PairFiles,
+) -> anyhow::Result<(Vec<PathBuf>, Option<String>)> {
+    for file in &twin_files {
+        write(&file.path, &file.bytes)?;
+    }
+    let folder = if kind == "Go" {
+        files.go_dir.clone()
+    } else {
+        files.native_dir.clone()
+    };
+    Ok(match shared {
+        new_twins::SharedUse::Copied(path) => (vec![folder, path], None),
+        new_twins::SharedUse::Existing(path) => (
+            vec![folder],
+            Some(format!(
+                "the {kind} twin uses the workspace's {} as it is (copied by an earlier `new`; \
+                 not replaced)",
+                path.display()
+            )),
+        ),
+    })
+}
+
 /// What to do next with the new pair.
-fn print_next(dir: &Path, files: &PairFiles, name: &str, twin_crate: bool) {
+fn print_next(dir: &Path, files: &PairFiles, name: &str, args: &NewArgs) {
+    let twin_crate = args.wasm.is_none() && !args.no_wasm;
     let ws = dir.display();
     println!("next:");
     println!(
@@ -295,13 +403,31 @@ fn print_next(dir: &Path, files: &PairFiles, name: &str, twin_crate: bool) {
     println!(
         "  2. record scenarios: filterbench record --workspace {ws} --pair {name} --requests FILE"
     );
+    let mut twins = Vec::new();
     if twin_crate {
-        println!(
-            "  3. write the twin in {}",
-            files.crate_dir.join("src").join("lib.rs").display()
-        );
+        twins.push(files.crate_dir.join("src").join("lib.rs"));
     }
-    println!("  4. filterbench verify --in-process --workspace {ws} --pair {name}");
+    if args.go {
+        twins.push(files.go_dir.join("main.go"));
+    }
+    if args.native {
+        twins.push(files.native_dir.join("src").join("lib.rs"));
+    }
+    if !twins.is_empty() {
+        let shown: Vec<&Path> = twins.iter().map(PathBuf::as_path).collect();
+        let what = if twins.len() == 1 {
+            "the twin"
+        } else {
+            "the twins"
+        };
+        println!("  3. write {what} in {}", shown_all(&shown));
+    }
+    if args.native {
+        // A native twin runs in real Envoy only.
+        println!("  4. filterbench verify --envoy --twin all --workspace {ws} --pair {name}");
+    } else {
+        println!("  4. filterbench verify --in-process --twin all --workspace {ws} --pair {name}");
+    }
 }
 
 fn read_source(args: &NewArgs) -> anyhow::Result<Source> {
@@ -351,7 +477,8 @@ const CATALOGUE_HEADER: &str = "\
 # The catalogue of this filterbench workspace: one [[pair]] per filter, the same schema as the
 # repository's bench/catalogue.toml. A pair NAME is filters-lua/NAME.lua (the Lua filter),
 # filters-wasm/NAME/ (its Wasm twin crate, built for wasm32-wasip1 into target/) or a prebuilt
-# module named by `wasm = \"...\"`, and corpus/NAME.toml (its scenarios).
+# module named by `wasm = \"...\"`, filters-go/NAME/main.go (a Go twin) and filters-native/NAME/
+# (a native twin crate) when it has them, and corpus/NAME.toml (its scenarios).
 schema_version = 1
 ";
 

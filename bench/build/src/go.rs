@@ -194,35 +194,70 @@ pub fn build_go_twins(
     let go = go_command();
     check_go(&go)?;
     let cache_dir = out_dir.join("cache");
-    std::fs::create_dir_all(&cache_dir).map_err(|e| GoBuildError::Failed {
-        pair: pairs[0].clone(),
-        message: format!("creating {}: {e}", cache_dir.display()),
-    })?;
     let mut built = Vec::new();
     for pair in pairs {
-        let output = out_dir.join(format!("{pair}.wasm"));
-        let partial = out_dir.join(format!("{pair}.wasm.partial"));
-        let mut cmd = go_build_command(&go, module_dir, &cache_dir, &pair, &partial);
-        let failed = |message: String| GoBuildError::Failed {
-            pair: pair.clone(),
-            message,
-        };
-        match run_bounded(&mut cmd, GO_TIMEOUT) {
-            Ok((true, _, _)) => {}
-            Ok((false, _, stderr)) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(failed(stderr.trim().to_string()));
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(failed(e));
-            }
-        }
-        std::fs::rename(&partial, &output)
-            .map_err(|e| failed(format!("moving the module to {}: {e}", output.display())))?;
+        let output = build_go_twin(&go, module_dir, &cache_dir, out_dir, &pair)?;
         built.push((pair, output));
     }
     Ok(built)
+}
+
+/// Builds the Go twin `pair` of `module_dir` (the package `./<pair>`) to `<out_dir>/<pair>.wasm`
+/// with the Go caches in `cache_dir` (`go` checked already, [`check_go`]); answers the module's
+/// path. A failed build leaves no partial module behind.
+pub fn build_go_twin(
+    go: &Path,
+    module_dir: &Path,
+    cache_dir: &Path,
+    out_dir: &Path,
+    pair: &str,
+) -> Result<PathBuf, GoBuildError> {
+    let output = out_dir.join(format!("{pair}.wasm"));
+    let partial = out_dir.join(format!("{pair}.wasm.partial"));
+    let failed = |message: String| GoBuildError::Failed {
+        pair: pair.to_string(),
+        message,
+    };
+    std::fs::create_dir_all(cache_dir)
+        .map_err(|e| failed(format!("creating {}: {e}", cache_dir.display())))?;
+    let mut cmd = go_build_command(go, module_dir, cache_dir, pair, &partial);
+    match run_bounded(&mut cmd, GO_TIMEOUT) {
+        Ok((true, _, _)) => {}
+        Ok((false, _, stderr)) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(failed(stderr.trim().to_string()));
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(failed(e));
+        }
+    }
+    std::fs::rename(&partial, &output)
+        .map_err(|e| failed(format!("moving the module to {}: {e}", output.display())))?;
+    Ok(output)
+}
+
+/// The command [`build_go_twin`] runs, for people (errors name it so it can be run by hand).
+pub fn go_build_shown(go: &Path, module_dir: &Path, pair: &str, output: &Path) -> String {
+    format!(
+        "cd {} && GOOS=wasip1 GOARCH=wasm {} build -buildmode=c-shared -o {} ./{pair}",
+        module_dir.display(),
+        go.display(),
+        output.display()
+    )
+}
+
+/// The first error line of `go build`'s output (`# package` headers skipped), one line; the
+/// whole output, shortened, when no line looks like one.
+pub fn first_go_error(stderr: &str) -> String {
+    match stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("# "))
+    {
+        Some(line) => line.chars().take(400).collect(),
+        None => stderr.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +286,12 @@ mod tests {
         };
         assert!(message.contains("Go toolchain is missing"), "{message}");
         assert!(message.contains("/nonexistent/bin/go"), "{message}");
+    }
+
+    #[test]
+    fn the_first_go_error_skips_the_package_header() {
+        let out = "# mine/x\nx/main.go:3:2: undefined: nope\nx/main.go:4:2: undefined: other\n";
+        assert_eq!(first_go_error(out), "x/main.go:3:2: undefined: nope");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`wasm`]: Rust proxy-wasm twins (`filters-wasm/<pair>/`), `cargo build --target
 //!   wasm32-wasip1`;
 //! - [`go`]: Go proxy-wasm twins (`filters-go/<pair>/`), `go build` for `wasip1`;
+//! - [`native`]: a workspace's native twin crates (`filters-native/<pair>/`), `cargo build
+//!   --release` for the host (the built-in ones: the build script);
 //! - [`istiod`]: Istio's control plane (`pilot-discovery`) from the module `loadgen/istiod/`
 //!   pins, built at run time into `target/istiod/` for `--control-plane istiod`;
 //! - [`toolchain`]: the Rust toolchain for them (the target installed with rustup, the
@@ -13,30 +15,96 @@
 
 pub mod go;
 pub mod istiod;
+pub mod native;
 pub mod toolchain;
 pub mod wasm;
 
 // `toolchain` (also compiled into the build script) names the model's artefacts as `super::artefacts`.
 use filterbench_model::artefacts;
-use filterbench_model::{Catalogue, Pair, Result, Twin, TwinKind};
+use filterbench_model::{Catalogue, Error, Pair, Result, Twin, TwinKind};
 
-/// In a workspace: builds the twins of `pairs` that are crates (not prebuilt modules) into
-/// `<workspace>/target` (cargo decides what is up to date). The built-in pairs are built by the
-/// build script: nothing to do.
+/// In a workspace: builds the twins of `pairs` that are sources (not prebuilt artefacts) into
+/// `<workspace>/target`: the Rust Wasm crates ([`wasm::build_crate`]), the Go twins
+/// (`filters-go/<pair>/`, [`go::build_go_twin`], to `target/filters-go/<pair>.wasm`, the Go
+/// caches in `target/filters-go/cache`) and the native crates ([`native::build_crate`], to
+/// `target/filters-native/<pair>.so`); cargo and go decide what is up to date. Without a usable
+/// Go toolchain the Go twins alone are skipped, said on stderr with what is missing (a command
+/// that then needs one of them fails naming the missing module). The built-in pairs are built by
+/// the build script: nothing to do.
 pub fn build_twins(catalogue: &Catalogue, pairs: &[&Pair]) -> Result<()> {
     if !catalogue.layout.workspace {
         return Ok(());
     }
     let target = catalogue.root.join("target");
-    for pair in pairs {
-        // A Rust Wasm twin crate (not a prebuilt module); a pair may have twins of other kinds
-        // only (prebuilt ones: a workspace's Go and native twin sources are not built here).
-        if let Some(Twin {
+    let source = |pair: &Pair, kind: TwinKind| match catalogue.twin(&pair.name, kind) {
+        Some(Twin {
             source: Some(source),
             ..
-        }) = catalogue.twin(&pair.name, TwinKind::Wasm)
-        {
-            wasm::build_crate(&source, &target)?;
+        }) => Some(source),
+        _ => None,
+    };
+    for pair in pairs {
+        if let Some(crate_dir) = source(pair, TwinKind::Wasm) {
+            wasm::build_crate(&crate_dir, &target)?;
+        }
+    }
+    let go_pairs: Vec<&str> = pairs
+        .iter()
+        .filter(|p| source(p, TwinKind::GoWasm).is_some())
+        .map(|p| p.name.as_str())
+        .collect();
+    if !go_pairs.is_empty() {
+        build_go(catalogue, &go_pairs)?;
+    }
+    for pair in pairs {
+        if let Some(crate_dir) = source(pair, TwinKind::Native) {
+            native::build_crate(
+                &crate_dir,
+                &target,
+                catalogue.layout.artefact_dir(TwinKind::Native),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds a workspace's Go twins of `pairs`; without Go, says what is missing and which twins
+/// are skipped.
+fn build_go(catalogue: &Catalogue, pairs: &[&str]) -> Result<()> {
+    let module_dir = catalogue.layout.source_dir(TwinKind::GoWasm);
+    let out_dir = catalogue.layout.artefact_dir(TwinKind::GoWasm);
+    let go_cmd = go::go_command();
+    if let Err(missing) = go::check_go(&go_cmd) {
+        eprintln!(
+            "skipping the Go twins of {} (not built): {missing}",
+            pairs.join(", ")
+        );
+        return Ok(());
+    }
+    for pair in pairs {
+        let started = std::time::Instant::now();
+        eprintln!("building the Go twin {pair} (go build for wasip1) ...");
+        let output = out_dir.join(TwinKind::GoWasm.artefact_name(pair));
+        go::build_go_twin(&go_cmd, module_dir, &out_dir.join("cache"), out_dir, pair).map_err(
+            |e| {
+                let message = match e {
+                    go::GoBuildError::Failed { message, .. } => go::first_go_error(&message),
+                    go::GoBuildError::Missing(message) => message,
+                };
+                Error::invalid(
+                    module_dir.join(pair).join("main.go"),
+                    format!(
+                        "the Go twin of {pair:?} does not build: {message} (the command: {})",
+                        go::go_build_shown(&go_cmd, module_dir, pair, &output)
+                    ),
+                )
+            },
+        )?;
+        if started.elapsed().as_secs_f64() >= 1.0 {
+            eprintln!(
+                "built the Go twin {pair} in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())

@@ -27,11 +27,7 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     // Cargo decides what is up to date; a build that takes a while is said, not silent.
     let started = std::time::Instant::now();
     eprintln!("building the Wasm twin {name} (cargo build --release --target {TARGET}) ...");
-    let mut output = cargo_build(&manifest, target_dir, false)?;
-    if !output.status.success() && needs_network(&output.stderr) {
-        // No network here: the crates may all be in cargo's cache already.
-        output = cargo_build(&manifest, target_dir, true)?;
-    }
+    let output = cargo_build_retrying(&manifest, target_dir, Some(TARGET))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(Error::invalid(
@@ -64,11 +60,32 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     Ok(module)
 }
 
-fn cargo_build(manifest: &Path, target_dir: &Path, offline: bool) -> Result<std::process::Output> {
+/// `cargo build --release` of `manifest` into `target_dir` (for `target`, or the host), retried
+/// `--offline` when the registry cannot be reached (the crates may all be in cargo's cache).
+pub(crate) fn cargo_build_retrying(
+    manifest: &Path,
+    target_dir: &Path,
+    target: Option<&str>,
+) -> Result<std::process::Output> {
+    let output = cargo_build(manifest, target_dir, target, false)?;
+    if !output.status.success() && needs_network(&output.stderr) {
+        return cargo_build(manifest, target_dir, target, true);
+    }
+    Ok(output)
+}
+
+fn cargo_build(
+    manifest: &Path,
+    target_dir: &Path,
+    target: Option<&str>,
+    offline: bool,
+) -> Result<std::process::Output> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["build", "--release", "--message-format=short", "--target"])
-        .arg(TARGET)
-        .arg("--manifest-path")
+    cmd.args(["build", "--release", "--message-format=short"]);
+    if let Some(target) = target {
+        cmd.arg("--target").arg(target);
+    }
+    cmd.arg("--manifest-path")
         .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir);
