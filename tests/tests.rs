@@ -25,3 +25,4 @@ mod run;
 mod swap;
 mod twins;
 mod workspace;
+mod workspace_twins;

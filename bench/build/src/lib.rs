@@ -79,6 +79,37 @@ fn build_go(catalogue: &Catalogue, pairs: &[&str]) -> Result<()> {
             "skipping the Go twins of {} (not built): {missing}",
             pairs.join(", ")
         );
+        // A module built before stands for its sources only while it is newer than them; an
+        // older one is removed, so that no command runs a twin its sources no longer say.
+        for pair in pairs {
+            let module = out_dir.join(TwinKind::GoWasm.artefact_name(pair));
+            let Some(built) = modified(&module) else {
+                continue;
+            };
+            let sources = [module_dir.join(pair), module_dir.join("proxywasm")];
+            let newest = sources
+                .iter()
+                .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+                .map(|e| e.path())
+                .chain(std::iter::once(module_dir.join("go.mod")))
+                .filter_map(|p| modified(&p))
+                .max();
+            if newest.is_some_and(|newest| newest > built) {
+                std::fs::remove_file(&module).map_err(|source| Error::Io {
+                    path: module.clone(),
+                    source,
+                })?;
+                eprintln!(
+                    "  removed {}: older than its sources, and Go is needed to rebuild it",
+                    module.display()
+                );
+            } else {
+                eprintln!(
+                    "  the Go twin of {pair}: using {} (built before, newer than its sources)",
+                    module.display()
+                );
+            }
+        }
         return Ok(());
     }
     for pair in pairs {
@@ -108,4 +139,9 @@ fn build_go(catalogue: &Catalogue, pairs: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A file's modification time, when it has one.
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
