@@ -144,7 +144,8 @@ enum Command {
     /// Switch a pair Lua -> Wasm -> Lua in a running Envoy under load (ECDS from a file).
     Swap(swap::SwapArgs),
     /// Scaffold a pair of your own in a workspace (--workspace DIR): the Lua filter, a catalogue
-    /// entry, an empty corpus and a pass-through Wasm twin crate (or a prebuilt module).
+    /// entry, an empty corpus and a pass-through Wasm twin crate (or a prebuilt module), and with
+    /// --go / --native pass-through Go and native twins.
     New(new::NewArgs),
 }
 
