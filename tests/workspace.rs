@@ -210,7 +210,7 @@ fn new_refuses_an_existing_pair_unless_forced() {
     assert!(!d.ws.join("filters-lua/other.lua").exists());
 }
 
-const ENVOY_FILTER: &str = r#"apiVersion: v1
+pub(crate) const ENVOY_FILTER: &str = r#"apiVersion: v1
 kind: Namespace
 metadata:
   name: shop

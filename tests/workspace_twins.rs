@@ -352,8 +352,28 @@ fn new_force_keeps_the_go_and_native_twins_as_named_backups() {
         )),
         "{stdout}"
     );
-    // The workspace (backups beside) loads, the pair with its Go and native twins only.
+    // From a manifest too: a second pair's Go twin in the same Go module, the ABI layer shared.
+    let ef = inputs.join("envoyfilter.yaml");
+    std::fs::write(&ef, crate::workspace::ENVOY_FILTER).unwrap();
+    let (code, stdout, stderr) = run(
+        &ws,
+        &[
+            "new",
+            "tagger",
+            "--from-manifest",
+            ef.to_str().unwrap(),
+            "--go",
+            "--no-wasm",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(ws.join("filters-go/tagger/main.go").is_file(), "{stdout}");
+    assert!(!ws.join("filters-wasm/tagger").exists(), "{stdout}");
+    assert!(!ws.join("filters-native/tagger").exists(), "{stdout}");
+    // The workspace (backups beside) loads, each pair with the twins asked for only.
     let loaded = filterbench_model::Catalogue::load_workspace(&ws).unwrap();
-    let kinds: Vec<&str> = loaded.twins("mine").iter().map(|t| t.kind.id()).collect();
-    assert_eq!(kinds, ["go-wasm", "native"]);
+    let kinds =
+        |pair: &str| -> Vec<&str> { loaded.twins(pair).iter().map(|t| t.kind.id()).collect() };
+    assert_eq!(kinds("mine"), ["go-wasm", "native"]);
+    assert_eq!(kinds("tagger"), ["go-wasm"]);
 }
