@@ -1,8 +1,10 @@
 //! `--workspace DIR` (a global option of every command): the user's own pairs instead of the
 //! built-in ones. A workspace is a directory anywhere (layout in
-//! `filterbench_model::catalogue`): `filterbench.toml`, `filters-lua/`, `filters-wasm/`,
-//! `corpus/`, and what the commands write, `reports/results/` and `reports/site/`. Its twin crates
-//! are built at run time into `DIR/target` (`filterbench_build::build_twins`).
+//! `filterbench_model::catalogue`): `filterbench.toml`, `filters-lua/`, `filters-wasm/` (and
+//! `filters-go/`, `filters-native/` when its pairs have such twins), `corpus/`, and what the
+//! commands write, `reports/results/` and `reports/site/`. Its twin sources (Rust Wasm crates,
+//! Go twins, native crates) are built at run time into `DIR/target`
+//! (`filterbench_build::build_twins`).
 
 use std::path::Path;
 
@@ -17,7 +19,7 @@ pub fn open(workspace: Option<&Path>) -> anyhow::Result<Catalogue> {
     })
 }
 
-/// The pairs selected by `--pair` (all when none), their twin crates built when they are a
+/// The pairs selected by `--pair` (all when none), their twins built from source when they are a
 /// workspace's.
 pub fn select_built<'c>(
     catalogue: &'c Catalogue,
