@@ -255,6 +255,19 @@ fn new_go_native_twins_build_and_are_proven_equivalent_in_envoy() {
         stdout.contains("1 pairs, 3 scenarios: 1 equivalent, 0 differ"),
         "{stdout}"
     );
+    // A command that needs the Go twin then says it is not built, naming it.
+    let (code, _, stderr) = run_env(
+        &ws,
+        &["verify", "--in-process", "--twin", "go"],
+        &[("GO", std::ffi::OsStr::new("/nonexistent/bin/go"))],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("target/filters-go/pt.wasm")
+            && last.contains("the Go Wasm twin of pair \"pt\" is not built from"),
+        "{stderr}"
+    );
 }
 
 /// `new --force` keeps the Go and native twin folders it replaces as named backups; the shared

@@ -700,6 +700,17 @@ impl Catalogue {
             )
         })?;
         let path = &twin.artefact;
+        if let (Some(source), false) = (&twin.source, path.exists()) {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "the {} twin of pair {name:?} is not built from {} (its build was skipped or \
+                     failed; the build said why)",
+                    kind.label(),
+                    source.display()
+                ),
+            ));
+        }
         let head = read_head(path)?;
         if kind.is_proxy_wasm() {
             check_wasm_magic(path, &head)?;
