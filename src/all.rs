@@ -41,7 +41,7 @@ use crate::report;
 #[derive(clap::Args)]
 pub struct AllArgs {
     /// Longer, tighter measurements (benches: the `full` profile; load: 2 s rounds and three
-    /// times the policy's time budget per pair).
+    /// times the policy's time budget per pair), and a 300 s soak of every pair.
     #[arg(long)]
     pub full: bool,
     /// Load rounds one variant after another (rotating order) instead of every variant at the
@@ -128,7 +128,17 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
         ),
     );
     let session = crate::load::Session::with(rig, version);
-    let measured = measure(&session, &catalogue, &pairs, &proofs, &load_plan)?;
+    let mut measured = measure(&session, &catalogue, &pairs, &proofs, &load_plan)?;
+    if args.full && !measured.interrupted {
+        soaks(
+            &session,
+            &catalogue,
+            &pairs,
+            &proofs,
+            &load_plan,
+            &mut measured,
+        )?;
+    }
 
     step(5, "report");
     let rendered = report::render_site(
@@ -618,6 +628,65 @@ fn load_subjects(
         load_plan.clone(),
     ));
     Ok(subjects)
+}
+
+/// How long `all --full` soaks each pair (`filterbench load --pair P --soak SECS` soaks one pair
+/// for as long as asked).
+pub const FULL_SOAK_SECS: f64 = 300.0;
+
+/// With `--full`: each pair's soak ([`FULL_SOAK_SECS`], its `default` configuration, every
+/// variant measured), a line per pair.
+fn soaks(
+    session: &crate::load::Session,
+    catalogue: &Catalogue,
+    pairs: &[&Pair],
+    proofs: &Proofs,
+    load_plan: &LoadPlan,
+    measured: &mut Measured,
+) -> anyhow::Result<()> {
+    use filterbench_model::results::{growth_kib_per_100k, growth_words};
+    let t = Instant::now();
+    println!(
+        "  soaks: {} s per pair, every variant at once at a moderate open-loop rate",
+        FULL_SOAK_SECS
+    );
+    let unproven = proofs.unproven();
+    let subjects = load_subjects(catalogue, pairs, proofs, load_plan, &unproven)?;
+    for (subject, _) in subjects.iter().filter(|(s, _)| {
+        s.config_name.is_none() && s.name != filterbench_envoy::compare::PASSTHROUGH
+    }) {
+        let bar = progress_bar(1);
+        let result = crate::load::run_soak(
+            session,
+            subject,
+            FULL_SOAK_SECS,
+            &catalogue.root,
+            &mut |line| {
+                bar.set_message(format!("{} soak: {line}", subject.name));
+            },
+        );
+        bar.finish_and_clear();
+        match result {
+            Ok((run, _)) => {
+                let words: Vec<String> = run
+                    .variants
+                    .iter()
+                    .map(|v| format!("{} {}", v.id(), growth_words(growth_kib_per_100k(&run, *v))))
+                    .collect();
+                println!("  {} soak: {}", subject.name, words.join("; "));
+            }
+            Err(e) => {
+                println!("  {} soak failed: {e:#}", subject.name);
+                measured.failed.push(format!("{} soak", subject.name));
+            }
+        }
+        if session.interrupted() {
+            measured.interrupted = true;
+            break;
+        }
+    }
+    println!("  soaks done ({})", elapsed(t));
+    Ok(())
 }
 
 fn progress_bar(len: usize) -> ProgressBar {

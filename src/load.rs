@@ -417,6 +417,29 @@ impl ConfigRuns<'_> {
     }
 }
 
+/// Soaks `subject` for `secs` seconds (every variant at once at one moderate open-loop rate,
+/// each Envoy's memory sampled throughout) and writes `soak/<pair>.json` under `root`'s
+/// results; progress lines go to `on_line`. Answers the run and the file.
+pub fn run_soak(
+    session: &Session,
+    subject: &Subject,
+    secs: f64,
+    root: &Path,
+    on_line: &mut dyn FnMut(&str),
+) -> anyhow::Result<(filterbench_model::results::SoakRun, std::path::PathBuf)> {
+    let run = filterbench_envoy::compare::soak::soak(
+        &session.rig,
+        subject,
+        &filterbench_envoy::compare::soak::SoakPlan::new(secs),
+        &session.version,
+        session.stop.clone(),
+        on_line,
+    )?;
+    let out = filterbench_model::results::soak_path(&results_dir(root), &subject.name);
+    write_json_atomically(&out, &run).with_context(|| format!("writing {}", out.display()))?;
+    Ok((run, out))
+}
+
 /// The configuration a run measured.
 pub fn config_of(run: &LoadRun) -> &str {
     run.config
@@ -532,22 +555,13 @@ fn soak(
     root: &Path,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use filterbench_envoy::compare::soak::{growth_kib_per_100k, growth_words, SoakPlan};
+    use filterbench_envoy::compare::soak::{growth_kib_per_100k, growth_words};
 
-    let run = filterbench_envoy::compare::soak::soak(
-        &session.rig,
-        subject,
-        &SoakPlan::new(secs),
-        &session.version,
-        session.stop.clone(),
-        &mut |line| {
-            if !json {
-                eprintln!("  {line}");
-            }
-        },
-    )?;
-    let out = filterbench_model::results::soak_path(&results_dir(root), &subject.name);
-    write_json_atomically(&out, &run).with_context(|| format!("writing {}", out.display()))?;
+    let (run, out) = run_soak(session, subject, secs, root, &mut |line| {
+        if !json {
+            eprintln!("  {line}");
+        }
+    })?;
     let mut stdout = std::io::stdout().lock();
     if json {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&run)?)?;

@@ -20,9 +20,9 @@ use serde::Serialize;
 use crate::decision::{Costs, Evidence, PairedRounds, Triple, TwinEvidence};
 use filterbench_model::catalogue::{Pair, DEFAULT_CONFIG};
 use filterbench_model::results::{
-    bench_summary_path, load_path, load_path_of, per_round_of, read_result, verify_path,
-    BenchSummary, LoadRun, PairBench, ReadError, Sample, Variant, VerifyPair, VerifyRecord,
-    WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA, VERIFY_SCHEMA,
+    bench_summary_path, load_path, load_path_of, per_round_of, read_result, soak_path, verify_path,
+    BenchSummary, LoadRun, PairBench, ReadError, Sample, SoakRun, Variant, VerifyPair,
+    VerifyRecord, WorkersRun, BENCH_SCHEMA, LOAD_SCHEMA, SOAK_SCHEMA, VERIFY_SCHEMA,
 };
 use filterbench_model::stats::Interval;
 use filterbench_model::TwinKind;
@@ -95,6 +95,9 @@ pub struct ResultSet {
     /// than `default` of the pairs given to [`ResultSet::with_configs`] (`default`'s run is
     /// [`ResultSet::loads`]).
     pub config_loads: Vec<(String, String, Option<LoadRun>)>,
+    /// `soak/<pair>.json` per requested pair that has one (`filterbench load --soak SECS`, or
+    /// `all --full`): each variant's Envoy memory through a long open-loop run.
+    pub soaks: Vec<SoakRun>,
 }
 
 fn optional<T>(r: Result<T, ReadError>) -> Result<Option<T>, ReadError> {
@@ -159,6 +162,19 @@ impl ResultSet {
                 .map_err(|e| ReadError::Corrupt(passthrough_path.clone(), e))?;
         }
         let failure = optional(filterbench_model::results::failure::read(dir))?;
+        let mut soaks = Vec::new();
+        for pair in pairs {
+            let path = soak_path(dir, pair);
+            if let Some(run) = optional(read_result::<SoakRun>(&path, SOAK_SCHEMA))? {
+                if run.pair != *pair {
+                    return Err(ReadError::Corrupt(
+                        path,
+                        format!("holds a soak of pair `{}`, expected `{pair}`", run.pair),
+                    ));
+                }
+                soaks.push(run);
+            }
+        }
         Ok(ResultSet {
             dir: dir.to_path_buf(),
             bench,
@@ -169,6 +185,7 @@ impl ResultSet {
             passthrough,
             failure,
             config_loads: Vec::new(),
+            soaks,
         })
     }
 
@@ -222,6 +239,11 @@ impl ResultSet {
             .flat_map(|r| &r.pairs)
             .filter(|p| p.pair.starts_with(&prefix))
             .collect()
+    }
+
+    /// The pair's soak, when one was run.
+    pub fn soak(&self, pair: &str) -> Option<&SoakRun> {
+        self.soaks.iter().find(|s| s.pair == pair)
     }
 
     pub fn load(&self, pair: &str) -> Option<&LoadRun> {

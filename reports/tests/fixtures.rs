@@ -352,6 +352,40 @@ pub fn pairs() -> Vec<Pair> {
 }
 
 /// Writes the whole result set under `root/results`; returns the render input.
+/// A 20-chunk soak of `pair`: 10,000 requests per chunk each; the baseline and Lua flat (with a
+/// page's jitter), the Wasm twin's RSS growing 50 KiB per chunk (500 KiB per 100k requests).
+pub fn soak(pair: &str) -> SoakRun {
+    let mut points = Vec::new();
+    for chunk in 0..=20u64 {
+        for (variant, start_mib, kib_per_chunk) in [
+            (Variant::Base, 60, 0),
+            (Variant::Lua, 64, 0),
+            (Variant::WASM, 86, 50),
+        ] {
+            points.push(SoakPoint {
+                variant,
+                elapsed_secs: chunk as f64 * 30.0,
+                requests: chunk * 10_000,
+                rss_bytes: start_mib * 1024 * 1024
+                    + chunk * kib_per_chunk * 1024
+                    + (chunk % 2) * 4096,
+                allocated_bytes: 0,
+            });
+        }
+    }
+    SoakRun {
+        schema_version: SOAK_SCHEMA,
+        pair: pair.into(),
+        envoy_version: "1.40.0".into(),
+        started_ms: 1_709_251_200_000,
+        rate_rps: 333.0,
+        secs: 600.0,
+        variants: vec![Variant::Base, Variant::Lua, Variant::WASM],
+        points,
+        partial: false,
+    }
+}
+
 pub fn write_all(root: &Path) -> SiteInput {
     let results = root.join("results");
     write_json_atomically(&bench_summary_path(&results), &bench()).unwrap();
@@ -390,6 +424,7 @@ pub fn write_all(root: &Path) -> SiteInput {
         &load("add_header", 100.0, 110.0, 118.0),
     )
     .unwrap();
+    write_json_atomically(&soak_path(&results, "add_header"), &soak("add_header")).unwrap();
     write_json_atomically(
         &load_path(&results, "jwt_auth"),
         &load("jwt_auth", 100.0, 150.0, 110.0),

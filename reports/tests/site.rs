@@ -204,6 +204,28 @@ fn a_pair_page_has_every_chart_from_the_measured_numbers() {
     );
     assert!(startup.contains("+25.0 + +3.00 per worker"), "{startup}");
     assert!(startup.contains("+5.00 + 0 per worker"), "Lua: {startup}");
+    // The soak: the curve, and each variant's growth after the warm-up.
+    let soak = &page[page
+        .find("<h3>Soak: does memory keep growing?</h3>")
+        .expect("soak")..];
+    assert!(chart(&page, "soak").is_some(), "the soak curve");
+    assert!(soak.contains("<td>Wasm</td>"), "{soak}");
+    let row = |label: &str| {
+        let at = soak.find(&format!("<td>{label}</td>")).unwrap();
+        soak[at..at + soak[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        row("Wasm").contains("grows +497.3 [+476.0, +518.7] KiB per 100k requests"),
+        "50 KiB per 10,000 requests, less the jitter: {}",
+        row("Wasm")
+    );
+    assert!(
+        row("Lua").contains("no measurable growth"),
+        "{}",
+        row("Lua")
+    );
+    let jwt = read(&out, "pairs/jwt_auth.html");
+    assert!(jwt.contains("No soak for this pair: `filterbench load --pair jwt_auth --soak 600`"));
     assert!(
         !page.contains("class=\"missing\""),
         "add_header has every file"

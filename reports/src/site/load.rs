@@ -15,7 +15,10 @@ use crate::charts::{
 use crate::decision::Costs;
 use crate::evidence::{method_check, paired_rounds, DataKind, PairEvidence};
 use crate::html::{self, esc, Cell};
-use filterbench_model::results::{behind_rounds, LoadRun, LuaOnly, RoundMethod, Variant};
+use filterbench_model::results::{
+    behind_rounds, growth_kib_per_100k, growth_words, LoadRun, LuaOnly, RoundMethod, SoakPoint,
+    SoakRun, Variant,
+};
 use filterbench_model::stats::{median, Interval, BOOTSTRAP_RESAMPLES};
 use filterbench_model::TwinKind;
 
@@ -215,6 +218,108 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
     b.push_str(&capacity(l)?);
     b.push_str(&memory(l, ev)?);
     b.push_str(&startup(l));
+    Ok(b)
+}
+
+/// The soak (`filterbench load --soak SECS`, run by `all --full`): each variant's Envoy RSS
+/// through the long open-loop run as a curve (at most a dozen points drawn), and per variant its
+/// growth after the warm-up with its interval; a note with the command when there is none.
+pub fn soak_section(run: Option<&SoakRun>, pair: &str) -> Result<String, RenderError> {
+    let mut b = String::from("<h3>Soak: does memory keep growing?</h3>\n");
+    let Some(run) = run else {
+        b.push_str(&html::note(&format!(
+            "No soak for this pair: `filterbench load --pair {pair} --soak 600` (or `filterbench \
+             all --full`) runs every variant at once at a moderate open-loop rate and samples \
+             each Envoy's memory throughout."
+        )));
+        return Ok(b);
+    };
+    let base: Vec<&SoakPoint> = run
+        .points
+        .iter()
+        .filter(|p| p.variant == run.variants[0])
+        .collect();
+    let step = base.len().div_ceil(12).max(1);
+    let shown: Vec<usize> = (0..base.len())
+        .filter(|i| i % step == 0 || *i + 1 == base.len())
+        .collect();
+    let series = run
+        .variants
+        .iter()
+        .map(|&v| {
+            let of: Vec<&SoakPoint> = run.points.iter().filter(|p| p.variant == v).collect();
+            Series::new(
+                v.label(),
+                color(v),
+                shown
+                    .iter()
+                    .map(|&i| of.get(i).map(|p| p.rss_bytes as f64 / MIB))
+                    .collect(),
+            )
+        })
+        .collect();
+    b.push_str(&charts::lines(&Chart {
+        id: "soak",
+        title: format!(
+            "Envoy resident memory through the soak ({} req/s each, 1 worker)",
+            html::num(run.rate_rps)
+        ),
+        x_desc: "minutes into the soak".into(),
+        y_desc: "resident memory, MiB".into(),
+        categories: shown
+            .iter()
+            .map(|&i| html::num(base[i].elapsed_secs / 60.0))
+            .collect(),
+        x_positions: Some(shown.iter().map(|&i| base[i].elapsed_secs / 60.0).collect()),
+        series,
+        reference: None,
+    })?);
+    let rows: Vec<(String, Vec<Cell>)> = run
+        .variants
+        .iter()
+        .map(|&v| {
+            let of: Vec<&SoakPoint> = run.points.iter().filter(|p| p.variant == v).collect();
+            let (first, last) = (of.first(), of.last());
+            let mib = |p: Option<&&SoakPoint>| {
+                p.map_or(Cell::Text("—".into()), |p| {
+                    Cell::Num(html::num(p.rss_bytes as f64 / MIB))
+                })
+            };
+            (
+                String::new(),
+                vec![
+                    Cell::Text(v.label().into()),
+                    Cell::Num(last.map_or(0, |p| p.requests).to_string()),
+                    mib(first),
+                    mib(last),
+                    Cell::Text(growth_words(growth_kib_per_100k(run, v))),
+                ],
+            )
+        })
+        .collect();
+    b.push_str(&html::table(
+        &[
+            "variant",
+            "requests",
+            "RSS at start, MiB",
+            "RSS at end, MiB",
+            "growth after the warm-up (95% interval)",
+        ],
+        &rows,
+    ));
+    b.push_str(&html::note(&format!(
+        "{} s at {} req/s per variant, every variant's Envoy at once on the same core; RSS \
+         sampled after each chunk. Growth is RSS gained per request after the first quarter of \
+         the samples (states, caches and arenas fill there), in KiB per 100k requests, with a \
+         bootstrap interval over the chunks: \"no measurable growth\" when it holds zero.{}",
+        html::num(run.secs),
+        html::num(run.rate_rps),
+        if run.partial {
+            " Stopped early (partial)."
+        } else {
+            ""
+        }
+    )));
     Ok(b)
 }
 

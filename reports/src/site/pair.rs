@@ -115,6 +115,7 @@ pub(super) fn pair_page(
         }
         Some(l) => b.push_str(&load::load_section(l, ev, &load_file)?),
     }
+    b.push_str(&load::soak_section(results.soak(name), name)?);
 
     // The live switch, when it was measured for this pair (`filterbench swap`).
     let swap_file = filterbench_model::results::swap::swap_path(&input.results_dir, name);
