@@ -132,19 +132,7 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     };
     let dir = std::path::absolute(dir).with_context(|| format!("{}", dir.display()))?;
     let name = &args.name;
-    if let Some(problem) = name_problem(name) {
-        anyhow::bail!("new: {problem}");
-    }
-    if let Some((_, what)) = SHARED_FOLDER_NAMES.iter().find(|(n, _)| n == name) {
-        anyhow::bail!(
-            "new: pair name {name:?} is taken in a workspace: it names {what}; choose another"
-        );
-    }
-    if args.no_wasm && !args.go && !args.native {
-        anyhow::bail!(
-            "new: --no-wasm leaves pair {name:?} without a twin: give --go, --native or both"
-        );
-    }
+    check_name_and_twins(&args)?;
     let source = read_source(&args)?;
     // The script must compile; it is not run: a manifest's Lua is someone else's code, and its
     // top level would run as the user before anyone has read it.
@@ -154,14 +142,7 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
 
     let files = PairFiles::in_workspace(&dir, name);
     // The other twins' files, read from the project before anything is written.
-    let project = filterbench_model::project_root();
-    let mut more_twins = Vec::new();
-    if args.go {
-        more_twins.push(("Go", new_twins::go_twin(&project, &dir, name)?));
-    }
-    if args.native {
-        more_twins.push(("native", new_twins::native_twin(&project, &dir, name)?));
-    }
+    let more_twins = more_twins(&dir, &args)?;
     let old_catalogue = read_catalogue(&files.catalogue)?;
     let listed = match &old_catalogue {
         Some(text) => pair_names(&files.catalogue, text)?.contains(name),
@@ -192,29 +173,100 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
         None => WasmTwin::Crate,
     };
     let (mut written, mut notes) = write_pair(&files, name, &source, wasm, &catalogue_text)?;
-    for (kind, (twin_files, shared)) in more_twins {
-        let (paths, note) = write_twin(kind, twin_files, shared, &files)?;
-        written.splice(written.len() - 1..written.len() - 1, paths);
-        notes.extend(note);
-    }
-    if args.native {
-        let crate_dir = &files.native_dir;
-        if let Err(e) = lockfile(crate_dir) {
-            notes.push(format!(
-                "no Cargo.lock in {} yet ({e}); the first build makes one",
-                crate_dir.display()
-            ));
-        }
-    }
+    let (paths, more_notes) = write_more_twins(&files, more_twins)?;
+    // The catalogue (last of `written`) stays last.
+    written.splice(written.len() - 1..written.len() - 1, paths);
+    notes.extend(more_notes);
     // The workspace as the other commands will see it.
     Catalogue::load_workspace(&dir)?;
+    print_done(&dir, name, &source, &written, &notes);
+    print_next(&dir, &files, name, &args);
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Refuses a name `new` may not give (invalid, reserved, a shared folder's) and `--no-wasm`
+/// without another twin.
+fn check_name_and_twins(args: &NewArgs) -> anyhow::Result<()> {
+    let name = &args.name;
+    if let Some(problem) = name_problem(name) {
+        anyhow::bail!("new: {problem}");
+    }
+    if let Some((_, what)) = SHARED_FOLDER_NAMES.iter().find(|(n, _)| n == name) {
+        anyhow::bail!(
+            "new: pair name {name:?} is taken in a workspace: it names {what}; choose another"
+        );
+    }
+    if args.no_wasm && !args.go && !args.native {
+        anyhow::bail!(
+            "new: --no-wasm leaves pair {name:?} without a twin: give --go, --native or both"
+        );
+    }
+    Ok(())
+}
+
+/// The Go and native twins `--go` and `--native` ask for: their files, read from the project.
+fn more_twins(dir: &Path, args: &NewArgs) -> anyhow::Result<Vec<MoreTwin>> {
+    let project = filterbench_model::project_root();
+    let mut more = Vec::new();
+    if args.go {
+        let (files, shared) = new_twins::go_twin(&project, dir, &args.name)?;
+        more.push(MoreTwin {
+            native: false,
+            files,
+            shared,
+        });
+    }
+    if args.native {
+        let (files, shared) = new_twins::native_twin(&project, dir, &args.name)?;
+        more.push(MoreTwin {
+            native: true,
+            files,
+            shared,
+        });
+    }
+    Ok(more)
+}
+
+/// A Go or native twin to write.
+struct MoreTwin {
+    native: bool,
+    files: Vec<new_twins::Written>,
+    shared: new_twins::SharedUse,
+}
+
+/// Writes the Go and native twins (a native crate's `Cargo.lock` made offline); answers the
+/// paths to name and the notes.
+fn write_more_twins(
+    files: &PairFiles,
+    more: Vec<MoreTwin>,
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut written = Vec::new();
+    let mut notes = Vec::new();
+    for twin in more {
+        let native = twin.native;
+        let (paths, note) = write_twin(twin, files)?;
+        written.extend(paths);
+        notes.extend(note);
+        if native {
+            if let Err(e) = lockfile(&files.native_dir) {
+                notes.push(format!(
+                    "no Cargo.lock in {} yet ({e}); the first build makes one",
+                    files.native_dir.display()
+                ));
+            }
+        }
+    }
+    Ok((written, notes))
+}
+
+/// What `new` wrote, the manifest's configurations and the notes.
+fn print_done(dir: &Path, name: &str, source: &Source, written: &[PathBuf], notes: &[String]) {
     println!(
         "new pair {name} in {} (Lua: {})",
         dir.display(),
         source.origin
     );
-    for path in &written {
+    for path in written {
         println!("  wrote {}", path.display());
     }
     if !source.more_configs.is_empty() {
@@ -230,8 +282,6 @@ pub fn new(workspace: Option<&Path>, args: NewArgs) -> anyhow::Result<ExitCode> 
     for note in notes {
         println!("  note: {note}");
     }
-    print_next(&dir, &files, name, &args);
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The error for a pair that exists already (without `--force`).
@@ -364,21 +414,16 @@ fn write_pair(
 
 /// Writes a Go or native twin's files; answers the paths to name (the pair's folder, the shared
 /// folder when copied now) and a note on a shared folder the workspace had already.
-fn write_twin(
-    kind: &str,
-    twin_files: Vec<new_twins::Written>,
-    shared: new_twins::SharedUse,
-    files: &PairFiles,
-) -> anyhow::Result<(Vec<PathBuf>, Option<String>)> {
-    for file in &twin_files {
+fn write_twin(twin: MoreTwin, files: &PairFiles) -> anyhow::Result<(Vec<PathBuf>, Option<String>)> {
+    for file in &twin.files {
         write(&file.path, &file.bytes)?;
     }
-    let folder = if kind == "Go" {
-        files.go_dir.clone()
+    let (kind, folder) = if twin.native {
+        ("native", files.native_dir.clone())
     } else {
-        files.native_dir.clone()
+        ("Go", files.go_dir.clone())
     };
-    Ok(match shared {
+    Ok(match twin.shared {
         new_twins::SharedUse::Copied(path) => (vec![folder, path], None),
         new_twins::SharedUse::Existing(path) => (
             vec![folder],
