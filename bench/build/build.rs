@@ -197,7 +197,7 @@ fn native_crates(twins: &[PathBuf]) -> Vec<(String, String)> {
             let manifest = twin.join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest)
                 .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
-            let name = package_name(&text).unwrap_or_else(|| {
+            let name = toolchain::package_name(&text).unwrap_or_else(|| {
                 panic!(
                     "{}: the native twin of {pair} has no `name = ` in its [package]",
                     manifest.display()
@@ -237,24 +237,6 @@ fn native_build_failed(crates: &[(String, String)], stderr: &str) -> ! {
     );
 }
 
-/// The `name = "..."` of a Cargo.toml's `[package]` table (std only: a line scan).
-fn package_name(manifest: &str) -> Option<String> {
-    let mut in_package = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-            continue;
-        }
-        if in_package {
-            if let Some(value) = line.strip_prefix("name") {
-                let value = value.trim_start().strip_prefix('=')?.trim();
-                return Some(value.trim_matches('"').to_string());
-            }
-        }
-    }
-    None
-}
 
 /// One nested `cargo build --profile filter --target wasm32-wasip1 -p ...` for `crates`.
 fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {

@@ -26,7 +26,7 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path, out_dir: &Path) -> Resul
         path: manifest.clone(),
         source,
     })?;
-    let crate_name = package_name(&text).ok_or_else(|| {
+    let crate_name = super::toolchain::package_name(&text).ok_or_else(|| {
         Error::invalid(
             &manifest,
             format!("the native twin of {pair:?} has no `name = ` in its [package]"),
@@ -89,29 +89,10 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path, out_dir: &Path) -> Resul
     Ok(to)
 }
 
-/// The `name` of a `Cargo.toml`'s `[package]` (the same reading as the build script's for the
-/// built-in native twins).
-fn package_name(manifest: &str) -> Option<String> {
-    let mut in_package = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-            continue;
-        }
-        if in_package {
-            if let Some(value) = line.strip_prefix("name") {
-                let value = value.trim_start().strip_prefix('=')?.trim();
-                return Some(value.trim_matches('"').to_string());
-            }
-        }
-    }
-    None
-}
 
 #[cfg(test)]
 mod tests {
-    use super::package_name;
+    use super::super::toolchain::package_name;
 
     #[test]
     fn the_package_name_is_read_from_its_table() {

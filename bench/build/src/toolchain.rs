@@ -59,3 +59,23 @@ pub fn clean_env(cmd: &mut Command) {
         }
     }
 }
+
+/// The `name = "..."` of a Cargo.toml's `[package]` table (std only: a line scan; the build
+/// script's built-in native twins and a workspace's alike).
+pub fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+            continue;
+        }
+        if in_package {
+            if let Some(value) = line.strip_prefix("name") {
+                let value = value.trim_start().strip_prefix('=')?.trim();
+                return Some(value.trim_matches('"').to_string());
+            }
+        }
+    }
+    None
+}
