@@ -362,6 +362,7 @@ fn startup(l: &LoadRun) -> String {
                     Some((w.workers, ms(s.cpu_ns) - ms(b.cpu_ns)))
                 })
                 .collect();
+            // The memory line's least-squares fit, on ms here: its `..._mib` fields hold ms.
             let fit = crate::decision::MemoryFit { points: extra }.per_proxy(1);
             cells.push(match (v, fit) {
                 (Variant::Base, _) => Cell::Text("—".into()),
