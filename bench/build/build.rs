@@ -237,7 +237,6 @@ fn native_build_failed(crates: &[(String, String)], stderr: &str) -> ! {
     );
 }
 
-
 /// One nested `cargo build --profile filter --target wasm32-wasip1 -p ...` for `crates`.
 fn build(root: &Path, target_dir: &Path, what: &str, crates: &[PathBuf]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -89,7 +89,6 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path, out_dir: &Path) -> Resul
     Ok(to)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::toolchain::package_name;
