@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use filterbench_model::artefacts::native_cdylib_name;
 use filterbench_model::{Error, Result};
 
-use crate::wasm::{cargo_build_retrying, first_error};
+use crate::wasm::build_twin_crate;
 
 /// Builds the native twin crate at `crate_dir` (the pair's folder, `filters-native/<pair>/`)
 /// into `target_dir` and copies its library to `<out_dir>/<pair>.so`; answers that path.
@@ -32,30 +32,7 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path, out_dir: &Path) -> Resul
             format!("the native twin of {pair:?} has no `name = ` in its [package]"),
         )
     })?;
-    let command = format!(
-        "cargo build --release --manifest-path {} --target-dir {}",
-        manifest.display(),
-        target_dir.display()
-    );
-    let started = std::time::Instant::now();
-    eprintln!("building the native twin {pair} (cargo build --release) ...");
-    let output = cargo_build_retrying(&manifest, target_dir, None)?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::invalid(
-            &manifest,
-            format!(
-                "the native twin of {pair:?} does not build: {} (the whole output: {command})",
-                first_error(&stderr),
-            ),
-        ));
-    }
-    if started.elapsed().as_secs_f64() >= 1.0 {
-        eprintln!(
-            "built the native twin {pair} in {:.0} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
+    build_twin_crate(&manifest, target_dir, None, "native", &pair)?;
     let library = target_dir
         .join("release")
         .join(native_cdylib_name(&crate_name));

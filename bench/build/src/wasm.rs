@@ -24,29 +24,7 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
         .unwrap_or_default()
         .to_string();
     ensure_target().map_err(|e| Error::invalid(&manifest, e))?;
-    // Cargo decides what is up to date; a build that takes a while is said, not silent.
-    let started = std::time::Instant::now();
-    eprintln!("building the Wasm twin {name} (cargo build --release --target {TARGET}) ...");
-    let output = cargo_build_retrying(&manifest, target_dir, Some(TARGET))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::invalid(
-            &manifest,
-            format!(
-                "the Wasm twin of {name:?} does not build for {TARGET}: {} (the whole output: \
-                 cargo build --release --target {TARGET} --manifest-path {} --target-dir {})",
-                first_error(&stderr),
-                manifest.display(),
-                target_dir.display()
-            ),
-        ));
-    }
-    if started.elapsed().as_secs_f64() >= 1.0 {
-        eprintln!(
-            "built the Wasm twin {name} in {:.0} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
+    build_twin_crate(&manifest, target_dir, Some(TARGET), "Wasm", &name)?;
     let module = workspace_wasm_dir(target_dir).join(format!("{name}.wasm"));
     if !module.is_file() {
         return Err(Error::invalid(
@@ -60,9 +38,47 @@ pub fn build_crate(crate_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     Ok(module)
 }
 
+/// `cargo build --release` of the twin crate `manifest` (the `kind` twin of pair `pair`: `Wasm`,
+/// `native`) into `target_dir`, for `target` or the host: a build that takes a while is said,
+/// not silent (cargo decides what is up to date), and one that fails is one error naming the
+/// crate's `Cargo.toml` with the compiler's first error and the command that shows the rest.
+pub(crate) fn build_twin_crate(
+    manifest: &Path,
+    target_dir: &Path,
+    target: Option<&str>,
+    kind: &str,
+    pair: &str,
+) -> Result<()> {
+    let target_flag = target.map(|t| format!(" --target {t}")).unwrap_or_default();
+    let started = std::time::Instant::now();
+    eprintln!("building the {kind} twin {pair} (cargo build --release{target_flag}) ...");
+    let output = cargo_build_retrying(manifest, target_dir, target)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::invalid(
+            manifest,
+            format!(
+                "the {kind} twin of {pair:?} does not build{}: {} (the whole output: \
+                 cargo build --release{target_flag} --manifest-path {} --target-dir {})",
+                target.map(|t| format!(" for {t}")).unwrap_or_default(),
+                first_error(&stderr),
+                manifest.display(),
+                target_dir.display()
+            ),
+        ));
+    }
+    if started.elapsed().as_secs_f64() >= 1.0 {
+        eprintln!(
+            "built the {kind} twin {pair} in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 /// `cargo build --release` of `manifest` into `target_dir` (for `target`, or the host), retried
 /// `--offline` when the registry cannot be reached (the crates may all be in cargo's cache).
-pub(crate) fn cargo_build_retrying(
+fn cargo_build_retrying(
     manifest: &Path,
     target_dir: &Path,
     target: Option<&str>,
