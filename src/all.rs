@@ -129,6 +129,10 @@ pub fn all(ws: Option<&Path>, args: AllArgs) -> anyhow::Result<ExitCode> {
     );
     let session = crate::load::Session::with(rig, version);
     let mut measured = measure(&session, &catalogue, &pairs, &proofs, &load_plan)?;
+    if !measured.interrupted && !args.sequential {
+        let extra = policy.measurement.extra_budget_secs * if args.full { 3.0 } else { 1.0 };
+        crate::second_pass::run(&session, &catalogue, &pairs, &policy, extra, &mut measured)?;
+    }
     if args.full && !measured.interrupted {
         soaks(
             &session,
@@ -513,11 +517,14 @@ fn prove_deployed(
 }
 
 /// Step 4's outcome.
-struct Measured {
+pub struct Measured {
     /// Ctrl-C stopped the load step.
-    interrupted: bool,
+    pub interrupted: bool,
     /// Runs that ended in an error (what they measured before it is kept, marked partial).
-    failed: Vec<String>,
+    pub failed: Vec<String>,
+    /// Each finished run with what it measured and where its file is (the second pass adds
+    /// rounds to them).
+    pub runs: Vec<crate::second_pass::Done>,
 }
 
 /// Step 4: every pair (Lua-only where its Rust Wasm twin is unproven; with every other kind of
@@ -543,6 +550,7 @@ fn measure(
     let mut measured = Measured {
         interrupted: false,
         failed: Vec::new(),
+        runs: Vec::new(),
     };
     for (subject, plan) in &subjects {
         // `strip [admin]` for a configuration other than `default`.
@@ -575,8 +583,14 @@ fn measure(
             bar.println(line);
         }
         bar.inc(1);
-        if result.as_ref().map_or(true, |r| r.failure.is_some()) {
-            measured.failed.push(label);
+        match result {
+            Ok(run) if run.failure.is_none() => measured.runs.push(crate::second_pass::Done {
+                subject: subject.clone(),
+                label,
+                out,
+                run,
+            }),
+            _ => measured.failed.push(label),
         }
         if session.interrupted() {
             measured.interrupted = true;

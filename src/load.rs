@@ -211,6 +211,10 @@ fn load_plan(
     args: &LoadArgs,
 ) -> anyhow::Result<LoadPlan> {
     let mut plan = plan(measurement, args.full);
+    // One pair: the second pass's budget, which `all` shares among the open pairs, is its own.
+    plan.budget_secs = plan
+        .budget_secs
+        .map(|b| b + measurement.extra_budget_secs * if args.full { 3.0 } else { 1.0 });
     plan.workers = args.workers.clone();
     plan.connections = args.connections.max(1);
     if args.sequential {
@@ -539,6 +543,34 @@ impl Session {
         write_json_atomically(out, &result)
             .with_context(|| format!("writing {}", out.display()))?;
         Ok(result)
+    }
+
+    /// Adds rounds to `run` (a first pass of `subject`, [`filterbench_envoy::compare::extend`])
+    /// and writes it to `out` again, whatever ended the pass (an error keeps the rounds before
+    /// it, said in the pass; the error is returned after the file is written).
+    #[allow(clippy::too_many_arguments)]
+    pub fn extend(
+        &self,
+        subject: &Subject,
+        run: &mut LoadRun,
+        why: filterbench_model::results::ExtraWhy,
+        budget_secs: f64,
+        out: &Path,
+        ended: &mut dyn FnMut(&LoadRun) -> Option<filterbench_model::results::ExtraEnd>,
+        on_progress: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<()> {
+        let extended = filterbench_envoy::compare::extend(
+            &self.rig,
+            subject,
+            run,
+            why,
+            budget_secs,
+            self.stop.clone(),
+            ended,
+            on_progress,
+        );
+        write_json_atomically(out, &*run).with_context(|| format!("writing {}", out.display()))?;
+        Ok(extended?)
     }
 
     /// Ctrl-C was pressed.
@@ -880,12 +912,25 @@ pub fn one_line(run: &LoadRun) -> String {
     let c = paired_rounds(run).map(|r| Costs::of(&r));
     let lua = c.as_ref().and_then(|c| c.lua_cpu_us);
     let diff = c.as_ref().and_then(|c| c.wasm_minus_lua_cpu_us);
+    let extra: Vec<String> = run
+        .extra
+        .iter()
+        .map(|p| {
+            format!(
+                "; +{} in a second pass because {}: {}",
+                p.rounds,
+                p.why.words(),
+                p.ended.words()
+            )
+        })
+        .collect();
     let rounds = format!(
-        "{} {} rounds at {:.0} req/s, {}",
+        "{} {} rounds at {:.0} req/s, {}{}",
         c.as_ref().map_or(0, |c| c.rounds),
         run.method.words(),
         run.open_rate_rps,
-        run.stopped.words()
+        run.stopped.words(),
+        extra.concat()
     );
     if run.variants.contains(&Variant::WASM) {
         format!(

@@ -46,6 +46,7 @@ mod new_twins;
 mod record;
 mod report;
 mod run;
+mod second_pass;
 mod swap;
 mod workspace;
 

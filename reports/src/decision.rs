@@ -439,6 +439,12 @@ impl Policy {
             86_400.0,
         )?;
         in_range(
+            "measurement.extra_budget_secs",
+            m.extra_budget_secs,
+            0.0,
+            86_400.0,
+        )?;
+        in_range(
             "measurement.target_half_width_us",
             m.target_half_width_us,
             0.0,

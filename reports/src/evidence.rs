@@ -220,6 +220,44 @@ impl ResultSet {
         Ok(self)
     }
 
+    /// Puts `run` in place of `pair`'s load run under `config` (`all`'s second pass asks the
+    /// tree again after each round it adds, without reading the files again).
+    pub fn set_load(&mut self, pair: &str, config: &str, run: LoadRun) {
+        let slot = if config == DEFAULT_CONFIG {
+            self.loads
+                .iter_mut()
+                .find(|(p, _)| p == pair)
+                .map(|(_, l)| l)
+        } else {
+            self.config_loads
+                .iter_mut()
+                .find(|(p, c, _)| p == pair && c == config)
+                .map(|(_, _, l)| l)
+        };
+        match slot {
+            Some(l) => *l = Some(run),
+            None if config == DEFAULT_CONFIG => self.loads.push((pair.to_string(), Some(run))),
+            None => self
+                .config_loads
+                .push((pair.to_string(), config.to_string(), Some(run))),
+        }
+    }
+
+    /// On what share of resamples of the rounds the tree gives its answer for `pair` under
+    /// `config` (the answer is "too close to call" below the policy's `min_share`); `None`
+    /// without rounds to resample.
+    pub fn answer_share(
+        &self,
+        pair: &Pair,
+        config: &str,
+        policy: &crate::decision::Policy,
+    ) -> Option<f64> {
+        let ev = self.evidence_under(pair, config);
+        crate::decision::decide(&ev.evidence, policy)
+            .confidence
+            .map(|c| c.share)
+    }
+
     /// `pair`'s load run under its configuration `config` (`default`: [`ResultSet::load`]).
     pub fn config_load(&self, pair: &str, config: &str) -> Option<&LoadRun> {
         if config == DEFAULT_CONFIG {

@@ -178,6 +178,7 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
         check_rate_rps: 5_000.0,
         failure: None,
         config: None,
+        extra: Vec::new(),
     }
 }
 

@@ -591,6 +591,46 @@ fn a_round_where_an_envoy_fell_behind_its_rate_is_left_out_and_flagged_on_the_pa
     );
 }
 
+/// A run given a second pass by `all` (its answer was open after the first): the page says how
+/// many rounds each pass ran and why, and how far the interval got against its target.
+#[test]
+fn a_pair_page_says_how_many_rounds_each_pass_ran_and_why() {
+    use filterbench_model::results::{ExtraEnd, ExtraPass, ExtraWhy};
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut l = load("add_header", 100.0, 110.0, 118.0);
+    let total = l.round_count();
+    l.target_half_width_us = 0.001;
+    l.extra.push(ExtraPass {
+        why: ExtraWhy::OpenAnswer,
+        rounds: 4,
+        secs: 9.5,
+        budget_secs: 30.0,
+        ended: ExtraEnd::Settled,
+    });
+    write_json_atomically(&load_path(&input.results_dir, "add_header"), &l).unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(
+        page.contains(&format!(
+            "The first pass ran {} simultaneous round(s)",
+            total - 4
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "A second pass added 4 round(s) because the answer was too close to call after the \
+             first pass (10 s of the 30 s it was given; ended: the answer settled)"
+        ),
+        "{page}"
+    );
+    // A target it could not reach: how far it got and what it would take.
+    assert!(page.contains("not reached ("), "{page}");
+    assert!(page.contains("valid rounds in all"), "{page}");
+}
+
 /// A run that measured a Go Wasm and a native twin beside the Rust Wasm one: the pair page shows
 /// each one's paired differences against the baseline, Lua and the Rust Wasm twin.
 #[test]

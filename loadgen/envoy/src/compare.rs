@@ -31,7 +31,8 @@
 //!    ([`Subject::lua_only`]: no Wasm twin yet, or one not proven equivalent) runs baseline and
 //!    Lua only, and narrows the Lua-minus-baseline interval instead: what the Lua filter adds,
 //!    the most a migration could save.
-//! 3. **Memory** of each variant's Envoy (RSS, allocator, Wasm VMs) after its rounds.
+//! 3. **Memory** of each variant's Envoy (RSS, allocator, Wasm VMs) after the warm-up (every
+//!    variant at once, closed loop, the same at every worker count).
 //!
 //! Placement: Envoy is pinned to the last CPU; the caller pins this process (load generator,
 //! echo upstream, auth service: every thread) to the others ([`pin_current_thread`] before the
@@ -45,8 +46,8 @@ use std::time::{Duration, Instant};
 use filterbench_model::corpus::{AuthReply, Corpus, Scenario};
 use filterbench_model::results::MeasurementPolicy;
 use filterbench_model::results::{
-    LoadMachine, LoadPlan, LoadRun, LuaOnly, RoundMethod, Sample, StopReason, Variant,
-    VariantMemory, VariantStartup, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
+    ExtraEnd, ExtraPass, ExtraWhy, LoadMachine, LoadPlan, LoadRun, LuaOnly, RoundMethod, Sample,
+    StopReason, Variant, VariantMemory, VariantStartup, WorkersRun, BEHIND_SHARE, LOAD_SCHEMA,
 };
 
 use filterbench_model::catalogue::DEFAULT_CONFIG;
@@ -614,31 +615,11 @@ impl Window<'_> {
         ))
     }
 
-    /// One simultaneous round: every variant's Envoy driven at `rate` by its own generator, all
-    /// started together in one runtime and measured over the same window (each Envoy's CPU clock
-    /// read just before the generators start and just after the last one ends).
-    fn simultaneous(
-        &self,
-        running: &mut [Running],
-        rate: f64,
-        secs: f64,
-        round: usize,
-    ) -> Result<(Vec<Sample>, bool)> {
-        for r in running.iter_mut() {
-            r.envoy.check_alive()?;
-        }
-        let mode = Mode::Open { rate };
-        let pids: Vec<u32> = running.iter().map(|r| r.envoy.pid().unwrap_or(0)).collect();
-        let specs: Vec<LoadSpec> = running
-            .iter()
-            .map(|r| self.spec(r.addr, mode, secs))
-            .collect();
+    /// Runs every load of `specs` at once, each its own generator in one runtime; their results
+    /// in the same order.
+    fn together(&self, specs: Vec<LoadSpec>) -> Result<Vec<LoadResult>> {
         let stop = self.stop.clone();
-        let me = std::process::id();
-        let before: Vec<u64> = pids.iter().map(|&p| cpu_time_ns(p)).collect();
-        let me_before = cpu_time_ns(me);
-        let wall = Instant::now();
-        let loads = self.rig.rt.block_on(async move {
+        self.rig.rt.block_on(async move {
             let handles: Vec<_> = specs
                 .into_iter()
                 .map(|spec| {
@@ -658,7 +639,46 @@ impl Window<'_> {
                 out.push(r?);
             }
             Ok::<_, Error>(out)
-        })?;
+        })
+    }
+
+    /// Warms every variant's Envoy up at once: closed-loop load for `secs` (connections open,
+    /// the filters' first requests served, per-worker state created), nothing measured.
+    fn warm_up(&self, running: &mut [Running], secs: f64) -> Result<()> {
+        for r in running.iter_mut() {
+            r.envoy.check_alive()?;
+        }
+        let specs = running
+            .iter()
+            .map(|r| self.spec(r.addr, Mode::Closed, secs))
+            .collect();
+        self.together(specs).map(|_| ())
+    }
+
+    /// One simultaneous round: every variant's Envoy driven at `rate` by its own generator, all
+    /// started together in one runtime and measured over the same window (each Envoy's CPU clock
+    /// read just before the generators start and just after the last one ends).
+    fn simultaneous(
+        &self,
+        running: &mut [Running],
+        rate: f64,
+        secs: f64,
+        round: usize,
+    ) -> Result<(Vec<Sample>, bool)> {
+        for r in running.iter_mut() {
+            r.envoy.check_alive()?;
+        }
+        let mode = Mode::Open { rate };
+        let pids: Vec<u32> = running.iter().map(|r| r.envoy.pid().unwrap_or(0)).collect();
+        let specs: Vec<LoadSpec> = running
+            .iter()
+            .map(|r| self.spec(r.addr, mode, secs))
+            .collect();
+        let me = std::process::id();
+        let before: Vec<u64> = pids.iter().map(|&p| cpu_time_ns(p)).collect();
+        let me_before = cpu_time_ns(me);
+        let wall = Instant::now();
+        let loads = self.together(specs)?;
         let wall_ns = wall.elapsed().as_nanos().max(1) as f64;
         let after: Vec<u64> = pids.iter().map(|&p| cpu_time_ns(p)).collect();
         let me_ns = cpu_time_ns(me).saturating_sub(me_before) as f64;
@@ -752,6 +772,7 @@ pub fn compare(
         check_rate_rps: 0.0,
         failure: None,
         config: subject.config_name.clone(),
+        extra: Vec::new(),
     };
     match measure(rig, subject, &listeners, &mut run, &stop, on_progress) {
         Ok(()) => Ok(run),
@@ -772,6 +793,138 @@ pub fn compare(
             Ok(run)
         }
     }
+}
+
+/// Adds simultaneous rounds to `run`, a finished simultaneous run of `subject` (the second pass
+/// of `all`, [`LoadRun::extra`]): the variants' Envoys are started again at 1 worker and warmed
+/// up, then rounds run at the run's own rate, numbered on from its last, until `ended` (asked
+/// after each round) says why to stop, `budget_secs` (start-up included) would be overrun by
+/// another round, or the plan's maximum of rounds is reached. Once started, the pass is recorded
+/// in `run.extra` whatever ends it: an error keeps the rounds before it and ends the pass
+/// [`ExtraEnd::Failed`] (the error is returned too). A run that is partial, sequential or of
+/// other variants than `subject`'s is refused before anything starts.
+#[allow(clippy::too_many_arguments)]
+pub fn extend(
+    rig: &Rig,
+    subject: &Subject,
+    run: &mut LoadRun,
+    why: ExtraWhy,
+    budget_secs: f64,
+    stop: Arc<AtomicBool>,
+    ended: &mut dyn FnMut(&LoadRun) -> Option<ExtraEnd>,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let listeners = subject.listeners();
+    let variants: Vec<Variant> = listeners.iter().map(|(v, _)| *v).collect();
+    if variants != run.variants || run.method != RoundMethod::Simultaneous || run.partial {
+        return Err(Error::Envoy(format!(
+            "{}: more rounds need the first pass's variants, simultaneous and complete \
+             (the run has {:?}, {}{})",
+            subject.name,
+            run.variants.iter().map(|v| v.id()).collect::<Vec<_>>(),
+            run.method.words(),
+            if run.partial { ", partial" } else { "" }
+        )));
+    }
+    let started = Instant::now();
+    let mut pass = ExtraPass {
+        why,
+        rounds: 0,
+        secs: 0.0,
+        budget_secs,
+        ended: ExtraEnd::Failed,
+    };
+    let result = extra_rounds(
+        rig,
+        subject,
+        run,
+        &mut pass,
+        started,
+        stop,
+        ended,
+        on_progress,
+    );
+    pass.secs = started.elapsed().as_secs_f64();
+    if result.is_err() {
+        pass.ended = ExtraEnd::Failed;
+    }
+    run.extra.push(pass);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn extra_rounds(
+    rig: &Rig,
+    subject: &Subject,
+    run: &mut LoadRun,
+    pass: &mut ExtraPass,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    ended: &mut dyn FnMut(&LoadRun) -> Option<ExtraEnd>,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    rig.auth.clear();
+    for (token, reply) in &subject.auth {
+        rig.auth.script(token, reply.clone());
+    }
+    let plan = run.plan.clone();
+    let machine = run.machine.clone();
+    let window = Window::new(rig, &subject.mix, plan.connections, &stop, &machine);
+    let mut running = start_envoys(rig, &subject.name, &subject.listeners(), 1, &machine)?;
+    window.warm_up(&mut running, plan.warmup_secs)?;
+    let rate = run.open_rate_rps;
+    let per_round = plan.round_secs * 1.05;
+    let mut round = run.rounds.iter().map(|s| s.round + 1).max().unwrap_or(0);
+    let mut no_checks = SelfCheck {
+        wanted: 0,
+        rate,
+        done: 0,
+        secs: 0.0,
+    };
+    loop {
+        if started.elapsed().as_secs_f64() + per_round > pass.budget_secs {
+            pass.ended = ExtraEnd::Budget;
+            return Ok(());
+        }
+        if paired_round_count(run) >= plan.max_rounds {
+            pass.ended = ExtraEnd::MaxRounds;
+            return Ok(());
+        }
+        let interrupted = simultaneous_round(
+            &window,
+            &mut running,
+            run,
+            rate,
+            round,
+            &mut no_checks,
+            on_progress,
+        )?;
+        round += 1;
+        pass.rounds += 1;
+        if interrupted {
+            pass.ended = ExtraEnd::Interrupted;
+            return Ok(());
+        }
+        let has_twin = run.variants.contains(&Variant::WASM);
+        let conv = narrowed(&run.rounds, &plan, !has_twin);
+        on_progress(&format!(
+            "more rounds ({}): {}",
+            pass.rounds,
+            round_progress(&plan, round, rate, conv, has_twin)
+        ));
+        if let Some(end) = ended(run) {
+            pass.ended = end;
+            return Ok(());
+        }
+    }
+}
+
+/// The simultaneous rounds a run has (every round number once).
+fn paired_round_count(run: &LoadRun) -> usize {
+    let mut rounds: Vec<usize> = run.rounds.iter().map(|s| s.round).collect();
+    rounds.sort_unstable();
+    rounds.dedup();
+    rounds.len()
 }
 
 fn measure(
@@ -795,11 +948,21 @@ fn measure(
     }
     for workers in workers_list {
         let mut running = start_envoys(rig, &subject.name, listeners, workers, &machine)?;
-        for r in &running {
-            window.load(r.addr, Mode::Closed, plan.warmup_secs)?;
-        }
+        window.warm_up(&mut running, plan.warmup_secs)?;
+        // Memory after the same traffic at every worker count (the warm-up), so that the line
+        // through the worker counts compares like with like: read after the 1-worker rounds,
+        // the 1-worker figure would carry a minute more of traffic than the others.
+        let memory: Vec<VariantMemory> = running
+            .iter()
+            .map(|r| memory_of(r.variant, &r.envoy))
+            .collect();
         let mut capacity = Vec::new();
-        for round in 0..plan.capacity_rounds {
+        let capacity_rounds = if capacity_at(workers, window.envoy_cpus) {
+            plan.capacity_rounds
+        } else {
+            0
+        };
+        for round in 0..capacity_rounds {
             for (slot, v) in round_order(&variants, round).into_iter().enumerate() {
                 let r = running
                     .iter_mut()
@@ -830,10 +993,6 @@ fn measure(
         if workers == 1 && !run.partial {
             paired_rounds(&window, &mut running, &capacity, run, on_progress)?;
         }
-        let memory = running
-            .iter()
-            .map(|r| memory_of(r.variant, &r.envoy))
-            .collect();
         run.by_workers.push(WorkersRun {
             workers,
             capacity: if workers == 1 { Vec::new() } else { capacity },
@@ -846,6 +1005,14 @@ fn measure(
         }
     }
     Ok(())
+}
+
+/// Whether closed-loop capacity is measured at `workers` worker(s) when Envoy has `envoy_cpus`
+/// CPUs: always at 1 (the comparison's rates come from it); at other counts only when Envoy has
+/// more than one CPU, since workers sharing one pinned core cannot serve more than one worker
+/// does (there the other worker counts measure memory and start-up only, after a warm-up).
+pub fn capacity_at(workers: u32, envoy_cpus: usize) -> bool {
+    workers == 1 || envoy_cpus > 1
 }
 
 /// Median of `f` over the closed-loop samples of `v`.

@@ -461,14 +461,7 @@ fn policy_html(input: &SiteInput) -> String {
             ),
             row(
                 "rounds: until the Wasm − Lua CPU interval's half-width is at most",
-                format!(
-                    "{} µs or {}% of the smaller added cost ({}-{} rounds, {} s per pair)",
-                    p.measurement.target_half_width_us,
-                    p.measurement.target_half_width_pct,
-                    p.measurement.min_rounds,
-                    p.measurement.max_rounds,
-                    p.measurement.pair_budget_secs
-                ),
+                rounds_rule(&p.measurement),
             ),
             row(
                 "one way out is chosen over another when the whole interval of their difference exceeds",
@@ -509,4 +502,26 @@ fn measured_when(results: &ResultSet) -> Option<String> {
         html::utc(last),
         machine_words(&m.cpu_model, m.cpus, m.memory_bytes)
     ))
+}
+
+/// The measurement policy's stopping rule in words, for the policy table.
+fn rounds_rule(m: &filterbench_model::results::MeasurementPolicy) -> String {
+    let pct = if m.target_half_width_pct > 0.0 {
+        format!(" or {}% of the smaller added cost", m.target_half_width_pct)
+    } else {
+        String::new()
+    };
+    let extra = if m.extra_budget_secs > 0.0 {
+        format!(
+            "; then `all` gives {} s more to the pairs whose answer is still too close to call, \
+             then to those short of the target",
+            m.extra_budget_secs
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} µs{pct} ({}-{} rounds, {} s per pair{extra})",
+        m.target_half_width_us, m.min_rounds, m.max_rounds, m.pair_budget_secs
+    )
 }

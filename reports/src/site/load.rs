@@ -112,8 +112,8 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
     };
     b.push_str(&html::para(&format!(
         "Envoy {}, {} ({} cores, {}), started {}. {placement}. Capacity: {} closed-loop round(s) \
-         of {} s per variant, {} connections. Then {how}, 1 worker: {} (target half-width of the \
-         {} CPU interval: {:.1} µs).",
+         of {} s per variant at 1 worker{}, {} connections. Then {how}, 1 worker: {} (target \
+         half-width of the {} CPU interval: {:.1} µs).",
         l.envoy_version,
         l.machine.cpu_model,
         l.machine.cpus,
@@ -121,6 +121,15 @@ pub fn load_section(l: &LoadRun, ev: &PairEvidence, file: &Path) -> Result<Strin
         html::utc(l.started_ms),
         l.plan.capacity_rounds,
         l.plan.capacity_secs,
+        if l.by_workers
+            .iter()
+            .any(|w| w.workers > 1 && w.capacity.is_empty())
+        {
+            " (at the other worker counts memory and start-up only: every Envoy runs on the \
+             same pinned core, where more workers cannot serve more)"
+        } else {
+            ""
+        },
         l.plan.connections,
         l.stopped.words(),
         if l.has_wasm() {
@@ -413,19 +422,38 @@ fn how_far(l: &LoadRun) -> String {
         return String::new();
     };
     let reached = i.half_width() <= l.target_half_width_us;
+    let first = l.round_count() - l.extra.iter().map(|p| p.rounds).sum::<usize>();
+    let mut got = format!(
+        "The first pass ran {first} simultaneous round(s) ({}).",
+        l.stopped.words()
+    );
+    for p in &l.extra {
+        got.push_str(&format!(
+            " A second pass added {} round(s) because {} ({:.0} s of the {:.0} s it was given; \
+             ended: {}).",
+            p.rounds,
+            p.why.words(),
+            p.secs,
+            p.budget_secs,
+            p.ended.words()
+        ));
+    }
     html::para(&format!(
         "{what}, Envoy CPU per request: ±{:.1} µs (95% half-width) after {} valid round(s), \
-         against a target of ±{:.1} µs: {}.",
+         against a target of ±{:.1} µs: {}. {got}",
         i.half_width(),
         i.n,
         l.target_half_width_us,
         if reached {
             "reached".to_string()
         } else {
+            let k = i.half_width() / l.target_half_width_us.max(1e-9);
             format!(
-                "not reached ({}; {:.1} times the target)",
-                l.stopped.words(),
-                i.half_width() / l.target_half_width_us.max(1e-9)
+                "not reached ({:.1} times the target; at this pair's spread so far the target \
+                 would take about {:.0} valid rounds in all, the width shrinking as one over the \
+                 square root of the rounds)",
+                k,
+                (i.n as f64 * k * k).ceil()
             )
         }
     ))
@@ -776,7 +804,13 @@ fn per_round_chart(l: &LoadRun) -> Result<String, RenderError> {
 }
 
 fn capacity(l: &LoadRun) -> Result<String, RenderError> {
-    let mut workers: Vec<u32> = l.by_workers.iter().map(|w| w.workers).collect();
+    // The worker counts with capacity rounds (on one pinned core only 1 worker has them).
+    let mut workers: Vec<u32> = l
+        .by_workers
+        .iter()
+        .map(|w| w.workers)
+        .filter(|w| l.variants.iter().any(|v| !l.capacity_of(*w, *v).is_empty()))
+        .collect();
     workers.sort_unstable();
     let mut b = String::new();
     let spread = |w: u32, v: Variant| {

@@ -135,6 +135,77 @@ pub struct LoadRun {
     /// [`super::load_path_of`]`(pair, config)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// Rounds added after the first pass over every pair (`all` gives the rest of its budget to
+    /// the pairs whose answer is still open, then to those short of the target width): each
+    /// pass with why it was given and how it ended. Its rounds are in [`LoadRun::rounds`] with
+    /// the first pass's (numbered on from them, at the same rate). Empty when none was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<ExtraPass>,
+}
+
+/// Rounds added to a pair after the first pass over every pair ([`LoadRun::extra`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtraPass {
+    pub why: ExtraWhy,
+    /// Simultaneous rounds this pass added (flagged ones included).
+    pub rounds: usize,
+    /// Seconds the pass took, Envoy start-up included.
+    pub secs: f64,
+    /// The seconds it was given.
+    pub budget_secs: f64,
+    pub ended: ExtraEnd,
+}
+
+/// Why a pair was given more rounds after the first pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraWhy {
+    /// The tree's answer was too close to call on resamples of the rounds (below the policy's
+    /// confidence share).
+    OpenAnswer,
+    /// The answer was settled, but the Wasm-minus-Lua interval was wider than the target.
+    ShortOfTarget,
+}
+
+/// How a pass of added rounds ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraEnd {
+    /// The answer reached the policy's confidence share (an [`ExtraWhy::OpenAnswer`] pass).
+    Settled,
+    /// The interval reached the target half-width.
+    TargetReached,
+    /// The seconds given were spent first.
+    Budget,
+    /// The policy's maximum number of rounds.
+    MaxRounds,
+    Interrupted,
+    /// An error ended it (Envoy failed to start again, ...): the rounds before it are kept.
+    Failed,
+}
+
+impl ExtraWhy {
+    pub fn words(self) -> &'static str {
+        match self {
+            ExtraWhy::OpenAnswer => "the answer was too close to call after the first pass",
+            ExtraWhy::ShortOfTarget => {
+                "the interval was wider than the target after the first pass"
+            }
+        }
+    }
+}
+
+impl ExtraEnd {
+    pub fn words(self) -> &'static str {
+        match self {
+            ExtraEnd::Settled => "the answer settled",
+            ExtraEnd::TargetReached => "target width reached",
+            ExtraEnd::Budget => "its share of the budget spent",
+            ExtraEnd::MaxRounds => "maximum rounds reached",
+            ExtraEnd::Interrupted => "interrupted",
+            ExtraEnd::Failed => "stopped by an error",
+        }
+    }
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -350,7 +421,8 @@ pub struct WorkersRun {
     pub workers: u32,
     /// Closed-loop rounds (throughput, with their spread).
     pub capacity: Vec<Sample>,
-    /// Memory of each variant's Envoy after its rounds.
+    /// Memory of each variant's Envoy after the warm-up (the same closed-loop traffic at every
+    /// worker count; files written before 2026-12-07 read it after the rounds).
     pub memory: Vec<VariantMemory>,
     /// What starting each variant's Envoy cost, from exec until it answered ready (absent in
     /// files written before it was measured).
@@ -517,8 +589,14 @@ pub struct MeasurementPolicy {
     pub target_half_width_pct: f64,
     pub min_rounds: usize,
     pub max_rounds: usize,
-    /// Seconds of paired open-loop rounds per pair before giving up on the target.
+    /// Seconds of paired open-loop rounds per pair before giving up on the target (the first
+    /// pass of `all`; `load --pair` adds [`MeasurementPolicy::extra_budget_secs`]).
     pub pair_budget_secs: f64,
+    /// `all`: seconds of further rounds after the first pass over every pair, given first to
+    /// the pairs whose answer is too close to call, then to those short of the target width.
+    /// Policy files from before it read as 0 (no second pass).
+    #[serde(default)]
+    pub extra_budget_secs: f64,
 }
 
 #[cfg(test)]

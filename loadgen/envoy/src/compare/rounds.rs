@@ -104,6 +104,7 @@ mod tests {
                 min_rounds: 6,
                 max_rounds: 40,
                 pair_budget_secs: 36.0,
+                extra_budget_secs: 0.0,
             },
             false,
         );
@@ -133,6 +134,7 @@ mod tests {
                 min_rounds: 6,
                 max_rounds: 40,
                 pair_budget_secs: 36.0,
+                extra_budget_secs: 0.0,
             },
             false,
         )
