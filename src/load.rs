@@ -23,8 +23,8 @@ use filterbench_reports::evidence::{method_check, paired_rounds};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
-    /// The pair to measure (`passthrough`: the pass-through Lua, Wasm and native filters, what merely
-    /// having each kind of filter costs).
+    /// The pair to measure (`passthrough`: the pass-through Lua, Wasm and native filters, what
+    /// merely having each kind of filter costs).
     #[arg(long, value_name = "NAME")]
     pair: String,
     /// Envoy worker counts, comma-separated (the comparison runs at 1; the others measure
