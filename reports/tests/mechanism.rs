@@ -219,6 +219,42 @@ fn without_a_pass_through_run_the_claims_page_says_how_to_make_one() {
     assert!(!claims.contains("data-mechanism-pair"));
 }
 
+/// A pass-through run from before the native module (Lua and Wasm only): its native cells say
+/// "not measured" and the page says how to measure it.
+#[test]
+fn an_old_pass_through_run_without_native_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    write_json_atomically(
+        &load_path(&input.results_dir, "passthrough"),
+        &load("passthrough", 100.0, 120.0, 112.0),
+    )
+    .unwrap();
+    write_json_atomically(
+        &load_path(&input.results_dir, "jwt_auth"),
+        &jwt_with_native(),
+    )
+    .unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let claims = read(&out, "claims.html");
+    let row = mechanism_row(&claims, "passthrough");
+    assert!(row.contains("<td>not measured</td>"), "{row}");
+    assert_eq!(
+        share_cell(mechanism_row(&claims, "jwt_auth"), NATIVE),
+        ("not-measured".into(), "not measured".into())
+    );
+    assert!(claims.contains(
+        "The pass-through run has no native module filter (it was measured before there was \
+         one, or without it)"
+    ));
+    let index = read(&out, "index.html");
+    assert!(
+        index.contains("This run has no native pass-through"),
+        "{index}"
+    );
+}
+
 /// `name` as the pages escape it.
 fn html_escaped(name: &str) -> String {
     filterbench_reports::html::esc(name)

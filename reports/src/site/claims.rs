@@ -177,15 +177,27 @@ fn mechanism_section(results: &ResultSet) -> String {
     let mut head = vec!["pair".to_string()];
     for v in MECHANISMS {
         head.push(format!("{} adds, Envoy CPU µs per request", label(v)));
-        head.push(format!("the mechanism's share of {}'s cost", label(v)));
+        head.push("the mechanism's share of it".to_string());
     }
     let mut rows = Vec::new();
     let mut cells = vec![Cell::Html(
         "<strong>pass-through</strong> (the mechanism alone)".into(),
     )];
+    let mut not_in_pass = Vec::new();
     for v in MECHANISMS {
-        cells.push(Cell::Num(interval_words(cost(pass, v))));
-        cells.push(Cell::Text("(all of it)".into()));
+        let added = cost(pass, v);
+        if added.is_none() {
+            not_in_pass.push(label(v));
+        }
+        cells.push(Cell::Num(interval_words(added)));
+        cells.push(Cell::Text(
+            if added.is_some() {
+                "(all of it)"
+            } else {
+                "not measured"
+            }
+            .into(),
+        ));
     }
     rows.push(("data-mechanism-pair=\"passthrough\"".to_string(), cells));
     let mut unmeasured = Vec::new();
@@ -224,6 +236,14 @@ fn mechanism_section(results: &ResultSet) -> String {
         html::utc(pass.started_ms),
         pass.round_count()
     )));
+    if !not_in_pass.is_empty() {
+        b.push_str(&html::para(&format!(
+            "The pass-through run has no {} filter (it was measured before there was one, or \
+             without it), so no share of that kind: `filterbench load --pair passthrough` \
+             measures all three.",
+            not_in_pass.join(" or ")
+        )));
+    }
     if !unmeasured.is_empty() {
         b.push_str(&html::para(&format!(
             "No load run, so no share: {}.",
