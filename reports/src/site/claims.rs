@@ -231,10 +231,13 @@ fn mechanism_section(results: &ResultSet) -> String {
          filter) or \"no measurable mechanism cost\" (the pass-through). Above 100%: the pair's \
          filter costs less than the pass-through, e.g. it has fewer callbacks than the \
          pass-through's two, or its requests are lighter than the pass-through's plain GET. \
-         Pass-through measured {}, {} paired round(s).",
+         Each run has its own open-loop rate, and Envoy's CPU per request depends on the rate: \
+         a share compares two runs, each at its own. Pass-through measured {}, {} paired \
+         round(s) at {:.0} requests/s.",
         filterbench_model::stats::BOOTSTRAP_RESAMPLES,
         html::utc(pass.started_ms),
-        pass.round_count()
+        pass.round_count(),
+        pass.open_rate_rps
     )));
     if !not_in_pass.is_empty() {
         b.push_str(&html::para(&format!(
