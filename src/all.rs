@@ -6,17 +6,16 @@
 //!
 //! Profiles: the default takes about 22 minutes on a 2-core machine after the build (benches
 //! `quick`; per pair, closed-loop capacity then paired open-loop rounds until the policy's target
-//! interval width or its time budget); `--full` measures longer and tighter (benches `full`,
-//! longer rounds, three times the budget). The pass-through Lua and Wasm filters are measured
-//! like a pair (`load/passthrough.json`): what merely having each kind of filter costs. A pair
-//! whose twins are not equivalent after step 2 (in-process or in real Envoy) is measured Lua-only
-//! in step 4 (baseline and Lua: what the Lua filter adds, the most a migration could save), since
-//! its Wasm module does not do what the Lua filter does. A pair with several configurations is
-//! measured under each, each its own run (`load/<pair>.json` for `default`,
-//! `load/<pair>.config-<NAME>.json` for another), the pair's time budget shared among them
-//! ([`crate::load::share_budget`]). Ctrl-C
-//! stops the load step, keeps what was measured (the interrupted pair's result is marked
-//! partial), renders the report from it and exits 130.
+//! interval width or its time budget); `--full` measures longer and tighter (benches `full`, longer
+//! rounds, three times the budget). The pass-through Lua, Wasm and native filters are measured like
+//! a pair (`load/passthrough.json`): what merely having each kind of filter costs. A pair whose
+//! twins are not equivalent after step 2 (in-process or in real Envoy) is measured Lua-only in step
+//! 4 (baseline and Lua: what the Lua filter adds, the most a migration could save), since its Wasm
+//! module does not do what the Lua filter does. A pair with several configurations is measured
+//! under each, each its own run (`load/<pair>.json` for `default`, `load/<pair>.config-<NAME>.json`
+//! for another), the pair's time budget shared among them ([`crate::load::share_budget`]). Ctrl-C
+//! stops the load step, keeps what was measured (the interrupted pair's result is marked partial),
+//! renders the report from it and exits 130.
 //!
 //! With `--workspace DIR` the same steps run on the workspace's pairs (their twin crates built
 //! first) and write under `DIR/reports/`; the deployed-manifest check and the failure strategies,
@@ -605,7 +604,7 @@ fn measure(
 /// What step 4 measures, each with its plan: every configuration of every pair as its own run
 /// (a pair's time budget shared among its configurations, `load::share_budget`), Lua-only where
 /// the Rust Wasm twin is `unproven`, with every other kind of twin proven; then the pass-through
-/// filters (what merely having a Lua or a Wasm filter costs, the suite's own guests, also for a
+/// filters (what merely having a Lua, a Wasm or a native filter costs, the suite's own, also for a
 /// workspace).
 fn load_subjects(
     catalogue: &Catalogue,

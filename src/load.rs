@@ -23,8 +23,8 @@ use filterbench_reports::evidence::{method_check, paired_rounds};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
-    /// The pair to measure (`passthrough`: the pass-through Lua and Wasm filters, what merely
-    /// having each kind of filter costs).
+    /// The pair to measure (`passthrough`: the pass-through Lua, Wasm and native filters, what
+    /// merely having each kind of filter costs).
     #[arg(long, value_name = "NAME")]
     pair: String,
     /// Envoy worker counts, comma-separated (the comparison runs at 1; the others measure
@@ -162,12 +162,7 @@ fn subjects(
     configs: &[String],
 ) -> anyhow::Result<Vec<Subject>> {
     if args.pair == PASSTHROUGH {
-        let subject = Subject::passthrough(&project_root())?;
-        return Ok(vec![if args.lua_only {
-            subject.lua_only(LuaOnly::Asked)
-        } else {
-            subject
-        }]);
+        return Ok(vec![passthrough_subject(args)?]);
     }
     let pair = if args.lua_only {
         // The Lua side alone: the twin is not built (it may not exist or not compile yet).
@@ -191,6 +186,29 @@ fn subjects(
             })
         })
         .collect()
+}
+
+/// The pass-through filters `load --pair passthrough` measures: Lua and Rust Wasm always, the
+/// native module unless `--twin` names only other kinds (`--twin wasm`: without it; a missing
+/// `passthrough.so` is an error that says so); there is no Go pass-through (`--twin go` is an
+/// error). `--lua-only`: baseline and Lua.
+fn passthrough_subject(args: &LoadArgs) -> anyhow::Result<Subject> {
+    if args.lua_only {
+        return Ok(Subject::passthrough_without_native(&project_root())?.lua_only(LuaOnly::Asked));
+    }
+    if args.twin.contains(&TwinKinds::One(TwinKind::GoWasm)) {
+        anyhow::bail!(
+            "{PASSTHROUGH}: there is no Go Wasm pass-through (the pass-through filters are Lua, \
+             Rust Wasm and native; --twin wasm,native)"
+        );
+    }
+    let native = args.twin.contains(&TwinKinds::All)
+        || args.twin.contains(&TwinKinds::One(TwinKind::Native));
+    if native {
+        Ok(Subject::passthrough(&project_root())?)
+    } else {
+        Ok(Subject::passthrough_without_native(&project_root())?)
+    }
 }
 
 /// `plan` for one of `configs` configurations of a pair measured in one go: the pair's time

@@ -459,6 +459,40 @@ fn load_lua_only_measures_the_baseline_and_lua_and_no_wasm() {
     }
 }
 
+/// `load --pair passthrough` measures the native pass-through beside Lua and Wasm; when its
+/// library is not built, the run stops before any Envoy starts with one line naming the file and
+/// how to measure without it; there is no Go pass-through to ask for.
+#[test]
+fn a_missing_native_pass_through_is_named_and_go_is_refused() {
+    let empty = tempfile::tempdir().unwrap();
+    let one_line = |args: &[&str], env: &[(&str, &std::ffi::OsStr)]| {
+        let run = crate::support::filterbench(args, env, std::time::Duration::from_secs(60));
+        let stderr = crate::support::text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        let lines: Vec<String> = stderr
+            .trim()
+            .lines()
+            .filter(|l| !l.starts_with("filterbench: installing"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        lines[0].clone()
+    };
+    let line = one_line(
+        &["load", "--pair", "passthrough", "--rounds", "2"],
+        &[("FILTERBENCH_NATIVE_DIR", empty.path().as_os_str())],
+    );
+    let missing = empty.path().join("passthrough.so");
+    assert!(
+        line.contains(&missing.display().to_string())
+            && line.contains("not built")
+            && line.contains("`--twin wasm` measures without it"),
+        "{line}"
+    );
+    let line = one_line(&["load", "--pair", "passthrough", "--twin", "go"], &[]);
+    assert!(line.contains("no Go Wasm pass-through"), "{line}");
+}
+
 #[test]
 fn an_old_load_file_is_refused_naming_the_command_that_regenerates_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,9 @@
 //! - [`build_native`]: every native twin (`filters-native/*/`, a Rust `cdylib` for the host that
 //!   Envoy loads as a dynamic module) with the workspace's `native` profile (unwinding, so the
 //!   binding catches a twin's panic) by a nested cargo with its own target directory, each library
-//!   copied to `<workspace>/target/filters-native/<pair>.so`.
+//!   copied to `<workspace>/target/filters-native/<pair>.so`; the native pass-through
+//!   (`filters-native/passthrough/`, [`artefacts::NATIVE_MEASUREMENT_CRATES`], not a pair) with
+//!   them, to `passthrough.so`.
 //!
 //! `FILTERBENCH_SKIP_WASM_BUILD` set: nothing is built.
 
@@ -128,7 +130,7 @@ fn build_go(root: &Path, skip: bool) {
 }
 
 /// Builds the native twins (`filters-native/<pair>/`, every crate but the helper crates `sdk` and
-/// `common`) in one nested `cargo build --profile native -p <crate>...` for the host into
+/// `common`; the native pass-through `filters-native/passthrough/` among them) in one nested `cargo build --profile native -p <crate>...` for the host into
 /// [`artefacts::built_in_native_target_dir`], then copies each `lib<crate>.so` to
 /// `target/filters-native/<pair>.so` ([`artefacts::built_in_native_dir`]). A build that fails
 /// names the pairs whose crates did not compile; `skip`: only the rerun-if-changed lines.

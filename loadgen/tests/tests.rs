@@ -13,6 +13,9 @@
 //!   TrafficExtensions to sidecar Envoys, which pass the corpus; a manifest Istio rejects stops it
 //!   with Istio's message.
 //!
+//! - `passthrough`: the pass-through Lua, Rust Wasm and native filters (`load --pair
+//!   passthrough`) load in a real Envoy and pass requests through unchanged.
+//!
 //! - `run`: `loadgen run --url` against a loopback echo server and a dead port.
 //!
 //! Run with `cargo test -p filterbench-loadgen`.
@@ -20,4 +23,5 @@
 mod deployed;
 mod istiod;
 mod k8s;
+mod passthrough;
 mod run;

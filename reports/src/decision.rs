@@ -610,7 +610,7 @@ impl PairedDifference {
     }
 
     /// The per-round differences (rounds missing either side left out).
-    fn per_round(self, rounds: &[Triple]) -> Vec<f64> {
+    pub fn per_round(self, rounds: &[Triple]) -> Vec<f64> {
         let (a, b) = match self {
             PairedDifference::LuaOverBase => (side(rounds, |t| t.lua), side(rounds, |t| t.base)),
             PairedDifference::WasmOverBase => (side(rounds, |t| t.wasm), side(rounds, |t| t.base)),

@@ -86,7 +86,7 @@ pub struct ResultSet {
     pub verify_deployed: Option<VerifyRecord>,
     /// `load/<pair>.json` per requested pair, in the order asked.
     pub loads: Vec<(String, Option<LoadRun>)>,
-    /// `load/passthrough.json`: the pass-through Lua and Wasm filters, the fixed cost of each
+    /// `load/passthrough.json`: the pass-through Lua, Wasm and native filters, the fixed cost of each
     /// mechanism.
     pub passthrough: Option<LoadRun>,
     /// `failure/strategy.json`: Envoy's answer to a failing filter per failure strategy.

@@ -3,7 +3,7 @@
 //! (`filterbench_model::stats`), fed by the equivalence, in-process and real-Envoy results
 //! ([`evidence`]), with thresholds from `reports/policy.toml`,
 //! and the static HTML report ([`site`]) with its SVG charts ([`charts`]), the check of the
-//! quoted operation table ([`claims`]) and the live Lua-to-Wasm switch ([`swap`], its timeline
+//! quoted operation table ([`claims`]), the mechanism's share of each pair's cost ([`mechanism`]) and the live Lua-to-Wasm switch ([`swap`], its timeline
 //! chart in [`swap_chart`]); HTML helpers in [`html`].
 //!
 //! The CLI calls [`site::render`] with the catalogue's pairs (`filterbench_model::catalogue`,
@@ -17,6 +17,7 @@ pub mod decision;
 pub mod evidence;
 pub mod failure;
 pub mod html;
+pub mod mechanism;
 pub mod site;
 pub mod swap;
 pub mod swap_chart;

@@ -182,6 +182,56 @@ pub fn load(pair: &str, base: f64, lua: f64, wasm: f64) -> LoadRun {
     }
 }
 
+/// `run` with a twin of `kind` in every paired and check round: it adds `added` µs of Envoy CPU
+/// per request over the round's baseline, plus a jitter of `noise` (a sine of the round at
+/// frequency `k`); latency 3x / 4.5x / 9x its CPU like the others; memory Lua's plus 1 MiB per
+/// worker.
+pub fn with_twin(mut run: LoadRun, kind: TwinKind, added: f64, noise: f64, k: f64) -> LoadRun {
+    let v = Variant::Twin(kind);
+    run.variants.push(v);
+    let slot = run.variants.len() - 1;
+    for samples in [&mut run.rounds, &mut run.check_rounds] {
+        let twins: Vec<Sample> = samples
+            .iter()
+            .filter(|s| s.variant == Variant::Base)
+            .map(|s| {
+                let cpu = s.envoy_cpu_us_per_request + added + noise * ((s.round as f64) * k).sin();
+                Sample {
+                    variant: v,
+                    slot,
+                    envoy_cpu_us_per_request: cpu,
+                    p50_us: cpu * 3.0,
+                    p90_us: cpu * 4.5,
+                    p99_us: cpu * 9.0,
+                    ..s.clone()
+                }
+            })
+            .collect();
+        samples.extend(twins);
+    }
+    for w in &mut run.by_workers {
+        let lua = *w.memory_of(Variant::Lua).unwrap();
+        w.memory.push(VariantMemory {
+            variant: v,
+            rss_bytes: lua.rss_bytes + u64::from(w.workers) * MIB,
+            ..lua
+        });
+    }
+    run
+}
+
+/// The pass-through run of [`write_all`]: the pass-through Lua filter adds 20 µs over the
+/// baseline, the Rust Wasm one 12, the native module 4 (each with its round's jitter).
+pub fn passthrough_run() -> LoadRun {
+    with_twin(
+        load("passthrough", 100.0, 120.0, 112.0),
+        TwinKind::Native,
+        4.0,
+        0.2,
+        2.7,
+    )
+}
+
 /// [`load`] as a Lua-only run (`filterbench load --lua-only`): baseline and Lua samples only,
 /// and the reason said.
 pub fn load_lua_only(pair: &str, base: f64, lua: f64, why: LuaOnly) -> LoadRun {
@@ -433,11 +483,7 @@ pub fn write_all(root: &Path) -> SiteInput {
     .unwrap();
     write_json_atomically(&load_path(&results, ODD), &load(ODD, 100.0, 105.0, 104.0)).unwrap();
     // The pass-through filters: what merely having each kind of filter costs.
-    write_json_atomically(
-        &load_path(&results, "passthrough"),
-        &load("passthrough", 100.0, 120.0, 112.0),
-    )
-    .unwrap();
+    write_json_atomically(&load_path(&results, "passthrough"), &passthrough_run()).unwrap();
     SiteInput {
         results_dir: results,
         results_shown: "reports/results".into(),

@@ -90,7 +90,7 @@ fn every_page_is_written_with_one_index_row_per_pair_and_its_verdict() {
     // The confidence beside every measured verdict.
     assert!(index.contains("% of resamples)"), "confidence shown");
     // The fixed cost of each mechanism, from the pass-through run.
-    assert!(index.contains("What merely having a Lua or a Wasm filter costs"));
+    assert!(index.contains("What merely having a Lua, a Wasm or a native filter costs"));
     let pass = Costs::of(&paired_rounds(&load("passthrough", 100.0, 120.0, 112.0)).unwrap());
     assert!(index.contains(&interval_words(pass.lua_cpu_us)));
     // No machine paths on a published page.

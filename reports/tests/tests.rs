@@ -7,5 +7,6 @@ mod browser;
 mod configs;
 mod fixtures;
 mod lua_only;
+mod mechanism;
 mod site;
 mod ways;

@@ -13,6 +13,13 @@ pub const WASM_TARGET: &str = "wasm32-wasip1";
 /// dynamic-module ABI), built as their dependencies.
 pub const TWIN_HELPER_CRATES: &[&str] = &["common", "sdk"];
 
+/// Crates of the built-in `filters-native/` that are the suite's own measurement, not a pair's
+/// twin: `passthrough`, the native pass-through (a dynamic module that does nothing), built with
+/// the native twins to `target/filters-native/passthrough.so` and measured by
+/// `filterbench load --pair passthrough` beside the pass-through Lua and Wasm filters. Its name is
+/// a reserved pair name (`catalogue::RESERVED_NAMES`), so no pair's library can collide with it.
+pub const NATIVE_MEASUREMENT_CRATES: &[&str] = &["passthrough"];
+
 /// The cargo profile of the native twins (the workspace's `[profile.native]`: optimised like the
 /// Wasm twins, but unwinding, so that the binding catches a panic at the ABI boundary).
 pub const NATIVE_PROFILE: &str = "native";

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::artefacts::TWIN_HELPER_CRATES;
+use crate::artefacts::{NATIVE_MEASUREMENT_CRATES, TWIN_HELPER_CRATES};
 use crate::twin::{Twin, TwinKind};
 use crate::{Error, Result};
 
@@ -549,9 +549,14 @@ impl Catalogue {
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default();
-                // A twin `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair.
+                // A twin `new --force` kept aside (`NAME.bak-<time>`) is the user's, not a pair;
+                // the built-in native pass-through is the suite's measurement, not a pair.
+                let measurement = kind == TwinKind::Native
+                    && !self.layout.workspace
+                    && NATIVE_MEASUREMENT_CRATES.contains(&name);
                 if !known.contains(name)
                     && !TWIN_HELPER_CRATES.contains(&name)
+                    && !measurement
                     && !crate::keep::is_backup_name(name)
                 {
                     let what = match kind {
@@ -938,6 +943,33 @@ mod tests {
                 .to_string();
             assert!(e.contains(said) && e.contains(WORKSPACE_CATALOGUE), "{e}");
         }
+    }
+
+    /// The built-in native pass-through (`filters-native/passthrough/`) is the suite's
+    /// measurement: the built-in catalogue loads with it and does not make it a pair; in a
+    /// workspace the same folder is a stray crate like any other.
+    #[test]
+    fn the_native_pass_through_is_not_a_pair() {
+        let root = crate::project_root();
+        assert!(root.join("filters-native/passthrough/Cargo.toml").is_file());
+        let catalogue = Catalogue::load(&root).unwrap();
+        assert!(catalogue.get("passthrough").is_none());
+        assert!(catalogue.pairs.iter().all(|p| p.name != "passthrough"));
+
+        let ws = workspace(
+            "",
+            &[
+                "filters-wasm/p/Cargo.toml",
+                "filters-native/passthrough/Cargo.toml",
+            ],
+        );
+        let e = Catalogue::load_workspace(ws.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("native crate has no catalogue entry") && e.contains("passthrough"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -126,6 +126,53 @@ impl Interval {
     }
 }
 
+/// The ratio of the median of `num` to the median of `den`, two **independent** sets of rounds
+/// (two runs, nothing to pair between them), with its 95% percentile bootstrap interval: each
+/// of [`BOOTSTRAP_RESAMPLES`] resamples draws both sets with replacement, on their own, and takes
+/// the ratio of their medians. Fixed seeds, like [`Interval::of_median`]. `None` for an empty
+/// set, a NaN, or a denominator whose median is not above zero; a resample whose denominator's
+/// median is not above zero counts as an unbounded ratio (so a denominator that is often not
+/// above zero leaves an unbounded upper end, [`f64::INFINITY`]). `n` is the smaller set's size.
+pub fn ratio_of_medians(num: &[f64], den: &[f64]) -> Option<Interval> {
+    if num.is_empty() || den.is_empty() || num.iter().chain(den).any(|v| v.is_nan()) {
+        return None;
+    }
+    let d = median(den);
+    if d <= 0.0 {
+        return None;
+    }
+    let ratio = |n: f64, d: f64| if d > 0.0 { n / d } else { f64::MAX };
+    let mut rng = SplitMix::new(seed_of(
+        ((num.len() as u64) << 32) ^ den.len() as u64 ^ 0x5A7E,
+    ));
+    let mut a = vec![0.0; num.len()];
+    let mut b = vec![0.0; den.len()];
+    let mut ratios = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        for s in a.iter_mut() {
+            *s = num[rng.below(num.len())];
+        }
+        for s in b.iter_mut() {
+            *s = den[rng.below(den.len())];
+        }
+        ratios.push(ratio(median_in_place(&mut a), median_in_place(&mut b)));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let bound = |r: f64| {
+        if r >= f64::MAX / 2.0 {
+            f64::INFINITY
+        } else {
+            r
+        }
+    };
+    Some(Interval {
+        median: median(num) / d,
+        low: bound(percentile_sorted(&ratios, 0.025)),
+        high: bound(percentile_sorted(&ratios, 0.975)),
+        n: num.len().min(den.len()),
+    })
+}
+
 /// Paired differences `a[i] - b[i]` (same round); `None` where either side is missing.
 pub fn paired(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<f64> {
     a.iter()
@@ -223,6 +270,23 @@ mod tests {
         assert_eq!((one.low, one.median, one.high, one.n), (3.0, 3.0, 3.0, 1));
         assert_eq!(Interval::of_median(&[]), None);
         assert_eq!(Interval::of_median(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn a_ratio_of_medians_holds_its_median_and_repeats() {
+        let num = [4.0, 5.0, 6.0, 5.5, 4.5, 5.0];
+        let den = [10.0, 9.0, 11.0, 10.5, 9.5, 10.0];
+        let r = ratio_of_medians(&num, &den).unwrap();
+        assert_eq!(r.median, 0.5);
+        assert!(r.low < 0.5 && 0.5 < r.high, "{r:?}");
+        assert!(r.low > 0.35 && r.high < 0.7, "{r:?}");
+        assert_eq!(r.n, 6);
+        assert_eq!(Some(r), ratio_of_medians(&num, &den));
+        // A denominator around zero: no ratio, or an unbounded upper end.
+        assert_eq!(ratio_of_medians(&num, &[-1.0, 0.0, -0.5]), None);
+        let wild = ratio_of_medians(&num, &[-1.0, 2.0, 0.1, -0.2, 3.0]).unwrap();
+        assert!(wild.high.is_infinite(), "{wild:?}");
+        assert_eq!(ratio_of_medians(&[], &den), None);
     }
 
     #[test]

@@ -201,9 +201,32 @@ impl Subject {
         self.config_name.as_deref().unwrap_or(DEFAULT_CONFIG)
     }
 
-    /// What merely having a Lua or a Wasm filter costs: the pass-through guests (both callbacks
-    /// return at once) on a plain GET. Filed as `load/passthrough.json`.
+    /// What merely having a Lua, a Wasm or a native filter costs: the pass-through filters (every
+    /// callback returns at once: `bench/guests/passthrough.lua`, `bench_passthrough.wasm`, and
+    /// the native module `passthrough.so` as [`Subject::more_twins`]) on a plain GET. Filed as
+    /// `load/passthrough.json`. A module that is not built is an error naming its file (the
+    /// build script builds both; [`Subject::passthrough_without_native`] leaves the native one
+    /// out).
     pub fn passthrough(root: &Path) -> Result<Subject> {
+        let mut subject = Subject::passthrough_without_native(root)?;
+        let native = passthrough_native_module();
+        if !native.is_file() {
+            return Err(Error::Envoy(format!(
+                "{}: the native pass-through is not built (filterbench-build's build script \
+                 builds it from filters-native/{PASSTHROUGH}/; `--twin wasm` measures without it)",
+                native.display()
+            )));
+        }
+        subject.more_twins.push(Twin {
+            kind: TwinKind::Native,
+            artefact: native,
+            source: None,
+        });
+        Ok(subject)
+    }
+
+    /// [`Subject::passthrough`] with the Lua and Wasm pass-through filters only.
+    pub fn passthrough_without_native(root: &Path) -> Result<Subject> {
         let lua_path = root.join("bench/guests/passthrough.lua");
         let lua_source = std::fs::read_to_string(&lua_path)
             .map_err(|e| Error::Envoy(format!("{}: {e}", lua_path.display())))?;
@@ -287,8 +310,15 @@ impl Subject {
     }
 }
 
-/// The name of the mechanism run (pass-through Lua and Wasm filters).
+/// The name of the mechanism run (pass-through Lua, Wasm and native filters).
 pub const PASSTHROUGH: &str = "passthrough";
+
+/// The native pass-through module (`filters-native/passthrough/`, built to
+/// `<native dir>/passthrough.so`; not a pair, see
+/// [`filterbench_model::artefacts::NATIVE_MEASUREMENT_CRATES`]).
+pub fn passthrough_native_module() -> PathBuf {
+    filterbench_model::native_dir().join(TwinKind::Native.artefact_name(PASSTHROUGH))
+}
 
 /// The request mix of a pair: the requests its filter lets through to the upstream, so that the
 /// baseline (which forwards everything) does the same upstream work and the difference between

@@ -8,7 +8,7 @@ use crate::charts::{self, Chart, Series, BASE_COLOR, WASM_COLOR};
 use crate::claims;
 use crate::evidence::{DataKind, Missing, ResultSet};
 use crate::html::{self, esc, Cell, PageKind};
-use filterbench_model::results::bench_summary_path;
+use filterbench_model::results::{bench_summary_path, load_path};
 
 pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>), RenderError> {
     let file = bench_summary_path(&results.dir);
@@ -136,6 +136,7 @@ pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>),
             missing.push(m);
         }
     }
+    b.push_str(&mechanism_section(results));
     Ok((
         html::page(
             PageKind::Claims,
@@ -145,4 +146,112 @@ pub(super) fn claims_page(results: &ResultSet) -> Result<(String, Vec<Missing>),
         ),
         missing,
     ))
+}
+
+/// The claims page's "how much of each filter's cost is the mechanism" section
+/// (`#mechanism`): the pass-through filters' cost over the baseline, then per measured pair what
+/// its Lua filter, Rust Wasm twin and native twin add and the share of each that the pass-through
+/// of the same kind accounts for ([`crate::mechanism`]).
+fn mechanism_section(results: &ResultSet) -> String {
+    use super::load::interval_words;
+    use crate::mechanism::{cost, label, PairShares, MECHANISMS};
+    let mut b =
+        String::from("<h2 id=\"mechanism\">How much of each filter's cost is the mechanism</h2>\n");
+    b.push_str(&html::para(
+        "Quoted operation tables weigh Lua against Wasm by what each operation costs; in a proxy \
+         a large part of a small filter's cost is merely having a filter of that kind. The \
+         pass-through filters (a Lua filter, a Rust Wasm filter and a native module that do \
+         nothing) measure that mechanism like a pair; the share is the pass-through's Envoy CPU \
+         per request over the baseline divided by the pair's filter of the same kind over the \
+         baseline.",
+    ));
+    let Some(pass) = &results.passthrough else {
+        b.push_str(&html::missing(&Missing {
+            kind: DataKind::Load,
+            path: load_path(&results.dir, crate::evidence::PASSTHROUGH),
+            what: "no real-Envoy run of the pass-through filters, so no mechanism share".into(),
+            how: "`filterbench load --pair passthrough`".into(),
+        }));
+        return b;
+    };
+    let mut head = vec!["pair".to_string()];
+    for v in MECHANISMS {
+        head.push(format!("{} adds, Envoy CPU µs per request", label(v)));
+        head.push("the mechanism's share of it".to_string());
+    }
+    let mut rows = Vec::new();
+    let mut cells = vec![Cell::Html(
+        "<strong>pass-through</strong> (the mechanism alone)".into(),
+    )];
+    let mut not_in_pass = Vec::new();
+    for v in MECHANISMS {
+        let added = cost(pass, v);
+        if added.is_none() {
+            not_in_pass.push(label(v));
+        }
+        cells.push(Cell::Num(interval_words(added)));
+        cells.push(Cell::Text(
+            if added.is_some() {
+                "(all of it)"
+            } else {
+                "not measured"
+            }
+            .into(),
+        ));
+    }
+    rows.push(("data-mechanism-pair=\"passthrough\"".to_string(), cells));
+    let mut unmeasured = Vec::new();
+    for (name, run) in &results.loads {
+        let Some(run) = run else {
+            unmeasured.push(name.as_str());
+            continue;
+        };
+        let shares = PairShares::of(pass, run);
+        let mut cells = vec![Cell::Text(name.clone())];
+        for (v, added, share) in &shares.by_mechanism {
+            cells.push(Cell::Num(interval_words(*added)));
+            cells.push(Cell::Html(format!(
+                "<span data-mechanism=\"{}\" data-share=\"{}\">{}</span>",
+                v.id(),
+                share.id(),
+                esc(&share.words())
+            )));
+        }
+        rows.push((format!("data-mechanism-pair=\"{}\"", esc(name)), cells));
+    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    b.push_str(&html::table(&head, &rows));
+    b.push_str(&html::note(&format!(
+        "Real Envoy, 1 worker, each pair's `default` configuration. Costs: median [95% interval] \
+         of the per-round paired differences over the baseline Envoy (router only). Shares: the \
+         ratio of the two medians, its 95% interval a percentile bootstrap over both runs' \
+         rounds resampled independently ({} resamples, fixed seeds). A share is taken only when \
+         both costs are measurably above the baseline (their whole intervals above zero): \
+         otherwise the cell says \"no measurable cost over the baseline to share\" (the pair's \
+         filter) or \"no measurable mechanism cost\" (the pass-through). Above 100%: the pair's \
+         filter costs less than the pass-through, e.g. it has fewer callbacks than the \
+         pass-through's two, or its requests are lighter than the pass-through's plain GET. \
+         Each run has its own open-loop rate, and Envoy's CPU per request depends on the rate: \
+         a share compares two runs, each at its own. Pass-through measured {}, {} paired \
+         round(s) at {:.0} requests/s.",
+        filterbench_model::stats::BOOTSTRAP_RESAMPLES,
+        html::utc(pass.started_ms),
+        pass.round_count(),
+        pass.open_rate_rps
+    )));
+    if !not_in_pass.is_empty() {
+        b.push_str(&html::para(&format!(
+            "The pass-through run has no {} filter (it was measured before there was one, or \
+             without it), so no share of that kind: `filterbench load --pair passthrough` \
+             measures all three.",
+            not_in_pass.join(" or ")
+        )));
+    }
+    if !unmeasured.is_empty() {
+        b.push_str(&html::para(&format!(
+            "No load run, so no share: {}.",
+            unmeasured.join(", ")
+        )));
+    }
+    b
 }

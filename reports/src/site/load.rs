@@ -605,6 +605,34 @@ fn lua_only_words(c: &Costs, why: LuaOnly) -> String {
 }
 
 fn costs_table(c: &Costs) -> String {
+    costs_table_and(c, Vec::new())
+}
+
+/// [`costs_table`] with a row per other way out the rounds measured (Go Wasm, native module):
+/// its cost over the baseline and against Lua.
+fn costs_table_with_ways(c: &Costs, r: &crate::decision::PairedRounds) -> String {
+    use crate::decision::PairedDifference;
+    let lat = |d: PairedDifference| [d.of(&r.p50_us), d.of(&r.p90_us), d.of(&r.p99_us)];
+    let mut extra = Vec::new();
+    for way in c.ways.iter().filter(|w| w.kind != TwinKind::Wasm) {
+        let k = way.kind;
+        extra.push((
+            format!("{} over baseline", k.label()),
+            way.cpu_us,
+            lat(PairedDifference::TwinOverBase(k)),
+        ));
+        extra.push((
+            format!("{} minus Lua", k.label()),
+            way.minus_lua_cpu_us,
+            lat(PairedDifference::TwinMinusLua(k)),
+        ));
+    }
+    costs_table_and(c, extra)
+}
+
+type CostRow = (String, Option<Interval>, [Option<Interval>; 3]);
+
+fn costs_table_and(c: &Costs, extra: Vec<CostRow>) -> String {
     let row = |label: &str, cpu: Option<Interval>, lat: &[Option<Interval>; 3]| {
         (
             String::new(),
@@ -625,6 +653,9 @@ fn costs_table(c: &Costs) -> String {
             c.wasm_minus_lua_cpu_us,
             &c.wasm_minus_lua_latency_us,
         ));
+    }
+    for (label, cpu, lat) in &extra {
+        rows.push(row(label, *cpu, lat));
     }
     let mut b = html::table(
         &[
@@ -984,9 +1015,13 @@ fn memory(l: &LoadRun, ev: &PairEvidence) -> Result<String, RenderError> {
     Ok(b)
 }
 
-/// The index's "what merely having a filter costs" table, from `load/passthrough.json`.
+/// The index's "what merely having a filter costs" table, from `load/passthrough.json`: the
+/// pass-through Lua, Rust Wasm and native filters over the baseline (and Wasm against Lua), then
+/// each other mechanism the run measured against Lua; the claims page takes each pair's share
+/// from the same figures ([`crate::mechanism`]).
 pub fn mechanism_section(l: Option<&LoadRun>, file: &Path) -> String {
-    let mut b = String::from("<h2>What merely having a Lua or a Wasm filter costs</h2>\n");
+    let mut b =
+        String::from("<h2>What merely having a Lua, a Wasm or a native filter costs</h2>\n");
     let Some(l) = l else {
         b.push_str(&html::missing(&crate::evidence::Missing {
             kind: DataKind::Load,
@@ -996,13 +1031,28 @@ pub fn mechanism_section(l: Option<&LoadRun>, file: &Path) -> String {
         }));
         return b;
     };
-    b.push_str(&html::para(
-        "A Lua filter and a Wasm filter that do nothing (both callbacks return at once), measured \
-         like a pair in real Envoy: the fixed cost of each mechanism on every request, before the \
-         filter does any work.",
+    b.push_str(&format!(
+        "<p>{} <a href=\"claims.html#mechanism\">{}</a>.</p>\n",
+        esc(
+            "A Lua filter, a Rust Wasm filter and a native module (an Envoy dynamic module) that \
+             do nothing (every callback returns at once), measured like a pair in real Envoy: the \
+             fixed cost of each mechanism on every request, before the filter does any work. How \
+             much of each pair's cost that is:"
+        ),
+        esc("the mechanism's share, on the claims page")
     ));
     match paired_rounds(l) {
-        Some(r) => b.push_str(&costs_table(&Costs::of(&r))),
+        Some(r) => {
+            let c = Costs::of(&r);
+            b.push_str(&costs_table_with_ways(&c, &r));
+            if !c.ways.iter().any(|w| w.kind == TwinKind::Native) {
+                b.push_str(&html::para(
+                    "This run has no native pass-through (it was measured before there was one, \
+                     or with `--twin wasm`): `filterbench load --pair passthrough` measures all \
+                     three.",
+                ));
+            }
+        }
         None => b.push_str(&html::para("The run has no paired rounds.")),
     }
     b.push_str(&html::note(&format!(
