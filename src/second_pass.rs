@@ -10,8 +10,10 @@
 //!    baseline in a Lua-only run) is still **wider than the target**, the nearest to it first (so
 //!    that as many as possible reach it), until it does or the part ends.
 //!
-//! Each pair's part is what is left divided by the pairs still waiting, so what one leaves goes
-//! to the next. A pass starts the pair's Envoys again (at 1 worker) and runs its rounds at the
+//! The open answers share the whole budget among themselves (each gets what is left divided by
+//! the open ones still waiting, up to the policy's maximum of rounds); the intervals short of
+//! their target share what the open ones leave, the same way, so what one leaves goes to the
+//! next. A pass starts the pair's Envoys again (at 1 worker) and runs its rounds at the
 //! first pass's rate, numbered on from its last: the rounds of both passes are paired the same
 //! way and read as one series. Each pass is recorded in the run ([`LoadRun::extra`]: why, how
 //! many rounds, how it ended) and the pair's page says so.
@@ -90,9 +92,16 @@ pub fn run(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let open = waiting
+        .iter()
+        .filter(|w| w.why == ExtraWhy::OpenAnswer)
+        .count();
     for (k, w) in waiting.iter().enumerate() {
         let left = budget_secs - started.elapsed().as_secs_f64();
-        let part = left / (waiting.len() - k) as f64;
+        // The open answers share the whole budget among themselves (what they leave goes on to
+        // the intervals short of their target); those share what is left.
+        let waiting_like_it = if k < open { open - k } else { waiting.len() - k };
+        let part = left / waiting_like_it as f64;
         let done = &mut measured.runs[w.index];
         if part < MIN_PASS_SECS {
             println!(

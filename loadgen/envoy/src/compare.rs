@@ -71,7 +71,9 @@ pub fn plan(m: &MeasurementPolicy, full: bool) -> LoadPlan {
     LoadPlan {
         workers: vec![1, 2, 4],
         capacity_rounds: if full { 3 } else { 2 },
-        capacity_secs: k,
+        // Half a second of closed loop is thousands of requests per variant: enough for the
+        // rates, and 5 s less per pair of five variants.
+        capacity_secs: 0.5 * k,
         warmup_secs: 0.5 * k,
         round_secs: k,
         min_rounds: m.min_rounds.max(2),
