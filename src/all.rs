@@ -4,10 +4,12 @@
 //! in-process), measures the failure strategies, runs the in-process benches and the
 //! real-Envoy load comparisons for every pair, renders the report and prints where it is.
 //!
-//! Profiles: the default takes about 22 minutes on a 2-core machine after the build (benches
+//! Profiles: the default takes about 19 minutes on a 2-core machine after the build (benches
 //! `quick`; per pair, closed-loop capacity then paired open-loop rounds until the policy's target
-//! interval width or its time budget); `--full` measures longer and tighter (benches `full`, longer
-//! rounds, three times the budget). The pass-through Lua, Wasm and native filters are measured like
+//! interval width or its time budget; then a second pass, [`crate::second_pass`], gives the rest
+//! of the budget to the pairs whose answer is still too close to call, then to those short of
+//! the target width); `--full` measures longer and tighter (benches `full`, longer rounds, three
+//! times the budgets). The pass-through Lua, Wasm and native filters are measured like
 //! a pair (`load/passthrough.json`): what merely having each kind of filter costs. A pair whose
 //! twins are not equivalent after step 2 (in-process or in real Envoy) is measured Lua-only in step
 //! 4 (baseline and Lua: what the Lua filter adds, the most a migration could save), since its Wasm

@@ -100,7 +100,11 @@ pub fn run(
         let left = budget_secs - started.elapsed().as_secs_f64();
         // The open answers share the whole budget among themselves (what they leave goes on to
         // the intervals short of their target); those share what is left.
-        let waiting_like_it = if k < open { open - k } else { waiting.len() - k };
+        let waiting_like_it = if k < open {
+            open - k
+        } else {
+            waiting.len() - k
+        };
         let part = left / waiting_like_it as f64;
         let done = &mut measured.runs[w.index];
         if part < MIN_PASS_SECS {
