@@ -565,12 +565,17 @@ fn a_policy_that_would_never_end_or_is_not_a_share_is_refused_naming_the_key() {
         ),
         ("min_share = 0.9", "min_share = 1.5", "confidence.min_share"),
         (
-            "pair_budget_secs = 36.0",
+            "pair_budget_secs = 12.0",
             "pair_budget_secs = 1e300",
             "measurement.pair_budget_secs",
         ),
         (
-            "max_rounds = 40",
+            "extra_budget_secs = 150.0",
+            "extra_budget_secs = -1.0",
+            "measurement.extra_budget_secs",
+        ),
+        (
+            "max_rounds = 80",
             "max_rounds = 0",
             "measurement.max_rounds",
         ),

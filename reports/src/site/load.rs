@@ -423,11 +423,12 @@ fn how_far(l: &LoadRun) -> String {
     };
     let reached = i.half_width() <= l.target_half_width_us;
     let first = l.round_count() - l.extra.iter().map(|p| p.rounds).sum::<usize>();
-    let mut got = format!(
-        "The first pass ran {first} simultaneous round(s) ({}).",
-        l.stopped.words()
-    );
-    for p in &l.extra {
+    // Said only when a second pass ran (the first pass's rounds and stop are said above).
+    let mut got = String::new();
+    for (k, p) in l.extra.iter().enumerate() {
+        if k == 0 {
+            got.push_str(&format!("The first pass ran {first} round(s)."));
+        }
         got.push_str(&format!(
             " A second pass added {} round(s) because {} ({:.0} s of the {:.0} s it was given; \
              ended: {}).",
@@ -449,10 +450,8 @@ fn how_far(l: &LoadRun) -> String {
         } else {
             let k = i.half_width() / l.target_half_width_us.max(1e-9);
             format!(
-                "not reached ({:.1} times the target; at this pair's spread so far the target \
-                 would take about {:.0} valid rounds in all, the width shrinking as one over the \
-                 square root of the rounds)",
-                k,
+                "not reached ({k:.1} times the target; about {:.0} valid rounds in all would \
+                 reach it at this spread)",
                 (i.n as f64 * k * k).ceil()
             )
         }
