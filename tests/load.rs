@@ -18,19 +18,26 @@ use filterbench_model::{project_root, Catalogue};
 use filterbench_reports::decision::{Costs, Policy};
 use filterbench_reports::evidence::paired_rounds;
 
-#[test]
-fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
-    let catalogue = Catalogue::load(&project_root()).unwrap();
-    let pair = catalogue.get("header_auth").unwrap();
-    let rig = Rig::new(find_envoy().unwrap()).unwrap();
+/// The shipped plan made small for a test: short windows, 4 connections, `workers`, exactly
+/// `rounds` paired rounds (no budget).
+fn small_plan(workers: &[u32], rounds: usize) -> filterbench_model::results::LoadPlan {
     let mut p = plan(&Policy::default_policy().measurement, false);
-    p.workers = vec![1, 2];
+    p.workers = workers.to_vec();
     p.capacity_rounds = 1;
     p.capacity_secs = 0.3;
     p.warmup_secs = 0.1;
     p.round_secs = 0.3;
     p.connections = 4;
-    (p.min_rounds, p.max_rounds, p.budget_secs) = (3, 3, None);
+    (p.min_rounds, p.max_rounds, p.budget_secs) = (rounds, rounds, None);
+    p
+}
+
+#[test]
+fn compare_measures_every_variant_in_paired_rounds_and_at_every_worker_count() {
+    let catalogue = Catalogue::load(&project_root()).unwrap();
+    let pair = catalogue.get("header_auth").unwrap();
+    let rig = Rig::new(find_envoy().unwrap()).unwrap();
+    let mut p = small_plan(&[1, 2], 3);
     // Today's method, kept behind `--sequential` (simultaneous rounds: the next test).
     p.method = RoundMethod::Sequential;
     p.check_rounds = 0;
@@ -170,15 +177,8 @@ fn simultaneous_rounds_run_every_variant_at_once_and_an_error_at_2_workers_keeps
     let pair = catalogue.get("add_header").unwrap();
     let bin_dir = tempfile::tempdir().unwrap();
     let rig = Rig::new(envoy_failing_at_two_workers(bin_dir.path())).unwrap();
-    let mut p = plan(&Policy::default_policy().measurement, false);
+    let mut p = small_plan(&[1, 2], 3);
     assert_eq!(p.method, RoundMethod::Simultaneous, "the default");
-    p.workers = vec![1, 2];
-    p.capacity_rounds = 1;
-    p.capacity_secs = 0.3;
-    p.warmup_secs = 0.1;
-    p.round_secs = 0.3;
-    p.connections = 4;
-    (p.min_rounds, p.max_rounds, p.budget_secs) = (3, 3, None);
     p.check_rounds = 2;
     // Gentle rates: the debug-built generators share a small test machine.
     p.rate_fraction = 0.2;
@@ -258,14 +258,7 @@ fn a_second_pass_adds_numbered_rounds_at_the_same_rate_and_records_why_and_how_i
     let catalogue = Catalogue::load(&project_root()).unwrap();
     let pair = catalogue.get("add_header").unwrap();
     let rig = Rig::new(find_envoy().unwrap()).unwrap();
-    let mut p = plan(&Policy::default_policy().measurement, false);
-    p.workers = vec![1];
-    p.capacity_rounds = 1;
-    p.capacity_secs = 0.3;
-    p.warmup_secs = 0.1;
-    p.round_secs = 0.3;
-    p.connections = 4;
-    (p.min_rounds, p.max_rounds, p.budget_secs) = (2, 2, None);
+    let mut p = small_plan(&[1], 2);
     p.check_rounds = 0;
     p.rate_fraction = 0.2;
     // Base, Lua and the Rust Wasm twin.

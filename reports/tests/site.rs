@@ -613,10 +613,7 @@ fn a_pair_page_says_how_many_rounds_each_pass_ran_and_why() {
     render(&input, &out).unwrap();
     let page = read(&out, "pairs/add_header.html");
     assert!(
-        page.contains(&format!(
-            "The first pass ran {} round(s).",
-            total - 4
-        )),
+        page.contains(&format!("The first pass ran {} round(s).", total - 4)),
         "{page}"
     );
     assert!(
@@ -628,7 +625,10 @@ fn a_pair_page_says_how_many_rounds_each_pass_ran_and_why() {
     );
     // A target it could not reach: how far it got and what it would take.
     assert!(page.contains("not reached ("), "{page}");
-    assert!(page.contains("valid rounds in all would reach it"), "{page}");
+    assert!(
+        page.contains("valid rounds in all would reach it"),
+        "{page}"
+    );
 }
 
 /// A run that measured a Go Wasm and a native twin beside the Rust Wasm one: the pair page shows
