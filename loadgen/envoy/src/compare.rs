@@ -918,7 +918,7 @@ fn extra_rounds(
             pass.ended = ExtraEnd::Budget;
             return Ok(());
         }
-        if paired_round_count(run) >= plan.max_rounds {
+        if run.round_count() >= plan.max_rounds {
             pass.ended = ExtraEnd::MaxRounds;
             return Ok(());
         }
@@ -949,14 +949,6 @@ fn extra_rounds(
             return Ok(());
         }
     }
-}
-
-/// The simultaneous rounds a run has (every round number once).
-fn paired_round_count(run: &LoadRun) -> usize {
-    let mut rounds: Vec<usize> = run.rounds.iter().map(|s| s.round).collect();
-    rounds.sort_unstable();
-    rounds.dedup();
-    rounds.len()
 }
 
 fn measure(
