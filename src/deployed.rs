@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use filterbench_envoy::verify::{verify_twin, Rig};
 use filterbench_envoy::verify_deployed::{deployed_name, verify_deployed};
-use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
+use filterbench_envoy::verify_istiod::{verify_deployed_istiod_all, ControlPlane, MeshReferences};
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
 use filterbench_model::equivalence::PairReport;
@@ -134,66 +134,59 @@ pub fn deployed_reports(
         rig,
         catalogue,
         crds: &crds,
-        istiod: istiod.as_ref(),
     };
-    let mut reports = Vec::new();
+    let mut twins: Vec<(&Pair, PairReport)> = Vec::new();
     for pair in pairs {
         for &kind in kinds {
             if catalogue.twin(&pair.name, kind).is_some() {
-                reports.extend(deploy.twin(pair, kind, verified, apis, print)?);
+                twins.extend(deploy.verified(pair, kind, verified, print)?.map(|v| (*pair, v)));
             }
         }
     }
+    let reports = match &istiod {
+        None => deploy.own(&twins, apis, print)?,
+        Some(cp) => deploy.served(&twins, apis, cp, print)?,
+    };
     Ok((reports, istiod.as_ref().map(ControlPlane::describe)))
 }
 
-/// What a deployed run needs: Envoy and the loopback services, the catalogue, Istio's CRDs and
-/// istiod when it serves the manifests.
+/// The APIs a twin of `kind` is deployed under: each of `apis`, but a native twin's manifest is
+/// the same `EnvoyFilter` under either, so it is deployed under the first only.
+fn apis_of(kind: TwinKind, apis: ApiChoice) -> Vec<Api> {
+    let mut apis = apis.apis();
+    if kind == TwinKind::Native {
+        apis.truncate(1);
+    }
+    apis
+}
+
+/// What a deployed run needs: Envoy and the loopback services, the catalogue and Istio's CRDs.
 struct Deploy<'a> {
     rig: &'a Rig,
     catalogue: &'a Catalogue,
     crds: &'a CrdSchemas,
-    istiod: Option<&'a ControlPlane>,
 }
 
 impl Deploy<'_> {
-    /// The deployed runs of `pair`'s twin of `kind`, one per API of `apis` (one only for a
-    /// native twin), each printed with `print`; none when the twin is not equivalent to the Lua
-    /// filter in the verified run.
-    fn twin(
+    /// The verified run of `pair`'s twin of `kind` (taken from `verified` when it holds it,
+    /// else run here); `None`, said with `print`, when the twin is not equivalent to the Lua
+    /// filter: nothing proven to deploy.
+    fn verified(
         &self,
         pair: &Pair,
         kind: TwinKind,
         verified: &[PairReport],
-        apis: ApiChoice,
         print: bool,
-    ) -> anyhow::Result<Vec<PairReport>> {
-        let run_here;
-        let verified = match verified
+    ) -> anyhow::Result<Option<PairReport>> {
+        let report = match verified
             .iter()
             .find(|r| r.pair == pair.name && r.twin == kind)
         {
-            Some(r) => r,
-            None => {
-                run_here = verify_twin(self.rig, self.catalogue, pair, kind)
-                    .with_context(|| format!("pair {}: the verified {kind} run", pair.name))?;
-                &run_here
-            }
+            Some(r) => r.clone(),
+            None => verify_twin(self.rig, self.catalogue, pair, kind)
+                .with_context(|| format!("pair {}: the verified {kind} run", pair.name))?,
         };
-        self.deployed_runs(pair, verified, apis, print)
-    }
-
-    /// [`Deploy::twin`] once the twin's verified run is known.
-    fn deployed_runs(
-        &self,
-        pair: &Pair,
-        verified: &PairReport,
-        apis: ApiChoice,
-        print: bool,
-    ) -> anyhow::Result<Vec<PairReport>> {
-        let kind = verified.twin;
-        if !verified.equivalent {
-            // Nothing proven to deploy: the twin already differs from the Lua filter.
+        if !report.equivalent {
             if print {
                 println!(
                     "{}: its {} twin is not equivalent (verify --envoy --twin {kind}): its \
@@ -202,58 +195,94 @@ impl Deploy<'_> {
                     kind.label()
                 );
             }
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let mut apis = apis.apis();
-        if kind == TwinKind::Native {
-            apis.truncate(1);
-        }
+        Ok(Some(report))
+    }
+
+    /// The deployed runs of `twins` (each a pair and its twin's verified run), in that order,
+    /// each under its APIs ([`apis_of`]), translated by the project's own translation.
+    fn own(
+        &self,
+        twins: &[(&Pair, PairReport)],
+        apis: ApiChoice,
+        print: bool,
+    ) -> anyhow::Result<Vec<PairReport>> {
         let mut reports = Vec::new();
-        for api in apis {
-            let context = || {
-                format!(
-                    "pair {}: the deployed run",
-                    deployed_name(&pair.name, api, kind)
+        for (pair, verified) in twins {
+            for api in apis_of(verified.twin, apis) {
+                let report = verify_deployed(
+                    self.rig,
+                    self.catalogue,
+                    pair,
+                    api,
+                    verified.twin,
+                    self.crds,
+                    verified,
                 )
-            };
-            let (report, notes) = match self.istiod {
-                None => (
-                    verify_deployed(
-                        self.rig,
-                        self.catalogue,
-                        pair,
-                        api,
-                        kind,
-                        self.crds,
-                        verified,
+                .with_context(|| {
+                    format!(
+                        "pair {}: the deployed run",
+                        deployed_name(&pair.name, api, verified.twin)
                     )
-                    .with_context(context)?,
-                    Vec::new(),
-                ),
-                Some(cp) => {
-                    let run = verify_deployed_istiod(
-                        self.rig,
-                        self.catalogue,
-                        pair,
-                        api,
-                        self.crds,
-                        cp,
-                        verified,
-                    )
-                    .with_context(context)?;
-                    let notes = istiod_notes(&run);
-                    (run.report, notes)
+                })?;
+                if print {
+                    crate::print_pair(&report);
                 }
-            };
-            if print {
-                crate::print_pair(&report);
-                for line in &notes {
-                    println!("  {line}");
-                }
+                reports.push(report);
             }
-            reports.push(report);
         }
         Ok(reports)
+    }
+
+    /// [`Deploy::own`] with istiod serving the manifests: one istiod per API for every twin
+    /// deployed under it ([`verify_deployed_istiod_all`]), each run printed as it ends; the
+    /// reports in the order of [`Deploy::own`].
+    fn served(
+        &self,
+        twins: &[(&Pair, PairReport)],
+        apis: ApiChoice,
+        cp: &ControlPlane,
+        print: bool,
+    ) -> anyhow::Result<Vec<PairReport>> {
+        let mut references = MeshReferences::default();
+        let mut runs: Vec<(usize, usize, PairReport)> = Vec::new();
+        for (a, api) in apis.apis().into_iter().enumerate() {
+            let these: Vec<usize> = (0..twins.len())
+                .filter(|&i| apis_of(twins[i].1.twin, apis).contains(&api))
+                .collect();
+            if these.is_empty() {
+                continue;
+            }
+            let batch: Vec<(&Pair, &PairReport)> =
+                these.iter().map(|&i| (twins[i].0, &twins[i].1)).collect();
+            let served = verify_deployed_istiod_all(
+                self.rig,
+                self.catalogue,
+                &batch,
+                api,
+                self.crds,
+                cp,
+                &mut references,
+                &mut |run| {
+                    if print {
+                        crate::print_pair(&run.report);
+                        for line in istiod_notes(run) {
+                            println!("  {line}");
+                        }
+                    }
+                },
+            )
+            .with_context(|| format!("the deployed runs ({api}) served by istiod"))?;
+            runs.extend(
+                these
+                    .into_iter()
+                    .zip(served)
+                    .map(|(i, run)| (i, a, run.report)),
+            );
+        }
+        runs.sort_by_key(|(i, a, _)| (*i, *a));
+        Ok(runs.into_iter().map(|(_, _, report)| report).collect())
     }
 }
 

@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use filterbench_envoy::envoy::find_envoy;
 use filterbench_envoy::istiod::Istiod;
 use filterbench_envoy::verify::{verify_pair, verify_twin, Rig};
-use filterbench_envoy::verify_istiod::{verify_deployed_istiod, ControlPlane};
+use filterbench_envoy::verify_istiod::{
+    verify_deployed_istiod, verify_deployed_istiod_all, ControlPlane, MeshReferences,
+};
 use filterbench_k8s::crd::CrdSchemas;
 use filterbench_k8s::Api;
 use filterbench_model::{Catalogue, TwinKind};
@@ -93,10 +95,12 @@ fn add_header_served_by_istiod_passes_the_corpus() {
 }
 
 /// The native twin ships as an EnvoyFilter patch with Envoy's dynamic modules filter, the Go twin
-/// as its own TrafficExtension: istiod accepts both, puts each twin's filter in its sidecar's
-/// inbound chain before the router, and the sidecars give the verified outcomes.
+/// as its own TrafficExtension: one istiod serves both twins (and the Lua manifest beside each,
+/// every sidecar in its own namespace), puts each twin's filter in its sidecar's inbound chain
+/// before the router, and the sidecars give the verified outcomes. The Go twin served again
+/// under the legacy API re-uses its reference run behind istiod's connection manager.
 #[test]
-fn native_and_go_twins_served_by_istiod_pass_the_corpus() {
+fn native_and_go_twins_served_by_one_istiod_pass_the_corpus() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cp) = control_plane() else {
         return;
@@ -105,26 +109,45 @@ fn native_and_go_twins_served_by_istiod_pass_the_corpus() {
     let pair = catalogue.get("canary_tag").unwrap();
     let crds = CrdSchemas::load_default().unwrap();
     let rig = Rig::new(find_envoy().expect("Envoy 1.40")).unwrap();
-    for (kind, filter) in [
+    let kinds = [
         (TwinKind::Native, "envoy.filters.http.dynamic_modules"),
         (TwinKind::GoWasm, "wasm"),
-    ] {
-        let verified = verify_twin(&rig, &catalogue, pair, kind).unwrap();
-        assert!(
-            verified.equivalent,
-            "{kind}: {:?}",
-            verified.failure_lines()
-        );
-        let run = verify_deployed_istiod(
-            &rig,
-            &catalogue,
-            pair,
-            Api::TrafficExtension,
-            &crds,
-            cp,
-            &verified,
-        )
-        .unwrap_or_else(|e| panic!("canary_tag ({kind}) through istiod: {e}"));
+    ];
+    let verified: Vec<_> = kinds
+        .iter()
+        .map(|&(kind, _)| {
+            let verified = verify_twin(&rig, &catalogue, pair, kind).unwrap();
+            assert!(
+                verified.equivalent,
+                "{kind}: {:?}",
+                verified.failure_lines()
+            );
+            verified
+        })
+        .collect();
+    let twins: Vec<_> = verified.iter().map(|v| (pair, v)).collect();
+    let mut references = MeshReferences::default();
+    let mut told = Vec::new();
+    let runs = verify_deployed_istiod_all(
+        &rig,
+        &catalogue,
+        &twins,
+        Api::TrafficExtension,
+        &crds,
+        cp,
+        &mut references,
+        &mut |run| told.push(run.report.pair.clone()),
+    )
+    .unwrap_or_else(|e| panic!("canary_tag (native, go-wasm) through one istiod: {e}"));
+    assert_eq!(
+        told,
+        [
+            "canary_tag (trafficextension, native)",
+            "canary_tag (trafficextension, go-wasm)"
+        ]
+    );
+    assert_eq!(runs.len(), 2);
+    for ((kind, filter), (run, verified)) in kinds.into_iter().zip(runs.iter().zip(&verified)) {
         let report = &run.report;
         assert_eq!(
             report.pair,
@@ -159,6 +182,25 @@ fn native_and_go_twins_served_by_istiod_pass_the_corpus() {
             run.config_differences
         );
     }
+    // istiod normalises paths: one reference run per twin so far.
+    assert_eq!(references.len(), 2);
+    let legacy = verify_deployed_istiod_all(
+        &rig,
+        &catalogue,
+        &twins[1..],
+        Api::Legacy,
+        &crds,
+        cp,
+        &mut references,
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("canary_tag (legacy, go-wasm) through istiod: {e}"));
+    assert!(
+        legacy[0].report.equivalent,
+        "{}",
+        legacy[0].report.failure_lines().join("\n")
+    );
+    assert_eq!(references.len(), 2, "the Go twin's reference is re-used");
     assert_eq!(istiod_children(), 0, "istiod is stopped and reaped");
 }
 

@@ -339,6 +339,41 @@ impl Envoy {
         bootstrap: &serde_json::Value,
         options: &EnvoyOptions,
     ) -> Result<Envoy> {
+        let (mut envoy, admin_file) = Envoy::spawn(bin, bootstrap, options)?;
+        envoy.wait_ready(&admin_file)?;
+        Ok(envoy)
+    }
+
+    /// [`Envoy::start`] for each of `bootstraps` at once: every Envoy is spawned before any is
+    /// waited for, so that their start-ups overlap (all from this thread: each Envoy dies with
+    /// the thread that spawned it, `PR_SET_PDEATHSIG`). In `bootstraps`' order; one that fails
+    /// to start does not stop the others.
+    pub fn start_each(
+        bin: &Path,
+        bootstraps: &[serde_json::Value],
+        options: &EnvoyOptions,
+    ) -> Vec<Result<Envoy>> {
+        let spawned: Vec<Result<(Envoy, PathBuf)>> = bootstraps
+            .iter()
+            .map(|bootstrap| Envoy::spawn(bin, bootstrap, options))
+            .collect();
+        spawned
+            .into_iter()
+            .map(|spawned| {
+                let (mut envoy, admin_file) = spawned?;
+                envoy.wait_ready(&admin_file)?;
+                Ok(envoy)
+            })
+            .collect()
+    }
+
+    /// The Envoy process of [`Envoy::start`], not waited for; with the file its admin address
+    /// will be written to.
+    fn spawn(
+        bin: &Path,
+        bootstrap: &serde_json::Value,
+        options: &EnvoyOptions,
+    ) -> Result<(Envoy, PathBuf)> {
         install_signal_handler();
         let dir = crate::scratch::Scratch::new("envoy")
             .map_err(|e| Error::Envoy(format!("cannot create a temp dir: {e}")))?;
@@ -386,15 +421,14 @@ impl Envoy {
             .spawn()
             .map_err(|e| Error::Envoy(format!("cannot start {}: {e}", bin.display())))?;
         register(child.id() as i32);
-        let mut envoy = Envoy {
+        let envoy = Envoy {
             child: Some(child),
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_path,
             dir,
             listeners: Vec::new(),
         };
-        envoy.wait_ready(&admin_file)?;
-        Ok(envoy)
+        Ok((envoy, admin_file))
     }
 
     fn wait_ready(&mut self, admin_file: &Path) -> Result<()> {

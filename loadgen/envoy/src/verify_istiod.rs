@@ -5,9 +5,11 @@
 //! does with the project's own translation: the twins must be equivalent, meet every expectation
 //! and give the outcomes of the verified run.
 //!
-//! The config directory istiod reads holds, per twin, its manifest (generated with its own
-//! namespace, `filterbench-lua` or `filterbench-wasm`, since both twins' manifests are the same
-//! object) and its workload (`Sidecar` with one ingress port to the echo upstream,
+//! One istiod per API serves every pair and twin of a check ([`verify_deployed_istiod_all`]),
+//! as one control plane serves a cluster's workloads. The config directory it reads holds, per
+//! sidecar, its manifest (generated in the sidecar's own namespace, [`sidecar_namespace`]:
+//! every pair's manifests select the same workload labels and the twins' manifests are the same
+//! object as the Lua one) and its workload (`Sidecar` with one ingress port to the echo upstream,
 //! `PeerAuthentication` `DISABLE`). What differs from a cluster, and why:
 //!
 //! - the Wasm URL is `file://` (the built module): istiod turns any other URL into a remote data
@@ -34,9 +36,6 @@ use crate::k8s::{self, Api, ManifestOptions, WasmUrl};
 use crate::verify::{replay_corpus, Rig};
 use crate::{Error, Result};
 
-/// The namespaces of the two sidecars.
-pub const LUA_NAMESPACE: &str = "filterbench-lua";
-pub const WASM_NAMESPACE: &str = "filterbench-wasm";
 
 /// The istiod that serves the deployed checks: its binary and what it is.
 #[derive(Debug, Clone)]
@@ -124,9 +123,10 @@ pub fn write_config(
             .map_err(|e| Error::Envoy(format!("pair {what}: {e}")))?;
         Ok(opts)
     };
-    let twin_namespace = twin_namespace(kind);
     let mut served = Vec::new();
-    for (variant, namespace) in [("lua", LUA_NAMESPACE), (kind.id(), twin_namespace.as_str())] {
+    for variant in ["lua", kind.id()] {
+        let namespace = sidecar_namespace(&pair.name, kind, variant == "lua");
+        let namespace = namespace.as_str();
         let bundle = k8s::generate(catalogue, &opts_for(namespace)?).map_err(k8s_error)?;
         let (file, yaml) = if variant == "lua" {
             (api.files().0, bundle.manifests().0)
@@ -154,14 +154,32 @@ pub fn write_config(
     Ok((lua, twin))
 }
 
-/// The namespace of the sidecar of a twin of `kind`: `filterbench-wasm` for the Rust Wasm twin,
-/// `filterbench-<kind>` for the others (both twins' manifests are the same object, so each
-/// sidecar has its own namespace).
-pub fn twin_namespace(kind: TwinKind) -> String {
-    match kind {
-        TwinKind::Wasm => WASM_NAMESPACE.to_string(),
-        kind => format!("filterbench-{}", kind.id()),
+/// The namespace of the sidecar of `pair`'s twin of `kind` (`filterbench-<pair>-<kind>`), or
+/// with `lua` of the Lua sidecar it is compared with (`filterbench-<pair>-<kind>-lua`), as a DNS
+/// label (`filterbench-add-header-go-wasm-lua`). Each sidecar has its own, so that one istiod
+/// serves every pair and twin: each pair's manifests select the same `app: filterbench-echo`
+/// labels, and a twin's manifest is the same object as the Lua one. A name past Kubernetes' 63
+/// characters keeps its first 54 and a hash of the whole.
+pub fn sidecar_namespace(pair: &str, kind: TwinKind, lua: bool) -> String {
+    let lua = if lua { "-lua" } else { "" };
+    let name: String = format!("filterbench-{pair}-{}{lua}", kind.id())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.len() <= 63 {
+        return name;
     }
+    // FNV-1a of the whole name: distinct long names stay distinct.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{:08x}", &name[..54], hash as u32)
 }
 
 /// Points `opts` at the twin's artefact on this machine, where the sidecars run: a `file://`
@@ -222,29 +240,64 @@ pub fn start_sidecar(
     call_ports: &BTreeMap<String, u16>,
     options: &EnvoyOptions,
 ) -> Result<(Envoy, SocketAddr)> {
-    let bootstrap = ads_bootstrap(
-        &served.workload,
-        &control_plane.proxy_version(),
-        istiod.grpc,
-        rig.services(),
-        call_ports,
-    );
-    let with_istiod = |istiod: &mut Istiod, e: Error| {
-        let alive = istiod.check_alive().err();
-        Error::Envoy(format!(
-            "sidecar {} of istiod: {e}; istiod: {}",
-            served.workload.node_id(),
-            alive.map_or_else(|| istiod.log_tail(5), |e| e.to_string())
-        ))
-    };
-    let mut envoy = match Envoy::start(&rig.envoy_bin, &bootstrap, options) {
-        Ok(envoy) => envoy,
-        Err(e) => return Err(with_istiod(istiod, e)),
-    };
+    let mut started = start_sidecars(rig, istiod, control_plane, &[served], call_ports, options)?;
+    Ok(started.pop().expect("one sidecar"))
+}
+
+/// [`start_sidecar`] for each of `served` at once ([`Envoy::start_each`]: one compiling its Wasm
+/// module does not hold the other back), in that order. On an error every sidecar started is
+/// stopped.
+pub fn start_sidecars(
+    rig: &Rig,
+    istiod: &mut Istiod,
+    control_plane: &ControlPlane,
+    served: &[&Served],
+    call_ports: &BTreeMap<String, u16>,
+    options: &EnvoyOptions,
+) -> Result<Vec<(Envoy, SocketAddr)>> {
+    let bootstraps: Vec<serde_json::Value> = served
+        .iter()
+        .map(|served| {
+            ads_bootstrap(
+                &served.workload,
+                &control_plane.proxy_version(),
+                istiod.grpc,
+                rig.services(),
+                call_ports,
+            )
+        })
+        .collect();
+    let started = Envoy::start_each(&rig.envoy_bin, &bootstraps, options);
+    let mut sidecars = Vec::new();
+    for (served, envoy) in served.iter().zip(started) {
+        let envoy = envoy.map_err(|e| with_istiod(istiod, served, e))?;
+        sidecars.push(wait_for_listener(istiod, served, envoy)?);
+    }
+    Ok(sidecars)
+}
+
+/// `e`, a failure of `served`'s sidecar, with istiod's last words (or why it died).
+fn with_istiod(istiod: &mut Istiod, served: &Served, e: Error) -> Error {
+    let alive = istiod.check_alive().err();
+    Error::Envoy(format!(
+        "sidecar {} of istiod: {e}; istiod: {}",
+        served.workload.node_id(),
+        alive.map_or_else(|| istiod.log_tail(5), |e| e.to_string())
+    ))
+}
+
+/// Waits until `envoy`, `served`'s sidecar, has its inbound listener active and nothing warming.
+fn wait_for_listener(
+    istiod: &mut Istiod,
+    served: &Served,
+    mut envoy: Envoy,
+) -> Result<(Envoy, SocketAddr)> {
     let deadline = Instant::now() + XDS_TIMEOUT;
     let port = served.workload.port;
     loop {
-        envoy.check_alive().map_err(|e| with_istiod(istiod, e))?;
+        envoy
+            .check_alive()
+            .map_err(|e| with_istiod(istiod, served, e))?;
         istiod.check_alive()?;
         let listening = admin_get(envoy.admin, "/listeners?format=json")
             .ok()
@@ -271,14 +324,12 @@ pub fn start_sidecar(
             return Ok((envoy, SocketAddr::from(([127, 0, 0, 1], port))));
         }
         if Instant::now() > deadline {
-            return Err(with_istiod(
-                istiod,
-                Error::Envoy(format!(
-                    "no active listener on 127.0.0.1:{port} from istiod after {XDS_TIMEOUT:?} \
-                     (Envoy: {})",
-                    envoy.log_tail(3)
-                )),
+            let e = Error::Envoy(format!(
+                "no active listener on 127.0.0.1:{port} from istiod after {XDS_TIMEOUT:?} \
+                 (Envoy: {})",
+                envoy.log_tail(3)
             ));
+            return Err(with_istiod(istiod, served, e));
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -302,7 +353,7 @@ pub struct IstiodRun {
 /// Runs `pair`'s corpus through its Lua twin and its twin of `verified.twin` as istiod serves
 /// them from the `api` manifests and compares with `verified` (the report of
 /// [`crate::verify::verify_twin`]); beside it, how istiod's config for each twin differs from
-/// the project's own translation.
+/// the project's own translation. [`verify_deployed_istiod_all`] for one twin.
 pub fn verify_deployed_istiod(
     rig: &Rig,
     catalogue: &Catalogue,
@@ -312,21 +363,151 @@ pub fn verify_deployed_istiod(
     control_plane: &ControlPlane,
     verified: &PairReport,
 ) -> Result<IstiodRun> {
-    let kind = verified.twin;
+    let mut runs = verify_deployed_istiod_all(
+        rig,
+        catalogue,
+        &[(pair, verified)],
+        api,
+        crds,
+        control_plane,
+        &mut MeshReferences::default(),
+        &mut |_| {},
+    )?;
+    Ok(runs.pop().expect("one twin, one run"))
+}
+
+/// [`verify_deployed_istiod`] for every twin of `twins` (each a pair and its twin's verified
+/// run) under `api`, all served by one istiod: every twin's manifest and the Lua one beside it,
+/// each sidecar in its own namespace ([`sidecar_namespace`]), are in the config directory before
+/// istiod starts, as in a cluster; then each twin in turn gets two fresh sidecars (filter state
+/// starts empty for each replay), told to `on_run` when its run is done. The reference runs behind
+/// istiod's connection manager come from `references` when an earlier API already made them.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_deployed_istiod_all(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    twins: &[(&Pair, &PairReport)],
+    api: Api,
+    crds: &CrdSchemas,
+    control_plane: &ControlPlane,
+    references: &mut MeshReferences,
+    on_run: &mut dyn FnMut(&IstiodRun),
+) -> Result<Vec<IstiodRun>> {
     let scratch = crate::scratch::Scratch::new("deployed")?;
     let config_dir = scratch.path().join("config");
-    let (lua, wasm) = write_config(rig, catalogue, pair, api, kind, crds, &config_dir)?;
+    let mut served = Vec::new();
+    for (pair, verified) in twins {
+        served.push(write_config(
+            rig,
+            catalogue,
+            pair,
+            api,
+            verified.twin,
+            crds,
+            &config_dir,
+        )?);
+    }
+    let what = match twins {
+        [(pair, verified)] => format!(
+            "pair {}",
+            crate::verify_deployed::deployed_name(&pair.name, api, verified.twin)
+        ),
+        _ => format!("{} deployed twins ({api})", twins.len()),
+    };
     let mut istiod = Istiod::start(&control_plane.bin, &config_dir)
-        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+        .map_err(|e| Error::Envoy(format!("{what}: {e}")))?;
+    let mut runs = Vec::new();
+    for ((pair, verified), sidecars) in twins.iter().zip(&served) {
+        let run = served_run(
+            rig,
+            catalogue,
+            pair,
+            api,
+            control_plane,
+            &mut istiod,
+            sidecars,
+            verified,
+            references,
+        )
+        .map_err(|e| {
+            let name = crate::verify_deployed::deployed_name(&pair.name, api, verified.twin);
+            Error::Envoy(format!("pair {name}: {e}"))
+        })?;
+        on_run(&run);
+        runs.push(run);
+    }
+    istiod.check_alive()?;
+    istiod.stop();
+    Ok(runs)
+}
+
+/// The reference runs behind istiod's connection manager ([`MeshReference`]) already made, by
+/// pair, twin kind and settings: istiod sets the same connection manager under either API, so
+/// a twin's reference is replayed once per check, not once per API.
+#[derive(Debug, Default)]
+pub struct MeshReferences(Vec<(String, TwinKind, ConnectionManager, Option<MeshReference>)>);
+
+impl MeshReferences {
+    /// The reference runs made.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The reference of `verified`'s twin of `pair` behind `connection_manager`: made now
+    /// ([`under_connection_manager`]) unless made before.
+    fn of(
+        &mut self,
+        rig: &Rig,
+        catalogue: &Catalogue,
+        pair: &Pair,
+        connection_manager: &ConnectionManager,
+        verified: &PairReport,
+    ) -> Result<Option<MeshReference>> {
+        let made = self.0.iter().find(|(p, kind, cm, _)| {
+            *p == pair.name && *kind == verified.twin && cm == connection_manager
+        });
+        if let Some((.., reference)) = made {
+            return Ok(reference.clone());
+        }
+        let reference = under_connection_manager(rig, catalogue, pair, connection_manager, verified)?;
+        self.0.push((
+            pair.name.clone(),
+            verified.twin,
+            connection_manager.clone(),
+            reference.clone(),
+        ));
+        Ok(reference)
+    }
+}
+
+/// One twin's run in [`verify_deployed_istiod_all`]: its two sidecars, started from `istiod`,
+/// the corpus through them, and the comparison with `verified`.
+#[allow(clippy::too_many_arguments)]
+fn served_run(
+    rig: &Rig,
+    catalogue: &Catalogue,
+    pair: &Pair,
+    api: Api,
+    control_plane: &ControlPlane,
+    istiod: &mut Istiod,
+    (lua, wasm): &(Served, Served),
+    verified: &PairReport,
+    references: &mut MeshReferences,
+) -> Result<IstiodRun> {
+    let kind = verified.twin;
     let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
     let ports = rig.call_ports(&corpus.call_clusters())?;
     let options = EnvoyOptions::default();
-    let (lua_envoy, lua_addr) =
-        start_sidecar(rig, &mut istiod, control_plane, &lua, &ports, &options)?;
-    let (wasm_envoy, wasm_addr) =
-        start_sidecar(rig, &mut istiod, control_plane, &wasm, &ports, &options)?;
+    let mut sidecars =
+        start_sidecars(rig, istiod, control_plane, &[lua, wasm], &ports, &options)?.into_iter();
+    let (lua_envoy, lua_addr) = sidecars.next().expect("two sidecars");
+    let (wasm_envoy, wasm_addr) = sidecars.next().expect("two sidecars");
     let (config_differences, connection_manager) =
-        compare_configs(pair, api, kind, [(&lua, &lua_envoy), (&wasm, &wasm_envoy)])?;
+        compare_configs(pair, api, kind, [(lua, &lua_envoy), (wasm, &wasm_envoy)])?;
     let mut envoys = [lua_envoy, wasm_envoy];
     let report = replay_corpus(
         rig,
@@ -341,9 +522,7 @@ pub fn verify_deployed_istiod(
     for envoy in &mut envoys {
         envoy.stop();
     }
-    istiod.stop();
-    let mut mesh = under_connection_manager(rig, catalogue, pair, &connection_manager, verified)
-        .map_err(|e| Error::Envoy(format!("pair {} ({api}): {e}", pair.name)))?;
+    let mut mesh = references.of(rig, catalogue, pair, &connection_manager, verified)?;
     let mut report = report;
     if let Some(mesh) = &mut mesh {
         mesh.set_aside_expectations(&mut report);
@@ -773,6 +952,29 @@ mod tests {
         );
         assert_eq!(report.failures.len(), 1);
         assert_eq!(report.failures[0].scenario, "plain_v2");
+    }
+
+    #[test]
+    fn sidecar_namespaces_are_dns_labels_one_per_pair_twin_and_side() {
+        assert_eq!(
+            sidecar_namespace("add_header", TwinKind::GoWasm, true),
+            "filterbench-add-header-go-wasm-lua"
+        );
+        assert_eq!(
+            sidecar_namespace("add_header", TwinKind::Wasm, false),
+            "filterbench-add-header-wasm"
+        );
+        let a = sidecar_namespace(&"a".repeat(70), TwinKind::Native, true);
+        let b = sidecar_namespace(&format!("{}b", "a".repeat(69)), TwinKind::Native, true);
+        for name in [&a, &b] {
+            assert_eq!(name.len(), 63, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+        }
+        assert_ne!(a, b, "long names stay distinct");
     }
 
     #[test]
