@@ -139,7 +139,11 @@ pub fn deployed_reports(
     for pair in pairs {
         for &kind in kinds {
             if catalogue.twin(&pair.name, kind).is_some() {
-                twins.extend(deploy.verified(pair, kind, verified, print)?.map(|v| (*pair, v)));
+                twins.extend(
+                    deploy
+                        .verified(pair, kind, verified, print)?
+                        .map(|v| (*pair, v)),
+                );
             }
         }
     }

@@ -36,7 +36,6 @@ use crate::k8s::{self, Api, ManifestOptions, WasmUrl};
 use crate::verify::{replay_corpus, Rig};
 use crate::{Error, Result};
 
-
 /// The istiod that serves the deployed checks: its binary and what it is.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
@@ -473,7 +472,8 @@ impl MeshReferences {
         if let Some((.., reference)) = made {
             return Ok(reference.clone());
         }
-        let reference = under_connection_manager(rig, catalogue, pair, connection_manager, verified)?;
+        let reference =
+            under_connection_manager(rig, catalogue, pair, connection_manager, verified)?;
         self.0.push((
             pair.name.clone(),
             verified.twin,
