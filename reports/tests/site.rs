@@ -753,7 +753,10 @@ fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
         "{index}"
     );
     assert!(index.contains("2100 / 3400 / 5300"), "add_header's three");
-    assert!(index.contains("19000 / 6000 / 12700"), "jwt_auth's three");
+    assert!(
+        index.contains("19\u{2009}000 / 6000 / 12\u{2009}700"),
+        "jwt_auth's three (thousands split by a thin space)"
+    );
     assert!(index.contains("2500 / 3000 / -"), "custom_metrics has no Go figure");
 
     let page = read(&out, "pairs/add_header.html");
@@ -766,7 +769,7 @@ fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
         "Go Wasm 5300 ns [5141 – 5459] per request",
         "Go/Lua 2.52 [2.45, 2.60], Go − Lua +3200 [+3104, +3296] ns",
         "Go/Rust Wasm 1.56 [1.51, 1.61], Go − Rust Wasm +1900 [+1843, +1957] ns",
-        "Instructions per request (callgrind): Lua 6300, Rust Wasm 6800, Go Wasm 21200.",
+        "Instructions per request (callgrind): Lua 6300, Rust Wasm 6800, Go Wasm 21\u{2009}200.",
         "Go Wasm: module compile (once per module)",
         "Go Wasm: instantiate + start + configure (once per worker)",
         "Go Wasm (linear memory)",
@@ -780,4 +783,23 @@ fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
     ));
     let texts = svg_texts(chart(&page, "inprocess").unwrap());
     assert!(!texts.iter().any(|t| t.contains("Go")), "{texts:?}");
+}
+
+#[test]
+fn a_go_compile_the_profile_did_not_time_is_said_not_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut summary = bench_with_go();
+    summary.startup[0].go_compile = None;
+    write_json_atomically(
+        &filterbench_model::results::bench_summary_path(&input.results_dir),
+        &summary,
+    )
+    .unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("Go Wasm: module compile (once per module)"));
+    assert!(page.contains("not timed in profile quick"), "the profile named");
+    assert!(page.contains("Go Wasm: instantiate + start + configure (once per worker)"));
 }

@@ -101,6 +101,9 @@ struct Settings {
     plots: bool,
     /// Measurement time of a module compile (tens to hundreds of ms each, flat sampling).
     compile_measurement: Duration,
+    /// Whether the Go Wasm twins' compile is timed: about 1.5 s a module here (each embeds the
+    /// Go runtime), and criterion needs at least 10 compiles of each, so not in `quick`.
+    go_compile: bool,
     /// The paired measurement (the summary's per-request and per-op numbers).
     paired: paired::Settings,
     /// Whether criterion also times the pairs, the baseline and the ops (for its HTML only).
@@ -132,6 +135,7 @@ impl Profile {
             resamples,
             plots,
             compile_measurement: Duration::from_millis(compile_ms),
+            go_compile: plots,
             paired: paired::Settings {
                 warm_up: Duration::from_millis(30),
                 batch_target: Duration::from_millis(1),
@@ -150,7 +154,8 @@ impl Profile {
         };
         match self {
             // Calibrated on 2 noisy cores. Quick: criterion only for start-up (its per-request
-            // numbers are not used), so the paired rounds and callgrind fit the same budget.
+            // numbers are not used), so the paired rounds and callgrind fit the same budget; no
+            // Go compile timing (about 3 minutes for 12 pairs).
             Profile::Quick => s(200, 700, 15, 10_000, false, 700),
             Profile::Default => Settings {
                 paired: p(50, 2, 400, 10, 10_000),
@@ -507,17 +512,23 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     let lua = &p.loaded.lua;
     // The Wasm twins: criterion id prefix (`wasm_compile`, `go_instantiate`, ...), filter and
     // module bytes.
-    let mut twins = vec![("wasm", &p.loaded.wasm, catalogue.wasm_module(name)?)];
+    // (`None`: the compile is not timed in this profile.)
+    let mut twins = vec![("wasm", &p.loaded.wasm, Some(catalogue.wasm_module(name)?))];
     if let Some(go) = &p.go {
-        let (_, bytes) = twin_module(catalogue, name, TwinKind::GoWasm)?;
-        twins.push((subjects::GO, go, bytes));
+        let bytes = settings
+            .go_compile
+            .then(|| twin_module(catalogue, name, TwinKind::GoWasm))
+            .transpose()?;
+        twins.push((subjects::GO, go, bytes.map(|(_, bytes)| bytes)));
     }
     // Every body is run once untimed first, so a failure is an error here, not a panic inside
     // criterion.
     lua.vm(env.clone())?;
     for (_, filter, bytes) in &twins {
         filter.vm(env.clone())?;
-        WasmFilter::compile_with(name, bytes, Metering::Off)?;
+        if let Some(bytes) = bytes {
+            WasmFilter::compile_with(name, bytes, Metering::Off)?;
+        }
     }
 
     group.sampling_mode(SamplingMode::Auto);
@@ -536,7 +547,7 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(settings.compile_measurement);
-    for (twin, _, bytes) in &twins {
+    for (twin, bytes) in twins.iter().filter_map(|(t, _, b)| Some((t, b.as_ref()?))) {
         group.bench_function(BenchmarkId::new(format!("{twin}_compile"), name), |b| {
             b.iter_custom(|iters| {
                 time_each(iters, || {

@@ -163,8 +163,10 @@ pub(crate) fn summary(
         .map(|p| {
             let name = &p.loaded.pair.name;
             let startup = |step: &str| read_estimate(out, "startup", &format!("{step}/{name}"));
-            let go = |step: &str| {
+            // Only what this run timed: an older run's estimates may still be on disk.
+            let go = |step: &str, timed: bool| {
                 p.go.as_ref()
+                    .filter(|_| timed)
                     .map(|_| startup(&format!("{}_{step}", subjects::GO)))
                     .transpose()
             };
@@ -173,8 +175,8 @@ pub(crate) fn summary(
                 lua_load: startup("lua_load")?,
                 wasm_compile: startup("wasm_compile")?,
                 wasm_instantiate: startup("wasm_instantiate")?,
-                go_compile: go("compile")?,
-                go_instantiate: go("instantiate")?,
+                go_compile: go("compile", profile.settings().go_compile)?,
+                go_instantiate: go("instantiate", true)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;

@@ -148,7 +148,8 @@ pub struct StartupBench {
     /// Instantiate + `_initialize` + VM start + plugin configure (once per worker).
     pub wasm_instantiate: Estimate,
     /// The Go Wasm twin's module compile and instantiate, when the pair has one (absent in
-    /// summaries before Go was measured).
+    /// summaries before Go was measured; the compile also in the `quick` profile, which does
+    /// not time it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go_compile: Option<Estimate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
