@@ -6,15 +6,18 @@
 
 use filterbench_bench::harness::driver::Side;
 use filterbench_bench::perf::{self, ops, paired};
-use filterbench_model::{project_root, Catalogue};
+use filterbench_model::{project_root, Catalogue, TwinKind};
 
 #[test]
 fn every_bench_body_runs_once_and_does_what_it_measures() {
     // Pair set-up checks its scenario on both twins before and after; ops and baseline check
     // their outcomes (see perf::subjects::check_op).
-    let memory = perf::smoke(&Catalogue::load(&project_root()).unwrap(), None, 20)
-        .unwrap_or_else(|e| panic!("{e}"));
+    // The Go Wasm twins run beside them where the build made them (all 12 with a Go toolchain;
+    // without one the build warned and they are skipped here too).
+    let catalogue = Catalogue::load(&project_root()).unwrap();
+    let memory = perf::smoke(&catalogue, None, 20).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(memory.len(), 12, "one memory reading per pair");
+    let mut with_go = 0;
     for m in &memory {
         assert!(m.wasm_after_start_bytes > 0, "{m:?}");
         assert!(m.lua_after_start_bytes > 0, "{m:?}");
@@ -22,6 +25,21 @@ fn every_bench_body_runs_once_and_does_what_it_measures() {
             m.wasm_after_requests_bytes >= m.wasm_after_start_bytes,
             "linear memory never shrinks: {m:?}"
         );
+        let built = catalogue
+            .twin(&m.pair, TwinKind::GoWasm)
+            .is_some_and(|t| t.artefact.exists());
+        match (m.go_after_start_bytes, m.go_after_requests_bytes) {
+            (Some(start), Some(after)) => {
+                assert!(built, "{m:?}");
+                assert!(start > 0 && after >= start, "Go linear memory: {m:?}");
+                with_go += 1;
+            }
+            (None, None) => assert!(!built, "the built Go twin was not run: {m:?}"),
+            _ => panic!("one Go memory reading without the other: {m:?}"),
+        }
+    }
+    if with_go == 0 {
+        eprintln!("no Go twins built (no Go toolchain at build time): only Lua and Rust Wasm ran");
     }
 }
 

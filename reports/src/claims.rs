@@ -265,6 +265,7 @@ mod tests {
             instructions: Some(Instructions {
                 lua: Some(900.0),
                 wasm: Some(300.0),
+                go: None,
             }),
         }
     }
@@ -329,6 +330,7 @@ mod tests {
         o.instructions = Some(Instructions {
             lua: None,
             wasm: Some(300.0),
+            go: None,
         });
         let c = judge(&o);
         assert!(c.why.contains("Lua n/a, Wasm 300"), "{}", c.why);

@@ -278,6 +278,7 @@ fn op(name: &str, claimed: (f64, f64), lua: f64, wasm: f64) -> OperationBench {
         instructions: Some(Instructions {
             lua: Some(lua * 3.0),
             wasm: Some(wasm * 2.0),
+            go: None,
         }),
     }
 }
@@ -292,8 +293,44 @@ pub fn pair_bench(p: &str, lua: f64, wasm: f64) -> PairBench {
         instructions: Some(Instructions {
             lua: Some(lua * 3.0),
             wasm: Some(wasm * 2.0),
+            go: None,
         }),
+        go: None,
     }
+}
+
+/// [`pair_bench`] with a Go Wasm twin measured in the same rounds (`go` ns per request) and
+/// counted (`go * 4` instructions).
+pub fn pair_bench_with_go(p: &str, lua: f64, wasm: f64, go: f64) -> PairBench {
+    let mut b = pair_bench(p, lua, wasm);
+    let both = paired(lua, go);
+    let rust = paired(wasm, go);
+    b.go = Some(GoBench {
+        go: est(go),
+        go_over_lua: both.wasm_over_lua,
+        go_minus_lua_ns: both.wasm_minus_lua_ns,
+        go_over_wasm: rust.wasm_over_lua,
+        go_minus_wasm_ns: rust.wasm_minus_lua_ns,
+        go_batch_iterations: 800,
+    });
+    if let Some(i) = b.instructions.as_mut() {
+        i.go = Some(go * 4.0);
+    }
+    b
+}
+
+/// [`bench`] with the Go Wasm twins of add_header and jwt_auth measured (not custom_metrics'),
+/// their start-up and memory too.
+pub fn bench_with_go() -> BenchSummary {
+    let mut s = bench();
+    s.pairs[0] = pair_bench_with_go("add_header", 2_100.0, 3_400.0, 5_300.0);
+    s.pairs[1] = pair_bench_with_go("jwt_auth", 19_000.0, 6_000.0, 12_700.0);
+    s.startup[0].go_compile = Some(est(480_000_000.0));
+    s.startup[0].go_instantiate = Some(est(2_600_000.0));
+    s.memory[0].go_after_start_bytes = Some(4_390_912);
+    s.memory[0].go_after_requests_bytes = Some(4_456_448);
+    s.go_not_measured = vec!["custom_metrics: the Go Wasm twin is not built".into()];
+    s
 }
 
 pub fn bench() -> BenchSummary {
@@ -325,6 +362,8 @@ pub fn bench() -> BenchSummary {
             lua_load: est(80_000.0),
             wasm_compile: est(9_000_000.0),
             wasm_instantiate: est(300_000.0),
+            go_compile: None,
+            go_instantiate: None,
         }],
         memory: vec![MemoryBench {
             pair: "add_header".into(),
@@ -333,6 +372,8 @@ pub fn bench() -> BenchSummary {
             lua_after_requests_bytes: 320_000,
             wasm_after_start_bytes: 1_114_112,
             wasm_after_requests_bytes: 1_179_648,
+            go_after_start_bytes: None,
+            go_after_requests_bytes: None,
         }],
         baseline: Some(pair_bench("pass_through", 900.0, 1_400.0)),
         paired_method: PairedMethod {
@@ -354,6 +395,7 @@ pub fn bench() -> BenchSummary {
             wasm_features_off: vec!["has_avx512f".into()],
             note: "instructions, not time".into(),
         },
+        go_not_measured: Vec::new(),
     }
 }
 

@@ -725,3 +725,81 @@ fn a_deployed_check_served_by_istiod_names_it_and_its_notes_on_the_pair_page() {
     assert!(own.contains("The deployed manifests were checked"), "{own}");
     assert!(!own.contains("Served by"), "{own}");
 }
+
+#[test]
+fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    // Without Go figures (a summary written before Go was measured): no Go anywhere.
+    let before = dir.path().join("before");
+    render(&input, &before).unwrap();
+    let index = read(&before, "index.html");
+    assert!(index.contains("in-process Lua / Wasm (ns per request)"));
+    let page = read(&before, "pairs/add_header.html");
+    let svg = chart(&page, "inprocess").unwrap();
+    assert!(svg_texts(svg).iter().any(|t| t == "Wasm (wasmtime)"));
+    assert!(!page.contains("Go Wasm (wasmtime)") && !page.contains("Go/Lua"));
+
+    write_json_atomically(
+        &filterbench_model::results::bench_summary_path(&input.results_dir),
+        &bench_with_go(),
+    )
+    .unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let index = read(&out, "index.html");
+    assert!(
+        index.contains("in-process Lua / Rust Wasm / Go Wasm (ns per request)"),
+        "{index}"
+    );
+    assert!(index.contains("2100 / 3400 / 5300"), "add_header's three");
+    assert!(
+        index.contains("19\u{2009}000 / 6000 / 12\u{2009}700"),
+        "jwt_auth's three (thousands split by a thin space)"
+    );
+    assert!(index.contains("2500 / 3000 / -"), "custom_metrics has no Go figure");
+
+    let page = read(&out, "pairs/add_header.html");
+    let texts = svg_texts(chart(&page, "inprocess").unwrap());
+    for label in ["Lua (LuaJIT)", "Rust Wasm (wasmtime)", "Go Wasm (wasmtime)", "5300"] {
+        assert!(texts.iter().any(|t| t == label), "no {label:?} in {texts:?}");
+    }
+    // Go against Lua and against the Rust twin, with intervals, and the three counts.
+    for words in [
+        "Go Wasm 5300 ns [5141 – 5459] per request",
+        "Go/Lua 2.52 [2.45, 2.60], Go − Lua +3200 [+3104, +3296] ns",
+        "Go/Rust Wasm 1.56 [1.51, 1.61], Go − Rust Wasm +1900 [+1843, +1957] ns",
+        "Instructions per request (callgrind): Lua 6300, Rust Wasm 6800, Go Wasm 21\u{2009}200.",
+        "Go Wasm: module compile (once per module)",
+        "Go Wasm: instantiate + start + configure (once per worker)",
+        "Go Wasm (linear memory)",
+    ] {
+        assert!(page.contains(words), "no {words:?} on add_header's page");
+    }
+    // A pair whose Go twin was not measured says why, and draws no Go bar.
+    let page = read(&out, "pairs/custom_metrics.html");
+    assert!(page.contains(
+        "Not measured in-process: custom_metrics: the Go Wasm twin is not built."
+    ));
+    let texts = svg_texts(chart(&page, "inprocess").unwrap());
+    assert!(!texts.iter().any(|t| t.contains("Go")), "{texts:?}");
+}
+
+#[test]
+fn a_go_compile_the_profile_did_not_time_is_said_not_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_all(dir.path());
+    let mut summary = bench_with_go();
+    summary.startup[0].go_compile = None;
+    write_json_atomically(
+        &filterbench_model::results::bench_summary_path(&input.results_dir),
+        &summary,
+    )
+    .unwrap();
+    let out = dir.path().join("site");
+    render(&input, &out).unwrap();
+    let page = read(&out, "pairs/add_header.html");
+    assert!(page.contains("Go Wasm: module compile (once per module)"));
+    assert!(page.contains("not timed in profile quick"), "the profile named");
+    assert!(page.contains("Go Wasm: instantiate + start + configure (once per worker)"));
+}

@@ -82,20 +82,8 @@ impl LoadedPair {
                 ),
             ));
         }
-        let twin = catalogue.checked_twin(&pair.name, kind)?;
-        let bytes =
-            std::fs::read(&twin.artefact).map_err(|source| filterbench_model::Error::Io {
-                path: twin.artefact.clone(),
-                source,
-            })?;
-        LoadedPair::load_module(
-            catalogue,
-            pair,
-            kind,
-            &twin.artefact,
-            &bytes,
-            Metering::Fuel,
-        )
+        let (path, bytes) = twin_module(catalogue, &pair.name, kind)?;
+        LoadedPair::load_module(catalogue, pair, kind, &path, &bytes, Metering::Fuel)
     }
 
     fn load_module(
@@ -149,6 +137,21 @@ impl LoadedPair {
         env.responder = book.responder(corpus.auth_replies());
         (env, book)
     }
+}
+
+/// The built module of pair `name`'s twin of `kind` (a proxy-wasm kind): its path and bytes,
+/// checked to be there and a Wasm binary ([`Catalogue::checked_twin`]).
+pub fn twin_module(
+    catalogue: &Catalogue,
+    name: &str,
+    kind: TwinKind,
+) -> Result<(std::path::PathBuf, Vec<u8>), filterbench_model::Error> {
+    let twin = catalogue.checked_twin(name, kind)?;
+    let bytes = std::fs::read(&twin.artefact).map_err(|source| filterbench_model::Error::Io {
+        path: twin.artefact.clone(),
+        source,
+    })?;
+    Ok((twin.artefact, bytes))
 }
 
 /// One scenario's in-process result.

@@ -5,7 +5,8 @@
 //! How: [`count`] (called by [`super::run`]) re-runs the current executable (the `filterbench`
 //! CLI or the `filters` bench binary; both call [`child_if_requested`] first thing) under
 //! `valgrind --tool=callgrind` with [`CHILD_ENV`] set. The child sets up every subject (the
-//! baseline, the pairs, the ops with 0 and N repetitions) exactly as the timed benches do, then
+//! baseline, the pairs' twins: Lua, Rust Wasm and Go Wasm where the pair has one, the ops with
+//! 0 and N repetitions) exactly as the timed benches do, then
 //! per subject runs [`WARM_UP`] requests uncounted and calls [`filterbench_callgrind_counted`]
 //! twice, with [`K1`] and [`K2`] requests. Callgrind collects only inside that function
 //! (`--collect-atstart=no --toggle-collect=...`), and dumps its counters after each call
@@ -28,9 +29,11 @@ use std::process::{Command, ExitCode};
 
 use filterbench_model::results::CallgrindRun;
 
+use filterbench_model::TwinKind;
+
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};
-use crate::harness::driver::Side;
+use crate::harness::driver::twin_module;
 use crate::harness::wasm::{Metering, WasmFilter};
 
 /// Set (to the manifest path) in the child that runs under valgrind.
@@ -75,28 +78,38 @@ impl Precompiled {
         self.0.join(format!("{module}.cwasm"))
     }
 
+    /// The file of pair `pair`'s Go Wasm twin.
+    fn go_path(&self, pair: &str) -> PathBuf {
+        self.0.join(format!("{pair}.{}.cwasm", subjects::GO))
+    }
+
     /// Compiles every module of `plan` for this CPU without the Cranelift ISA features
     /// `without` into `dir`.
     fn save(plan: &Plan, dir: &Path, without: &[String]) -> Result<Precompiled, String> {
         let pre = Precompiled(dir.to_path_buf());
-        let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
+        // (filter name, module bytes, file)
+        let mut modules: Vec<(String, Vec<u8>, PathBuf)> = Vec::new();
         for p in &plan.pairs {
             let name = &p.loaded.pair.name;
             let bytes = plan
                 .catalogue
                 .wasm_module(name)
                 .map_err(|e| e.to_string())?;
-            modules.push((name.clone(), bytes));
+            modules.push((name.clone(), bytes, pre.path(name)));
+            if p.go.is_some() {
+                let (_, bytes) = twin_module(&plan.catalogue, name, TwinKind::GoWasm)
+                    .map_err(|e| e.to_string())?;
+                modules.push((name.clone(), bytes, pre.go_path(name)));
+            }
         }
         for guest in [subjects::PASSTHROUGH_WASM, subjects::OPS_WASM] {
             let path = filterbench_model::wasm_dir().join(format!("{guest}.wasm"));
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            modules.push((guest.to_string(), bytes));
+            modules.push((guest.to_string(), bytes, pre.path(guest)));
         }
-        for (name, bytes) in modules {
+        for (name, bytes, path) in modules {
             let code = WasmFilter::precompile_without(&name, &bytes, Metering::Off, without)
                 .map_err(|e| e.to_string())?;
-            let path = pre.path(&name);
             std::fs::write(&path, code).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(pre)
@@ -104,10 +117,22 @@ impl Precompiled {
 
     /// The filter of `module`, from its serialised code.
     pub(crate) fn load(&self, module: &str) -> Result<WasmFilter, Error> {
-        let path = self.path(module);
-        let bytes = std::fs::read(&path).map_err(|source| {
+        self.load_file(module, &self.path(module))
+    }
+
+    /// Pair `pair`'s Go Wasm twin, when the parent measured one (and so saved it).
+    pub(crate) fn load_go(&self, pair: &str) -> Result<Option<WasmFilter>, Error> {
+        let path = self.go_path(pair);
+        match path.exists() {
+            true => self.load_file(pair, &path).map(Some),
+            false => Ok(None),
+        }
+    }
+
+    fn load_file(&self, module: &str, path: &Path) -> Result<WasmFilter, Error> {
+        let bytes = std::fs::read(path).map_err(|source| {
             Error::Project(filterbench_model::Error::Io {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })
         })?;
@@ -115,7 +140,7 @@ impl Precompiled {
         // `WasmFilter::precompile_without(.., Metering::Off, ..)` into a private temporary
         // directory it made for this child.
         let filter = unsafe { WasmFilter::deserialize(module, &bytes, Metering::Off) };
-        filter.map_err(|e| filterbench_model::Error::invalid(&path, e.to_string()).into())
+        filter.map_err(|e| filterbench_model::Error::invalid(path, e.to_string()).into())
     }
 }
 
@@ -133,13 +158,13 @@ fn options(out: &Path) -> Vec<String> {
     ]
 }
 
-/// Counts per label: `baseline/<side>`, `<pair>/<side>`, `op_<op>/<n>/<side>`, instructions
-/// per request.
+/// Counts per label: `baseline/<side>`, `<pair>/<arm>` (`lua`, `wasm`, `go`),
+/// `op_<op>/<n>/<side>`, instructions per request.
 pub type Counts = BTreeMap<String, f64>;
 
-/// The label of a counted subject.
-pub fn label(bench: &str, side: Side) -> String {
-    format!("{bench}/{}", side.name())
+/// The label of a counted subject: `<bench>/<arm>`, as the subject's own label.
+pub fn label(bench: &str, arm: &str) -> String {
+    format!("{bench}/{arm}")
 }
 
 /// The child's work, also run without valgrind by the smoke test: every subject of `plan`
@@ -162,21 +187,21 @@ pub(crate) fn run_subjects(
     };
     for side in SIDES {
         let mut s = plan.passthrough_subject(side)?;
-        counted(label("baseline", side), &mut s);
+        counted(label("baseline", side.name()), &mut s);
         super::subjects::check_passthrough(&mut s)?;
     }
     for p in &plan.pairs {
-        let mut lua = p.subject(Side::Lua)?;
-        let mut wasm = p.subject(Side::Wasm)?;
-        counted(label(&p.loaded.pair.name, Side::Lua), &mut lua);
-        counted(label(&p.loaded.pair.name, Side::Wasm), &mut wasm);
-        p.recheck(&mut lua, &mut wasm)?;
+        let mut arms = p.arms()?;
+        for arm in &mut arms {
+            counted(label(&p.loaded.pair.name, arm.arm()), arm);
+        }
+        p.recheck(&mut arms)?;
     }
     for op in &ops::OPS {
         for side in SIDES {
             for n in [0, op.n] {
                 let mut s = plan.op_subject(op, side, n)?;
-                counted(label(&format!("op_{}/{n}", op.id), side), &mut s);
+                counted(label(&format!("op_{}/{n}", op.id), side.name()), &mut s);
                 super::subjects::check_op(&mut s, op, n)?;
             }
         }
@@ -530,7 +555,15 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         // Every subject set up and checked from the deserialised modules.
         let labels = run_subjects(&again, 1, 1, 2).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(labels.len(), 2 * (1 + 1 + 2 * ops::OPS.len()), "{labels:?}");
+        // The Go twin too, when the build made it (the parent saved it, the child loads it).
+        let go = plan.pairs[0].go.is_some();
+        assert_eq!(again.pairs[0].go.is_some(), go);
+        assert_eq!(labels.contains(&"add_header/go".to_string()), go, "{labels:?}");
+        assert_eq!(
+            labels.len(),
+            2 * (1 + 1 + 2 * ops::OPS.len()) + usize::from(go),
+            "{labels:?}"
+        );
         assert!(pre.load("no_such_module").is_err());
     }
 

@@ -43,12 +43,13 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use filterbench_model::results::{self, BenchSummary, MemoryBench};
 
-use crate::harness::driver::{LoadedPair, Side};
+use crate::harness::driver::{twin_module, LoadedPair, Side};
 use crate::harness::lua::{LuaFilter, LuaVm};
 use crate::harness::wasm::{Metering, WasmFilter, WasmVm};
 use crate::harness::{FilterError, FilterVm};
 use filterbench_model::catalogue::Catalogue;
 use filterbench_model::corpus::Corpus;
+use filterbench_model::TwinKind;
 
 pub(crate) use self::paired::{Measured, PairedResults};
 use self::subjects::{GuestPair, PairSubjects, Subject};
@@ -100,6 +101,9 @@ struct Settings {
     plots: bool,
     /// Measurement time of a module compile (tens to hundreds of ms each, flat sampling).
     compile_measurement: Duration,
+    /// Whether the Go Wasm twins' compile is timed: about 1.5 s a module here (each embeds the
+    /// Go runtime), and criterion needs at least 10 compiles of each, so not in `quick`.
+    go_compile: bool,
     /// The paired measurement (the summary's per-request and per-op numbers).
     paired: paired::Settings,
     /// Whether criterion also times the pairs, the baseline and the ops (for its HTML only).
@@ -131,6 +135,7 @@ impl Profile {
             resamples,
             plots,
             compile_measurement: Duration::from_millis(compile_ms),
+            go_compile: plots,
             paired: paired::Settings {
                 warm_up: Duration::from_millis(30),
                 batch_target: Duration::from_millis(1),
@@ -149,7 +154,8 @@ impl Profile {
         };
         match self {
             // Calibrated on 2 noisy cores. Quick: criterion only for start-up (its per-request
-            // numbers are not used), so the paired rounds and callgrind fit the same budget.
+            // numbers are not used), so the paired rounds and callgrind fit the same budget; no
+            // Go compile timing (about 3 minutes for 12 pairs).
             Profile::Quick => s(200, 700, 15, 10_000, false, 700),
             Profile::Default => Settings {
                 paired: p(50, 2, 400, 10, 10_000),
@@ -195,6 +201,8 @@ pub(crate) struct Plan {
     pairs: Vec<PairSubjects>,
     passthrough: GuestPair,
     ops: GuestPair,
+    /// The Go Wasm twins of the catalogue that are not measured, one line each saying why.
+    go_not_measured: Vec<String>,
 }
 
 impl Plan {
@@ -213,6 +221,7 @@ impl Plan {
         // workspace's).
         let root = filterbench_model::project_root();
         let mut pairs = Vec::new();
+        let mut go_not_measured = Vec::new();
         for pair in catalogue.select(only_pair)? {
             let loaded = match precompiled {
                 None => LoadedPair::load_with(catalogue, pair, Metering::Off)?,
@@ -225,12 +234,16 @@ impl Plan {
                         pair: pair.clone(),
                         lua,
                         wasm: pre.load(&pair.name)?,
-                        twin: filterbench_model::TwinKind::Wasm,
+                        twin: TwinKind::Wasm,
                     }
                 }
             };
+            let go = match precompiled {
+                None => go_twin(catalogue, &pair.name, &mut go_not_measured)?,
+                Some(pre) => pre.load_go(&pair.name)?,
+            };
             let corpus = Corpus::load(&catalogue.corpus_path(&pair.name), &pair.name)?;
-            pairs.push(PairSubjects::new(loaded, corpus)?);
+            pairs.push(PairSubjects::new(loaded, go, corpus)?);
         }
         let passthrough = GuestPair::load_with(
             &root,
@@ -244,7 +257,13 @@ impl Plan {
             pairs,
             passthrough,
             ops,
+            go_not_measured,
         })
+    }
+
+    /// The pairs measured with a Go Wasm twin.
+    fn go_pairs(&self) -> usize {
+        self.pairs.iter().filter(|p| p.go.is_some()).count()
     }
 
     fn passthrough_subject(&self, side: Side) -> Result<Subject, Error> {
@@ -271,6 +290,37 @@ impl Plan {
 }
 
 const SIDES: [Side; 2] = [Side::Lua, Side::Wasm];
+
+/// The Go Wasm twin of pair `name` compiled without metering, when the catalogue has one. One
+/// that is not built (the build had no Go toolchain, and said so) is not measured: a line in
+/// `not_measured` and a warning say why. Any other problem with it is an error.
+fn go_twin(
+    catalogue: &Catalogue,
+    name: &str,
+    not_measured: &mut Vec<String>,
+) -> Result<Option<WasmFilter>, Error> {
+    let Some(twin) = catalogue.twin(name, TwinKind::GoWasm) else {
+        return Ok(None);
+    };
+    if twin.source.is_some() && !twin.artefact.exists() {
+        // Said without the machine's paths: the line reaches the report's pages.
+        let line = format!(
+            "{name}: the Go Wasm twin is not built from {}/{name} (the build had no Go \
+             toolchain, or failed, and said why)",
+            TwinKind::GoWasm.source_folder()
+        );
+        eprintln!(
+            "warning: not measured: {line}; missing {}",
+            twin.artefact.display()
+        );
+        not_measured.push(line);
+        return Ok(None);
+    }
+    let (path, bytes) = twin_module(catalogue, name, TwinKind::GoWasm)?;
+    let go = WasmFilter::compile_with(name, &bytes, Metering::Off)
+        .map_err(|e| filterbench_model::Error::invalid(&path, e.to_string()))?;
+    Ok(Some(go))
+}
 
 /// Times one subject in `group` under `id`.
 fn bench_subject<M: criterion::measurement::Measurement<Value = Duration>>(
@@ -412,16 +462,18 @@ fn criterion_pairs(c: &mut Criterion, plan: &Plan) -> Result<(), Error> {
     }
     for p in &plan.pairs {
         let name = &p.loaded.pair.name;
-        let mut lua = p.subject(Side::Lua)?;
-        let mut wasm = p.subject(Side::Wasm)?;
+        let mut arms = p.arms()?;
         let mut group = c.benchmark_group(name.as_str());
         if p.body_len() > 0 {
             group.throughput(Throughput::Bytes(p.body_len() as u64));
         }
-        bench_subject(&mut group, BenchmarkId::from_parameter("lua"), &mut lua);
-        bench_subject(&mut group, BenchmarkId::from_parameter("wasm"), &mut wasm);
+        for arm in &mut arms {
+            // `lua`, `wasm`, `go`: the arm's name, after the pair's.
+            let id = BenchmarkId::from_parameter(arm.arm().to_string());
+            bench_subject(&mut group, id, arm);
+        }
         group.finish();
-        p.recheck(&mut lua, &mut wasm)?;
+        p.recheck(&mut arms)?;
     }
     for op in &ops::OPS {
         let mut group = c.benchmark_group(format!("op_{}", op.id));
@@ -458,13 +510,26 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     let name = p.loaded.pair.name.as_str();
     let env = subjects::bench_env(p.loaded.pair.config_json());
     let lua = &p.loaded.lua;
-    let wasm = &p.loaded.wasm;
+    // The Wasm twins: criterion id prefix (`wasm_compile`, `go_instantiate`, ...), filter and
+    // module bytes.
+    // (`None`: the compile is not timed in this profile.)
+    let mut twins = vec![("wasm", &p.loaded.wasm, Some(catalogue.wasm_module(name)?))];
+    if let Some(go) = &p.go {
+        let bytes = settings
+            .go_compile
+            .then(|| twin_module(catalogue, name, TwinKind::GoWasm))
+            .transpose()?;
+        twins.push((subjects::GO, go, bytes.map(|(_, bytes)| bytes)));
+    }
     // Every body is run once untimed first, so a failure is an error here, not a panic inside
     // criterion.
     lua.vm(env.clone())?;
-    wasm.vm(env.clone())?;
-    let bytes = catalogue.wasm_module(name)?;
-    WasmFilter::compile_with(name, &bytes, Metering::Off)?;
+    for (_, filter, bytes) in &twins {
+        filter.vm(env.clone())?;
+        if let Some(bytes) = bytes {
+            WasmFilter::compile_with(name, bytes, Metering::Off)?;
+        }
+    }
 
     group.sampling_mode(SamplingMode::Auto);
     group.measurement_time(settings.measurement);
@@ -472,19 +537,25 @@ fn startup_benches<M: criterion::measurement::Measurement<Value = Duration>>(
     group.bench_function(BenchmarkId::new("lua_load", name), |b| {
         b.iter_custom(|iters| time_each(iters, || lua.vm(env.clone()).expect("checked above")))
     });
-    group.bench_function(BenchmarkId::new("wasm_instantiate", name), |b| {
-        b.iter_custom(|iters| time_each(iters, || wasm.vm(env.clone()).expect("checked above")))
-    });
+    for (twin, filter, _) in &twins {
+        group.bench_function(BenchmarkId::new(format!("{twin}_instantiate"), name), |b| {
+            b.iter_custom(|iters| {
+                time_each(iters, || filter.vm(env.clone()).expect("checked above"))
+            })
+        });
+    }
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(settings.compile_measurement);
-    group.bench_function(BenchmarkId::new("wasm_compile", name), |b| {
-        b.iter_custom(|iters| {
-            time_each(iters, || {
-                WasmFilter::compile_with(name, &bytes, Metering::Off).expect("checked above")
+    for (twin, bytes) in twins.iter().filter_map(|(t, _, b)| Some((t, b.as_ref()?))) {
+        group.bench_function(BenchmarkId::new(format!("{twin}_compile"), name), |b| {
+            b.iter_custom(|iters| {
+                time_each(iters, || {
+                    WasmFilter::compile_with(name, bytes, Metering::Off).expect("checked above")
+                })
             })
-        })
-    });
+        });
+    }
     group.sampling_mode(SamplingMode::Auto);
     group.measurement_time(settings.measurement);
     group.sample_size(settings.samples);
@@ -498,6 +569,7 @@ pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
     lua_env.clock = env.clock.clone();
     lua_env.limits = env.limits;
     let wasm_env = lua_env.clone();
+    let go_env = lua_env.clone();
     let exchange = crate::harness::Exchange::from_scenario(&p.scenario);
     let step = p.loaded.pair.config_json()["window_seconds"].as_u64();
 
@@ -511,10 +583,16 @@ pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
     let lua_after_start_bytes = lua_used(&lua);
     let mut wasm: WasmVm = p.loaded.wasm.vm(wasm_env.clone())?;
     let wasm_after_start_bytes = wasm.memory_bytes() as u64;
-    for (vm, env) in [
+    let mut go: Option<WasmVm> = p.go.as_ref().map(|f| f.vm(go_env.clone())).transpose()?;
+    let go_after_start_bytes = go.as_ref().map(|vm| vm.memory_bytes() as u64);
+    let mut vms: Vec<(&mut dyn FilterVm, &crate::harness::Env)> = vec![
         (&mut lua as &mut dyn FilterVm, &lua_env),
         (&mut wasm as &mut dyn FilterVm, &wasm_env),
-    ] {
+    ];
+    if let Some(go) = go.as_mut() {
+        vms.push((go as &mut dyn FilterVm, &go_env));
+    }
+    for (vm, env) in vms {
         for _ in 0..requests {
             if let Some(s) = step {
                 env.clock.advance(Duration::from_secs(s));
@@ -533,6 +611,8 @@ pub fn memory(p: &PairSubjects, requests: u64) -> Result<MemoryBench, Error> {
         lua_after_requests_bytes: lua_used(&lua),
         wasm_after_start_bytes,
         wasm_after_requests_bytes: wasm.memory_bytes() as u64,
+        go_after_start_bytes,
+        go_after_requests_bytes: go.as_ref().map(|vm| vm.memory_bytes() as u64),
     })
 }
 
@@ -556,7 +636,7 @@ pub fn smoke(
     };
     paired::run_phase(&plan, &two_rounds)?;
     let labels = callgrind::run_subjects(&plan, 1, 1, 2)?;
-    let expected = 2 * (1 + plan.pairs.len() + 2 * ops::OPS.len());
+    let expected = 2 * (1 + plan.pairs.len() + 2 * ops::OPS.len()) + plan.go_pairs();
     if labels.len() != expected {
         return Err(Error::Check {
             bench: "callgrind".into(),
@@ -575,14 +655,17 @@ pub fn smoke(
     }
     let mut memories = Vec::new();
     for p in &plan.pairs {
-        let mut lua = p.subject(Side::Lua)?;
-        let mut wasm = p.subject(Side::Wasm)?;
-        black_box(lua.request()?);
-        black_box(wasm.request()?);
-        p.recheck(&mut lua, &mut wasm)?;
+        let mut arms = p.arms()?;
+        for arm in &mut arms {
+            black_box(arm.request()?);
+        }
+        p.recheck(&mut arms)?;
         let env = subjects::bench_env(p.loaded.pair.config_json());
         p.loaded.lua.vm(env.clone())?;
-        p.loaded.wasm.vm(env)?;
+        p.loaded.wasm.vm(env.clone())?;
+        if let Some(go) = &p.go {
+            go.vm(env)?;
+        }
         memories.push(memory(p, memory_requests)?);
     }
     Ok(memories)

@@ -4,7 +4,9 @@
 //! How: every arm (a [`Subject`]: one VM and its request) is calibrated to a batch of iterations
 //! taking about [`Settings::batch_target`]; then each round times one batch of every arm back to
 //! back, the order reversed every other round (A B | B A | A B ...: ABBA), so a linear drift
-//! within two rounds cancels. A pair has two arms (Lua, Wasm); an operation of the claimed table
+//! within two rounds cancels. A pair has two arms (Lua, Wasm), or three when it has a Go Wasm
+//! twin (Lua, Rust Wasm, Go Wasm: A B C | C B A), whose rounds give Go against Lua and against
+//! the Rust twin as they give Rust against Lua; an operation of the claimed table
 //! four (Lua and Wasm, each with 0 and N repetitions), from which each round gives the per-op
 //! time (t(N) - t(0)) / N of each side. Per round the ratio Wasm/Lua and the difference
 //! Wasm - Lua are taken; [`compare`] reports their medians over rounds with a 95% percentile
@@ -37,7 +39,6 @@ use filterbench_model::stats::Interval;
 
 use super::subjects::{self, Subject};
 use super::{ops, Error, Plan, SIDES};
-use crate::harness::driver::Side;
 
 /// The bootstrap's fixed seed.
 pub const SEED: u64 = 0x5eed_f11e_7be4_c4a1;
@@ -289,8 +290,24 @@ impl SplitMix64 {
 /// The paired comparisons of one run, by bench name (`baseline`, `<pair>`, `op_<op>`).
 pub(crate) struct PairedResults {
     pub baseline: Measured,
-    pub pairs: Vec<(String, Measured)>,
+    pub pairs: Vec<PairMeasured>,
     pub ops: Vec<Measured>,
+}
+
+/// One pair: Lua against the Rust Wasm twin, and the Go Wasm twin (when the pair has one)
+/// against each, all from the same interleaved rounds.
+pub(crate) struct PairMeasured {
+    pub name: String,
+    pub wasm: Measured,
+    pub go: Option<GoMeasured>,
+}
+
+/// The Go Wasm twin's comparisons: in each, the `lua` side is the reference (Lua, or the Rust
+/// Wasm twin) and the `wasm` side is Go; and the Go arm's batch size in the first block.
+pub(crate) struct GoMeasured {
+    pub vs_lua: Comparison,
+    pub vs_wasm: Comparison,
+    pub batch_iterations: u64,
 }
 
 /// One paired comparison and its batch sizes (Lua, Wasm) in the first block.
@@ -324,19 +341,49 @@ impl Blocks {
     }
 }
 
-/// One block of Lua and Wasm of one request, interleaved (see the module documentation).
-fn measure_request(lua: &mut Subject, wasm: &mut Subject, s: &Settings) -> (Block, (u64, u64)) {
-    let mut samples = measure(&mut [lua, wasm], s);
-    let wasm_ns = samples.per_round_ns.pop().unwrap_or_default();
-    let lua_ns = samples.per_round_ns.pop().unwrap_or_default();
-    let block = Block {
-        lua: lua_ns,
-        wasm: wasm_ns,
-    };
-    (
-        block,
-        (samples.batch_iterations[0], samples.batch_iterations[1]),
-    )
+/// A pair's blocks as they are measured: Lua and the Rust Wasm twin, and Go against each.
+#[derive(Default)]
+struct PairBlocks {
+    wasm: Blocks,
+    go_vs_lua: Blocks,
+    go_vs_wasm: Blocks,
+}
+
+impl PairBlocks {
+    /// One block of a request's arms (Lua, Rust Wasm, then Go when there is one), interleaved
+    /// (see the module documentation).
+    fn measure(&mut self, arms: &mut [Subject], s: &Settings) {
+        let mut refs: Vec<&mut Subject> = arms.iter_mut().collect();
+        let samples = measure(&mut refs, s);
+        let (r, n) = (&samples.per_round_ns, &samples.batch_iterations);
+        let block = |a: usize, b: usize| Block {
+            lua: r[a].clone(),
+            wasm: r[b].clone(),
+        };
+        self.wasm.push(block(0, 1), (n[0], n[1]));
+        if r.len() > 2 {
+            self.go_vs_lua.push(block(0, 2), (n[0], n[2]));
+            self.go_vs_wasm.push(block(1, 2), (n[1], n[2]));
+        }
+    }
+
+    fn compare(self, name: String, resamples: u32) -> Result<PairMeasured, Error> {
+        let go = if self.go_vs_lua.blocks.is_empty() {
+            None
+        } else {
+            let vs_lua = self.go_vs_lua.compare(&name, resamples)?;
+            Some(GoMeasured {
+                batch_iterations: vs_lua.batches.1,
+                vs_lua: vs_lua.comparison,
+                vs_wasm: self.go_vs_wasm.compare(&name, resamples)?.comparison,
+            })
+        };
+        Ok(PairMeasured {
+            wasm: self.wasm.compare(&name, resamples)?,
+            go,
+            name,
+        })
+    }
 }
 
 /// One block of one operation: Lua and Wasm with 0 and N repetitions, interleaved; per round
@@ -376,22 +423,22 @@ pub(crate) fn run_phase(plan: &Plan, s: &Settings) -> Result<PairedResults, Erro
         rounds: (s.rounds / blocks).max(2).div_ceil(2) * 2,
         ..*s
     };
-    let mut baseline = Blocks::default();
-    let mut pairs: Vec<Blocks> = plan.pairs.iter().map(|_| Blocks::default()).collect();
+    let mut baseline = PairBlocks::default();
+    let mut pairs: Vec<PairBlocks> = plan.pairs.iter().map(|_| PairBlocks::default()).collect();
     let mut op_blocks: Vec<Blocks> = ops::OPS.iter().map(|_| Blocks::default()).collect();
     for _ in 0..blocks {
-        let mut lua = plan.passthrough_subject(Side::Lua)?;
-        let mut wasm = plan.passthrough_subject(Side::Wasm)?;
-        let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
-        subjects::check_passthrough(&mut lua)?;
-        subjects::check_passthrough(&mut wasm)?;
-        baseline.push(block, batches);
+        let mut arms = SIDES
+            .iter()
+            .map(|&side| plan.passthrough_subject(side))
+            .collect::<Result<Vec<_>, _>>()?;
+        baseline.measure(&mut arms, &per_block);
+        for arm in &mut arms {
+            subjects::check_passthrough(arm)?;
+        }
         for (p, acc) in plan.pairs.iter().zip(&mut pairs) {
-            let mut lua = p.subject(Side::Lua)?;
-            let mut wasm = p.subject(Side::Wasm)?;
-            let (block, batches) = measure_request(&mut lua, &mut wasm, &per_block);
-            p.recheck(&mut lua, &mut wasm)?;
-            acc.push(block, batches);
+            let mut arms = p.arms()?;
+            acc.measure(&mut arms, &per_block);
+            p.recheck(&mut arms)?;
         }
         for (op, acc) in ops::OPS.iter().zip(&mut op_blocks) {
             let (block, batches) = measure_op(plan, op, &per_block)?;
@@ -402,10 +449,7 @@ pub(crate) fn run_phase(plan: &Plan, s: &Settings) -> Result<PairedResults, Erro
         .pairs
         .iter()
         .zip(pairs)
-        .map(|(p, acc)| {
-            let name = p.loaded.pair.name.clone();
-            acc.compare(&name, s.resamples).map(|m| (name, m))
-        })
+        .map(|(p, acc)| acc.compare(p.loaded.pair.name.clone(), s.resamples))
         .collect::<Result<Vec<_>, _>>()?;
     let ops = ops::OPS
         .iter()
@@ -413,7 +457,7 @@ pub(crate) fn run_phase(plan: &Plan, s: &Settings) -> Result<PairedResults, Erro
         .map(|(op, acc)| acc.compare(&format!("op_{}", op.id), s.resamples))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PairedResults {
-        baseline: baseline.compare("baseline", s.resamples)?,
+        baseline: baseline.compare("baseline".into(), s.resamples)?.wasm,
         pairs,
         ops,
     })

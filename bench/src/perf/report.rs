@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use filterbench_model::results::{
-    self, BenchSummary, CallgrindRun, Estimate, Instructions, MachineInfo, MemoryBench,
+    self, BenchSummary, CallgrindRun, Estimate, GoBench, Instructions, MachineInfo, MemoryBench,
     OperationBench, PairBench, PairedMethod, StartupBench,
 };
 
 use super::callgrind::{self, Counts};
-use super::{ops, paired, Error, Measured, PairedResults, Plan, Profile};
+use super::paired::GoMeasured;
+use super::{ops, paired, subjects, Error, Measured, PairedResults, Plan, Profile};
 use crate::harness::driver::Side;
 
 /// Criterion's estimate of one benchmark: the median and its 95% interval, from
@@ -43,38 +44,55 @@ pub fn read_estimate(out: &Path, group: &str, id: &str) -> Result<Estimate, Erro
 
 /// The instructions of one request bench (`baseline`, `<pair>`), when callgrind counted.
 fn request_instructions(run: &CallgrindRun, counts: &Counts, bench: &str) -> Option<Instructions> {
-    let side = |s| counts.get(&callgrind::label(bench, s)).copied();
+    let arm = |a: &str| counts.get(&callgrind::label(bench, a)).copied();
     run.counted.then(|| Instructions {
-        lua: side(Side::Lua),
-        wasm: side(Side::Wasm),
+        lua: arm(Side::Lua.name()),
+        wasm: arm(Side::Wasm.name()),
+        go: arm(subjects::GO),
     })
 }
 
 /// Per operation: (per request with N - per request with 0) / N.
 fn op_instructions(run: &CallgrindRun, counts: &Counts, op: &ops::Op) -> Option<Instructions> {
-    let side = |s| {
-        let with = counts.get(&callgrind::label(&format!("op_{}/{}", op.id, op.n), s))?;
-        let without = counts.get(&callgrind::label(&format!("op_{}/0", op.id), s))?;
+    let side = |s: Side| {
+        let with = counts.get(&callgrind::label(&format!("op_{}/{}", op.id, op.n), s.name()))?;
+        let without = counts.get(&callgrind::label(&format!("op_{}/0", op.id), s.name()))?;
         Some((with - without) / f64::from(op.n))
     };
     run.counted.then(|| Instructions {
         lua: side(Side::Lua),
         wasm: side(Side::Wasm),
+        go: None,
     })
 }
 
-fn pair_bench(name: &str, m: &Measured, run: &CallgrindRun, counts: &Counts) -> PairBench {
+fn pair_bench(
+    name: &str,
+    m: &Measured,
+    go: Option<&GoMeasured>,
+    run: &CallgrindRun,
+    counts: &Counts,
+) -> PairBench {
     PairBench {
         pair: name.to_string(),
         lua: m.comparison.lua,
         wasm: m.comparison.wasm,
         paired: m.comparison.paired(m.batches.0, m.batches.1),
         instructions: request_instructions(run, counts, name),
+        go: go.map(|g| GoBench {
+            go: g.vs_lua.wasm,
+            go_over_lua: g.vs_lua.wasm_over_lua,
+            go_minus_lua_ns: g.vs_lua.wasm_minus_lua_ns,
+            go_over_wasm: g.vs_wasm.wasm_over_lua,
+            go_minus_wasm_ns: g.vs_wasm.wasm_minus_lua_ns,
+            go_batch_iterations: g.batch_iterations,
+        }),
     }
 }
 
-/// How the paired figures were computed, in numbers and words.
-pub fn paired_method(s: &paired::Settings) -> PairedMethod {
+/// How the paired figures were computed, in numbers and words (`with_go`: some pair has a Go
+/// Wasm twin in the rounds).
+pub fn paired_method(s: &paired::Settings, with_go: bool) -> PairedMethod {
     PairedMethod {
         rounds: s.rounds,
         blocks: s.blocks,
@@ -91,13 +109,20 @@ pub fn paired_method(s: &paired::Settings) -> PairedMethod {
              the median over rounds with a {}% percentile bootstrap interval ({} resamples, \
              blocks then rounds within them drawn with replacement, fixed seed {:#x}: the same \
              samples give the same interval). The interval covers the variation within this \
-             run (VMs, phases of the run), not a machine state the run never saw.",
+             run (VMs, phases of the run), not a machine state the run never saw.{}",
             s.rounds,
             s.blocks,
             s.batch_target.as_micros(),
             paired::CONFIDENCE * 100.0,
             s.resamples,
-            paired::SEED
+            paired::SEED,
+            if with_go {
+                " A pair with a Go Wasm twin has it as a third arm in the same rounds (Lua, Rust \
+                 Wasm, Go Wasm, then reversed): Go ns / Lua ns, Go ns / Rust Wasm ns and the \
+                 differences are taken per round and reported the same way."
+            } else {
+                ""
+            }
         ),
     }
 }
@@ -116,7 +141,7 @@ pub(crate) fn summary(
     let pairs = measured
         .pairs
         .iter()
-        .map(|(name, m)| pair_bench(name, m, &callgrind, counts))
+        .map(|m| pair_bench(&m.name, &m.wasm, m.go.as_ref(), &callgrind, counts))
         .collect();
     let operations = ops::OPS
         .iter()
@@ -137,15 +162,21 @@ pub(crate) fn summary(
         .iter()
         .map(|p| {
             let name = &p.loaded.pair.name;
+            let startup = |step: &str| read_estimate(out, "startup", &format!("{step}/{name}"));
+            // Only what this run timed: an older run's estimates may still be on disk.
+            let go = |step: &str, timed: bool| {
+                p.go.as_ref()
+                    .filter(|_| timed)
+                    .map(|_| startup(&format!("{}_{step}", subjects::GO)))
+                    .transpose()
+            };
             Ok(StartupBench {
                 pair: name.clone(),
-                lua_load: read_estimate(out, "startup", &format!("lua_load/{name}"))?,
-                wasm_compile: read_estimate(out, "startup", &format!("wasm_compile/{name}"))?,
-                wasm_instantiate: read_estimate(
-                    out,
-                    "startup",
-                    &format!("wasm_instantiate/{name}"),
-                )?,
+                lua_load: startup("lua_load")?,
+                wasm_compile: startup("wasm_compile")?,
+                wasm_instantiate: startup("wasm_instantiate")?,
+                go_compile: go("compile", profile.settings().go_compile)?,
+                go_instantiate: go("instantiate", true)?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -161,11 +192,13 @@ pub(crate) fn summary(
         baseline: Some(pair_bench(
             "baseline",
             &measured.baseline,
+            None,
             &callgrind,
             counts,
         )),
-        paired_method: paired_method(settings),
+        paired_method: paired_method(settings, plan.go_pairs() > 0),
         callgrind,
+        go_not_measured: plan.go_not_measured.clone(),
     })
 }
 
@@ -173,10 +206,7 @@ pub(crate) fn summary(
 pub fn table(s: &BenchSummary) -> String {
     use std::fmt::Write;
     let mut t = String::new();
-    let ratio = |p: &results::Paired| {
-        let r = p.wasm_over_lua;
-        format!("{:.2} [{:.2}, {:.2}]", r.median, r.low, r.high)
-    };
+    let ratio = |p: &results::Paired| ratio_text(&p.wasm_over_lua);
     let instr = |i: &Option<Instructions>, pick: fn(&Instructions) -> Option<f64>| {
         i.as_ref()
             .and_then(pick)
@@ -198,6 +228,7 @@ pub fn table(s: &BenchSummary) -> String {
             instr(&p.instructions, |i| i.wasm),
         );
     }
+    go_request_table(&mut t, s);
     let _ = writeln!(
         t,
         "\nper operation (paired) claimed lua/wasm  lua ns   wasm ns  wasm/lua [95% CI]       lua instr  wasm instr"
@@ -222,6 +253,43 @@ pub fn table(s: &BenchSummary) -> String {
     t
 }
 
+/// A ratio with its interval: `0.42 [0.40, 0.45]`.
+fn ratio_text(r: &filterbench_model::stats::Interval) -> String {
+    format!("{:.2} [{:.2}, {:.2}]", r.median, r.low, r.high)
+}
+
+/// The Go Wasm twins' per-request table of [`table`], when some pair has one.
+fn go_request_table(t: &mut String, s: &BenchSummary) {
+    use std::fmt::Write;
+    if !s.has_go() {
+        for line in &s.go_not_measured {
+            let _ = writeln!(t, "go wasm not measured: {line}");
+        }
+        return;
+    }
+    let _ = writeln!(
+        t,
+        "\nper request, go wasm     go ns   go/lua [95% CI]         go/wasm [95% CI]         go instr"
+    );
+    for p in &s.pairs {
+        let Some(g) = &p.go else { continue };
+        let _ = writeln!(
+            t,
+            "{:<20} {:>9.0}   {:<22}  {:<22} {:>10}",
+            p.pair,
+            g.go.median_ns,
+            ratio_text(&g.go_over_lua),
+            ratio_text(&g.go_over_wasm),
+            p.instructions
+                .and_then(|i| i.go)
+                .map_or("-".to_string(), |n| format!("{n:.0}")),
+        );
+    }
+    for line in &s.go_not_measured {
+        let _ = writeln!(t, "go wasm not measured: {line}");
+    }
+}
+
 /// The start-up and memory tables of [`table`].
 fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
     use std::fmt::Write;
@@ -240,6 +308,21 @@ fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
             us(&p.wasm_instantiate)
         );
     }
+    if s.startup.iter().any(|p| p.go_compile.is_some()) {
+        let _ = writeln!(t, "\nstart-up (median us)   go compile   go instantiate");
+        for p in &s.startup {
+            let us = |e: &Option<Estimate>| e.map_or("-".into(), |e| format!("{:.1}", e.median_ns / 1000.0));
+            if p.go_compile.is_some() || p.go_instantiate.is_some() {
+                let _ = writeln!(
+                    t,
+                    "{:<20} {:>12} {:>16}",
+                    p.pair,
+                    us(&p.go_compile),
+                    us(&p.go_instantiate)
+                );
+            }
+        }
+    }
     let _ = writeln!(
         t,
         "\nmemory (KiB)       lua start  lua after N  wasm start  wasm after N   (N requests)"
@@ -256,5 +339,22 @@ fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
             kib(m.wasm_after_requests_bytes),
             m.requests
         );
+    }
+    if s.memory.iter().any(|m| m.go_after_start_bytes.is_some()) {
+        let _ = writeln!(t, "\nmemory (KiB)       go start  go after N   (N requests)");
+        for m in &s.memory {
+            if let (Some(start), Some(after)) = (m.go_after_start_bytes, m.go_after_requests_bytes)
+            {
+                let kib = |b: u64| b as f64 / 1024.0;
+                let _ = writeln!(
+                    t,
+                    "{:<16} {:>10.1} {:>11.1}   ({})",
+                    m.pair,
+                    kib(start),
+                    kib(after),
+                    m.requests
+                );
+            }
+        }
     }
 }

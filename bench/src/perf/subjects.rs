@@ -92,6 +92,11 @@ impl Subject {
         &self.outcome
     }
 
+    /// The arm: the label's last part (`lua`, `wasm`, [`GO`]).
+    pub fn arm(&self) -> &str {
+        self.label.rsplit('/').next().unwrap_or_default()
+    }
+
     pub fn exchange(&self) -> &Exchange {
         &self.exchange
     }
@@ -107,9 +112,15 @@ impl Subject {
     }
 }
 
-/// A pair's benchmark: its twins loaded, and the scenario both run.
+/// The arm name of the Go Wasm twin in subject labels (`<pair>/go`), callgrind counts and
+/// criterion ids.
+pub const GO: &str = "go";
+
+/// A pair's benchmark: its twins loaded, and the scenario all of them run.
 pub struct PairSubjects {
     pub loaded: LoadedPair,
+    /// The Go Wasm twin, compiled without metering, when the pair has one (and it is built).
+    pub go: Option<WasmFilter>,
     pub corpus: Corpus,
     /// The corpus scenario that is timed.
     pub scenario: Scenario,
@@ -117,11 +128,15 @@ pub struct PairSubjects {
 
 impl PairSubjects {
     /// Chooses the representative request: the first corpus scenario (without `before`
-    /// requests) that reaches the upstream and passes on fresh bench VMs of both twins (their
-    /// outcomes equal, the scenario's expectations met); else the first that passes at all.
-    /// Scenarios under the configuration `default` (the one load runs measure) come first; the
-    /// twins run under the chosen scenario's configuration.
-    pub fn new(loaded: LoadedPair, corpus: Corpus) -> Result<PairSubjects, Error> {
+    /// requests) that reaches the upstream and passes on fresh bench VMs of every twin (their
+    /// outcomes equal to Lua's, the scenario's expectations met); else the first that passes at
+    /// all. Scenarios under the configuration `default` (the one load runs measure) come first;
+    /// the twins run under the chosen scenario's configuration.
+    pub fn new(
+        loaded: LoadedPair,
+        go: Option<WasmFilter>,
+        corpus: Corpus,
+    ) -> Result<PairSubjects, Error> {
         let default = |s: &&Scenario| s.config_name() == DEFAULT_CONFIG;
         let candidates = corpus
             .scenarios
@@ -143,13 +158,13 @@ impl PairSubjects {
             );
         let mut failures = Vec::new();
         for scenario in candidates {
-            let mut lua = subject(&loaded, &corpus, scenario, Side::Lua)?;
-            let mut wasm = subject(&loaded, &corpus, scenario, Side::Wasm)?;
-            match check_pair_once(&loaded.pair, scenario, &mut lua, &mut wasm) {
+            let mut arms = arms(&loaded, go.as_ref(), &corpus, scenario)?;
+            match check_arms_once(&loaded.pair, scenario, &mut arms) {
                 Ok(()) => {
                     return Ok(PairSubjects {
                         scenario: scenario.clone(),
                         loaded,
+                        go,
                         corpus,
                     })
                 }
@@ -159,26 +174,33 @@ impl PairSubjects {
         Err(Error::Check {
             bench: loaded.pair.name.clone(),
             message: format!(
-                "no corpus scenario of {} passes on both twins in the bench set-up: {}",
+                "no corpus scenario of {} passes on every twin in the bench set-up: {}",
                 corpus.path.display(),
                 failures.join("; ")
             ),
         })
     }
 
-    /// A fresh VM of one twin, ready to run the chosen scenario.
+    /// A fresh VM of Lua or the Rust Wasm twin, ready to run the chosen scenario.
     pub fn subject(&self, side: Side) -> Result<Subject, Error> {
-        subject(&self.loaded, &self.corpus, &self.scenario, side)
+        subject(&self.loaded, &self.corpus, &self.scenario, side.name(), |env| {
+            Ok(self.loaded.vm(side, env)?)
+        })
     }
 
-    /// Runs the scenario once more on the (already used) VMs and checks it still passes: a VM
-    /// that failed or changed path during timing would have been timed on the wrong path.
-    pub fn recheck(&self, lua: &mut Subject, wasm: &mut Subject) -> Result<(), Error> {
-        check_pair_once(&self.loaded.pair, &self.scenario, lua, wasm).map_err(|message| {
-            Error::Check {
-                bench: self.loaded.pair.name.clone(),
-                message: format!("after timing, scenario {}: {message}", self.scenario.name),
-            }
+    /// Fresh VMs of every twin, ready to run the chosen scenario, in measuring order: Lua, the
+    /// Rust Wasm twin, then the Go Wasm twin when the pair has one.
+    pub fn arms(&self) -> Result<Vec<Subject>, Error> {
+        arms(&self.loaded, self.go.as_ref(), &self.corpus, &self.scenario)
+    }
+
+    /// Runs the scenario once more on the (already used) VMs of [`PairSubjects::arms`] and
+    /// checks it still passes: a VM that failed or changed path during timing would have been
+    /// timed on the wrong path.
+    pub fn recheck(&self, arms: &mut [Subject]) -> Result<(), Error> {
+        check_arms_once(&self.loaded.pair, &self.scenario, arms).map_err(|message| Error::Check {
+            bench: self.loaded.pair.name.clone(),
+            message: format!("after timing, scenario {}: {message}", self.scenario.name),
         })
     }
 
@@ -187,19 +209,42 @@ impl PairSubjects {
     }
 }
 
+/// Lua, the Rust Wasm twin and the Go one (when given) on fresh VMs under `scenario`.
+fn arms(
+    loaded: &LoadedPair,
+    go: Option<&WasmFilter>,
+    corpus: &Corpus,
+    scenario: &Scenario,
+) -> Result<Vec<Subject>, Error> {
+    let mut arms = Vec::with_capacity(3);
+    for side in [Side::Lua, Side::Wasm] {
+        arms.push(subject(loaded, corpus, scenario, side.name(), |env| {
+            Ok(loaded.vm(side, env)?)
+        })?);
+    }
+    if let Some(go) = go {
+        arms.push(subject(loaded, corpus, scenario, GO, |env| {
+            Ok(Box::new(go.vm(env)?))
+        })?);
+    }
+    Ok(arms)
+}
+
+/// A subject labelled `<pair>/<arm>` whose VM `vm` makes from the scenario's environment.
 fn subject(
     loaded: &LoadedPair,
     corpus: &Corpus,
     scenario: &Scenario,
-    side: Side,
+    arm: &str,
+    vm: impl FnOnce(Env) -> Result<Box<dyn FilterVm>, FilterError>,
 ) -> Result<Subject, Error> {
     let mut env = scenario_env(loaded, corpus, scenario);
     let bench = bench_env(env.config.clone());
     env.clock = bench.clock;
     env.limits = bench.limits;
-    let vm = loaded.vm(side, env.clone())?;
+    let vm = vm(env.clone())?;
     let mut s = Subject::new(
-        format!("{}/{}", loaded.pair.name, side.name()),
+        format!("{}/{arm}", loaded.pair.name),
         vm,
         Exchange::from_scenario(scenario),
         env,
@@ -223,28 +268,36 @@ fn window_step(pair: &Pair) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-/// One request on each side: both succeed, their normalised outcomes are equal, and both meet
-/// the scenario's expectations.
-fn check_pair_once(
+/// One request on each arm (the first is Lua): all succeed, each twin's normalised outcome
+/// equals Lua's, and all meet the scenario's expectations.
+fn check_arms_once(
     pair: &Pair,
     scenario: &Scenario,
-    lua: &mut Subject,
-    wasm: &mut Subject,
+    arms: &mut [Subject],
 ) -> Result<(), String> {
-    let sent = lua.now_ms();
-    let lo = lua.request().map_err(|e| format!("lua: {e}"))?.clone();
-    let wo = wasm.request().map_err(|e| format!("wasm: {e}"))?.clone();
-    let diff = Diff::between(
-        &lo.normalised(&pair.normalise, &scenario.headers),
-        &wo.normalised(&pair.normalise, &scenario.headers),
-    );
-    if !diff.is_empty() {
-        return Err(format!("Lua and Wasm differ: {:?}", diff.lines));
+    let mut outcomes = Vec::with_capacity(arms.len());
+    for arm in arms.iter_mut() {
+        let sent = arm.now_ms();
+        let outcome = match arm.request() {
+            Ok(outcome) => outcome.clone(),
+            Err(e) => return Err(format!("{}: {e}", arm.label)),
+        };
+        outcomes.push((arm.label.as_str(), outcome, sent));
     }
-    for (side, outcome, sent) in [("lua", &lo, sent), ("wasm", &wo, wasm.now_ms())] {
-        let misses = check_expect(&scenario.expect, outcome, sent);
+    let Some(((lua_label, lua, _), twins)) = outcomes.split_first() else {
+        return Ok(());
+    };
+    let normalised = |o: &Outcome| o.normalised(&pair.normalise, &scenario.headers);
+    for (label, outcome, _) in twins {
+        let diff = Diff::between(&normalised(lua), &normalised(outcome));
+        if !diff.is_empty() {
+            return Err(format!("{lua_label} and {label} differ: {:?}", diff.lines));
+        }
+    }
+    for (label, outcome, sent) in &outcomes {
+        let misses = check_expect(&scenario.expect, outcome, *sent);
         if !misses.is_empty() {
-            return Err(format!("{side}: {}", misses.join("; ")));
+            return Err(format!("{label}: {}", misses.join("; ")));
         }
     }
     Ok(())

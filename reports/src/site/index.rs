@@ -183,11 +183,17 @@ pub(super) fn index_row(
             if lua_only && unproven {
                 format!("{} / twin not proven", html::num(b.lua.median_ns))
             } else {
-                format!(
+                let mut cell = format!(
                     "{} / {}",
                     html::num(b.lua.median_ns),
                     html::num(b.wasm.median_ns)
-                )
+                );
+                // The Go Wasm column when the summary has one; "-" for a pair without Go.
+                if results.bench.as_ref().is_some_and(|s| s.has_go()) {
+                    let go = b.go.as_ref().map_or("-".into(), |g| html::num(g.go.median_ns));
+                    cell.push_str(&format!(" / {go}"));
+                }
+                cell
             }
         });
     let link = format!(
@@ -263,7 +269,11 @@ pub(super) fn index_page(
                     "s"
                 }
             ),
-            "in-process Lua / Wasm (ns per request)",
+            if results.bench.as_ref().is_some_and(|s| s.has_go()) {
+                "in-process Lua / Rust Wasm / Go Wasm (ns per request)"
+            } else {
+                "in-process Lua / Wasm (ns per request)"
+            },
             "equivalence",
         ],
         &rows,

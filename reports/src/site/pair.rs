@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::index::{call_html, equivalence_words};
 use super::{interval_words, load, RenderError, SiteInput};
-use crate::charts::{self, Chart, Series, LUA_COLOR, WASM_COLOR};
+use crate::charts::{self, Chart, Series, GO_WASM_COLOR, LUA_COLOR, WASM_COLOR};
 use crate::configs::ByConfiguration;
 use crate::decision::{language_of, Fate, Policy, Recommendation, Verdict};
 use crate::evidence::{DataKind, Missing, PairEvidence, ResultSet};
@@ -406,13 +406,9 @@ fn drivers_side_by_side(
         (
             dir,
             format!(
-                "{} [{}, {}] ns per request (paired, Wasm/Lua {:.2} [{:.2}, {:.2}])",
-                html::signed(d.median),
-                html::signed(d.low),
-                html::signed(d.high),
-                pb.paired.wasm_over_lua.median,
-                pb.paired.wasm_over_lua.low,
-                pb.paired.wasm_over_lua.high
+                "{} ns per request (paired, Wasm/Lua {})",
+                signed_words(d),
+                ratio_words(&pb.paired.wasm_over_lua)
             ),
         )
     });
@@ -496,19 +492,39 @@ fn in_process_section(
                   color,
                   pick: &dyn Fn(
         &filterbench_model::results::PairBench,
-    ) -> filterbench_model::results::Estimate| {
+    ) -> Option<filterbench_model::results::Estimate>| {
         let mut s = Series::new(
             label,
             color,
-            rows.iter().map(|r| Some(pick(r).median_ns)).collect(),
+            rows.iter().map(|r| pick(r).map(|e| e.median_ns)).collect(),
         );
         s.intervals = Some(
             rows.iter()
-                .map(|r| Some((pick(r).ci_low_ns, pick(r).ci_high_ns)))
+                .map(|r| pick(r).map(|e| (e.ci_low_ns, e.ci_high_ns)))
                 .collect(),
         );
         s
     };
+    // The Go Wasm twin beside the Rust one, when it was measured (the pass-through has no Go
+    // guest).
+    let go = pb.go.as_ref();
+    let mut all_series = vec![
+        series("Lua (LuaJIT)", LUA_COLOR, &|r| Some(r.lua)),
+        series(
+            if go.is_some() {
+                "Rust Wasm (wasmtime)"
+            } else {
+                "Wasm (wasmtime)"
+            },
+            WASM_COLOR,
+            &|r| Some(r.wasm),
+        ),
+    ];
+    if go.is_some() {
+        all_series.push(series("Go Wasm (wasmtime)", GO_WASM_COLOR, &|r| {
+            r.go.as_ref().map(|g| g.go)
+        }));
+    }
     b.push_str(&charts::bars(&Chart {
         id: "inprocess",
         title: "In-process time per request (median, 95% confidence interval)".into(),
@@ -516,10 +532,7 @@ fn in_process_section(
         y_desc: "time per request, ns".into(),
         categories,
         x_positions: None,
-        series: vec![
-            series("Lua (LuaJIT)", LUA_COLOR, &|r| r.lua),
-            series("Wasm (wasmtime)", WASM_COLOR, &|r| r.wasm),
-        ],
+        series: all_series,
         reference: None,
     })?);
     b.push_str(&html::para(&format!(
@@ -544,10 +557,38 @@ fn in_process_section(
         summary.profile,
         html::utc(summary.created_ms)
     )));
+    if let Some(g) = go {
+        b.push_str(&go_words(pb, g));
+    }
+    let prefix = format!("{name}: ");
+    for line in summary.go_not_measured.iter().filter(|l| l.starts_with(&prefix)) {
+        b.push_str(&html::note(&format!("Not measured in-process: {line}.")));
+    }
     let est = |e: &filterbench_model::results::Estimate| {
         Cell::Num(format!("{} µs", html::num(e.median_ns / 1000.0)))
     };
     if let Some(s) = summary.startup.iter().find(|s| s.pair == name) {
+        let step = |words: &str, e| (String::new(), vec![Cell::Text(words.into()), est(e)]);
+        let mut go_steps = Vec::new();
+        const GO_COMPILE: &str = "Go Wasm: module compile (once per module)";
+        match (&s.go_compile, &s.go_instantiate) {
+            (Some(e), _) => go_steps.push(step(GO_COMPILE, e)),
+            // Measured Go, but not its compile (the quick profile leaves it out).
+            (None, Some(_)) => go_steps.push((
+                String::new(),
+                vec![
+                    Cell::Text(GO_COMPILE.into()),
+                    Cell::Num(format!("not timed in profile {}", summary.profile)),
+                ],
+            )),
+            (None, None) => {}
+        }
+        if let Some(e) = &s.go_instantiate {
+            go_steps.push(step(
+                "Go Wasm: instantiate + start + configure (once per worker)",
+                e,
+            ));
+        }
         b.push_str(&html::table(
             &["start-up step", "median"],
             &[
@@ -574,7 +615,10 @@ fn in_process_section(
                         est(&s.wasm_instantiate),
                     ],
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(go_steps)
+            .collect::<Vec<_>>(),
         ));
     }
     if let Some(m) = summary.memory.iter().find(|m| m.pair == name) {
@@ -602,10 +646,73 @@ fn in_process_section(
                         kib(m.wasm_after_requests_bytes),
                     ],
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                m.go_after_start_bytes
+                    .zip(m.go_after_requests_bytes)
+                    .map(|(start, after)| {
+                        (
+                            String::new(),
+                            vec![
+                                Cell::Text("Go Wasm (linear memory)".into()),
+                                kib(start),
+                                kib(after),
+                            ],
+                        )
+                    }),
+            )
+            .collect::<Vec<_>>(),
         ));
     }
     Ok(b)
+}
+
+/// The Go Wasm twin's in-process figures in words: against Lua and against the Rust twin, from
+/// the same interleaved rounds, and its instructions beside the others'.
+fn go_words(
+    pb: &filterbench_model::results::PairBench,
+    g: &filterbench_model::results::GoBench,
+) -> String {
+    let instructions = pb
+        .instructions
+        .as_ref()
+        .and_then(|i| Some((i.lua?, i.wasm?, i.go?)))
+        .map_or(String::new(), |(lua, wasm, go)| {
+            format!(
+                " Instructions per request (callgrind): Lua {}, Rust Wasm {}, Go Wasm {}.",
+                html::num(lua),
+                html::num(wasm),
+                html::num(go)
+            )
+        });
+    html::para(&format!(
+        "Go Wasm {} ns [{} – {}] per request, in the same rounds as Lua and the Rust twin: \
+         Go/Lua {}, Go − Lua {} ns; Go/Rust Wasm {}, Go − Rust Wasm {} ns (medians over \
+         rounds, 95% bootstrap intervals).{instructions}",
+        html::num(g.go.median_ns),
+        html::num(g.go.ci_low_ns),
+        html::num(g.go.ci_high_ns),
+        ratio_words(&g.go_over_lua),
+        signed_words(&g.go_minus_lua_ns),
+        ratio_words(&g.go_over_wasm),
+        signed_words(&g.go_minus_wasm_ns),
+    ))
+}
+
+/// A paired ratio: `0.42 [0.40, 0.45]`.
+fn ratio_words(r: &filterbench_model::stats::Interval) -> String {
+    format!("{:.2} [{:.2}, {:.2}]", r.median, r.low, r.high)
+}
+
+/// A paired difference, signed: `+120 [+80, +160]`.
+fn signed_words(d: &filterbench_model::stats::Interval) -> String {
+    format!(
+        "{} [{}, {}]",
+        html::signed(d.median),
+        html::signed(d.low),
+        html::signed(d.high)
+    )
 }
 
 /// Under the recommendation of a pair with several configurations: whose answer it is

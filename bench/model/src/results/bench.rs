@@ -56,6 +56,10 @@ pub struct PairedMethod {
 pub struct Instructions {
     pub lua: Option<f64>,
     pub wasm: Option<f64>,
+    /// The Go Wasm twin's, for a pair that has one (absent in summaries before Go was counted,
+    /// and for the ops, which have no Go guest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<f64>,
 }
 
 /// The callgrind run behind every [`Instructions`]: how it was run, or why there are no counts.
@@ -89,6 +93,30 @@ pub struct PairBench {
     pub paired: Paired,
     /// `None` when callgrind did not run (see [`BenchSummary::callgrind`]).
     pub instructions: Option<Instructions>,
+    /// The Go Wasm twin, measured in the same rounds, when the pair has one (and it was built;
+    /// see [`BenchSummary::go_not_measured`]). Absent in summaries written before Go was
+    /// measured in-process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<GoBench>,
+}
+
+/// A pair's Go Wasm twin in the paired measurement: a third arm interleaved with Lua and the
+/// Rust Wasm twin (A B C | C B A), so the same rounds give Go against each. Medians over rounds
+/// with 95% bootstrap intervals, as [`Paired`]'s (the same blocks and resamples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoBench {
+    /// Median ns per request.
+    pub go: Estimate,
+    /// Go time / Lua time: below 1 means Go is faster.
+    pub go_over_lua: Interval,
+    /// Go time - Lua time, ns.
+    pub go_minus_lua_ns: Interval,
+    /// Go time / Rust Wasm time: below 1 means Go is faster than the Rust twin.
+    pub go_over_wasm: Interval,
+    /// Go time - Rust Wasm time, ns.
+    pub go_minus_wasm_ns: Interval,
+    /// Iterations in one batch of the Go arm.
+    pub go_batch_iterations: u64,
 }
 
 /// One row of the claimed Lua-vs-Wasm operation table, measured.
@@ -119,6 +147,13 @@ pub struct StartupBench {
     pub wasm_compile: Estimate,
     /// Instantiate + `_initialize` + VM start + plugin configure (once per worker).
     pub wasm_instantiate: Estimate,
+    /// The Go Wasm twin's module compile and instantiate, when the pair has one (absent in
+    /// summaries before Go was measured; the compile also in the `quick` profile, which does
+    /// not time it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_compile: Option<Estimate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_instantiate: Option<Estimate>,
 }
 
 /// Memory a VM holds, bytes, after start and after 10,000 requests.
@@ -132,6 +167,12 @@ pub struct MemoryBench {
     /// Wasm linear memory size.
     pub wasm_after_start_bytes: u64,
     pub wasm_after_requests_bytes: u64,
+    /// The Go Wasm twin's linear memory, when the pair has one (absent in summaries before Go
+    /// was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_after_start_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_after_requests_bytes: Option<u64>,
 }
 
 /// Everything the in-process benches measured; `reports/results/bench/summary.json`.
@@ -153,6 +194,17 @@ pub struct BenchSummary {
     pub paired_method: PairedMethod,
     /// How [`Instructions`] were counted, or why they are absent.
     pub callgrind: CallgrindRun,
+    /// Go Wasm twins the catalogue has that were not measured, one line each saying why (not
+    /// built: the build had no Go toolchain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub go_not_measured: Vec<String>,
+}
+
+impl BenchSummary {
+    /// Whether any pair has Go Wasm figures (the pages show a Go column only then).
+    pub fn has_go(&self) -> bool {
+        self.pairs.iter().any(|p| p.go.is_some())
+    }
 }
 
 /// Where numbers were measured.

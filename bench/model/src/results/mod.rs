@@ -330,6 +330,25 @@ mod tests {
     }
 
     #[test]
+    fn the_published_summary_without_go_figures_still_loads() {
+        let p = bench_summary_path(
+            &crate::project_root()
+                .join("reports")
+                .join("published")
+                .join("results"),
+        );
+        let s = read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.pairs.is_empty(), "{}", p.display());
+        // Written before the Go twins were measured in-process: no Go figure anywhere, and none
+        // written back.
+        assert!(!s.has_go() && s.go_not_measured.is_empty());
+        assert!(s.startup.iter().all(|x| x.go_compile.is_none()));
+        assert!(s.memory.iter().all(|m| m.go_after_start_bytes.is_none()));
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("\"go"), "{text}");
+    }
+
+    #[test]
     fn a_written_summary_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let p = bench_summary_path(dir.path());
@@ -368,11 +387,56 @@ mod tests {
                 instructions: Some(Instructions {
                     lua: None,
                     wasm: Some(1234.0),
+                    go: Some(4321.0),
+                }),
+                go: Some(GoBench {
+                    go: est,
+                    go_over_lua: Interval {
+                        median: 0.9,
+                        low: 0.8,
+                        high: 1.1,
+                        n: 100,
+                    },
+                    go_minus_lua_ns: Interval {
+                        median: -0.1,
+                        low: -0.2,
+                        high: 0.1,
+                        n: 100,
+                    },
+                    go_over_wasm: Interval {
+                        median: 1.8,
+                        low: 1.7,
+                        high: 1.9,
+                        n: 100,
+                    },
+                    go_minus_wasm_ns: Interval {
+                        median: 0.4,
+                        low: 0.3,
+                        high: 0.5,
+                        n: 100,
+                    },
+                    go_batch_iterations: 900,
                 }),
             }],
             operations: vec![],
-            startup: vec![],
-            memory: vec![],
+            startup: vec![StartupBench {
+                pair: "add_header".into(),
+                lua_load: est,
+                wasm_compile: est,
+                wasm_instantiate: est,
+                go_compile: Some(est),
+                go_instantiate: None,
+            }],
+            memory: vec![MemoryBench {
+                pair: "add_header".into(),
+                requests: 10,
+                lua_after_start_bytes: 1,
+                lua_after_requests_bytes: 2,
+                wasm_after_start_bytes: 3,
+                wasm_after_requests_bytes: 4,
+                go_after_start_bytes: Some(5),
+                go_after_requests_bytes: Some(6),
+            }],
             baseline: None,
             paired_method: PairedMethod {
                 rounds: 100,
@@ -393,6 +457,7 @@ mod tests {
                 wasm_features_off: vec![],
                 note: "valgrind not found".into(),
             },
+            go_not_measured: vec!["trace_id: not built".into()],
         };
         write_json_atomically(&p, &s).unwrap();
         assert_eq!(read_result::<BenchSummary>(&p, BENCH_SCHEMA).unwrap(), s);
