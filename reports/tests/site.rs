@@ -757,12 +757,23 @@ fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
         index.contains("19\u{2009}000 / 6000 / 12\u{2009}700"),
         "jwt_auth's three (thousands split by a thin space)"
     );
-    assert!(index.contains("2500 / 3000 / -"), "custom_metrics has no Go figure");
+    assert!(
+        index.contains("2500 / 3000 / -"),
+        "custom_metrics has no Go figure"
+    );
 
     let page = read(&out, "pairs/add_header.html");
     let texts = svg_texts(chart(&page, "inprocess").unwrap());
-    for label in ["Lua (LuaJIT)", "Rust Wasm (wasmtime)", "Go Wasm (wasmtime)", "5300"] {
-        assert!(texts.iter().any(|t| t == label), "no {label:?} in {texts:?}");
+    for label in [
+        "Lua (LuaJIT)",
+        "Rust Wasm (wasmtime)",
+        "Go Wasm (wasmtime)",
+        "5300",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "no {label:?} in {texts:?}"
+        );
     }
     // Go against Lua and against the Rust twin, with intervals, and the three counts.
     for words in [
@@ -778,19 +789,25 @@ fn go_wasm_in_process_figures_appear_beside_rust_only_when_measured() {
     }
     // A pair whose Go twin was not measured says why, and draws no Go bar.
     let page = read(&out, "pairs/custom_metrics.html");
-    assert!(page.contains(
-        "Not measured in-process: custom_metrics: the Go Wasm twin is not built."
-    ));
+    assert!(
+        page.contains("Not measured in-process: custom_metrics: the Go Wasm twin is not built.")
+    );
     let texts = svg_texts(chart(&page, "inprocess").unwrap());
     assert!(!texts.iter().any(|t| t.contains("Go")), "{texts:?}");
 }
 
 #[test]
-fn a_go_compile_the_profile_did_not_time_is_said_not_timed() {
+fn a_go_compile_and_go_instructions_the_profile_left_out_are_said_so() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_all(dir.path());
     let mut summary = bench_with_go();
     summary.startup[0].go_compile = None;
+    // The quick profile's callgrind counts Lua and Rust Wasm only.
+    for p in &mut summary.pairs {
+        if let Some(i) = &mut p.instructions {
+            i.go = None;
+        }
+    }
     write_json_atomically(
         &filterbench_model::results::bench_summary_path(&input.results_dir),
         &summary,
@@ -800,6 +817,14 @@ fn a_go_compile_the_profile_did_not_time_is_said_not_timed() {
     render(&input, &out).unwrap();
     let page = read(&out, "pairs/add_header.html");
     assert!(page.contains("Go Wasm: module compile (once per module)"));
-    assert!(page.contains("not timed in profile quick"), "the profile named");
+    assert!(
+        page.contains("not timed in profile quick"),
+        "the profile named"
+    );
     assert!(page.contains("Go Wasm: instantiate + start + configure (once per worker)"));
+    assert!(page.contains(
+        "Go Wasm instructions per request: not counted in profile quick (callgrind counts \
+         them in the default profile, as cargo bench runs it)."
+    ));
+    assert!(!page.contains("Go Wasm 21"), "no Go count");
 }

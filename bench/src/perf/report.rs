@@ -55,7 +55,10 @@ fn request_instructions(run: &CallgrindRun, counts: &Counts, bench: &str) -> Opt
 /// Per operation: (per request with N - per request with 0) / N.
 fn op_instructions(run: &CallgrindRun, counts: &Counts, op: &ops::Op) -> Option<Instructions> {
     let side = |s: Side| {
-        let with = counts.get(&callgrind::label(&format!("op_{}/{}", op.id, op.n), s.name()))?;
+        let with = counts.get(&callgrind::label(
+            &format!("op_{}/{}", op.id, op.n),
+            s.name(),
+        ))?;
         let without = counts.get(&callgrind::label(&format!("op_{}/0", op.id), s.name()))?;
         Some((with - without) / f64::from(op.n))
     };
@@ -311,7 +314,9 @@ fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
     if s.startup.iter().any(|p| p.go_compile.is_some()) {
         let _ = writeln!(t, "\nstart-up (median us)   go compile   go instantiate");
         for p in &s.startup {
-            let us = |e: &Option<Estimate>| e.map_or("-".into(), |e| format!("{:.1}", e.median_ns / 1000.0));
+            let us = |e: &Option<Estimate>| {
+                e.map_or("-".into(), |e| format!("{:.1}", e.median_ns / 1000.0))
+            };
             if p.go_compile.is_some() || p.go_instantiate.is_some() {
                 let _ = writeln!(
                     t,
@@ -341,7 +346,10 @@ fn start_up_and_memory_tables(t: &mut String, s: &BenchSummary) {
         );
     }
     if s.memory.iter().any(|m| m.go_after_start_bytes.is_some()) {
-        let _ = writeln!(t, "\nmemory (KiB)       go start  go after N   (N requests)");
+        let _ = writeln!(
+            t,
+            "\nmemory (KiB)       go start  go after N   (N requests)"
+        );
         for m in &s.memory {
             if let (Some(start), Some(after)) = (m.go_after_start_bytes, m.go_after_requests_bytes)
             {

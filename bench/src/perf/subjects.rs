@@ -183,9 +183,13 @@ impl PairSubjects {
 
     /// A fresh VM of Lua or the Rust Wasm twin, ready to run the chosen scenario.
     pub fn subject(&self, side: Side) -> Result<Subject, Error> {
-        subject(&self.loaded, &self.corpus, &self.scenario, side.name(), |env| {
-            Ok(self.loaded.vm(side, env)?)
-        })
+        subject(
+            &self.loaded,
+            &self.corpus,
+            &self.scenario,
+            side.name(),
+            |env| Ok(self.loaded.vm(side, env)?),
+        )
     }
 
     /// Fresh VMs of every twin, ready to run the chosen scenario, in measuring order: Lua, the
@@ -270,11 +274,7 @@ fn window_step(pair: &Pair) -> Option<Duration> {
 
 /// One request on each arm (the first is Lua): all succeed, each twin's normalised outcome
 /// equals Lua's, and all meet the scenario's expectations.
-fn check_arms_once(
-    pair: &Pair,
-    scenario: &Scenario,
-    arms: &mut [Subject],
-) -> Result<(), String> {
+fn check_arms_once(pair: &Pair, scenario: &Scenario, arms: &mut [Subject]) -> Result<(), String> {
     let mut outcomes = Vec::with_capacity(arms.len());
     for arm in arms.iter_mut() {
         let sent = arm.now_ms();

@@ -190,7 +190,9 @@ pub(super) fn index_row(
                 );
                 // The Go Wasm column when the summary has one; "-" for a pair without Go.
                 if results.bench.as_ref().is_some_and(|s| s.has_go()) {
-                    let go = b.go.as_ref().map_or("-".into(), |g| html::num(g.go.median_ns));
+                    let go =
+                        b.go.as_ref()
+                            .map_or("-".into(), |g| html::num(g.go.median_ns));
                     cell.push_str(&format!(" / {go}"));
                 }
                 cell

@@ -558,10 +558,14 @@ fn in_process_section(
         html::utc(summary.created_ms)
     )));
     if let Some(g) = go {
-        b.push_str(&go_words(pb, g));
+        b.push_str(&go_words(pb, g, &summary.profile));
     }
     let prefix = format!("{name}: ");
-    for line in summary.go_not_measured.iter().filter(|l| l.starts_with(&prefix)) {
+    for line in summary
+        .go_not_measured
+        .iter()
+        .filter(|l| l.starts_with(&prefix))
+    {
         b.push_str(&html::note(&format!("Not measured in-process: {line}.")));
     }
     let est = |e: &filterbench_model::results::Estimate| {
@@ -673,19 +677,21 @@ fn in_process_section(
 fn go_words(
     pb: &filterbench_model::results::PairBench,
     g: &filterbench_model::results::GoBench,
+    profile: &str,
 ) -> String {
-    let instructions = pb
-        .instructions
-        .as_ref()
-        .and_then(|i| Some((i.lua?, i.wasm?, i.go?)))
-        .map_or(String::new(), |(lua, wasm, go)| {
-            format!(
-                " Instructions per request (callgrind): Lua {}, Rust Wasm {}, Go Wasm {}.",
-                html::num(lua),
-                html::num(wasm),
-                html::num(go)
-            )
-        });
+    let instructions = match pb.instructions.as_ref().map(|i| (i.lua, i.wasm, i.go)) {
+        Some((Some(lua), Some(wasm), Some(go))) => format!(
+            " Instructions per request (callgrind): Lua {}, Rust Wasm {}, Go Wasm {}.",
+            html::num(lua),
+            html::num(wasm),
+            html::num(go)
+        ),
+        Some((Some(_), Some(_), None)) => format!(
+            " Go Wasm instructions per request: not counted in profile {profile} (callgrind \
+             counts them in the default profile, as cargo bench runs it)."
+        ),
+        _ => String::new(),
+    };
     html::para(&format!(
         "Go Wasm {} ns [{} – {}] per request, in the same rounds as Lua and the Rust twin: \
          Go/Lua {}, Go − Lua {} ns; Go/Rust Wasm {}, Go − Rust Wasm {} ns (medians over \
