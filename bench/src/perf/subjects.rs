@@ -181,17 +181,6 @@ impl PairSubjects {
         })
     }
 
-    /// A fresh VM of Lua or the Rust Wasm twin, ready to run the chosen scenario.
-    pub fn subject(&self, side: Side) -> Result<Subject, Error> {
-        subject(
-            &self.loaded,
-            &self.corpus,
-            &self.scenario,
-            side.name(),
-            |env| Ok(self.loaded.vm(side, env)?),
-        )
-    }
-
     /// Fresh VMs of every twin, ready to run the chosen scenario, in measuring order: Lua, the
     /// Rust Wasm twin, then the Go Wasm twin when the pair has one.
     pub fn arms(&self) -> Result<Vec<Subject>, Error> {
